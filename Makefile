@@ -1,0 +1,83 @@
+# mcrage — one Makefile: libmcrage.{a,so}, the mcrage CLI, tests (ASan+UBSan), bench.
+#   make            release build in build/rel
+#   make test       build everything with -fsanitize=address,undefined and run the suite
+#   make bench      benchmark the denoiser (JSON lines)
+#   make install    PREFIX=/usr/local: library, headers, pkg-config file, CLI
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+VERSION  := 0.1.0
+ARCH     ?= -march=native
+OPT      ?= -O2
+WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+BASE     := -std=c11 -D_GNU_SOURCE -fopenmp -fPIC -Iinclude -Isrc $(WARN)
+LIBS     := -lopenblas -lxgboost -lz -lm
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC  := $(sort $(wildcard src/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+BENCH_SRC:= bench/bench.c
+
+R := build/rel
+A := build/asan
+
+R_LIBOBJ := $(LIB_SRC:%.c=$(R)/%.o)
+A_LIBOBJ := $(LIB_SRC:%.c=$(A)/%.o)
+R_CLIOBJ := $(CLI_SRC:%.c=$(R)/%.o)
+A_CLIOBJ := $(CLI_SRC:%.c=$(A)/%.o)
+A_TESTS  := $(TEST_SRC:tests/%.c=$(A)/tests/%)
+
+.PHONY: all test test-rel bench install clean demo fuzz
+all: $(R)/libmcrage.a $(R)/libmcrage.so $(R)/mcrage
+
+$(R)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -g $(ARCH) $(BASE) $(CFLAGS) -MMD -MP -c $< -o $@
+$(A)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(ARCH) $(BASE) $(SAN) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(R)/libmcrage.a: $(R_LIBOBJ)
+	ar rcs $@ $^
+$(R)/libmcrage.so: $(R_LIBOBJ)
+	$(CC) -shared -fopenmp -Wl,-soname,libmcrage.so.0 -o $@ $^ $(LIBS)
+$(R)/mcrage: $(R_CLIOBJ) $(R)/libmcrage.a
+	$(CC) -fopenmp -o $@ $(R_CLIOBJ) $(R)/libmcrage.a $(LIBS)
+$(A)/libmcrage.a: $(A_LIBOBJ)
+	ar rcs $@ $^
+$(A)/mcrage: $(A_CLIOBJ) $(A)/libmcrage.a
+	$(CC) -fopenmp $(SAN) -o $@ $(A_CLIOBJ) $(A)/libmcrage.a $(LIBS)
+$(A)/tests/%: tests/%.c tests/testhelp.h $(A)/libmcrage.a
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(ARCH) $(BASE) $(SAN) $(CFLAGS) -o $@ $< $(A)/libmcrage.a $(LIBS)
+$(R)/bench/bench: $(BENCH_SRC) $(R)/libmcrage.a $(R)/src/cli/common.o
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) $(ARCH) $(BASE) -Isrc/cli -o $@ $< $(R)/src/cli/common.o $(R)/libmcrage.a $(LIBS)
+
+# The test command of the README and of .ci/run.
+test: $(A_TESTS) $(A)/mcrage $(R)/mcrage
+	@MCRAGE=$(A)/mcrage TESTBIN=$(A)/tests sh tests/run.sh
+
+bench: $(R)/bench/bench
+	$(R)/bench/bench
+
+demo: $(R)/mcrage
+	sh scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/mcrage $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(R)/libmcrage.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(R)/libmcrage.so $(DESTDIR)$(PREFIX)/lib/libmcrage.so.$(VERSION)
+	ln -sf libmcrage.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmcrage.so.0
+	ln -sf libmcrage.so.0 $(DESTDIR)$(PREFIX)/lib/libmcrage.so
+	install -m 644 include/mcrage/mcrage.h $(DESTDIR)$(PREFIX)/include/mcrage/
+	install -m 755 $(R)/mcrage $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' mcrage.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mcrage.pc
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

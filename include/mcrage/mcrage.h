@@ -1,0 +1,239 @@
+/*
+ * mcrage.h — Minority Class Rebalancing through Augmentation by Generative modelling.
+ *
+ * The only public header of libmcrage. Read it top to bottom: it is the table of contents.
+ *
+ *   1. Status codes and errors     every call returns int (MCR_OK = 0, negative on failure);
+ *                                  mcr_last_error() has the detailed, printable message.
+ *   2. Random numbers              xoshiro256** seeded by splitmix64, one stream per purpose.
+ *   3. Tables and CSV              RFC 4180 reading/writing, type inference, NA tokens.
+ *   4. Column transforms           quantile-normal / standard / min-max, one-hot, missingness.
+ *   5. Simulated cohort            built-in demo data with a documented generating process.
+ *   6. Describe                    column summary, class counts, group x class table.
+ *   7. The diffusion model         fit / sample / save / load / inspect a conditional DDPM.
+ *   8. Benchmark helpers
+ *
+ * Ownership: a handle returned through `**out` is owned by the caller and freed with its
+ * `_free` function (NULL-safe). A `const char *` returned by a getter is borrowed: valid until
+ * the handle is freed or modified; copy before use. The library never calls exit() and never
+ * writes to stdout; progress is reported through callbacks.
+ */
+#ifndef MCRAGE_H
+#define MCRAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MCR_VERSION_MAJOR 0
+#define MCR_VERSION_MINOR 1
+#define MCR_VERSION_PATCH 0
+#define MCR_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- 1. status and errors */
+enum {
+    MCR_OK = 0,
+    MCR_EINVAL = -1,    /* an argument or option is invalid (names the option)            */
+    MCR_EPARSE = -2,    /* input data is malformed (names file:line:col)                   */
+    MCR_EIO = -3,       /* a file could not be read or written                             */
+    MCR_ENOMEM = -4,    /* out of memory                                                   */
+    MCR_ECORRUPT = -5,  /* a model file is damaged, truncated or of an unknown version     */
+    MCR_ENUMERIC = -6,  /* training diverged (NaN/inf loss)                                 */
+    MCR_EINTERNAL = -7  /* a bug in mcrage                                                  */
+};
+const char *mcr_strerror(int code);  /* static string for a status code */
+const char *mcr_last_error(void);    /* thread-local message of the last failure on this thread */
+const char *mcr_version(void);
+
+/* Threads used by OpenMP loops and OpenBLAS (0 = all cores). Set once, before work. */
+void mcr_set_threads(int n);
+int mcr_get_threads(void);
+
+/* ---------------------------------------------------------------- 2. random numbers */
+typedef struct mcr_rng {
+    uint64_t s[4];
+    double spare;   /* cached second Box-Muller normal */
+    int has_spare;
+} mcr_rng;
+/* Seed stream `stream` of `seed`: different streams are independent sequences. */
+void mcr_rng_seed(mcr_rng *r, uint64_t seed, uint64_t stream);
+uint64_t mcr_rng_u64(mcr_rng *r);
+double mcr_rng_uniform(mcr_rng *r);          /* [0, 1), 53 random bits */
+uint64_t mcr_rng_below(mcr_rng *r, uint64_t n); /* uniform integer in [0, n), unbiased */
+double mcr_rng_normal(mcr_rng *r);           /* standard normal (Box-Muller, polar form) */
+
+/* ---------------------------------------------------------------- 3. tables and CSV */
+typedef enum {
+    MCR_COL_NUMERIC = 0,     /* real-valued                               */
+    MCR_COL_INTEGER = 1,     /* numeric with integer values only          */
+    MCR_COL_CATEGORICAL = 2  /* levels kept as the input spelled them     */
+} mcr_coltype;
+
+typedef struct mcr_table mcr_table;
+
+typedef struct mcr_csv_options {
+    char sep;                 /* field separator; 0 = detect among ',' ';' '\t' (default 0)   */
+    const char *na_tokens;    /* comma-separated NA tokens; NULL = "", NA, NaN, ?, null        */
+    const char *categorical;  /* comma-separated columns forced categorical (NULL = none)      */
+    const char *numeric;      /* comma-separated columns forced numeric (NULL = none)          */
+    const char *drop;         /* comma-separated columns left out on reading (NULL = none)     */
+    int max_levels;           /* refuse a categorical column with more levels (0 = no limit)   */
+} mcr_csv_options;
+void mcr_csv_options_default(mcr_csv_options *opt);
+
+/* Read a CSV file. Errors name "file:line:col: message". */
+int mcr_table_read_csv(const char *path, const mcr_csv_options *opt, mcr_table **out);
+/* Same, from memory; `name` is used in messages. */
+int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
+                           const mcr_csv_options *opt, mcr_table **out);
+/* Write atomically (temporary file in the same directory, fsync, rename). */
+int mcr_table_write_csv(const mcr_table *t, const char *path);
+int mcr_table_write_csv_stream(const mcr_table *t, FILE *f);
+void mcr_table_free(mcr_table *t);
+
+size_t mcr_table_nrows(const mcr_table *t);
+int mcr_table_ncols(const mcr_table *t);
+const char *mcr_table_colname(const mcr_table *t, int j);
+mcr_coltype mcr_table_coltype(const mcr_table *t, int j);
+int mcr_table_find(const mcr_table *t, const char *name);   /* column index or -1 */
+double mcr_table_num(const mcr_table *t, size_t i, int j);  /* numeric value, NAN if missing */
+int mcr_table_cat(const mcr_table *t, size_t i, int j);     /* level code, -1 if missing */
+int mcr_table_nlevels(const mcr_table *t, int j);
+const char *mcr_table_level(const mcr_table *t, int j, int k);
+int mcr_table_level_find(const mcr_table *t, int j, const char *s); /* code or -1 */
+size_t mcr_table_nmissing(const mcr_table *t, int j);
+const char *mcr_table_source(const mcr_table *t);          /* file name it was read from */
+
+/* ---------------------------------------------------------------- 4. column transforms */
+typedef enum {
+    MCR_NUM_QUANTILE = 0,   /* quantile transform to a standard normal (default) */
+    MCR_NUM_STANDARD = 1,   /* (x - mean) / sd                                    */
+    MCR_NUM_MINMAX = 2      /* to [-1, 1]                                         */
+} mcr_numeric_transform;
+
+typedef struct mcr_encoder mcr_encoder;
+
+/* Fit an encoder on rows `rows[0..nrows)` of `t` (NULL = all rows) for columns `cols[0..ncols)`.
+ * Numeric columns: the chosen transform, plus a 0/1 missing indicator where the column has
+ * missing values (fill = the transformed median). Categorical columns: one-hot, with missing
+ * as a level of its own. */
+int mcr_encoder_fit(const mcr_table *t, const int *cols, int ncols, const size_t *rows,
+                    size_t nrows, mcr_numeric_transform kind, mcr_encoder **out);
+void mcr_encoder_free(mcr_encoder *e);
+int mcr_encoder_width(const mcr_encoder *e);   /* encoded width d */
+/* Encode rows into x[nrows * d] (row-major, double). */
+int mcr_encoder_transform(const mcr_encoder *e, const mcr_table *t, const size_t *rows,
+                          size_t nrows, double *x);
+/* Decode x[nrows * d] into rows `rows` of `t` (which must have the fitted columns): numerics
+ * clipped to the fitted range and rounded for integer columns; categoricals by arg-max. */
+int mcr_encoder_inverse(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
+                        const size_t *rows);
+
+/* ---------------------------------------------------------------- 5. simulated cohort */
+typedef struct mcr_sim_config {
+    size_t rows;            /* number of patients (default 5000)                        */
+    uint64_t seed;          /* default 1                                                */
+    double minority_rate;   /* overall outcome rate, <= 0.5 (default 0.08)              */
+} mcr_sim_config;
+void mcr_sim_config_default(mcr_sim_config *c);
+int mcr_simulate(const mcr_sim_config *c, mcr_table **out);
+/* Exact counts the simulation produces for a config: race group sizes and positives per group
+ * (arrays of mcr_sim_ngroups() entries); names through mcr_sim_group_name(). */
+int mcr_sim_ngroups(void);
+const char *mcr_sim_group_name(int g);
+void mcr_sim_counts(const mcr_sim_config *c, size_t *group_rows, size_t *group_pos);
+
+/* ---------------------------------------------------------------- 6. describe */
+/* Write a summary of `t` as text or JSON to `f`. target / sensitive may be NULL. */
+int mcr_describe(const mcr_table *t, const char *target, const char *sensitive, int json, FILE *f);
+
+/* ---------------------------------------------------------------- 7. the diffusion model */
+typedef enum { MCR_COND_TARGET = 0, MCR_COND_SENSITIVE = 1, MCR_COND_BOTH = 2 } mcr_condition;
+typedef enum { MCR_SCHED_LINEAR = 0, MCR_SCHED_COSINE = 1 } mcr_schedule;
+typedef enum { MCR_SAMPLER_DDPM = 0, MCR_SAMPLER_DDIM = 1 } mcr_sampler;
+typedef enum { MCR_ACT_RELU = 0, MCR_ACT_SILU = 1 } mcr_activation;
+
+#define MCR_MAX_LAYERS 16
+
+typedef struct mcr_fit_config {
+    const char *target;          /* column to rebalance (required)                         */
+    const char *sensitive;       /* sensitive attribute (optional)                         */
+    const char *drop;            /* comma-separated columns not modelled (optional)        */
+    mcr_condition condition;     /* what the model is conditioned on (default target)      */
+    int widths[MCR_MAX_LAYERS];  /* hidden widths (default 256,512,512,256)                */
+    int nwidths;
+    int dim_t;                   /* embedding width (default 128)                          */
+    mcr_activation act;          /* default ReLU                                           */
+    float dropout;               /* default 0                                              */
+    int T;                       /* diffusion steps (default 1000)                         */
+    mcr_schedule schedule;       /* default cosine                                         */
+    int steps;                   /* optimiser steps (default 3000)                         */
+    int batch;                   /* default 1024 (capped at the row count)                 */
+    float lr;                    /* default 2e-3                                           */
+    float weight_decay;          /* default 1e-4                                           */
+    int warmup;                  /* linear warm-up steps (default 0)                       */
+    float grad_clip;             /* global-norm clip, 0 = off (default 1.0)                */
+    float ema_decay;             /* default 0.999                                          */
+    float p_uncond;              /* condition dropped with this probability (default 0.1) */
+    mcr_numeric_transform numeric; /* default quantile                                     */
+    uint64_t seed;               /* default 1                                              */
+    /* progress: called every `progress_every` steps (default 10) and at the end */
+    void (*progress)(void *ctx, int step, int steps, float loss, double rows_per_s);
+    void *progress_ctx;
+    int progress_every;
+} mcr_fit_config;
+void mcr_fit_config_default(mcr_fit_config *c);
+
+typedef struct mcr_model mcr_model;
+
+/* Fit a conditional DDPM on all rows of t (or rows[0..nrows) if rows != NULL). */
+int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_fit_config *c,
+                  mcr_model **out);
+void mcr_model_free(mcr_model *m);
+
+typedef struct mcr_sample_config {
+    float guidance;         /* w in eps = (1+w) eps_cond - w eps_uncond (default 0)           */
+    mcr_sampler sampler;    /* default DDIM                                                    */
+    int sample_steps;       /* DDIM steps (default 50); DDPM: 0 = all T                        */
+    uint64_t seed;          /* default 1                                                      */
+    int chunk;              /* rows generated per batch (default 2048)                        */
+} mcr_sample_config;
+void mcr_sample_config_default(mcr_sample_config *c);
+
+/* Number of condition values and their printable names ("in", or "F|in" for both). */
+int mcr_model_ncond(const mcr_model *m);
+const char *mcr_model_cond_name(const mcr_model *m, int c);
+int mcr_model_cond_find(const mcr_model *m, const char *name);  /* index or -1 */
+/* Training-set count of each condition value. */
+size_t mcr_model_cond_count(const mcr_model *m, int c);
+
+/* Sample counts[c] rows for each condition c (counts has mcr_model_ncond() entries).
+ * The result has the training CSV's columns, order and spellings. */
+int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_config *c,
+                     mcr_table **out);
+
+int mcr_model_save(const mcr_model *m, const char *path);
+int mcr_model_load(const char *path, mcr_model **out);
+/* Human-readable description: architecture, schema, training settings, loss, parameters. */
+int mcr_model_inspect(const mcr_model *m, FILE *f);
+size_t mcr_model_nparams(const mcr_model *m);
+float mcr_model_final_loss(const mcr_model *m);
+
+/* ---------------------------------------------------------------- 8. benchmark helpers */
+typedef struct mcr_bench_result {
+    double train_rows_per_s, train_gflops, sgemm_gflops, sample_rows_per_s, peak_rss_mb;
+    size_t nparams;
+} mcr_bench_result;
+/* Train the denoiser `steps` steps on random data of width d, then time DDIM-100 sampling of
+ * `sample_rows` rows, and measure the BLAS sgemm rate on the largest layer's shape. */
+int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int steps,
+                       int sample_rows, mcr_bench_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MCRAGE_H */

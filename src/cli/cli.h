@@ -1,0 +1,44 @@
+/* cli.h — helpers shared by the subcommands. The CLI includes only the public header. */
+#ifndef MCR_CLI_H
+#define MCR_CLI_H
+#include <mcrage/mcrage.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* exit codes */
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_INPUT = 2, EXIT_RUNTIME = 3 };
+
+/* Print "mcrage: CMD: <last error>" and map a library status to an exit code. */
+int cli_fail(const char *cmd, int rc);
+/* Print "mcrage: CMD: message" plus a --help hint; returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Strict option parsing: the whole string must be a number in [lo, hi]. 0 on success. */
+int cli_long(const char *cmd, const char *opt, const char *s, long long lo, long long hi,
+             long long *out);
+int cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
+               double *out);
+/* Common CSV options: --sep, --na, --categorical, --numeric, --drop. Returns 1 if handled. */
+int cli_csv_option(const char *cmd, int c, const char *arg, mcr_csv_options *o, int *err);
+#define CLI_CSV_LONGOPTS                                                                       \
+    {"sep", required_argument, 0, 1001}, {"na", required_argument, 0, 1002},                  \
+        {"categorical", required_argument, 0, 1003}, {"numeric", required_argument, 0, 1004}, \
+        {"drop", required_argument, 0, 1005}
+#define CLI_CSV_HELP                                                                           \
+    "  --sep C              field separator: ',' ';' 'tab' (default: detected)\n"              \
+    "  --na TOKENS          comma-separated missing-value tokens (default: '',NA,NaN,?,null)\n" \
+    "  --categorical COLS   treat these columns as categorical\n"                              \
+    "  --numeric COLS       treat these columns as numeric\n"                                  \
+    "  --drop COLS          leave these columns out\n"
+
+int cmd_simulate(int argc, char **argv);
+int cmd_describe(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Re-execute with OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs where OpenBLAS picked a slower
+ * kernel (Debian's 0.3.21 runs Haswell kernels on AMD Zen 4). */
+void cli_blas_fast_path(char **argv);
+#endif

@@ -1,0 +1,89 @@
+/* common.c — option parsing and error reporting shared by the subcommands. */
+#define _GNU_SOURCE
+#include "cli.h"
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_fail(const char *cmd, int rc) {
+    fprintf(stderr, "mcrage: %s: %s\n", cmd, mcr_last_error());
+    switch (rc) {
+    case MCR_ENOMEM:
+    case MCR_ENUMERIC:
+    case MCR_EINTERNAL: return EXIT_RUNTIME;
+    default: return EXIT_INPUT;
+    }
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "mcrage: %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see 'mcrage %s --help')\n", cmd);
+    return EXIT_USAGE;
+}
+
+int cli_long(const char *cmd, const char *opt, const char *s, long long lo, long long hi,
+             long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        cli_usage(cmd, "%s expects an integer from %lld to %lld, got '%s'", opt, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
+               double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
+        cli_usage(cmd, "%s expects a number from %g to %g, got '%s'", opt, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_csv_option(const char *cmd, int c, const char *arg, mcr_csv_options *o, int *err) {
+    *err = 0;
+    switch (c) {
+    case 1001:
+        if (strcmp(arg, "tab") == 0 || strcmp(arg, "\\t") == 0) o->sep = '\t';
+        else if (strlen(arg) == 1 && arg[0] != '"' && arg[0] != '\n' && arg[0] != '\r')
+            o->sep = arg[0];
+        else *err = cli_usage(cmd, "--sep expects one character or 'tab', got '%s'", arg);
+        return 1;
+    case 1002: o->na_tokens = arg; return 1;
+    case 1003: o->categorical = arg; return 1;
+    case 1004: o->numeric = arg; return 1;
+    case 1005: o->drop = arg; return 1;
+    }
+    return 0;
+}
+
+void cli_blas_fast_path(char **argv) {
+#if defined(__x86_64__)
+    if (getenv("OPENBLAS_CORETYPE") || getenv("MCRAGE_NO_BLAS_REEXEC")) return;
+    __builtin_cpu_init();
+    if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")))
+        return;
+    const char *core = openblas_get_corename();
+    if (!core || strcasecmp(core, "haswell") != 0 && strcasecmp(core, "zen") != 0) return;
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    execv("/proc/self/exe", argv); /* on failure, go on with the kernel we have */
+#else
+    (void)argv;
+#endif
+}

@@ -1,0 +1,125 @@
+/* mcr_int.h — private declarations shared by the library's modules (cf. sqliteInt.h). */
+#ifndef MCR_INT_H
+#define MCR_INT_H
+
+#include "mcrage/mcrage.h"
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Programmer errors between our own modules (never data or user errors). */
+#define MCR_ASSERT(x)                                                                  \
+    do {                                                                               \
+        if (!(x)) {                                                                    \
+            fprintf(stderr, "mcrage: internal assertion failed: %s at %s:%d\n", #x,     \
+                    __FILE__, __LINE__);                                               \
+            abort();                                                                   \
+        }                                                                              \
+    } while (0)
+
+/* err.c: set the thread-local message, return `code` (so `return mcr_err(...)` works). */
+int mcr_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define MCR_NOMEM() mcr_err(MCR_ENOMEM, "out of memory at %s:%d", __FILE__, __LINE__)
+
+void *mcr_xcalloc(size_t n, size_t size); /* calloc that checks n*size overflow */
+char *mcr_strdup(const char *s);
+
+/* Split "a,b,c" into a NULL-terminated array of strings (one allocation; free the array). */
+char **mcr_split_list(const char *s, int *count);
+
+/* atomic.c: outputs written to a temporary file beside the target, fsync'd, renamed. */
+typedef struct mcr_afile {
+    FILE *f;
+    char *path;
+    char *tmp;
+} mcr_afile;
+int mcr_afile_open(mcr_afile *a, const char *path);
+int mcr_afile_commit(mcr_afile *a);  /* flush, fsync, close, rename; aborts on failure */
+void mcr_afile_abort(mcr_afile *a);  /* close and unlink the temporary file */
+
+/* table internals ------------------------------------------------------------------ */
+typedef struct mcr_column {
+    char *name;
+    mcr_coltype type;
+    double *num;        /* [cap] numeric value, NAN = missing (numeric/integer columns) */
+    int32_t *cat;       /* [cap] level code, -1 = missing (categorical columns)         */
+    char **levels;      /* [nlevels] spellings as in the input                          */
+    int nlevels, cap_levels;
+    int decimals;       /* digits after the point when written; -1 = shortest round trip */
+    struct mcr_strmap *map; /* level lookup, built lazily */
+} mcr_column;
+
+struct mcr_table {
+    size_t nrows, cap;
+    int ncols;
+    mcr_column *cols;
+    char sep;
+    char *source;
+};
+
+/* A table with the same columns, types, levels and formats as `like`, with `nrows` rows of
+ * missing values. */
+int mcr_table_new_like(const mcr_table *like, size_t nrows, mcr_table **out);
+/* Append all rows of `src` (same schema as `dst`) to `dst`. */
+int mcr_table_append(mcr_table *dst, const mcr_table *src);
+/* Add a level to a categorical column; returns its code or a negative status. */
+int mcr_column_add_level(mcr_column *c, const char *s, size_t len);
+int mcr_column_find_level(mcr_column *c, const char *s, size_t len);
+
+/* string -> int map (open addressing, FNV-1a) */
+typedef struct mcr_strmap mcr_strmap;
+mcr_strmap *mcr_strmap_new(void);
+void mcr_strmap_free(mcr_strmap *m);
+/* Returns the value for key or -1; keys are copied on insert. */
+int mcr_strmap_get(const mcr_strmap *m, const char *key, size_t len);
+int mcr_strmap_put(mcr_strmap *m, const char *key, size_t len, int value);
+
+/* Canonical numeric form of a category spelling: "1.0" and "1" are one level. Writes the
+ * canonical key into buf (size >= 64) and returns its length, or 0 if s is not a number. */
+size_t mcr_numeric_key(const char *s, size_t len, char *buf);
+/* Strict number grammar: [+-]digits[.digits][(e|E)[+-]digits]; value in *v. Returns 1 if s is
+ * a finite number, 0 otherwise; *decimals = digits after the point (-1 with an exponent). */
+int mcr_parse_number(const char *s, size_t len, double *v, int *decimals);
+
+/* normal distribution helpers (transform.c) */
+double mcr_norm_cdf(double x);
+double mcr_norm_ppf(double p);
+
+/* threads */
+int mcr_threads(void);
+
+#endif
+
+/* encoder internals (transform.c), exposed for model_io.c */
+typedef struct mcr_encfeat {
+    int col;            /* column index in the table the encoder was fitted on            */
+    mcr_coltype type;
+    int offset, width;  /* encoded dims [offset, offset+width)                            */
+    /* numeric */
+    int kind;           /* mcr_numeric_transform */
+    int nq;             /* quantiles */
+    double *q;          /* [nq] quantile values (references are linspace(0,1,nq))        */
+    double mean, sd, lo, hi, fill;
+    int has_missing;    /* numeric: one extra indicator dim; categorical: one extra level */
+    int all_missing;    /* numeric column with no observed value */
+    /* categorical */
+    int nlevels;
+} mcr_encfeat;
+
+struct mcr_encoder {
+    int nfeat, d;
+    mcr_encfeat *f;
+};
+double mcr_quantile_forward(const mcr_encfeat *f, double x);
+double mcr_quantile_inverse(const mcr_encfeat *f, double z);
+
+/* json.c: minimal JSON writing helpers */
+void mcr_json_str(FILE *f, const char *s);
+void mcr_json_num(FILE *f, double v); /* null for NaN/inf */
+
+/* table builder helpers (table.c) */
+int mcr_table_add_column(mcr_table *t, const char *name, mcr_coltype type, int decimals);
+mcr_table *mcr_table_empty(size_t nrows, char sep);

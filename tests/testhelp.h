@@ -1,0 +1,36 @@
+/* testhelp.h — a 30-line harness in the spirit of redis's testhelp.h.
+ * CHECK(cond, fmt, ...) records a failed check with a message; TEST(fn) runs one test
+ * function and counts it passed when none of its checks failed; DONE() prints
+ * "<file>: N passed, N failed" and returns the exit status. */
+#ifndef TESTHELP_H
+#define TESTHELP_H
+#include <stdio.h>
+#include <stdlib.h>
+static int th_tests_passed, th_tests_failed, th_cur_failed;
+#define CHECK(cond, ...)                                                                       \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
+            th_cur_failed++;                                                                   \
+            fprintf(stderr, "  FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                  \
+            fprintf(stderr, __VA_ARGS__);                                                      \
+            fputc('\n', stderr);                                                               \
+        }                                                                                      \
+    } while (0)
+#define TEST(fn)                                                                               \
+    do {                                                                                       \
+        th_cur_failed = 0;                                                                     \
+        fn();                                                                                  \
+        if (th_cur_failed) th_tests_failed++, printf("FAIL %s\n", #fn);                        \
+        else th_tests_passed++, printf("ok   %s\n", #fn);                                      \
+        fflush(stdout);                                                                        \
+    } while (0)
+#define DONE()                                                                                 \
+    (printf("%s: %d passed, %d failed\n", __FILE__, th_tests_passed, th_tests_failed),       \
+     th_tests_failed ? 1 : 0)
+static inline const char *th_data(const char *name) {
+    static char buf[4096];
+    const char *dir = getenv("MCR_DATA");
+    snprintf(buf, sizeof buf, "%s/%s", dir ? dir : "../shared/datasets", name);
+    return buf;
+}
+#endif
