@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install what mcrage needs on Debian 12 (run as root; skips what is already there).
 set -e
-PKGS="build-essential libopenblas-dev libxgboost-dev zlib1g-dev"
+PKGS="build-essential libopenblas-dev libopenblas-openmp-dev libxgboost-dev zlib1g-dev"
 [ "${WITH_FUZZ:-0}" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do

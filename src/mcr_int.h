@@ -91,7 +91,6 @@ double mcr_norm_ppf(double p);
 /* threads */
 int mcr_threads(void);
 
-#endif
 
 /* encoder internals (transform.c), exposed for model_io.c */
 typedef struct mcr_encfeat {
@@ -123,3 +122,5 @@ void mcr_json_num(FILE *f, double v); /* null for NaN/inf */
 /* table builder helpers (table.c) */
 int mcr_table_add_column(mcr_table *t, const char *name, mcr_coltype type, int decimals);
 mcr_table *mcr_table_empty(size_t nrows, char sep);
+
+#endif /* MCR_INT_H */

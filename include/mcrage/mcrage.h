@@ -198,7 +198,7 @@ void mcr_model_free(mcr_model *m);
 typedef struct mcr_sample_config {
     float guidance;         /* w in eps = (1+w) eps_cond - w eps_uncond (default 0)           */
     mcr_sampler sampler;    /* default DDIM                                                    */
-    int sample_steps;       /* DDIM steps (default 50); DDPM: 0 = all T                        */
+    int sample_steps;       /* DDIM steps on the grid t = k T / K (default 100); DDPM uses all T */
     uint64_t seed;          /* default 1                                                      */
     int chunk;              /* rows generated per batch (default 2048)                        */
 } mcr_sample_config;

@@ -1,5 +1,4 @@
 /* common.c — option parsing and error reporting shared by the subcommands. */
-#define _GNU_SOURCE
 #include "cli.h"
 #include <cblas.h>
 #include <errno.h>
@@ -72,16 +71,31 @@ int cli_csv_option(const char *cmd, int c, const char *arg, mcr_csv_options *o, 
     return 0;
 }
 
+/* OpenBLAS picks its kernel when it is loaded, from OPENBLAS_CORETYPE or the CPU. Debian's 0.3.21
+ * on an AVX-512 machine is often left on the Haswell (AVX2) kernel, by a machine-wide
+ * OPENBLAS_CORETYPE=Haswell or by detection (AMD Zen 4): about half the sgemm rate. By default
+ * mcrage re-executes itself once with OPENBLAS_CORETYPE=SkylakeX when the CPU has AVX-512 and
+ * the loaded kernel is Haswell/Zen. MCRAGE_BLAS_CORETYPE=keep leaves OpenBLAS as it is;
+ * MCRAGE_BLAS_CORETYPE=NAME forces kernel NAME. */
 void cli_blas_fast_path(char **argv) {
 #if defined(__x86_64__)
-    if (getenv("OPENBLAS_CORETYPE") || getenv("MCRAGE_NO_BLAS_REEXEC")) return;
-    __builtin_cpu_init();
-    if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")))
-        return;
+    if (getenv("MCRAGE_BLAS_REEXEC")) return; /* already re-executed once */
+    const char *pref = getenv("MCRAGE_BLAS_CORETYPE");
     const char *core = openblas_get_corename();
-    if (!core || strcasecmp(core, "haswell") != 0 && strcasecmp(core, "zen") != 0) return;
-    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    const char *want = NULL;
+    if (pref && strcmp(pref, "auto") != 0) {
+        if (strcmp(pref, "keep") == 0 || (core && strcasecmp(core, pref) == 0)) return;
+        want = pref;
+    } else {
+        __builtin_cpu_init();
+        if (!(__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")))
+            return;
+        if (!core || (strcasecmp(core, "haswell") != 0 && strcasecmp(core, "zen") != 0)) return;
+        want = "SkylakeX";
+    }
+    setenv("OPENBLAS_CORETYPE", want, 1);
+    setenv("MCRAGE_BLAS_REEXEC", "1", 1);
     execv("/proc/self/exe", argv); /* on failure, go on with the kernel we have */
 #else
     (void)argv;

@@ -1,0 +1,320 @@
+/* cmd_model.c — `fit`, `sample`, `inspect`. */
+#include "cli.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    int tty;
+    double t0;
+} progress_ctx;
+
+static double wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static void progress(void *ctx, int step, int steps, float loss, double rows_per_s) {
+    progress_ctx *p = ctx;
+    if (!p->tty) return;
+    double el = wall() - p->t0, eta = step ? el * (steps - step) / step : 0;
+    int w = 24, fill = (int)((double)w * step / steps);
+    char bar[32];
+    for (int i = 0; i < w; i++) bar[i] = i < fill ? '=' : ' ';
+    bar[w] = 0;
+    fprintf(stderr, "\r  [%s] step %d/%d  loss %.4f  %.1fk rows/s  ETA %d:%02d ", bar, step, steps,
+            loss, rows_per_s / 1000, (int)eta / 60, (int)eta % 60);
+    if (step == steps) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int parse_widths(const char *cmd, const char *s, mcr_fit_config *c) {
+    c->nwidths = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > 65536 || c->nwidths == MCR_MAX_LAYERS || (*end && *end != ','))
+            return cli_usage(cmd, "--widths expects up to %d comma-separated widths in 1..65536, got '%s'",
+                             MCR_MAX_LAYERS, s);
+        c->widths[c->nwidths++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    if (c->nwidths == 0) return cli_usage(cmd, "--widths is empty");
+    return 0;
+}
+
+int cmd_fit(int argc, char **argv) {
+    const char *cmd = "fit", *out = NULL;
+    int quiet = 0, threads = 0;
+    mcr_fit_config c;
+    mcr_fit_config_default(&c);
+    mcr_csv_options o;
+    mcr_csv_options_default(&o);
+    enum { O_COND = 2000, O_STEPS, O_BATCH, O_LR, O_WIDTHS, O_DIMT, O_ACT, O_DROPOUT, O_T,
+           O_SCHED, O_SEED, O_THREADS, O_PUNC, O_EMA, O_WARM, O_CLIP, O_WD, O_TRANSFORM, O_QUIET };
+    static const struct option lo[] = {
+        {"target", required_argument, 0, 't'}, {"sensitive", required_argument, 0, 'g'},
+        {"condition", required_argument, 0, O_COND}, {"steps", required_argument, 0, O_STEPS},
+        {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
+        {"widths", required_argument, 0, O_WIDTHS}, {"dim-t", required_argument, 0, O_DIMT},
+        {"act", required_argument, 0, O_ACT}, {"dropout", required_argument, 0, O_DROPOUT},
+        {"T", required_argument, 0, O_T}, {"schedule", required_argument, 0, O_SCHED},
+        {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
+        {"p-uncond", required_argument, 0, O_PUNC}, {"ema", required_argument, 0, O_EMA},
+        {"warmup", required_argument, 0, O_WARM}, {"grad-clip", required_argument, 0, O_CLIP},
+        {"weight-decay", required_argument, 0, O_WD},
+        {"transform", required_argument, 0, O_TRANSFORM}, {"quiet", no_argument, 0, 'q'},
+        {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
+        CLI_CSV_LONGOPTS, {0, 0, 0, 0}};
+    int ch, err;
+    long long v;
+    double d;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "t:g:o:qh", lo, NULL)) != -1) {
+        if (cli_csv_option(cmd, ch, optarg, &o, &err)) {
+            if (err) return err;
+            continue;
+        }
+        switch (ch) {
+        case 't': c.target = optarg; break;
+        case 'g': c.sensitive = optarg; break;
+        case 'o': out = optarg; break;
+        case 'q': quiet = 1; break;
+        case O_COND:
+            if (!strcmp(optarg, "target")) c.condition = MCR_COND_TARGET;
+            else if (!strcmp(optarg, "sensitive")) c.condition = MCR_COND_SENSITIVE;
+            else if (!strcmp(optarg, "both")) c.condition = MCR_COND_BOTH;
+            else return cli_usage(cmd, "--condition expects target, sensitive or both, got '%s'", optarg);
+            break;
+        case O_STEPS: if (cli_long(cmd, "--steps", optarg, 1, 100000000, &v)) return EXIT_USAGE; c.steps = (int)v; break;
+        case O_BATCH: if (cli_long(cmd, "--batch", optarg, 1, 1 << 20, &v)) return EXIT_USAGE; c.batch = (int)v; break;
+        case O_LR: if (cli_double(cmd, "--lr", optarg, 1e-8, 1, &d)) return EXIT_USAGE; c.lr = (float)d; break;
+        case O_WIDTHS: if (parse_widths(cmd, optarg, &c)) return EXIT_USAGE; break;
+        case O_DIMT: if (cli_long(cmd, "--dim-t", optarg, 2, 4096, &v) || v % 2) return v % 2 ? cli_usage(cmd, "--dim-t must be even") : EXIT_USAGE; c.dim_t = (int)v; break;
+        case O_ACT:
+            if (!strcmp(optarg, "relu")) c.act = MCR_ACT_RELU;
+            else if (!strcmp(optarg, "silu")) c.act = MCR_ACT_SILU;
+            else return cli_usage(cmd, "--act expects relu or silu, got '%s'", optarg);
+            break;
+        case O_DROPOUT: if (cli_double(cmd, "--dropout", optarg, 0, 0.95, &d)) return EXIT_USAGE; c.dropout = (float)d; break;
+        case O_T: if (cli_long(cmd, "--T", optarg, 2, 100000, &v)) return EXIT_USAGE; c.T = (int)v; break;
+        case O_SCHED:
+            if (!strcmp(optarg, "cosine")) c.schedule = MCR_SCHED_COSINE;
+            else if (!strcmp(optarg, "linear")) c.schedule = MCR_SCHED_LINEAR;
+            else return cli_usage(cmd, "--schedule expects cosine or linear, got '%s'", optarg);
+            break;
+        case O_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; c.seed = (uint64_t)v; break;
+        case O_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
+        case O_PUNC: if (cli_double(cmd, "--p-uncond", optarg, 0, 0.99, &d)) return EXIT_USAGE; c.p_uncond = (float)d; break;
+        case O_EMA: if (cli_double(cmd, "--ema", optarg, 0, 0.999999, &d)) return EXIT_USAGE; c.ema_decay = (float)d; break;
+        case O_WARM: if (cli_long(cmd, "--warmup", optarg, 0, 100000000, &v)) return EXIT_USAGE; c.warmup = (int)v; break;
+        case O_CLIP: if (cli_double(cmd, "--grad-clip", optarg, 0, 1e6, &d)) return EXIT_USAGE; c.grad_clip = (float)d; break;
+        case O_WD: if (cli_double(cmd, "--weight-decay", optarg, 0, 10, &d)) return EXIT_USAGE; c.weight_decay = (float)d; break;
+        case O_TRANSFORM:
+            if (!strcmp(optarg, "quantile")) c.numeric = MCR_NUM_QUANTILE;
+            else if (!strcmp(optarg, "standard")) c.numeric = MCR_NUM_STANDARD;
+            else if (!strcmp(optarg, "minmax")) c.numeric = MCR_NUM_MINMAX;
+            else return cli_usage(cmd, "--transform expects quantile, standard or minmax, got '%s'", optarg);
+            break;
+        case 'h':
+            printf("usage: mcrage fit DATA.csv --target COL -o MODEL.mcrg [options]\n\n"
+                   "Train a conditional denoising diffusion model (TabDDPM-style MLP) on the rows\n"
+                   "of DATA.csv, conditioned on the target class (MCRAGE), on a sensitive\n"
+                   "attribute, or on both.\n\n"
+                   "  -t, --target COL         class column (required)\n"
+                   "  -g, --sensitive COL      sensitive attribute column\n"
+                   "      --condition C        target | sensitive | both (default target)\n"
+                   "      --steps N            optimiser steps (default %d)\n"
+                   "      --batch B            batch rows (default %d)\n"
+                   "      --lr LR              AdamW learning rate, decays linearly to 0 (default %g)\n"
+                   "      --weight-decay W     AdamW weight decay (default %g)\n"
+                   "      --warmup N           linear warm-up steps (default %d)\n"
+                   "      --grad-clip G        clip the gradient norm at G, 0 = off (default %g)\n"
+                   "      --widths W1,W2,...   hidden widths (default 256,512,512,256)\n"
+                   "      --dim-t N            time/label embedding width (default %d)\n"
+                   "      --act relu|silu      hidden activation (default relu)\n"
+                   "      --dropout P          dropout on hidden layers (default %g)\n"
+                   "      --T N                diffusion steps (default %d)\n"
+                   "      --schedule S         cosine | linear (default cosine)\n"
+                   "      --p-uncond P         condition dropped with probability P (default %g)\n"
+                   "      --ema D              EMA decay of the sampling weights (default %g)\n"
+                   "      --transform T        numerics: quantile | standard | minmax (default quantile)\n"
+                   "      --seed S             random seed (default %llu)\n"
+                   "      --threads N          threads, 0 = all cores (default 0)\n"
+                   "  -q, --quiet              no progress output\n"
+                   "  -o, --output FILE        model file (written atomically)\n" CLI_CSV_HELP
+                   "\nexample: mcrage fit cohort.csv --target outcome --steps 2000 -o cohort.mcrg\n",
+                   c.steps, c.batch, c.lr, c.weight_decay, c.warmup, c.grad_clip, c.dim_t, c.dropout,
+                   c.T, c.p_uncond, c.ema_decay, (unsigned long long)c.seed);
+            return EXIT_OK;
+        default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) return cli_usage(cmd, "expects exactly one DATA.csv");
+    if (!c.target) return cli_usage(cmd, "missing --target COL");
+    if (!out) return cli_usage(cmd, "missing -o MODEL.mcrg");
+    if (c.warmup >= c.steps) return cli_usage(cmd, "--warmup must be smaller than --steps");
+    /* --drop: the columns stay in the schema (written empty by sample) but are not modelled */
+    c.drop = o.drop;
+    o.drop = NULL;
+    mcr_set_threads(threads);
+    mcr_table *t;
+    int rc = mcr_table_read_csv(argv[optind], &o, &t);
+    if (rc) return cli_fail(cmd, rc);
+    progress_ctx pc = {!quiet && isatty(2), wall()};
+    c.progress = progress;
+    c.progress_ctx = &pc;
+    mcr_model *m;
+    rc = mcr_model_fit(t, NULL, 0, &c, &m);
+    mcr_table_free(t);
+    if (rc) return cli_fail(cmd, rc);
+    rc = mcr_model_save(m, out);
+    if (!rc && !quiet)
+        fprintf(stderr, "mcrage: fit: %d steps in %.1f s, final loss %.4f, %zu parameters -> %s\n",
+                c.steps, wall() - pc.t0, mcr_model_final_loss(m), mcr_model_nparams(m), out);
+    mcr_model_free(m);
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
+}
+
+int cmd_sample(int argc, char **argv) {
+    const char *cmd = "sample", *out = NULL, *cls = NULL, *counts_s = NULL;
+    long long n = -1, v;
+    int threads = 0;
+    double d;
+    mcr_sample_config sc;
+    mcr_sample_config_default(&sc);
+    int steps_given = 0;
+    enum { O_GUID = 3000, O_STEPS, O_SAMPLER, O_SEED, O_THREADS, O_COUNTS };
+    static const struct option lo[] = {
+        {"n", required_argument, 0, 'n'}, {"class", required_argument, 0, 'c'},
+        {"counts", required_argument, 0, O_COUNTS}, {"guidance", required_argument, 0, O_GUID},
+        {"sample-steps", required_argument, 0, O_STEPS}, {"sampler", required_argument, 0, O_SAMPLER},
+        {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
+        {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int ch;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "n:c:o:h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'n': if (cli_long(cmd, "--n", optarg, 0, 1000000000, &n)) return EXIT_USAGE; break;
+        case 'c': cls = optarg; break;
+        case O_COUNTS: counts_s = optarg; break;
+        case O_GUID: if (cli_double(cmd, "--guidance", optarg, 0, 100, &d)) return EXIT_USAGE; sc.guidance = (float)d; break;
+        case O_STEPS: if (cli_long(cmd, "--sample-steps", optarg, 1, 100000, &v)) return EXIT_USAGE; sc.sample_steps = (int)v; steps_given = 1; break;
+        case O_SAMPLER:
+            if (!strcmp(optarg, "ddim")) sc.sampler = MCR_SAMPLER_DDIM;
+            else if (!strcmp(optarg, "ddpm")) sc.sampler = MCR_SAMPLER_DDPM;
+            else return cli_usage(cmd, "--sampler expects ddim or ddpm, got '%s'", optarg);
+            break;
+        case O_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; sc.seed = (uint64_t)v; break;
+        case O_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
+        case 'o': out = optarg; break;
+        case 'h':
+            printf("usage: mcrage sample MODEL.mcrg (--n N [--class VALUE] | --counts V=N,...) -o SYNTH.csv\n\n"
+                   "Generate synthetic rows with the training CSV's columns, order and spellings.\n\n"
+                   "  -n, --n N              rows; without --class, split like the training classes\n"
+                   "  -c, --class VALUE      condition value to sample (e.g. a minority class)\n"
+                   "      --counts V=N,...   rows per condition value\n"
+                   "      --guidance W       classifier-free guidance weight (default 0)\n"
+                   "      --sampler S        ddim | ddpm (default ddim)\n"
+                   "      --sample-steps K   DDIM steps, grid t = k T / K (default %d; ddpm uses all T)\n"
+                   "      --seed S           random seed (default 1)\n"
+                   "      --threads N        threads, 0 = all cores (default 0)\n"
+                   "  -o, --output FILE      output CSV (written atomically); '-' = stdout\n"
+                   "\nexample: mcrage sample cohort.mcrg --class 1 --n 1000 -o synth.csv\n",
+                   sc.sample_steps);
+            return EXIT_OK;
+        default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) return cli_usage(cmd, "expects exactly one MODEL.mcrg");
+    if (!out) return cli_usage(cmd, "missing -o SYNTH.csv");
+    if (counts_s && (cls || n >= 0)) return cli_usage(cmd, "--counts excludes --n and --class");
+    if (!counts_s && n < 0) return cli_usage(cmd, "missing --n N (or --counts)");
+    (void)steps_given;
+    mcr_set_threads(threads);
+    mcr_model *m;
+    int rc = mcr_model_load(argv[optind], &m);
+    if (rc) return cli_fail(cmd, rc);
+    int K = mcr_model_ncond(m);
+    size_t *counts = calloc((size_t)K, sizeof(size_t));
+    if (!counts) {
+        mcr_model_free(m);
+        return EXIT_RUNTIME;
+    }
+    int code = EXIT_OK;
+    if (counts_s) {
+        char *dup = strdup(counts_s), *save = NULL;
+        for (char *tok = strtok_r(dup, ",", &save); tok && !code; tok = strtok_r(NULL, ",", &save)) {
+            char *eq = strrchr(tok, '=');
+            long long cnt;
+            if (!eq) { code = cli_usage(cmd, "--counts expects VALUE=N pairs, got '%s'", tok); break; }
+            *eq = 0;
+            int c = mcr_model_cond_find(m, tok);
+            if (c < 0) { code = cli_usage(cmd, "--counts: '%s' is not a condition value of this model", tok); break; }
+            if (cli_long(cmd, "--counts", eq + 1, 0, 1000000000, &cnt)) { code = EXIT_USAGE; break; }
+            counts[c] += (size_t)cnt;
+        }
+        free(dup);
+    } else if (cls) {
+        int c = mcr_model_cond_find(m, cls);
+        if (c < 0) {
+            fprintf(stderr, "mcrage: sample: --class '%s' is not a condition value of this model; "
+                            "values:", cls);
+            for (int k = 0; k < K; k++) fprintf(stderr, " '%s'", mcr_model_cond_name(m, k));
+            fputc('\n', stderr);
+            code = EXIT_INPUT;
+        } else counts[c] = (size_t)n;
+    } else { /* split n like the training data (largest remainder) */
+        size_t tot = 0, used = 0;
+        for (int k = 0; k < K; k++) tot += mcr_model_cond_count(m, k);
+        double *rem = calloc((size_t)K, sizeof(double));
+        for (int k = 0; k < K && rem; k++) {
+            double x = tot ? (double)n * mcr_model_cond_count(m, k) / tot : (double)n / K;
+            counts[k] = (size_t)floor(x);
+            rem[k] = x - floor(x);
+            used += counts[k];
+        }
+        while (rem && used < (size_t)n) {
+            int b = 0;
+            for (int k = 1; k < K; k++) if (rem[k] > rem[b]) b = k;
+            counts[b]++, rem[b] = -1, used++;
+        }
+        free(rem);
+    }
+    if (!code) {
+        mcr_table *t;
+        rc = mcr_model_sample(m, counts, &sc, &t);
+        if (rc) code = rc == MCR_EINVAL ? cli_usage(cmd, "%s", mcr_last_error()) : cli_fail(cmd, rc);
+        else {
+            rc = strcmp(out, "-") ? mcr_table_write_csv(t, out) : mcr_table_write_csv_stream(t, stdout);
+            if (rc) code = cli_fail(cmd, rc);
+            else if (strcmp(out, "-")) fprintf(stderr, "mcrage: sample: wrote %zu rows to %s\n", mcr_table_nrows(t), out);
+            mcr_table_free(t);
+        }
+    }
+    free(counts);
+    mcr_model_free(m);
+    return code;
+}
+
+int cmd_inspect(int argc, char **argv) {
+    const char *cmd = "inspect";
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: mcrage inspect MODEL.mcrg\n\nPrint the architecture, schema, training "
+               "settings, final loss and parameter count.\n\nexample: mcrage inspect cohort.mcrg\n");
+        return EXIT_OK;
+    }
+    if (argc != 2 || argv[1][0] == '-') return cli_usage(cmd, "expects exactly one MODEL.mcrg");
+    mcr_model *m;
+    int rc = mcr_model_load(argv[1], &m);
+    if (rc) return cli_fail(cmd, rc);
+    rc = mcr_model_inspect(m, stdout);
+    mcr_model_free(m);
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
+}

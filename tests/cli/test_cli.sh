@@ -1,0 +1,82 @@
+#!/bin/sh
+# CLI behaviour: exit codes, messages naming file:line:col or the option, no partial outputs,
+# describe's counts equal what simulate was asked for, fit/sample/inspect end to end.
+# Prints "test_cli.sh: N passed, N failed".
+set -u
+M=${MCRAGE:-build/asan/mcrage}
+D=$(mktemp -d)
+trap 'rm -rf "$D"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$D/err" ] && sed 's/^/     /' "$D/err" | head -5; }
+# expect NAME CODE FRAGMENT -- command...   (stderr must contain FRAGMENT)
+expect() {
+    name=$1 code=$2 frag=$3; shift 4
+    "$@" >"$D/out" 2>"$D/err"; rc=$?
+    if [ "$rc" -eq "$code" ] && grep -qF -- "$frag" "$D/err" "$D/out"; then ok "$name"
+    else echo "     (exit $rc, expected $code; wanted '$frag')"; bad "$name"; fi
+}
+no_file() { if [ ! -e "$2" ] && [ -z "$(ls -A "$(dirname "$2")" | grep '\.tmp\.' )" ]; then ok "$1"; else bad "$1"; fi; }
+
+expect "version" 0 "mcrage 0.1.0" -- "$M" --version
+expect "help" 0 "commands:" -- "$M" --help
+for c in simulate describe fit sample inspect bench; do
+    expect "$c --help shows an example" 0 "example" -- "$M" "$c" --help
+done
+expect "unknown command" 1 "unknown command" -- "$M" frobnicate
+expect "unknown option" 1 "unknown or incomplete option '--bogus'" -- "$M" simulate --bogus -o "$D/x.csv"
+expect "rows out of range" 1 "--rows expects an integer" -- "$M" simulate --rows -5 -o "$D/x.csv"
+
+# simulate -> describe: the counts asked for
+expect "simulate" 0 "wrote 4000 rows" -- "$M" simulate --rows 4000 --seed 3 -o "$D/c.csv"
+"$M" describe "$D/c.csv" --target outcome --sensitive race --json >"$D/d.json" 2>"$D/err"
+if python3 - "$D/d.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+# asked: 4000 rows; race shares .62/.17/.12/.05/.04; positives per group round(n_g * rate_g)
+shares = {"White": .62, "Black": .17, "Hispanic": .12, "Asian": .05, "Other": .04}
+mult = {"White": .8, "Black": 1.6, "Hispanic": 1.2, "Asian": .7, "Other": 1.3}
+norm = sum(shares[g] * mult[g] for g in shares)
+g = d["sensitive"]["groups"]
+assert d["rows"] == 4000
+for k in shares:
+    n = round(4000 * shares[k]); pos = round(n * 0.08 * mult[k] / norm)
+    assert g[k]["total"] == n, (k, g[k]["total"], n)
+    assert g[k]["1"] == pos, (k, g[k]["1"], pos)
+assert d["target"]["counts"]["1"] == sum(v["1"] for v in g.values())
+PY
+then ok "describe --json reports the simulated counts"; else bad "describe --json reports the simulated counts"; fi
+cmp -s "$D/c.csv" "$D/c.csv" && "$M" simulate --rows 4000 --seed 3 -o "$D/c2.csv" 2>/dev/null && cmp -s "$D/c.csv" "$D/c2.csv" && ok "simulate is reproducible" || bad "simulate is reproducible"
+
+# bad CSV input: file:line:col, exit 2, nothing written
+printf 'a,b\n1,2\n3\n' >"$D/ragged.csv"
+expect "ragged row" 2 "ragged.csv:3:" -- "$M" fit "$D/ragged.csv" --target b -o "$D/out/m.mcrg"
+printf 'a,b\n1,"x\n2,y\n' >"$D/quote.csv"
+expect "unterminated quote" 2 "quote.csv:2:3: unterminated" -- "$M" describe "$D/quote.csv"
+mkdir -p "$D/o"
+expect "no model written on bad input" 2 "ragged" -- "$M" fit "$D/ragged.csv" --target b -o "$D/o/m.mcrg"
+no_file "no partial model file" "$D/o/m.mcrg"
+expect "missing file" 2 "cannot open" -- "$M" describe "$D/nope.csv"
+expect "missing target column" 2 "column 'nosuch' does not exist" -- "$M" describe "$D/c.csv" --target nosuch
+expect "unwritable output" 2 "cannot create output file" -- "$M" simulate --rows 100 -o /nonexistent/dir/x.csv
+
+# fit / sample / inspect
+expect "fit" 0 "final loss" -- "$M" fit "$D/c.csv" --target outcome --steps 40 --batch 128 --widths 64,64 --threads 2 -o "$D/m.mcrg"
+expect "inspect" 0 "parameters" -- "$M" inspect "$D/m.mcrg"
+expect "sample a class" 0 "wrote 300 rows" -- "$M" sample "$D/m.mcrg" --class 1 --n 300 -o "$D/s.csv"
+head -n 1 "$D/s.csv" | cmp -s - "$(head -n 1 "$D/c.csv" >"$D/h"; echo "$D/h")" && ok "sample keeps the header" || bad "sample keeps the header"
+[ "$(tail -n +2 "$D/s.csv" | cut -d, -f17 | sort -u)" = "1" ] && ok "sampled rows carry the class" || bad "sampled rows carry the class"
+expect "sample --counts" 0 "wrote 30 rows" -- "$M" sample "$D/m.mcrg" --counts 0=10,1=20 -o "$D/s2.csv"
+expect "sample unknown class" 2 "not a condition value" -- "$M" sample "$D/m.mcrg" --class 7 --n 5 -o "$D/s3.csv"
+expect "sample negative n" 1 "--n expects" -- "$M" sample "$D/m.mcrg" --n -5 -o "$D/s3.csv"
+expect "fit steps 0" 1 "--steps expects" -- "$M" fit "$D/c.csv" --target outcome --steps 0 -o "$D/m2.mcrg"
+cp "$D/m.mcrg" "$D/flip.mcrg"
+printf '\377' | dd of="$D/flip.mcrg" bs=1 seek=2000 conv=notrunc 2>/dev/null
+expect "flipped byte refused" 2 "checksum mismatch" -- "$M" sample "$D/flip.mcrg" --n 5 -o "$D/s4.csv"
+no_file "no output from a damaged model" "$D/s4.csv"
+head -c 1000 "$D/m.mcrg" >"$D/trunc.mcrg"
+expect "truncated model refused" 2 "truncated" -- "$M" inspect "$D/trunc.mcrg"
+expect "csv as a model" 2 "not an mcrage model" -- "$M" inspect "$D/c.csv"
+
+echo "test_cli.sh: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
