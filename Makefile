@@ -8,7 +8,7 @@ CC       ?= cc
 PREFIX   ?= /usr/local
 VERSION  := 0.1.0
 ARCH     ?= -march=native
-OPT      ?= -O2
+OPT      ?= -O3
 WARN     := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 BASE     := -std=c11 -D_GNU_SOURCE -fopenmp -fPIC -Iinclude -Isrc $(WARN)
 # OpenBLAS built for OpenMP: BLAS and our loops share one libgomp thread pool (the pthread

@@ -193,7 +193,8 @@ void mcr_net_init_params(const mcr_net *n, float *p, uint64_t seed) {
 }
 
 int mcr_net_alloc(mcr_net *n, int maxB) {
-    size_t B = (size_t)maxB, dt = (size_t)n->dt, maxw = dt, tot = 6 * B * dt;
+    size_t B = (size_t)maxB, dt = (size_t)n->dt, maxw = dt, V = (size_t)n->ncond + 1;
+    size_t tot = 5 * B * dt + 2 * V * dt; /* te tz ta tm dtm [U<=B], ls dls */
     for (int l = 0; l < n->nl; l++) {
         tot += 2 * B * (size_t)n->widths[l];
         if ((size_t)n->widths[l] > maxw) maxw = (size_t)n->widths[l];
@@ -203,23 +204,24 @@ int mcr_net_alloc(mcr_net *n, int maxB) {
     tot += B * (size_t)n->d;       /* out */
     tot += 2 * B * maxw;           /* g1, g2 */
     n->mem = malloc(tot * sizeof(float));
+    n->ut = malloc(3 * B * sizeof(int));
     size_t masktot = 0;
     for (int l = 0; l < n->nl; l++) masktot += B * (size_t)n->widths[l];
     n->maskmem = n->dropout > 0 ? malloc(masktot ? masktot : 1) : NULL;
-    if (!n->mem || (n->dropout > 0 && !n->maskmem)) {
-        free(n->mem);
-        free(n->maskmem);
-        n->mem = NULL;
-        n->maskmem = NULL;
+    if (!n->mem || !n->ut || (n->dropout > 0 && !n->maskmem)) {
+        mcr_net_free(n);
         return MCR_NOMEM();
     }
+    n->uidx = n->ut + B;
+    n->order = n->ut + 2 * B;
     float *q = n->mem;
     n->te = q, q += B * dt;
     n->tz = q, q += B * dt;
     n->ta = q, q += B * dt;
     n->tm = q, q += B * dt;
-    n->le = q, q += B * dt;
-    n->ls = q, q += B * dt;
+    n->dtm = q, q += B * dt;
+    n->ls = q, q += V * dt;
+    n->dls = q, q += V * dt;
     n->z[0] = n->h[0] = q, q += B * dt;
     uint8_t *mq = n->maskmem;
     for (int l = 1; l <= n->nl; l++) {
@@ -239,8 +241,38 @@ int mcr_net_alloc(mcr_net *n, int maxB) {
 void mcr_net_free(mcr_net *n) {
     free(n->mem);
     free(n->maskmem);
+    free(n->ut);
     n->mem = NULL;
     n->maskmem = NULL;
+    n->ut = n->uidx = n->order = NULL;
+}
+
+/* distinct time steps of the batch: ut[0..U) ascending, uidx[r] = position of t[r] in ut */
+static int cmp_by_t(const void *a, const void *b, void *ctx) {
+    const int *t = ctx;
+    int x = *(const int *)a, y = *(const int *)b;
+    if (t[x] != t[y]) return t[x] < t[y] ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+static void unique_times(mcr_net *n, const int *t, int B) {
+    int same = 1;
+    for (int r = 1; r < B && same; r++) same = t[r] == t[0];
+    if (same) { /* sampling: every row at the same step */
+        n->U = 1;
+        n->ut[0] = t[0];
+        memset(n->uidx, 0, (size_t)B * sizeof(int));
+        return;
+    }
+    for (int r = 0; r < B; r++) n->order[r] = r;
+    qsort_r(n->order, (size_t)B, sizeof(int), cmp_by_t, (void *)t);
+    int U = 0;
+    for (int k = 0; k < B; k++) {
+        int r = n->order[k];
+        if (U == 0 || n->ut[U - 1] != t[r]) n->ut[U++] = t[r];
+        n->uidx[r] = U - 1;
+    }
+    n->U = U;
 }
 
 static void act_forward(int act, float *out, const float *inp, size_t n) {
@@ -248,26 +280,28 @@ static void act_forward(int act, float *out, const float *inp, size_t n) {
     else relu_forward(out, inp, n);
 }
 
-static void act_backward(int act, float *dinp, const float *dout, const float *inp, size_t n) {
-    if (act == MCR_ACT_SILU) silu_backward(dinp, dout, inp, n);
-    else relu_backward(dinp, dout, inp, n);
-}
 
 void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, const int *y,
                      int B, int train, uint64_t seed, uint64_t stream) {
     MCR_ASSERT(B <= n->maxB);
     int dt = n->dt;
-    size_t Bdt = (size_t)B * dt;
-    timestep_embedding(n->te, t, B, dt);
-    linear_forward(n->tz, n->te, p + n->wt1, p + n->bt1, B, dt, dt);
-    silu_forward(n->ta, n->tz, Bdt);
-    linear_forward(n->tm, n->ta, p + n->wt2, p + n->bt2, B, dt, dt);
-    embedding_forward(n->le, y, p + n->emb, B, dt);
-    silu_forward(n->ls, n->le, Bdt);
+    size_t Bdt = (size_t)B * dt, V = (size_t)n->ncond + 1;
+    /* time MLP on the distinct steps, label SiLU on the table */
+    unique_times(n, t, B);
+    int U = n->U;
+    timestep_embedding(n->te, n->ut, U, dt);
+    linear_forward(n->tz, n->te, p + n->wt1, p + n->bt1, U, dt, dt);
+    silu_forward(n->ta, n->tz, (size_t)U * dt);
+    linear_forward(n->tm, n->ta, p + n->wt2, p + n->bt2, U, dt, dt);
+    silu_forward(n->ls, p + n->emb, V * dt);
     float *h0 = n->z[0];
     linear_forward(h0, x, p + n->win, p + n->bin, B, n->d, dt);
 #pragma omp parallel for schedule(static) if (Bdt > PAR_MIN)
-    for (size_t i = 0; i < Bdt; i++) h0[i] += n->tm[i] + n->ls[i];
+    for (int r = 0; r < B; r++) {
+        float *h = h0 + (size_t)r * dt;
+        const float *tm = n->tm + (size_t)n->uidx[r] * dt, *ls = n->ls + (size_t)y[r] * dt;
+        for (int k = 0; k < dt; k++) h[k] += tm[k] + ls[k];
+    }
     int prev = dt;
     for (int l = 1; l <= n->nl; l++) {
         int w = n->widths[l - 1];
@@ -282,41 +316,68 @@ void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, c
     linear_forward(n->out, n->h[n->nl], p + n->w[n->nl], p + n->b[n->nl], B, prev, n->d);
 }
 
+/* dz = dh * act'(z) (* dropout mask / (1-p)), written, not accumulated */
+static void act_backward_set(const mcr_net *n, float *dz, const float *dh, const float *z,
+                             const uint8_t *mask, size_t cnt) {
+    float s = mask ? 1.0f / (1.0f - n->dropout) : 1.0f;
+    if (n->act == MCR_ACT_SILU) {
+#pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
+        for (size_t i = 0; i < cnt; i++) {
+            float g = mask ? (mask[i] ? dh[i] * s : 0.0f) : dh[i];
+            float sg = 1.0f / (1.0f + expf(-z[i]));
+            dz[i] = g * sg * (1.0f + z[i] * (1.0f - sg));
+        }
+    } else {
+#pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
+        for (size_t i = 0; i < cnt; i++) {
+            float g = mask ? (mask[i] ? dh[i] * s : 0.0f) : dh[i];
+            dz[i] = z[i] > 0 ? g : 0.0f;
+        }
+    }
+}
+
+/* dinp [B, C] = dout [B, OC] @ w [OC, C] (overwrites) */
+static void matmul_dinp(float *dinp, const float *dout, const float *w, int B, int C, int OC) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, C, OC, 1.0f, dout, OC, w, C, 0.0f,
+                dinp, C);
+}
+
 void mcr_net_backward(mcr_net *n, const float *p, float *g, const float *dout, const float *x,
                       const int *y, int B) {
-    int dt = n->dt, nl = n->nl;
-    size_t Bdt = (size_t)B * dt;
-    /* output layer: dh_L in g1 */
+    int dt = n->dt, nl = n->nl, U = n->U;
+    size_t V = (size_t)n->ncond + 1;
     int prev = nl ? n->widths[nl - 1] : dt;
     float *dh = n->g1, *dz = n->g2;
-    memset(dh, 0, (size_t)B * prev * sizeof(float));
-    linear_backward(dh, g + n->w[nl], g + n->b[nl], dout, n->h[nl], p + n->w[nl], B, prev, n->d);
+    /* output layer */
+    linear_backward(NULL, g + n->w[nl], g + n->b[nl], dout, n->h[nl], p + n->w[nl], B, prev, n->d);
+    matmul_dinp(dh, dout, p + n->w[nl], B, prev, n->d);
     for (int l = nl; l >= 1; l--) {
         int w = n->widths[l - 1], in = l > 1 ? n->widths[l - 2] : dt;
-        size_t nw = (size_t)B * w;
-        memset(dz, 0, nw * sizeof(float));
-        if (n->dropout > 0 && n->mask[l]) {
-            /* h = act(z) * mask / (1-p): fold the mask into dh first */
-            float s = 1.0f / (1.0f - n->dropout);
-            for (size_t i = 0; i < nw; i++) dh[i] = n->mask[l][i] ? dh[i] * s : 0.0f;
-        }
-        act_backward(n->act, dz, dh, n->z[l], nw);
-        memset(dh, 0, (size_t)B * in * sizeof(float));
-        linear_backward(dh, g + n->w[l - 1], g + n->b[l - 1], dz, n->h[l - 1], p + n->w[l - 1], B,
-                        in, w);
+        act_backward_set(n, dz, dh, n->z[l], n->dropout > 0 ? n->mask[l] : NULL, (size_t)B * w);
+        linear_backward(NULL, g + n->w[l - 1], g + n->b[l - 1], dz, n->h[l - 1], p + n->w[l - 1],
+                        B, in, w);
+        matmul_dinp(dh, dz, p + n->w[l - 1], B, in, w);
     }
-    /* dh now = d h0 [B, dt]; h0 = x Win^T + bin + tm + silu(le) */
+    /* dh = d h0 [B, dt]; h0 = x Win^T + bin + tm[u(r)] + ls[y(r)] */
     linear_backward(NULL, g + n->win, g + n->bin, dh, x, p + n->win, B, n->d, dt);
-    /* label embedding */
-    memset(dz, 0, Bdt * sizeof(float));
-    silu_backward(dz, dh, n->le, Bdt);
-    embedding_backward(g + n->emb, dz, y, B, dt);
-    /* time MLP: dtm = dh */
-    memset(dz, 0, Bdt * sizeof(float));
-    linear_backward(dz, g + n->wt2, g + n->bt2, dh, n->ta, p + n->wt2, B, dt, dt);
-    memset(dh, 0, Bdt * sizeof(float));
-    silu_backward(dh, dz, n->tz, Bdt);
-    linear_backward(NULL, g + n->wt1, g + n->bt1, dh, n->te, p + n->wt1, B, dt, dt);
+    /* scatter-add (row order) into the label table and the distinct time steps */
+    memset(n->dls, 0, V * dt * sizeof(float));
+    memset(n->dtm, 0, (size_t)U * dt * sizeof(float));
+    for (int r = 0; r < B; r++) {
+        const float *gr = dh + (size_t)r * dt;
+        float *a = n->dls + (size_t)y[r] * dt, *b = n->dtm + (size_t)n->uidx[r] * dt;
+        for (int k = 0; k < dt; k++) a[k] += gr[k], b[k] += gr[k];
+    }
+    silu_backward(g + n->emb, n->dls, p + n->emb, V * dt);
+    /* time MLP on U rows */
+    size_t Udt = (size_t)U * dt;
+    linear_backward(NULL, g + n->wt2, g + n->bt2, n->dtm, n->ta, p + n->wt2, U, dt, dt);
+    matmul_dinp(dz, n->dtm, p + n->wt2, U, dt, dt);
+    for (size_t i = 0; i < Udt; i++) {
+        float s = 1.0f / (1.0f + expf(-n->tz[i]));
+        dh[i] = dz[i] * s * (1.0f + n->tz[i] * (1.0f - s));
+    }
+    linear_backward(NULL, g + n->wt1, g + n->bt1, dh, n->te, p + n->wt1, U, dt, dt);
 }
 
 /* ------------------------------------------------------------------ optimiser */

@@ -8,10 +8,14 @@
  *
  * The denoiser, for a batch of B rows of width d, time steps t and condition indices y
  * (y == ncond is the learned "null" condition of classifier-free guidance):
- *   te  = sinusoid(t)                  [B, dt]  (dt/2 cosines then dt/2 sines, period 10000)
- *   ta  = silu(te @ Wt1^T + bt1)       [B, dt]
- *   tm  = ta @ Wt2^T + bt2             [B, dt]
- *   h0  = x @ Win^T + bin + tm + silu(E[y])   [B, dt]
+ *   te  = sinusoid(t)                  [U, dt]  (dt/2 cosines then dt/2 sines, period 10000)
+ *   ta  = silu(te @ Wt1^T + bt1)       [U, dt]
+ *   tm  = ta @ Wt2^T + bt2             [U, dt]
+ *   ls  = silu(E)                      [ncond+1, dt]
+ *   h0  = x @ Win^T + bin + tm[u(r)] + ls[y(r)]   [B, dt]
+ * The time MLP runs on the U distinct time steps of the batch only (U = 1 when sampling) and
+ * the label SiLU once per embedding row; the backward pass scatter-adds their gradients in
+ * row order, so results stay deterministic.
  *   h_l = act(h_{l-1} @ W_l^T + b_l)   [B, w_l] (dropout during training)
  *   out = h_L @ Wout^T + bout          [B, d]   (the predicted noise)
  * Parameters, gradients, Adam moments and the EMA copy are one float array each, laid out
@@ -53,8 +57,11 @@ typedef struct mcr_net {
     /* activations, sized for maxB rows */
     int maxB;
     float *mem;                    /* one allocation holding everything below */
-    float *te, *tz, *ta, *tm;      /* [B, dt] each: sinusoid, pre-silu, silu, time embedding */
-    float *le, *ls;                /* [B, dt] label embedding and its silu */
+    float *te, *tz, *ta, *tm;      /* [U, dt] each: sinusoid, pre-silu, silu, time embedding */
+    float *ls;                     /* [ncond+1, dt] silu of the label embedding table */
+    float *dtm, *dls;              /* [U, dt], [ncond+1, dt] gradients of the above */
+    int *ut, *uidx, *order;        /* distinct time steps [U], row -> distinct index [B], scratch */
+    int U;
     float *z[MCR_MAX_LAYERS + 1];  /* pre-activations; z[0] = h0 [B, dt]; z[nl+1]... */
     float *h[MCR_MAX_LAYERS + 1];  /* post-activation (after dropout) [B, w_l]; h[0] = z[0] */
     uint8_t *mask[MCR_MAX_LAYERS + 1];

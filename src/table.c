@@ -633,7 +633,7 @@ int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
     p.buf[len] = 0;
     p.len = len;
     char sep = opt->sep ? opt->sep : detect_sep(p.buf, len);
-    int ncols;
+    int ncols = 0;
     if ((rc = csv_tokenize(&p, sep, &ncols))) goto fail;
 
     na = mcr_split_list(opt->na_tokens ? opt->na_tokens : ",NA,NaN,?,null", &nna);

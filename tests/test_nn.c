@@ -144,7 +144,9 @@ static void check_denoiser(int act, float dropout, const char *name) {
     mcr_rng r;
     mcr_rng_seed(&r, 6, 0);
     float x[20], eps[20], dout[20];
-    int t[4] = {0, 17, 250, 999}, y[4] = {0, 1, 2, 3}; /* y = 3 is the null condition */
+    /* repeated steps and labels exercise the scatter-add into the distinct-step time MLP and
+     * the label table; y = 3 is the null condition */
+    int t[4] = {17, 999, 17, 0}, y[4] = {0, 3, 0, 1};
     fill(x, 20, &r, 1);
     fill(eps, 20, &r, 1);
     mcr_net_forward(&n, p, x, t, y, B, 1, 9, 4);
