@@ -223,7 +223,38 @@ int mcr_model_inspect(const mcr_model *m, FILE *f);
 size_t mcr_model_nparams(const mcr_model *m);
 float mcr_model_final_loss(const mcr_model *m);
 
-/* ---------------------------------------------------------------- 8. benchmark helpers */
+/* ---------------------------------------------------------------- 8. metrics and fairness */
+/* Classification metrics from predicted probabilities prob[n * K] (rows sum to 1) and true
+ * classes y[n] in [0, K). `positive` is the class the binary quantities refer to (the
+ * minority): precision/recall/F1 of it, selection rate (share predicted positive), TPR, FPR,
+ * AUROC (binary: P(score_pos > score_neg) with ties counted 1/2; K > 2: one-vs-rest macro),
+ * AUPRC (average precision of the positive class, ties grouped as scikit-learn does).
+ * Predictions are the arg-max class. Undefined quantities (no positives, one class only) are
+ * NaN; F1/precision with an empty denominator are 0 (scikit-learn's zero_division=0). */
+typedef struct mcr_metrics {
+    size_t n;
+    double accuracy, balanced_accuracy, f1_macro, f1_minority, precision_minority,
+        recall_minority, auroc, auprc, log_loss, brier, selection_rate, tpr, fpr;
+} mcr_metrics;
+int mcr_metrics_compute(const int *y, const double *prob, size_t n, int K, int positive,
+                        mcr_metrics *out);
+/* Binary AUROC of scores for labels 0/1 (Mann-Whitney with mid-ranks); NaN if a class is absent. */
+double mcr_auroc(const double *score, const int *label, size_t n);
+double mcr_average_precision(const double *score, const int *label, size_t n);
+
+/* Fairness over groups g[n] in [0, G) (-1 = unknown, left out), as fairlearn defines them:
+ * demographic parity difference = max - min selection rate; equalized odds difference =
+ * max(TPR gap, FPR gap); worst-group accuracy / recall; best - worst gaps for accuracy and
+ * AUROC. Groups where a quantity is undefined (e.g. no positives) are skipped for it.
+ * per_group[G] receives each group's metrics (may be NULL). */
+typedef struct mcr_fairness {
+    double dp_difference, eo_difference, worst_group_accuracy, worst_group_recall,
+        accuracy_gap, auroc_gap;
+} mcr_fairness;
+int mcr_fairness_compute(const int *y, const double *prob, const int *g, size_t n, int K,
+                         int positive, int G, mcr_metrics *per_group, mcr_fairness *out);
+
+/* ---------------------------------------------------------------- 9. benchmark helpers */
 typedef struct mcr_bench_result {
     double train_rows_per_s, train_gflops, sgemm_gflops, sample_rows_per_s, peak_rss_mb;
     size_t nparams;

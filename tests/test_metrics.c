@@ -1,0 +1,119 @@
+/* test_metrics.c — every metric on small cases worked out by hand (see the comments). */
+#include "../src/mcr_int.h"
+#include "testhelp.h"
+
+#define NEAR(a, b) (fabs((a) - (b)) < 1e-12)
+
+/* y = 0 0 1 1 0 1, p(1) = .1 .4 .35 .8 .4 .4 -> predictions 0 0 0 1 0 0 */
+static const int Y[6] = {0, 0, 1, 1, 0, 1};
+static const double P1[6] = {0.1, 0.4, 0.35, 0.8, 0.4, 0.4};
+
+static void probs(const double *p1, size_t n, double *p) {
+    for (size_t i = 0; i < n; i++) p[2 * i] = 1 - p1[i], p[2 * i + 1] = p1[i];
+}
+
+static void test_binary_hand_case(void) {
+    double p[12];
+    probs(P1, 6, p);
+    mcr_metrics m;
+    CHECK(mcr_metrics_compute(Y, p, 6, 2, 1, &m) == 0, "compute");
+    /* AUROC: pairs (pos, neg): .35 beats .1 only (1); .8 beats all (3); .4 beats .1 and ties
+     * two .4s (1 + 0.5 + 0.5) -> 6/9 */
+    CHECK(NEAR(m.auroc, 6.0 / 9), "auroc %g", m.auroc);
+    CHECK(NEAR(m.accuracy, 4.0 / 6), "accuracy %g", m.accuracy);
+    /* class 1: P = 1/1, R = 1/3, F1 = .5; class 0: P = 3/5, R = 1, F1 = .75 */
+    CHECK(NEAR(m.precision_minority, 1) && NEAR(m.recall_minority, 1.0 / 3), "P/R");
+    CHECK(NEAR(m.f1_minority, 0.5), "f1 minority %g", m.f1_minority);
+    CHECK(NEAR(m.f1_macro, 0.625), "macro f1 %g", m.f1_macro);
+    CHECK(NEAR(m.balanced_accuracy, (1 + 1.0 / 3) / 2), "balanced accuracy %g", m.balanced_accuracy);
+    CHECK(NEAR(m.selection_rate, 1.0 / 6) && NEAR(m.tpr, 1.0 / 3) && NEAR(m.fpr, 0), "rates");
+    /* AP: thresholds .8 (R 1/3, P 1), .4 (R 2/3, P 2/4), .35 (R 1, P 3/5): 1/3 + 1/6 + 1/5 */
+    CHECK(NEAR(m.auprc, 0.7), "auprc %g", m.auprc);
+    double ll = -(log(.9) + log(.6) + log(.35) + log(.8) + log(.6) + log(.4)) / 6;
+    CHECK(NEAR(m.log_loss, ll), "log loss %g vs %g", m.log_loss, ll);
+    CHECK(NEAR(m.brier, (0.01 + 0.16 + 0.4225 + 0.04 + 0.16 + 0.36) / 6), "brier %g", m.brier);
+}
+
+static void test_degenerate(void) {
+    /* all-one predictions */
+    int y[3] = {0, 1, 1};
+    double p1[3] = {0.9, 0.9, 0.9}, p[6];
+    probs(p1, 3, p);
+    mcr_metrics m;
+    mcr_metrics_compute(y, p, 3, 2, 1, &m);
+    CHECK(NEAR(m.accuracy, 2.0 / 3) && NEAR(m.selection_rate, 1) && NEAR(m.tpr, 1) && NEAR(m.fpr, 1), "all-one");
+    CHECK(NEAR(m.f1_macro, (0 + 0.8) / 2), "class 0 never predicted: F1 0 (macro %g)", m.f1_macro);
+    CHECK(NEAR(m.auroc, 0.5), "all ties: 0.5");
+    /* positive class absent */
+    int z[3] = {0, 0, 0};
+    mcr_metrics_compute(z, p, 3, 2, 1, &m);
+    CHECK(isnan(m.auroc) && isnan(m.recall_minority) && isnan(m.auprc), "undefined -> NaN");
+    CHECK(NEAR(m.f1_minority, 0), "f1 with no positives is 0");
+}
+
+static void test_multiclass(void) {
+    /* OvR: class 0 scores .7 .2 .1 .3 (pos rows 0,3) -> 1; class 1 scores .2 .5 .3 .6 (pos row 1)
+     * -> .5 beats .2 and .3, loses to .6 -> 2/3; class 2 -> 1. Macro 8/9. Predictions 0 1 2 1. */
+    int y[4] = {0, 1, 2, 0};
+    double p[12] = {.7, .2, .1, .2, .5, .3, .1, .3, .6, .3, .6, .1};
+    mcr_metrics m;
+    mcr_metrics_compute(y, p, 4, 3, 2, &m);
+    CHECK(NEAR(m.auroc, 8.0 / 9), "ovr macro auroc %g", m.auroc);
+    CHECK(NEAR(m.accuracy, 0.75), "accuracy");
+    /* F1: class 0 P 1 R 1/2 -> 2/3; class 1 P 1/2 R 1 -> 2/3; class 2 -> 1 */
+    CHECK(NEAR(m.f1_macro, (2.0 / 3 + 2.0 / 3 + 1) / 3), "macro f1 %g", m.f1_macro);
+    CHECK(NEAR(m.brier, ((.09 + .04 + .01) + (.04 + .25 + .09) + (.01 + .09 + .16) + (.49 + .36 + .01)) / 4), "multi-class brier %g", m.brier);
+}
+
+static void test_fairness(void) {
+    /* groups 0 0 0 1 1 1 on the hand case, plus a group 2 of one negative predicted positive.
+     * group 0: preds 0 0 0 -> sel 0, TPR 0/1, FPR 0/2, acc 2/3, AUROC .35 vs (.1,.4) = 1/2
+     * group 1: y 1 0 1, preds 1 0 0 -> sel 1/3, TPR 1/2, FPR 0, acc 2/3, AUROC (1 + .5)/2
+     * group 2: y 0, pred 1 -> sel 1, TPR undefined (skipped), FPR 1, acc 0 */
+    int y[7] = {0, 0, 1, 1, 0, 1, 0}, g[7] = {0, 0, 0, 1, 1, 1, 2};
+    double p1[7] = {0.1, 0.4, 0.35, 0.8, 0.4, 0.4, 0.7}, p[14];
+    probs(p1, 7, p);
+    mcr_metrics pg[3];
+    mcr_fairness f;
+    CHECK(mcr_fairness_compute(y, p, g, 7, 2, 1, 3, pg, &f) == 0, "compute");
+    CHECK(NEAR(pg[0].selection_rate, 0) && NEAR(pg[1].selection_rate, 1.0 / 3), "selection rates");
+    CHECK(NEAR(f.dp_difference, 1), "DPD %g", f.dp_difference);
+    CHECK(NEAR(f.eo_difference, 1), "EOD = max(TPR gap .5, FPR gap 1) = %g", f.eo_difference);
+    CHECK(NEAR(f.worst_group_recall, 0), "worst recall");
+    CHECK(NEAR(f.worst_group_accuracy, 0), "worst accuracy");
+    CHECK(NEAR(f.accuracy_gap, 2.0 / 3), "accuracy gap");
+    CHECK(NEAR(f.auroc_gap, 0.25), "auroc gap %g (group 2 has no AUROC)", f.auroc_gap);
+    /* without group 2 */
+    mcr_fairness f2;
+    mcr_fairness_compute(y, p, g, 6, 2, 1, 2, NULL, &f2);
+    CHECK(NEAR(f2.dp_difference, 1.0 / 3) && NEAR(f2.eo_difference, 0.5), "two groups: %g %g", f2.dp_difference, f2.eo_difference);
+    /* unknown group (-1) rows are left out */
+    int g3[6] = {0, 0, 0, -1, -1, -1};
+    mcr_fairness f3;
+    mcr_fairness_compute(y, p, g3, 6, 2, 1, 1, NULL, &f3);
+    CHECK(NEAR(f3.dp_difference, 0) && NEAR(f3.worst_group_accuracy, 2.0 / 3), "single group");
+}
+
+static void test_auroc_large_ties(void) {
+    /* 1000 positives and 1000 negatives all at the same score: exactly 0.5; scores equal to
+     * the label: exactly 1; reversed: 0 */
+    size_t n = 2000;
+    double *s = malloc(n * sizeof(double));
+    int *l = malloc(n * sizeof(int));
+    for (size_t i = 0; i < n; i++) s[i] = 0.3, l[i] = i % 2;
+    CHECK(mcr_auroc(s, l, n) == 0.5, "ties");
+    for (size_t i = 0; i < n; i++) s[i] = l[i];
+    CHECK(mcr_auroc(s, l, n) == 1.0, "perfect");
+    for (size_t i = 0; i < n; i++) s[i] = -l[i];
+    CHECK(mcr_auroc(s, l, n) == 0.0, "reversed");
+    free(s), free(l);
+}
+
+int main(void) {
+    TEST(test_binary_hand_case);
+    TEST(test_degenerate);
+    TEST(test_multiclass);
+    TEST(test_fairness);
+    TEST(test_auroc_large_ties);
+    return DONE();
+}
