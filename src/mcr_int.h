@@ -123,4 +123,14 @@ void mcr_json_num(FILE *f, double v); /* null for NaN/inf */
 int mcr_table_add_column(mcr_table *t, const char *name, mcr_coltype type, int decimals);
 mcr_table *mcr_table_empty(size_t nrows, char sep);
 
+/* table.c: a new table holding rows[0..n) of t (same schema) */
+int mcr_table_take(const mcr_table *t, const size_t *rows, size_t n, mcr_table **out);
+
+/* knn.c: for each query row, the k nearest reference rows (squared euclidean), nearest first.
+ * Blocked over queries with sgemm: memory O(block * nr), never nq * nr. If self_offset >= 0,
+ * query q is reference row q + self_offset and is excluded. idx [nq, k]; fewer than k
+ * references leave -1. */
+int mcr_knn(const float *Q, size_t nq, const float *R, size_t nr, int D, int k, long self_offset,
+            int *idx);
+
 #endif /* MCR_INT_H */

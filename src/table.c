@@ -986,3 +986,19 @@ int mcr_table_add_column(mcr_table *t, const char *name, mcr_coltype type, int d
     }
     return t->ncols++;
 }
+
+int mcr_table_take(const mcr_table *t, const size_t *rows, size_t n, mcr_table **out) {
+    int rc = mcr_table_new_like(t, n, out);
+    if (rc) return rc;
+    mcr_table *o = *out;
+    for (int j = 0; j < t->ncols; j++) {
+        const mcr_column *s = &t->cols[j];
+        mcr_column *c = &o->cols[j];
+        for (size_t i = 0; i < n; i++) {
+            size_t r = rows ? rows[i] : i;
+            if (s->type == MCR_COL_CATEGORICAL) c->cat[i] = s->cat[r];
+            else c->num[i] = s->num[r];
+        }
+    }
+    return MCR_OK;
+}

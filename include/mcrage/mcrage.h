@@ -223,7 +223,38 @@ int mcr_model_inspect(const mcr_model *m, FILE *f);
 size_t mcr_model_nparams(const mcr_model *m);
 float mcr_model_final_loss(const mcr_model *m);
 
-/* ---------------------------------------------------------------- 8. metrics and fairness */
+/* ---------------------------------------------------------------- 8. rebalancing */
+typedef enum {
+    MCR_AUG_NONE = 0, MCR_AUG_ROS, MCR_AUG_RUS, MCR_AUG_SMOTE, MCR_AUG_SMOTENC, MCR_AUG_ADASYN,
+    MCR_AUG_MCRAGE, MCR_AUG_NMETHODS
+} mcr_aug_method;
+typedef enum {
+    MCR_STRAT_BALANCE = 0,       /* every class up to the majority count (MCRAGE's rule)        */
+    MCR_STRAT_RATIO = 1,         /* minority / majority = ratio                                 */
+    MCR_STRAT_GROUP_BALANCE = 2  /* per (group, label) cell: groups equal in size, each keeping
+                                    the overall label prevalence (Ktena et al.)                 */
+} mcr_aug_strategy;
+
+typedef struct mcr_augment_config {
+    const char *target, *sensitive, *drop;
+    mcr_aug_method method;
+    mcr_aug_strategy strategy;
+    double ratio;               /* for MCR_STRAT_RATIO */
+    double synthetic_fraction;  /* share of synthetic rows in the result; < 0 = off (default) */
+    int k;                      /* SMOTE / ADASYN neighbours (default 5) */
+    uint64_t seed;
+    mcr_fit_config fit;         /* for method mcrage (target / sensitive / drop set from above) */
+    mcr_sample_config sample;
+} mcr_augment_config;
+void mcr_augment_config_default(mcr_augment_config *c);
+const char *mcr_aug_method_name(mcr_aug_method m);
+int mcr_aug_method_parse(const char *s, mcr_aug_method *out); /* 0 or MCR_EINVAL */
+/* Rebalance rows[0..nrows) of t (NULL = all): the result holds those real rows (or, for rus,
+ * the kept ones) followed by *nsynth synthetic rows, with t's schema. */
+int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                mcr_table **out, size_t *nsynth);
+
+/* ---------------------------------------------------------------- 9. metrics and fairness */
 /* Classification metrics from predicted probabilities prob[n * K] (rows sum to 1) and true
  * classes y[n] in [0, K). `positive` is the class the binary quantities refer to (the
  * minority): precision/recall/F1 of it, selection rate (share predicted positive), TPR, FPR,
@@ -254,7 +285,7 @@ typedef struct mcr_fairness {
 int mcr_fairness_compute(const int *y, const double *prob, const int *g, size_t n, int K,
                          int positive, int G, mcr_metrics *per_group, mcr_fairness *out);
 
-/* ---------------------------------------------------------------- 9. benchmark helpers */
+/* ---------------------------------------------------------------- 11. benchmark helpers */
 typedef struct mcr_bench_result {
     double train_rows_per_s, train_gflops, sgemm_gflops, sample_rows_per_s, peak_rss_mb;
     size_t nparams;

@@ -1,0 +1,135 @@
+/* test_classify.c — logistic regression reaches the optimum of its stated objective (checked by
+ * finite differences of the objective written out here independently); xgboost and its
+ * random-forest mode learn a clean problem and return probabilities. */
+#include "../src/classify.h"
+#include "testhelp.h"
+
+static float *make_data(size_t n, int d, int K, int **yout, uint64_t seed) {
+    float *X = malloc(n * d * sizeof(float));
+    int *y = malloc(n * sizeof(int));
+    mcr_rng r;
+    mcr_rng_seed(&r, seed, 0);
+    for (size_t i = 0; i < n; i++) {
+        y[i] = (int)(i % K);
+        for (int j = 0; j < d; j++)
+            X[i * d + j] = (float)(mcr_rng_normal(&r) + (j == y[i] ? 1.5 : 0.0));
+    }
+    *yout = y;
+    return X;
+}
+
+/* sum_i w_i CE_i + ||W||^2 / (2C) in double, W [K, d+1] */
+static double objective(const double *W, const float *X, const int *y, size_t n, int d, int K, double C) {
+    double f = 0;
+    for (size_t i = 0; i < n; i++) {
+        double z[8], mx = -INFINITY, s = 0;
+        for (int k = 0; k < K; k++) {
+            z[k] = W[k * (d + 1) + d];
+            for (int j = 0; j < d; j++) z[k] += W[k * (d + 1) + j] * X[i * d + j];
+            mx = fmax(mx, z[k]);
+        }
+        for (int k = 0; k < K; k++) s += exp(z[k] - mx);
+        f += mx + log(s) - z[y[i]];
+    }
+    for (int k = 0; k < K; k++)
+        for (int j = 0; j < d; j++) f += W[k * (d + 1) + j] * W[k * (d + 1) + j] / (2 * C);
+    return f;
+}
+
+static void test_logreg_optimum(void) {
+    size_t n = 600;
+    int d = 4, K = 3, *y;
+    float *X = make_data(n, d, K, &y, 1);
+    mcr_clf_config c;
+    mcr_clf_config_default(&c, MCR_CLF_LOGREG);
+    mcr_classifier *m;
+    CHECK(mcr_clf_fit(&c, X, y, n, d, K, &m) == 0, "fit");
+    double f0 = objective(m->W, X, y, n, d, K, 1.0), maxg = 0;
+    for (int q = 0; q < K * (d + 1); q++) {
+        double keep = m->W[q], h = 1e-4;
+        m->W[q] = keep + h;
+        double fp = objective(m->W, X, y, n, d, K, 1.0);
+        m->W[q] = keep - h;
+        double fm = objective(m->W, X, y, n, d, K, 1.0);
+        m->W[q] = keep;
+        maxg = fmax(maxg, fabs(fp - fm) / (2 * h));
+    }
+    /* at the optimum the gradient vanishes; at W = 0 it is of order n * 0.5 = 300 */
+    CHECK(maxg < 1e-2, "objective gradient at the solution %g (f = %g)", maxg, f0);
+    double *prob = malloc(n * K * sizeof(double));
+    mcr_clf_predict(m, X, n, prob);
+    double correct = 0;
+    for (size_t i = 0; i < n; i++) {
+        int b = 0;
+        double s = 0;
+        for (int k = 0; k < K; k++) s += prob[i * K + k], b = prob[i * K + k] > prob[i * K + b] ? k : b;
+        CHECK(fabs(s - 1) < 1e-9, "probabilities sum to 1");
+        correct += b == y[i];
+    }
+    CHECK(correct / n > 0.6, "training accuracy %g", correct / n);
+    free(prob), free(X), free(y);
+    mcr_clf_free(m);
+}
+
+static void test_balanced_weights(void) {
+    /* 95:5 imbalance on overlapping classes: balanced weights raise the minority's recall */
+    size_t n = 2000;
+    int d = 2;
+    float *X = malloc(n * d * sizeof(float));
+    int *y = malloc(n * sizeof(int));
+    mcr_rng r;
+    mcr_rng_seed(&r, 5, 0);
+    for (size_t i = 0; i < n; i++) {
+        y[i] = i % 20 == 0;
+        X[i * 2] = (float)(mcr_rng_normal(&r) + (y[i] ? 1.0 : 0));
+        X[i * 2 + 1] = (float)mcr_rng_normal(&r);
+    }
+    double rec[2];
+    for (int bal = 0; bal < 2; bal++) {
+        mcr_clf_config c;
+        mcr_clf_config_default(&c, MCR_CLF_LOGREG);
+        c.balanced = bal;
+        mcr_classifier *m;
+        mcr_clf_fit(&c, X, y, n, d, 2, &m);
+        double *p = malloc(n * 2 * sizeof(double));
+        mcr_clf_predict(m, X, n, p);
+        double tp = 0, pos = 0;
+        for (size_t i = 0; i < n; i++) pos += y[i], tp += y[i] && p[2 * i + 1] > 0.5;
+        rec[bal] = tp / pos;
+        free(p);
+        mcr_clf_free(m);
+    }
+    CHECK(rec[0] < 0.2 && rec[1] > 0.5, "minority recall unweighted %g, balanced %g", rec[0], rec[1]);
+    free(X), free(y);
+}
+
+static void test_xgb_and_rf(void) {
+    size_t n = 1500;
+    int d = 3, K = 2, *y;
+    float *X = make_data(n, d, K, &y, 2);
+    for (int kind = MCR_CLF_RF; kind <= MCR_CLF_XGB; kind++) {
+        mcr_clf_config c;
+        mcr_clf_config_default(&c, kind);
+        c.threads = 2;
+        mcr_classifier *m;
+        int rc = mcr_clf_fit(&c, X, y, n, d, K, &m);
+        CHECK(rc == 0, "%s fit: %s", mcr_clf_name(kind), mcr_last_error());
+        if (rc) continue;
+        double *p = malloc(n * K * sizeof(double));
+        CHECK(mcr_clf_predict(m, X, n, p) == 0, "predict");
+        double correct = 0;
+        for (size_t i = 0; i < n; i++) correct += (p[2 * i + 1] > 0.5) == (y[i] == 1);
+        CHECK(correct / n > 0.8, "%s accuracy %g", mcr_clf_name(kind), correct / n);
+        free(p);
+        mcr_clf_free(m);
+    }
+    free(X), free(y);
+}
+
+int main(void) {
+    mcr_set_threads(2);
+    TEST(test_logreg_optimum);
+    TEST(test_balanced_weights);
+    TEST(test_xgb_and_rf);
+    return DONE();
+}
