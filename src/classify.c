@@ -13,6 +13,15 @@ void mcr_clf_config_default(mcr_clf_config *c, mcr_clf_kind kind) {
 const char *mcr_clf_name(mcr_clf_kind k) {
     return k == MCR_CLF_LOGREG ? "logreg" : k == MCR_CLF_RF ? "rf" : "xgb";
 }
+const char *mcr_clf_kind_name(mcr_clf_kind k) { return mcr_clf_name(k); }
+int mcr_clf_kind_parse(const char *s, mcr_clf_kind *out) {
+    for (int k = 0; k < MCR_CLF_N; k++)
+        if (!strcmp(s, mcr_clf_name((mcr_clf_kind)k))) {
+            *out = (mcr_clf_kind)k;
+            return MCR_OK;
+        }
+    return mcr_err(MCR_EINVAL, "unknown classifier '%s' (logreg, rf, xgb)", s);
+}
 
 void mcr_clf_free(mcr_classifier *m) {
     if (!m) return;

@@ -10,7 +10,6 @@
 #define MCR_CLASSIFY_H
 #include "mcr_int.h"
 
-typedef enum { MCR_CLF_LOGREG = 0, MCR_CLF_RF = 1, MCR_CLF_XGB = 2 } mcr_clf_kind;
 
 typedef struct mcr_clf_config {
     mcr_clf_kind kind;

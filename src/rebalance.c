@@ -342,6 +342,8 @@ int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_
         return mcr_err(MCR_EINVAL, "--ratio must be in (0, 1] (got %g)", c->ratio);
     if (c->synthetic_fraction >= 1) return mcr_err(MCR_EINVAL, "--synthetic-fraction must be in [0, 1)");
     if (c->k < 1 || c->k > 50) return mcr_err(MCR_EINVAL, "--k must be in 1..50 (got %d)", c->k);
+    if (c->mark_synthetic && mcr_table_find(t, c->mark_synthetic) >= 0)
+        return mcr_err(MCR_EINVAL, "--mark-synthetic: %s already has a column '%s'", mcr_table_source(t), c->mark_synthetic);
     if (c->method == MCR_AUG_RUS && c->strategy == MCR_STRAT_GROUP_BALANCE)
         return mcr_err(MCR_EINVAL, "rus does not support group-balance");
     cells ce;
@@ -473,6 +475,14 @@ int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_
     if (!rc && syn) {
         rc = mcr_table_append(res, syn);
         if (nsynth) *nsynth = syn->nrows;
+    }
+    if (!rc && c->mark_synthetic) {
+        size_t nreal = res->nrows - (syn ? syn->nrows : 0);
+        int j = mcr_table_add_column(res, c->mark_synthetic, MCR_COL_CATEGORICAL, 0);
+        if (j < 0) rc = j;
+        else if (mcr_column_add_level(&res->cols[j], "0", 1) < 0 || mcr_column_add_level(&res->cols[j], "1", 1) < 0)
+            rc = MCR_NOMEM();
+        for (size_t i = 0; !rc && i < res->nrows; i++) res->cols[j].cat[i] = i >= nreal;
     }
 done:
     mcr_table_free(syn);

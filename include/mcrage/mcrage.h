@@ -242,6 +242,7 @@ typedef struct mcr_augment_config {
     double ratio;               /* for MCR_STRAT_RATIO */
     double synthetic_fraction;  /* share of synthetic rows in the result; < 0 = off (default) */
     int k;                      /* SMOTE / ADASYN neighbours (default 5) */
+    const char *mark_synthetic; /* add a column of this name: 1 for synthetic rows, else 0 */
     uint64_t seed;
     mcr_fit_config fit;         /* for method mcrage (target / sensitive / drop set from above) */
     mcr_sample_config sample;
@@ -284,6 +285,43 @@ typedef struct mcr_fairness {
 } mcr_fairness;
 int mcr_fairness_compute(const int *y, const double *prob, const int *g, size_t n, int K,
                          int positive, int G, mcr_metrics *per_group, mcr_fairness *out);
+
+/* ---------------------------------------------------------------- 10. evaluate */
+typedef enum { MCR_CLF_LOGREG = 0, MCR_CLF_RF = 1, MCR_CLF_XGB = 2, MCR_CLF_N = 3 } mcr_clf_kind;
+const char *mcr_clf_kind_name(mcr_clf_kind k);
+int mcr_clf_kind_parse(const char *s, mcr_clf_kind *out);
+
+typedef struct mcr_eval_config {
+    const char *target;         /* required */
+    const char *sensitive;      /* groups for fairness metrics (optional) */
+    const char *group;          /* rows sharing this column's value stay on one side of a split */
+    const char *positive;       /* VALUE: the target becomes VALUE vs rest */
+    const char *bands;          /* "40,65": a numeric sensitive column is banded */
+    const char *thin;           /* "CLASS:P": keep a share P of CLASS in each training part */
+    double test_frac;           /* stratified test share (default 0.3) */
+    int seeds;                  /* repetitions (default 5) */
+    uint64_t seed;              /* first seed (default 1) */
+    mcr_aug_method methods[MCR_AUG_NMETHODS];
+    int nmethods;               /* default: none, ros, smote, mcrage */
+    mcr_clf_kind classifiers[MCR_CLF_N];
+    int nclassifiers;           /* default: logreg, xgb */
+    int balanced;               /* class-weighted classifiers */
+    mcr_augment_config aug;     /* strategy, ratio, k, and the diffusion model's settings */
+    void (*progress)(void *ctx, const char *msg);
+    void *progress_ctx;
+} mcr_eval_config;
+void mcr_eval_config_default(mcr_eval_config *c);
+
+typedef struct mcr_eval_result mcr_eval_result;
+/* Run the protocol on `data` (and a fixed `test` table when not NULL; same columns). */
+int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_config *c,
+                 mcr_eval_result **out);
+/* The results table (mean +- 95% CI over seeds, best marked) and paired comparisons. */
+int mcr_eval_print(const mcr_eval_result *r, FILE *f);
+/* Every (seed, method, classifier) run with all metrics and per-group metrics, the summary
+ * and the paired comparisons, written atomically. */
+int mcr_eval_write_json(const mcr_eval_result *r, const char *path);
+void mcr_eval_free(mcr_eval_result *r);
 
 /* ---------------------------------------------------------------- 11. benchmark helpers */
 typedef struct mcr_bench_result {

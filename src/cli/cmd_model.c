@@ -31,22 +31,6 @@ static void progress(void *ctx, int step, int steps, float loss, double rows_per
     fflush(stderr);
 }
 
-static int parse_widths(const char *cmd, const char *s, mcr_fit_config *c) {
-    c->nwidths = 0;
-    const char *p = s;
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 1 || v > 65536 || c->nwidths == MCR_MAX_LAYERS || (*end && *end != ','))
-            return cli_usage(cmd, "--widths expects up to %d comma-separated widths in 1..65536, got '%s'",
-                             MCR_MAX_LAYERS, s);
-        c->widths[c->nwidths++] = (int)v;
-        p = *end ? end + 1 : end;
-    }
-    if (c->nwidths == 0) return cli_usage(cmd, "--widths is empty");
-    return 0;
-}
-
 int cmd_fit(int argc, char **argv) {
     const char *cmd = "fit", *out = NULL;
     int quiet = 0, threads = 0;
@@ -54,29 +38,19 @@ int cmd_fit(int argc, char **argv) {
     mcr_fit_config_default(&c);
     mcr_csv_options o;
     mcr_csv_options_default(&o);
-    enum { O_COND = 2000, O_STEPS, O_BATCH, O_LR, O_WIDTHS, O_DIMT, O_ACT, O_DROPOUT, O_T,
-           O_SCHED, O_SEED, O_THREADS, O_PUNC, O_EMA, O_WARM, O_CLIP, O_WD, O_TRANSFORM, O_QUIET };
+    enum { O_COND = 2100, O_SEED, O_THREADS };
     static const struct option lo[] = {
         {"target", required_argument, 0, 't'}, {"sensitive", required_argument, 0, 'g'},
-        {"condition", required_argument, 0, O_COND}, {"steps", required_argument, 0, O_STEPS},
-        {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
-        {"widths", required_argument, 0, O_WIDTHS}, {"dim-t", required_argument, 0, O_DIMT},
-        {"act", required_argument, 0, O_ACT}, {"dropout", required_argument, 0, O_DROPOUT},
-        {"T", required_argument, 0, O_T}, {"schedule", required_argument, 0, O_SCHED},
-        {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
-        {"p-uncond", required_argument, 0, O_PUNC}, {"ema", required_argument, 0, O_EMA},
-        {"warmup", required_argument, 0, O_WARM}, {"grad-clip", required_argument, 0, O_CLIP},
-        {"weight-decay", required_argument, 0, O_WD},
-        {"transform", required_argument, 0, O_TRANSFORM}, {"quiet", no_argument, 0, 'q'},
+        {"condition", required_argument, 0, O_COND}, {"seed", required_argument, 0, O_SEED},
+        {"threads", required_argument, 0, O_THREADS}, {"quiet", no_argument, 0, 'q'},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
-        CLI_CSV_LONGOPTS, {0, 0, 0, 0}};
+        CLI_CSV_LONGOPTS, CLI_FIT_LONGOPTS, {0, 0, 0, 0}};
     int ch, err;
     long long v;
-    double d;
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "t:g:o:qh", lo, NULL)) != -1) {
-        if (cli_csv_option(cmd, ch, optarg, &o, &err)) {
+        if (cli_csv_option(cmd, ch, optarg, &o, &err) || cli_fit_option(cmd, ch, optarg, &c, &err)) {
             if (err) return err;
             continue;
         }
@@ -91,36 +65,8 @@ int cmd_fit(int argc, char **argv) {
             else if (!strcmp(optarg, "both")) c.condition = MCR_COND_BOTH;
             else return cli_usage(cmd, "--condition expects target, sensitive or both, got '%s'", optarg);
             break;
-        case O_STEPS: if (cli_long(cmd, "--steps", optarg, 1, 100000000, &v)) return EXIT_USAGE; c.steps = (int)v; break;
-        case O_BATCH: if (cli_long(cmd, "--batch", optarg, 1, 1 << 20, &v)) return EXIT_USAGE; c.batch = (int)v; break;
-        case O_LR: if (cli_double(cmd, "--lr", optarg, 1e-8, 1, &d)) return EXIT_USAGE; c.lr = (float)d; break;
-        case O_WIDTHS: if (parse_widths(cmd, optarg, &c)) return EXIT_USAGE; break;
-        case O_DIMT: if (cli_long(cmd, "--dim-t", optarg, 2, 4096, &v) || v % 2) return v % 2 ? cli_usage(cmd, "--dim-t must be even") : EXIT_USAGE; c.dim_t = (int)v; break;
-        case O_ACT:
-            if (!strcmp(optarg, "relu")) c.act = MCR_ACT_RELU;
-            else if (!strcmp(optarg, "silu")) c.act = MCR_ACT_SILU;
-            else return cli_usage(cmd, "--act expects relu or silu, got '%s'", optarg);
-            break;
-        case O_DROPOUT: if (cli_double(cmd, "--dropout", optarg, 0, 0.95, &d)) return EXIT_USAGE; c.dropout = (float)d; break;
-        case O_T: if (cli_long(cmd, "--T", optarg, 2, 100000, &v)) return EXIT_USAGE; c.T = (int)v; break;
-        case O_SCHED:
-            if (!strcmp(optarg, "cosine")) c.schedule = MCR_SCHED_COSINE;
-            else if (!strcmp(optarg, "linear")) c.schedule = MCR_SCHED_LINEAR;
-            else return cli_usage(cmd, "--schedule expects cosine or linear, got '%s'", optarg);
-            break;
         case O_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; c.seed = (uint64_t)v; break;
         case O_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
-        case O_PUNC: if (cli_double(cmd, "--p-uncond", optarg, 0, 0.99, &d)) return EXIT_USAGE; c.p_uncond = (float)d; break;
-        case O_EMA: if (cli_double(cmd, "--ema", optarg, 0, 0.999999, &d)) return EXIT_USAGE; c.ema_decay = (float)d; break;
-        case O_WARM: if (cli_long(cmd, "--warmup", optarg, 0, 100000000, &v)) return EXIT_USAGE; c.warmup = (int)v; break;
-        case O_CLIP: if (cli_double(cmd, "--grad-clip", optarg, 0, 1e6, &d)) return EXIT_USAGE; c.grad_clip = (float)d; break;
-        case O_WD: if (cli_double(cmd, "--weight-decay", optarg, 0, 10, &d)) return EXIT_USAGE; c.weight_decay = (float)d; break;
-        case O_TRANSFORM:
-            if (!strcmp(optarg, "quantile")) c.numeric = MCR_NUM_QUANTILE;
-            else if (!strcmp(optarg, "standard")) c.numeric = MCR_NUM_STANDARD;
-            else if (!strcmp(optarg, "minmax")) c.numeric = MCR_NUM_MINMAX;
-            else return cli_usage(cmd, "--transform expects quantile, standard or minmax, got '%s'", optarg);
-            break;
         case 'h':
             printf("usage: mcrage fit DATA.csv --target COL -o MODEL.mcrg [options]\n\n"
                    "Train a conditional denoising diffusion model (TabDDPM-style MLP) on the rows\n"
@@ -189,11 +135,11 @@ int cmd_sample(int argc, char **argv) {
     mcr_sample_config sc;
     mcr_sample_config_default(&sc);
     int steps_given = 0;
-    enum { O_GUID = 3000, O_STEPS, O_SAMPLER, O_SEED, O_THREADS, O_COUNTS };
+    enum { O_GUID = 3000, O_SSTEPS, O_SAMPLER, O_SEED, O_THREADS, O_COUNTS };
     static const struct option lo[] = {
         {"n", required_argument, 0, 'n'}, {"class", required_argument, 0, 'c'},
         {"counts", required_argument, 0, O_COUNTS}, {"guidance", required_argument, 0, O_GUID},
-        {"sample-steps", required_argument, 0, O_STEPS}, {"sampler", required_argument, 0, O_SAMPLER},
+        {"sample-steps", required_argument, 0, O_SSTEPS}, {"sampler", required_argument, 0, O_SAMPLER},
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
@@ -205,7 +151,7 @@ int cmd_sample(int argc, char **argv) {
         case 'c': cls = optarg; break;
         case O_COUNTS: counts_s = optarg; break;
         case O_GUID: if (cli_double(cmd, "--guidance", optarg, 0, 100, &d)) return EXIT_USAGE; sc.guidance = (float)d; break;
-        case O_STEPS: if (cli_long(cmd, "--sample-steps", optarg, 1, 100000, &v)) return EXIT_USAGE; sc.sample_steps = (int)v; steps_given = 1; break;
+        case O_SSTEPS: if (cli_long(cmd, "--sample-steps", optarg, 1, 100000, &v)) return EXIT_USAGE; sc.sample_steps = (int)v; steps_given = 1; break;
         case O_SAMPLER:
             if (!strcmp(optarg, "ddim")) sc.sampler = MCR_SAMPLER_DDIM;
             else if (!strcmp(optarg, "ddpm")) sc.sampler = MCR_SAMPLER_DDPM;

@@ -101,3 +101,63 @@ void cli_blas_fast_path(char **argv) {
     (void)argv;
 #endif
 }
+
+static int parse_widths(const char *cmd, const char *s, mcr_fit_config *c) {
+    c->nwidths = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > 65536 || c->nwidths == MCR_MAX_LAYERS || (*end && *end != ','))
+            return cli_usage(cmd, "--widths expects up to %d comma-separated widths in 1..65536, got '%s'",
+                             MCR_MAX_LAYERS, s);
+        c->widths[c->nwidths++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    if (c->nwidths == 0) return cli_usage(cmd, "--widths is empty");
+    return 0;
+}
+
+/* one keyword among names[] -> its index into *out */
+static int pick(const char *cmd, const char *opt, const char *arg, const char *const *names, int n,
+                int *out) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(arg, names[i])) {
+            *out = i;
+            return 0;
+        }
+    char list[256] = "";
+    for (int i = 0; i < n; i++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
+    return cli_usage(cmd, "%s expects one of %s, got '%s'", opt, list, arg);
+}
+
+int cli_fit_option(const char *cmd, int c, const char *arg, mcr_fit_config *f, int *err) {
+    long long v;
+    double d;
+    int k;
+    static const char *const acts[] = {"relu", "silu"}, *const scheds[] = {"linear", "cosine"},
+                             *const trans[] = {"quantile", "standard", "minmax"};
+    *err = 0;
+    switch (c) {
+    case O_STEPS: if (!(*err = cli_long(cmd, "--steps", arg, 1, 100000000, &v) ? EXIT_USAGE : 0)) f->steps = (int)v; return 1;
+    case O_BATCH: if (!(*err = cli_long(cmd, "--batch", arg, 1, 1 << 20, &v) ? EXIT_USAGE : 0)) f->batch = (int)v; return 1;
+    case O_LR: if (!(*err = cli_double(cmd, "--lr", arg, 1e-8, 1, &d) ? EXIT_USAGE : 0)) f->lr = (float)d; return 1;
+    case O_WIDTHS: *err = parse_widths(cmd, arg, f) ? EXIT_USAGE : 0; return 1;
+    case O_DIMT:
+        if (cli_long(cmd, "--dim-t", arg, 2, 4096, &v)) *err = EXIT_USAGE;
+        else if (v % 2) *err = cli_usage(cmd, "--dim-t must be even, got %lld", v);
+        else f->dim_t = (int)v;
+        return 1;
+    case O_ACT: if (!(*err = pick(cmd, "--act", arg, acts, 2, &k))) f->act = (mcr_activation)k; return 1;
+    case O_DROPOUT: if (!(*err = cli_double(cmd, "--dropout", arg, 0, 0.95, &d) ? EXIT_USAGE : 0)) f->dropout = (float)d; return 1;
+    case O_T: if (!(*err = cli_long(cmd, "--T", arg, 2, 100000, &v) ? EXIT_USAGE : 0)) f->T = (int)v; return 1;
+    case O_SCHED: if (!(*err = pick(cmd, "--schedule", arg, scheds, 2, &k))) f->schedule = (mcr_schedule)k; return 1;
+    case O_PUNC: if (!(*err = cli_double(cmd, "--p-uncond", arg, 0, 0.99, &d) ? EXIT_USAGE : 0)) f->p_uncond = (float)d; return 1;
+    case O_EMA: if (!(*err = cli_double(cmd, "--ema", arg, 0, 0.999999, &d) ? EXIT_USAGE : 0)) f->ema_decay = (float)d; return 1;
+    case O_WARM: if (!(*err = cli_long(cmd, "--warmup", arg, 0, 100000000, &v) ? EXIT_USAGE : 0)) f->warmup = (int)v; return 1;
+    case O_CLIP: if (!(*err = cli_double(cmd, "--grad-clip", arg, 0, 1e6, &d) ? EXIT_USAGE : 0)) f->grad_clip = (float)d; return 1;
+    case O_WD: if (!(*err = cli_double(cmd, "--weight-decay", arg, 0, 10, &d) ? EXIT_USAGE : 0)) f->weight_decay = (float)d; return 1;
+    case O_TRANSFORM: if (!(*err = pick(cmd, "--transform", arg, trans, 3, &k))) f->numeric = (mcr_numeric_transform)k; return 1;
+    }
+    return 0;
+}

@@ -11,6 +11,8 @@ static const struct {
     {"describe", cmd_describe, "column types, missingness, class and group x class counts"},
     {"fit", cmd_fit, "train the conditional diffusion model on a CSV table"},
     {"sample", cmd_sample, "generate synthetic rows from a model file"},
+    {"augment", cmd_augment, "rebalance a table: real rows plus synthetic ones (or fewer)"},
+    {"evaluate", cmd_evaluate, "compare rebalancing methods x classifiers over seeds, per group"},
     {"inspect", cmd_inspect, "print a model file's architecture, schema and settings"},
     {"bench", cmd_bench, "benchmark the denoiser's training and sampling speed"},
 };

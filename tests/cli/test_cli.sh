@@ -20,7 +20,7 @@ no_file() { if [ ! -e "$2" ] && [ -z "$(ls -A "$(dirname "$2")" | grep '\.tmp\.'
 
 expect "version" 0 "mcrage 0.1.0" -- "$M" --version
 expect "help" 0 "commands:" -- "$M" --help
-for c in simulate describe fit sample inspect bench; do
+for c in simulate describe fit sample inspect bench augment evaluate; do
     expect "$c --help shows an example" 0 "example" -- "$M" "$c" --help
 done
 expect "unknown command" 1 "unknown command" -- "$M" frobnicate
@@ -77,6 +77,26 @@ no_file "no output from a damaged model" "$D/s4.csv"
 head -c 1000 "$D/m.mcrg" >"$D/trunc.mcrg"
 expect "truncated model refused" 2 "truncated" -- "$M" inspect "$D/trunc.mcrg"
 expect "csv as a model" 2 "not an mcrage model" -- "$M" inspect "$D/c.csv"
+
+# augment / evaluate
+expect "augment smote" 0 "smote: 4000 real +" -- "$M" augment "$D/c.csv" --target outcome --method smote --mark-synthetic syn -o "$D/a.csv"
+python3 - "$D/a.csv" <<'PY' && ok "augment balances and marks synthetic rows" || bad "augment balances and marks synthetic rows"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+n0 = sum(r["outcome"] == "0" for r in rows); n1 = sum(r["outcome"] == "1" for r in rows)
+real = [r for r in rows if r["syn"] == "0"]
+assert n0 == n1, (n0, n1)
+assert len(real) == 4000 and all(r["syn"] == "1" for r in rows[4000:])
+PY
+expect "augment ratio" 0 "ros:" -- "$M" augment "$D/c.csv" --target outcome --method ros --strategy ratio:0.5 -o "$D/a2.csv"
+expect "augment bad ratio" 1 "--strategy ratio:R expects" -- "$M" augment "$D/c.csv" --target outcome --method ros --strategy ratio:-1 -o "$D/a3.csv"
+expect "augment unknown method" 1 "unknown method 'magic'" -- "$M" augment "$D/c.csv" --target outcome --method magic -o "$D/a3.csv"
+expect "augment group-balance needs sensitive" 2 "needs --sensitive" -- "$M" augment "$D/c.csv" --target outcome --method ros --strategy group-balance -o "$D/a3.csv"
+no_file "no output on a failed augment" "$D/a3.csv"
+expect "evaluate" 0 "paired difference vs none" -- "$M" evaluate "$D/c.csv" --target outcome --sensitive race --methods none,ros --classifiers logreg --seeds 2 --json "$D/e.json"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d['runs'])==4 and d['positive']=='1'" "$D/e.json" && ok "evaluate --json" || bad "evaluate --json"
+expect "evaluate unknown classifier" 1 "unknown classifier 'svm'" -- "$M" evaluate "$D/c.csv" --target outcome --classifiers svm
+expect "evaluate bad positive" 2 "is not a value" -- "$M" evaluate "$D/c.csv" --target race --positive Martian --methods none --classifiers logreg --seeds 1
 
 echo "test_cli.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,252 @@
+/* cmd_eval.c — `augment` and `evaluate`. */
+#include "cli.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* --strategy balance | ratio:R | group-balance */
+static int parse_strategy(const char *cmd, const char *s, mcr_augment_config *a) {
+    if (!strcmp(s, "balance")) a->strategy = MCR_STRAT_BALANCE;
+    else if (!strcmp(s, "group-balance")) a->strategy = MCR_STRAT_GROUP_BALANCE;
+    else if (!strncmp(s, "ratio:", 6)) {
+        a->strategy = MCR_STRAT_RATIO;
+        if (cli_double(cmd, "--strategy ratio:R", s + 6, 1e-6, 1, &a->ratio)) return EXIT_USAGE;
+    } else
+        return cli_usage(cmd, "--strategy expects balance, ratio:R or group-balance, got '%s'", s);
+    return 0;
+}
+
+enum { E_METHOD = 4000, E_STRATEGY, E_RATIO, E_FRAC, E_K, E_SEED, E_THREADS, E_MARK, E_SSTEPS,
+       E_GUID, E_METHODS, E_CLFS, E_SEEDS, E_TESTFRAC, E_TEST, E_THIN, E_JSON, E_POSITIVE,
+       E_BANDS, E_GROUP, E_BALANCED };
+
+/* options shared by augment and evaluate; returns 1 if handled */
+static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_config *a, int *threads, int *err) {
+    long long v;
+    double d;
+    *err = 0;
+    switch (ch) {
+    case E_STRATEGY: *err = parse_strategy(cmd, arg, a); return 1;
+    case E_RATIO:
+        if (cli_double(cmd, "--ratio", arg, 1e-6, 1, &d)) *err = EXIT_USAGE;
+        else a->strategy = MCR_STRAT_RATIO, a->ratio = d;
+        return 1;
+    case E_FRAC: if (cli_double(cmd, "--synthetic-fraction", arg, 0, 0.99, &d)) *err = EXIT_USAGE; else a->synthetic_fraction = d; return 1;
+    case E_K: if (cli_long(cmd, "--k", arg, 1, 50, &v)) *err = EXIT_USAGE; else a->k = (int)v; return 1;
+    case E_THREADS: if (cli_long(cmd, "--threads", arg, 0, 1024, &v)) *err = EXIT_USAGE; else *threads = (int)v; return 1;
+    case E_SSTEPS: if (cli_long(cmd, "--sample-steps", arg, 1, 100000, &v)) *err = EXIT_USAGE; else a->sample.sample_steps = (int)v; return 1;
+    case E_GUID: if (cli_double(cmd, "--guidance", arg, 0, 100, &d)) *err = EXIT_USAGE; else a->sample.guidance = (float)d; return 1;
+    }
+    return 0;
+}
+#define AUG_LONGOPTS                                                                           \
+    {"strategy", required_argument, 0, E_STRATEGY}, {"ratio", required_argument, 0, E_RATIO},  \
+        {"synthetic-fraction", required_argument, 0, E_FRAC}, {"k", required_argument, 0, E_K}, \
+        {"threads", required_argument, 0, E_THREADS},                                          \
+        {"sample-steps", required_argument, 0, E_SSTEPS}, {"guidance", required_argument, 0, E_GUID}
+#define AUG_HELP                                                                               \
+    "      --strategy S           balance | ratio:R | group-balance (default balance)\n"         \
+    "      --ratio R              same as --strategy ratio:R (minority/majority = R)\n"          \
+    "      --synthetic-fraction F share of synthetic rows in the result (default: off)\n"         \
+    "      --k K                  SMOTE/ADASYN neighbours (default 5)\n"                          \
+    "      --sample-steps K       DDIM steps when sampling (default 100)\n"                       \
+    "      --guidance W           classifier-free guidance weight (default 0)\n"                  \
+    "      --threads N            threads, 0 = all cores (default 0)\n"
+
+static void progress_line(void *ctx, const char *msg) {
+    (void)ctx;
+    fprintf(stderr, "mcrage: %s\n", msg);
+}
+
+int cmd_augment(int argc, char **argv) {
+    const char *cmd = "augment", *out = NULL;
+    int threads = 0, quiet = 0, ch, err;
+    long long v;
+    mcr_augment_config a;
+    mcr_augment_config_default(&a);
+    mcr_csv_options o;
+    mcr_csv_options_default(&o);
+    static const struct option lo[] = {
+        {"target", required_argument, 0, 't'}, {"sensitive", required_argument, 0, 'g'},
+        {"method", required_argument, 0, E_METHOD}, {"seed", required_argument, 0, E_SEED},
+        {"mark-synthetic", required_argument, 0, E_MARK}, {"quiet", no_argument, 0, 'q'},
+        {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
+        AUG_LONGOPTS, CLI_CSV_LONGOPTS, CLI_FIT_LONGOPTS, {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "t:g:o:qh", lo, NULL)) != -1) {
+        if (cli_csv_option(cmd, ch, optarg, &o, &err) || cli_fit_option(cmd, ch, optarg, &a.fit, &err) ||
+            aug_option(cmd, ch, optarg, &a, &threads, &err)) {
+            if (err) return err;
+            continue;
+        }
+        switch (ch) {
+        case 't': a.target = optarg; break;
+        case 'g': a.sensitive = optarg; break;
+        case 'o': out = optarg; break;
+        case 'q': quiet = 1; break;
+        case E_MARK: a.mark_synthetic = optarg; break;
+        case E_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; a.seed = (uint64_t)v; break;
+        case E_METHOD:
+            if (mcr_aug_method_parse(optarg, &a.method)) return cli_usage(cmd, "--method: %s", mcr_last_error());
+            break;
+        case 'h':
+            printf("usage: mcrage augment DATA.csv --target COL --method M -o AUGMENTED.csv [options]\n\n"
+                   "Write the real rows plus synthetic (or, for rus, fewer) rows that rebalance the\n"
+                   "target classes, or with group-balance the (group, class) cells.\n\n"
+                   "  -t, --target COL           class column (required)\n"
+                   "  -g, --sensitive COL        group column (needed by group-balance)\n"
+                   "      --method M             none | ros | rus | smote | smote-nc | adasyn | mcrage\n"
+                   "                             (default mcrage)\n" AUG_HELP
+                   "      --mark-synthetic COL   add a column COL: 1 for synthetic rows, 0 for real\n"
+                   "      --seed S               random seed (default 1)\n"
+                   "  -q, --quiet                no progress output\n"
+                   "  -o, --output FILE          output CSV (written atomically)\n" CLI_CSV_HELP CLI_FIT_HELP
+                   "\nexample: mcrage augment cohort.csv --target outcome --method smote -o balanced.csv\n");
+            return EXIT_OK;
+        default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) return cli_usage(cmd, "expects exactly one DATA.csv");
+    if (!a.target) return cli_usage(cmd, "missing --target COL");
+    if (!out) return cli_usage(cmd, "missing -o AUGMENTED.csv");
+    a.drop = o.drop; /* dropped columns are kept in the output, not modelled */
+    o.drop = NULL;
+    mcr_set_threads(threads);
+    mcr_table *t, *res;
+    int rc = mcr_table_read_csv(argv[optind], &o, &t);
+    if (rc) return cli_fail(cmd, rc);
+    size_t ns = 0;
+    if (!quiet && a.method == MCR_AUG_MCRAGE) fprintf(stderr, "mcrage: augment: fitting the diffusion model (%d steps)\n", a.fit.steps);
+    rc = mcr_augment(t, NULL, 0, &a, &res, &ns);
+    size_t nreal = mcr_table_nrows(t);
+    mcr_table_free(t);
+    if (rc) return cli_fail(cmd, rc);
+    rc = mcr_table_write_csv(res, out);
+    if (!rc && !quiet)
+        fprintf(stderr, "mcrage: augment: %s: %zu real + %zu synthetic rows -> %s (%zu rows)\n",
+                mcr_aug_method_name(a.method), a.method == MCR_AUG_RUS ? mcr_table_nrows(res) : nreal, ns,
+                out, mcr_table_nrows(res));
+    mcr_table_free(res);
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
+}
+
+int cmd_evaluate(int argc, char **argv) {
+    const char *cmd = "evaluate", *json = NULL, *testpath = NULL;
+    int threads = 0, quiet = 0, ch, err;
+    long long v;
+    double d;
+    mcr_eval_config c;
+    mcr_eval_config_default(&c);
+    mcr_csv_options o;
+    mcr_csv_options_default(&o);
+    static const struct option lo[] = {
+        {"target", required_argument, 0, 't'}, {"sensitive", required_argument, 0, 'g'},
+        {"methods", required_argument, 0, E_METHODS}, {"classifiers", required_argument, 0, E_CLFS},
+        {"seeds", required_argument, 0, E_SEEDS}, {"seed", required_argument, 0, E_SEED},
+        {"test-frac", required_argument, 0, E_TESTFRAC}, {"test", required_argument, 0, E_TEST},
+        {"thin", required_argument, 0, E_THIN}, {"json", required_argument, 0, E_JSON},
+        {"positive", required_argument, 0, E_POSITIVE}, {"bands", required_argument, 0, E_BANDS},
+        {"group", required_argument, 0, E_GROUP}, {"balanced", no_argument, 0, E_BALANCED},
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+        AUG_LONGOPTS, CLI_CSV_LONGOPTS, CLI_FIT_LONGOPTS, {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    c.aug.fit.steps = 2000;
+    while ((ch = getopt_long(argc, argv, "t:g:qh", lo, NULL)) != -1) {
+        if (cli_csv_option(cmd, ch, optarg, &o, &err) || cli_fit_option(cmd, ch, optarg, &c.aug.fit, &err) ||
+            aug_option(cmd, ch, optarg, &c.aug, &threads, &err)) {
+            if (err) return err;
+            continue;
+        }
+        switch (ch) {
+        case 't': c.target = optarg; break;
+        case 'g': c.sensitive = optarg; break;
+        case 'q': quiet = 1; break;
+        case E_JSON: json = optarg; break;
+        case E_TEST: testpath = optarg; break;
+        case E_THIN: c.thin = optarg; break;
+        case E_POSITIVE: c.positive = optarg; break;
+        case E_BANDS: c.bands = optarg; break;
+        case E_GROUP: c.group = optarg; break;
+        case E_BALANCED: c.balanced = 1; break;
+        case E_SEEDS: if (cli_long(cmd, "--seeds", optarg, 1, 1000, &v)) return EXIT_USAGE; c.seeds = (int)v; break;
+        case E_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; c.seed = (uint64_t)v; break;
+        case E_TESTFRAC: if (cli_double(cmd, "--test-frac", optarg, 0.01, 0.99, &d)) return EXIT_USAGE; c.test_frac = d; break;
+        case E_METHODS:
+        case E_CLFS: {
+            char *dup = strdup(optarg), *save = NULL;
+            int n = 0, bad = 0;
+            for (char *tok = strtok_r(dup, ",", &save); tok && !bad; tok = strtok_r(NULL, ",", &save)) {
+                if (ch == E_METHODS) {
+                    if (n == MCR_AUG_NMETHODS || mcr_aug_method_parse(tok, &c.methods[n])) bad = 1;
+                    else n++;
+                } else {
+                    if (n == MCR_CLF_N || mcr_clf_kind_parse(tok, &c.classifiers[n])) bad = 1;
+                    else n++;
+                }
+            }
+            free(dup);
+            if (bad || n == 0)
+                return cli_usage(cmd, "%s: %s", ch == E_METHODS ? "--methods" : "--classifiers",
+                                 n == 0 && !bad ? "empty list" : mcr_last_error());
+            if (ch == E_METHODS) c.nmethods = n;
+            else c.nclassifiers = n;
+            break;
+        }
+        case 'h':
+            printf("usage: mcrage evaluate DATA.csv --target COL [options]\n\n"
+                   "For each seed: split (stratified, or by --group), thin the training part if asked,\n"
+                   "rebalance it with each method, train each classifier, score it on the untouched\n"
+                   "test part overall and per sensitive group. Prints mean +- 95%% CI over seeds and\n"
+                   "paired differences against none and smote.\n\n"
+                   "  -t, --target COL         class column (required)\n"
+                   "      --positive VALUE     VALUE vs rest (e.g. --positive '<30')\n"
+                   "  -g, --sensitive COL      groups for fairness metrics\n"
+                   "      --bands A,B,...      band a numeric sensitive column (<A, A-B, ..., >=Z)\n"
+                   "      --group COL          keep rows sharing COL (a patient id) on one side of a split\n"
+                   "      --test-frac F        test share (default %g)\n"
+                   "      --test FILE.csv      a fixed test table instead of splits\n"
+                   "      --thin CLASS:P       keep a share P of CLASS in each training part\n"
+                   "      --methods LIST       none,ros,rus,smote,smote-nc,adasyn,mcrage\n"
+                   "                           (default none,ros,smote,mcrage)\n"
+                   "      --classifiers LIST   logreg,rf,xgb (default logreg,xgb)\n"
+                   "      --balanced           class-weighted classifiers\n"
+                   "      --seeds N            repetitions (default %d)\n"
+                   "      --seed S             first seed (default %llu)\n"
+                   "      --json FILE          every run, the summary and the comparisons as JSON\n"
+                   "  -q, --quiet              no progress output\n" AUG_HELP CLI_CSV_HELP CLI_FIT_HELP
+                   "      (evaluate's default --steps is 2000)\n"
+                   "\nexample: mcrage evaluate cohort.csv --target outcome --sensitive race --seeds 3\n",
+                   c.test_frac, c.seeds, (unsigned long long)c.seed);
+            return EXIT_OK;
+        default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) return cli_usage(cmd, "expects exactly one DATA.csv");
+    if (!c.target) return cli_usage(cmd, "missing --target COL");
+    mcr_set_threads(threads);
+    if (!quiet) {
+        c.progress = progress_line;
+        c.progress_ctx = NULL;
+    }
+    mcr_table *t = NULL, *te = NULL;
+    int rc = mcr_table_read_csv(argv[optind], &o, &t);
+    if (!rc && testpath) rc = mcr_table_read_csv(testpath, &o, &te);
+    if (rc) {
+        mcr_table_free(t);
+        return cli_fail(cmd, rc);
+    }
+    mcr_eval_result *r = NULL;
+    rc = mcr_evaluate(t, te, &c, &r);
+    mcr_table_free(t);
+    mcr_table_free(te);
+    if (rc) return cli_fail(cmd, rc);
+    rc = mcr_eval_print(r, stdout);
+    if (!rc && json) {
+        rc = mcr_eval_write_json(r, json);
+        if (!rc && !quiet) fprintf(stderr, "mcrage: evaluate: wrote %s\n", json);
+    }
+    mcr_eval_free(r);
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
+}
