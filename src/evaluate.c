@@ -501,6 +501,7 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
             ac.sensitive = c->sensitive;
             ac.method = c->methods[mi];
             ac.seed = seed;
+            ac.drop = c->group; /* an id is not a feature for the rebalancers either */
             ac.fit.progress = NULL;
             mcr_table *A = NULL;
             size_t nsyn = 0;

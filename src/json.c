@@ -23,3 +23,5 @@ void mcr_json_num(FILE *f, double v) {
     else if (v == floor(v) && fabs(v) < 1e15) fprintf(f, "%.0f", v);
     else fprintf(f, "%.6g", v);
 }
+
+void mcr_json_string(FILE *f, const char *s) { mcr_json_str(f, s); }

@@ -170,9 +170,11 @@ int mcr_column_find_level(mcr_column *c, const char *s, size_t len) {
     return mcr_strmap_get(c->map, s, len);
 }
 
-int mcr_column_add_level(mcr_column *c, const char *s, size_t len) {
+/* Add level `s` found under lookup key `key` (the spelling itself, or the canonical form of a
+ * number so that "1" and "1.0" are one level); returns its code or a negative status. */
+static int add_level_keyed(mcr_column *c, const char *key, size_t klen, const char *s, size_t len) {
     if (!c->map && !(c->map = mcr_strmap_new())) return MCR_NOMEM();
-    int k = mcr_strmap_get(c->map, s, len);
+    int k = mcr_strmap_get(c->map, key, klen);
     if (k >= 0) return k;
     if (c->nlevels == c->cap_levels) {
         int ncap = c->cap_levels ? c->cap_levels * 2 : 8;
@@ -185,13 +187,17 @@ int mcr_column_add_level(mcr_column *c, const char *s, size_t len) {
     if (!p) return MCR_NOMEM();
     memcpy(p, s, len);
     p[len] = 0;
-    int rc = mcr_strmap_put(c->map, s, len, c->nlevels);
+    int rc = mcr_strmap_put(c->map, key, klen, c->nlevels);
     if (rc) {
         free(p);
         return rc;
     }
     c->levels[c->nlevels] = p;
     return c->nlevels++;
+}
+
+int mcr_column_add_level(mcr_column *c, const char *s, size_t len) {
+    return add_level_keyed(c, s, len, s, len);
 }
 
 static void column_free(mcr_column *c) {
@@ -565,24 +571,8 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
                                "drop it (--drop) or declare it numeric (--numeric)",
                                p->name, line, col, c->name, max_levels);
             }
-            if (c->nlevels == c->cap_levels) {
-                int ncap = c->cap_levels ? c->cap_levels * 2 : 8;
-                char **nl = realloc(c->levels, (size_t)ncap * sizeof(char *));
-                if (!nl) return MCR_NOMEM();
-                c->levels = nl;
-                c->cap_levels = ncap;
-            }
-            char *sp = malloc(len + 1);
-            if (!sp) return MCR_NOMEM();
-            memcpy(sp, s, len);
-            sp[len] = 0;
-            code = c->nlevels;
-            int rc = mcr_strmap_put(c->map, ks, kl, code);
-            if (rc) {
-                free(sp);
-                return rc;
-            }
-            c->levels[c->nlevels++] = sp;
+            code = add_level_keyed(c, ks, kl, s, len);
+            if (code < 0) return code;
         }
         c->cat[i] = code;
     }

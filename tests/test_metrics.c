@@ -109,7 +109,34 @@ static void test_auroc_large_ties(void) {
     free(s), free(l);
 }
 
+static void test_fidelity_closed_forms(void) {
+    /* x: real 1 2 3 vs synthetic 2 3 4 -> KS 1/3; c: real a a b b vs synthetic a a a b -> TV 1/4;
+     * m: one of four missing in real, none in synthetic; rows of class k only with the filter */
+    const char *r = "x,c,m,k\n1,a,1,p\n2,a,,p\n3,b,2,p\n9,b,3,q\n";
+    const char *s = "x,c,m,k\n2,a,1,p\n3,a,2,p\n4,a,3,p\n3,b,4,p\n";
+    mcr_table *tr, *ts;
+    mcr_table_read_csv_mem(r, strlen(r), "r.csv", NULL, &tr);
+    mcr_table_read_csv_mem(s, strlen(s), "s.csv", NULL, &ts);
+    mcr_colfid *f;
+    int n;
+    CHECK(mcr_fidelity_columns(tr, ts, "k", "p", &f, &n) == 0 && n == 3, "compute (%d columns)", n);
+    /* filtered real x = 1 2 3; synthetic x = 2 3 4 3 -> F_r - F_s at 1: 1/3 - 0 ; at 2: 2/3 - 1/4;
+     * at 3: 1 - 3/4: KS = 5/12 */
+    CHECK(NEAR(f[0].stat, 5.0 / 12), "KS %g", f[0].stat);
+    /* c: real a a b (2/3, 1/3), synthetic a a a b (3/4, 1/4): TV = 1/12 */
+    CHECK(NEAR(f[1].stat, 1.0 / 12), "TV %g", f[1].stat);
+    CHECK(NEAR(f[2].real_missing, 1.0 / 3) && NEAR(f[2].synth_missing, 0), "missing rates");
+    free(f);
+    CHECK(mcr_fidelity_columns(tr, ts, NULL, NULL, &f, &n) == 0 && n == 4, "unfiltered");
+    /* unfiltered x: real 1 2 3 9 vs 2 3 4 3: at 1: 1/4; at 2: 1/2 - 1/4; at 3: 3/4 - 3/4;
+     * at 4: 3/4 - 1 -> KS 1/4 */
+    CHECK(NEAR(f[0].stat, 0.25), "unfiltered KS %g", f[0].stat);
+    free(f);
+    mcr_table_free(tr), mcr_table_free(ts);
+}
+
 int main(void) {
+    TEST(test_fidelity_closed_forms);
     TEST(test_binary_hand_case);
     TEST(test_degenerate);
     TEST(test_multiclass);

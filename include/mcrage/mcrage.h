@@ -286,6 +286,23 @@ typedef struct mcr_fairness {
 int mcr_fairness_compute(const int *y, const double *prob, const int *g, size_t n, int K,
                          int positive, int G, mcr_metrics *per_group, mcr_fairness *out);
 
+/* ---------------------------------------------------------------- 9b. fidelity (column shapes) */
+/* Per column of `real` (matched by name in `synth`): the two-sample Kolmogorov-Smirnov
+ * statistic for numerics, the total variation distance between level frequencies (matched by
+ * spelling, missing excluded) for categoricals, and both missing rates. With filter_col, only
+ * rows whose filter_col equals filter_value are compared (e.g. the minority class). Scores as
+ * SDMetrics defines them are 1 - KS and 1 - TV. `name` is borrowed from `real`. */
+typedef struct mcr_colfid {
+    const char *name;
+    int categorical;
+    double stat, real_missing, synth_missing;
+    size_t nreal, nsynth;
+} mcr_colfid;
+/* Write s as a JSON string literal (RFC 8259 escapes). */
+void mcr_json_string(FILE *f, const char *s);
+int mcr_fidelity_columns(const mcr_table *real, const mcr_table *synth, const char *filter_col,
+                         const char *filter_value, mcr_colfid **out, int *ncols);
+
 /* ---------------------------------------------------------------- 10. evaluate */
 typedef enum { MCR_CLF_LOGREG = 0, MCR_CLF_RF = 1, MCR_CLF_XGB = 2, MCR_CLF_N = 3 } mcr_clf_kind;
 const char *mcr_clf_kind_name(mcr_clf_kind k);

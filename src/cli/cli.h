@@ -57,6 +57,7 @@ int cmd_simulate(int argc, char **argv);
 int cmd_augment(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
+int cmd_fidelity(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

@@ -13,6 +13,7 @@ static const struct {
     {"sample", cmd_sample, "generate synthetic rows from a model file"},
     {"augment", cmd_augment, "rebalance a table: real rows plus synthetic ones (or fewer)"},
     {"evaluate", cmd_evaluate, "compare rebalancing methods x classifiers over seeds, per group"},
+    {"fidelity", cmd_fidelity, "compare synthetic with real columns (KS, TV, missing rates)"},
     {"inspect", cmd_inspect, "print a model file's architecture, schema and settings"},
     {"bench", cmd_bench, "benchmark the denoiser's training and sampling speed"},
 };

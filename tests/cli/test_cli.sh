@@ -20,7 +20,7 @@ no_file() { if [ ! -e "$2" ] && [ -z "$(ls -A "$(dirname "$2")" | grep '\.tmp\.'
 
 expect "version" 0 "mcrage 0.1.0" -- "$M" --version
 expect "help" 0 "commands:" -- "$M" --help
-for c in simulate describe fit sample inspect bench augment evaluate; do
+for c in simulate describe fit sample inspect bench augment evaluate fidelity; do
     expect "$c --help shows an example" 0 "example" -- "$M" "$c" --help
 done
 expect "unknown command" 1 "unknown command" -- "$M" frobnicate
@@ -77,6 +77,10 @@ no_file "no output from a damaged model" "$D/s4.csv"
 head -c 1000 "$D/m.mcrg" >"$D/trunc.mcrg"
 expect "truncated model refused" 2 "truncated" -- "$M" inspect "$D/trunc.mcrg"
 expect "csv as a model" 2 "not an mcrage model" -- "$M" inspect "$D/c.csv"
+
+expect "fidelity" 0 "column shapes score" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --target outcome --class 1
+expect "fidelity json" 0 '"column_shapes_score"' -- "$M" fidelity "$D/c.csv" "$D/s.csv" --json
+expect "fidelity unknown class" 2 "is not a value" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --target outcome --class 9
 
 # augment / evaluate
 expect "augment smote" 0 "smote: 4000 real +" -- "$M" augment "$D/c.csv" --target outcome --method smote --mark-synthetic syn -o "$D/a.csv"
