@@ -1,5 +1,6 @@
 /* classify.c — logistic regression (L-BFGS) of our own and the dispatch to xgboost. */
 #include "classify.h"
+#include "nn.h"
 #include <cblas.h>
 
 void mcr_clf_config_default(mcr_clf_config *c, mcr_clf_kind kind) {
@@ -11,7 +12,24 @@ void mcr_clf_config_default(mcr_clf_config *c, mcr_clf_kind kind) {
 }
 
 const char *mcr_clf_name(mcr_clf_kind k) {
-    return k == MCR_CLF_LOGREG ? "logreg" : k == MCR_CLF_RF ? "rf" : "xgb";
+    return k == MCR_CLF_LOGREG ? "logreg" : k == MCR_CLF_RF ? "rf" : k == MCR_CLF_MLP ? "mlp" : "xgb";
+}
+
+double mcr_softmax_loss(const double *z, int K, int y, double w, double gamma, double *g) {
+    double mx = z[0], s = 0;
+    for (int k = 1; k < K; k++) mx = z[k] > mx ? z[k] : mx;
+    for (int k = 0; k < K; k++) s += exp(z[k] - mx);
+    double lse = mx + log(s), logp = z[y] - lse, p = exp(logp);
+    if (gamma == 0) { /* w (-log p_y); d/dz_k = w (p_k - [k = y]) */
+        for (int k = 0; k < K; k++) g[k] = w * (exp(z[k] - lse) - (k == y));
+        return -w * logp;
+    }
+    /* L = -(1-p)^gamma log p; dL/dp = gamma (1-p)^(gamma-1) log p - (1-p)^gamma / p;
+     * dp/dz_k = p ([k = y] - p_k)  =>  dL/dz_k = dL/dp * p ([k = y] - p_k) */
+    double q = 1 - p;
+    double dLdp_p = gamma * pow(q, gamma - 1) * logp * p - pow(q, gamma); /* dL/dp * p */
+    for (int k = 0; k < K; k++) g[k] = w * dLdp_p * ((k == y) - exp(z[k] - lse));
+    return -w * pow(q, gamma) * logp;
 }
 const char *mcr_clf_kind_name(mcr_clf_kind k) { return mcr_clf_name(k); }
 int mcr_clf_kind_parse(const char *s, mcr_clf_kind *out) {
@@ -20,12 +38,13 @@ int mcr_clf_kind_parse(const char *s, mcr_clf_kind *out) {
             *out = (mcr_clf_kind)k;
             return MCR_OK;
         }
-    return mcr_err(MCR_EINVAL, "unknown classifier '%s' (logreg, rf, xgb)", s);
+    return mcr_err(MCR_EINVAL, "unknown classifier '%s' (logreg, rf, xgb, mlp)", s);
 }
 
 void mcr_clf_free(mcr_classifier *m) {
     if (!m) return;
     free(m->W);
+    free(m->P);
     mcr_xgb_free(m->booster);
     free(m);
 }
@@ -38,6 +57,7 @@ typedef struct {
     size_t n;
     int d, K;
     double lambda;   /* 1 / C */
+    double gamma;    /* focal loss (0 = cross-entropy) */
     float *Wf, *Z;   /* [K, d], [n, K] scratch */
     float *G;        /* [n, K] residuals */
     float *GW;       /* [K, d] */
@@ -52,23 +72,21 @@ static double lr_eval(lr_problem *p, const double *W, double *g) {
                 0.0f, p->Z, K);
     double f = 0;
     double *gb = calloc((size_t)K, sizeof(double));
-    for (size_t i = 0; i < p->n; i++) {
-        double z[64], mx = -INFINITY, s = 0;
-        double *zz = K <= 64 ? z : malloc((size_t)K * sizeof(double));
-        for (int k = 0; k < K; k++) {
-            zz[k] = p->Z[i * K + k] + W[(size_t)k * D + d];
-            if (zz[k] > mx) mx = zz[k];
-        }
-        for (int k = 0; k < K; k++) s += exp(zz[k] - mx);
-        double lse = mx + log(s), wi = p->w ? p->w[i] : 1.0;
-        f += wi * (lse - zz[p->y[i]]);
-        for (int k = 0; k < K; k++) {
-            double r = wi * (exp(zz[k] - lse) - (k == p->y[i]));
-            p->G[i * K + k] = (float)r;
-            gb[k] += r;
-        }
-        if (zz != z) free(zz);
+    double *zz = malloc((size_t)K * 2 * sizeof(double));
+    if (!zz || !gb) {
+        free(zz), free(gb);
+        return NAN;
     }
+    for (size_t i = 0; i < p->n; i++) {
+        double *gz = zz + K;
+        for (int k = 0; k < K; k++) zz[k] = p->Z[i * K + k] + W[(size_t)k * D + d];
+        f += mcr_softmax_loss(zz, K, p->y[i], p->w ? p->w[i] : 1.0, p->gamma, gz);
+        for (int k = 0; k < K; k++) {
+            p->G[i * K + k] = (float)gz[k];
+            gb[k] += gz[k];
+        }
+    }
+    free(zz);
     /* GW [K, d] = G^T X */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, d, (int)p->n, 1.0f, p->G, K, p->X, d,
                 0.0f, p->GW, d);
@@ -165,6 +183,121 @@ static int lbfgs(lr_problem *p, double *W, size_t N, int maxit, double rtol) {
     return MCR_OK;
 }
 
+/* ---- MLP: d -> 128 -> 64 -> K on our kernels ------------------------------------------ */
+#define MLP_H1 128
+#define MLP_H2 64
+#define MLP_B 256
+
+static size_t mlp_layout(int d, int K, size_t off[6]) {
+    size_t o = 0;
+    off[0] = o, o += (size_t)MLP_H1 * d; /* W1 [H1, d] */
+    off[1] = o, o += MLP_H1;
+    off[2] = o, o += (size_t)MLP_H2 * MLP_H1;
+    off[3] = o, o += MLP_H2;
+    off[4] = o, o += (size_t)K * MLP_H2;
+    off[5] = o, o += (size_t)K;
+    return o;
+}
+
+/* forward for B rows; z1/h1 [B, H1], z2/h2 [B, H2], out [B, K] */
+static void mlp_forward(const float *P, const size_t *off, const float *x, int B, int d, int K,
+                        float *z1, float *h1, float *z2, float *h2, float *out) {
+    linear_forward(z1, x, P + off[0], P + off[1], B, d, MLP_H1);
+    relu_forward(h1, z1, (size_t)B * MLP_H1);
+    linear_forward(z2, h1, P + off[2], P + off[3], B, MLP_H1, MLP_H2);
+    relu_forward(h2, z2, (size_t)B * MLP_H2);
+    linear_forward(out, h2, P + off[4], P + off[5], B, MLP_H2, K);
+}
+
+static int mlp_fit(const mcr_clf_config *c, const float *X, const int *y, const double *w, size_t n,
+                   int d, int K, mcr_classifier *m) {
+    size_t off[6], np = mlp_layout(d, K, off);
+    m->nparams = np;
+    float *P = m->P = malloc(np * sizeof(float));
+    float *G = calloc(np, sizeof(float)), *M1 = calloc(np, sizeof(float)), *V = calloc(np, sizeof(float));
+    size_t act = (size_t)MLP_B * (2 * MLP_H1 + 2 * MLP_H2 + 2 * (size_t)K + d + MLP_H1 + 2 * MLP_H2);
+    float *mem = malloc(act * sizeof(float));
+    size_t *perm = malloc(n * sizeof(size_t));
+    double *zz = malloc(2 * (size_t)K * sizeof(double));
+    if (!P || !G || !M1 || !V || !mem || !perm || !zz) {
+        free(G), free(M1), free(V), free(mem), free(perm), free(zz);
+        return MCR_NOMEM();
+    }
+    float *z1 = mem, *h1 = z1 + MLP_B * MLP_H1, *z2 = h1 + MLP_B * MLP_H1, *h2 = z2 + MLP_B * MLP_H2;
+    float *o = h2 + MLP_B * MLP_H2, *dout = o + MLP_B * K, *xb = dout + MLP_B * K;
+    float *dh1 = xb + (size_t)MLP_B * d, *dh2 = dh1 + MLP_B * MLP_H1, *dz2 = dh2 + MLP_B * MLP_H2;
+    mcr_rng r;
+    mcr_rng_seed(&r, c->seed, 0xC1F);
+    /* PyTorch Linear initialisation */
+    size_t fan[3] = {(size_t)d, MLP_H1, MLP_H2};
+    for (int l = 0; l < 3; l++) {
+        float bound = 1.0f / sqrtf((float)fan[l]);
+        for (size_t i = off[2 * l]; i < (l < 2 ? off[2 * l + 2] : np); i++)
+            P[i] = (float)((2 * mcr_rng_uniform(&r) - 1) * bound);
+    }
+    for (size_t i = 0; i < n; i++) perm[i] = i;
+    size_t steps_per_epoch = (n + MLP_B - 1) / MLP_B, steps = 20 * steps_per_epoch;
+    if (steps > 3000) steps = 3000;
+    mcr_adamw opt = {1e-3f, 0.9f, 0.999f, 1e-8f, 1e-4f, 0};
+    size_t pos = n;
+    for (size_t step = 0; step < steps; step++) {
+        int B = 0;
+        size_t idx[MLP_B];
+        while (B < MLP_B && B < (int)n) {
+            if (pos == n) {
+                for (size_t i = n - 1; i > 0; i--) {
+                    size_t j = (size_t)mcr_rng_below(&r, i + 1), t = perm[i];
+                    perm[i] = perm[j], perm[j] = t;
+                }
+                pos = 0;
+            }
+            idx[B] = perm[pos++];
+            memcpy(xb + (size_t)B * d, X + idx[B] * d, (size_t)d * sizeof(float));
+            B++;
+        }
+        mlp_forward(P, off, xb, B, d, K, z1, h1, z2, h2, o);
+        for (int b = 0; b < B; b++) {
+            for (int k = 0; k < K; k++) zz[k] = o[b * K + k];
+            mcr_softmax_loss(zz, K, y[idx[b]], w ? w[idx[b]] : 1.0, c->focal_gamma, zz + K);
+            for (int k = 0; k < K; k++) dout[b * K + k] = (float)(zz[K + k] / B);
+        }
+        memset(G, 0, np * sizeof(float));
+        memset(dh2, 0, (size_t)B * MLP_H2 * sizeof(float));
+        linear_backward(dh2, G + off[4], G + off[5], dout, h2, P + off[4], B, MLP_H2, K);
+        memset(dz2, 0, (size_t)B * MLP_H2 * sizeof(float));
+        relu_backward(dz2, dh2, z2, (size_t)B * MLP_H2);
+        memset(dh1, 0, (size_t)B * MLP_H1 * sizeof(float));
+        linear_backward(dh1, G + off[2], G + off[3], dz2, h1, P + off[2], B, MLP_H1, MLP_H2);
+        for (size_t i = 0; i < (size_t)B * MLP_H1; i++) dh1[i] = z1[i] > 0 ? dh1[i] : 0.0f; /* dz1 in place */
+        linear_backward(NULL, G + off[0], G + off[1], dh1, xb, P + off[0], B, d, MLP_H1);
+        adamw_update(&opt, P, G, M1, V, np, opt.lr);
+    }
+    free(G), free(M1), free(V), free(mem), free(perm), free(zz);
+    return MCR_OK;
+}
+
+static int mlp_predict(const mcr_classifier *m, const float *X, size_t n, double *prob) {
+    size_t off[6];
+    int d = m->d, K = m->K;
+    mlp_layout(d, K, off);
+    float *mem = malloc((size_t)MLP_B * (2 * MLP_H1 + 2 * MLP_H2 + K) * sizeof(float));
+    if (!mem) return MCR_NOMEM();
+    float *z1 = mem, *h1 = z1 + MLP_B * MLP_H1, *z2 = h1 + MLP_B * MLP_H1, *h2 = z2 + MLP_B * MLP_H2;
+    float *o = h2 + MLP_B * MLP_H2;
+    for (size_t i0 = 0; i0 < n; i0 += MLP_B) {
+        int B = (int)(n - i0 < MLP_B ? n - i0 : MLP_B);
+        mlp_forward(m->P, off, X + i0 * d, B, d, K, z1, h1, z2, h2, o);
+        for (int b = 0; b < B; b++) {
+            double mx = o[b * K], s = 0, *p = prob + (i0 + b) * K;
+            for (int k = 1; k < K; k++) mx = o[b * K + k] > mx ? o[b * K + k] : mx;
+            for (int k = 0; k < K; k++) s += (p[k] = exp(o[b * K + k] - mx));
+            for (int k = 0; k < K; k++) p[k] /= s;
+        }
+    }
+    free(mem);
+    return MCR_OK;
+}
+
 int mcr_clf_fit(const mcr_clf_config *c, const float *X, const int *y, size_t n, int d, int K,
                 mcr_classifier **out) {
     *out = NULL;
@@ -191,9 +324,11 @@ int mcr_clf_fit(const mcr_clf_config *c, const float *X, const int *y, size_t n,
         for (size_t i = 0; i < n; i++) w[i] = (double)n / ((double)present * cnt[y[i]]);
         free(cnt);
     }
-    if (c->kind == MCR_CLF_LOGREG) {
+    if (c->kind == MCR_CLF_MLP) {
+        rc = mlp_fit(c, X, y, w, n, d, K, m);
+    } else if (c->kind == MCR_CLF_LOGREG) {
         size_t N = (size_t)K * (d + 1);
-        lr_problem p = {X, y, w, n, d, K, 1.0 / c->C, NULL, NULL, NULL, NULL};
+        lr_problem p = {X, y, w, n, d, K, 1.0 / c->C, c->focal_gamma, NULL, NULL, NULL, NULL};
         p.Wf = malloc((size_t)K * d * sizeof(float) + 1);
         p.Z = malloc(n * K * sizeof(float));
         p.G = malloc(n * K * sizeof(float));
@@ -222,6 +357,7 @@ done:
 
 int mcr_clf_predict(const mcr_classifier *m, const float *X, size_t n, double *prob) {
     int d = m->d, K = m->K, D = d + 1;
+    if (m->kind == MCR_CLF_MLP) return mlp_predict(m, X, n, prob);
     if (m->kind != MCR_CLF_LOGREG) return mcr_xgb_predict(m->booster, X, n, d, K, prob);
     for (size_t i = 0; i < n; i++) {
         double mx = -INFINITY, s = 0;

@@ -210,6 +210,19 @@ static void say(const mcr_eval_config *c, const char *fmt, ...) {
     c->progress(c->progress_ctx, buf);
 }
 
+/* the diffusion model's fit progress, relayed every 10% of its steps */
+typedef struct {
+    const mcr_eval_config *c;
+    int seed_i;
+} fit_relay;
+static void relay_fit_progress(void *ctx, int step, int steps, float loss, double rows_per_s) {
+    fit_relay *f = ctx;
+    int tenth = steps / 10 > 0 ? steps / 10 : 1;
+    if (step % tenth == 0 || step == steps)
+        say(f->c, "seed %d/%d: mcrage fitting: step %d/%d, loss %.4f, %.0f rows/s", f->seed_i + 1,
+            f->c->seeds, step, steps, loss, rows_per_s);
+}
+
 static void shuffle(size_t *a, size_t n, mcr_rng *r) {
     for (size_t i = n; i > 1; i--) {
         size_t j = (size_t)mcr_rng_below(r, i), t = a[i - 1];
@@ -502,7 +515,10 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
             ac.method = c->methods[mi];
             ac.seed = seed;
             ac.drop = c->group; /* an id is not a feature for the rebalancers either */
-            ac.fit.progress = NULL;
+            fit_relay relay = {c, s};
+            ac.fit.progress = c->progress ? relay_fit_progress : NULL;
+            ac.fit.progress_ctx = &relay;
+            ac.fit.progress_every = 1;
             mcr_table *A = NULL;
             size_t nsyn = 0;
             say(c, "seed %d/%d: %s on %zu training rows", s + 1, c->seeds, mcr_aug_method_name(ac.method), ntr);
@@ -522,6 +538,7 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
                 mcr_clf_config cc;
                 mcr_clf_config_default(&cc, c->classifiers[ci]);
                 cc.balanced = c->balanced;
+                cc.focal_gamma = c->focal_gamma;
                 cc.seed = seed;
                 mcr_classifier *clf = NULL;
                 double *prob = malloc((nte ? nte : 1) * (size_t)K * sizeof(double));

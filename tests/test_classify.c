@@ -126,7 +126,58 @@ static void test_xgb_and_rf(void) {
     free(X), free(y);
 }
 
+static void test_focal_loss_gradient(void) {
+    /* gamma = 0 is the cross-entropy; the focal gradient matches central differences */
+    double z[3] = {0.3, -1.2, 2.0}, g[3], g0[3];
+    double ce = mcr_softmax_loss(z, 3, 1, 1.0, 0, g0);
+    double lse = log(exp(0.3) + exp(-1.2) + exp(2.0));
+    CHECK(fabs(ce - (lse + 1.2)) < 1e-12, "cross-entropy value");
+    for (double gamma = 0; gamma <= 3; gamma += 1.5) {
+        double L = mcr_softmax_loss(z, 3, 1, 2.0, gamma, g), maxe = 0;
+        double p = exp(-1.2 - lse);
+        CHECK(fabs(L - 2.0 * -pow(1 - p, gamma) * log(p)) < 1e-12, "focal value");
+        for (int k = 0; k < 3; k++) {
+            double zp[3] = {z[0], z[1], z[2]}, zm[3] = {z[0], z[1], z[2]}, tmp[3];
+            zp[k] += 1e-6, zm[k] -= 1e-6;
+            double fd = (mcr_softmax_loss(zp, 3, 1, 2.0, gamma, tmp) - mcr_softmax_loss(zm, 3, 1, 2.0, gamma, tmp)) / 2e-6;
+            maxe = fmax(maxe, fabs(fd - g[k]) / fmax(1e-6, fabs(fd)));
+        }
+        CHECK(maxe < 1e-6, "gamma %g: max rel err %g", gamma, maxe);
+    }
+}
+
+static void test_mlp_nonlinear(void) {
+    /* XOR of the signs of two inputs: linear models cannot, the MLP must */
+    size_t n = 3000;
+    float *X = malloc(n * 2 * sizeof(float));
+    int *y = malloc(n * sizeof(int));
+    mcr_rng r;
+    mcr_rng_seed(&r, 11, 0);
+    for (size_t i = 0; i < n; i++) {
+        X[2 * i] = (float)(2 * mcr_rng_uniform(&r) - 1), X[2 * i + 1] = (float)(2 * mcr_rng_uniform(&r) - 1);
+        y[i] = (X[2 * i] > 0) != (X[2 * i + 1] > 0);
+    }
+    double acc[2];
+    for (int kind = 0; kind < 2; kind++) {
+        mcr_clf_config c;
+        mcr_clf_config_default(&c, kind ? MCR_CLF_MLP : MCR_CLF_LOGREG);
+        c.focal_gamma = kind ? 1.0 : 0;
+        mcr_classifier *m;
+        CHECK(mcr_clf_fit(&c, X, y, n, 2, 2, &m) == 0, "fit");
+        double *p = malloc(n * 2 * sizeof(double)), right = 0;
+        mcr_clf_predict(m, X, n, p);
+        for (size_t i = 0; i < n; i++) right += (p[2 * i + 1] > 0.5) == y[i];
+        acc[kind] = right / n;
+        free(p);
+        mcr_clf_free(m);
+    }
+    CHECK(acc[0] < 0.65 && acc[1] > 0.9, "XOR accuracy: logreg %g, mlp (focal 1) %g", acc[0], acc[1]);
+    free(X), free(y);
+}
+
 int main(void) {
+    TEST(test_focal_loss_gradient);
+    TEST(test_mlp_nonlinear);
     mcr_set_threads(2);
     TEST(test_logreg_optimum);
     TEST(test_balanced_weights);

@@ -304,7 +304,7 @@ int mcr_fidelity_columns(const mcr_table *real, const mcr_table *synth, const ch
                          const char *filter_value, mcr_colfid **out, int *ncols);
 
 /* ---------------------------------------------------------------- 10. evaluate */
-typedef enum { MCR_CLF_LOGREG = 0, MCR_CLF_RF = 1, MCR_CLF_XGB = 2, MCR_CLF_N = 3 } mcr_clf_kind;
+typedef enum { MCR_CLF_LOGREG = 0, MCR_CLF_RF = 1, MCR_CLF_XGB = 2, MCR_CLF_MLP = 3, MCR_CLF_N = 4 } mcr_clf_kind;
 const char *mcr_clf_kind_name(mcr_clf_kind k);
 int mcr_clf_kind_parse(const char *s, mcr_clf_kind *out);
 
@@ -321,8 +321,9 @@ typedef struct mcr_eval_config {
     mcr_aug_method methods[MCR_AUG_NMETHODS];
     int nmethods;               /* default: none, ros, smote, mcrage */
     mcr_clf_kind classifiers[MCR_CLF_N];
-    int nclassifiers;           /* default: logreg, xgb */
+    int nclassifiers;           /* default: logreg, xgb (also rf, mlp) */
     int balanced;               /* class-weighted classifiers */
+    double focal_gamma;         /* logreg / mlp: focal loss with this gamma (0 = cross-entropy) */
     mcr_augment_config aug;     /* strategy, ratio, k, and the diffusion model's settings */
     void (*progress)(void *ctx, const char *msg);
     void *progress_ctx;
