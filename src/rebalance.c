@@ -320,6 +320,143 @@ static int adasyn_counts(const encoded *e, size_t nall, const int *lab, const si
     return rc;
 }
 
+/* ---- exact copies ----------------------------------------------------------------------- */
+typedef struct {
+    uint64_t h;
+    size_t row;
+} hrow;
+static int cmp_hrow(const void *a, const void *b) {
+    const hrow *x = a, *y = b;
+    return x->h != y->h ? (x->h < y->h ? -1 : 1) : (x->row > y->row) - (x->row < y->row);
+}
+
+/* hash of row i over columns cols (numbers by value, -0 == 0, NaN == NaN; levels by spelling) */
+static uint64_t row_hash(const mcr_table *t, size_t i, const int *cols, int nc) {
+    uint64_t h = 1469598103934665603ull;
+    for (int a = 0; a < nc; a++) {
+        const mcr_column *c = &t->cols[cols[a]];
+        uint64_t v;
+        if (c->type == MCR_COL_CATEGORICAL) {
+            const char *s = c->cat[i] >= 0 ? c->levels[c->cat[i]] : "\x01";
+            v = 1469598103934665603ull;
+            for (; *s; s++) v = (v ^ (unsigned char)*s) * 1099511628211ull;
+        } else {
+            double x = c->num[i];
+            if (x == 0) x = 0;
+            if (isnan(x)) x = NAN;
+            memcpy(&v, &x, 8);
+        }
+        h = (h ^ v) * 1099511628211ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+static int rows_equal(const mcr_table *a, size_t i, const mcr_table *b, size_t j, const int *cols, int nc) {
+    for (int q = 0; q < nc; q++) {
+        const mcr_column *x = &a->cols[cols[q]], *y = &b->cols[cols[q]];
+        if (x->type == MCR_COL_CATEGORICAL) {
+            if ((x->cat[i] < 0) != (y->cat[j] < 0)) return 0;
+            if (x->cat[i] >= 0 && strcmp(x->levels[x->cat[i]], y->levels[y->cat[j]])) return 0;
+        } else {
+            double u = x->num[i], v = y->num[j];
+            if (!(u == v || (isnan(u) && isnan(v)))) return 0;
+        }
+    }
+    return 1;
+}
+
+/* mark[s] = 1 for synthetic rows equal to a training row; returns their number */
+static size_t find_copies(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_table *syn,
+                          const int *cols, int nc, const hrow *train_h, char *mark) {
+    size_t cnt = 0;
+    for (size_t s = 0; s < syn->nrows; s++) {
+        uint64_t h = row_hash(syn, s, cols, nc);
+        size_t lo = 0, hi = nrows;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (train_h[mid].h < h) lo = mid + 1;
+            else hi = mid;
+        }
+        mark[s] = 0;
+        for (size_t q = lo; q < nrows && train_h[q].h == h && !mark[s]; q++)
+            mark[s] = rows_equal(syn, s, t, train_h[q].row, cols, nc);
+        cnt += mark[s];
+    }
+    (void)rows;
+    return cnt;
+}
+
+/* Resample the synthetic rows that copy a training row, up to 10 rounds. */
+static int reject_copies(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_model *m,
+                         const mcr_sample_config *sc0, int rounds, mcr_table *syn, size_t *found,
+                         size_t *left) {
+    int nc = m->nfeat, *cols = malloc(((size_t)m->nfeat + 2) * sizeof(int));
+    hrow *th = malloc((nrows ? nrows : 1) * sizeof(hrow));
+    char *mark = malloc(syn->nrows + 1);
+    size_t *counts = calloc((size_t)m->ncond, sizeof(size_t));
+    int rc = MCR_OK;
+    if (!cols || !th || !mark || !counts) {
+        rc = MCR_NOMEM();
+        goto done;
+    }
+    /* compared: the modelled columns and the condition columns (dropped ones are empty) */
+    memcpy(cols, m->feat, (size_t)m->nfeat * sizeof(int));
+    if (m->condition != MCR_COND_SENSITIVE) cols[nc++] = m->target;
+    if (m->condition != MCR_COND_TARGET) cols[nc++] = m->sensitive;
+    for (size_t q = 0; q < nrows; q++) th[q].row = rows ? rows[q] : q, th[q].h = row_hash(t, th[q].row, cols, nc);
+    qsort(th, nrows, sizeof(hrow), cmp_hrow);
+    size_t n = find_copies(t, rows, nrows, syn, cols, nc, th, mark);
+    *found = n;
+    /* the synthetic table is laid out condition by condition: row s belongs to the condition
+     * whose target/sensitive levels it carries */
+    for (int round = 0; round < rounds && n > 0; round++) {
+        memset(counts, 0, (size_t)m->ncond * sizeof(size_t));
+        for (size_t s = 0; s < syn->nrows; s++) {
+            if (!mark[s]) continue;
+            int a = syn->cols[m->target].cat[s], g = m->sensitive >= 0 ? syn->cols[m->sensitive].cat[s] : -1;
+            for (int k = 0; k < m->ncond; k++)
+                if ((m->cond_tlevel[k] < 0 || m->cond_tlevel[k] == a) && (m->cond_glevel[k] < 0 || m->cond_glevel[k] == g)) {
+                    counts[k]++;
+                    break;
+                }
+        }
+        mcr_sample_config sc = *sc0;
+        sc.seed = sc0->seed + 7919u * (uint64_t)(round + 1);
+        mcr_table *fresh = NULL;
+        if ((rc = mcr_model_sample(m, counts, &sc, &fresh))) goto done;
+        /* replace the marked rows in condition order with the fresh rows */
+        size_t *used = calloc((size_t)m->ncond, sizeof(size_t)), *start = calloc((size_t)m->ncond + 1, sizeof(size_t));
+        if (!used || !start) {
+            free(used), free(start);
+            mcr_table_free(fresh);
+            rc = MCR_NOMEM();
+            goto done;
+        }
+        for (int k = 0; k < m->ncond; k++) start[k + 1] = start[k] + counts[k];
+        for (size_t s = 0; s < syn->nrows; s++) {
+            if (!mark[s]) continue;
+            int a = syn->cols[m->target].cat[s], g = m->sensitive >= 0 ? syn->cols[m->sensitive].cat[s] : -1;
+            for (int k = 0; k < m->ncond; k++)
+                if ((m->cond_tlevel[k] < 0 || m->cond_tlevel[k] == a) && (m->cond_glevel[k] < 0 || m->cond_glevel[k] == g)) {
+                    size_t src = start[k] + used[k]++;
+                    for (int j = 0; j < syn->ncols; j++) {
+                        if (syn->cols[j].type == MCR_COL_CATEGORICAL) syn->cols[j].cat[s] = fresh->cols[j].cat[src];
+                        else syn->cols[j].num[s] = fresh->cols[j].num[src];
+                    }
+                    break;
+                }
+        }
+        free(used), free(start);
+        mcr_table_free(fresh);
+        n = find_copies(t, rows, nrows, syn, cols, nc, th, mark);
+    }
+    *left = n;
+done:
+    free(cols), free(th), free(mark), free(counts);
+    return rc;
+}
+
 int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
                 mcr_table **out, size_t *nsynth) {
     *out = NULL;
@@ -409,6 +546,10 @@ int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_
         mcr_sample_config sc = c->sample;
         sc.seed = c->seed;
         rc = mcr_model_sample(m, counts, &sc, &syn);
+        size_t found = 0, left = 0;
+        if (!rc) rc = reject_copies(t, rows, nrows, m, &sc, c->keep_copies ? 0 : 10, syn, &found, &left);
+        if (c->copies_found) *c->copies_found = found;
+        if (c->copies_left) *c->copies_left = left;
         free(counts);
         mcr_model_free(m);
     } else { /* smote, smote-nc, adasyn */

@@ -187,7 +187,42 @@ static void test_bad_config(void) {
     mcr_table_free(t);
 }
 
+static void test_copy_guard(void) {
+    /* a table of 4 distinct rows per class, repeated: an exact copy is likely; after resampling
+     * none may be left, and the counts are reported */
+    char buf[4096], *p = buf;
+    p += sprintf(p, "a,b,cls\n");
+    for (int i = 0; i < 200; i++) p += sprintf(p, "%s,%s,%s\n", i % 2 ? "x" : "y", i % 4 < 2 ? "u" : "v", i < 180 ? "A" : "B");
+    mcr_table *t = NULL;
+    mcr_table_read_csv_mem(buf, (size_t)(p - buf), "c.csv", NULL, &t);
+    mcr_augment_config c;
+    mcr_augment_config_default(&c);
+    c.target = "cls";
+    c.fit.steps = 50;
+    c.fit.widths[0] = c.fit.widths[1] = 16;
+    c.fit.nwidths = 2;
+    size_t found = 99, left = 99, ns;
+    c.copies_found = &found;
+    c.copies_left = &left;
+    c.keep_copies = 1;
+    mcr_table *o = NULL;
+    CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == 0, "augment: %s", mcr_last_error());
+    /* with only categorical columns drawn from the training levels, copies are certain */
+    CHECK(found > 0 && left == found, "counted copies %zu (left %zu)", found, left);
+    mcr_table_free(o);
+    mcr_table_free(t);
+    /* numeric data: copies are improbable but counted, and zero remain after resampling */
+    t = data();
+    c.target = "cls";
+    c.keep_copies = 0;
+    CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == 0, "augment");
+    CHECK(left == 0 && found <= ns, "left %zu of found %zu", left, found);
+    mcr_table_free(o);
+    mcr_table_free(t);
+}
+
 int main(void) {
+    TEST(test_copy_guard);
     mcr_set_threads(2);
     TEST(test_strategies);
     TEST(test_smote_on_segments);

@@ -243,6 +243,10 @@ typedef struct mcr_augment_config {
     double synthetic_fraction;  /* share of synthetic rows in the result; < 0 = off (default) */
     int k;                      /* SMOTE / ADASYN neighbours (default 5) */
     const char *mark_synthetic; /* add a column of this name: 1 for synthetic rows, else 0 */
+    int keep_copies;            /* mcrage: keep synthetic rows that exactly copy a training row
+                                   (default 0: they are resampled, up to 10 rounds) */
+    size_t *copies_found;       /* optional out: exact copies among the first samples */
+    size_t *copies_left;        /* optional out: exact copies remaining in the result */
     uint64_t seed;
     mcr_fit_config fit;         /* for method mcrage (target / sensitive / drop set from above) */
     mcr_sample_config sample;

@@ -18,7 +18,7 @@ static int parse_strategy(const char *cmd, const char *s, mcr_augment_config *a)
 
 enum { E_METHOD = 4000, E_STRATEGY, E_RATIO, E_FRAC, E_K, E_SEED, E_THREADS, E_MARK, E_SSTEPS,
        E_GUID, E_METHODS, E_CLFS, E_SEEDS, E_TESTFRAC, E_TEST, E_THIN, E_JSON, E_POSITIVE,
-       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL };
+       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES };
 
 /* options shared by augment and evaluate; returns 1 if handled */
 static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_config *a, int *threads, int *err) {
@@ -70,6 +70,7 @@ int cmd_augment(int argc, char **argv) {
         {"target", required_argument, 0, 't'}, {"sensitive", required_argument, 0, 'g'},
         {"method", required_argument, 0, E_METHOD}, {"seed", required_argument, 0, E_SEED},
         {"mark-synthetic", required_argument, 0, E_MARK}, {"quiet", no_argument, 0, 'q'},
+        {"keep-copies", no_argument, 0, E_KEEPCOPIES},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
         AUG_LONGOPTS, CLI_CSV_LONGOPTS, CLI_FIT_LONGOPTS, {0, 0, 0, 0}};
     optind = 1;
@@ -86,6 +87,7 @@ int cmd_augment(int argc, char **argv) {
         case 'o': out = optarg; break;
         case 'q': quiet = 1; break;
         case E_MARK: a.mark_synthetic = optarg; break;
+        case E_KEEPCOPIES: a.keep_copies = 1; break;
         case E_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; a.seed = (uint64_t)v; break;
         case E_METHOD:
             if (mcr_aug_method_parse(optarg, &a.method)) return cli_usage(cmd, "--method: %s", mcr_last_error());
@@ -99,6 +101,8 @@ int cmd_augment(int argc, char **argv) {
                    "      --method M             none | ros | rus | smote | smote-nc | adasyn | mcrage\n"
                    "                             (default mcrage)\n" AUG_HELP
                    "      --mark-synthetic COL   add a column COL: 1 for synthetic rows, 0 for real\n"
+                   "      --keep-copies          mcrage: keep synthetic rows that exactly copy a training\n"
+                   "                             row (default: resample them; the counts are printed)\n"
                    "      --seed S               random seed (default 1)\n"
                    "  -q, --quiet                no progress output\n"
                    "  -o, --output FILE          output CSV (written atomically)\n" CLI_CSV_HELP CLI_FIT_HELP
@@ -116,7 +120,9 @@ int cmd_augment(int argc, char **argv) {
     mcr_table *t, *res;
     int rc = mcr_table_read_csv(argv[optind], &o, &t);
     if (rc) return cli_fail(cmd, rc);
-    size_t ns = 0;
+    size_t ns = 0, found = 0, left = 0;
+    a.copies_found = &found;
+    a.copies_left = &left;
     if (!quiet && a.method == MCR_AUG_MCRAGE) fprintf(stderr, "mcrage: augment: fitting the diffusion model (%d steps)\n", a.fit.steps);
     rc = mcr_augment(t, NULL, 0, &a, &res, &ns);
     size_t nreal = mcr_table_nrows(t);
@@ -127,6 +133,10 @@ int cmd_augment(int argc, char **argv) {
         fprintf(stderr, "mcrage: augment: %s: %zu real + %zu synthetic rows -> %s (%zu rows)\n",
                 mcr_aug_method_name(a.method), a.method == MCR_AUG_RUS ? mcr_table_nrows(res) : nreal, ns,
                 out, mcr_table_nrows(res));
+    if (!rc && !quiet && a.method == MCR_AUG_MCRAGE)
+        fprintf(stderr, "mcrage: augment: synthetic rows that exactly copy a training row: %zu of %zu "
+                        "sampled, %zu left after %s\n", found, ns, left,
+                a.keep_copies ? "--keep-copies" : "resampling");
     mcr_table_free(res);
     return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }
