@@ -275,10 +275,23 @@ static void unique_times(mcr_net *n, const int *t, int B) {
     n->U = U;
 }
 
-static void act_forward(int act, float *out, const float *inp, size_t n) {
-    if (act == MCR_ACT_SILU) silu_forward(out, inp, n);
-    else relu_forward(out, inp, n);
+static void bias_act_forward(int act, float *h, float *z, const float *b, int B, int w) {
+#pragma omp parallel for schedule(static) if ((size_t)B * w > PAR_MIN)
+    for (int r = 0; r < B; r++) {
+        float *zr = z + (size_t)r * w, *hr = h + (size_t)r * w;
+        if (act == MCR_ACT_SILU)
+            for (int k = 0; k < w; k++) {
+                float v = zr[k] += b[k];
+                hr[k] = v / (1.0f + expf(-v));
+            }
+        else
+            for (int k = 0; k < w; k++) {
+                float v = zr[k] += b[k];
+                hr[k] = v > 0 ? v : 0;
+            }
+    }
 }
+
 
 
 void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, const int *y,
@@ -306,8 +319,9 @@ void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, c
     for (int l = 1; l <= n->nl; l++) {
         int w = n->widths[l - 1];
         size_t nw = (size_t)B * w;
-        linear_forward(n->z[l], n->h[l - 1], p + n->w[l - 1], p + n->b[l - 1], B, prev, w);
-        act_forward(n->act, n->h[l], n->z[l], nw);
+        /* z = h W^T (no bias), then one fused pass: z += b; h = act(z) */
+        linear_forward(n->z[l], n->h[l - 1], p + n->w[l - 1], NULL, B, prev, w);
+        bias_act_forward(n->act, n->h[l], n->z[l], p + n->b[l - 1], B, w);
         if (train && n->dropout > 0)
             dropout_forward(n->h[l], n->mask[l], n->h[l], nw, n->dropout, seed,
                             stream * (MCR_MAX_LAYERS + 1) + (uint64_t)l);

@@ -53,6 +53,14 @@ enum { O_STEPS = 2000, O_BATCH, O_LR, O_WIDTHS, O_DIMT, O_ACT, O_DROPOUT, O_T, O
     "      --grad-clip G --weight-decay W --transform quantile|standard|minmax\n"             \
     "      (defaults as in 'mcrage fit --help')\n"
 
+/* progress bar on stderr for fit_config.progress (silent when stderr is not a terminal) */
+typedef struct {
+    int tty;
+    double t0;
+} cli_progress;
+void cli_progress_bar(void *ctx, int step, int steps, float loss, double rows_per_s);
+double cli_wall(void);
+
 int cmd_simulate(int argc, char **argv);
 int cmd_augment(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);

@@ -123,6 +123,9 @@ int cmd_augment(int argc, char **argv) {
     size_t ns = 0, found = 0, left = 0;
     a.copies_found = &found;
     a.copies_left = &left;
+    cli_progress pc = {!quiet && isatty(2), cli_wall()};
+    a.fit.progress = cli_progress_bar;
+    a.fit.progress_ctx = &pc;
     if (!quiet && a.method == MCR_AUG_MCRAGE) fprintf(stderr, "mcrage: augment: fitting the diffusion model (%d steps)\n", a.fit.steps);
     rc = mcr_augment(t, NULL, 0, &a, &res, &ns);
     size_t nreal = mcr_table_nrows(t);

@@ -6,31 +6,6 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct {
-    int tty;
-    double t0;
-} progress_ctx;
-
-static double wall(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static void progress(void *ctx, int step, int steps, float loss, double rows_per_s) {
-    progress_ctx *p = ctx;
-    if (!p->tty) return;
-    double el = wall() - p->t0, eta = step ? el * (steps - step) / step : 0;
-    int w = 24, fill = (int)((double)w * step / steps);
-    char bar[32];
-    for (int i = 0; i < w; i++) bar[i] = i < fill ? '=' : ' ';
-    bar[w] = 0;
-    fprintf(stderr, "\r  [%s] step %d/%d  loss %.4f  %.1fk rows/s  ETA %d:%02d ", bar, step, steps,
-            loss, rows_per_s / 1000, (int)eta / 60, (int)eta % 60);
-    if (step == steps) fputc('\n', stderr);
-    fflush(stderr);
-}
-
 int cmd_fit(int argc, char **argv) {
     const char *cmd = "fit", *out = NULL;
     int quiet = 0, threads = 0;
@@ -112,8 +87,8 @@ int cmd_fit(int argc, char **argv) {
     mcr_table *t;
     int rc = mcr_table_read_csv(argv[optind], &o, &t);
     if (rc) return cli_fail(cmd, rc);
-    progress_ctx pc = {!quiet && isatty(2), wall()};
-    c.progress = progress;
+    cli_progress pc = {!quiet && isatty(2), cli_wall()};
+    c.progress = cli_progress_bar;
     c.progress_ctx = &pc;
     mcr_model *m;
     rc = mcr_model_fit(t, NULL, 0, &c, &m);
@@ -122,7 +97,7 @@ int cmd_fit(int argc, char **argv) {
     rc = mcr_model_save(m, out);
     if (!rc && !quiet)
         fprintf(stderr, "mcrage: fit: %d steps in %.1f s, final loss %.4f, %zu parameters -> %s\n",
-                c.steps, wall() - pc.t0, mcr_model_final_loss(m), mcr_model_nparams(m), out);
+                c.steps, cli_wall() - pc.t0, mcr_model_final_loss(m), mcr_model_nparams(m), out);
     mcr_model_free(m);
     return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int cli_fail(const char *cmd, int rc) {
@@ -161,3 +162,25 @@ int cli_fit_option(const char *cmd, int c, const char *arg, mcr_fit_config *f, i
     }
     return 0;
 }
+
+
+double cli_wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+void cli_progress_bar(void *ctx, int step, int steps, float loss, double rows_per_s) {
+    cli_progress *p = ctx;
+    if (!p->tty) return;
+    double el = cli_wall() - p->t0, eta = step ? el * (steps - step) / step : 0;
+    int w = 24, fill = (int)((double)w * step / steps);
+    char bar[32];
+    for (int i = 0; i < w; i++) bar[i] = i < fill ? '=' : ' ';
+    bar[w] = 0;
+    fprintf(stderr, "\r  [%s] step %d/%d  loss %.4f  %.1fk rows/s  ETA %d:%02d ", bar, step, steps,
+            loss, rows_per_s / 1000, (int)eta / 60, (int)eta % 60);
+    if (step == steps) fputc('\n', stderr);
+    fflush(stderr);
+}
+
