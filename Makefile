@@ -32,7 +32,7 @@ A_CLIOBJ := $(CLI_SRC:%.c=$(A)/%.o)
 A_TESTS  := $(TEST_SRC:tests/%.c=$(A)/tests/%)
 
 .PHONY: all test test-rel bench install clean demo fuzz
-all: $(R)/libmcrage.a $(R)/libmcrage.so $(R)/mcrage
+all: $(R)/libmcrage.a $(R)/libmcrage.so $(R)/mcrage $(R)/examples/rebalance
 
 $(R)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -58,6 +58,11 @@ $(R)/bench/bench: $(BENCH_SRC) $(R)/libmcrage.a $(R)/src/cli/common.o $(R)/src/c
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) $(ARCH) $(BASE) -Isrc/cli -o $@ $< $(R)/src/cli/common.o $(R)/src/cli/cmd_bench.o $(R)/libmcrage.a $(LIBS)
 
+# examples use only the public header
+$(R)/examples/%: examples/%.c $(R)/libmcrage.a
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -std=c11 -Wall -Wextra -Iinclude -o $@ $< $(R)/libmcrage.a $(LIBS) -fopenmp
+
 # The test command of the README and of .ci/run.
 test: $(A_TESTS) $(A)/mcrage $(R)/mcrage
 	@MCRAGE=$(A)/mcrage TESTBIN=$(A)/tests sh tests/run.sh
@@ -77,7 +82,7 @@ install: all
 	ln -sf libmcrage.so.0 $(DESTDIR)$(PREFIX)/lib/libmcrage.so
 	install -m 644 include/mcrage/mcrage.h $(DESTDIR)$(PREFIX)/include/mcrage/
 	install -m 755 $(R)/mcrage $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' mcrage.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@BLASDIR@|$(BLASDIR)|g' mcrage.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mcrage.pc
 
 clean:
