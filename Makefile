@@ -63,6 +63,15 @@ $(R)/examples/%: examples/%.c $(R)/libmcrage.a
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) -std=c11 -Wall -Wextra -Iinclude -o $@ $< $(R)/libmcrage.a $(LIBS) -fopenmp
 
+# libFuzzer targets: clang builds the library sources together with each target
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+              -std=c11 -D_GNU_SOURCE -fopenmp -Iinclude -Isrc
+build/fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
+fuzz: build/fuzz/fuzz_csv build/fuzz/fuzz_model $(R)/mcrage
+
 # The test command of the README and of .ci/run.
 test: $(A_TESTS) $(A)/mcrage $(R)/mcrage
 	@MCRAGE=$(A)/mcrage TESTBIN=$(A)/tests sh tests/run.sh

@@ -280,6 +280,9 @@ static int parse_payload(rbuf *r, const char *path, mcr_model **out) {
         f->has_missing = get_i32(r);
         f->all_missing = get_i32(r);
         f->nlevels = get_i32(r);
+        if (r->bad || (f->has_missing != 0 && f->has_missing != 1) || f->nlevels < 0 ||
+            f->nlevels > s->cols[f->col].nlevels)
+            BAD("%s: damaged encoder entry %d", path, a + 1);
         int want = f->type == MCR_COL_CATEGORICAL ? (f->nlevels + f->has_missing > 0 ? f->nlevels + f->has_missing : 1)
                                                   : 1 + (f->has_missing != 0);
         if (r->bad || f->width != want ||
@@ -345,60 +348,60 @@ fail:
     return rc;
 }
 
-int mcr_model_load(const char *path, mcr_model **out) {
+/* Check the header and checksum of an in-memory file, then parse its payload. */
+int mcr_model_load_mem(const void *data, size_t n, const char *path, mcr_model **out) {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return mcr_err(MCR_EIO, "%s: cannot open: %s", path, strerror(errno));
-    unsigned char hdr[28];
-    size_t got = fread(hdr, 1, sizeof hdr, f);
-    if (got < 8 || memcmp(hdr, MAGIC, 8) != 0) {
-        fclose(f);
+    const unsigned char *hdr = data;
+    if (n < 8 || memcmp(hdr, MAGIC, 8) != 0)
         return mcr_err(MCR_ECORRUPT, "%s: not an mcrage model file (bad magic)", path);
-    }
-    if (got < sizeof hdr) {
-        fclose(f);
-        return mcr_err(MCR_ECORRUPT, "%s: truncated model file (short header)", path);
-    }
+    if (n < 28) return mcr_err(MCR_ECORRUPT, "%s: truncated model file (short header)", path);
     uint32_t ver, crc;
     uint64_t len;
     memcpy(&ver, hdr + 8, 4);
     memcpy(&len, hdr + 16, 8);
     memcpy(&crc, hdr + 24, 4);
-    if (ver > MCR_MODEL_VERSION || ver == 0) {
-        fclose(f);
+    if (ver > MCR_MODEL_VERSION || ver == 0)
         return mcr_err(MCR_ECORRUPT,
                        "%s: model file format version %u; this mcrage (%s) reads version %d "
                        "(upgrade mcrage or refit)",
                        path, ver, MCR_VERSION, MCR_MODEL_VERSION);
-    }
-    if (len > ((uint64_t)1 << 40)) {
-        fclose(f);
-        return mcr_err(MCR_ECORRUPT, "%s: damaged header (payload length)", path);
-    }
-    unsigned char *p = malloc(len ? len : 1);
-    if (!p) {
-        fclose(f);
-        return MCR_NOMEM();
-    }
-    size_t n = fread(p, 1, len, f);
-    int extra = fgetc(f) != EOF;
-    fclose(f);
-    if (n < len) {
-        free(p);
+    if (len > n - 28)
         return mcr_err(MCR_ECORRUPT, "%s: truncated model file (%zu of %llu payload bytes)", path,
-                       n, (unsigned long long)len);
-    }
-    if (extra) {
-        free(p);
-        return mcr_err(MCR_ECORRUPT, "%s: trailing bytes after the model payload", path);
-    }
+                       n - 28, (unsigned long long)len);
+    if (len < n - 28) return mcr_err(MCR_ECORRUPT, "%s: trailing bytes after the model payload", path);
+    const unsigned char *p = hdr + 28;
     uint32_t c2 = (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)len);
-    if (c2 != crc) {
-        free(p);
-        return mcr_err(MCR_ECORRUPT, "%s: checksum mismatch: the model file is damaged", path);
-    }
+    if (c2 != crc) return mcr_err(MCR_ECORRUPT, "%s: checksum mismatch: the model file is damaged", path);
     rbuf r = {p, len, 0, 0};
-    int rc = parse_payload(&r, path, out);
-    free(p);
+    return parse_payload(&r, path, out);
+}
+
+int mcr_model_load(const char *path, mcr_model **out) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return mcr_err(MCR_EIO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) {
+            fclose(f);
+            return MCR_NOMEM();
+        }
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap) break;
+        if (cap > ((size_t)1 << 40)) break;
+        unsigned char *nb = realloc(buf, cap * 2);
+        if (!nb) free(buf);
+        buf = nb;
+        cap *= 2;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        return mcr_err(MCR_EIO, "%s: read error", path);
+    }
+    int rc = mcr_model_load_mem(buf, n, path, out);
+    free(buf);
     return rc;
 }

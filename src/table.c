@@ -302,10 +302,14 @@ static int utf8_check(const unsigned char *s, size_t n, size_t *bad) {
     return 1;
 }
 
+/* the separator most frequent outside quotes on the header: the first non-blank line */
 static char detect_sep(const char *b, size_t n) {
     size_t cnt[3] = {0, 0, 0};
     int inq = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t i0 = 0;
+    if (n >= 3 && (unsigned char)b[0] == 0xEF && (unsigned char)b[1] == 0xBB && (unsigned char)b[2] == 0xBF) i0 = 3;
+    while (i0 < n && (b[i0] == '\n' || b[i0] == '\r' || b[i0] == ' ')) i0++;
+    for (size_t i = i0; i < n; i++) {
         char c = b[i];
         if (c == '"') inq = !inq;
         else if (!inq && (c == '\n' || c == '\r')) break;
@@ -753,8 +757,10 @@ int mcr_table_read_csv(const char *path, const mcr_csv_options *opt, mcr_table *
 static void write_field(FILE *f, const char *s, char sep) {
     size_t n = strlen(s);
     int q = n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
+    /* any candidate separator is quoted too, so that detection reads the file back the same */
     for (size_t i = 0; i < n && !q; i++)
-        q = s[i] == sep || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+        q = s[i] == sep || s[i] == '"' || s[i] == '\n' || s[i] == '\r' || s[i] == ',' ||
+            s[i] == ';' || s[i] == '\t';
     if (!q) {
         fputs(s, f);
         return;
@@ -785,15 +791,32 @@ static void write_number(FILE *f, double v, mcr_coltype type, int decimals) {
 
 int mcr_table_write_csv_stream(const mcr_table *t, FILE *f) {
     char sep = t->sep ? t->sep : ',';
+    /* with one column an empty field would make a blank line, which readers skip: quote it */
+    int one = t->ncols == 1;
     for (int j = 0; j < t->ncols; j++) {
         if (j) fputc(sep, f);
-        write_field(f, t->cols[j].name, sep);
+        const char *nm = t->cols[j].name;
+        if (one && !nm[0]) fputs("\"\"", f);
+        else if (j == 0 && !strncmp(nm, "\xEF\xBB\xBF", 3)) { /* would read back as a BOM */
+            fputc('"', f);
+            for (const char *q = nm; *q; q++) {
+                if (*q == '"') fputc('"', f);
+                fputc(*q, f);
+            }
+            fputc('"', f);
+        } else
+            write_field(f, nm, sep);
     }
     fputc('\n', f);
     for (size_t i = 0; i < t->nrows; i++) {
         for (int j = 0; j < t->ncols; j++) {
             const mcr_column *c = &t->cols[j];
             if (j) fputc(sep, f);
+            if (one && (c->type == MCR_COL_CATEGORICAL ? c->cat[i] < 0 || !c->levels[c->cat[i]][0]
+                                                       : isnan(c->num[i]))) {
+                fputs("\"\"", f);
+                continue;
+            }
             if (c->type == MCR_COL_CATEGORICAL) {
                 if (c->cat[i] >= 0) write_field(f, c->levels[c->cat[i]], sep);
             } else {

@@ -238,7 +238,49 @@ static void test_atomic_write(void) {
     mcr_table_free(t);
 }
 
+static void test_fuzz_regressions(void) {
+    /* found by fuzz_csv: a blank first line hid the header's tab separator from detection, and a
+     * written field holding another candidate separator changed detection on re-reading */
+    const char in[] = "\n-0\tbax\ty\n1e3\tfoo\t1\n";
+    int rc;
+    mcr_table *t = rd(in, NULL, &rc);
+    CHECK(rc == 0 && t && mcr_table_ncols(t) == 3, "tab detected after a blank line: %s", mcr_last_error());
+    mcr_table_free(t);
+    const char in2[] = "a,b\nx\ty;z,1\nw,2\n";
+    t = rd(in2, NULL, &rc);
+    CHECK(rc == 0 && t, "read");
+    if (!t) return;
+    char *o = wr(t);
+    mcr_table *u = rd(o, NULL, &rc);
+    CHECK(rc == 0 && u && mcr_table_ncols(u) == 2 && mcr_table_nrows(u) == 2, "reads back: %s\n%s", o, mcr_last_error());
+    free(o);
+    mcr_table_free(u);
+    mcr_table_free(t);
+    /* found by fuzz_csv: one column with a missing value wrote a blank line, lost on re-reading */
+    t = rd("\"\"\r1\r\r2\rNA\r", NULL, &rc);
+    CHECK(rc == 0 && t && mcr_table_nrows(t) == 3, "read one column: %s", mcr_last_error());
+    if (!t) return;
+    o = wr(t);
+    u = rd(o, NULL, &rc);
+    CHECK(rc == 0 && u && mcr_table_nrows(u) == 3 && isnan(mcr_table_num(u, 2, 0)), "one column keeps its missing row:\n%s", o);
+    free(o);
+    mcr_table_free(u);
+    mcr_table_free(t);
+    /* found by fuzz_csv: a first column name starting with U+FEFF (not at the file start) read
+     * back as a byte-order mark once written at the start */
+    t = rd(" \xef\xbb\xbf;\n;4\r\n", NULL, &rc);
+    CHECK(rc == 0 && t && mcr_table_ncols(t) == 2, "read: %s", mcr_last_error());
+    if (!t) return;
+    o = wr(t);
+    u = rd(o, NULL, &rc);
+    CHECK(rc == 0 && u && !strcmp(mcr_table_colname(u, 0), "\xef\xbb\xbf"), "name kept: %s", mcr_last_error());
+    free(o);
+    mcr_table_free(u);
+    mcr_table_free(t);
+}
+
 int main(void) {
+    TEST(test_fuzz_regressions);
     TEST(test_quotes_crlf_bom);
     TEST(test_na_tokens_and_empty);
     TEST(test_separators_and_spaces);

@@ -218,6 +218,8 @@ int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_
 
 int mcr_model_save(const mcr_model *m, const char *path);
 int mcr_model_load(const char *path, mcr_model **out);
+/* Same, from memory; `name` is used in messages. */
+int mcr_model_load_mem(const void *data, size_t len, const char *name, mcr_model **out);
 /* Human-readable description: architecture, schema, training settings, loss, parameters. */
 int mcr_model_inspect(const mcr_model *m, FILE *f);
 size_t mcr_model_nparams(const mcr_model *m);
