@@ -277,6 +277,16 @@ static int model_setup(const mcr_table *t, const mcr_fit_config *c, mcr_model **
         if (!is_cond && !dropped) m->feat[m->nfeat++] = j;
     }
     free(drop);
+    for (int a = 0; a < m->nfeat; a++) {
+        const mcr_column *col = &t->cols[m->feat[a]];
+        if (col->type == MCR_COL_CATEGORICAL && col->nlevels > MCR_MAX_ONEHOT) {
+            rc = mcr_err(MCR_EINVAL,
+                         "%s: column '%s' has %d levels (more than %d for one-hot encoding); leave it "
+                         "out with --drop %s",
+                         mcr_table_source(t), col->name, col->nlevels, MCR_MAX_ONEHOT, col->name);
+            goto fail;
+        }
+    }
     if (m->nfeat == 0) {
         rc = mcr_err(MCR_EINVAL, "%s: no columns left to model besides the condition",
                      mcr_table_source(t));

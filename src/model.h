@@ -6,6 +6,7 @@
 #include "nn.h"
 
 #define MCR_MODEL_VERSION 1
+#define MCR_MAX_ONEHOT 5000 /* levels of one categorical feature */
 
 struct mcr_model {
     mcr_table *schema;      /* 0 rows: the training CSV's columns, types, levels, formats */

@@ -497,7 +497,8 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
             if (first_bad == (size_t)-1) first_bad = i;
         }
     }
-    int numeric = !force_cat && (force_num || n_other == 0);
+    /* a column with no observed value is categorical (with no levels) unless declared numeric */
+    int numeric = !force_cat && (force_num || (n_other == 0 && (n_num > 0 || n_nonfinite > 0)));
     if (numeric && (n_other > 0 || n_nonfinite > 0)) {
         size_t k = (first_bad + 1) * (size_t)ncols + (size_t)j;
         size_t line = p->rline[first_bad + 1];
