@@ -3,6 +3,7 @@
 #include "model.h"
 #include <cblas.h>
 #include <omp.h>
+#include <zlib.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -57,7 +58,28 @@ void mcr_model_free(mcr_model *m) {
     free(m->xlo);
     free(m->xhi);
     free(m->loss_curve);
+    mcr_train_state_free(m->state);
     free(m);
+}
+
+void mcr_train_state_free(mcr_train_state *s) {
+    if (!s) return;
+    if (s->owned) free(s->perm), free(s->p), free(s->m), free(s->v);
+    free(s);
+}
+
+void mcr_model_progress(const mcr_model *m, int *done, int *planned) {
+    *done = m->state ? m->state->step : -1;
+    *planned = m->cfg.steps;
+}
+
+/* checksum of the settings that shape training (a resumed run must use the same) */
+static uint32_t cfg_checksum(const mcr_fit_config *c, int d, int ncond, size_t nrows) {
+    double v[] = {c->condition, c->nwidths, c->dim_t, c->act, c->dropout, c->T, c->schedule,
+                  c->steps, c->batch, c->lr, c->weight_decay, c->warmup, c->grad_clip,
+                  c->ema_decay, c->p_uncond, c->numeric, (double)c->seed, d, ncond, (double)nrows};
+    uint32_t crc = (uint32_t)crc32(0L, (const unsigned char *)v, sizeof v);
+    return (uint32_t)crc32(crc, (const unsigned char *)c->widths, (uInt)(sizeof(int) * (size_t)c->nwidths));
 }
 
 /* ------------------------------------------------------------------ Gaussian noise */
@@ -316,6 +338,9 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
     m->cfg.target = m->cfg.sensitive = m->cfg.drop = NULL;
     m->cfg.progress = NULL;
     m->cfg.progress_ctx = NULL;
+    m->cfg.checkpoint_path = NULL;
+    m->cfg.resume = NULL;
+    m->cfg.checkpoint_every = 0;
     double *xd = NULL;
     float *X = NULL;
     int *cond = NULL;
@@ -369,8 +394,37 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
     mcr_rng_seed(&r, c->seed, 1);
     size_t pos = nrows;
     double t0 = now_s(), acc = 0, window = 0;
-    int nacc = 0, nwin = 0;
-    for (int step = 0; step < c->steps; step++) {
+    int nacc = 0, nwin = 0, start = 0;
+    uint32_t data_crc = (uint32_t)crc32(0L, (const unsigned char *)X, (uInt)(nrows * (size_t)d * sizeof(float)));
+    uint32_t ccrc = cfg_checksum(c, d, m->ncond, nrows);
+    size_t np = m->net.nparams;
+    if (c->resume) { /* continue a checkpoint: same data and settings, then its exact state */
+        const mcr_model *ck = c->resume;
+        const mcr_train_state *s = ck->state;
+        if (!s) {
+            rc = mcr_err(MCR_EINVAL, "--resume: the model file holds no training state (fit with --checkpoint-every)");
+            goto fail;
+        }
+        if (s->data_crc != data_crc || s->cfg_crc != ccrc || ck->net.nparams != np || s->nperm != nrows) {
+            rc = mcr_err(MCR_EINVAL, "--resume: the checkpoint was made with other data or settings "
+                                     "(give fit the same CSV and options)");
+            goto fail;
+        }
+        memcpy(tr.p, s->p, np * sizeof(float));
+        memcpy(tr.m, s->m, np * sizeof(float));
+        memcpy(tr.v, s->v, np * sizeof(float));
+        memcpy(tr.ema, ck->ema, np * sizeof(float));
+        tr.opt.t = (long)s->opt_t;
+        r = s->rng;
+        pos = (size_t)s->pos;
+        for (size_t i = 0; i < nrows; i++) perm[i] = (size_t)s->perm[i];
+        acc = s->acc, window = s->window, nacc = s->nacc, nwin = s->nwin;
+        memcpy(m->loss_curve, ck->loss_curve, (size_t)ck->nloss * sizeof(float));
+        m->nloss = ck->nloss;
+        m->final_loss = ck->final_loss;
+        start = s->step;
+    }
+    for (int step = start; step < c->steps; step++) {
         for (int b = 0; b < B; b++) {
             if (pos == nrows) { /* new epoch: reshuffle */
                 for (size_t i = nrows - 1; i > 0; i--) {
@@ -409,6 +463,25 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
         if (last || (step + 1) % 100 == 0) {
             m->final_loss = (float)(acc / nacc);
             acc = 0, nacc = 0;
+        }
+        if (c->checkpoint_every > 0 && c->checkpoint_path && !last && (step + 1) % c->checkpoint_every == 0) {
+            /* the whole state, written atomically; buffers are borrowed from the trainer */
+            uint64_t *p64 = malloc(nrows * sizeof(uint64_t));
+            if (!p64) {
+                rc = MCR_NOMEM();
+                goto fail;
+            }
+            for (size_t i = 0; i < nrows; i++) p64[i] = perm[i];
+            mcr_train_state st = {step + 1, (uint64_t)tr.opt.t, r, pos, nrows, p64, acc, window,
+                                  nacc, nwin, data_crc, ccrc, tr.p, tr.m, tr.v, 0};
+            mcr_train_state *keep = m->state;
+            m->state = &st;
+            m->ema = tr.ema;
+            rc = mcr_model_save(m, c->checkpoint_path);
+            m->ema = NULL;
+            m->state = keep;
+            free(p64);
+            if (rc) goto fail;
         }
     }
     if (nwin) m->loss_curve[m->nloss++] = (float)(window / nwin);
@@ -581,6 +654,9 @@ int mcr_model_inspect(const mcr_model *m, FILE *f) {
             c->steps, c->batch, c->lr, c->warmup, c->weight_decay, c->grad_clip, c->ema_decay,
             (unsigned long long)c->seed);
     fprintf(f, "final loss (mean of the last <=100 steps): %.5f\n", m->final_loss);
+    if (m->state)
+        fprintf(f, "checkpoint: training state at step %d of %d (continue with fit --resume)\n",
+                m->state->step, c->steps);
     fprintf(f, "\ncondition: %s on '%s'%s%s\n", cn[m->condition],
             m->condition == MCR_COND_SENSITIVE ? m->schema->cols[m->sensitive].name
                                                : m->schema->cols[m->target].name,

@@ -8,6 +8,20 @@
 #define MCR_MODEL_VERSION 1
 #define MCR_MAX_ONEHOT 5000 /* levels of one categorical feature */
 
+/* full training state carried by a checkpoint */
+typedef struct mcr_train_state {
+    int step;                 /* steps done */
+    uint64_t opt_t;
+    mcr_rng rng;
+    uint64_t pos, nperm;
+    uint64_t *perm;           /* [nperm] epoch order */
+    double acc, window;
+    int nacc, nwin;
+    uint32_t data_crc, cfg_crc;
+    float *p, *m, *v;         /* [nparams] weights and Adam moments */
+    int owned;                /* arrays freed with the model (loaded checkpoints) */
+} mcr_train_state;
+
 struct mcr_model {
     mcr_table *schema;      /* 0 rows: the training CSV's columns, types, levels, formats */
     int target, sensitive;  /* schema column indexes, -1 = none */
@@ -27,7 +41,9 @@ struct mcr_model {
     int nloss;
     float *loss_curve;
     double train_seconds;
+    mcr_train_state *state;  /* NULL unless this is a checkpoint */
 };
+void mcr_train_state_free(mcr_train_state *s);
 
 typedef struct mcr_trainer {
     mcr_net net;

@@ -159,6 +159,28 @@ static void put_payload(wbuf *w, const mcr_model *m) {
     /* weights */
     put_u64(w, m->net.nparams);
     put(w, m->ema, m->net.nparams * sizeof(float));
+    /* training state (checkpoints only) */
+    const mcr_train_state *st = m->state;
+    put_u32(w, st != NULL);
+    if (st) {
+        put_i32(w, st->step);
+        put_u64(w, st->opt_t);
+        for (int i = 0; i < 4; i++) put_u64(w, st->rng.s[i]);
+        put_f64(w, st->rng.spare);
+        put_i32(w, st->rng.has_spare);
+        put_u64(w, st->pos);
+        put_u64(w, st->nperm);
+        put(w, st->perm, st->nperm * sizeof(uint64_t));
+        put_f64(w, st->acc);
+        put_f64(w, st->window);
+        put_i32(w, st->nacc);
+        put_i32(w, st->nwin);
+        put_u32(w, st->data_crc);
+        put_u32(w, st->cfg_crc);
+        put(w, st->p, m->net.nparams * sizeof(float));
+        put(w, st->m, m->net.nparams * sizeof(float));
+        put(w, st->v, m->net.nparams * sizeof(float));
+    }
 }
 
 int mcr_model_save(const mcr_model *m, const char *path) {
@@ -334,13 +356,45 @@ static int parse_payload(rbuf *r, const char *path, mcr_model **out) {
         if (!(m->xlo[k] <= m->xhi[k])) BAD("%s: damaged sampling bounds", path);
     mcr_net_layout(&m->net, e->d, c->dim_t, m->ncond, c->widths, c->nwidths, c->act, c->dropout);
     uint64_t np = get_u64(r);
-    if (r->bad || np != m->net.nparams || np * 4 != r->n - r->pos)
+    if (r->bad || np != m->net.nparams || np * 4 > r->n - r->pos)
         BAD("%s: damaged weights (%llu parameters stored, %zu expected)", path,
             (unsigned long long)np, m->net.nparams);
     if (!(m->ema = malloc(np * sizeof(float)))) BAD("%s: out of memory", path);
     get(r, m->ema, np * sizeof(float));
     for (size_t i = 0; i < np; i++)
         if (!isfinite(m->ema[i])) BAD("%s: damaged weights (non-finite value)", path);
+    uint32_t has_state = get_u32(r);
+    if (r->bad || has_state > 1) BAD("%s: damaged training-state flag", path);
+    if (has_state) {
+        mcr_train_state *st = m->state = calloc(1, sizeof *st);
+        if (!st) BAD("%s: out of memory", path);
+        st->owned = 1;
+        st->step = get_i32(r);
+        st->opt_t = get_u64(r);
+        for (int i = 0; i < 4; i++) st->rng.s[i] = get_u64(r);
+        st->rng.spare = get_f64(r);
+        st->rng.has_spare = get_i32(r);
+        st->pos = get_u64(r);
+        st->nperm = get_u64(r);
+        if (r->bad || st->step < 0 || st->step > c->steps || st->pos > st->nperm ||
+            st->nperm > (r->n - r->pos) / 8)
+            BAD("%s: damaged training state", path);
+        if (!(st->perm = malloc((size_t)st->nperm * 8 + 8))) BAD("%s: out of memory", path);
+        get(r, st->perm, (size_t)st->nperm * 8);
+        for (uint64_t i = 0; i < st->nperm; i++)
+            if (st->perm[i] >= st->nperm) BAD("%s: damaged training state (order)", path);
+        st->acc = get_f64(r);
+        st->window = get_f64(r);
+        st->nacc = get_i32(r);
+        st->nwin = get_i32(r);
+        st->data_crc = get_u32(r);
+        st->cfg_crc = get_u32(r);
+        if (r->bad || np * 12 != r->n - r->pos) BAD("%s: damaged training state (size)", path);
+        st->p = malloc(np * 4), st->m = malloc(np * 4), st->v = malloc(np * 4);
+        if (!st->p || !st->m || !st->v) BAD("%s: out of memory", path);
+        get(r, st->p, np * 4), get(r, st->m, np * 4), get(r, st->v, np * 4);
+    }
+    if (r->pos != r->n) BAD("%s: trailing bytes in the payload", path);
     *out = m;
     return MCR_OK;
 fail:

@@ -159,6 +159,8 @@ typedef enum { MCR_ACT_RELU = 0, MCR_ACT_SILU = 1 } mcr_activation;
 
 #define MCR_MAX_LAYERS 16
 
+typedef struct mcr_model mcr_model;
+
 typedef struct mcr_fit_config {
     const char *target;          /* column to rebalance (required)                         */
     const char *sensitive;       /* sensitive attribute (optional)                         */
@@ -185,10 +187,15 @@ typedef struct mcr_fit_config {
     void (*progress)(void *ctx, int step, int steps, float loss, double rows_per_s);
     void *progress_ctx;
     int progress_every;
+    /* checkpoints: every `checkpoint_every` steps (0 = never) the model file at
+     * `checkpoint_path` is rewritten (atomically) with the full training state */
+    int checkpoint_every;
+    const char *checkpoint_path;
+    /* continue the training state of this checkpoint (loaded with mcr_model_load); the data
+     * and settings must be the ones it was made with (checked by checksums) */
+    const struct mcr_model *resume;
 } mcr_fit_config;
 void mcr_fit_config_default(mcr_fit_config *c);
-
-typedef struct mcr_model mcr_model;
 
 /* Fit a conditional DDPM on all rows of t (or rows[0..nrows) if rows != NULL). */
 int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_fit_config *c,
@@ -217,6 +224,8 @@ int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_
                      mcr_table **out);
 
 int mcr_model_save(const mcr_model *m, const char *path);
+/* Training steps done and planned, if the file is a checkpoint (else *done = -1). */
+void mcr_model_progress(const mcr_model *m, int *done, int *planned);
 int mcr_model_load(const char *path, mcr_model **out);
 /* Same, from memory; `name` is used in messages. */
 int mcr_model_load_mem(const void *data, size_t len, const char *name, mcr_model **out);
