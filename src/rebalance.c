@@ -457,6 +457,73 @@ done:
     return rc;
 }
 
+/* nearest-neighbour distance of each query row to the reference rows (encoded floats) */
+static int nn_dist(const float *Q, size_t nq, const float *R, size_t nr, int d, double *out) {
+    int *idx = malloc((nq ? nq : 1) * sizeof(int));
+    if (!idx) return MCR_NOMEM();
+    int rc = mcr_knn(Q, nq, R, nr, d, 1, -1, idx);
+    for (size_t i = 0; !rc && i < nq; i++) {
+        double s = 0;
+        for (int k = 0; k < d; k++) {
+            double e = (double)Q[i * d + k] - R[(size_t)idx[i] * d + k];
+            s += e * e;
+        }
+        out[i] = sqrt(s);
+    }
+    free(idx);
+    return rc;
+}
+
+static int cmp_dbl(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_model *m,
+                      const mcr_table *syn, uint64_t seed, size_t *close, double *thr) {
+    int nc = m->nfeat, cols[1024 + 2];
+    if (nc > 1024 || nrows < 10 || syn->nrows == 0) return MCR_OK;
+    memcpy(cols, m->feat, (size_t)nc * sizeof(int));
+    if (m->condition != MCR_COND_SENSITIVE) cols[nc++] = m->target;
+    size_t *order = malloc(nrows * sizeof(size_t));
+    if (!order) return MCR_NOMEM();
+    for (size_t q = 0; q < nrows; q++) order[q] = rows ? rows[q] : q;
+    mcr_rng r;
+    mcr_rng_seed(&r, seed, 991);
+    for (size_t i = nrows; i > 1; i--) {
+        size_t j = (size_t)mcr_rng_below(&r, i), x = order[i - 1];
+        order[i - 1] = order[j], order[j] = x;
+    }
+    size_t nh = nrows / 5, nref = nrows - nh;
+    encoded e;
+    int rc = encode_rows(t, order + nh, nref, cols, nc, &e);
+    float *H = NULL, *S = NULL;
+    double *dh = NULL, *ds = NULL, *xd = NULL;
+    if (rc) goto done;
+    int d = e.d;
+    H = malloc(nh * (size_t)d * sizeof(float)), S = malloc(syn->nrows * (size_t)d * sizeof(float));
+    dh = malloc(nh * sizeof(double)), ds = malloc(syn->nrows * sizeof(double));
+    size_t mx = nh > syn->nrows ? nh : syn->nrows;
+    xd = malloc(mx * (size_t)d * sizeof(double));
+    if (!H || !S || !dh || !ds || !xd) {
+        rc = MCR_NOMEM();
+        goto done;
+    }
+    if ((rc = mcr_encoder_transform(e.enc, t, order, nh, xd))) goto done;
+    for (size_t i = 0; i < nh * (size_t)d; i++) H[i] = (float)xd[i];
+    if ((rc = mcr_encoder_transform(e.enc, syn, NULL, syn->nrows, xd))) goto done;
+    for (size_t i = 0; i < syn->nrows * (size_t)d; i++) S[i] = (float)xd[i];
+    if ((rc = nn_dist(H, nh, e.X, nref, d, dh)) || (rc = nn_dist(S, syn->nrows, e.X, nref, d, ds))) goto done;
+    qsort(dh, nh, sizeof(double), cmp_dbl);
+    *thr = dh[(size_t)floor(0.01 * (double)(nh - 1))];
+    *close = 0;
+    for (size_t i = 0; i < syn->nrows; i++) *close += ds[i] < *thr;
+done:
+    encoded_free(&e);
+    free(order), free(H), free(S), free(dh), free(ds), free(xd);
+    return rc;
+}
+
 int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
                 mcr_table **out, size_t *nsynth) {
     *out = NULL;
@@ -550,6 +617,11 @@ int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_
         if (!rc) rc = reject_copies(t, rows, nrows, m, &sc, c->keep_copies ? 0 : 10, syn, &found, &left);
         if (c->copies_found) *c->copies_found = found;
         if (c->copies_left) *c->copies_left = left;
+        if (!rc && c->dcr_close && c->dcr_threshold) {
+            *c->dcr_close = 0;
+            *c->dcr_threshold = NAN;
+            rc = dcr_report(t, rows, nrows, m, syn, c->seed, c->dcr_close, c->dcr_threshold);
+        }
         free(counts);
         mcr_model_free(m);
     } else { /* smote, smote-nc, adasyn */

@@ -215,8 +215,14 @@ static void test_copy_guard(void) {
     t = data();
     c.target = "cls";
     c.keep_copies = 0;
+    size_t close = 99999;
+    double thr = -1;
+    c.dcr_close = &close;
+    c.dcr_threshold = &thr;
     CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == 0, "augment");
     CHECK(left == 0 && found <= ns, "left %zu of found %zu", left, found);
+    /* DCR: a positive threshold from real holdout rows, and a count among the synthetic rows */
+    CHECK(thr > 0 && isfinite(thr) && close <= ns, "DCR threshold %g, close %zu of %zu", thr, close, ns);
     mcr_table_free(o);
     mcr_table_free(t);
 }

@@ -258,6 +258,11 @@ typedef struct mcr_augment_config {
                                    (default 0: they are resampled, up to 10 rounds) */
     size_t *copies_found;       /* optional out: exact copies among the first samples */
     size_t *copies_left;        /* optional out: exact copies remaining in the result */
+    /* optional out (mcrage): synthetic rows whose distance to the closest record (DCR, on
+     * the standardised / one-hot encoding) is below the 1st percentile of real holdout rows'
+     * DCR (a random 20% of the training rows held out, distances to the other 80%) */
+    size_t *dcr_close;
+    double *dcr_threshold;
     uint64_t seed;
     mcr_fit_config fit;         /* for method mcrage (target / sensitive / drop set from above) */
     mcr_sample_config sample;

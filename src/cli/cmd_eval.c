@@ -1,5 +1,6 @@
 /* cmd_eval.c — `augment` and `evaluate`. */
 #include "cli.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -123,6 +124,10 @@ int cmd_augment(int argc, char **argv) {
     size_t ns = 0, found = 0, left = 0;
     a.copies_found = &found;
     a.copies_left = &left;
+    size_t dcr_close = 0;
+    double dcr_thr = NAN;
+    a.dcr_close = &dcr_close;
+    a.dcr_threshold = &dcr_thr;
     cli_progress pc = {!quiet && isatty(2), cli_wall()};
     a.fit.progress = cli_progress_bar;
     a.fit.progress_ctx = &pc;
@@ -140,6 +145,10 @@ int cmd_augment(int argc, char **argv) {
         fprintf(stderr, "mcrage: augment: synthetic rows that exactly copy a training row: %zu of %zu "
                         "sampled, %zu left after %s\n", found, ns, left,
                 a.keep_copies ? "--keep-copies" : "resampling");
+    if (!rc && !quiet && a.method == MCR_AUG_MCRAGE && dcr_thr == dcr_thr)
+        fprintf(stderr, "mcrage: augment: synthetic rows closer to a training row than 99%% of real holdout "
+                        "rows are (DCR < %.4g): %zu of %zu (%.1f%%; about 1%% is expected of new patients)\n",
+                dcr_thr, dcr_close, ns, ns ? 100.0 * dcr_close / ns : 0.0);
     mcr_table_free(res);
     return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }
