@@ -67,3 +67,14 @@ int mcr_afile_commit(mcr_afile *a) {
     memset(a, 0, sizeof *a);
     return MCR_OK;
 }
+
+int mcr_write_file_atomic(const char *path, const void *data, size_t n) {
+    mcr_afile a;
+    int rc = mcr_afile_open(&a, path);
+    if (rc) return rc;
+    if (fwrite(data, 1, n, a.f) != n) {
+        mcr_afile_abort(&a);
+        return mcr_err(MCR_EIO, "%s: write error", path);
+    }
+    return mcr_afile_commit(&a);
+}

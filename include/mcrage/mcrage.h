@@ -318,6 +318,8 @@ typedef struct mcr_colfid {
     double stat, real_missing, synth_missing;
     size_t nreal, nsynth;
 } mcr_colfid;
+/* Write n bytes to path atomically (temporary file beside it, fsync, rename). */
+int mcr_write_file_atomic(const char *path, const void *data, size_t n);
 /* Write s as a JSON string literal (RFC 8259 escapes). */
 void mcr_json_string(FILE *f, const char *s);
 int mcr_fidelity_columns(const mcr_table *real, const mcr_table *synth, const char *filter_col,

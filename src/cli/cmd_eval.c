@@ -19,7 +19,7 @@ static int parse_strategy(const char *cmd, const char *s, mcr_augment_config *a)
 
 enum { E_METHOD = 4000, E_STRATEGY, E_RATIO, E_FRAC, E_K, E_SEED, E_THREADS, E_MARK, E_SSTEPS,
        E_GUID, E_METHODS, E_CLFS, E_SEEDS, E_TESTFRAC, E_TEST, E_THIN, E_JSON, E_POSITIVE,
-       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES };
+       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES, E_AJSON };
 
 /* options shared by augment and evaluate; returns 1 if handled */
 static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_config *a, int *threads, int *err) {
@@ -60,7 +60,7 @@ static void progress_line(void *ctx, const char *msg) {
 }
 
 int cmd_augment(int argc, char **argv) {
-    const char *cmd = "augment", *out = NULL;
+    const char *cmd = "augment", *out = NULL, *json = NULL;
     int threads = 0, quiet = 0, ch, err;
     long long v;
     mcr_augment_config a;
@@ -71,7 +71,7 @@ int cmd_augment(int argc, char **argv) {
         {"target", required_argument, 0, 't'}, {"sensitive", required_argument, 0, 'g'},
         {"method", required_argument, 0, E_METHOD}, {"seed", required_argument, 0, E_SEED},
         {"mark-synthetic", required_argument, 0, E_MARK}, {"quiet", no_argument, 0, 'q'},
-        {"keep-copies", no_argument, 0, E_KEEPCOPIES},
+        {"keep-copies", no_argument, 0, E_KEEPCOPIES}, {"json", required_argument, 0, E_AJSON},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
         AUG_LONGOPTS, CLI_CSV_LONGOPTS, CLI_FIT_LONGOPTS, {0, 0, 0, 0}};
     optind = 1;
@@ -89,6 +89,7 @@ int cmd_augment(int argc, char **argv) {
         case 'q': quiet = 1; break;
         case E_MARK: a.mark_synthetic = optarg; break;
         case E_KEEPCOPIES: a.keep_copies = 1; break;
+        case E_AJSON: json = optarg; break;
         case E_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; a.seed = (uint64_t)v; break;
         case E_METHOD:
             if (mcr_aug_method_parse(optarg, &a.method)) return cli_usage(cmd, "--method: %s", mcr_last_error());
@@ -105,6 +106,7 @@ int cmd_augment(int argc, char **argv) {
                    "      --keep-copies          mcrage: keep synthetic rows that exactly copy a training\n"
                    "                             row (default: resample them; the counts are printed)\n"
                    "      --seed S               random seed (default 1)\n"
+                   "      --json FILE            counts and privacy checks as JSON\n"
                    "  -q, --quiet                no progress output\n"
                    "  -o, --output FILE          output CSV (written atomically)\n" CLI_CSV_HELP CLI_FIT_HELP
                    "\nexample: mcrage augment cohort.csv --target outcome --method smote -o balanced.csv\n");
@@ -149,6 +151,28 @@ int cmd_augment(int argc, char **argv) {
         fprintf(stderr, "mcrage: augment: synthetic rows closer to a training row than 99%% of real holdout "
                         "rows are (DCR < %.4g): %zu of %zu (%.1f%%; about 1%% is expected of new patients)\n",
                 dcr_thr, dcr_close, ns, ns ? 100.0 * dcr_close / ns : 0.0);
+    if (!rc && json) {
+        char *buf = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&buf, &n);
+        if (!f) return cli_fail(cmd, MCR_ENOMEM);
+        fprintf(f, "{\"data\":");
+        mcr_json_string(f, argv[optind]);
+        fprintf(f, ",\"output\":");
+        mcr_json_string(f, out);
+        fprintf(f, ",\"method\":\"%s\",\"rows\":%zu,\"synthetic_rows\":%zu", mcr_aug_method_name(a.method),
+                mcr_table_nrows(res), ns);
+        if (a.method == MCR_AUG_MCRAGE) {
+            fprintf(f, ",\"exact_copies_found\":%zu,\"exact_copies_left\":%zu,\"copies_resampled\":%s",
+                    found, left, a.keep_copies ? "false" : "true");
+            if (dcr_thr == dcr_thr)
+                fprintf(f, ",\"dcr_holdout_p01\":%.6g,\"dcr_below_p01\":%zu", dcr_thr, dcr_close);
+        }
+        fprintf(f, "}\n");
+        fclose(f);
+        rc = mcr_write_file_atomic(json, buf, n);
+        free(buf);
+    }
     mcr_table_free(res);
     return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }

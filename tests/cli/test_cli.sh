@@ -92,6 +92,8 @@ real = [r for r in rows if r["syn"] == "0"]
 assert n0 == n1, (n0, n1)
 assert len(real) == 4000 and all(r["syn"] == "1" for r in rows[4000:])
 PY
+expect "augment mcrage --json" 0 "exactly copy a training row" -- "$M" augment "$D/c.csv" --target outcome --method mcrage --steps 20 --widths 32 --json "$D/aug.json" -o "$D/am.csv"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['exact_copies_left']==0 and 'dcr_below_p01' in d and d['synthetic_rows']>0" "$D/aug.json" && ok "augment json has the privacy counts" || bad "augment json has the privacy counts"
 expect "augment ratio" 0 "ros:" -- "$M" augment "$D/c.csv" --target outcome --method ros --strategy ratio:0.5 -o "$D/a2.csv"
 expect "augment bad ratio" 1 "--strategy ratio:R expects" -- "$M" augment "$D/c.csv" --target outcome --method ros --strategy ratio:-1 -o "$D/a3.csv"
 expect "augment unknown method" 1 "unknown method 'magic'" -- "$M" augment "$D/c.csv" --target outcome --method magic -o "$D/a3.csv"
