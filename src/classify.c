@@ -245,10 +245,7 @@ static int mlp_fit(const mcr_clf_config *c, const float *X, const int *y, const 
         size_t idx[MLP_B];
         while (B < MLP_B && B < (int)n) {
             if (pos == n) {
-                for (size_t i = n - 1; i > 0; i--) {
-                    size_t j = (size_t)mcr_rng_below(&r, i + 1), t = perm[i];
-                    perm[i] = perm[j], perm[j] = t;
-                }
+                mcr_rng_shuffle(&r, perm, n);
                 pos = 0;
             }
             idx[B] = perm[pos++];

@@ -223,12 +223,6 @@ static void relay_fit_progress(void *ctx, int step, int steps, float loss, doubl
             f->c->seeds, step, steps, loss, rows_per_s);
 }
 
-static void shuffle(size_t *a, size_t n, mcr_rng *r) {
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)mcr_rng_below(r, i), t = a[i - 1];
-        a[i - 1] = a[j], a[j] = t;
-    }
-}
 
 static int cmp_size(const void *a, const void *b) {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -275,7 +269,7 @@ static int split_rows(const mcr_table *t, int jt, int jgrp, size_t n, double fra
         size_t *order = malloc((ng ? ng : 1) * sizeof(size_t));
         if (!order) return free(kr), free(gs), MCR_NOMEM();
         for (size_t g = 0; g < ng; g++) order[g] = g;
-        shuffle(order, ng, r);
+        mcr_rng_shuffle(r, order, ng);
         size_t want = (size_t)llround(frac * m);
         for (size_t a = 0; a < ng; a++) {
             size_t g = order[a];
@@ -293,7 +287,7 @@ static int split_rows(const mcr_table *t, int jt, int jgrp, size_t n, double fra
             size_t m = 0;
             for (size_t i = 0; i < n; i++)
                 if (y->cat[i] == k) rows[m++] = i;
-            shuffle(rows, m, r);
+            mcr_rng_shuffle(r, rows, m);
             size_t nt = (size_t)llround(frac * m);
             for (size_t i = 0; i < m; i++) {
                 if (i < nt) test[(*nte)++] = rows[i];
@@ -468,7 +462,7 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
             size_t m = 0, nk = 0;
             for (size_t i = 0; i < ntr; i++)
                 if (t->cols[jt].cat[train[i]] == thin_class) kept[m++] = train[i];
-            shuffle(kept, m, &r);
+            mcr_rng_shuffle(&r, kept, m);
             size_t keepn = (size_t)llround(thin_p * m);
             qsort(kept, keepn, sizeof(size_t), cmp_size);
             size_t a = 0;

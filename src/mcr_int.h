@@ -88,6 +88,9 @@ int mcr_parse_number(const char *s, size_t len, double *v, int *decimals);
 double mcr_norm_cdf(double x);
 double mcr_norm_ppf(double p);
 
+/* rng.c: Fisher-Yates shuffle (draws below(n), below(n-1), ..., below(2)) */
+void mcr_rng_shuffle(mcr_rng *r, size_t *a, size_t n);
+
 /* threads */
 int mcr_threads(void);
 

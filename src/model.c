@@ -427,11 +427,7 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
     for (int step = start; step < c->steps; step++) {
         for (int b = 0; b < B; b++) {
             if (pos == nrows) { /* new epoch: reshuffle */
-                for (size_t i = nrows - 1; i > 0; i--) {
-                    size_t j = (size_t)mcr_rng_below(&r, i + 1), tmp = perm[i];
-                    perm[i] = perm[j];
-                    perm[j] = tmp;
-                }
+                mcr_rng_shuffle(&r, perm, nrows);
                 pos = 0;
             }
             size_t i = perm[pos++];

@@ -490,10 +490,7 @@ static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, cons
     for (size_t q = 0; q < nrows; q++) order[q] = rows ? rows[q] : q;
     mcr_rng r;
     mcr_rng_seed(&r, seed, 991);
-    for (size_t i = nrows; i > 1; i--) {
-        size_t j = (size_t)mcr_rng_below(&r, i), x = order[i - 1];
-        order[i - 1] = order[j], order[j] = x;
-    }
+    mcr_rng_shuffle(&r, order, nrows);
     size_t nh = nrows / 5, nref = nrows - nh;
     encoded e;
     int rc = encode_rows(t, order + nh, nref, cols, nc, &e);

@@ -62,3 +62,10 @@ double mcr_rng_normal(mcr_rng *r) {
     r->has_spare = 1;
     return u * m;
 }
+
+void mcr_rng_shuffle(mcr_rng *r, size_t *a, size_t n) {
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)mcr_rng_below(r, i), t = a[i - 1];
+        a[i - 1] = a[j], a[j] = t;
+    }
+}
