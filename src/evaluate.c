@@ -24,7 +24,7 @@ struct mcr_eval_result {
     mcr_eval_config cfg;
     char *source, *target, *sensitive, *positive_name, *thin;
     size_t nrows;
-    int K, G, positive_fixed;
+    int K, G;
     char **group_names;
     eval_run *runs;
     int nruns;
@@ -327,7 +327,7 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
     mcr_table *t = NULL;
     mcr_eval_result *res = calloc(1, sizeof *res);
     size_t *train = NULL, *testr = NULL, *kept = NULL;
-    int *ytr = NULL, *yte = NULL, *gte = NULL, *feat = NULL;
+    int *yte = NULL, *gte = NULL, *feat = NULL;
     if (!res) return MCR_NOMEM();
     /* one table: the data, then the test rows (levels merged by spelling) */
     if ((rc = mcr_table_take(data, NULL, data->nrows, &t))) goto fail;
@@ -422,11 +422,10 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
     train = malloc((n ? n : 1) * sizeof(size_t));
     testr = malloc((n ? n : 1) * sizeof(size_t));
     kept = malloc((n ? n : 1) * sizeof(size_t));
-    ytr = malloc((n ? n : 1) * 4 * sizeof(int));
     yte = malloc((n ? n : 1) * sizeof(int));
     gte = malloc((n ? n : 1) * sizeof(int));
     feat = malloc((size_t)t->ncols * sizeof(int));
-    if (!res->source || !res->group_names || !res->runs || !train || !testr || !kept || !ytr ||
+    if (!res->source || !res->group_names || !res->runs || !train || !testr || !kept ||
         !yte || !gte || !feat) {
         rc = MCR_NOMEM();
         goto fail;
@@ -575,13 +574,12 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
         free(Xte);
         if (rc) goto fail;
     }
-    res->positive_fixed = c->positive != NULL;
-    free(train), free(testr), free(kept), free(ytr), free(yte), free(gte), free(feat);
+    free(train), free(testr), free(kept), free(yte), free(gte), free(feat);
     mcr_table_free(t);
     *out = res;
     return MCR_OK;
 fail:
-    free(train), free(testr), free(kept), free(ytr), free(yte), free(gte), free(feat);
+    free(train), free(testr), free(kept), free(yte), free(gte), free(feat);
     mcr_table_free(t);
     mcr_eval_free(res);
     return rc;

@@ -122,6 +122,7 @@ int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, int T, mcr_s
     }
     mcr_net_init_params(&tr->net, tr->p, seed);
     memcpy(tr->ema, tr->p, np * sizeof(float));
+    tr->opt.beta1 = 0.9f, tr->opt.beta2 = 0.999f, tr->opt.eps = 1e-8f;
     return MCR_OK;
 fail:
     mcr_trainer_free(tr);
@@ -165,10 +166,6 @@ double mcr_trainer_step(mcr_trainer *tr, const mcr_fit_config *c, int step, mcr_
     double lr = c->lr;
     if (step < c->warmup) lr *= (double)(step + 1) / c->warmup;
     else lr *= 1.0 - (double)(step - c->warmup) / (double)(c->steps - c->warmup);
-    tr->opt.lr = c->lr;
-    tr->opt.beta1 = 0.9f;
-    tr->opt.beta2 = 0.999f;
-    tr->opt.eps = 1e-8f;
     tr->opt.weight_decay = c->weight_decay;
     adamw_update(&tr->opt, tr->p, tr->g, tr->m, tr->v, np, (float)lr);
     /* EMA with warm-up: a short run is not dominated by the random initial weights */
@@ -658,7 +655,6 @@ int mcr_model_inspect(const mcr_model *m, FILE *f) {
                                                : m->schema->cols[m->target].name,
             m->condition == MCR_COND_BOTH ? " x '" : "",
             m->condition == MCR_COND_BOTH ? m->schema->cols[m->sensitive].name : "");
-    if (m->condition == MCR_COND_BOTH) fputs("", f);
     for (int k = 0; k < m->ncond; k++)
         fprintf(f, "  %-24s %zu training rows\n", m->cond_names[k], m->cond_count[k]);
     fprintf(f, "\nschema (%d columns):\n", m->schema->ncols);

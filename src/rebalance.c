@@ -367,8 +367,8 @@ static int rows_equal(const mcr_table *a, size_t i, const mcr_table *b, size_t j
 }
 
 /* mark[s] = 1 for synthetic rows equal to a training row; returns their number */
-static size_t find_copies(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_table *syn,
-                          const int *cols, int nc, const hrow *train_h, char *mark) {
+static size_t find_copies(const mcr_table *t, size_t nrows, const mcr_table *syn, const int *cols,
+                          int nc, const hrow *train_h, char *mark) {
     size_t cnt = 0;
     for (size_t s = 0; s < syn->nrows; s++) {
         uint64_t h = row_hash(syn, s, cols, nc);
@@ -383,15 +383,33 @@ static size_t find_copies(const mcr_table *t, const size_t *rows, size_t nrows, 
             mark[s] = rows_equal(syn, s, t, train_h[q].row, cols, nc);
         cnt += mark[s];
     }
-    (void)rows;
     return cnt;
+}
+
+/* The columns a synthetic row is compared on: the modelled ones and the conditions (dropped
+ * columns are empty in synthetic rows). cols needs room for nfeat + 2; returns the count. */
+static int compared_columns(const mcr_model *m, int *cols) {
+    int nc = m->nfeat;
+    memcpy(cols, m->feat, (size_t)m->nfeat * sizeof(int));
+    if (m->condition != MCR_COND_SENSITIVE) cols[nc++] = m->target;
+    if (m->condition != MCR_COND_TARGET) cols[nc++] = m->sensitive;
+    return nc;
+}
+
+/* the condition index whose target / sensitive levels synthetic row s carries */
+static int cond_of_row(const mcr_model *m, const mcr_table *syn, size_t s) {
+    int a = syn->cols[m->target].cat[s], g = m->sensitive >= 0 ? syn->cols[m->sensitive].cat[s] : -1;
+    for (int k = 0; k < m->ncond; k++)
+        if ((m->cond_tlevel[k] < 0 || m->cond_tlevel[k] == a) && (m->cond_glevel[k] < 0 || m->cond_glevel[k] == g))
+            return k;
+    return -1;
 }
 
 /* Resample the synthetic rows that copy a training row, up to 10 rounds. */
 static int reject_copies(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_model *m,
                          const mcr_sample_config *sc0, int rounds, mcr_table *syn, size_t *found,
                          size_t *left) {
-    int nc = m->nfeat, *cols = malloc(((size_t)m->nfeat + 2) * sizeof(int));
+    int nc, *cols = malloc(((size_t)m->nfeat + 2) * sizeof(int));
     hrow *th = malloc((nrows ? nrows : 1) * sizeof(hrow));
     char *mark = malloc(syn->nrows + 1);
     size_t *counts = calloc((size_t)m->ncond, sizeof(size_t));
@@ -400,26 +418,18 @@ static int reject_copies(const mcr_table *t, const size_t *rows, size_t nrows, c
         rc = MCR_NOMEM();
         goto done;
     }
-    /* compared: the modelled columns and the condition columns (dropped ones are empty) */
-    memcpy(cols, m->feat, (size_t)m->nfeat * sizeof(int));
-    if (m->condition != MCR_COND_SENSITIVE) cols[nc++] = m->target;
-    if (m->condition != MCR_COND_TARGET) cols[nc++] = m->sensitive;
+    nc = compared_columns(m, cols);
     for (size_t q = 0; q < nrows; q++) th[q].row = rows ? rows[q] : q, th[q].h = row_hash(t, th[q].row, cols, nc);
     qsort(th, nrows, sizeof(hrow), cmp_hrow);
-    size_t n = find_copies(t, rows, nrows, syn, cols, nc, th, mark);
+    size_t n = find_copies(t, nrows, syn, cols, nc, th, mark);
     *found = n;
     /* the synthetic table is laid out condition by condition: row s belongs to the condition
      * whose target/sensitive levels it carries */
     for (int round = 0; round < rounds && n > 0; round++) {
         memset(counts, 0, (size_t)m->ncond * sizeof(size_t));
         for (size_t s = 0; s < syn->nrows; s++) {
-            if (!mark[s]) continue;
-            int a = syn->cols[m->target].cat[s], g = m->sensitive >= 0 ? syn->cols[m->sensitive].cat[s] : -1;
-            for (int k = 0; k < m->ncond; k++)
-                if ((m->cond_tlevel[k] < 0 || m->cond_tlevel[k] == a) && (m->cond_glevel[k] < 0 || m->cond_glevel[k] == g)) {
-                    counts[k]++;
-                    break;
-                }
+            int k = mark[s] ? cond_of_row(m, syn, s) : -1;
+            if (k >= 0) counts[k]++;
         }
         mcr_sample_config sc = *sc0;
         sc.seed = sc0->seed + 7919u * (uint64_t)(round + 1);
@@ -435,21 +445,17 @@ static int reject_copies(const mcr_table *t, const size_t *rows, size_t nrows, c
         }
         for (int k = 0; k < m->ncond; k++) start[k + 1] = start[k] + counts[k];
         for (size_t s = 0; s < syn->nrows; s++) {
-            if (!mark[s]) continue;
-            int a = syn->cols[m->target].cat[s], g = m->sensitive >= 0 ? syn->cols[m->sensitive].cat[s] : -1;
-            for (int k = 0; k < m->ncond; k++)
-                if ((m->cond_tlevel[k] < 0 || m->cond_tlevel[k] == a) && (m->cond_glevel[k] < 0 || m->cond_glevel[k] == g)) {
-                    size_t src = start[k] + used[k]++;
-                    for (int j = 0; j < syn->ncols; j++) {
-                        if (syn->cols[j].type == MCR_COL_CATEGORICAL) syn->cols[j].cat[s] = fresh->cols[j].cat[src];
-                        else syn->cols[j].num[s] = fresh->cols[j].num[src];
-                    }
-                    break;
-                }
+            int k = mark[s] ? cond_of_row(m, syn, s) : -1;
+            if (k < 0) continue;
+            size_t src = start[k] + used[k]++;
+            for (int j = 0; j < syn->ncols; j++) {
+                if (syn->cols[j].type == MCR_COL_CATEGORICAL) syn->cols[j].cat[s] = fresh->cols[j].cat[src];
+                else syn->cols[j].num[s] = fresh->cols[j].num[src];
+            }
         }
         free(used), free(start);
         mcr_table_free(fresh);
-        n = find_copies(t, rows, nrows, syn, cols, nc, th, mark);
+        n = find_copies(t, nrows, syn, cols, nc, th, mark);
     }
     *left = n;
 done:
@@ -481,12 +487,11 @@ static int cmp_dbl(const void *a, const void *b) {
 
 static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_model *m,
                       const mcr_table *syn, uint64_t seed, size_t *close, double *thr) {
-    int nc = m->nfeat, cols[1024 + 2];
-    if (nc > 1024 || nrows < 10 || syn->nrows == 0) return MCR_OK;
-    memcpy(cols, m->feat, (size_t)nc * sizeof(int));
-    if (m->condition != MCR_COND_SENSITIVE) cols[nc++] = m->target;
+    if (nrows < 10 || syn->nrows == 0) return MCR_OK;
+    int *cols = malloc(((size_t)m->nfeat + 2) * sizeof(int));
     size_t *order = malloc(nrows * sizeof(size_t));
-    if (!order) return MCR_NOMEM();
+    if (!cols || !order) return free(cols), free(order), MCR_NOMEM();
+    int nc = compared_columns(m, cols);
     for (size_t q = 0; q < nrows; q++) order[q] = rows ? rows[q] : q;
     mcr_rng r;
     mcr_rng_seed(&r, seed, 991);
@@ -517,7 +522,7 @@ static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, cons
     for (size_t i = 0; i < syn->nrows; i++) *close += ds[i] < *thr;
 done:
     encoded_free(&e);
-    free(order), free(H), free(S), free(dh), free(ds), free(xd);
+    free(cols), free(order), free(H), free(S), free(dh), free(ds), free(xd);
     return rc;
 }
 
@@ -586,12 +591,10 @@ int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_
     if ((rc = mcr_table_take(t, rows, nrows, &res))) goto done;
     if (total_add == 0) goto done;
     if (c->method == MCR_AUG_ROS) {
-        if ((rc = mcr_table_new_like(t, total_add, &syn))) goto done;
         size_t *pick = malloc(total_add * sizeof(size_t)), o = 0;
         if (!pick) { rc = MCR_NOMEM(); goto done; }
         for (int i = 0; i < ce.ncell; i++)
             for (size_t a = ce.n[i]; a < ce.want[i]; a++) pick[o++] = ce.rows[i][mcr_rng_below(&r, ce.n[i])];
-        mcr_table_free(syn);
         rc = mcr_table_take(t, pick, total_add, &syn);
         free(pick);
     } else if (c->method == MCR_AUG_MCRAGE) {

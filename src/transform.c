@@ -12,6 +12,9 @@
 #include "mcr_int.h"
 
 #define BOUNDS 1e-7
+/* norm_ppf(BOUNDS - 2^-52): the clip of transformed values, as scikit-learn's (test_core checks
+ * it against mcr_norm_ppf) */
+#define ZLIM (-5.1993375826055761)
 
 /* ---- normal distribution: Acklam's rational approximation refined by one Halley step ---- */
 double mcr_norm_cdf(double x) { return 0.5 * erfc(-x / sqrt(2.0)); }
@@ -83,10 +86,9 @@ double mcr_quantile_forward(const mcr_encfeat *f, double x) {
                                                         (q[hi] - q[lo]);
         p = 0.5 * (left + right);
     }
-    double lim = mcr_norm_ppf(BOUNDS - 0x1p-52);
     double z = mcr_norm_ppf(p);
-    if (z < lim) z = lim;
-    if (z > -lim) z = -lim;
+    if (z < ZLIM) z = ZLIM;
+    if (z > -ZLIM) z = -ZLIM;
     return z;
 }
 

@@ -131,7 +131,6 @@ int cmd_sample(int argc, char **argv) {
     double d;
     mcr_sample_config sc;
     mcr_sample_config_default(&sc);
-    int steps_given = 0;
     enum { O_GUID = 3000, O_SSTEPS, O_SAMPLER, O_SEED, O_THREADS, O_COUNTS };
     static const struct option lo[] = {
         {"n", required_argument, 0, 'n'}, {"class", required_argument, 0, 'c'},
@@ -148,7 +147,7 @@ int cmd_sample(int argc, char **argv) {
         case 'c': cls = optarg; break;
         case O_COUNTS: counts_s = optarg; break;
         case O_GUID: if (cli_double(cmd, "--guidance", optarg, 0, 100, &d)) return EXIT_USAGE; sc.guidance = (float)d; break;
-        case O_SSTEPS: if (cli_long(cmd, "--sample-steps", optarg, 1, 100000, &v)) return EXIT_USAGE; sc.sample_steps = (int)v; steps_given = 1; break;
+        case O_SSTEPS: if (cli_long(cmd, "--sample-steps", optarg, 1, 100000, &v)) return EXIT_USAGE; sc.sample_steps = (int)v; break;
         case O_SAMPLER:
             if (!strcmp(optarg, "ddim")) sc.sampler = MCR_SAMPLER_DDIM;
             else if (!strcmp(optarg, "ddpm")) sc.sampler = MCR_SAMPLER_DDPM;
@@ -179,7 +178,6 @@ int cmd_sample(int argc, char **argv) {
     if (!out) return cli_usage(cmd, "missing -o SYNTH.csv");
     if (counts_s && (cls || n >= 0)) return cli_usage(cmd, "--counts excludes --n and --class");
     if (!counts_s && n < 0) return cli_usage(cmd, "missing --n N (or --counts)");
-    (void)steps_given;
     mcr_set_threads(threads);
     mcr_model *m;
     int rc = mcr_model_load(argv[optind], &m);
