@@ -36,27 +36,27 @@ void mcr_sched_free(mcr_sched *s) {
 }
 
 void q_sample(float *xt, const float *x0, const float *eps, const int *t, const mcr_sched *s,
-              int B, int d) {
+              int B, int d, int ld) {
 #pragma omp parallel for schedule(static) if ((size_t)B * d > 16384)
     for (int r = 0; r < B; r++) {
         float a = (float)sqrt(s->abar[t[r]]), b = (float)sqrt(1 - s->abar[t[r]]);
         for (int k = 0; k < d; k++) {
-            size_t i = (size_t)r * d + k;
-            xt[i] = a * x0[i] + b * eps[i];
+            size_t i = (size_t)r * ld + k;
+            xt[i] = a * x0[i] + b * eps[(size_t)r * d + k];
         }
     }
 }
 
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-void ddim_step(float *x, const float *eps, int B, int d, const float *lo, const float *hi,
-               double abar_t, double abar_prev) {
+void ddim_step(float *x, const float *eps, int B, int d, int ld, const float *lo,
+               const float *hi, double abar_t, double abar_prev) {
     float ra = (float)sqrt(abar_t), rb = (float)sqrt(1 - abar_t);
     float pa = (float)sqrt(abar_prev), pb = (float)sqrt(1 - abar_prev);
 #pragma omp parallel for schedule(static) if ((size_t)B * d > 16384)
     for (int r = 0; r < B; r++)
         for (int k = 0; k < d; k++) {
-            size_t i = (size_t)r * d + k;
+            size_t i = (size_t)r * ld + k;
             float e = eps[i], x0 = (x[i] - rb * e) / ra;
             if (lo) {
                 float c = clampf(x0, lo[k], hi[k]);
@@ -67,7 +67,7 @@ void ddim_step(float *x, const float *eps, int B, int d, const float *lo, const 
         }
 }
 
-void ddpm_step(float *x, const float *eps, const float *z, int B, int d, const float *lo,
+void ddpm_step(float *x, const float *eps, const float *z, int B, int d, int ld, const float *lo,
                const float *hi, const mcr_sched *s, int t) {
     double at = s->abar[t], ap = mcr_abar_prev(s, t), beta = s->beta[t];
     float ra = (float)sqrt(at), rb = (float)sqrt(1 - at);
@@ -77,11 +77,11 @@ void ddpm_step(float *x, const float *eps, const float *z, int B, int d, const f
 #pragma omp parallel for schedule(static) if ((size_t)B * d > 16384)
     for (int r = 0; r < B; r++)
         for (int k = 0; k < d; k++) {
-            size_t i = (size_t)r * d + k;
+            size_t i = (size_t)r * ld + k;
             float x0 = (x[i] - rb * eps[i]) / ra;
             if (lo) x0 = clampf(x0, lo[k], hi[k]);
             float m = c0 * x0 + ct * x[i];
-            x[i] = t > 0 ? m + sd * z[i] : m;
+            x[i] = t > 0 ? m + sd * z[(size_t)r * d + k] : m;
         }
 }
 

@@ -20,10 +20,12 @@ int mcr_sched_init(mcr_sched *s, int T, mcr_schedule kind);
 void mcr_sched_free(mcr_sched *s);
 static inline double mcr_abar_prev(const mcr_sched *s, int t) { return t > 0 ? s->abar[t - 1] : 1.0; }
 
-/* x_t = sqrt(abar) x0 + sqrt(1 - abar) eps, row r at time t[r]; rows of width d */
+/* x_t = sqrt(abar) x0 + sqrt(1 - abar) eps, row r at time t[r], on the first d columns of
+ * rows of stride ld (x0, xt); eps is compact [B, d] */
 void q_sample(float *xt, const float *x0, const float *eps, const int *t, const mcr_sched *s,
-              int B, int d);
-/* Both reverse steps work on B rows of width d. x0_hat = (x_t - sqrt(1-abar_t) eps)/sqrt(abar_t)
+              int B, int d, int ld);
+/* Both reverse steps work on the first d columns of B rows of stride ld (x and eps; the
+ * noise z of DDPM is compact [B, d]). x0_hat = (x_t - sqrt(1-abar_t) eps)/sqrt(abar_t)
  * is clipped per column to [lo[k], hi[k]] (the encoded training range; NULL = no clipping) and
  * eps is recomputed from the clipped x0_hat: near t = T the cosine schedule's sqrt(abar_t) is
  * ~5e-5, so an unclipped x0_hat amplifies any error in eps by four orders of magnitude.
@@ -31,9 +33,9 @@ void q_sample(float *xt, const float *x0, const float *eps, const int *t, const 
  *   x_prev = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev) eps
  * DDPM ancestral step from t to t-1: the posterior q(x_{t-1} | x_t, x0_hat) mean, plus its
  * standard deviation times z when t > 0. */
-void ddim_step(float *x, const float *eps, int B, int d, const float *lo, const float *hi,
-               double abar_t, double abar_prev);
-void ddpm_step(float *x, const float *eps, const float *z, int B, int d, const float *lo,
+void ddim_step(float *x, const float *eps, int B, int d, int ld, const float *lo,
+               const float *hi, double abar_t, double abar_prev);
+void ddpm_step(float *x, const float *eps, const float *z, int B, int d, int ld, const float *lo,
                const float *hi, const mcr_sched *s, int t);
 /* Classifier-free guidance: eps = (1 + w) eps_cond - w eps_uncond (into eps_cond) */
 void cfg_combine(float *eps_cond, const float *eps_uncond, size_t n, float w);

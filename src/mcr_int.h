@@ -95,26 +95,63 @@ void mcr_rng_shuffle(mcr_rng *r, size_t *a, size_t n);
 int mcr_threads(void);
 
 
-/* encoder internals (transform.c), exposed for model_io.c */
+/* encoder internals (transform.c), exposed for model_io.c and model.c
+ *
+ * Two layouts of the encoded row:
+ *   interleaved (classifiers, SMOTE): each feature in column order — a numeric value then, if
+ *     the column has missing values, a 0/1 indicator; a categorical's one-hot block.
+ *   split (the diffusion model): all numeric values first (dims [0, ng)), then one categorical
+ *     block per categorical feature and one two-level block [present, missing] per numeric
+ *     feature with missing values, in feature order. Gaussian diffusion runs on [0, ng), and
+ *     each block is one multinomial variable.
+ * Categorical levels: level code -> encoded index through lmap; with pooling, the levels seen
+ * fewer than min_count times share one "__other__" index, decoded by a draw among them in
+ * proportion to their training counts; a missing value is an index of its own (the last). */
 typedef struct mcr_encfeat {
     int col;            /* column index in the table the encoder was fitted on            */
     mcr_coltype type;
-    int offset, width;  /* encoded dims [offset, offset+width)                            */
+    int offset, width;  /* numeric: value dim (width 1, +1 interleaved indicator);
+                           categorical: first dim of its block of `width` levels          */
+    int moff;           /* numeric with missing values: indicator dim (interleaved) or first
+                           dim of its [present, missing] block (split); -1 = none          */
     /* numeric */
     int kind;           /* mcr_numeric_transform */
     int nq;             /* quantiles */
     double *q;          /* [nq] quantile values (references are linspace(0,1,nq))        */
     double mean, sd, lo, hi, fill;
-    int has_missing;    /* numeric: one extra indicator dim; categorical: one extra level */
+    int has_missing;    /* numeric: an indicator; categorical: one extra level            */
     int all_missing;    /* numeric column with no observed value */
     /* categorical */
-    int nlevels;
+    int nlevels;        /* levels of the column when fitted */
+    int *lmap;          /* [nlevels] encoded index of each level */
+    int *inv;           /* [width] level code of each encoded index (-1: other / missing) */
+    int other;          /* encoded index of the pooled rare levels, -1 = none */
+    int nrare;          /* pooled levels seen in training, most frequent first */
+    int *rare;          /* [nrare] their level codes */
+    double *rcum;       /* [nrare] cumulative training counts */
 } mcr_encfeat;
 
 struct mcr_encoder {
     int nfeat, d;
+    int split;          /* layout (see above) */
+    int ng;             /* split: numeric dims [0, ng) */
+    int nblk;           /* split: categorical blocks */
+    int *boff, *bK;     /* [nblk] first dim and number of levels of each block */
     mcr_encfeat *f;
 };
+/* Fit with a layout and a pooling threshold (min_count <= 1 pools nothing). */
+int mcr_encoder_fit_ex(const mcr_table *t, const int *cols, int ncols, const size_t *rows,
+                       size_t nrows, mcr_numeric_transform kind, int split, int min_count,
+                       mcr_encoder **out);
+/* Offsets, widths, blocks and inverse maps from the fitted fields (fit and model loading). */
+int mcr_encoder_layout(mcr_encoder *e);
+/* Split layout only: numeric values num[nrows, ng] and block indices codes[nrows, nblk]. */
+int mcr_encoder_codes(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t nrows,
+                      float *num, int32_t *codes);
+/* Decode as mcr_encoder_inverse; an "__other__" index draws one of the pooled levels with r
+ * (r == NULL: the most frequent pooled level). */
+int mcr_encoder_inverse_ex(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
+                           const size_t *rows, mcr_rng *r);
 double mcr_quantile_forward(const mcr_encfeat *f, double x);
 double mcr_quantile_inverse(const mcr_encfeat *f, double z);
 

@@ -1,6 +1,7 @@
 /* model.c — the conditional DDPM over table rows: fit, sample, inspect, benchmark.
  * The model file format lives in model_io.c. */
 #include "model.h"
+#include "multinomial.h"
 #include <cblas.h>
 #include <omp.h>
 #include <zlib.h>
@@ -31,6 +32,8 @@ void mcr_fit_config_default(mcr_fit_config *c) {
     c->ema_decay = 0.999f;
     c->p_uncond = 0.1f;
     c->numeric = MCR_NUM_QUANTILE;
+    c->catmode = MCR_CAT_MULTINOMIAL;
+    c->min_level_count = 1;
     c->seed = 1;
     c->progress_every = 10;
 }
@@ -77,12 +80,13 @@ void mcr_model_progress(const mcr_model *m, int *done, int *planned) {
 static uint32_t cfg_checksum(const mcr_fit_config *c, int d, int ncond, size_t nrows) {
     double v[] = {c->condition, c->nwidths, c->dim_t, c->act, c->dropout, c->T, c->schedule,
                   c->steps, c->batch, c->lr, c->weight_decay, c->warmup, c->grad_clip,
-                  c->ema_decay, c->p_uncond, c->numeric, (double)c->seed, d, ncond, (double)nrows};
+                  c->ema_decay, c->p_uncond, c->numeric, (double)c->seed, d, ncond, (double)nrows,
+                  c->catmode, c->min_level_count};
     uint32_t crc = (uint32_t)crc32(0L, (const unsigned char *)v, sizeof v);
     return (uint32_t)crc32(crc, (const unsigned char *)c->widths, (uInt)(sizeof(int) * (size_t)c->nwidths));
 }
 
-/* ------------------------------------------------------------------ Gaussian noise */
+/* ------------------------------------------------------------------ noise */
 #define NOISE_CHUNKS 16
 void mcr_fill_normal(float *buf, size_t n, uint64_t seed, uint64_t stream) {
 #pragma omp parallel for schedule(static)
@@ -94,12 +98,28 @@ void mcr_fill_normal(float *buf, size_t n, uint64_t seed, uint64_t stream) {
     }
 }
 
+void mcr_fill_uniform(float *buf, size_t n, uint64_t seed, uint64_t stream) {
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < NOISE_CHUNKS; c++) {
+        mcr_rng r;
+        mcr_rng_seed(&r, seed ^ 0x5851F42D4C957F2DULL, stream * NOISE_CHUNKS + (uint64_t)c);
+        size_t i0 = n * c / NOISE_CHUNKS, i1 = n * (c + 1) / NOISE_CHUNKS;
+        for (size_t i = i0; i < i1; i++) buf[i] = (float)((mcr_rng_u64(&r) >> 40) + 0.5) * 0x1p-24f;
+    }
+}
+
 /* ------------------------------------------------------------------ trainer */
 int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, int T, mcr_schedule sched,
-                     uint64_t seed) {
+                     uint64_t seed, int dg, int nblk, const int *boff, const int *bK) {
     memset(tr, 0, sizeof *tr);
     tr->net = *layout;
     tr->B = B;
+    tr->dg = dg;
+    tr->nblk = nblk;
+    tr->boff = boff;
+    tr->bK = bK;
+    for (int b = 0; b < nblk; b++)
+        if (bK[b] > tr->Kmax) tr->Kmax = bK[b];
     size_t np = layout->nparams, bd = (size_t)B * layout->d;
     int rc = mcr_net_alloc(&tr->net, B);
     if (rc) return rc;
@@ -110,13 +130,16 @@ int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, int T, mcr_s
     tr->v = calloc(np, sizeof(float));
     tr->ema = calloc(np, sizeof(float));
     tr->x0 = malloc(bd * sizeof(float));
-    tr->eps = malloc(bd * sizeof(float));
+    tr->eps = malloc(((size_t)B * dg + 1) * sizeof(float));
     tr->xt = malloc(bd * sizeof(float));
     tr->dout = malloc(bd * sizeof(float));
     tr->t = malloc((size_t)B * sizeof(int));
     tr->y = malloc((size_t)B * sizeof(int));
+    tr->c0 = malloc(((size_t)B * nblk + 1) * sizeof(int32_t));
+    tr->scratch = malloc(((size_t)omp_get_max_threads() * 4 * tr->Kmax + 1) * sizeof(float));
+    tr->rowloss = malloc((size_t)B * sizeof(double));
     if (!tr->p || !tr->g || !tr->m || !tr->v || !tr->ema || !tr->x0 || !tr->eps || !tr->xt ||
-        !tr->dout || !tr->t || !tr->y) {
+        !tr->dout || !tr->t || !tr->y || !tr->c0 || !tr->scratch || !tr->rowloss) {
         rc = MCR_NOMEM();
         goto fail;
     }
@@ -143,18 +166,89 @@ void mcr_trainer_free(mcr_trainer *tr) {
     free(tr->dout);
     free(tr->t);
     free(tr->y);
+    free(tr->c0);
+    free(tr->scratch);
+    free(tr->rowloss);
     memset(tr, 0, sizeof *tr);
 }
 
-/* One optimiser step on the batch already in tr->x0 / tr->y (tr->t and noise drawn here). */
+/* Multinomial part of a training step: x_t's blocks drawn from q(x_t | x_0) (keep x_0 with
+ * probability abar_t, else a uniform level), then after the forward pass the per-column
+ * KL / decoder NLL and its gradient into dout. TabDDPM's weighting: T * L_t per column (the
+ * 1/p(t) of uniform time sampling), summed over columns, averaged over rows, divided by the
+ * number of columns. Returns that loss. */
+static void mn_noise(mcr_trainer *tr, uint64_t seed, int step) {
+    int B = tr->B, d = tr->net.d, nb = tr->nblk;
+    mcr_rng r;
+    mcr_rng_seed(&r, seed, 2000000 + (uint64_t)step);
+    for (int i = 0; i < B; i++) {
+        double a = tr->sched.abar[tr->t[i]];
+        float *row = tr->xt + (size_t)i * d;
+        for (int b = 0; b < nb; b++) {
+            int K = tr->bK[b], k0 = tr->c0[(size_t)i * nb + b];
+            int k = mcr_rng_uniform(&r) < a ? k0 : (int)mcr_rng_below(&r, (uint64_t)K);
+            float *o = row + tr->boff[b];
+            memset(o, 0, (size_t)K * sizeof(float));
+            o[k] = 1;
+        }
+    }
+}
+
+static double mn_loss_batch(mcr_trainer *tr) {
+    int B = tr->B, d = tr->net.d, nb = tr->nblk, T = tr->sched.T;
+    float w = (float)T / ((float)B * nb);
+    const float *out = tr->net.out;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < B; i++) {
+        float *scr = tr->scratch + (size_t)omp_get_thread_num() * 4 * tr->Kmax;
+        int t = tr->t[i];
+        double at = tr->sched.abar[t], as = mcr_abar_prev(&tr->sched, t), sum = 0;
+        for (int b = 0; b < nb; b++) {
+            size_t o = (size_t)i * d + tr->boff[b];
+            int K = tr->bK[b], xt = 0;
+            for (int k = 1; k < K; k++)
+                if (tr->xt[o + k] > tr->xt[o + xt]) xt = k;
+            sum += mn_loss(tr->dout + o, out + o, tr->c0[(size_t)i * nb + b], xt, K, at, as, w, scr);
+        }
+        tr->rowloss[i] = sum;
+    }
+    double s = 0;
+    for (int i = 0; i < B; i++) s += tr->rowloss[i];
+    return s * T / ((double)B * nb);
+}
+
+/* mean squared error of out vs eps on the Gaussian columns; gradient into dout */
+static double gauss_loss(mcr_trainer *tr) {
+    int B = tr->B, d = tr->net.d, dg = tr->dg;
+    if (dg == d) return mse_forward_backward(tr->dout, tr->net.out, tr->eps, (size_t)B * d);
+    if (dg == 0) return 0;
+    float k = 2.0f / ((float)B * dg);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < B; i++) {
+        double s = 0;
+        for (int j = 0; j < dg; j++) {
+            float e = tr->net.out[(size_t)i * d + j] - tr->eps[(size_t)i * dg + j];
+            s += (double)e * e;
+            tr->dout[(size_t)i * d + j] = k * e;
+        }
+        tr->rowloss[i] = s;
+    }
+    double s = 0;
+    for (int i = 0; i < B; i++) s += tr->rowloss[i];
+    return s / ((double)B * dg);
+}
+
+/* One optimiser step on the batch already in tr->x0 / tr->c0 / tr->y (t and noise drawn here). */
 double mcr_trainer_step(mcr_trainer *tr, const mcr_fit_config *c, int step, mcr_rng *r) {
-    int B = tr->B, d = tr->net.d;
+    int B = tr->B, d = tr->net.d, dg = tr->dg;
     size_t np = tr->net.nparams;
     for (int i = 0; i < B; i++) tr->t[i] = (int)mcr_rng_below(r, (uint64_t)tr->sched.T);
-    mcr_fill_normal(tr->eps, (size_t)B * d, c->seed, 1000 + (uint64_t)step);
-    q_sample(tr->xt, tr->x0, tr->eps, tr->t, &tr->sched, B, d);
+    mcr_fill_normal(tr->eps, (size_t)B * dg, c->seed, 1000 + (uint64_t)step);
+    q_sample(tr->xt, tr->x0, tr->eps, tr->t, &tr->sched, B, dg, d);
+    if (tr->nblk) mn_noise(tr, c->seed, step);
     mcr_net_forward(&tr->net, tr->p, tr->xt, tr->t, tr->y, B, 1, c->seed, (uint64_t)step);
-    double loss = mse_forward_backward(tr->dout, tr->net.out, tr->eps, (size_t)B * d);
+    double loss = gauss_loss(tr);
+    if (tr->nblk) loss += mn_loss_batch(tr);
     if (!isfinite(loss)) return loss;
     memset(tr->g, 0, np * sizeof(float));
     mcr_net_backward(&tr->net, tr->p, tr->g, tr->dout, tr->xt, tr->y, B);
@@ -196,6 +290,10 @@ static int check_config(const mcr_fit_config *c) {
         return mcr_err(MCR_EINVAL, "--ema must be in [0, 1)");
     if (c->warmup < 0 || c->warmup >= c->steps)
         return mcr_err(MCR_EINVAL, "--warmup must be in [0, steps)");
+    if (c->catmode != MCR_CAT_ONEHOT && c->catmode != MCR_CAT_MULTINOMIAL)
+        return mcr_err(MCR_EINVAL, "--categorical-mode must be onehot or multinomial");
+    if (c->min_level_count < 1)
+        return mcr_err(MCR_EINVAL, "--min-level-count must be at least 1 (got %d)", c->min_level_count);
     if ((c->condition == MCR_COND_SENSITIVE || c->condition == MCR_COND_BOTH) && !c->sensitive)
         return mcr_err(MCR_EINVAL, "--condition %s needs --sensitive COL",
                        c->condition == MCR_COND_BOTH ? "both" : "sensitive");
@@ -296,16 +394,6 @@ static int model_setup(const mcr_table *t, const mcr_fit_config *c, mcr_model **
         if (!is_cond && !dropped) m->feat[m->nfeat++] = j;
     }
     free(drop);
-    for (int a = 0; a < m->nfeat; a++) {
-        const mcr_column *col = &t->cols[m->feat[a]];
-        if (col->type == MCR_COL_CATEGORICAL && col->nlevels > MCR_MAX_ONEHOT) {
-            rc = mcr_err(MCR_EINVAL,
-                         "%s: column '%s' has %d levels (more than %d for one-hot encoding); leave it "
-                         "out with --drop %s",
-                         mcr_table_source(t), col->name, col->nlevels, MCR_MAX_ONEHOT, col->name);
-            goto fail;
-        }
-    }
     if (m->nfeat == 0) {
         rc = mcr_err(MCR_EINVAL, "%s: no columns left to model besides the condition",
                      mcr_table_source(t));
@@ -338,40 +426,48 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
     m->cfg.checkpoint_path = NULL;
     m->cfg.resume = NULL;
     m->cfg.checkpoint_every = 0;
-    double *xd = NULL;
     float *X = NULL;
+    int32_t *C = NULL;
     int *cond = NULL;
     size_t *perm = NULL;
     mcr_trainer tr;
     memset(&tr, 0, sizeof tr);
-    if ((rc = mcr_encoder_fit(t, m->feat, m->nfeat, rows, nrows, c->numeric, &m->enc))) goto fail;
-    int d = m->enc->d;
-    xd = malloc(nrows * (size_t)d * sizeof(double));
-    X = malloc(nrows * (size_t)d * sizeof(float));
+    if ((rc = mcr_encoder_fit_ex(t, m->feat, m->nfeat, rows, nrows, c->numeric, 1,
+                                 c->min_level_count, &m->enc)))
+        goto fail;
+    for (int a = 0; a < m->nfeat; a++) {
+        const mcr_encfeat *f = &m->enc->f[a];
+        if (f->type == MCR_COL_CATEGORICAL && f->width > MCR_MAX_ONEHOT) {
+            rc = mcr_err(MCR_EINVAL,
+                         "%s: column '%s' has %d levels (more than %d); pool the rare ones with "
+                         "--min-level-count N or leave the column out with --drop %s",
+                         mcr_table_source(t), t->cols[f->col].name, f->width, MCR_MAX_ONEHOT,
+                         t->cols[f->col].name);
+            goto fail;
+        }
+    }
+    /* the training rows stay compact: numeric values [nrows, ng] and one level index per
+     * block [nrows, nblk]; one-hot rows exist only for the batch being trained on */
+    int d = m->enc->d, ng = m->enc->ng, nb = m->enc->nblk;
+    X = malloc((nrows * (size_t)ng + 1) * sizeof(float));
+    C = malloc((nrows * (size_t)nb + 1) * sizeof(int32_t));
     cond = malloc(nrows * sizeof(int));
     perm = malloc(nrows * sizeof(size_t));
-    if (!xd || !X || !cond || !perm) {
-        rc = MCR_NOMEM();
-        goto fail;
-    }
-    if ((rc = mcr_encoder_transform(m->enc, t, rows, nrows, xd))) goto fail;
-    for (size_t i = 0; i < nrows * (size_t)d; i++) X[i] = (float)xd[i];
-    free(xd);
-    /* the encoded training range of each column bounds x0_hat during sampling */
     m->xlo = malloc((size_t)d * sizeof(float));
     m->xhi = malloc((size_t)d * sizeof(float));
-    if (!m->xlo || !m->xhi) {
+    if (!X || !C || !cond || !perm || !m->xlo || !m->xhi) {
         rc = MCR_NOMEM();
         goto fail;
     }
-    for (int k = 0; k < d; k++) m->xlo[k] = INFINITY, m->xhi[k] = -INFINITY;
+    if ((rc = mcr_encoder_codes(m->enc, t, rows, nrows, X, C))) goto fail;
+    /* the encoded training range of each column bounds x0_hat during sampling */
+    for (int k = 0; k < d; k++) m->xlo[k] = k < ng ? INFINITY : 0, m->xhi[k] = k < ng ? -INFINITY : 1;
     for (size_t i = 0; i < nrows; i++)
-        for (int k = 0; k < d; k++) {
-            float v = X[i * d + k];
+        for (int k = 0; k < ng; k++) {
+            float v = X[i * ng + k];
             if (v < m->xlo[k]) m->xlo[k] = v;
             if (v > m->xhi[k]) m->xhi[k] = v;
         }
-    xd = NULL;
     for (size_t r = 0; r < nrows; r++) {
         cond[r] = row_cond(m, t, rows ? rows[r] : r);
         if (cond[r] < m->ncond) m->cond_count[cond[r]]++;
@@ -379,8 +475,11 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
     }
     int B = c->batch < (int)nrows ? c->batch : (int)nrows;
     m->cfg.batch = B;
+    int multi = c->catmode == MCR_CAT_MULTINOMIAL;
     mcr_net_layout(&m->net, d, c->dim_t, m->ncond, c->widths, c->nwidths, c->act, c->dropout);
-    if ((rc = mcr_trainer_init(&tr, &m->net, B, c->T, c->schedule, c->seed))) goto fail;
+    if ((rc = mcr_trainer_init(&tr, &m->net, B, c->T, c->schedule, c->seed, multi ? ng : d,
+                               multi ? nb : 0, m->enc->boff, m->enc->bK)))
+        goto fail;
     int every = c->steps / 200 > 0 ? c->steps / 200 : 1;
     m->loss_curve = malloc(((size_t)c->steps / every + 2) * sizeof(float));
     if (!m->loss_curve) {
@@ -392,7 +491,8 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
     size_t pos = nrows;
     double t0 = now_s(), acc = 0, window = 0;
     int nacc = 0, nwin = 0, start = 0;
-    uint32_t data_crc = (uint32_t)crc32(0L, (const unsigned char *)X, (uInt)(nrows * (size_t)d * sizeof(float)));
+    uint32_t data_crc = (uint32_t)crc32(0L, (const unsigned char *)X, (uInt)(nrows * (size_t)ng * sizeof(float)));
+    data_crc = (uint32_t)crc32(data_crc, (const unsigned char *)C, (uInt)(nrows * (size_t)nb * sizeof(int32_t)));
     uint32_t ccrc = cfg_checksum(c, d, m->ncond, nrows);
     size_t np = m->net.nparams;
     if (c->resume) { /* continue a checkpoint: same data and settings, then its exact state */
@@ -428,7 +528,13 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
                 pos = 0;
             }
             size_t i = perm[pos++];
-            memcpy(tr.x0 + (size_t)b * d, X + i * d, (size_t)d * sizeof(float));
+            float *x0 = tr.x0 + (size_t)b * d;
+            memcpy(x0, X + i * ng, (size_t)ng * sizeof(float));
+            memset(x0 + ng, 0, (size_t)(d - ng) * sizeof(float));
+            for (int k = 0; k < nb; k++) {
+                x0[m->enc->boff[k] + C[i * nb + k]] = 1;
+                if (tr.nblk) tr.c0[(size_t)b * nb + k] = C[i * nb + k];
+            }
             int y = cond[i];
             if (y < m->ncond && mcr_rng_uniform(&r) < c->p_uncond) y = m->ncond;
             tr.y[b] = y;
@@ -483,14 +589,15 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
     tr.ema = NULL;
     mcr_trainer_free(&tr);
     free(X);
+    free(C);
     free(cond);
     free(perm);
     *out = m;
     return MCR_OK;
 fail:
     mcr_trainer_free(&tr);
-    free(xd);
     free(X);
+    free(C);
     free(cond);
     free(perm);
     mcr_model_free(m);
@@ -518,11 +625,21 @@ int mcr_model_cond_find(const mcr_model *m, const char *name) {
     return -1;
 }
 
-/* Reverse process for B rows of condition c from noise in x [B, d]; result in x. */
+/* What the reverse process needs besides the network: the Gaussian columns [0, dg) with
+ * their clipping range, and the multinomial blocks (nblk = 0 in one-hot mode). */
+typedef struct {
+    int dg, nblk, Kmax, sumK;
+    const int *boff, *bK;
+    const float *lo, *hi;
+} mixed;
+
+/* Reverse process for B rows of condition c from noise in x [B, d] (one-hot blocks set to
+ * their level indices in xc [B, nblk]); result in x. z holds B * dg floats, u B * sumK,
+ * scratch threads * 2 Kmax. */
 static void denoise(mcr_net *net, const float *p, const mcr_sched *s, const mcr_sample_config *sc,
-                    const float *lo, const float *hi, float *x, float *x2, float *z, int *tv,
-                    int *yv, int B, int c, int ncond, uint64_t stream) {
-    int d = net->d, guided = sc->guidance != 0;
+                    const mixed *mx, float *x, float *x2, float *z, float *u, int32_t *xc,
+                    float *scratch, int *tv, int *yv, int B, int c, int ncond, uint64_t stream) {
+    int d = net->d, dg = mx->dg, nb = mx->nblk, guided = sc->guidance != 0;
     int BB = guided ? 2 * B : B;
     size_t n = (size_t)B * d;
     for (int i = 0; i < B; i++) yv[i] = c, yv[B + i] = ncond;
@@ -548,13 +665,34 @@ static void denoise(mcr_net *net, const float *p, const mcr_sched *s, const mcr_
             inp = x2;
         }
         mcr_net_forward(net, p, inp, tv, yv, BB, 0, 0, 0);
-        float *eps = net->out;
-        if (guided) cfg_combine(eps, eps + n, n, sc->guidance);
-        if (sc->sampler == MCR_SAMPLER_DDIM) {
-            ddim_step(x, eps, B, d, lo, hi, s->abar[t], tprev >= 0 ? s->abar[tprev] : 1.0);
-        } else {
-            if (t > 0) mcr_fill_normal(z, n, sc->seed, stream * 100003 + (uint64_t)t);
-            ddpm_step(x, eps, z, B, d, lo, hi, s, t);
+        float *out = net->out; /* eps on the Gaussian columns, x0 logits on the blocks */
+        if (guided) cfg_combine(out, out + n, n, sc->guidance);
+        double at = s->abar[t], ap = tprev >= 0 ? s->abar[tprev] : 1.0;
+        if (dg > 0) {
+            if (sc->sampler == MCR_SAMPLER_DDIM) {
+                ddim_step(x, out, B, dg, d, mx->lo, mx->hi, at, ap);
+            } else {
+                if (t > 0) mcr_fill_normal(z, (size_t)B * dg, sc->seed, stream * 100003 + (uint64_t)t);
+                ddpm_step(x, out, z, B, dg, d, mx->lo, mx->hi, s, t);
+            }
+        }
+        if (nb) { /* each block: a Gumbel-max draw from p(x_tprev | x_t) */
+            mcr_fill_uniform(u, (size_t)B * mx->sumK, sc->seed, stream * 100003 + (uint64_t)t);
+#pragma omp parallel for schedule(static)
+            for (int i = 0; i < B; i++) {
+                float *scr = scratch + (size_t)omp_get_thread_num() * 2 * mx->Kmax;
+                const float *ui = u + (size_t)i * mx->sumK;
+                for (int b = 0; b < nb; b++) {
+                    int Kb = mx->bK[b];
+                    float *row = x + (size_t)i * d + mx->boff[b];
+                    int32_t *cur = xc + (size_t)i * nb + b;
+                    int nk = mn_sample_step(out + (size_t)i * d + mx->boff[b], *cur, Kb, at, ap, ui, scr);
+                    row[*cur] = 0;
+                    row[nk] = 1;
+                    *cur = nk;
+                    ui += Kb;
+                }
+            }
         }
     }
 }
@@ -574,15 +712,28 @@ int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_
     if ((rc = mcr_table_new_like(m->schema, total, &t))) return rc;
     int d = m->net.d, B = sc->chunk;
     if ((size_t)B > total) B = total ? (int)total : 1;
+    const mcr_encoder *e = m->enc;
+    int multi = m->cfg.catmode == MCR_CAT_MULTINOMIAL;
+    mixed mx = {multi ? e->ng : d, multi ? e->nblk : 0, 0, 0, e->boff, e->bK, m->xlo, m->xhi};
+    for (int b = 0; b < mx.nblk; b++) {
+        mx.sumK += e->bK[b];
+        if (e->bK[b] > mx.Kmax) mx.Kmax = e->bK[b];
+    }
+    int dg = mx.dg, nb = mx.nblk;
     mcr_net net = m->net;
     mcr_sched s;
     memset(&s, 0, sizeof s);
+    mcr_rng rr;
+    mcr_rng_seed(&rr, sc->seed, 77); /* pooled rare levels */
     float *x = malloc((size_t)B * d * sizeof(float)), *x2 = malloc(2 * (size_t)B * d * sizeof(float));
-    float *z = malloc((size_t)B * d * sizeof(float));
+    float *z = malloc(((size_t)B * dg + 1) * sizeof(float));
+    float *u = malloc(((size_t)B * mx.sumK + 1) * sizeof(float));
+    float *scr = malloc(((size_t)omp_get_max_threads() * 2 * mx.Kmax + 1) * sizeof(float));
+    int32_t *xc = malloc(((size_t)B * nb + 1) * sizeof(int32_t));
     double *xd = malloc((size_t)B * d * sizeof(double));
     int *tv = malloc(2 * (size_t)B * sizeof(int)), *yv = malloc(2 * (size_t)B * sizeof(int));
     size_t *rows = malloc((size_t)B * sizeof(size_t));
-    if (!x || !x2 || !z || !xd || !tv || !yv || !rows) {
+    if (!x || !x2 || !z || !u || !scr || !xc || !xd || !tv || !yv || !rows) {
         rc = MCR_NOMEM();
         goto done;
     }
@@ -594,11 +745,27 @@ int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_
         for (size_t done_c = 0; done_c < counts[c];) {
             int b = (int)(counts[c] - done_c < (size_t)B ? counts[c] - done_c : (size_t)B);
             stream++;
-            mcr_fill_normal(x, (size_t)b * d, sc->seed, stream * 100003);
-            denoise(&net, m->ema, &s, sc, m->xlo, m->xhi, x, x2, z, tv, yv, b, c, m->ncond, stream);
+            if (dg == d) {
+                mcr_fill_normal(x, (size_t)b * d, sc->seed, stream * 100003);
+            } else { /* Gaussian columns from N(0, I), blocks from the uniform q(x_T) */
+                mcr_fill_normal(z, (size_t)b * dg, sc->seed, stream * 100003);
+                mcr_rng r0;
+                mcr_rng_seed(&r0, sc->seed, 1000000 + stream);
+                for (int i = 0; i < b; i++) {
+                    float *row = x + (size_t)i * d;
+                    memcpy(row, z + (size_t)i * dg, (size_t)dg * sizeof(float));
+                    memset(row + dg, 0, (size_t)(d - dg) * sizeof(float));
+                    for (int k = 0; k < nb; k++) {
+                        int lv = (int)mcr_rng_below(&r0, (uint64_t)e->bK[k]);
+                        xc[(size_t)i * nb + k] = lv;
+                        row[e->boff[k] + lv] = 1;
+                    }
+                }
+            }
+            denoise(&net, m->ema, &s, sc, &mx, x, x2, z, u, xc, scr, tv, yv, b, c, m->ncond, stream);
             for (size_t i = 0; i < (size_t)b * d; i++) xd[i] = x[i];
             for (int i = 0; i < b; i++) rows[i] = row0 + (size_t)i;
-            if ((rc = mcr_encoder_inverse(m->enc, xd, (size_t)b, t, rows))) goto done;
+            if ((rc = mcr_encoder_inverse_ex(e, xd, (size_t)b, t, rows, &rr))) goto done;
             for (int i = 0; i < b; i++) {
                 if (m->cond_tlevel[c] >= 0) t->cols[m->target].cat[row0 + i] = m->cond_tlevel[c];
                 if (m->cond_glevel[c] >= 0) t->cols[m->sensitive].cat[row0 + i] = m->cond_glevel[c];
@@ -616,6 +783,9 @@ done:
     free(x);
     free(x2);
     free(z);
+    free(u);
+    free(scr);
+    free(xc);
     free(xd);
     free(tv);
     free(yv);
@@ -642,6 +812,11 @@ int mcr_model_inspect(const mcr_model *m, FILE *f) {
     fprintf(f, "  parameters        %zu\n", m->net.nparams);
     fprintf(f, "\ndiffusion: T = %d, %s schedule, epsilon prediction, p_uncond %g\n", c->T,
             sn[c->schedule], c->p_uncond);
+    fprintf(f, "categoricals: %s (%d numeric dims, %d categorical blocks%s)\n",
+            c->catmode == MCR_CAT_MULTINOMIAL ? "multinomial diffusion, x0 logits, KL loss"
+                                              : "one-hot under Gaussian diffusion",
+            m->enc->ng, m->enc->nblk, c->min_level_count > 1 ? ", rare levels pooled" : "");
+    if (c->min_level_count > 1) fprintf(f, "min level count: %d\n", c->min_level_count);
     fprintf(f, "training: %d steps, batch %d, lr %g (linear decay, warm-up %d), weight decay %g,"
                " grad clip %g, EMA %g, seed %llu\n",
             c->steps, c->batch, c->lr, c->warmup, c->weight_decay, c->grad_clip, c->ema_decay,
@@ -669,7 +844,8 @@ int mcr_model_inspect(const mcr_model *m, FILE *f) {
             role = m->condition == MCR_COND_TARGET ? "feature (sensitive)" : "condition (sensitive)";
         fprintf(f, "  %-24s %-12s %-22s", col->name, ctype(col->type), role);
         if (fe && col->type == MCR_COL_CATEGORICAL)
-            fprintf(f, " one-hot %d%s", fe->nlevels, fe->has_missing ? " + missing" : "");
+            fprintf(f, " %d levels%s%s", fe->width, fe->other >= 0 ? " (rare pooled)" : "",
+                    fe->has_missing ? " incl. missing" : "");
         else if (fe)
             fprintf(f, " %s [%g, %g]%s", nn_[fe->kind], fe->lo, fe->hi,
                     fe->has_missing ? " + missing indicator" : "");
@@ -700,7 +876,7 @@ int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int ste
     mcr_net_layout(&layout, d, c.dim_t, 2, widths, nwidths, MCR_ACT_RELU, 0);
     res->nparams = layout.nparams;
     mcr_trainer tr;
-    int rc = mcr_trainer_init(&tr, &layout, batch, c.T, c.schedule, 1);
+    int rc = mcr_trainer_init(&tr, &layout, batch, c.T, c.schedule, 1, d, 0, NULL, NULL);
     if (rc) return rc;
     mcr_rng r;
     mcr_rng_seed(&r, 7, 0);
@@ -751,7 +927,8 @@ int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int ste
     if (!rc) {
         mcr_fill_normal(x, (size_t)sample_rows * d, 5, 0);
         t0 = now_s();
-        denoise(&net, tr.ema, &s, &sc, NULL, NULL, x, NULL, NULL, tv, yv, sample_rows, 0, 2, 1);
+        mixed mx = {d, 0, 0, 0, NULL, NULL, NULL, NULL};
+        denoise(&net, tr.ema, &s, &sc, &mx, x, NULL, NULL, NULL, NULL, NULL, tv, yv, sample_rows, 0, 2, 1);
         res->sample_rows_per_s = sample_rows / (now_s() - t0);
         mcr_sched_free(&s);
     }

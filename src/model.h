@@ -5,7 +5,7 @@
 #include "mcr_int.h"
 #include "nn.h"
 
-#define MCR_MODEL_VERSION 1
+#define MCR_MODEL_VERSION 2
 #define MCR_MAX_ONEHOT 5000 /* levels of one categorical feature */
 
 /* full training state carried by a checkpoint */
@@ -45,20 +45,29 @@ struct mcr_model {
 };
 void mcr_train_state_free(mcr_train_state *s);
 
+/* Trainer of the mixed diffusion: Gaussian on columns [0, dg) of each row, multinomial on
+ * nblk one-hot blocks (boff[b], bK[b]) (nblk = 0: every column is Gaussian). */
 typedef struct mcr_trainer {
     mcr_net net;
     mcr_sched sched;
     float *p, *g, *m, *v, *ema;   /* [nparams] each */
-    float *x0, *eps, *xt, *dout;  /* [B, d] each */
+    float *x0, *xt, *dout;        /* [B, d] each */
+    float *eps;                   /* [B, dg] */
     int *t, *y;                   /* [B] */
-    int B;
+    int B, dg, nblk, Kmax;
+    const int *boff, *bK;         /* [nblk], borrowed */
+    int32_t *c0;                  /* [B, nblk] the batch's level indices (set with x0) */
+    float *scratch;               /* [threads, 4 Kmax] */
+    double *rowloss;              /* [B] */
     mcr_adamw opt;
 } mcr_trainer;
 
 int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, int T, mcr_schedule sched,
-                     uint64_t seed);
+                     uint64_t seed, int dg, int nblk, const int *boff, const int *bK);
 void mcr_trainer_free(mcr_trainer *tr);
 double mcr_trainer_step(mcr_trainer *tr, const mcr_fit_config *c, int step, mcr_rng *r);
 /* n standard normals from (seed, stream), generated in fixed chunks: thread-count independent */
 void mcr_fill_normal(float *buf, size_t n, uint64_t seed, uint64_t stream);
+/* n uniforms in (0, 1), the same way */
+void mcr_fill_uniform(float *buf, size_t n, uint64_t seed, uint64_t stream);
 #endif

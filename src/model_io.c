@@ -114,12 +114,11 @@ static void put_payload(wbuf *w, const mcr_model *m) {
     const mcr_encoder *e = m->enc;
     put_i32(w, e->nfeat);
     put_i32(w, e->d);
+    put_i32(w, e->split);
     for (int a = 0; a < e->nfeat; a++) {
         const mcr_encfeat *f = &e->f[a];
         put_i32(w, f->col);
         put_i32(w, f->type);
-        put_i32(w, f->offset);
-        put_i32(w, f->width);
         put_i32(w, f->kind);
         put_i32(w, f->nq);
         for (int q = 0; q < (f->type == MCR_COL_CATEGORICAL ? 0 : f->nq); q++) put_f64(w, f->q[q]);
@@ -131,6 +130,12 @@ static void put_payload(wbuf *w, const mcr_model *m) {
         put_i32(w, f->has_missing);
         put_i32(w, f->all_missing);
         put_i32(w, f->nlevels);
+        if (f->type != MCR_COL_CATEGORICAL) continue;
+        put_i32(w, f->other);
+        for (int k = 0; k < f->nlevels; k++) put_i32(w, f->lmap[k]);
+        put_i32(w, f->nrare);
+        for (int k = 0; k < f->nrare; k++) put_i32(w, f->rare[k]);
+        for (int k = 0; k < f->nrare; k++) put_f64(w, f->rcum[k]);
     }
     /* settings */
     const mcr_fit_config *c = &m->cfg;
@@ -151,6 +156,8 @@ static void put_payload(wbuf *w, const mcr_model *m) {
     put_f32(w, c->p_uncond);
     put_i32(w, c->numeric);
     put_u64(w, c->seed);
+    put_i32(w, c->catmode);
+    put_i32(w, c->min_level_count);
     put_f32(w, m->final_loss);
     put_i32(w, m->nloss);
     put(w, m->loss_curve, (size_t)m->nloss * sizeof(float));
@@ -270,24 +277,24 @@ static int parse_payload(rbuf *r, const char *path, mcr_model **out) {
     mcr_encoder *e = m->enc = calloc(1, sizeof *e);
     if (!e) BAD("%s: out of memory", path);
     int nfeat = get_i32(r);
-    e->d = get_i32(r);
-    if (r->bad || nfeat < 1 || nfeat > ncols || e->d < 1 || e->d > 100000000)
+    int dstored = get_i32(r);
+    e->split = get_i32(r);
+    if (r->bad || nfeat < 1 || nfeat > ncols || dstored < 1 || dstored > 100000000 ||
+        (e->split != 0 && e->split != 1))
         BAD("%s: damaged encoder block", path);
     e->f = calloc((size_t)nfeat, sizeof(mcr_encfeat));
     m->feat = calloc((size_t)nfeat, sizeof(int));
     if (!e->f || !m->feat) BAD("%s: out of memory", path);
-    int off = 0;
     for (int a = 0; a < nfeat; a++) {
         mcr_encfeat *f = &e->f[a];
         e->nfeat = a + 1;
         f->col = get_i32(r);
         f->type = get_i32(r);
-        f->offset = get_i32(r);
-        f->width = get_i32(r);
         f->kind = get_i32(r);
         f->nq = get_i32(r);
+        f->other = -1;
         if (r->bad || f->col < 0 || f->col >= ncols || (int)f->type != (int)s->cols[f->col].type ||
-            f->offset != off || f->width < 1 || f->kind < 0 || f->kind > 2 ||
+            f->kind < 0 || f->kind > 2 ||
             (f->type != MCR_COL_CATEGORICAL && (f->nq < 1 || (size_t)f->nq * 8 > r->n - r->pos)))
             BAD("%s: damaged encoder entry %d", path, a + 1);
         if (f->type != MCR_COL_CATEGORICAL) {
@@ -305,16 +312,39 @@ static int parse_payload(rbuf *r, const char *path, mcr_model **out) {
         if (r->bad || (f->has_missing != 0 && f->has_missing != 1) || f->nlevels < 0 ||
             f->nlevels > s->cols[f->col].nlevels)
             BAD("%s: damaged encoder entry %d", path, a + 1);
-        int want = f->type == MCR_COL_CATEGORICAL ? (f->nlevels + f->has_missing > 0 ? f->nlevels + f->has_missing : 1)
-                                                  : 1 + (f->has_missing != 0);
-        if (r->bad || f->width != want ||
-            (f->type == MCR_COL_CATEGORICAL && f->nlevels > s->cols[f->col].nlevels))
-            BAD("%s: damaged encoder entry %d", path, a + 1);
-        off += f->width;
         m->feat[a] = f->col;
+        if (f->type != MCR_COL_CATEGORICAL) continue;
+        int L = f->nlevels;
+        f->other = get_i32(r);
+        if (r->bad || f->other < -1 || f->other > L || (size_t)L * 4 > r->n - r->pos)
+            BAD("%s: damaged encoder entry %d", path, a + 1);
+        if (!(f->lmap = malloc((size_t)(L ? L : 1) * sizeof(int)))) BAD("%s: out of memory", path);
+        for (int k = 0; k < L; k++) {
+            f->lmap[k] = get_i32(r);
+            if (f->lmap[k] < 0 || f->lmap[k] >= (f->other >= 0 ? f->other + 1 : L))
+                BAD("%s: damaged encoder entry %d (level map)", path, a + 1);
+        }
+        f->nrare = get_i32(r);
+        if (r->bad || f->nrare < 0 || f->nrare > L || (f->other < 0 && f->nrare) ||
+            (size_t)f->nrare * 12 > r->n - r->pos)
+            BAD("%s: damaged encoder entry %d", path, a + 1);
+        f->rare = malloc((size_t)(f->nrare ? f->nrare : 1) * sizeof(int));
+        f->rcum = malloc((size_t)(f->nrare ? f->nrare : 1) * sizeof(double));
+        if (!f->rare || !f->rcum) BAD("%s: out of memory", path);
+        for (int k = 0; k < f->nrare; k++) {
+            f->rare[k] = get_i32(r);
+            if (f->rare[k] < 0 || f->rare[k] >= L) BAD("%s: damaged encoder entry %d (pooled levels)", path, a + 1);
+        }
+        for (int k = 0; k < f->nrare; k++) {
+            f->rcum[k] = get_f64(r);
+            if (!(f->rcum[k] > (k ? f->rcum[k - 1] : 0)) || !isfinite(f->rcum[k]))
+                BAD("%s: damaged encoder entry %d (pooled counts)", path, a + 1);
+        }
     }
     m->nfeat = nfeat;
-    if (off != e->d) BAD("%s: damaged encoder (width %d != %d)", path, off, e->d);
+    if (r->bad) BAD("%s: damaged encoder block", path);
+    if ((rc = mcr_encoder_layout(e))) goto fail;
+    if (e->d != dstored) BAD("%s: damaged encoder (width %d != %d)", path, e->d, dstored);
     mcr_fit_config *c = &m->cfg;
     mcr_fit_config_default(c);
     c->nwidths = get_i32(r);
@@ -338,9 +368,12 @@ static int parse_payload(rbuf *r, const char *path, mcr_model **out) {
     c->p_uncond = get_f32(r);
     c->numeric = get_i32(r);
     c->seed = get_u64(r);
+    c->catmode = get_i32(r);
+    c->min_level_count = get_i32(r);
     c->progress_every = 0;
     if (r->bad || c->dim_t < 2 || c->dim_t > 4096 || (c->act != 0 && c->act != 1) || c->T < 2 ||
-        c->T > 100000 || (c->schedule != 0 && c->schedule != 1))
+        c->T > 100000 || (c->schedule != 0 && c->schedule != 1) ||
+        (c->catmode != MCR_CAT_ONEHOT && c->catmode != MCR_CAT_MULTINOMIAL) || c->min_level_count < 1)
         BAD("%s: damaged settings", path);
     m->final_loss = get_f32(r);
     m->nloss = get_i32(r);
@@ -414,6 +447,11 @@ int mcr_model_load_mem(const void *data, size_t n, const char *path, mcr_model *
     memcpy(&ver, hdr + 8, 4);
     memcpy(&len, hdr + 16, 8);
     memcpy(&crc, hdr + 24, 4);
+    if (ver < MCR_MODEL_VERSION && ver > 0)
+        return mcr_err(MCR_ECORRUPT,
+                       "%s: model file format version %u was written by an older mcrage; this "
+                       "one (%s) reads version %d: refit the model",
+                       path, ver, MCR_VERSION, MCR_MODEL_VERSION);
     if (ver > MCR_MODEL_VERSION || ver == 0)
         return mcr_err(MCR_ECORRUPT,
                        "%s: model file format version %u; this mcrage (%s) reads version %d "

@@ -7,7 +7,9 @@
  * bounds at 1e-7, then the normal quantile function; inverse = normal CDF then interpolation.
  * Standardisation and min-max to [-1,1] are alternatives. A column with missing values gets
  * an indicator dim (1 = missing) and its missing entries the transformed median.
- * Categoricals: one-hot (0/1), missing as an extra level. Decoding: arg-max.
+ * Categoricals: one-hot (0/1), missing as an extra level, optionally rare levels pooled into
+ * one "__other__" level. Decoding: arg-max. The two layouts (interleaved, split) are described
+ * in mcr_int.h.
  */
 #include "mcr_int.h"
 
@@ -112,8 +114,16 @@ static int cmp_double(const void *a, const void *b) {
 
 void mcr_encoder_free(mcr_encoder *e) {
     if (!e) return;
-    for (int i = 0; i < e->nfeat; i++) free(e->f[i].q);
+    for (int i = 0; i < e->nfeat; i++) {
+        free(e->f[i].q);
+        free(e->f[i].lmap);
+        free(e->f[i].inv);
+        free(e->f[i].rare);
+        free(e->f[i].rcum);
+    }
     free(e->f);
+    free(e->boff);
+    free(e->bK);
     free(e);
 }
 
@@ -140,8 +150,126 @@ static double decode_num(const mcr_encfeat *f, double z) {
     return x;
 }
 
-int mcr_encoder_fit(const mcr_table *t, const int *cols, int ncols, const size_t *rows,
-                    size_t nrows, mcr_numeric_transform kind, mcr_encoder **out) {
+/* encoded index of a categorical level code (-1 = missing) */
+static int cat_index(const mcr_encfeat *f, int code) {
+    if (code < 0) return f->has_missing ? f->width - 1 : -1;
+    return f->lmap[code];
+}
+
+int mcr_encoder_layout(mcr_encoder *e) {
+    int off = 0, nblk = 0;
+    if (e->split)
+        for (int a = 0; a < e->nfeat; a++)
+            if (e->f[a].type != MCR_COL_CATEGORICAL) e->f[a].offset = off++;
+    e->ng = e->split ? off : 0;
+    for (int a = 0; a < e->nfeat; a++) {
+        mcr_encfeat *f = &e->f[a];
+        if (f->type == MCR_COL_CATEGORICAL) {
+            /* width = kept levels (+ other) + missing; lmap already holds the indices */
+            int kept = 0;
+            for (int k = 0; k < f->nlevels; k++)
+                if (f->lmap[k] != f->other || f->other < 0) kept = f->lmap[k] + 1 > kept ? f->lmap[k] + 1 : kept;
+            if (f->other >= 0 && f->other + 1 > kept) kept = f->other + 1;
+            f->width = kept + f->has_missing;
+            if (f->width == 0) f->width = 1;
+            f->offset = off;
+            off += f->width;
+            nblk++;
+            free(f->inv);
+            if (!(f->inv = malloc((size_t)f->width * sizeof(int)))) return MCR_NOMEM();
+            for (int k = 0; k < f->width; k++) f->inv[k] = -1;
+            for (int k = 0; k < f->nlevels; k++)
+                if (f->lmap[k] != f->other) f->inv[f->lmap[k]] = k;
+            f->moff = -1;
+        } else if (e->split) {
+            f->width = 1;
+            f->moff = f->has_missing ? off : -1;
+            if (f->has_missing) off += 2, nblk++;
+        } else {
+            f->offset = off;
+            f->width = 1 + f->has_missing;
+            f->moff = f->has_missing ? off + 1 : -1;
+            off += f->width;
+        }
+    }
+    e->d = off;
+    free(e->boff);
+    free(e->bK);
+    e->boff = e->bK = NULL;
+    e->nblk = 0;
+    if (!e->split) return MCR_OK;
+    e->boff = malloc((size_t)(nblk ? nblk : 1) * sizeof(int));
+    e->bK = malloc((size_t)(nblk ? nblk : 1) * sizeof(int));
+    if (!e->boff || !e->bK) return MCR_NOMEM();
+    for (int a = 0; a < e->nfeat; a++) {
+        const mcr_encfeat *f = &e->f[a];
+        if (f->type == MCR_COL_CATEGORICAL) e->boff[e->nblk] = f->offset, e->bK[e->nblk++] = f->width;
+        else if (f->moff >= 0) e->boff[e->nblk] = f->moff, e->bK[e->nblk++] = 2;
+    }
+    return MCR_OK;
+}
+
+typedef struct {
+    size_t n;
+    int k;
+} lcount;
+static int cmp_lcount(const void *a, const void *b) { /* count descending, then code */
+    const lcount *x = a, *y = b;
+    if (x->n != y->n) return x->n < y->n ? 1 : -1;
+    return (x->k > y->k) - (x->k < y->k);
+}
+
+/* level map of a categorical feature: kept levels in code order, then other, then missing */
+static int fit_levels(mcr_encfeat *f, const mcr_column *c, const size_t *rows, size_t nrows,
+                      int min_count) {
+    f->nlevels = c->nlevels;
+    f->other = -1;
+    size_t *cnt = calloc((size_t)(c->nlevels ? c->nlevels : 1), sizeof(size_t));
+    f->lmap = malloc((size_t)(c->nlevels ? c->nlevels : 1) * sizeof(int));
+    if (!cnt || !f->lmap) return free(cnt), MCR_NOMEM();
+    for (size_t r = 0; r < nrows; r++) {
+        int code = c->cat[rows ? rows[r] : r];
+        if (code < 0) f->has_missing = 1;
+        else cnt[code]++;
+    }
+    int kept = 0, pooled = 0;
+    for (int k = 0; k < c->nlevels; k++) {
+        int pool = min_count > 1 && cnt[k] < (size_t)min_count;
+        if (pool) {
+            f->lmap[k] = -2;
+            pooled += cnt[k] > 0;
+        } else
+            f->lmap[k] = kept++;
+    }
+    if (min_count > 1 && pooled > 0) {
+        f->other = kept;
+        lcount *lc = malloc((size_t)pooled * sizeof(lcount));
+        f->rare = malloc((size_t)pooled * sizeof(int));
+        f->rcum = malloc((size_t)pooled * sizeof(double));
+        if (!lc || !f->rare || !f->rcum) return free(lc), free(cnt), MCR_NOMEM();
+        int n = 0;
+        for (int k = 0; k < c->nlevels; k++)
+            if (f->lmap[k] == -2 && cnt[k] > 0) lc[n].n = cnt[k], lc[n++].k = k;
+        qsort(lc, (size_t)n, sizeof(lcount), cmp_lcount);
+        double cum = 0;
+        for (int i = 0; i < n; i++) {
+            f->rare[i] = lc[i].k;
+            cum += (double)lc[i].n;
+            f->rcum[i] = cum;
+        }
+        f->nrare = n;
+        free(lc);
+    }
+    for (int k = 0; k < c->nlevels; k++)
+        if (f->lmap[k] == -2) f->lmap[k] = f->other >= 0 ? f->other : 0;
+    /* unseen levels without pooling keep their own (never active) index, as before */
+    free(cnt);
+    return MCR_OK;
+}
+
+int mcr_encoder_fit_ex(const mcr_table *t, const int *cols, int ncols, const size_t *rows,
+                       size_t nrows, mcr_numeric_transform kind, int split, int min_count,
+                       mcr_encoder **out) {
     *out = NULL;
     if (!rows) nrows = t->nrows;
     mcr_encoder *e = calloc(1, sizeof *e);
@@ -151,21 +279,17 @@ int mcr_encoder_fit(const mcr_table *t, const int *cols, int ncols, const size_t
         mcr_encoder_free(e);
         return MCR_NOMEM();
     }
-    int off = 0;
+    e->split = split;
     for (int a = 0; a < ncols; a++) {
         const mcr_column *c = &t->cols[cols[a]];
         mcr_encfeat *f = &e->f[a];
         e->nfeat = a + 1;
         f->col = cols[a];
         f->type = c->type;
-        f->offset = off;
         f->kind = kind;
+        f->other = -1;
         if (c->type == MCR_COL_CATEGORICAL) {
-            f->nlevels = c->nlevels;
-            for (size_t r = 0; r < nrows && !f->has_missing; r++)
-                f->has_missing = c->cat[rows ? rows[r] : r] < 0;
-            f->width = f->nlevels + f->has_missing;
-            if (f->width == 0) f->width = 1;
+            if (fit_levels(f, c, rows, nrows, min_count)) goto nomem;
         } else {
             size_t m = 0;
             for (size_t r = 0; r < nrows; r++) {
@@ -173,14 +297,12 @@ int mcr_encoder_fit(const mcr_table *t, const int *cols, int ncols, const size_t
                 if (!isnan(v)) buf[m++] = v;
             }
             f->has_missing = m < nrows;
-            f->width = 1 + f->has_missing;
             if (m == 0) { /* all missing: a constant, never emitted */
                 f->lo = f->hi = f->mean = f->fill = 0;
                 f->sd = 1;
                 f->nq = 1;
                 f->all_missing = 1;
                 if (!(f->q = calloc(1, sizeof(double)))) goto nomem;
-                off += f->width;
                 continue;
             }
             qsort(buf, m, sizeof(double), cmp_double);
@@ -208,10 +330,10 @@ int mcr_encoder_fit(const mcr_table *t, const int *cols, int ncols, const size_t
             double median = (m % 2) ? buf[m / 2] : 0.5 * (buf[m / 2 - 1] + buf[m / 2]);
             f->fill = encode_num(f, median);
         }
-        off += f->width;
     }
-    e->d = off;
     free(buf);
+    buf = NULL;
+    if (mcr_encoder_layout(e)) goto nomem;
     *out = e;
     return MCR_OK;
 nomem:
@@ -220,35 +342,108 @@ nomem:
     return MCR_NOMEM();
 }
 
+int mcr_encoder_fit(const mcr_table *t, const int *cols, int ncols, const size_t *rows,
+                    size_t nrows, mcr_numeric_transform kind, mcr_encoder **out) {
+    return mcr_encoder_fit_ex(t, cols, ncols, rows, nrows, kind, 0, 1, out);
+}
+
+static int check_col(const mcr_encfeat *f, const mcr_column *c, int code) {
+    if (c->type != f->type)
+        return mcr_err(MCR_EINVAL, "column '%s' has another type than the fitted one", c->name);
+    if (code >= f->nlevels)
+        return mcr_err(MCR_EINVAL, "column '%s': level '%s' was not seen in fitting", c->name,
+                       c->levels[code]);
+    return MCR_OK;
+}
+
 int mcr_encoder_transform(const mcr_encoder *e, const mcr_table *t, const size_t *rows,
                           size_t nrows, double *x) {
-    int d = e->d;
+    int d = e->d, rc;
     for (int a = 0; a < e->nfeat; a++) {
         const mcr_encfeat *f = &e->f[a];
         const mcr_column *c = &t->cols[f->col];
-        if (c->type != f->type)
-            return mcr_err(MCR_EINVAL, "column '%s' has another type than the fitted one",
-                           c->name);
+        if ((rc = check_col(f, c, -1))) return rc;
         for (size_t r = 0; r < nrows; r++) {
             size_t i = rows ? rows[r] : r;
-            double *o = x + r * (size_t)d + f->offset;
+            double *o = x + r * (size_t)d;
             if (f->type == MCR_COL_CATEGORICAL) {
-                for (int k = 0; k < f->width; k++) o[k] = 0;
+                for (int k = 0; k < f->width; k++) o[f->offset + k] = 0;
                 int code = c->cat[i];
-                if (code >= f->nlevels)
-                    return mcr_err(MCR_EINVAL, "column '%s': level '%s' was not seen in fitting",
-                                   c->name, c->levels[code]);
-                if (code >= 0) o[code] = 1;
-                else if (f->has_missing) o[f->nlevels] = 1;
+                if ((rc = check_col(f, c, code))) return rc;
+                int idx = cat_index(f, code);
+                if (idx >= 0) o[f->offset + idx] = 1;
             } else {
                 double v = c->num[i];
-                if (isnan(v)) {
-                    o[0] = f->fill;
-                    if (f->has_missing) o[1] = 1;
-                } else {
-                    o[0] = encode_num(f, v);
-                    if (f->has_missing) o[1] = 0;
+                int miss = isnan(v);
+                o[f->offset] = miss ? f->fill : encode_num(f, v);
+                if (f->moff >= 0) {
+                    if (e->split) o[f->moff] = !miss, o[f->moff + 1] = miss;
+                    else o[f->moff] = miss;
                 }
+            }
+        }
+    }
+    return MCR_OK;
+}
+
+int mcr_encoder_codes(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t nrows,
+                      float *num, int32_t *codes) {
+    MCR_ASSERT(e->split);
+    int ng = e->ng, nb = e->nblk, rc;
+    for (int a = 0, b = 0; a < e->nfeat; a++) {
+        const mcr_encfeat *f = &e->f[a];
+        const mcr_column *c = &t->cols[f->col];
+        if ((rc = check_col(f, c, -1))) return rc;
+        for (size_t r = 0; r < nrows; r++) {
+            size_t i = rows ? rows[r] : r;
+            if (f->type == MCR_COL_CATEGORICAL) {
+                int code = c->cat[i];
+                if ((rc = check_col(f, c, code))) return rc;
+                int idx = cat_index(f, code);
+                codes[r * nb + b] = idx >= 0 ? idx : 0;
+            } else {
+                double v = c->num[i];
+                num[r * ng + f->offset] = (float)(isnan(v) ? f->fill : encode_num(f, v));
+                if (f->moff >= 0) codes[r * nb + b] = isnan(v);
+            }
+        }
+        if (f->type == MCR_COL_CATEGORICAL || f->moff >= 0) b++;
+    }
+    return MCR_OK;
+}
+
+int mcr_encoder_inverse_ex(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
+                           const size_t *rows, mcr_rng *rng) {
+    int d = e->d;
+    for (int a = 0; a < e->nfeat; a++) {
+        const mcr_encfeat *f = &e->f[a];
+        mcr_column *c = &t->cols[f->col];
+        MCR_ASSERT(c->type == f->type);
+        for (size_t r = 0; r < nrows; r++) {
+            size_t i = rows ? rows[r] : r;
+            const double *o = x + r * (size_t)d;
+            if (f->type == MCR_COL_CATEGORICAL) {
+                int best = 0;
+                for (int k = 1; k < f->width; k++)
+                    if (o[f->offset + k] > o[f->offset + best]) best = k;
+                int code = f->inv[best];
+                if (best == f->other && f->nrare > 0) {
+                    code = f->rare[0];
+                    if (rng) { /* a pooled level, in proportion to its training count */
+                        double u = mcr_rng_uniform(rng) * f->rcum[f->nrare - 1];
+                        int lo = 0, hi = f->nrare - 1;
+                        while (lo < hi) {
+                            int mid = (lo + hi) / 2;
+                            if (f->rcum[mid] > u) hi = mid;
+                            else lo = mid + 1;
+                        }
+                        code = f->rare[lo];
+                    }
+                }
+                c->cat[i] = code;
+            } else {
+                int miss = f->moff >= 0 && (e->split ? o[f->moff + 1] > o[f->moff] : o[f->moff] > 0.5);
+                c->num[i] = (miss || f->all_missing) ? NAN : decode_num(f, o[f->offset]);
             }
         }
     }
@@ -257,25 +452,5 @@ int mcr_encoder_transform(const mcr_encoder *e, const mcr_table *t, const size_t
 
 int mcr_encoder_inverse(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
                         const size_t *rows) {
-    int d = e->d;
-    for (int a = 0; a < e->nfeat; a++) {
-        const mcr_encfeat *f = &e->f[a];
-        mcr_column *c = &t->cols[f->col];
-        MCR_ASSERT(c->type == f->type);
-        for (size_t r = 0; r < nrows; r++) {
-            size_t i = rows ? rows[r] : r;
-            const double *o = x + r * (size_t)d + f->offset;
-            if (f->type == MCR_COL_CATEGORICAL) {
-                int best = 0;
-                for (int k = 1; k < f->width; k++)
-                    if (o[k] > o[best]) best = k;
-                c->cat[i] = (best >= f->nlevels) ? -1 : best;
-            } else {
-                if (f->has_missing && o[1] > 0.5) c->num[i] = NAN;
-                else if (f->all_missing) c->num[i] = NAN;
-                else c->num[i] = decode_num(f, o[0]);
-            }
-        }
-    }
-    return MCR_OK;
+    return mcr_encoder_inverse_ex(e, x, nrows, t, rows, NULL);
 }

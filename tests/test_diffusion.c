@@ -42,7 +42,7 @@ static void test_q_sample_moments(void) {
     int *t = malloc(n * sizeof(int));
     for (int i = 0; i < n; i++) x0[i] = 1.5f, t[i] = 300;
     mcr_fill_normal(eps, n, 11, 0);
-    q_sample(xt, x0, eps, t, &s, B, d);
+    q_sample(xt, x0, eps, t, &s, B, d, d);
     double m = 0, v = 0;
     for (int i = 0; i < n; i++) m += xt[i];
     m /= n;
@@ -63,20 +63,20 @@ static void test_ddim_perfect_predictor(void) {
     float x0[6] = {0.3f, -1.2f, 2.0f, 0.0f, 5.1f, -4.0f}, eps[6] = {1, -0.5f, 0.25f, 2, -1, 0.1f};
     int tt[6] = {600, 600, 600, 600, 600, 600};
     float x[6];
-    q_sample(x, x0, eps, tt, &s, 3, 2);
+    q_sample(x, x0, eps, tt, &s, 3, 2, 2);
     float y[6];
     memcpy(y, x, sizeof x);
-    ddim_step(x, eps, 3, 2, NULL, NULL, s.abar[600], 1.0);
+    ddim_step(x, eps, 3, 2, 2, NULL, NULL, s.abar[600], 1.0);
     for (int i = 0; i < 6; i++) CHECK(fabsf(x[i] - x0[i]) < 1e-5f, "x0[%d] %g vs %g", i, x[i], x0[i]);
-    ddim_step(y, eps, 3, 2, NULL, NULL, s.abar[600], s.abar[200]);
+    ddim_step(y, eps, 3, 2, 2, NULL, NULL, s.abar[600], s.abar[200]);
     float z[6];
     int t2[6] = {200, 200, 200, 200, 200, 200};
-    q_sample(z, x0, eps, t2, &s, 3, 2);
+    q_sample(z, x0, eps, t2, &s, 3, 2, 2);
     for (int i = 0; i < 6; i++) CHECK(fabsf(y[i] - z[i]) < 1e-5f, "x_200[%d]", i);
     /* clipping: a bound on x0_hat is respected exactly at t = -1 */
     float lo[2] = {-1, -1}, hi[2] = {1, 1};
-    q_sample(x, x0, eps, tt, &s, 3, 2);
-    ddim_step(x, eps, 3, 2, lo, hi, s.abar[600], 1.0);
+    q_sample(x, x0, eps, tt, &s, 3, 2, 2);
+    ddim_step(x, eps, 3, 2, 2, lo, hi, s.abar[600], 1.0);
     for (int i = 0; i < 6; i++)
         CHECK(fabsf(x[i] - fminf(1, fmaxf(-1, x0[i]))) < 1e-5f, "clipped x0[%d] %g", i, x[i]);
     mcr_sched_free(&s);
@@ -88,17 +88,17 @@ static void test_ddpm_step(void) {
     /* at t = 0 the posterior is a point mass on x0_hat */
     float x0[3] = {0.5f, -0.7f, 1.1f}, eps[3] = {0.2f, 1.0f, -1.5f}, x[3], z[3] = {9, 9, 9};
     int t0[3] = {0, 0, 0};
-    q_sample(x, x0, eps, t0, &s, 1, 3);
-    ddpm_step(x, eps, z, 1, 3, NULL, NULL, &s, 0);
+    q_sample(x, x0, eps, t0, &s, 1, 3, 3);
+    ddpm_step(x, eps, z, 1, 3, 3, NULL, NULL, &s, 0);
     for (int i = 0; i < 3; i++) CHECK(fabsf(x[i] - x0[i]) < 1e-5f, "t=0 gives x0");
     /* at t = 50 with the true eps and z = 0: the posterior mean
      * (sqrt(abar_{t-1}) beta_t x0 + sqrt(alpha_t)(1 - abar_{t-1}) x_t) / (1 - abar_t) */
     int t5[3] = {50, 50, 50};
-    q_sample(x, x0, eps, t5, &s, 1, 3);
+    q_sample(x, x0, eps, t5, &s, 1, 3, 3);
     float xt[3];
     memcpy(xt, x, sizeof x);
     float zero[3] = {0, 0, 0};
-    ddpm_step(x, eps, zero, 1, 3, NULL, NULL, &s, 50);
+    ddpm_step(x, eps, zero, 1, 3, 3, NULL, NULL, &s, 50);
     double at = s.abar[50], ap = s.abar[49], b = s.beta[50];
     for (int i = 0; i < 3; i++) {
         double mu = (sqrt(ap) * b * x0[i] + sqrt(1 - b) * (1 - ap) * xt[i]) / (1 - at);

@@ -156,6 +156,11 @@ typedef enum { MCR_COND_TARGET = 0, MCR_COND_SENSITIVE = 1, MCR_COND_BOTH = 2 } 
 typedef enum { MCR_SCHED_LINEAR = 0, MCR_SCHED_COSINE = 1 } mcr_schedule;
 typedef enum { MCR_SAMPLER_DDPM = 0, MCR_SAMPLER_DDIM = 1 } mcr_sampler;
 typedef enum { MCR_ACT_RELU = 0, MCR_ACT_SILU = 1 } mcr_activation;
+/* categorical columns (and numeric missing-value indicators) in the diffusion model */
+typedef enum {
+    MCR_CAT_ONEHOT = 0,      /* one-hot dims under Gaussian diffusion, decoded by arg-max   */
+    MCR_CAT_MULTINOMIAL = 1  /* multinomial diffusion per column (default)                 */
+} mcr_catmode;
 
 #define MCR_MAX_LAYERS 16
 
@@ -182,6 +187,8 @@ typedef struct mcr_fit_config {
     float ema_decay;             /* default 0.999                                          */
     float p_uncond;              /* condition dropped with this probability (default 0.1) */
     mcr_numeric_transform numeric; /* default quantile                                     */
+    mcr_catmode catmode;         /* default multinomial                                    */
+    int min_level_count;         /* levels seen fewer times are pooled (default 1: none)   */
     uint64_t seed;               /* default 1                                              */
     /* progress: called every `progress_every` steps (default 10) and at the end */
     void (*progress)(void *ctx, int step, int steps, float loss, double rows_per_s);

@@ -137,7 +137,8 @@ int cli_fit_option(const char *cmd, int c, const char *arg, mcr_fit_config *f, i
     double d;
     int k;
     static const char *const acts[] = {"relu", "silu"}, *const scheds[] = {"linear", "cosine"},
-                             *const trans[] = {"quantile", "standard", "minmax"};
+                             *const trans[] = {"quantile", "standard", "minmax"},
+                             *const cmodes[] = {"onehot", "multinomial"};
     *err = 0;
     switch (c) {
     case O_STEPS: if (!(*err = cli_long(cmd, "--steps", arg, 1, 100000000, &v) ? EXIT_USAGE : 0)) f->steps = (int)v; return 1;
@@ -159,6 +160,8 @@ int cli_fit_option(const char *cmd, int c, const char *arg, mcr_fit_config *f, i
     case O_CLIP: if (!(*err = cli_double(cmd, "--grad-clip", arg, 0, 1e6, &d) ? EXIT_USAGE : 0)) f->grad_clip = (float)d; return 1;
     case O_WD: if (!(*err = cli_double(cmd, "--weight-decay", arg, 0, 10, &d) ? EXIT_USAGE : 0)) f->weight_decay = (float)d; return 1;
     case O_TRANSFORM: if (!(*err = pick(cmd, "--transform", arg, trans, 3, &k))) f->numeric = (mcr_numeric_transform)k; return 1;
+    case O_CATMODE: if (!(*err = pick(cmd, "--categorical-mode", arg, cmodes, 2, &k))) f->catmode = (mcr_catmode)k; return 1;
+    case O_MINLEVEL: if (!(*err = cli_long(cmd, "--min-level-count", arg, 1, 1000000000, &v) ? EXIT_USAGE : 0)) f->min_level_count = (int)v; return 1;
     }
     return 0;
 }

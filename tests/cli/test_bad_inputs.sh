@@ -32,7 +32,9 @@ head -c 300 "$D/good.mcrg" >"$D/trunc.mcrg"
 cp "$D/good.mcrg" "$D/flip.mcrg"
 printf '\001' | dd of="$D/flip.mcrg" bs=1 seek=500 conv=notrunc 2>/dev/null
 cp "$D/good.mcrg" "$D/future.mcrg"
-printf '\002' | dd of="$D/future.mcrg" bs=1 seek=8 conv=notrunc 2>/dev/null
+printf '\143' | dd of="$D/future.mcrg" bs=1 seek=8 conv=notrunc 2>/dev/null
+cp "$D/good.mcrg" "$D/older.mcrg"
+printf '\001' | dd of="$D/older.mcrg" bs=1 seek=8 conv=notrunc 2>/dev/null
 # --- the cases
 pass=0 fail=0
 while IFS='|' read -r name code frag cmd; do
