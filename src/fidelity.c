@@ -106,3 +106,137 @@ done:
     *ncols = n;
     return MCR_OK;
 }
+
+/* ---- column pair trends ------------------------------------------------------------- */
+#define NBINS 10
+typedef struct {
+    int j, k;          /* column in real, in synth */
+    int cat, ncode;    /* codes 0..ncode-1 (the last one = missing) */
+    int *cr, *cs;      /* [nr], [ns] codes */
+} paircol;
+
+static int pearson(const double *x, const double *y, size_t n, double *rho) {
+    double mx = 0, my = 0, sxx = 0, syy = 0, sxy = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(x[i]) && !isnan(y[i])) mx += x[i], my += y[i], m++;
+    if (m < 2) return *rho = NAN, 0;
+    mx /= m, my /= m;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(x[i]) && !isnan(y[i])) {
+            double a = x[i] - mx, b = y[i] - my;
+            sxx += a * a, syy += b * b, sxy += a * b;
+        }
+    *rho = sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : 0;
+    return 1;
+}
+
+int mcr_fidelity_pairs(const mcr_table *real, const mcr_table *synth, const char *filter_col,
+                       const char *filter_value, mcr_pairfid **out, int *npairs) {
+    *out = NULL;
+    *npairs = 0;
+    int jr = -1, js = -1, cr = -1, cs = -1;
+    if (filter_col) {
+        jr = mcr_table_find(real, filter_col);
+        js = mcr_table_find(synth, filter_col);
+        if (jr < 0 || js < 0 || real->cols[jr].type != MCR_COL_CATEGORICAL || synth->cols[js].type != MCR_COL_CATEGORICAL)
+            return mcr_err(MCR_EINVAL, "--target: '%s' must be a categorical column of both tables", filter_col);
+        cr = mcr_table_level_find(real, jr, filter_value);
+        cs = mcr_table_level_find(synth, js, filter_value);
+        if (cr < 0) return mcr_err(MCR_EINVAL, "--class: '%s' is not a value of '%s' in %s", filter_value, filter_col, mcr_table_source(real));
+    }
+    int rc = MCR_OK, nc = 0;
+    size_t *rr = malloc((real->nrows + 1) * sizeof(size_t)), *rs = malloc((synth->nrows + 1) * sizeof(size_t));
+    paircol *pc = calloc((size_t)real->ncols + 1, sizeof *pc);
+    double *xr = NULL, *yr = NULL, *xs = NULL, *ys = NULL, *ta = NULL, *tb = NULL;
+    mcr_pairfid *res = NULL;
+    if (!rr || !rs || !pc) goto nomem;
+    size_t nr = select_rows(real, jr, cr, rr), ns = cs < 0 && filter_col ? 0 : select_rows(synth, js, cs, rs);
+    /* codes of each compared column in both tables */
+    for (int j = 0; j < real->ncols; j++) {
+        if (j == jr) continue;
+        const mcr_column *c = &real->cols[j];
+        int k = mcr_table_find(synth, c->name);
+        if (k < 0) continue;
+        const mcr_column *d = &synth->cols[k];
+        int cat = c->type == MCR_COL_CATEGORICAL;
+        if (cat != (d->type == MCR_COL_CATEGORICAL)) continue;
+        paircol *p = &pc[nc++];
+        p->j = j, p->k = k, p->cat = cat;
+        p->cr = malloc((nr + 1) * sizeof(int));
+        p->cs = malloc((ns + 1) * sizeof(int));
+        if (!p->cr || !p->cs) goto nomem;
+        if (cat) {
+            int K = c->nlevels, extra = 0;
+            int *map = malloc(((size_t)d->nlevels + 1) * sizeof(int));
+            if (!map) goto nomem;
+            for (int q = 0; q < d->nlevels; q++) {
+                int m = mcr_table_level_find(real, j, d->levels[q]);
+                map[q] = m >= 0 ? m : K + extra++;
+            }
+            p->ncode = K + extra + 1;
+            for (size_t i = 0; i < nr; i++) p->cr[i] = c->cat[rr[i]] < 0 ? p->ncode - 1 : c->cat[rr[i]];
+            for (size_t i = 0; i < ns; i++) p->cs[i] = d->cat[rs[i]] < 0 ? p->ncode - 1 : map[d->cat[rs[i]]];
+            free(map);
+        } else {
+            double lo = INFINITY, hi = -INFINITY;
+            for (size_t i = 0; i < nr; i++) {
+                double v = c->num[rr[i]];
+                if (v < lo) lo = v;
+                if (v > hi) hi = v;
+            }
+            double w = hi > lo ? (hi - lo) / NBINS : 1;
+            p->ncode = NBINS + 1;
+            for (int side = 0; side < 2; side++) {
+                const mcr_column *col = side ? d : c;
+                const size_t *rows = side ? rs : rr;
+                int *code = side ? p->cs : p->cr;
+                for (size_t i = 0, n = side ? ns : nr; i < n; i++) {
+                    double v = col->num[rows[i]], fb = floor((v - lo) / w);
+                    code[i] = isnan(v) ? NBINS : fb < 0 ? 0 : fb >= NBINS ? NBINS - 1 : (int)fb;
+                }
+            }
+        }
+    }
+    int np = nc * (nc - 1) / 2, at = 0;
+    res = calloc((size_t)np + 1, sizeof *res);
+    xr = malloc((nr + 1) * sizeof(double)), yr = malloc((nr + 1) * sizeof(double));
+    xs = malloc((ns + 1) * sizeof(double)), ys = malloc((ns + 1) * sizeof(double));
+    if (!res || !xr || !yr || !xs || !ys) goto nomem;
+    for (int a = 0; a < nc; a++)
+        for (int b = a + 1; b < nc; b++) {
+            paircol *p = &pc[a], *q = &pc[b];
+            mcr_pairfid *f = &res[at++];
+            f->a = real->cols[p->j].name;
+            f->b = real->cols[q->j].name;
+            f->real = f->synth = NAN;
+            if (!p->cat && !q->cat) {
+                f->correlation = 1;
+                for (size_t i = 0; i < nr; i++) xr[i] = real->cols[p->j].num[rr[i]], yr[i] = real->cols[q->j].num[rr[i]];
+                for (size_t i = 0; i < ns; i++) xs[i] = synth->cols[p->k].num[rs[i]], ys[i] = synth->cols[q->k].num[rs[i]];
+                pearson(xr, yr, nr, &f->real);
+                pearson(xs, ys, ns, &f->synth);
+                f->score = isnan(f->real) || isnan(f->synth) ? NAN : 1 - fabs(f->real - f->synth) / 2;
+                continue;
+            }
+            size_t cells = (size_t)p->ncode * q->ncode;
+            free(ta), free(tb);
+            ta = calloc(cells, sizeof(double)), tb = calloc(cells, sizeof(double));
+            if (!ta || !tb) goto nomem;
+            for (size_t i = 0; i < nr; i++) ta[(size_t)p->cr[i] * q->ncode + q->cr[i]]++;
+            for (size_t i = 0; i < ns; i++) tb[(size_t)p->cs[i] * q->ncode + q->cs[i]]++;
+            double tv = 0;
+            for (size_t i = 0; i < cells; i++) tv += fabs((nr ? ta[i] / nr : 0) - (ns ? tb[i] / ns : 0));
+            f->score = nr && ns ? 1 - tv / 2 : NAN;
+        }
+    *out = res;
+    *npairs = np;
+    res = NULL;
+    goto done;
+nomem:
+    rc = MCR_NOMEM();
+done:
+    for (int i = 0; i < nc; i++) free(pc[i].cr), free(pc[i].cs);
+    free(pc), free(rr), free(rs), free(xr), free(yr), free(xs), free(ys), free(ta), free(tb), free(res);
+    return rc;
+}

@@ -25,3 +25,5 @@ void mcr_json_num(FILE *f, double v) {
 }
 
 void mcr_json_string(FILE *f, const char *s) { mcr_json_str(f, s); }
+
+void mcr_json_number(FILE *f, double v) { mcr_json_num(f, v); }

@@ -135,8 +135,36 @@ static void test_fidelity_closed_forms(void) {
     mcr_table_free(tr), mcr_table_free(ts);
 }
 
+static void test_pair_trends_closed_forms(void) {
+    /* real: y = 2x (rho 1), c = a a b b; synthetic: y reversed (rho -1), c = a b a b.
+     * (x, y): 1 - |1 - (-1)|/2 = 0. (x, c): x in 10 bins over [1, 4] -> bins 0 3 6 9; real
+     * cells (0,a) (3,a) (6,b) (9,b), synthetic (0,a) (3,b) (6,a) (9,b): TVD 1/2 -> 0.5.
+     * (y, c): real (0,a) (3,a) (6,b) (9,b), synthetic (9,a) (6,b) (3,a) (0,b): 0.5. */
+    const char *r = "x,y,c\n1,2,a\n2,4,a\n3,6,b\n4,8,b\n";
+    const char *s = "x,y,c\n1,8,a\n2,6,b\n3,4,a\n4,2,b\n";
+    mcr_table *tr, *ts;
+    mcr_table_read_csv_mem(r, strlen(r), "r.csv", NULL, &tr);
+    mcr_table_read_csv_mem(s, strlen(s), "s.csv", NULL, &ts);
+    mcr_pairfid *p;
+    int n;
+    CHECK(mcr_fidelity_pairs(tr, ts, NULL, NULL, &p, &n) == 0 && n == 3, "three pairs (%d)", n);
+    if (n == 3) {
+        CHECK(p[0].correlation && NEAR(p[0].real, 1) && NEAR(p[0].synth, -1) && NEAR(p[0].score, 0),
+              "x,y correlation similarity %g", p[0].score);
+        CHECK(!p[1].correlation && NEAR(p[1].score, 0.5), "x,c contingency similarity %g", p[1].score);
+        CHECK(!p[2].correlation && NEAR(p[2].score, 0.5), "y,c contingency similarity %g", p[2].score);
+    }
+    free(p);
+    /* a table against itself scores 1 everywhere */
+    CHECK(mcr_fidelity_pairs(tr, tr, NULL, NULL, &p, &n) == 0, "self");
+    for (int i = 0; i < n; i++) CHECK(NEAR(p[i].score, 1), "self pair %d %g", i, p[i].score);
+    free(p);
+    mcr_table_free(tr), mcr_table_free(ts);
+}
+
 int main(void) {
     TEST(test_fidelity_closed_forms);
+    TEST(test_pair_trends_closed_forms);
     TEST(test_binary_hand_case);
     TEST(test_degenerate);
     TEST(test_multiclass);

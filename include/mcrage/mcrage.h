@@ -329,8 +329,24 @@ typedef struct mcr_colfid {
 int mcr_write_file_atomic(const char *path, const void *data, size_t n);
 /* Write s as a JSON string literal (RFC 8259 escapes). */
 void mcr_json_string(FILE *f, const char *s);
+/* Write v as a JSON number (shortest round trip), null for NaN or infinity. */
+void mcr_json_number(FILE *f, double v);
 int mcr_fidelity_columns(const mcr_table *real, const mcr_table *synth, const char *filter_col,
                          const char *filter_value, mcr_colfid **out, int *ncols);
+
+/* Column pair trends (SDMetrics): for each pair of compared columns, numeric x numeric:
+ * correlation similarity 1 - |rho_real - rho_synth| / 2 (Pearson, rows with both present);
+ * any pair with a categorical: contingency similarity 1 - TVD of the two normalised
+ * contingency tables, numerics binned into 10 equal-width bins over the real range, missing
+ * as a category of its own. Same row filter as mcr_fidelity_columns. Names are borrowed. */
+typedef struct mcr_pairfid {
+    const char *a, *b;
+    int correlation;         /* 1: correlation similarity, 0: contingency similarity */
+    double real, synth;      /* rho of each table (correlation pairs; NAN otherwise)  */
+    double score;
+} mcr_pairfid;
+int mcr_fidelity_pairs(const mcr_table *real, const mcr_table *synth, const char *filter_col,
+                       const char *filter_value, mcr_pairfid **out, int *npairs);
 
 /* ---------------------------------------------------------------- 10. evaluate */
 typedef enum { MCR_CLF_LOGREG = 0, MCR_CLF_RF = 1, MCR_CLF_XGB = 2, MCR_CLF_MLP = 3, MCR_CLF_N = 4 } mcr_clf_kind;

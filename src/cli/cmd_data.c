@@ -134,7 +134,10 @@ int cmd_fidelity(int argc, char **argv) {
                    "Column shapes: per column the Kolmogorov-Smirnov statistic (numerics) or the\n"
                    "total variation distance (categoricals) between real and synthetic values, and\n"
                    "both missing rates; with --target/--class only that class's rows are compared.\n"
-                   "Scores (SDMetrics): 1 - KS, 1 - TV, and their mean.\n\n"
+                   "Scores (SDMetrics): 1 - KS, 1 - TV, and their mean. Column pair trends:\n"
+                   "correlation similarity 1 - |rho_real - rho_synth|/2 for numeric pairs,\n"
+                   "contingency similarity 1 - TVD of the pair's table otherwise (numerics in 10\n"
+                   "equal-width bins over the real range, missing as its own value), and their mean.\n\n"
                    "  -t, --target COL    class column\n"
                    "  -c, --class VALUE   compare only rows of this class\n"
                    "  -j, --json          JSON instead of text\n" CLI_CSV_HELP
@@ -149,12 +152,26 @@ int cmd_fidelity(int argc, char **argv) {
     int rc = mcr_table_read_csv(argv[optind], &o, &r);
     if (!rc) rc = mcr_table_read_csv(argv[optind + 1], &o, &s);
     mcr_colfid *f = NULL;
-    int n = 0;
+    mcr_pairfid *pf = NULL;
+    int n = 0, np = 0;
     if (!rc) rc = mcr_fidelity_columns(r, s, target, cls, &f, &n);
+    if (!rc) rc = mcr_fidelity_pairs(r, s, target, cls, &pf, &np);
     if (rc) {
+        free(f);
         mcr_table_free(r), mcr_table_free(s);
         return cli_fail(cmd, rc);
     }
+    double psum = 0;
+    int pcnt = 0, *worst = malloc(((size_t)np + 1) * sizeof(int));
+    for (int i = 0; i < np; i++)
+        if (pf[i].score == pf[i].score) psum += pf[i].score, worst[pcnt++] = i;
+    for (int i = 0; i < pcnt && i < 5; i++) /* the five lowest-scoring pairs, by selection */
+        for (int k = i + 1; k < pcnt; k++)
+            if (pf[worst[k]].score < pf[worst[i]].score) {
+                int tmp = worst[i];
+                worst[i] = worst[k], worst[k] = tmp;
+            }
+    double pscore = pcnt ? psum / pcnt : 0.0 / 0.0;
     double sum = 0;
     int cnt = 0;
     for (int i = 0; i < n; i++)
@@ -172,7 +189,25 @@ int cmd_fidelity(int argc, char **argv) {
                    f[i].categorical ? "categorical" : "numeric", f[i].categorical ? "tv" : "ks",
                    f[i].stat, f[i].real_missing, f[i].synth_missing);
         }
-        printf("],\"column_shapes_score\":%.6g}\n", cnt ? sum / cnt : 0.0 / 0.0);
+        printf("],\"column_shapes_score\":%.6g,\"pairs\":[", cnt ? sum / cnt : 0.0 / 0.0);
+        for (int i = 0; i < np; i++) {
+            printf("%s{\"a\":", i ? "," : "");
+            mcr_json_string(stdout, pf[i].a);
+            printf(",\"b\":");
+            mcr_json_string(stdout, pf[i].b);
+            printf(",\"metric\":\"%s\",\"score\":", pf[i].correlation ? "correlation" : "contingency");
+            mcr_json_number(stdout, pf[i].score);
+            if (pf[i].correlation) {
+                printf(",\"real_rho\":");
+                mcr_json_number(stdout, pf[i].real);
+                printf(",\"synthetic_rho\":");
+                mcr_json_number(stdout, pf[i].synth);
+            }
+            printf("}");
+        }
+        printf("],\"column_pair_trends_score\":");
+        mcr_json_number(stdout, pscore);
+        printf("}\n");
     } else {
         printf("%s vs %s", argv[optind], argv[optind + 1]);
         if (target) printf(" (rows with %s = %s)", target, cls);
@@ -184,7 +219,15 @@ int cmd_fidelity(int argc, char **argv) {
                    f[i].categorical ? "categorical" : "numeric", f[i].stat, 1 - f[i].stat,
                    100 * f[i].real_missing, 100 * f[i].synth_missing);
         printf("\ncolumn shapes score (mean of 1 - KS / 1 - TV): %.4f\n", cnt ? sum / cnt : 0.0 / 0.0);
+        printf("column pair trends score (mean over %d pairs; correlation similarity for numeric\n"
+               "pairs, contingency similarity otherwise): %.4f\n", pcnt, pscore);
+        if (pcnt) printf("lowest pairs:");
+        for (int i = 0; i < pcnt && i < 5; i++)
+            printf("%s %s x %s %.4f", i ? "," : "", pf[worst[i]].a, pf[worst[i]].b, pf[worst[i]].score);
+        if (pcnt) printf("\n");
     }
+    free(worst);
+    free(pf);
     free(f);
     mcr_table_free(r), mcr_table_free(s);
     return EXIT_OK;

@@ -80,6 +80,8 @@ expect "csv as a model" 2 "not an mcrage model" -- "$M" inspect "$D/c.csv"
 
 expect "fidelity" 0 "column shapes score" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --target outcome --class 1
 expect "fidelity json" 0 '"column_shapes_score"' -- "$M" fidelity "$D/c.csv" "$D/s.csv" --json
+expect "fidelity pair trends" 0 "column pair trends score" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --target outcome --class 1
+expect "fidelity json pairs" 0 '"column_pair_trends_score"' -- "$M" fidelity "$D/c.csv" "$D/s.csv" --json
 expect "fidelity unknown class" 2 "is not a value" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --target outcome --class 9
 
 # augment / evaluate
