@@ -27,37 +27,82 @@ static size_t select_rows(const mcr_table *t, int jf, int code, size_t *rows) {
     return m;
 }
 
+/* The rows compared: those of each table whose filter column equals the filter value (all rows
+ * without a filter); jr = the filter column in real (-1 = none). */
+typedef struct {
+    int jr;
+    size_t *rr, *rs, nr, ns;
+} fid_rows;
+
+static void fid_rows_free(fid_rows *f) {
+    free(f->rr);
+    free(f->rs);
+}
+
+static int fid_rows_select(const mcr_table *real, const mcr_table *synth, const char *filter_col,
+                           const char *filter_value, fid_rows *f) {
+    memset(f, 0, sizeof *f);
+    int js = -1, cr = -1, cs = -1;
+    f->jr = -1;
+    if (filter_col) {
+        f->jr = mcr_table_find(real, filter_col);
+        js = mcr_table_find(synth, filter_col);
+        if (f->jr < 0 || js < 0 || real->cols[f->jr].type != MCR_COL_CATEGORICAL || synth->cols[js].type != MCR_COL_CATEGORICAL)
+            return mcr_err(MCR_EINVAL, "--target: '%s' must be a categorical column of both tables", filter_col);
+        cr = mcr_table_level_find(real, f->jr, filter_value);
+        cs = mcr_table_level_find(synth, js, filter_value);
+        if (cr < 0) return mcr_err(MCR_EINVAL, "--class: '%s' is not a value of '%s' in %s", filter_value, filter_col, mcr_table_source(real));
+    }
+    f->rr = malloc((real->nrows + 1) * sizeof(size_t));
+    f->rs = malloc((synth->nrows + 1) * sizeof(size_t));
+    if (!f->rr || !f->rs) return fid_rows_free(f), MCR_NOMEM();
+    f->nr = select_rows(real, f->jr, cr, f->rr);
+    f->ns = cs < 0 && filter_col ? 0 : select_rows(synth, js, cs, f->rs);
+    return MCR_OK;
+}
+
+/* The synthetic column compared with real column j (not the filter column jr): same name and
+ * same kind (categorical or not); -1 if there is none. */
+static int matched_col(const mcr_table *real, const mcr_table *synth, int j, int jr) {
+    if (j == jr) return -1;
+    int k = mcr_table_find(synth, real->cols[j].name);
+    if (k < 0) return -1;
+    return (real->cols[j].type == MCR_COL_CATEGORICAL) == (synth->cols[k].type == MCR_COL_CATEGORICAL) ? k : -1;
+}
+
+/* Level codes of synthetic column d in the code space of real column j: spellings shared with
+ * real keep real's code, synthetic-only ones follow (K, K+1, ...). *ncodes = all codes. */
+static int *level_map(const mcr_table *real, int j, const mcr_column *d, int *ncodes) {
+    int K = real->cols[j].nlevels, extra = 0;
+    int *map = malloc(((size_t)d->nlevels + 1) * sizeof(int));
+    if (!map) return NULL;
+    for (int q = 0; q < d->nlevels; q++) {
+        int m = mcr_table_level_find(real, j, d->levels[q]);
+        map[q] = m >= 0 ? m : K + extra++;
+    }
+    *ncodes = K + extra;
+    return map;
+}
+
 int mcr_fidelity_columns(const mcr_table *real, const mcr_table *synth, const char *filter_col,
                          const char *filter_value, mcr_colfid **out, int *ncols) {
     *out = NULL;
     *ncols = 0;
-    int jr = -1, js = -1, cr = -1, cs = -1;
-    if (filter_col) {
-        jr = mcr_table_find(real, filter_col);
-        js = mcr_table_find(synth, filter_col);
-        if (jr < 0 || js < 0 || real->cols[jr].type != MCR_COL_CATEGORICAL || synth->cols[js].type != MCR_COL_CATEGORICAL)
-            return mcr_err(MCR_EINVAL, "--target: '%s' must be a categorical column of both tables", filter_col);
-        cr = mcr_table_level_find(real, jr, filter_value);
-        cs = mcr_table_level_find(synth, js, filter_value);
-        if (cr < 0) return mcr_err(MCR_EINVAL, "--class: '%s' is not a value of '%s' in %s", filter_value, filter_col, mcr_table_source(real));
-    }
-    size_t *rr = malloc((real->nrows + 1) * sizeof(size_t)), *rs = malloc((synth->nrows + 1) * sizeof(size_t));
+    fid_rows fr;
+    int rc = fid_rows_select(real, synth, filter_col, filter_value, &fr), n = 0;
+    if (rc) return rc;
+    const size_t *rr = fr.rr, *rs = fr.rs, nr = fr.nr, ns = fr.ns;
     double *a = malloc((real->nrows + 1) * sizeof(double)), *b = malloc((synth->nrows + 1) * sizeof(double));
     mcr_colfid *res = calloc((size_t)real->ncols + 1, sizeof *res);
-    int rc = MCR_OK, n = 0;
-    if (!rr || !rs || !a || !b || !res) {
+    if (!a || !b || !res) {
         rc = MCR_NOMEM();
         goto done;
     }
-    size_t nr = select_rows(real, jr, cr, rr), ns = cs < 0 && filter_col ? 0 : select_rows(synth, js, cs, rs);
     for (int j = 0; j < real->ncols; j++) {
-        if (j == jr) continue;
-        const mcr_column *c = &real->cols[j];
-        int k = mcr_table_find(synth, c->name);
+        int k = matched_col(real, synth, j, fr.jr);
         if (k < 0) continue;
-        const mcr_column *d = &synth->cols[k];
+        const mcr_column *c = &real->cols[j], *d = &synth->cols[k];
         int cat = c->type == MCR_COL_CATEGORICAL;
-        if (cat != (d->type == MCR_COL_CATEGORICAL)) continue;
         mcr_colfid *f = &res[n++];
         f->name = c->name;
         f->categorical = cat;
@@ -70,24 +115,18 @@ int mcr_fidelity_columns(const mcr_table *real, const mcr_table *synth, const ch
             f->stat = ma && mb ? ks_sorted(a, ma, b, mb) : NAN;
         } else {
             /* frequencies over the real column's levels plus synthetic levels unseen in real */
-            int K = c->nlevels;
-            double *pa = calloc((size_t)K + (size_t)d->nlevels + 1, sizeof(double));
-            double *pb = calloc((size_t)K + (size_t)d->nlevels + 1, sizeof(double));
-            int *map = malloc(((size_t)d->nlevels + 1) * sizeof(int));
+            int nk = 0;
+            int *map = level_map(real, j, d, &nk);
+            double *pa = calloc((size_t)nk + 1, sizeof(double)), *pb = calloc((size_t)nk + 1, sizeof(double));
             if (!pa || !pb || !map) {
                 free(pa), free(pb), free(map);
                 rc = MCR_NOMEM();
                 goto done;
             }
-            int extra = 0;
-            for (int q = 0; q < d->nlevels; q++) {
-                int m = mcr_table_level_find(real, j, d->levels[q]);
-                map[q] = m >= 0 ? m : K + extra++;
-            }
             for (size_t i = 0; i < nr; i++) c->cat[rr[i]] < 0 ? missa++ : (void)(pa[c->cat[rr[i]]]++, ma++);
             for (size_t i = 0; i < ns; i++) d->cat[rs[i]] < 0 ? missb++ : (void)(pb[map[d->cat[rs[i]]]]++, mb++);
             double tv = 0;
-            for (int q = 0; q < K + extra; q++) tv += fabs((ma ? pa[q] / ma : 0) - (mb ? pb[q] / mb : 0));
+            for (int q = 0; q < nk; q++) tv += fabs((ma ? pa[q] / ma : 0) - (mb ? pb[q] / mb : 0));
             f->stat = ma && mb ? tv / 2 : NAN;
             free(pa), free(pb), free(map);
         }
@@ -97,7 +136,8 @@ int mcr_fidelity_columns(const mcr_table *real, const mcr_table *synth, const ch
         f->synth_missing = ns ? (double)missb / ns : NAN;
     }
 done:
-    free(rr), free(rs), free(a), free(b);
+    fid_rows_free(&fr);
+    free(a), free(b);
     if (rc) {
         free(res);
         return rc;
@@ -135,46 +175,29 @@ int mcr_fidelity_pairs(const mcr_table *real, const mcr_table *synth, const char
                        const char *filter_value, mcr_pairfid **out, int *npairs) {
     *out = NULL;
     *npairs = 0;
-    int jr = -1, js = -1, cr = -1, cs = -1;
-    if (filter_col) {
-        jr = mcr_table_find(real, filter_col);
-        js = mcr_table_find(synth, filter_col);
-        if (jr < 0 || js < 0 || real->cols[jr].type != MCR_COL_CATEGORICAL || synth->cols[js].type != MCR_COL_CATEGORICAL)
-            return mcr_err(MCR_EINVAL, "--target: '%s' must be a categorical column of both tables", filter_col);
-        cr = mcr_table_level_find(real, jr, filter_value);
-        cs = mcr_table_level_find(synth, js, filter_value);
-        if (cr < 0) return mcr_err(MCR_EINVAL, "--class: '%s' is not a value of '%s' in %s", filter_value, filter_col, mcr_table_source(real));
-    }
-    int rc = MCR_OK, nc = 0;
-    size_t *rr = malloc((real->nrows + 1) * sizeof(size_t)), *rs = malloc((synth->nrows + 1) * sizeof(size_t));
+    fid_rows fr;
+    int rc = fid_rows_select(real, synth, filter_col, filter_value, &fr), nc = 0;
+    if (rc) return rc;
+    const size_t *rr = fr.rr, *rs = fr.rs, nr = fr.nr, ns = fr.ns;
     paircol *pc = calloc((size_t)real->ncols + 1, sizeof *pc);
     double *xr = NULL, *yr = NULL, *xs = NULL, *ys = NULL, *ta = NULL, *tb = NULL;
     mcr_pairfid *res = NULL;
-    if (!rr || !rs || !pc) goto nomem;
-    size_t nr = select_rows(real, jr, cr, rr), ns = cs < 0 && filter_col ? 0 : select_rows(synth, js, cs, rs);
+    if (!pc) goto nomem;
     /* codes of each compared column in both tables */
     for (int j = 0; j < real->ncols; j++) {
-        if (j == jr) continue;
-        const mcr_column *c = &real->cols[j];
-        int k = mcr_table_find(synth, c->name);
+        int k = matched_col(real, synth, j, fr.jr);
         if (k < 0) continue;
-        const mcr_column *d = &synth->cols[k];
+        const mcr_column *c = &real->cols[j], *d = &synth->cols[k];
         int cat = c->type == MCR_COL_CATEGORICAL;
-        if (cat != (d->type == MCR_COL_CATEGORICAL)) continue;
         paircol *p = &pc[nc++];
         p->j = j, p->k = k, p->cat = cat;
         p->cr = malloc((nr + 1) * sizeof(int));
         p->cs = malloc((ns + 1) * sizeof(int));
         if (!p->cr || !p->cs) goto nomem;
         if (cat) {
-            int K = c->nlevels, extra = 0;
-            int *map = malloc(((size_t)d->nlevels + 1) * sizeof(int));
+            int *map = level_map(real, j, d, &p->ncode);
             if (!map) goto nomem;
-            for (int q = 0; q < d->nlevels; q++) {
-                int m = mcr_table_level_find(real, j, d->levels[q]);
-                map[q] = m >= 0 ? m : K + extra++;
-            }
-            p->ncode = K + extra + 1;
+            p->ncode++; /* missing */
             for (size_t i = 0; i < nr; i++) p->cr[i] = c->cat[rr[i]] < 0 ? p->ncode - 1 : c->cat[rr[i]];
             for (size_t i = 0; i < ns; i++) p->cs[i] = d->cat[rs[i]] < 0 ? p->ncode - 1 : map[d->cat[rs[i]]];
             free(map);
@@ -237,6 +260,7 @@ nomem:
     rc = MCR_NOMEM();
 done:
     for (int i = 0; i < nc; i++) free(pc[i].cr), free(pc[i].cs);
-    free(pc), free(rr), free(rs), free(xr), free(yr), free(xs), free(ys), free(ta), free(tb), free(res);
+    fid_rows_free(&fr);
+    free(pc), free(xr), free(yr), free(xs), free(ys), free(ta), free(tb), free(res);
     return rc;
 }
