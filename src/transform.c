@@ -165,12 +165,11 @@ int mcr_encoder_layout(mcr_encoder *e) {
     for (int a = 0; a < e->nfeat; a++) {
         mcr_encfeat *f = &e->f[a];
         if (f->type == MCR_COL_CATEGORICAL) {
-            /* width = kept levels (+ other) + missing; lmap already holds the indices */
-            int kept = 0;
+            /* width = the indices lmap uses (kept levels, then other) + missing */
+            int used = f->other + 1;
             for (int k = 0; k < f->nlevels; k++)
-                if (f->lmap[k] != f->other || f->other < 0) kept = f->lmap[k] + 1 > kept ? f->lmap[k] + 1 : kept;
-            if (f->other >= 0 && f->other + 1 > kept) kept = f->other + 1;
-            f->width = kept + f->has_missing;
+                if (f->lmap[k] + 1 > used) used = f->lmap[k] + 1;
+            f->width = used + f->has_missing;
             if (f->width == 0) f->width = 1;
             f->offset = off;
             off += f->width;
@@ -232,24 +231,24 @@ static int fit_levels(mcr_encfeat *f, const mcr_column *c, const size_t *rows, s
         if (code < 0) f->has_missing = 1;
         else cnt[code]++;
     }
-    int kept = 0, pooled = 0;
-    for (int k = 0; k < c->nlevels; k++) {
-        int pool = min_count > 1 && cnt[k] < (size_t)min_count;
-        if (pool) {
-            f->lmap[k] = -2;
-            pooled += cnt[k] > 0;
-        } else
-            f->lmap[k] = kept++;
-    }
-    if (min_count > 1 && pooled > 0) {
+    /* pooled: the levels seen 1..min_count-1 times; once there are any, levels never seen in
+     * the training rows join them (else they keep an index of their own, never active) */
+    int nrare = 0;
+    for (int k = 0; k < c->nlevels; k++) nrare += min_count > 1 && cnt[k] > 0 && cnt[k] < (size_t)min_count;
+    int kept = 0;
+    for (int k = 0; k < c->nlevels; k++) f->lmap[k] = nrare && cnt[k] < (size_t)min_count ? -1 : kept++;
+    if (nrare) {
         f->other = kept;
-        lcount *lc = malloc((size_t)pooled * sizeof(lcount));
-        f->rare = malloc((size_t)pooled * sizeof(int));
-        f->rcum = malloc((size_t)pooled * sizeof(double));
+        lcount *lc = malloc((size_t)nrare * sizeof(lcount));
+        f->rare = malloc((size_t)nrare * sizeof(int));
+        f->rcum = malloc((size_t)nrare * sizeof(double));
         if (!lc || !f->rare || !f->rcum) return free(lc), free(cnt), MCR_NOMEM();
         int n = 0;
-        for (int k = 0; k < c->nlevels; k++)
-            if (f->lmap[k] == -2 && cnt[k] > 0) lc[n].n = cnt[k], lc[n++].k = k;
+        for (int k = 0; k < c->nlevels; k++) {
+            if (f->lmap[k] >= 0) continue;
+            f->lmap[k] = f->other;
+            if (cnt[k] > 0) lc[n].n = cnt[k], lc[n++].k = k;
+        }
         qsort(lc, (size_t)n, sizeof(lcount), cmp_lcount);
         double cum = 0;
         for (int i = 0; i < n; i++) {
@@ -260,9 +259,6 @@ static int fit_levels(mcr_encfeat *f, const mcr_column *c, const size_t *rows, s
         f->nrare = n;
         free(lc);
     }
-    for (int k = 0; k < c->nlevels; k++)
-        if (f->lmap[k] == -2) f->lmap[k] = f->other >= 0 ? f->other : 0;
-    /* unseen levels without pooling keep their own (never active) index, as before */
     free(cnt);
     return MCR_OK;
 }

@@ -334,10 +334,38 @@ static void test_rare_levels_pooled(void) {
     mcr_table_free(t);
 }
 
+/* ---- 5. a level absent from the training rows, with pooling on but nothing rare -------- */
+static void test_unseen_level_pooling(void) {
+    const char *csv = "c,y\nz,p\na,n\na,p\nb,n\nb,p\n"; /* z only in row 0, left out */
+    mcr_table *t = read_mem(csv, strlen(csv), "unseen.csv");
+    if (!t) return;
+    size_t rows[4] = {1, 2, 3, 4};
+    int cols[1] = {0};
+    for (int min_count = 1; min_count <= 2; min_count++) {
+        mcr_encoder *e = NULL;
+        CHECK(mcr_encoder_fit_ex(t, cols, 1, rows, 4, MCR_NUM_QUANTILE, 1, min_count, &e) == 0, "fit");
+        if (!e) continue;
+        double x[3 * 4];
+        size_t all[4] = {1, 3};
+        CHECK(mcr_encoder_transform(e, t, all, 2, x) == 0, "transform");
+        mcr_table *back = NULL;
+        mcr_table_new_like(t, 2, &back);
+        CHECK(mcr_encoder_inverse(e, x, 2, back, NULL) == 0, "inverse");
+        const char *l0 = mcr_table_level(back, 0, mcr_table_cat(back, 0, 0));
+        const char *l1 = mcr_table_level(back, 0, mcr_table_cat(back, 1, 0));
+        CHECK(!strcmp(l0, "a") && !strcmp(l1, "b"), "min count %d: a, b come back as a, b (got %s, %s)",
+              min_count, l0, l1);
+        mcr_table_free(back);
+        mcr_encoder_free(e);
+    }
+    mcr_table_free(t);
+}
+
 int main(void) {
     TEST(test_learns_categorical_joint);
     TEST(test_many_columns_stable);
     TEST(test_missing_rates_and_integers);
     TEST(test_rare_levels_pooled);
+    TEST(test_unseen_level_pooling);
     return DONE();
 }
