@@ -88,24 +88,27 @@ static uint32_t cfg_checksum(const mcr_fit_config *c, int d, int ncond, size_t n
 
 /* ------------------------------------------------------------------ noise */
 #define NOISE_CHUNKS 16
-void mcr_fill_normal(float *buf, size_t n, uint64_t seed, uint64_t stream) {
+/* n draws from (seed, stream) in NOISE_CHUNKS fixed chunks, each with its own generator:
+ * the same numbers whatever the thread count */
+static void fill_chunks(float *buf, size_t n, uint64_t seed, uint64_t stream, int uniform) {
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < NOISE_CHUNKS; c++) {
         mcr_rng r;
         mcr_rng_seed(&r, seed, stream * NOISE_CHUNKS + (uint64_t)c);
         size_t i0 = n * c / NOISE_CHUNKS, i1 = n * (c + 1) / NOISE_CHUNKS;
-        for (size_t i = i0; i < i1; i++) buf[i] = (float)mcr_rng_normal(&r);
+        if (uniform)
+            for (size_t i = i0; i < i1; i++) buf[i] = (float)((mcr_rng_u64(&r) >> 40) + 0.5) * 0x1p-24f;
+        else
+            for (size_t i = i0; i < i1; i++) buf[i] = (float)mcr_rng_normal(&r);
     }
 }
 
+void mcr_fill_normal(float *buf, size_t n, uint64_t seed, uint64_t stream) {
+    fill_chunks(buf, n, seed, stream, 0);
+}
+
 void mcr_fill_uniform(float *buf, size_t n, uint64_t seed, uint64_t stream) {
-#pragma omp parallel for schedule(static)
-    for (int c = 0; c < NOISE_CHUNKS; c++) {
-        mcr_rng r;
-        mcr_rng_seed(&r, seed ^ 0x5851F42D4C957F2DULL, stream * NOISE_CHUNKS + (uint64_t)c);
-        size_t i0 = n * c / NOISE_CHUNKS, i1 = n * (c + 1) / NOISE_CHUNKS;
-        for (size_t i = i0; i < i1; i++) buf[i] = (float)((mcr_rng_u64(&r) >> 40) + 0.5) * 0x1p-24f;
-    }
+    fill_chunks(buf, n, seed ^ 0x5851F42D4C957F2DULL, stream, 1);
 }
 
 /* ------------------------------------------------------------------ trainer */
@@ -136,10 +139,11 @@ int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, int T, mcr_s
     tr->t = malloc((size_t)B * sizeof(int));
     tr->y = malloc((size_t)B * sizeof(int));
     tr->c0 = malloc(((size_t)B * nblk + 1) * sizeof(int32_t));
+    tr->ct = malloc(((size_t)B * nblk + 1) * sizeof(int32_t));
     tr->scratch = malloc(((size_t)omp_get_max_threads() * 4 * tr->Kmax + 1) * sizeof(float));
     tr->rowloss = malloc((size_t)B * sizeof(double));
     if (!tr->p || !tr->g || !tr->m || !tr->v || !tr->ema || !tr->x0 || !tr->eps || !tr->xt ||
-        !tr->dout || !tr->t || !tr->y || !tr->c0 || !tr->scratch || !tr->rowloss) {
+        !tr->dout || !tr->t || !tr->y || !tr->c0 || !tr->ct || !tr->scratch || !tr->rowloss) {
         rc = MCR_NOMEM();
         goto fail;
     }
@@ -167,16 +171,15 @@ void mcr_trainer_free(mcr_trainer *tr) {
     free(tr->t);
     free(tr->y);
     free(tr->c0);
+    free(tr->ct);
     free(tr->scratch);
     free(tr->rowloss);
     memset(tr, 0, sizeof *tr);
 }
 
-/* Multinomial part of a training step: x_t's blocks drawn from q(x_t | x_0) (keep x_0 with
- * probability abar_t, else a uniform level), then after the forward pass the per-column
- * KL / decoder NLL and its gradient into dout. TabDDPM's weighting: T * L_t per column (the
- * 1/p(t) of uniform time sampling), summed over columns, averaged over rows, divided by the
- * number of columns. Returns that loss. */
+/* Multinomial part of a training step, before the forward pass: x_t's blocks drawn from
+ * q(x_t | x_0) (keep x_0 with probability abar_t, else a uniform level), as one-hot dims of
+ * xt and as indices in ct. */
 static void mn_noise(mcr_trainer *tr, uint64_t seed, int step) {
     int B = tr->B, d = tr->net.d, nb = tr->nblk;
     mcr_rng r;
@@ -190,10 +193,14 @@ static void mn_noise(mcr_trainer *tr, uint64_t seed, int step) {
             float *o = row + tr->boff[b];
             memset(o, 0, (size_t)K * sizeof(float));
             o[k] = 1;
+            tr->ct[(size_t)i * nb + b] = k;
         }
     }
 }
 
+/* After the forward pass: the per-column KL (decoder NLL at t = 0) and its gradient into dout.
+ * TabDDPM's weighting: T * L_t per column (the 1/p(t) of uniform time sampling), summed over
+ * columns, averaged over rows, divided by the number of columns. Returns that loss. */
 static double mn_loss_batch(mcr_trainer *tr) {
     int B = tr->B, d = tr->net.d, nb = tr->nblk, T = tr->sched.T;
     float w = (float)T / ((float)B * nb);
@@ -204,11 +211,8 @@ static double mn_loss_batch(mcr_trainer *tr) {
         int t = tr->t[i];
         double at = tr->sched.abar[t], as = mcr_abar_prev(&tr->sched, t), sum = 0;
         for (int b = 0; b < nb; b++) {
-            size_t o = (size_t)i * d + tr->boff[b];
-            int K = tr->bK[b], xt = 0;
-            for (int k = 1; k < K; k++)
-                if (tr->xt[o + k] > tr->xt[o + xt]) xt = k;
-            sum += mn_loss(tr->dout + o, out + o, tr->c0[(size_t)i * nb + b], xt, K, at, as, w, scr);
+            size_t o = (size_t)i * d + tr->boff[b], ib = (size_t)i * nb + b;
+            sum += mn_loss(tr->dout + o, out + o, tr->c0[ib], tr->ct[ib], tr->bK[b], at, as, w, scr);
         }
         tr->rowloss[i] = sum;
     }

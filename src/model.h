@@ -57,6 +57,7 @@ typedef struct mcr_trainer {
     int B, dg, nblk, Kmax;
     const int *boff, *bK;         /* [nblk], borrowed */
     int32_t *c0;                  /* [B, nblk] the batch's level indices (set with x0) */
+    int32_t *ct;                  /* [B, nblk] their noised indices (drawn with xt) */
     float *scratch;               /* [threads, 4 Kmax] */
     double *rowloss;              /* [B] */
     mcr_adamw opt;
