@@ -109,14 +109,19 @@ static void test_auroc_large_ties(void) {
     free(s), free(l);
 }
 
+/* a real and a synthetic table from CSV text */
+static void read_pair(const char *r, const char *s, mcr_table **tr, mcr_table **ts) {
+    CHECK(mcr_table_read_csv_mem(r, strlen(r), "r.csv", NULL, tr) == 0, "real table");
+    CHECK(mcr_table_read_csv_mem(s, strlen(s), "s.csv", NULL, ts) == 0, "synthetic table");
+}
+
 static void test_fidelity_closed_forms(void) {
     /* x: real 1 2 3 vs synthetic 2 3 4 -> KS 1/3; c: real a a b b vs synthetic a a a b -> TV 1/4;
      * m: one of four missing in real, none in synthetic; rows of class k only with the filter */
     const char *r = "x,c,m,k\n1,a,1,p\n2,a,,p\n3,b,2,p\n9,b,3,q\n";
     const char *s = "x,c,m,k\n2,a,1,p\n3,a,2,p\n4,a,3,p\n3,b,4,p\n";
     mcr_table *tr, *ts;
-    mcr_table_read_csv_mem(r, strlen(r), "r.csv", NULL, &tr);
-    mcr_table_read_csv_mem(s, strlen(s), "s.csv", NULL, &ts);
+    read_pair(r, s, &tr, &ts);
     mcr_colfid *f;
     int n;
     CHECK(mcr_fidelity_columns(tr, ts, "k", "p", &f, &n) == 0 && n == 3, "compute (%d columns)", n);
@@ -143,8 +148,7 @@ static void test_pair_trends_closed_forms(void) {
     const char *r = "x,y,c\n1,2,a\n2,4,a\n3,6,b\n4,8,b\n";
     const char *s = "x,y,c\n1,8,a\n2,6,b\n3,4,a\n4,2,b\n";
     mcr_table *tr, *ts;
-    mcr_table_read_csv_mem(r, strlen(r), "r.csv", NULL, &tr);
-    mcr_table_read_csv_mem(s, strlen(s), "s.csv", NULL, &ts);
+    read_pair(r, s, &tr, &ts);
     mcr_pairfid *p;
     int n;
     CHECK(mcr_fidelity_pairs(tr, ts, NULL, NULL, &p, &n) == 0 && n == 3, "three pairs (%d)", n);

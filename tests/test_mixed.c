@@ -13,6 +13,18 @@ static mcr_table *read_mem(const char *buf, size_t n, const char *name) {
     return t;
 }
 
+/* target y, two hidden layers of `width`, batch 256, `steps` steps, other settings default */
+static mcr_fit_config config(int width, int steps) {
+    mcr_fit_config c;
+    mcr_fit_config_default(&c);
+    c.target = "y";
+    c.widths[0] = c.widths[1] = width;
+    c.nwidths = 2;
+    c.steps = steps;
+    c.batch = 256;
+    return c;
+}
+
 static int draw(mcr_rng *r, const double *p, int K) {
     double u = mcr_rng_uniform(r), c = 0;
     for (int k = 0; k < K; k++)
@@ -41,13 +53,7 @@ static void test_learns_categorical_joint(void) {
     mcr_table *t = read_mem(buf, (size_t)(p - buf), "cat3.csv");
     free(buf);
     if (!t) return;
-    mcr_fit_config c;
-    mcr_fit_config_default(&c);
-    c.target = "y";
-    c.widths[0] = c.widths[1] = 256;
-    c.nwidths = 2;
-    c.steps = 1000;
-    c.batch = 256;
+    mcr_fit_config c = config(256, 1000);
     mcr_model *m = NULL;
     int rc = mcr_model_fit(t, NULL, 0, &c, &m);
     CHECK(rc == 0, "fit: %s", mcr_last_error());
@@ -149,13 +155,7 @@ static void test_many_columns_stable(void) {
     mcr_table *t = read_mem(buf, (size_t)(p - buf), "wide.csv");
     free(buf);
     if (!t) return;
-    mcr_fit_config c;
-    mcr_fit_config_default(&c);
-    c.target = "y";
-    c.widths[0] = c.widths[1] = 256;
-    c.nwidths = 2;
-    c.steps = 300;
-    c.batch = 256;
+    mcr_fit_config c = config(256, 300);
     c.progress = record;
     c.progress_every = 1;
     mcr_model *m = NULL;
@@ -200,13 +200,7 @@ static void test_missing_rates_and_integers(void) {
     mcr_table *t = read_mem(buf, (size_t)(p - buf), "miss.csv");
     free(buf);
     if (!t) return;
-    mcr_fit_config c;
-    mcr_fit_config_default(&c);
-    c.target = "y";
-    c.widths[0] = c.widths[1] = 256;
-    c.nwidths = 2;
-    c.steps = 800;
-    c.batch = 256;
+    mcr_fit_config c = config(256, 800);
     mcr_model *m = NULL;
     int rc = mcr_model_fit(t, NULL, 0, &c, &m);
     CHECK(rc == 0, "fit: %s", mcr_last_error());
@@ -276,13 +270,7 @@ static void test_rare_levels_pooled(void) {
     CHECK(rc == 0 && e->f[0].width == 4 && e->f[0].other == 3, "A, B, C and __other__ (width %d)",
           rc ? -1 : e->f[0].width);
     mcr_encoder_free(e);
-    mcr_fit_config c;
-    mcr_fit_config_default(&c);
-    c.target = "y";
-    c.widths[0] = c.widths[1] = 128;
-    c.nwidths = 2;
-    c.steps = 500;
-    c.batch = 256;
+    mcr_fit_config c = config(128, 500);
     c.min_level_count = 20;
     mcr_model *m = NULL;
     rc = mcr_model_fit(t, NULL, 0, &c, &m);
