@@ -1,7 +1,11 @@
 #!/bin/sh
 # Install what mcrage needs on Debian 12 (run as root; skips what is already there).
+#   ./scripts/deps.sh            build dependencies
+#   ./scripts/deps.sh --tests    also what the test suite uses: Chromium (renders the HTML report
+#                                headless) and python3 (checks JSON outputs)
 set -e
 PKGS="build-essential libopenblas-dev libopenblas-openmp-dev libxgboost-dev zlib1g-dev"
+[ "${1:-}" = "--tests" ] && PKGS="$PKGS chromium python3"
 [ "${WITH_FUZZ:-0}" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev"
 missing=""
 for p in $PKGS; do

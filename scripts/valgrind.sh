@@ -18,6 +18,8 @@ run sample "$D/m.mcrg" --n 50 --threads 1 -o "$D/s.csv"
 run augment "$D/d.csv" --target outcome --method smote-nc --threads 1 -q -o "$D/a.csv"
 run augment "$D/d.csv" --target outcome --method mcrage --steps 10 --widths 16 --threads 1 -q -o "$D/b.csv"
 run evaluate "$D/d.csv" --target outcome --sensitive race --methods none,ros --classifiers logreg,xgb --seeds 1 --threads 1 -q
-run fidelity "$D/d.csv" "$D/s.csv"
+$M simulate --rows 150 --seed 4 -o "$D/h.csv" 2>/dev/null
+run fidelity "$D/d.csv" "$D/s.csv" --target outcome --sensitive race --holdout "$D/h.csv" --max-rows 100 --folds 2 --threads 1 -q --json "$D/f.json" --report "$D/f.html"
+run evaluate "$D/d.csv" --target outcome --methods none,mcrage --classifiers logreg --seeds 1 --steps 10 --widths 16 --threads 1 -q --report "$D/e.html"
 run describe "$D/d.csv" --target outcome --sensitive race
 exit $status

@@ -28,6 +28,11 @@ struct mcr_eval_result {
     char **group_names;
     eval_run *runs;
     int nruns;
+    /* the first seed's example for reports: its training rows, the rows the example method
+     * (mcrage if run, else the first method that adds rows) added, the test rows, the model */
+    mcr_table *ex_train, *ex_synth, *ex_test;
+    mcr_aug_method ex_method;
+    mcr_model *ex_model;
 };
 
 void mcr_eval_config_default(mcr_eval_config *c) {
@@ -47,6 +52,8 @@ void mcr_eval_free(mcr_eval_result *r) {
     if (!r) return;
     for (int i = 0; i < r->nruns; i++) free(r->runs[i].groups);
     free(r->runs);
+    mcr_table_free(r->ex_train), mcr_table_free(r->ex_synth), mcr_table_free(r->ex_test);
+    mcr_model_free(r->ex_model);
     if (r->group_names)
         for (int g = 0; g < r->G; g++) free(r->group_names[g]);
     free(r->group_names);
@@ -315,6 +322,36 @@ static int encode_float(const mcr_encoder *e, const mcr_table *t, const size_t *
     return MCR_OK;
 }
 
+static int keep_example(mcr_eval_result *res, const mcr_table *t, const size_t *testr, size_t nte,
+                        const mcr_table *A, size_t nsyn, mcr_aug_method method, mcr_model **model) {
+    size_t nreal = A->nrows - nsyn;
+    size_t *idx = malloc((A->nrows + 1) * sizeof(size_t));
+    if (!idx) return MCR_NOMEM();
+    for (size_t i = 0; i < A->nrows; i++) idx[i] = i;
+    mcr_table_free(res->ex_train), mcr_table_free(res->ex_synth), mcr_table_free(res->ex_test);
+    mcr_model_free(res->ex_model);
+    res->ex_train = res->ex_synth = res->ex_test = NULL;
+    res->ex_model = *model;
+    *model = NULL;
+    res->ex_method = method;
+    int rc = mcr_table_take(A, idx, nreal, &res->ex_train);
+    if (!rc) rc = mcr_table_take(A, idx + nreal, nsyn, &res->ex_synth);
+    if (!rc) rc = mcr_table_take(t, testr, nte, &res->ex_test);
+    free(idx);
+    if (rc) return rc;
+    char buf[512];
+    mcr_table *tabs[3] = {res->ex_train, res->ex_synth, res->ex_test};
+    for (int k = 0; k < 3; k++) {
+        if (k == 1) snprintf(buf, sizeof buf, "synthetic rows (%s, seed %llu)", mcr_aug_method_name(method), (unsigned long long)res->cfg.seed);
+        else snprintf(buf, sizeof buf, "%s (%s part, seed %llu)", mcr_table_source(t), k ? "test" : "training", (unsigned long long)res->cfg.seed);
+        char *d = mcr_strdup(buf);
+        if (!d) return MCR_NOMEM();
+        free(tabs[k]->source);
+        tabs[k]->source = d;
+    }
+    return MCR_OK;
+}
+
 int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_config *c,
                  mcr_eval_result **out) {
     *out = NULL;
@@ -513,10 +550,15 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
             ac.fit.progress_ctx = &relay;
             ac.fit.progress_every = 1;
             mcr_table *A = NULL;
+            mcr_model *model = NULL;
             size_t nsyn = 0;
+            if (s == 0 && ac.method == MCR_AUG_MCRAGE) ac.model_out = &model;
             say(c, "seed %d/%d: %s on %zu training rows", s + 1, c->seeds, mcr_aug_method_name(ac.method), ntr);
             if ((rc = mcr_augment(t, train, ntr, &ac, &A, &nsyn))) break;
             double aug_s = now_s() - t0;
+            if (s == 0 && nsyn > 0 && (!res->ex_synth || (ac.method == MCR_AUG_MCRAGE && res->ex_method != MCR_AUG_MCRAGE)))
+                rc = keep_example(res, t, testr, nte, A, nsyn, ac.method, &model);
+            mcr_model_free(model);
             /* labelled rows of the augmented part */
             size_t na = 0;
             size_t *arows = malloc((A->nrows ? A->nrows : 1) * sizeof(size_t));
@@ -590,6 +632,48 @@ static const int TABLE_METRICS[] = {0, 2, 3, 4, 9, 11}; /* accuracy, macro F1, m
 #define NTABLE 6
 static const int PAIRED_METRICS[] = {3, 4, 9};
 
+const char *mcr_eval_col_label(int a) { return a >= 0 && a < NTABLE ? METRICS[TABLE_METRICS[a]].label : ""; }
+int mcr_eval_col_lower_better(int a) { return a >= 0 && a < NTABLE ? METRICS[TABLE_METRICS[a]].lower_better : 0; }
+
+int mcr_eval_cells(const mcr_eval_result *r, mcr_eval_cell **out, int *ncells) {
+    const mcr_eval_config *c = &r->cfg;
+    int n = c->nmethods * c->nclassifiers;
+    mcr_eval_cell *cells = calloc((size_t)n + 1, sizeof *cells);
+    double *v = malloc((size_t)c->seeds * sizeof(double));
+    if (!cells || !v) return free(cells), free(v), MCR_NOMEM();
+    for (int mi = 0, i = 0; mi < c->nmethods; mi++)
+        for (int ci = 0; ci < c->nclassifiers; ci++, i++) {
+            mcr_eval_cell *e = &cells[i];
+            e->method = c->methods[mi], e->clf = c->classifiers[ci];
+            for (int a = 0; a < NTABLE; a++) mean_ci(v, collect(r, e->method, e->clf, TABLE_METRICS[a], v), &e->mean[a], &e->half[a]);
+        }
+    for (int a = 0; a < NTABLE; a++) { /* best per column (ties all marked) */
+        int lower = METRICS[TABLE_METRICS[a]].lower_better;
+        double best = lower ? INFINITY : -INFINITY;
+        for (int i = 0; i < n; i++)
+            if (isfinite(cells[i].mean[a]) && (lower ? cells[i].mean[a] < best : cells[i].mean[a] > best)) best = cells[i].mean[a];
+        for (int i = 0; i < n; i++) cells[i].best[a] = cells[i].mean[a] == best;
+    }
+    free(v);
+    *out = cells;
+    *ncells = n;
+    return MCR_OK;
+}
+
+void mcr_eval_info(const mcr_eval_result *r, mcr_eval_info_t *i) {
+    i->source = r->source, i->target = r->target, i->positive = r->positive_name ? r->positive_name : "";
+    i->sensitive = r->sensitive, i->thin = r->thin;
+    i->nrows = r->nrows, i->seeds = r->cfg.seeds, i->groups = r->G;
+}
+
+int mcr_eval_example(const mcr_eval_result *r, const mcr_table **train, const mcr_table **synth,
+                     const mcr_table **test, mcr_aug_method *method, const mcr_model **model) {
+    *train = r->ex_train, *synth = r->ex_synth, *test = r->ex_test;
+    *method = r->ex_method;
+    *model = r->ex_model;
+    return r->ex_synth != NULL;
+}
+
 int mcr_eval_print(const mcr_eval_result *r, FILE *f) {
     const mcr_eval_config *c = &r->cfg;
     int S = c->seeds;
@@ -601,37 +685,25 @@ int mcr_eval_print(const mcr_eval_result *r, FILE *f) {
     if (r->thin[0]) fprintf(f, ", training part thinned %s", r->thin);
     fprintf(f, "\nmean +- 95%% CI over seeds (Student t); * best in column%s\n\n",
             r->G ? "; EOD: lower is better" : "");
-    /* best per column */
-    double best[NTABLE];
-    for (int a = 0; a < NTABLE; a++) {
-        int k = TABLE_METRICS[a];
-        best[a] = METRICS[k].lower_better ? INFINITY : -INFINITY;
-        for (int mi = 0; mi < c->nmethods; mi++)
-            for (int ci = 0; ci < c->nclassifiers; ci++) {
-                double mean, half;
-                int n = collect(r, c->methods[mi], c->classifiers[ci], k, v);
-                mean_ci(v, n, &mean, &half);
-                if (isfinite(mean) && (METRICS[k].lower_better ? mean < best[a] : mean > best[a])) best[a] = mean;
-            }
-    }
+    mcr_eval_cell *cells = NULL;
+    int ncells = 0;
+    if (mcr_eval_cells(r, &cells, &ncells)) return free(v), free(w), MCR_NOMEM();
     fprintf(f, "%-9s %-7s", "method", "clf");
     for (int a = 0; a < NTABLE; a++) fprintf(f, " %-16s", METRICS[TABLE_METRICS[a]].label);
     fputc('\n', f);
-    for (int mi = 0; mi < c->nmethods; mi++)
-        for (int ci = 0; ci < c->nclassifiers; ci++) {
-            fprintf(f, "%-9s %-7s", mcr_aug_method_name(c->methods[mi]), mcr_clf_name(c->classifiers[ci]));
-            for (int a = 0; a < NTABLE; a++) {
-                double mean, half;
-                int n = collect(r, c->methods[mi], c->classifiers[ci], TABLE_METRICS[a], v);
-                mean_ci(v, n, &mean, &half);
-                char cell[64];
-                if (!isfinite(mean)) snprintf(cell, sizeof cell, "n/a");
-                else if (!isfinite(half)) snprintf(cell, sizeof cell, "%.3f%s", mean, mean == best[a] ? "*" : "");
-                else snprintf(cell, sizeof cell, "%.3f+-%.3f%s", mean, half, mean == best[a] ? "*" : "");
-                fprintf(f, " %-16s", cell);
-            }
-            fputc('\n', f);
+    for (int i = 0; i < ncells; i++) {
+        const mcr_eval_cell *e = &cells[i];
+        fprintf(f, "%-9s %-7s", mcr_aug_method_name(e->method), mcr_clf_name(e->clf));
+        for (int a = 0; a < NTABLE; a++) {
+            char cell[64];
+            if (!isfinite(e->mean[a])) snprintf(cell, sizeof cell, "n/a");
+            else if (!isfinite(e->half[a])) snprintf(cell, sizeof cell, "%.3f%s", e->mean[a], e->best[a] ? "*" : "");
+            else snprintf(cell, sizeof cell, "%.3f+-%.3f%s", e->mean[a], e->half[a], e->best[a] ? "*" : "");
+            fprintf(f, " %-16s", cell);
         }
+        fputc('\n', f);
+    }
+    free(cells);
     /* paired comparisons */
     static const mcr_aug_method bases[2] = {MCR_AUG_NONE, MCR_AUG_SMOTE};
     for (int b = 0; b < 2; b++) {

@@ -52,3 +52,19 @@ int mcr_knn(const float *Q, size_t nq, const float *R, size_t nr, int D, int k, 
     free(dist), free(rn);
     return MCR_OK;
 }
+
+int mcr_nn_dist(const float *Q, size_t nq, const float *R, size_t nr, int D, double *out) {
+    int *idx = malloc((nq ? nq : 1) * sizeof(int));
+    if (!idx) return MCR_NOMEM();
+    int rc = mcr_knn(Q, nq, R, nr, D, 1, -1, idx);
+    for (size_t i = 0; !rc && i < nq; i++) {
+        double s = 0;
+        for (int k = 0; k < D; k++) {
+            double e = (double)Q[i * D + k] - R[(size_t)idx[i] * D + k];
+            s += e * e;
+        }
+        out[i] = sqrt(s);
+    }
+    free(idx);
+    return rc;
+}

@@ -172,5 +172,18 @@ int mcr_table_take(const mcr_table *t, const size_t *rows, size_t n, mcr_table *
  * references leave -1. */
 int mcr_knn(const float *Q, size_t nq, const float *R, size_t nr, int D, int k, long self_offset,
             int *idx);
+/* Euclidean distance of each query row to its nearest reference row: out[nq]. */
+int mcr_nn_dist(const float *Q, size_t nq, const float *R, size_t nr, int D, double *out);
+
+/* table.c: row identity over columns cols (numbers by value, -0 == 0, NaN == NaN; levels by
+ * spelling, so rows of two tables with different level codes compare correctly) */
+typedef struct mcr_hrow {
+    uint64_t h;
+    size_t row;
+} mcr_hrow;
+int mcr_hrow_cmp(const void *a, const void *b); /* by hash, then row */
+uint64_t mcr_table_row_hash(const mcr_table *t, size_t i, const int *cols, int nc);
+int mcr_table_rows_equal(const mcr_table *a, size_t i, const mcr_table *b, size_t j, const int *cols,
+                         int nc);
 
 #endif /* MCR_INT_H */

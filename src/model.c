@@ -942,3 +942,9 @@ int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int ste
     res->peak_rss_mb = peak_rss_mb();
     return rc;
 }
+
+const float *mcr_model_loss_curve(const mcr_model *m, int *n, int *every) {
+    *n = m->nloss;
+    *every = m->cfg.steps / 200 > 0 ? m->cfg.steps / 200 : 1;
+    return m->loss_curve;
+}

@@ -321,57 +321,12 @@ static int adasyn_counts(const encoded *e, size_t nall, const int *lab, const si
 }
 
 /* ---- exact copies ----------------------------------------------------------------------- */
-typedef struct {
-    uint64_t h;
-    size_t row;
-} hrow;
-static int cmp_hrow(const void *a, const void *b) {
-    const hrow *x = a, *y = b;
-    return x->h != y->h ? (x->h < y->h ? -1 : 1) : (x->row > y->row) - (x->row < y->row);
-}
-
-/* hash of row i over columns cols (numbers by value, -0 == 0, NaN == NaN; levels by spelling) */
-static uint64_t row_hash(const mcr_table *t, size_t i, const int *cols, int nc) {
-    uint64_t h = 1469598103934665603ull;
-    for (int a = 0; a < nc; a++) {
-        const mcr_column *c = &t->cols[cols[a]];
-        uint64_t v;
-        if (c->type == MCR_COL_CATEGORICAL) {
-            const char *s = c->cat[i] >= 0 ? c->levels[c->cat[i]] : "\x01";
-            v = 1469598103934665603ull;
-            for (; *s; s++) v = (v ^ (unsigned char)*s) * 1099511628211ull;
-        } else {
-            double x = c->num[i];
-            if (x == 0) x = 0;
-            if (isnan(x)) x = NAN;
-            memcpy(&v, &x, 8);
-        }
-        h = (h ^ v) * 1099511628211ull;
-        h ^= h >> 29;
-    }
-    return h;
-}
-
-static int rows_equal(const mcr_table *a, size_t i, const mcr_table *b, size_t j, const int *cols, int nc) {
-    for (int q = 0; q < nc; q++) {
-        const mcr_column *x = &a->cols[cols[q]], *y = &b->cols[cols[q]];
-        if (x->type == MCR_COL_CATEGORICAL) {
-            if ((x->cat[i] < 0) != (y->cat[j] < 0)) return 0;
-            if (x->cat[i] >= 0 && strcmp(x->levels[x->cat[i]], y->levels[y->cat[j]])) return 0;
-        } else {
-            double u = x->num[i], v = y->num[j];
-            if (!(u == v || (isnan(u) && isnan(v)))) return 0;
-        }
-    }
-    return 1;
-}
-
 /* mark[s] = 1 for synthetic rows equal to a training row; returns their number */
 static size_t find_copies(const mcr_table *t, size_t nrows, const mcr_table *syn, const int *cols,
-                          int nc, const hrow *train_h, char *mark) {
+                          int nc, const mcr_hrow *train_h, char *mark) {
     size_t cnt = 0;
     for (size_t s = 0; s < syn->nrows; s++) {
-        uint64_t h = row_hash(syn, s, cols, nc);
+        uint64_t h = mcr_table_row_hash(syn, s, cols, nc);
         size_t lo = 0, hi = nrows;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
@@ -380,7 +335,7 @@ static size_t find_copies(const mcr_table *t, size_t nrows, const mcr_table *syn
         }
         mark[s] = 0;
         for (size_t q = lo; q < nrows && train_h[q].h == h && !mark[s]; q++)
-            mark[s] = rows_equal(syn, s, t, train_h[q].row, cols, nc);
+            mark[s] = mcr_table_rows_equal(syn, s, t, train_h[q].row, cols, nc);
         cnt += mark[s];
     }
     return cnt;
@@ -410,7 +365,7 @@ static int reject_copies(const mcr_table *t, const size_t *rows, size_t nrows, c
                          const mcr_sample_config *sc0, int rounds, mcr_table *syn, size_t *found,
                          size_t *left) {
     int nc, *cols = malloc(((size_t)m->nfeat + 2) * sizeof(int));
-    hrow *th = malloc((nrows ? nrows : 1) * sizeof(hrow));
+    mcr_hrow *th = malloc((nrows ? nrows : 1) * sizeof(mcr_hrow));
     char *mark = malloc(syn->nrows + 1);
     size_t *counts = calloc((size_t)m->ncond, sizeof(size_t));
     int rc = MCR_OK;
@@ -419,8 +374,8 @@ static int reject_copies(const mcr_table *t, const size_t *rows, size_t nrows, c
         goto done;
     }
     nc = compared_columns(m, cols);
-    for (size_t q = 0; q < nrows; q++) th[q].row = rows ? rows[q] : q, th[q].h = row_hash(t, th[q].row, cols, nc);
-    qsort(th, nrows, sizeof(hrow), cmp_hrow);
+    for (size_t q = 0; q < nrows; q++) th[q].row = rows ? rows[q] : q, th[q].h = mcr_table_row_hash(t, th[q].row, cols, nc);
+    qsort(th, nrows, sizeof(mcr_hrow), mcr_hrow_cmp);
     size_t n = find_copies(t, nrows, syn, cols, nc, th, mark);
     *found = n;
     /* the synthetic table is laid out condition by condition: row s belongs to the condition
@@ -463,23 +418,6 @@ done:
     return rc;
 }
 
-/* nearest-neighbour distance of each query row to the reference rows (encoded floats) */
-static int nn_dist(const float *Q, size_t nq, const float *R, size_t nr, int d, double *out) {
-    int *idx = malloc((nq ? nq : 1) * sizeof(int));
-    if (!idx) return MCR_NOMEM();
-    int rc = mcr_knn(Q, nq, R, nr, d, 1, -1, idx);
-    for (size_t i = 0; !rc && i < nq; i++) {
-        double s = 0;
-        for (int k = 0; k < d; k++) {
-            double e = (double)Q[i * d + k] - R[(size_t)idx[i] * d + k];
-            s += e * e;
-        }
-        out[i] = sqrt(s);
-    }
-    free(idx);
-    return rc;
-}
-
 static int cmp_dbl(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -515,7 +453,7 @@ static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, cons
     for (size_t i = 0; i < nh * (size_t)d; i++) H[i] = (float)xd[i];
     if ((rc = mcr_encoder_transform(e.enc, syn, NULL, syn->nrows, xd))) goto done;
     for (size_t i = 0; i < syn->nrows * (size_t)d; i++) S[i] = (float)xd[i];
-    if ((rc = nn_dist(H, nh, e.X, nref, d, dh)) || (rc = nn_dist(S, syn->nrows, e.X, nref, d, ds))) goto done;
+    if ((rc = mcr_nn_dist(H, nh, e.X, nref, d, dh)) || (rc = mcr_nn_dist(S, syn->nrows, e.X, nref, d, ds))) goto done;
     qsort(dh, nh, sizeof(double), cmp_dbl);
     *thr = dh[(size_t)floor(0.01 * (double)(nh - 1))];
     *close = 0;
@@ -623,7 +561,8 @@ int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_
             rc = dcr_report(t, rows, nrows, m, syn, c->seed, c->dcr_close, c->dcr_threshold);
         }
         free(counts);
-        mcr_model_free(m);
+        if (!rc && c->model_out) *c->model_out = m;
+        else mcr_model_free(m);
     } else { /* smote, smote-nc, adasyn */
         int *feat = malloc((size_t)t->ncols * sizeof(int)), nfeat = 0;
         int ndrop = 0;

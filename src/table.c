@@ -1016,3 +1016,56 @@ int mcr_table_take(const mcr_table *t, const size_t *rows, size_t n, mcr_table *
     }
     return MCR_OK;
 }
+
+/* ---- row identity (exact-copy checks) ------------------------------------------------------ */
+int mcr_hrow_cmp(const void *a, const void *b) {
+    const mcr_hrow *x = a, *y = b;
+    return x->h != y->h ? (x->h < y->h ? -1 : 1) : (x->row > y->row) - (x->row < y->row);
+}
+
+uint64_t mcr_table_row_hash(const mcr_table *t, size_t i, const int *cols, int nc) {
+    uint64_t h = 1469598103934665603ull;
+    for (int a = 0; a < nc; a++) {
+        const mcr_column *c = &t->cols[cols[a]];
+        uint64_t v;
+        if (c->type == MCR_COL_CATEGORICAL) {
+            const char *s = c->cat[i] >= 0 ? c->levels[c->cat[i]] : "\x01";
+            v = 1469598103934665603ull;
+            for (; *s; s++) v = (v ^ (unsigned char)*s) * 1099511628211ull;
+        } else {
+            double x = c->num[i];
+            if (x == 0) x = 0;
+            if (isnan(x)) x = NAN;
+            memcpy(&v, &x, 8);
+        }
+        h = (h ^ v) * 1099511628211ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+int mcr_table_rows_equal(const mcr_table *a, size_t i, const mcr_table *b, size_t j, const int *cols,
+                         int nc) {
+    for (int q = 0; q < nc; q++) {
+        const mcr_column *x = &a->cols[cols[q]], *y = &b->cols[cols[q]];
+        if (x->type == MCR_COL_CATEGORICAL) {
+            if ((x->cat[i] < 0) != (y->cat[j] < 0)) return 0;
+            if (x->cat[i] >= 0 && strcmp(x->levels[x->cat[i]], y->levels[y->cat[j]])) return 0;
+        } else {
+            double u = x->num[i], v = y->num[j];
+            if (!(u == v || (isnan(u) && isnan(v)))) return 0;
+        }
+    }
+    return 1;
+}
+
+int mcr_table_slice(const mcr_table *t, size_t first, size_t n, mcr_table **out) {
+    *out = NULL;
+    if (first > t->nrows || n > t->nrows - first) return mcr_err(MCR_EINVAL, "slice [%zu, +%zu) outside %zu rows", first, n, t->nrows);
+    size_t *idx = malloc((n + 1) * sizeof(size_t));
+    if (!idx) return MCR_NOMEM();
+    for (size_t i = 0; i < n; i++) idx[i] = first + i;
+    int rc = mcr_table_take(t, idx, n, out);
+    free(idx);
+    return rc;
+}

@@ -94,6 +94,8 @@ int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
 int mcr_table_write_csv(const mcr_table *t, const char *path);
 int mcr_table_write_csv_stream(const mcr_table *t, FILE *f);
 void mcr_table_free(mcr_table *t);
+/* A new table holding rows [first, first + n) of t (same columns). */
+int mcr_table_slice(const mcr_table *t, size_t first, size_t n, mcr_table **out);
 
 size_t mcr_table_nrows(const mcr_table *t);
 int mcr_table_ncols(const mcr_table *t);
@@ -240,6 +242,8 @@ int mcr_model_load_mem(const void *data, size_t len, const char *name, mcr_model
 int mcr_model_inspect(const mcr_model *m, FILE *f);
 size_t mcr_model_nparams(const mcr_model *m);
 float mcr_model_final_loss(const mcr_model *m);
+/* Training loss, averaged over windows of *every steps: *n values (borrowed). */
+const float *mcr_model_loss_curve(const mcr_model *m, int *n, int *every);
 
 /* ---------------------------------------------------------------- 8. rebalancing */
 typedef enum {
@@ -270,6 +274,7 @@ typedef struct mcr_augment_config {
      * DCR (a random 20% of the training rows held out, distances to the other 80%) */
     size_t *dcr_close;
     double *dcr_threshold;
+    struct mcr_model **model_out; /* optional out (mcrage): the fitted model, owned by the caller */
     uint64_t seed;
     mcr_fit_config fit;         /* for method mcrage (target / sensitive / drop set from above) */
     mcr_sample_config sample;
@@ -348,6 +353,95 @@ typedef struct mcr_pairfid {
 int mcr_fidelity_pairs(const mcr_table *real, const mcr_table *synth, const char *filter_col,
                        const char *filter_value, mcr_pairfid **out, int *npairs);
 
+/* ---------------------------------------------------------------- 9c. assess synthetic data */
+/* Fidelity, detection, utility and privacy of a synthetic table against the real rows it was
+ * made from (and, for the privacy baselines, real rows it never saw: the holdout). Columns are
+ * matched by name (the real table's columns present in the synthetic one); categorical levels by
+ * spelling. Rows are encoded for distances and classifiers as in evaluate: numerics
+ * standardised on the real rows (missing: median plus an indicator), categoricals one-hot.
+ *
+ * Every metric is computed per scope: all rows, each class of `target`, each group of
+ * `sensitive`. In a scope only the real, synthetic and holdout rows of that class / group take
+ * part; the reference sets of the distance metrics stay the whole training / synthetic sample.
+ *   column shapes, column pair trends   as mcr_fidelity_columns / mcr_fidelity_pairs
+ *   detection AUROC   logreg and xgb trained to tell real from synthetic rows (equal numbers of
+ *                     each, at most max_rows) under `folds`-fold stratified cross-validation;
+ *                     AUROC of the out-of-fold scores (0.5: indistinguishable, 1: separable)
+ *   exact-copy rate   share of synthetic rows equal, on every column, to a real training row
+ *   DCR               distance to the closest training record of each synthetic row and of each
+ *                     holdout row; quantiles, the ratio of the medians (synthetic / holdout;
+ *                     < 1: synthetic rows sit closer to the training patients than new patients
+ *                     do) and the share of synthetic rows closer than the holdout's 5th percentile
+ *   membership inference AUROC   training rows (members) vs holdout rows (non-members), scored
+ *                     by minus their distance to the nearest synthetic row (0.5: no leak)
+ * Utility (all rows, needs target): each classifier trained on real training rows (TRTR) and on
+ * the synthetic rows (TSTR), both tested on the holdout (without one: on a stratified 30% of
+ * the real rows kept out of TRTR's training; the generator may have seen them). */
+typedef struct mcr_assess_config {
+    const char *target;          /* class column (optional): per-class scopes and utility      */
+    const char *sensitive;       /* group column (optional): per-group scopes                  */
+    const char *minority;        /* the class reported as minority (default: the rarest real)  */
+    const char *drop;            /* comma-separated columns left out (an id, unmodelled ones)  */
+    const mcr_table *holdout;    /* real rows the generator never saw (optional)               */
+    int folds;                   /* detection cross-validation folds (default 5)               */
+    size_t max_rows;             /* rows per side sampled per scope (default 5000); reference
+                                    sets for distances hold up to 4 x max_rows rows            */
+    int detection, utility, privacy; /* parts computed (default all 1)                         */
+    uint64_t seed;               /* default 1                                                  */
+    void (*progress)(void *ctx, const char *msg);
+    void *progress_ctx;
+} mcr_assess_config;
+void mcr_assess_config_default(mcr_assess_config *c);
+
+#define MCR_NQ 5 /* DCR quantiles: 5th, 25th, 50th, 75th, 95th percentile */
+typedef struct mcr_assess_scope {
+    const char *kind;            /* "all", "class" or "group"                                  */
+    const char *value;           /* the class or group ("" for all)                            */
+    size_t nreal, nsynth, nholdout;
+    double column_shapes, pair_trends;
+    double detect_logreg, detect_xgb;   /* detection AUROC (NaN: too few rows)                 */
+    double copy_rate;                   /* exact copies of training rows among synthetic rows  */
+    double dcr_synth[MCR_NQ], dcr_holdout[MCR_NQ];
+    double dcr_ratio, dcr_close;        /* median ratio; share below the holdout's 5th pct     */
+    double mia_auroc;
+} mcr_assess_scope;
+
+typedef struct mcr_assess_utility {
+    int clf;                     /* classifier (an mcr_clf_kind)                               */
+    size_t ntrain_real, ntrain_synth, ntest;
+    double acc[2], f1_macro[2], auroc[2];       /* [0] TRTR, [1] TSTR                          */
+    double *f1_class[2], *recall_class[2];      /* [K] per class                               */
+} mcr_assess_utility;
+
+typedef struct mcr_assess_result mcr_assess_result;
+int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_config *c,
+               mcr_assess_result **out);
+int mcr_assess_nscopes(const mcr_assess_result *r);
+const mcr_assess_scope *mcr_assess_scope_at(const mcr_assess_result *r, int i);
+/* the scope of the minority class (or all rows without a target) */
+const mcr_assess_scope *mcr_assess_minority(const mcr_assess_result *r);
+/* utility: number of classifiers, their results; classes (names borrowed) */
+int mcr_assess_nutility(const mcr_assess_result *r);
+const mcr_assess_utility *mcr_assess_utility_at(const mcr_assess_result *r, int i);
+int mcr_assess_nclasses(const mcr_assess_result *r);
+/* Real rows left out because their class has no synthetic rows (a table of added minority rows
+ * is compared with the real minority rows): the "all" and group scopes then cover only the
+ * synthetic table's classes; holdout rows are filtered the same way. */
+size_t mcr_assess_real_left_out(const mcr_assess_result *r);
+const char *mcr_assess_class_name(const mcr_assess_result *r, int k);
+/* Column shapes of all rows (scope 0) and of the minority scope (names borrowed). */
+const mcr_colfid *mcr_assess_columns(const mcr_assess_result *r, int minority, int *n);
+/* Text: the per-column table, the scope table, utility; with one-line readings. */
+int mcr_assess_print(const mcr_assess_result *r, FILE *f);
+/* A one-line reading of a value (static string; thresholds documented in assess.c). */
+typedef enum {
+    MCR_READ_SHAPES, MCR_READ_PAIRS, MCR_READ_DETECT, MCR_READ_COPIES, MCR_READ_DCR, MCR_READ_MIA,
+    MCR_READ_TSTR /* value: TSTR - TRTR macro F1 */
+} mcr_assess_metric;
+const char *mcr_assess_reading(mcr_assess_metric m, double v);
+int mcr_assess_write_json(const mcr_assess_result *r, FILE *f);
+void mcr_assess_free(mcr_assess_result *r);
+
 /* ---------------------------------------------------------------- 10. evaluate */
 typedef enum { MCR_CLF_LOGREG = 0, MCR_CLF_RF = 1, MCR_CLF_XGB = 2, MCR_CLF_MLP = 3, MCR_CLF_N = 4 } mcr_clf_kind;
 const char *mcr_clf_kind_name(mcr_clf_kind k);
@@ -385,6 +479,60 @@ int mcr_eval_print(const mcr_eval_result *r, FILE *f);
  * and the paired comparisons, written atomically. */
 int mcr_eval_write_json(const mcr_eval_result *r, const char *path);
 void mcr_eval_free(mcr_eval_result *r);
+/* The results table as numbers: one cell per (method, classifier) in the configured order, with
+ * mean and 95% CI half-width over seeds of the columns MCR_EVAL_* and the best of each column
+ * marked (NaN half-width with one seed). */
+enum { MCR_EVAL_ACC, MCR_EVAL_F1, MCR_EVAL_F1MIN, MCR_EVAL_AUROC, MCR_EVAL_WGREC, MCR_EVAL_EOD, MCR_EVAL_NCOL };
+typedef struct mcr_eval_cell {
+    mcr_aug_method method;
+    mcr_clf_kind clf;
+    double mean[MCR_EVAL_NCOL], half[MCR_EVAL_NCOL];
+    int best[MCR_EVAL_NCOL];
+} mcr_eval_cell;
+int mcr_eval_cells(const mcr_eval_result *r, mcr_eval_cell **out, int *n); /* free(*out) */
+const char *mcr_eval_col_label(int col);
+int mcr_eval_col_lower_better(int col);
+typedef struct mcr_eval_info_t {
+    const char *source, *target, *positive, *sensitive, *thin;   /* borrowed */
+    size_t nrows;
+    int seeds, groups;
+} mcr_eval_info_t;
+void mcr_eval_info(const mcr_eval_result *r, mcr_eval_info_t *info);
+/* The first seed's example (borrowed): its training rows, the rows the example method added
+ * (mcrage when it ran, else the first method that adds rows), the test rows and, for mcrage,
+ * the fitted model (else NULL). Returns 0 (and NULLs) when no method added rows. */
+int mcr_eval_example(const mcr_eval_result *r, const mcr_table **train, const mcr_table **synth,
+                     const mcr_table **test, mcr_aug_method *method, const mcr_model **model);
+
+/* ---------------------------------------------------------------- 10b. HTML report */
+/* One self-contained HTML page (inline CSS and SVG charts, no scripts, fonts or links), built
+ * section by section and written atomically. Headings and text are HTML-escaped. */
+typedef struct mcr_report mcr_report;
+int mcr_report_new(const char *title, mcr_report **out);
+void mcr_report_free(mcr_report *r);
+/* a heading and/or a paragraph (either may be NULL) */
+void mcr_report_text(mcr_report *r, const char *heading, const char *text);
+/* rows, columns by kind, missing cells, class counts of target */
+int mcr_report_dataset(mcr_report *r, const char *heading, const mcr_table *t, const char *target,
+                       const char *sensitive);
+/* group x class counts (and shares within each group) before and after rebalancing: the rows of
+ * `after` plus those of `added` (may be NULL); levels matched by spelling */
+int mcr_report_balance(mcr_report *r, const char *heading, const mcr_table *before,
+                       const mcr_table *after, const mcr_table *added, const char *target,
+                       const char *sensitive);
+/* results table with CIs and the best marked; bar chart of minority F1 and worst-group recall;
+ * fairness-accuracy scatter (AUROC against equalized-odds difference) */
+int mcr_report_eval(mcr_report *r, const mcr_eval_result *e);
+/* the diffusion model's training loss (mcr_model_loss_curve) */
+int mcr_report_loss(mcr_report *r, const char *heading, const float *loss, int n, int every);
+/* real vs synthetic: a histogram per numeric column, bar pairs per categorical column, for the
+ * rows with target = cls (all rows when cls is NULL) */
+int mcr_report_distributions(mcr_report *r, const char *heading, const mcr_table *real,
+                             const mcr_table *synth, const char *target, const char *cls);
+/* fidelity, detection, privacy and utility scores with one-line readings; DCR box plots */
+int mcr_report_assess(mcr_report *r, const char *heading, const mcr_assess_result *a);
+int mcr_report_ncharts(const mcr_report *r);  /* <svg> charts so far */
+int mcr_report_write(mcr_report *r, const char *path);
 
 /* ---------------------------------------------------------------- 11. benchmark helpers */
 typedef struct mcr_bench_result {

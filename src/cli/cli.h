@@ -65,6 +65,16 @@ typedef struct {
 void cli_progress_bar(void *ctx, int step, int steps, float loss, double rows_per_s);
 double cli_wall(void);
 
+/* --json OUT / --report FILE (cmd_report.c) */
+void cli_progress_line(void *ctx, const char *msg);  /* ctx: the command name */
+/* write fn(obj) to path atomically, or to stdout for "-" */
+int cli_write_json(const char *path, int (*fn)(const void *, FILE *), const void *obj);
+/* append the real-vs-synthetic distributions (rows of class cls; all if NULL), the assessment
+ * (if a) and the command line, write the report and print "report: PATH" */
+int cli_report_finish(mcr_report *rep, const mcr_assess_result *a, const mcr_table *real,
+                      const mcr_table *synth, const char *target, const char *cls, int argc,
+                      char **argv, const char *path, int quiet, const char *cmd);
+
 int cmd_simulate(int argc, char **argv);
 int cmd_augment(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);

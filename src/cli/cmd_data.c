@@ -108,127 +108,106 @@ int cmd_describe(int argc, char **argv) {
 }
 
 int cmd_fidelity(int argc, char **argv) {
-    const char *cmd = "fidelity", *target = NULL, *cls = NULL;
-    int json = 0, ch, err;
+    const char *cmd = "fidelity", *json = NULL, *report = NULL, *holdpath = NULL;
+    int ch, err, quiet = 0, threads = 0;
+    long long v;
     mcr_csv_options o;
     mcr_csv_options_default(&o);
+    mcr_assess_config ac;
+    mcr_assess_config_default(&ac);
+    enum { F_HOLDOUT = 5000, F_REPORT, F_FOLDS, F_MAXROWS, F_SEED, F_THREADS };
     static const struct option lo[] = {{"target", required_argument, 0, 't'},
                                        {"class", required_argument, 0, 'c'},
-                                       {"json", no_argument, 0, 'j'},
+                                       {"sensitive", required_argument, 0, 'g'},
+                                       {"holdout", required_argument, 0, F_HOLDOUT},
+                                       {"json", required_argument, 0, 'j'},
+                                       {"report", required_argument, 0, F_REPORT},
+                                       {"folds", required_argument, 0, F_FOLDS},
+                                       {"max-rows", required_argument, 0, F_MAXROWS},
+                                       {"seed", required_argument, 0, F_SEED},
+                                       {"threads", required_argument, 0, F_THREADS},
+                                       {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        CLI_CSV_LONGOPTS,
                                        {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "t:c:jh", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "t:c:g:j:qh", lo, NULL)) != -1) {
         if (cli_csv_option(cmd, ch, optarg, &o, &err)) {
             if (err) return err;
             continue;
         }
         switch (ch) {
-        case 't': target = optarg; break;
-        case 'c': cls = optarg; break;
-        case 'j': json = 1; break;
+        case 't': ac.target = optarg; break;
+        case 'c': ac.minority = optarg; break;
+        case 'g': ac.sensitive = optarg; break;
+        case 'j': json = optarg; break;
+        case 'q': quiet = 1; break;
+        case F_HOLDOUT: holdpath = optarg; break;
+        case F_REPORT: report = optarg; break;
+        case F_FOLDS: if (cli_long(cmd, "--folds", optarg, 2, 20, &v)) return EXIT_USAGE; ac.folds = (int)v; break;
+        case F_MAXROWS: if (cli_long(cmd, "--max-rows", optarg, 10, 100000000, &v)) return EXIT_USAGE; ac.max_rows = (size_t)v; break;
+        case F_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; ac.seed = (uint64_t)v; break;
+        case F_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
         case 'h':
-            printf("usage: mcrage fidelity REAL.csv SYNTH.csv [--target COL --class VALUE] [--json]\n\n"
-                   "Column shapes: per column the Kolmogorov-Smirnov statistic (numerics) or the\n"
-                   "total variation distance (categoricals) between real and synthetic values, and\n"
-                   "both missing rates; with --target/--class only that class's rows are compared.\n"
-                   "Scores (SDMetrics): 1 - KS, 1 - TV, and their mean. Column pair trends:\n"
-                   "correlation similarity 1 - |rho_real - rho_synth|/2 for numeric pairs,\n"
-                   "contingency similarity 1 - TVD of the pair's table otherwise (numerics in 10\n"
-                   "equal-width bins over the real range, missing as its own value), and their mean.\n\n"
-                   "  -t, --target COL    class column\n"
-                   "  -c, --class VALUE   compare only rows of this class\n"
-                   "  -j, --json          JSON instead of text\n" CLI_CSV_HELP
-                   "\nexample: mcrage fidelity data.csv synth.csv --target SOURCE --class in\n");
+            printf("usage: mcrage fidelity REAL.csv SYNTH.csv [--holdout HOLDOUT.csv] [--target COL [--class VALUE]]\n"
+                   "                        [--sensitive COL] [--json OUT] [--report REPORT.html]\n\n"
+                   "How realistic, useful and private synthetic rows are, against the real rows the generator\n"
+                   "was trained on (REAL) and, for the privacy baselines, real rows it never saw (HOLDOUT).\n"
+                   "Every metric is given for all rows, per class of --target and per group of --sensitive:\n"
+                   "  column shapes       1 - KS (numerics), 1 - TV (categoricals), missing rates (SDMetrics)\n"
+                   "  column pair trends  correlation similarity for numeric pairs, contingency similarity\n"
+                   "                      otherwise (numerics in 10 equal-width bins, missing as a value)\n"
+                   "  detection           AUROC of logreg and xgb telling real from synthetic rows under\n"
+                   "                      cross-validation (0.5: indistinguishable)\n"
+                   "  privacy             exact-copy rate; distance to the closest training record (DCR) of\n"
+                   "                      synthetic and of holdout rows, ratio of the medians; membership-\n"
+                   "                      inference AUROC (training vs holdout rows by distance to the nearest\n"
+                   "                      synthetic row; 0.5: no leak)\n"
+                   "  utility             train on synthetic, test on real (TSTR) vs train on real (TRTR),\n"
+                   "                      per class (needs --target)\n\n"
+                   "  -t, --target COL        class column\n"
+                   "  -c, --class VALUE       the minority class reported in detail (default: the rarest)\n"
+                   "  -g, --sensitive COL     group column\n"
+                   "      --holdout FILE      real rows not used to train the generator\n"
+                   "      --folds K           detection cross-validation folds (default %d)\n"
+                   "      --max-rows N        rows per side sampled per scope (default %zu)\n"
+                   "      --seed S            sampling and fold seed (default 1)\n"
+                   "      --threads N         threads, 0 = all cores (default 0)\n"
+                   "  -j, --json OUT          everything as JSON to OUT ('-': standard output)\n"
+                   "      --report FILE       HTML report (self-contained, inline SVG)\n"
+                   "  -q, --quiet             no progress output\n" CLI_CSV_HELP
+                   "\nexample: mcrage fidelity data.csv synth.csv --target SOURCE --class in --holdout test.csv\n",
+                   ac.folds, ac.max_rows);
             return EXIT_OK;
         default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc - 2) return cli_usage(cmd, "expects REAL.csv and SYNTH.csv");
-    if (!target != !cls) return cli_usage(cmd, "--target and --class go together");
-    mcr_table *r = NULL, *s = NULL;
+    if (ac.minority && !ac.target) return cli_usage(cmd, "--class needs --target");
+    mcr_set_threads(threads);
+    if (!quiet) ac.progress = cli_progress_line, ac.progress_ctx = (void *)cmd;
+    mcr_table *r = NULL, *s = NULL, *h = NULL;
     int rc = mcr_table_read_csv(argv[optind], &o, &r);
     if (!rc) rc = mcr_table_read_csv(argv[optind + 1], &o, &s);
-    mcr_colfid *f = NULL;
-    mcr_pairfid *pf = NULL;
-    int n = 0, np = 0;
-    if (!rc) rc = mcr_fidelity_columns(r, s, target, cls, &f, &n);
-    if (!rc) rc = mcr_fidelity_pairs(r, s, target, cls, &pf, &np);
-    if (rc) {
-        free(f);
-        mcr_table_free(r), mcr_table_free(s);
-        return cli_fail(cmd, rc);
+    if (!rc && holdpath) rc = mcr_table_read_csv(holdpath, &o, &h);
+    ac.holdout = h;
+    mcr_assess_result *a = NULL;
+    if (!rc) rc = mcr_assess(r, s, &ac, &a);
+    if (!rc && !(json && !strcmp(json, "-"))) rc = mcr_assess_print(a, stdout);
+    if (!rc && json) rc = cli_write_json(json, (int (*)(const void *, FILE *))mcr_assess_write_json, a);
+    if (!rc && report) {
+        mcr_report *rep = NULL;
+        char title[512];
+        snprintf(title, sizeof title, "mcrage fidelity: %s vs %s", argv[optind], argv[optind + 1]);
+        rc = mcr_report_new(title, &rep);
+        const mcr_assess_scope *m = rc ? NULL : mcr_assess_minority(a);
+        if (!rc) rc = mcr_report_dataset(rep, "Real data", r, ac.target, ac.sensitive);
+        if (!rc) rc = mcr_report_dataset(rep, "Synthetic data", s, ac.target, ac.sensitive);
+        if (!rc) rc = cli_report_finish(rep, a, r, s, ac.target, *m->value ? m->value : NULL, argc, argv, report, quiet, cmd);
+        mcr_report_free(rep);
     }
-    double psum = 0;
-    int pcnt = 0, *worst = malloc(((size_t)np + 1) * sizeof(int));
-    for (int i = 0; i < np; i++)
-        if (pf[i].score == pf[i].score) psum += pf[i].score, worst[pcnt++] = i;
-    for (int i = 0; i < pcnt && i < 5; i++) /* the five lowest-scoring pairs, by selection */
-        for (int k = i + 1; k < pcnt; k++)
-            if (pf[worst[k]].score < pf[worst[i]].score) {
-                int tmp = worst[i];
-                worst[i] = worst[k], worst[k] = tmp;
-            }
-    double pscore = pcnt ? psum / pcnt : 0.0 / 0.0;
-    double sum = 0;
-    int cnt = 0;
-    for (int i = 0; i < n; i++)
-        if (f[i].stat == f[i].stat) sum += 1 - f[i].stat, cnt++;
-    if (json) {
-        printf("{\"real\":");
-        mcr_json_string(stdout, argv[optind]);
-        printf(",\"synthetic\":");
-        mcr_json_string(stdout, argv[optind + 1]);
-        printf(",\"columns\":[");
-        for (int i = 0; i < n; i++) {
-            printf("%s{\"name\":", i ? "," : "");
-            mcr_json_string(stdout, f[i].name);
-            printf(",\"type\":\"%s\",\"%s\":%.6g,\"real_missing\":%.6g,\"synthetic_missing\":%.6g}",
-                   f[i].categorical ? "categorical" : "numeric", f[i].categorical ? "tv" : "ks",
-                   f[i].stat, f[i].real_missing, f[i].synth_missing);
-        }
-        printf("],\"column_shapes_score\":%.6g,\"pairs\":[", cnt ? sum / cnt : 0.0 / 0.0);
-        for (int i = 0; i < np; i++) {
-            printf("%s{\"a\":", i ? "," : "");
-            mcr_json_string(stdout, pf[i].a);
-            printf(",\"b\":");
-            mcr_json_string(stdout, pf[i].b);
-            printf(",\"metric\":\"%s\",\"score\":", pf[i].correlation ? "correlation" : "contingency");
-            mcr_json_number(stdout, pf[i].score);
-            if (pf[i].correlation) {
-                printf(",\"real_rho\":");
-                mcr_json_number(stdout, pf[i].real);
-                printf(",\"synthetic_rho\":");
-                mcr_json_number(stdout, pf[i].synth);
-            }
-            printf("}");
-        }
-        printf("],\"column_pair_trends_score\":");
-        mcr_json_number(stdout, pscore);
-        printf("}\n");
-    } else {
-        printf("%s vs %s", argv[optind], argv[optind + 1]);
-        if (target) printf(" (rows with %s = %s)", target, cls);
-        printf(": %zu real, %zu synthetic rows\n\n%-28s %-12s %8s %8s %10s %10s\n",
-               n ? f[0].nreal : (size_t)0, n ? f[0].nsynth : (size_t)0, "column", "type",
-               "KS/TV", "score", "miss real", "miss syn");
-        for (int i = 0; i < n; i++)
-            printf("%-28s %-12s %8.4f %8.4f %9.1f%% %9.1f%%\n", f[i].name,
-                   f[i].categorical ? "categorical" : "numeric", f[i].stat, 1 - f[i].stat,
-                   100 * f[i].real_missing, 100 * f[i].synth_missing);
-        printf("\ncolumn shapes score (mean of 1 - KS / 1 - TV): %.4f\n", cnt ? sum / cnt : 0.0 / 0.0);
-        printf("column pair trends score (mean over %d pairs; correlation similarity for numeric\n"
-               "pairs, contingency similarity otherwise): %.4f\n", pcnt, pscore);
-        if (pcnt) printf("lowest pairs:");
-        for (int i = 0; i < pcnt && i < 5; i++)
-            printf("%s %s x %s %.4f", i ? "," : "", pf[worst[i]].a, pf[worst[i]].b, pf[worst[i]].score);
-        if (pcnt) printf("\n");
-    }
-    free(worst);
-    free(pf);
-    free(f);
-    mcr_table_free(r), mcr_table_free(s);
-    return EXIT_OK;
+    mcr_assess_free(a);
+    mcr_table_free(r), mcr_table_free(s), mcr_table_free(h);
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }

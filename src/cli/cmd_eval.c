@@ -19,7 +19,7 @@ static int parse_strategy(const char *cmd, const char *s, mcr_augment_config *a)
 
 enum { E_METHOD = 4000, E_STRATEGY, E_RATIO, E_FRAC, E_K, E_SEED, E_THREADS, E_MARK, E_SSTEPS,
        E_GUID, E_METHODS, E_CLFS, E_SEEDS, E_TESTFRAC, E_TEST, E_THIN, E_JSON, E_POSITIVE,
-       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES, E_AJSON };
+       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES, E_AJSON, E_REPORT };
 
 /* options shared by augment and evaluate; returns 1 if handled */
 static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_config *a, int *threads, int *err) {
@@ -59,8 +59,47 @@ static void progress_line(void *ctx, const char *msg) {
     fprintf(stderr, "mcrage: %s\n", msg);
 }
 
+/* augment --report: the data, before/after counts, the loss curve (mcrage), the added rows
+ * against the real ones (fidelity and privacy; no holdout, so no DCR ratio or membership
+ * inference) */
+static int augment_report(const mcr_table *t, const mcr_table *res, size_t ns, const mcr_augment_config *a,
+                          const mcr_model *model, int argc, char **argv, const char *path, int quiet) {
+    const char *cmd = "augment";
+    char title[512];
+    snprintf(title, sizeof title, "mcrage augment: %s (%s)", mcr_table_source(t), mcr_aug_method_name(a->method));
+    mcr_report *rep = NULL;
+    mcr_table *synth = NULL;
+    mcr_assess_result *as = NULL;
+    int rc = mcr_report_new(title, &rep);
+    if (!rc) rc = mcr_report_dataset(rep, "Data", t, a->target, a->sensitive);
+    if (!rc) rc = mcr_report_balance(rep, "Rebalancing", t, res, NULL, a->target, a->sensitive);
+    if (!rc && model) {
+        int n, every;
+        const float *loss = mcr_model_loss_curve(model, &n, &every);
+        rc = mcr_report_loss(rep, "Training loss of the diffusion model", loss, n, every);
+    }
+    if (!rc && ns > 0) rc = mcr_table_slice(res, mcr_table_nrows(res) - ns, ns, &synth);
+    const char *minority = NULL;
+    if (!rc && synth) {
+        mcr_assess_config ac;
+        mcr_assess_config_default(&ac);
+        ac.target = a->target;
+        ac.sensitive = a->sensitive;
+        ac.drop = a->drop;
+        ac.seed = a->seed;
+        if (!quiet) ac.progress = cli_progress_line, ac.progress_ctx = (void *)cmd;
+        rc = mcr_assess(t, synth, &ac, &as);
+        if (!rc && *mcr_assess_minority(as)->value) minority = mcr_assess_minority(as)->value;
+    }
+    if (!rc) rc = cli_report_finish(rep, as, synth ? t : NULL, synth, a->target, minority, argc, argv, path, quiet, cmd);
+    mcr_assess_free(as);
+    mcr_table_free(synth);
+    mcr_report_free(rep);
+    return rc;
+}
+
 int cmd_augment(int argc, char **argv) {
-    const char *cmd = "augment", *out = NULL, *json = NULL;
+    const char *cmd = "augment", *out = NULL, *json = NULL, *report = NULL;
     int threads = 0, quiet = 0, ch, err;
     long long v;
     mcr_augment_config a;
@@ -72,6 +111,7 @@ int cmd_augment(int argc, char **argv) {
         {"method", required_argument, 0, E_METHOD}, {"seed", required_argument, 0, E_SEED},
         {"mark-synthetic", required_argument, 0, E_MARK}, {"quiet", no_argument, 0, 'q'},
         {"keep-copies", no_argument, 0, E_KEEPCOPIES}, {"json", required_argument, 0, E_AJSON},
+        {"report", required_argument, 0, E_REPORT},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
         AUG_LONGOPTS, CLI_CSV_LONGOPTS, CLI_FIT_LONGOPTS, {0, 0, 0, 0}};
     optind = 1;
@@ -90,6 +130,7 @@ int cmd_augment(int argc, char **argv) {
         case E_MARK: a.mark_synthetic = optarg; break;
         case E_KEEPCOPIES: a.keep_copies = 1; break;
         case E_AJSON: json = optarg; break;
+        case E_REPORT: report = optarg; break;
         case E_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; a.seed = (uint64_t)v; break;
         case E_METHOD:
             if (mcr_aug_method_parse(optarg, &a.method)) return cli_usage(cmd, "--method: %s", mcr_last_error());
@@ -107,6 +148,8 @@ int cmd_augment(int argc, char **argv) {
                    "                             row (default: resample them; the counts are printed)\n"
                    "      --seed S               random seed (default 1)\n"
                    "      --json FILE            counts and privacy checks as JSON\n"
+                   "      --report FILE          HTML report: data, counts before and after, loss curve,\n"
+                   "                             real vs synthetic distributions, fidelity and privacy\n"
                    "  -q, --quiet                no progress output\n"
                    "  -o, --output FILE          output CSV (written atomically)\n" CLI_CSV_HELP CLI_FIT_HELP
                    "\nexample: mcrage augment cohort.csv --target outcome --method smote -o balanced.csv\n");
@@ -134,10 +177,11 @@ int cmd_augment(int argc, char **argv) {
     a.fit.progress = cli_progress_bar;
     a.fit.progress_ctx = &pc;
     if (!quiet && a.method == MCR_AUG_MCRAGE) fprintf(stderr, "mcrage: augment: fitting the diffusion model (%d steps)\n", a.fit.steps);
+    mcr_model *model = NULL;
+    if (report) a.model_out = &model;
     rc = mcr_augment(t, NULL, 0, &a, &res, &ns);
     size_t nreal = mcr_table_nrows(t);
-    mcr_table_free(t);
-    if (rc) return cli_fail(cmd, rc);
+    if (rc) return mcr_table_free(t), cli_fail(cmd, rc);
     rc = mcr_table_write_csv(res, out);
     if (!rc && !quiet)
         fprintf(stderr, "mcrage: augment: %s: %zu real + %zu synthetic rows -> %s (%zu rows)\n",
@@ -155,7 +199,7 @@ int cmd_augment(int argc, char **argv) {
         char *buf = NULL;
         size_t n = 0;
         FILE *f = open_memstream(&buf, &n);
-        if (!f) return cli_fail(cmd, MCR_ENOMEM);
+        if (!f) return mcr_table_free(t), mcr_table_free(res), mcr_model_free(model), cli_fail(cmd, MCR_ENOMEM);
         fprintf(f, "{\"data\":");
         mcr_json_string(f, argv[optind]);
         fprintf(f, ",\"output\":");
@@ -173,12 +217,63 @@ int cmd_augment(int argc, char **argv) {
         rc = mcr_write_file_atomic(json, buf, n);
         free(buf);
     }
+    if (!rc && report) rc = augment_report(t, res, ns, &a, model, argc, argv, report, quiet);
+    mcr_model_free(model);
+    mcr_table_free(t);
     mcr_table_free(res);
     return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }
 
+/* evaluate --report: the data, the first seed's rebalancing, the results, the diffusion model's
+ * loss, the example's synthetic rows against the real training rows (fidelity and privacy with
+ * the test part as holdout) */
+static int evaluate_report(const mcr_eval_result *r, const mcr_table *data, const mcr_eval_config *c,
+                           int argc, char **argv, const char *path, int quiet) {
+    const char *cmd = "evaluate";
+    mcr_eval_info_t info;
+    mcr_eval_info(r, &info);
+    char title[512];
+    snprintf(title, sizeof title, "mcrage evaluate: %s", info.source);
+    mcr_report *rep = NULL;
+    int rc = mcr_report_new(title, &rep);
+    if (rc) return rc;
+    rc = mcr_report_dataset(rep, "Data", data, c->target, c->sensitive);
+    const mcr_table *train = NULL, *synth = NULL, *test = NULL;
+    const mcr_model *model = NULL;
+    mcr_aug_method method = MCR_AUG_NONE;
+    int has = mcr_eval_example(r, &train, &synth, &test, &method, &model);
+    char h[256];
+    if (!rc && has) {
+        snprintf(h, sizeof h, "Rebalancing with %s (seed %llu, training part)", mcr_aug_method_name(method), (unsigned long long)c->seed);
+        rc = mcr_report_balance(rep, h, train, train, synth, c->target, c->sensitive);
+    }
+    if (!rc) rc = mcr_report_eval(rep, r);
+    if (!rc && model) {
+        int n, every;
+        const float *loss = mcr_model_loss_curve(model, &n, &every);
+        rc = mcr_report_loss(rep, "Training loss of the diffusion model (seed 1)", loss, n, every);
+    }
+    mcr_assess_result *a = NULL;
+    if (!rc && has) {
+        mcr_assess_config ac;
+        mcr_assess_config_default(&ac);
+        ac.target = c->target;
+        ac.sensitive = c->sensitive;
+        ac.minority = info.positive;
+        ac.holdout = test;
+        ac.drop = c->group;
+        ac.seed = c->seed;
+        if (!quiet) ac.progress = cli_progress_line, ac.progress_ctx = (void *)cmd;
+        rc = mcr_assess(train, synth, &ac, &a);
+    }
+    if (!rc) rc = cli_report_finish(rep, a, has ? train : NULL, synth, c->target, info.positive, argc, argv, path, quiet, cmd);
+    mcr_assess_free(a);
+    mcr_report_free(rep);
+    return rc;
+}
+
 int cmd_evaluate(int argc, char **argv) {
-    const char *cmd = "evaluate", *json = NULL, *testpath = NULL;
+    const char *cmd = "evaluate", *json = NULL, *testpath = NULL, *report = NULL;
     int threads = 0, quiet = 0, ch, err;
     long long v;
     double d;
@@ -194,7 +289,7 @@ int cmd_evaluate(int argc, char **argv) {
         {"thin", required_argument, 0, E_THIN}, {"json", required_argument, 0, E_JSON},
         {"positive", required_argument, 0, E_POSITIVE}, {"bands", required_argument, 0, E_BANDS},
         {"group", required_argument, 0, E_GROUP}, {"balanced", no_argument, 0, E_BALANCED},
-        {"focal", required_argument, 0, E_FOCAL},
+        {"focal", required_argument, 0, E_FOCAL}, {"report", required_argument, 0, E_REPORT},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
         AUG_LONGOPTS, CLI_CSV_LONGOPTS, CLI_FIT_LONGOPTS, {0, 0, 0, 0}};
     optind = 1;
@@ -211,6 +306,7 @@ int cmd_evaluate(int argc, char **argv) {
         case 'g': c.sensitive = optarg; break;
         case 'q': quiet = 1; break;
         case E_JSON: json = optarg; break;
+        case E_REPORT: report = optarg; break;
         case E_TEST: testpath = optarg; break;
         case E_THIN: c.thin = optarg; break;
         case E_POSITIVE: c.positive = optarg; break;
@@ -264,6 +360,10 @@ int cmd_evaluate(int argc, char **argv) {
                    "      --seeds N            repetitions (default %d)\n"
                    "      --seed S             first seed (default %llu)\n"
                    "      --json FILE          every run, the summary and the comparisons as JSON\n"
+                   "      --report FILE        HTML report: data, rebalancing (first seed), results with\n"
+                   "                           charts, loss curve, real vs synthetic distributions, fidelity\n"
+                   "                           and privacy of the first seed's synthetic rows (test part as\n"
+                   "                           holdout)\n"
                    "  -q, --quiet              no progress output\n" AUG_HELP CLI_CSV_HELP CLI_FIT_HELP
                    "      (evaluate's default --steps is 2000)\n"
                    "\nexample: mcrage evaluate cohort.csv --target outcome --sensitive race --seeds 3\n",
@@ -288,14 +388,15 @@ int cmd_evaluate(int argc, char **argv) {
     }
     mcr_eval_result *r = NULL;
     rc = mcr_evaluate(t, te, &c, &r);
-    mcr_table_free(t);
     mcr_table_free(te);
-    if (rc) return cli_fail(cmd, rc);
+    if (rc) return mcr_table_free(t), cli_fail(cmd, rc);
     rc = mcr_eval_print(r, stdout);
     if (!rc && json) {
         rc = mcr_eval_write_json(r, json);
         if (!rc && !quiet) fprintf(stderr, "mcrage: evaluate: wrote %s\n", json);
     }
+    if (!rc && report) rc = evaluate_report(r, t, &c, argc, argv, report, quiet);
+    mcr_table_free(t);
     mcr_eval_free(r);
     return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }

@@ -78,11 +78,33 @@ head -c 1000 "$D/m.mcrg" >"$D/trunc.mcrg"
 expect "truncated model refused" 2 "truncated" -- "$M" inspect "$D/trunc.mcrg"
 expect "csv as a model" 2 "not an mcrage model" -- "$M" inspect "$D/c.csv"
 
-expect "fidelity" 0 "column shapes score" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --target outcome --class 1
-expect "fidelity json" 0 '"column_shapes_score"' -- "$M" fidelity "$D/c.csv" "$D/s.csv" --json
-expect "fidelity pair trends" 0 "column pair trends score" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --target outcome --class 1
-expect "fidelity json pairs" 0 '"column_pair_trends_score"' -- "$M" fidelity "$D/c.csv" "$D/s.csv" --json
+expect "fidelity" 0 "column shapes score" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --target outcome --class 1 --max-rows 300 -q
+expect "fidelity pair trends" 0 "column pair trends score" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --target outcome --class 1 --max-rows 300 -q
 expect "fidelity unknown class" 2 "is not a value" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --target outcome --class 9
+"$M" simulate --rows 1000 --seed 9 -o "$D/hold.csv" >/dev/null 2>&1
+expect "fidelity --holdout --json --report" 0 "wrote report" -- "$M" fidelity "$D/c.csv" "$D/s2.csv" --target outcome --sensitive race \
+    --holdout "$D/hold.csv" --max-rows 400 --folds 3 --json "$D/f.json" --report "$D/f.html"
+python3 - "$D/f.json" <<'PY' && ok "fidelity json: scopes, privacy, utility" || bad "fidelity json: scopes, privacy, utility"
+import json, sys
+d = json.load(open(sys.argv[1]))
+kinds = [s["kind"] for s in d["scopes"]]
+assert kinds == ["all", "class", "class"] + ["group"] * 5, kinds
+a = d["scopes"][0]
+for k in ("column_shapes", "column_pair_trends", "detection_auroc_logreg", "detection_auroc_xgb", "exact_copy_rate",
+          "dcr_median_ratio", "membership_inference_auroc"):
+    assert isinstance(a[k], float) or a[k] == 0, (k, a[k])
+assert 0 <= a["detection_auroc_xgb"] <= 1 and 0 <= a["membership_inference_auroc"] <= 1
+assert a["dcr_synthetic"]["p05"] <= a["dcr_synthetic"]["p50"] <= a["dcr_synthetic"]["p95"]
+assert d["minority"] == "1" and [s for s in d["scopes"] if s["minority"]][0]["value"] == "1"
+u = d["utility"]["classifiers"]
+assert [c["classifier"] for c in u] == ["logreg", "xgb"] and len(u[0]["tstr"]["per_class"]) == 2
+assert d["holdout"].endswith("hold.csv")
+PY
+grep -c '<svg' "$D/f.html" | grep -q '^[1-9]' && ok "fidelity report has charts" || bad "fidelity report has charts"
+expect "fidelity json to stdout" 0 '"scopes":[' -- "$M" fidelity "$D/c.csv" "$D/s.csv" --json - --max-rows 200 -q
+expect "fidelity --class without --target" 1 "--class needs --target" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --class 1
+expect "fidelity --folds 1" 1 "--folds expects an integer from 2" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --folds 1
+expect "fidelity report to an unwritable path" 2 "cannot create" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --max-rows 100 -q --report /nonexistent/r.html
 
 # augment / evaluate
 expect "augment smote" 0 "smote: 4000 real +" -- "$M" augment "$D/c.csv" --target outcome --method smote --mark-synthetic syn -o "$D/a.csv"
@@ -103,6 +125,13 @@ expect "augment group-balance needs sensitive" 2 "needs --sensitive" -- "$M" aug
 no_file "no output on a failed augment" "$D/a3.csv"
 expect "evaluate" 0 "paired difference vs none" -- "$M" evaluate "$D/c.csv" --target outcome --sensitive race --methods none,ros --classifiers logreg --seeds 2 --json "$D/e.json"
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d['runs'])==4 and d['positive']=='1'" "$D/e.json" && ok "evaluate --json" || bad "evaluate --json"
+expect "evaluate --report" 0 "wrote report" -- "$M" evaluate "$D/c.csv" --target outcome --sensitive race --methods none,mcrage --classifiers logreg --seeds 1 --steps 30 --widths 32 --report "$D/e.html" -q
+for sec in "Rebalancing with mcrage" "Results" "Training loss" "Real and synthetic distributions" "Fidelity, privacy and utility" "Command"; do
+    grep -qF "$sec" "$D/e.html" || { echo "     missing section: $sec"; sec=; break; }
+done
+[ -n "$sec" ] && ok "evaluate report has every section" || bad "evaluate report has every section"
+expect "augment --report" 0 "wrote report" -- "$M" augment "$D/c.csv" --target outcome --sensitive race --method mcrage --steps 20 --widths 32 -q --report "$D/a.html" -o "$D/ar.csv"
+grep -qF "after rebalancing" "$D/a.html" && grep -qF "Training loss" "$D/a.html" && ok "augment report: counts and loss" || bad "augment report: counts and loss"
 expect "evaluate unknown classifier" 1 "unknown classifier 'svm'" -- "$M" evaluate "$D/c.csv" --target outcome --classifiers svm
 expect "evaluate bad positive" 2 "is not a value" -- "$M" evaluate "$D/c.csv" --target race --positive Martian --methods none --classifiers logreg --seeds 1
 
