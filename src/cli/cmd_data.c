@@ -107,6 +107,42 @@ int cmd_describe(int argc, char **argv) {
     return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }
 
+/* Read a synthetic or holdout table with the real table's column kinds: a short synthetic
+ * sample may hold two values of a numeric column, which alone reads as a 0/1 flag. Columns
+ * whose kind differs from the real one's are read again with --numeric / --categorical. */
+static int read_like(const char *path, const mcr_csv_options *o, const mcr_table *real, mcr_table **out) {
+    int rc = mcr_table_read_csv(path, o, out);
+    if (rc) return rc;
+    char *lists[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    FILE *f[2] = {open_memstream(&lists[0], &len[0]), open_memstream(&lists[1], &len[1])};
+    if (!f[0] || !f[1]) return MCR_ENOMEM;
+    const char *user[2] = {o->numeric, o->categorical};
+    for (int k = 0; k < 2; k++)
+        if (user[k]) fputs(user[k], f[k]);
+    int redo = 0;
+    for (int j = 0; j < mcr_table_ncols(*out); j++) {
+        const char *name = mcr_table_colname(*out, j);
+        int jr = mcr_table_find(real, name);
+        if (jr < 0 || strchr(name, ',')) continue;
+        int cr = mcr_table_coltype(real, jr) == MCR_COL_CATEGORICAL, co = mcr_table_coltype(*out, j) == MCR_COL_CATEGORICAL;
+        if (cr == co) continue;
+        fprintf(f[cr], "%s%s", ftell(f[cr]) ? "," : "", name);
+        redo = 1;
+    }
+    fclose(f[0]), fclose(f[1]);
+    if (redo) {
+        mcr_csv_options o2 = *o;
+        o2.numeric = *lists[0] ? lists[0] : NULL;
+        o2.categorical = *lists[1] ? lists[1] : NULL;
+        mcr_table_free(*out);
+        *out = NULL;
+        rc = mcr_table_read_csv(path, &o2, out);
+    }
+    free(lists[0]), free(lists[1]);
+    return rc;
+}
+
 int cmd_fidelity(int argc, char **argv) {
     const char *cmd = "fidelity", *json = NULL, *report = NULL, *holdpath = NULL;
     int ch, err, quiet = 0, threads = 0;
@@ -189,8 +225,8 @@ int cmd_fidelity(int argc, char **argv) {
     if (!quiet) ac.progress = cli_progress_line, ac.progress_ctx = (void *)cmd;
     mcr_table *r = NULL, *s = NULL, *h = NULL;
     int rc = mcr_table_read_csv(argv[optind], &o, &r);
-    if (!rc) rc = mcr_table_read_csv(argv[optind + 1], &o, &s);
-    if (!rc && holdpath) rc = mcr_table_read_csv(holdpath, &o, &h);
+    if (!rc) rc = read_like(argv[optind + 1], &o, r, &s);
+    if (!rc && holdpath) rc = read_like(holdpath, &o, r, &h);
     ac.holdout = h;
     mcr_assess_result *a = NULL;
     if (!rc) rc = mcr_assess(r, s, &ac, &a);

@@ -102,6 +102,8 @@ assert d["holdout"].endswith("hold.csv")
 PY
 grep -c '<svg' "$D/f.html" | grep -q '^[1-9]' && ok "fidelity report has charts" || bad "fidelity report has charts"
 expect "fidelity json to stdout" 0 '"scopes":[' -- "$M" fidelity "$D/c.csv" "$D/s.csv" --json - --max-rows 200 -q
+head -n 3 "$D/c.csv" >"$D/two.csv" # two rows: every integer column reads as a 0/1-like flag on its own
+expect "fidelity reads the synthetic table with the real kinds" 0 "column shapes score" -- "$M" fidelity "$D/c.csv" "$D/two.csv" -q
 expect "fidelity --class without --target" 1 "--class needs --target" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --class 1
 expect "fidelity --folds 1" 1 "--folds expects an integer from 2" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --folds 1
 expect "fidelity report to an unwritable path" 2 "cannot create" -- "$M" fidelity "$D/c.csv" "$D/s.csv" --max-rows 100 -q --report /nonexistent/r.html
