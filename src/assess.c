@@ -59,16 +59,7 @@ void mcr_assess_free(mcr_assess_result *r) {
     free(r);
 }
 
-static void say(const mcr_assess_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const mcr_assess_config *c, const char *fmt, ...) {
-    if (!c->progress) return;
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    c->progress(c->progress_ctx, buf);
-}
+#define say(c, ...) mcr_say((c)->progress, (c)->progress_ctx, __VA_ARGS__)
 
 static int cmp_dbl(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -273,18 +264,6 @@ static void subsample(const size_t *src, size_t m, size_t n, mcr_rng *r, size_t 
     }
 }
 
-static int encode(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n, float **out) {
-    int d = e->d;
-    double *xd = malloc((n ? n : 1) * (size_t)d * sizeof(double));
-    float *x = malloc((n ? n : 1) * (size_t)d * sizeof(float));
-    if (!xd || !x) return free(xd), free(x), MCR_NOMEM();
-    int rc = mcr_encoder_transform(e, t, rows, n, xd);
-    for (size_t i = 0; !rc && i < n * (size_t)d; i++) x[i] = (float)xd[i];
-    free(xd);
-    if (rc) return free(x), rc;
-    *out = x;
-    return MCR_OK;
-}
 
 /* ---- detection ---------------------------------------------------------------------------- */
 /* AUROC of out-of-fold scores of classifier kind telling rows b (label 1) from rows a (label 0);
@@ -319,7 +298,7 @@ static int detect(const mcr_encoder *e, const mcr_table *U, const size_t *a, con
         for (size_t i = 0; i < n; i++) fold[side * n + idx[i]] = (int)(i % (size_t)folds);
     }
     free(idx);
-    if ((rc = encode(e, U, rows, m, &X))) goto done;
+    if ((rc = mcr_encoder_transform_float(e, U, rows, m, &X))) goto done;
     Xtr = malloc(m * (size_t)d * sizeof(float)), Xte = malloc(m * (size_t)d * sizeof(float));
     if (!Xtr || !Xte) {
         rc = MCR_NOMEM();
@@ -394,7 +373,7 @@ static int dcr(const mcr_encoder *e, const unioned *u, const privacy_ctx *p, con
     float *X = NULL;
     double *dd = malloc(n * sizeof(double));
     if (!dd) return MCR_NOMEM();
-    int rc = encode(e, u->U, q, n, &X);
+    int rc = mcr_encoder_transform_float(e, u->U, q, n, &X);
     if (!rc) rc = mcr_nn_dist(X, n, p->Xref, p->nref, e->d, dd);
     free(X);
     if (rc) return free(dd), rc;
@@ -436,7 +415,7 @@ static int privacy_scope(const mcr_encoder *e, const unioned *u, const privacy_c
             subsample(hs, nhs, n, &r, rows + n); /* overwrites the unused tail of the first */
         }
         for (size_t i = 0; !rc && i < n; i++) lab[i] = 1, lab[n + i] = 0;
-        if (!rc) rc = encode(e, u->U, rows, 2 * n, &X);
+        if (!rc) rc = mcr_encoder_transform_float(e, u->U, rows, 2 * n, &X);
         if (!rc) rc = mcr_nn_dist(X, 2 * n, p->Xsyn, p->nsyn, e->d, sco);
         if (!rc) {
             for (size_t i = 0; i < 2 * n; i++) sco[i] = -sco[i];
@@ -510,7 +489,7 @@ static int utility(const unioned *u, const mcr_assess_config *c, mcr_assess_resu
         goto done;
     }
     if ((rc = mcr_encoder_fit(U, feat, nf, trr, nrr, MCR_NUM_STANDARD, &e))) goto done;
-    if ((rc = encode(e, U, trr, nrr, &Xr)) || (rc = encode(e, U, trs, nss, &Xs)) || (rc = encode(e, U, te, nte, &Xt)))
+    if ((rc = mcr_encoder_transform_float(e, U, trr, nrr, &Xr)) || (rc = mcr_encoder_transform_float(e, U, trs, nss, &Xs)) || (rc = mcr_encoder_transform_float(e, U, te, nte, &Xt)))
         goto done;
     if (!(prob = malloc(nte * (size_t)K * sizeof(double)))) {
         rc = MCR_NOMEM();
@@ -714,9 +693,9 @@ int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_c
         say(c, "privacy: exact copies and reference sets (%zu training, %zu synthetic rows)", u.nr, u.ns);
         if ((rc = mark_copies(&u, pv.copy))) goto fail;
         pv.nref = pick_rows(U, 0, u.nr, -1, 0, 4 * c->max_rows, &r, tmp);
-        if ((rc = encode(e, U, tmp, pv.nref, &pv.Xref))) goto fail;
+        if ((rc = mcr_encoder_transform_float(e, U, tmp, pv.nref, &pv.Xref))) goto fail;
         pv.nsyn = pick_rows(U, u.nr, u.nr + u.ns, -1, 0, 4 * c->max_rows, &r, tmp);
-        if ((rc = encode(e, U, tmp, pv.nsyn, &pv.Xsyn))) goto fail;
+        if ((rc = mcr_encoder_transform_float(e, U, tmp, pv.nsyn, &pv.Xsyn))) goto fail;
         res->nref_train = pv.nref, res->nref_synth = pv.nsyn;
     }
     for (int s = 0; s < res->nscopes; s++) {

@@ -79,3 +79,13 @@ void mcr_set_threads(int n) {
 }
 int mcr_get_threads(void) { return g_threads > 0 ? g_threads : omp_get_max_threads(); }
 int mcr_threads(void) { return mcr_get_threads(); }
+
+void mcr_say(void (*cb)(void *, const char *), void *ctx, const char *fmt, ...) {
+    if (!cb) return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    cb(ctx, buf);
+}

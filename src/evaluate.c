@@ -206,16 +206,7 @@ static int collect(const mcr_eval_result *r, int method, int clf, int k, double 
 }
 
 /* ---- the protocol ------------------------------------------------------------------------ */
-static void say(const mcr_eval_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const mcr_eval_config *c, const char *fmt, ...) {
-    if (!c->progress) return;
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    c->progress(c->progress_ctx, buf);
-}
+#define say(c, ...) mcr_say((c)->progress, (c)->progress_ctx, __VA_ARGS__)
 
 /* the diffusion model's fit progress, relayed every 10% of its steps */
 typedef struct {
@@ -308,19 +299,6 @@ static int split_rows(const mcr_table *t, int jt, int jgrp, size_t n, double fra
     return MCR_OK;
 }
 
-static int encode_float(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
-                        float **out) {
-    int d = e->d;
-    double *xd = malloc((n ? n : 1) * (size_t)d * sizeof(double));
-    float *x = malloc((n ? n : 1) * (size_t)d * sizeof(float));
-    if (!xd || !x) return free(xd), free(x), MCR_NOMEM();
-    int rc = mcr_encoder_transform(e, t, rows, n, xd);
-    for (size_t i = 0; !rc && i < n * (size_t)d; i++) x[i] = (float)xd[i];
-    free(xd);
-    if (rc) return free(x), rc;
-    *out = x;
-    return MCR_OK;
-}
 
 static int keep_example(mcr_eval_result *res, const mcr_table *t, const size_t *testr, size_t nte,
                         const mcr_table *A, size_t nsyn, mcr_aug_method method, mcr_model **model) {
@@ -529,7 +507,7 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
         mcr_encoder *enc = NULL;
         float *Xte = NULL;
         if ((rc = mcr_encoder_fit(t, feat, nfeat, train, ntr, MCR_NUM_STANDARD, &enc))) goto fail;
-        if ((rc = encode_float(enc, t, testr, nte, &Xte))) {
+        if ((rc = mcr_encoder_transform_float(enc, t, testr, nte, &Xte))) {
             mcr_encoder_free(enc);
             goto fail;
         }
@@ -567,7 +545,7 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
             if (!arows || !ya) rc = MCR_NOMEM();
             for (size_t i = 0; !rc && i < A->nrows; i++)
                 if (A->cols[jt].cat[i] >= 0) arows[na] = i, ya[na] = A->cols[jt].cat[i], na++;
-            if (!rc) rc = encode_float(enc, A, arows, na, &Xa);
+            if (!rc) rc = mcr_encoder_transform_float(enc, A, arows, na, &Xa);
             for (int ci = 0; ci < c->nclassifiers && !rc; ci++) {
                 double t1 = now_s();
                 mcr_clf_config cc;

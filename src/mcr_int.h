@@ -24,6 +24,9 @@
 int mcr_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define MCR_NOMEM() mcr_err(MCR_ENOMEM, "out of memory at %s:%d", __FILE__, __LINE__)
 
+/* A progress line formatted with printf's rules, passed to cb (nothing when cb is NULL). */
+void mcr_say(void (*cb)(void *, const char *), void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 void *mcr_xcalloc(size_t n, size_t size); /* calloc that checks n*size overflow */
 char *mcr_strdup(const char *s);
 
@@ -152,6 +155,9 @@ int mcr_encoder_codes(const mcr_encoder *e, const mcr_table *t, const size_t *ro
  * (r == NULL: the most frequent pooled level). */
 int mcr_encoder_inverse_ex(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
                            const size_t *rows, mcr_rng *r);
+/* mcr_encoder_transform into a new float array out[n * d] (the caller frees it) */
+int mcr_encoder_transform_float(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
+                                float **out);
 double mcr_quantile_forward(const mcr_encfeat *f, double x);
 double mcr_quantile_inverse(const mcr_encfeat *f, double z);
 

@@ -450,3 +450,17 @@ int mcr_encoder_inverse(const mcr_encoder *e, const double *x, size_t nrows, mcr
                         const size_t *rows) {
     return mcr_encoder_inverse_ex(e, x, nrows, t, rows, NULL);
 }
+
+int mcr_encoder_transform_float(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
+                                float **out) {
+    int d = e->d;
+    double *xd = malloc((n ? n : 1) * (size_t)d * sizeof(double));
+    float *x = malloc((n ? n : 1) * (size_t)d * sizeof(float));
+    if (!xd || !x) return free(xd), free(x), MCR_NOMEM();
+    int rc = mcr_encoder_transform(e, t, rows, n, xd);
+    for (size_t i = 0; !rc && i < n * (size_t)d; i++) x[i] = (float)xd[i];
+    free(xd);
+    if (rc) return free(x), rc;
+    *out = x;
+    return MCR_OK;
+}

@@ -6,15 +6,6 @@
 #include "../src/mcr_int.h"
 #include "testhelp.h"
 
-static mcr_table *cohort(size_t rows, uint64_t seed) {
-    mcr_sim_config c;
-    mcr_sim_config_default(&c);
-    c.rows = rows;
-    c.seed = seed;
-    mcr_table *t = NULL;
-    if (mcr_simulate(&c, &t)) return NULL;
-    return t;
-}
 
 static void base_config(mcr_assess_config *c, const mcr_table *hold) {
     mcr_assess_config_default(c);
@@ -25,16 +16,22 @@ static void base_config(mcr_assess_config *c, const mcr_table *hold) {
     c->folds = 3;
 }
 
-/* synthetic = the training rows themselves */
-static void test_copies(void) {
-    mcr_table *real = cohort(1200, 1), *hold = cohort(600, 2), *syn = cohort(1200, 1);
-    CHECK(real && hold && syn, "simulate");
+/* assess with the base configuration; NULL (and a failed check) on an error */
+static mcr_assess_result *assess(const mcr_table *real, const mcr_table *syn, const mcr_table *hold) {
     mcr_assess_config c;
     base_config(&c, hold);
     mcr_assess_result *a = NULL;
     int rc = mcr_assess(real, syn, &c, &a);
     CHECK(rc == 0, "assess: %s", mcr_last_error());
-    if (rc) goto done;
+    return a;
+}
+
+/* synthetic = the training rows themselves */
+static void test_copies(void) {
+    mcr_table *real = th_cohort(1200, 1), *hold = th_cohort(600, 2), *syn = th_cohort(1200, 1);
+    CHECK(real && hold && syn, "simulate");
+    mcr_assess_result *a = assess(real, syn, hold);
+    if (!a) goto done;
     const mcr_assess_scope *s = mcr_assess_scope_at(a, 0);
     CHECK(s->copy_rate == 1.0, "every synthetic row copies a training row: %g", s->copy_rate);
     CHECK(s->column_shapes == 1.0 && s->pair_trends == 1.0, "identical tables: shapes %g pairs %g", s->column_shapes, s->pair_trends);
@@ -71,13 +68,9 @@ done:
 
 /* synthetic = another draw of the same population: nothing to detect, nothing leaked */
 static void test_same_population(void) {
-    mcr_table *real = cohort(3000, 11), *hold = cohort(1500, 12), *syn = cohort(3000, 13);
-    mcr_assess_config c;
-    base_config(&c, hold);
-    mcr_assess_result *a = NULL;
-    int rc = mcr_assess(real, syn, &c, &a);
-    CHECK(rc == 0, "assess: %s", mcr_last_error());
-    if (rc) goto done;
+    mcr_table *real = th_cohort(3000, 11), *hold = th_cohort(1500, 12), *syn = th_cohort(3000, 13);
+    mcr_assess_result *a = assess(real, syn, hold);
+    if (!a) goto done;
     const mcr_assess_scope *s = mcr_assess_scope_at(a, 0);
     /* standard error of an AUROC on 3,000 + 3,000 rows is about 0.0075: 0.5 +- 0.06 is 8 sd
      * for logreg; xgb overfits a little on 2,000 per fold, allow 0.62 */
@@ -96,7 +89,7 @@ done:
 
 /* one numeric column shifted by 3 sd: both detectors see it; shapes of that column drop */
 static void test_shifted(void) {
-    mcr_table *real = cohort(1500, 21), *syn = cohort(1500, 22);
+    mcr_table *real = th_cohort(1500, 21), *syn = th_cohort(1500, 22);
     int j = mcr_table_find(syn, "heart_rate");
     double mean = 0, sd = 0;
     size_t n = mcr_table_nrows(syn);
@@ -128,7 +121,7 @@ done:
 
 /* same seed, same output; errors name the option and the file */
 static void test_determinism_and_errors(void) {
-    mcr_table *real = cohort(800, 31), *hold = cohort(400, 32), *syn = cohort(800, 33);
+    mcr_table *real = th_cohort(800, 31), *hold = th_cohort(400, 32), *syn = th_cohort(800, 33);
     mcr_assess_config c;
     base_config(&c, hold);
     mcr_assess_result *a = NULL, *b = NULL;
@@ -194,7 +187,7 @@ static void test_drop_and_missing_columns(void) {
 
 /* a synthetic table of added minority rows is compared with the real minority rows */
 static void test_minority_only_synthetic(void) {
-    mcr_table *real = cohort(1500, 41), *other = cohort(3000, 42), *syn = NULL;
+    mcr_table *real = th_cohort(1500, 41), *other = th_cohort(3000, 42), *syn = NULL;
     int jt = mcr_table_find(other, "outcome"), one = mcr_table_level_find(other, jt, "1");
     size_t *idx = malloc(3000 * sizeof(size_t)), m = 0, n0 = 0;
     for (size_t i = 0; i < 3000; i++)

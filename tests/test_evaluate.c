@@ -5,15 +5,6 @@
 #include "testhelp.h"
 #include <unistd.h>
 
-static mcr_table *cohort(size_t n, uint64_t seed) {
-    mcr_sim_config c;
-    mcr_sim_config_default(&c);
-    c.rows = n;
-    c.seed = seed;
-    mcr_table *t = NULL;
-    mcr_simulate(&c, &t);
-    return t;
-}
 
 static char *printed(const mcr_eval_result *r) {
     char *buf = NULL;
@@ -36,7 +27,7 @@ static mcr_eval_config base(void) {
 }
 
 static void test_deterministic_and_complete(void) {
-    mcr_table *t = cohort(3000, 5);
+    mcr_table *t = th_cohort(3000, 5);
     mcr_eval_config c = base();
     mcr_eval_result *a = NULL, *b = NULL;
     CHECK(mcr_evaluate(t, NULL, &c, &a) == 0, "evaluate: %s", mcr_last_error());
@@ -69,7 +60,7 @@ static void test_deterministic_and_complete(void) {
 }
 
 static void test_preparation_options(void) {
-    mcr_table *t = cohort(2000, 6);
+    mcr_table *t = th_cohort(2000, 6);
     mcr_eval_config c = base();
     c.nmethods = 2;
     c.sensitive = "age";
@@ -86,7 +77,7 @@ static void test_preparation_options(void) {
     }
     mcr_eval_free(r);
     /* a fixed test table */
-    mcr_table *te = cohort(800, 7);
+    mcr_table *te = th_cohort(800, 7);
     c = base();
     c.nmethods = 1;
     c.seeds = 1;
@@ -112,7 +103,7 @@ static void test_preparation_options(void) {
 }
 
 static void test_errors(void) {
-    mcr_table *t = cohort(500, 8);
+    mcr_table *t = th_cohort(500, 8);
     mcr_eval_result *r = NULL;
     mcr_eval_config c = base();
     c.positive = "maybe";

@@ -7,14 +7,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-static mcr_table *cohort(size_t rows, uint64_t seed) {
-    mcr_sim_config c;
-    mcr_sim_config_default(&c);
-    c.rows = rows;
-    c.seed = seed;
-    mcr_table *t = NULL;
-    return mcr_simulate(&c, &t) ? NULL : t;
-}
 
 static char *slurp(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
@@ -82,7 +74,7 @@ static int png_decode(const unsigned char *b, size_t n, int *w, int *h, unsigned
 
 static void test_report_render(void) {
     mcr_set_threads(2);
-    mcr_table *real = cohort(700, 1), *syn = cohort(700, 2), *hold = cohort(300, 3);
+    mcr_table *real = th_cohort(700, 1), *syn = th_cohort(700, 2), *hold = th_cohort(300, 3);
     CHECK(real && syn && hold, "simulate");
     /* a hostile column name must come out escaped */
     mcr_table *all[3] = {real, syn, hold};

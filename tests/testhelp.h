@@ -33,4 +33,15 @@ static inline const char *th_data(const char *name) {
     snprintf(buf, sizeof buf, "%s/%s", dir ? dir : "../shared/datasets", name);
     return buf;
 }
+#ifdef MCRAGE_H
+/* the simulated cohort of `rows` patients drawn with `seed` (NULL on failure) */
+static inline mcr_table *th_cohort(size_t rows, uint64_t seed) {
+    mcr_sim_config c;
+    mcr_sim_config_default(&c);
+    c.rows = rows;
+    c.seed = seed;
+    mcr_table *t = NULL;
+    return mcr_simulate(&c, &t) ? NULL : t;
+}
+#endif
 #endif
