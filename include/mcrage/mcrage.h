@@ -11,7 +11,11 @@
  *   5. Simulated cohort            built-in demo data with a documented generating process.
  *   6. Describe                    column summary, class counts, group x class table.
  *   7. The diffusion model         fit / sample / save / load / inspect a conditional DDPM.
- *   8. Benchmark helpers
+ *   8. Rebalancing                 augment: none / ros / rus / smote / smote-nc / adasyn / mcrage.
+ *   9. Metrics and fairness;       9b. fidelity (column shapes, pair trends);
+ *                                  9c. assessing synthetic data (detection, utility, privacy).
+ *  10. Evaluate;                   10b. the HTML report.
+ *  11. Benchmark helpers
  *
  * Ownership: a handle returned through `**out` is owned by the caller and freed with its
  * `_free` function (NULL-safe). A `const char *` returned by a getter is borrowed: valid until
