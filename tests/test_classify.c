@@ -22,7 +22,7 @@ static float *make_data(size_t n, int d, int K, int **yout, uint64_t seed) {
 static double objective(const double *W, const float *X, const int *y, size_t n, int d, int K, double C) {
     double f = 0;
     for (size_t i = 0; i < n; i++) {
-        double z[8], mx = -INFINITY, s = 0;
+        double z[16], mx = -INFINITY, s = 0; /* K <= 16 */
         for (int k = 0; k < K; k++) {
             z[k] = W[k * (d + 1) + d];
             for (int j = 0; j < d; j++) z[k] += W[k * (d + 1) + j] * X[i * d + j];
@@ -69,6 +69,46 @@ static void test_logreg_optimum(void) {
     CHECK(correct / n > 0.6, "training accuracy %g", correct / n);
     free(prob), free(X), free(y);
     mcr_clf_free(m);
+}
+
+/* one-hot rows (most entries zero: the compressed-row path) and, with K = 9, the sgemm path:
+ * both at the optimum of the objective written out here */
+static void logreg_optimum_on(const float *X, const int *y, size_t n, int d, int K) {
+    mcr_clf_config c;
+    mcr_clf_config_default(&c, MCR_CLF_LOGREG);
+    mcr_classifier *m = NULL;
+    CHECK(mcr_clf_fit(&c, X, y, n, d, K, &m) == 0, "fit");
+    if (!m) return;
+    double maxg = 0;
+    for (int q = 0; q < K * (d + 1); q++) {
+        double keep = m->W[q], h = 1e-4;
+        m->W[q] = keep + h;
+        double fp = objective(m->W, X, y, n, d, K, 1.0);
+        m->W[q] = keep - h;
+        double fm = objective(m->W, X, y, n, d, K, 1.0);
+        m->W[q] = keep;
+        maxg = fmax(maxg, fabs(fp - fm) / (2 * h));
+    }
+    CHECK(maxg < 1e-2, "K = %d: objective gradient at the solution %g", K, maxg);
+    mcr_clf_free(m);
+}
+
+static void test_logreg_sparse_and_many_classes(void) {
+    size_t n = 800;
+    int d = 40; /* 4 one-hot blocks of 10: 10% non-zero */
+    float *X = calloc(n * d, sizeof(float));
+    int *y = malloc(n * sizeof(int));
+    mcr_rng r;
+    mcr_rng_seed(&r, 9, 0);
+    for (size_t i = 0; i < n; i++) {
+        int lv[4];
+        for (int b = 0; b < 4; b++) lv[b] = (int)mcr_rng_below(&r, 10), X[i * d + b * 10 + lv[b]] = 1;
+        y[i] = (lv[0] + lv[1] + (mcr_rng_uniform(&r) < 0.3)) % 2; /* depends on two blocks */
+    }
+    logreg_optimum_on(X, y, n, d, 2);
+    for (size_t i = 0; i < n; i++) y[i] = (int)((unsigned)(X[i * d + 3] + 2 * X[i * d + 14]) + mcr_rng_below(&r, 9)) % 9;
+    logreg_optimum_on(X, y, n, d, 9);
+    free(X), free(y);
 }
 
 static void test_balanced_weights(void) {
@@ -180,6 +220,7 @@ int main(void) {
     TEST(test_mlp_nonlinear);
     mcr_set_threads(2);
     TEST(test_logreg_optimum);
+    TEST(test_logreg_sparse_and_many_classes);
     TEST(test_balanced_weights);
     TEST(test_xgb_and_rf);
     return DONE();
