@@ -303,8 +303,9 @@ int mcr_report_eval(mcr_report *r, const mcr_eval_result *e) {
     double pad = (x1 - x0) * 0.15;
     frame fs = {x0 - pad, x1 + pad, 0, y1 > 0 ? y1 * 1.2 : 1, 56, 30, W - 80, H - 90};
     svg_axes(f, &fs, 4, "AUROC (higher is better)", "EOD (lower is fairer)");
-    int nleg = 0;
+    int nleg = 0, nlab = 0;
     const char *mn[MCR_AUG_NMETHODS], *mc[MCR_AUG_NMETHODS];
+    double labx[64], laby[64];
     for (int i = 0; i < n; i++) {
         double x = cells[i].mean[MCR_EVAL_AUROC], y = cells[i].mean[MCR_EVAL_EOD];
         int mi = 0;
@@ -313,7 +314,16 @@ int mcr_report_eval(mcr_report *r, const mcr_eval_result *e) {
         if (x != x || y != y) continue;
         fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"><title>%s + %s: AUROC %.3f, EOD %.3f</title></circle>\n",
                 px(&fs, x), py(&fs, y), mc[mi], mcr_aug_method_name(cells[i].method), mcr_clf_kind_name(cells[i].clf), x, y);
-        svg_text(f, px(&fs, x) + 7, py(&fs, y) + 3, "start", 9, mcr_clf_kind_name(cells[i].clf));
+        /* the label moves down past labels already placed where it would overlap them */
+        double lx = px(&fs, x) + 7, ly = py(&fs, y) + 3;
+        for (int again = 1; again;) {
+            again = 0;
+            for (int q = 0; q < nlab; q++)
+                if (fabs(labx[q] - lx) < 40 && fabs(laby[q] - ly) < 10) ly = laby[q] + 10, again = 1;
+        }
+        if (nlab < 64) labx[nlab] = lx, laby[nlab++] = ly;
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" fill=\"%s\">%s</text>\n", lx, ly, mc[mi],
+                mcr_clf_kind_name(cells[i].clf)); /* in the point's colour */
     }
     svg_legend(f, fs.L, 16, mn, mc, nleg);
     if (!info.groups) svg_text(f, fs.L + fs.W / 2, fs.T + fs.H / 2, "middle", 11, "no --sensitive groups: EOD undefined");
