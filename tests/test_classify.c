@@ -36,15 +36,9 @@ static double objective(const double *W, const float *X, const int *y, size_t n,
     return f;
 }
 
-static void test_logreg_optimum(void) {
-    size_t n = 600;
-    int d = 4, K = 3, *y;
-    float *X = make_data(n, d, K, &y, 1);
-    mcr_clf_config c;
-    mcr_clf_config_default(&c, MCR_CLF_LOGREG);
-    mcr_classifier *m;
-    CHECK(mcr_clf_fit(&c, X, y, n, d, K, &m) == 0, "fit");
-    double f0 = objective(m->W, X, y, n, d, K, 1.0), maxg = 0;
+/* max-norm of the objective's gradient at the fitted weights, by central differences */
+static double max_gradient(mcr_classifier *m, const float *X, const int *y, size_t n, int d, int K) {
+    double maxg = 0;
     for (int q = 0; q < K * (d + 1); q++) {
         double keep = m->W[q], h = 1e-4;
         m->W[q] = keep + h;
@@ -54,6 +48,18 @@ static void test_logreg_optimum(void) {
         m->W[q] = keep;
         maxg = fmax(maxg, fabs(fp - fm) / (2 * h));
     }
+    return maxg;
+}
+
+static void test_logreg_optimum(void) {
+    size_t n = 600;
+    int d = 4, K = 3, *y;
+    float *X = make_data(n, d, K, &y, 1);
+    mcr_clf_config c;
+    mcr_clf_config_default(&c, MCR_CLF_LOGREG);
+    mcr_classifier *m;
+    CHECK(mcr_clf_fit(&c, X, y, n, d, K, &m) == 0, "fit");
+    double f0 = objective(m->W, X, y, n, d, K, 1.0), maxg = max_gradient(m, X, y, n, d, K);
     /* at the optimum the gradient vanishes; at W = 0 it is of order n * 0.5 = 300 */
     CHECK(maxg < 1e-2, "objective gradient at the solution %g (f = %g)", maxg, f0);
     double *prob = malloc(n * K * sizeof(double));
@@ -79,16 +85,7 @@ static void logreg_optimum_on(const float *X, const int *y, size_t n, int d, int
     mcr_classifier *m = NULL;
     CHECK(mcr_clf_fit(&c, X, y, n, d, K, &m) == 0, "fit");
     if (!m) return;
-    double maxg = 0;
-    for (int q = 0; q < K * (d + 1); q++) {
-        double keep = m->W[q], h = 1e-4;
-        m->W[q] = keep + h;
-        double fp = objective(m->W, X, y, n, d, K, 1.0);
-        m->W[q] = keep - h;
-        double fm = objective(m->W, X, y, n, d, K, 1.0);
-        m->W[q] = keep;
-        maxg = fmax(maxg, fabs(fp - fm) / (2 * h));
-    }
+    double maxg = max_gradient(m, X, y, n, d, K);
     CHECK(maxg < 1e-2, "K = %d: objective gradient at the solution %g", K, maxg);
     mcr_clf_free(m);
 }
