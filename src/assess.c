@@ -777,6 +777,7 @@ const mcr_assess_utility *mcr_assess_utility_at(const mcr_assess_result *r, int 
 }
 int mcr_assess_nclasses(const mcr_assess_result *r) { return r->K; }
 size_t mcr_assess_real_left_out(const mcr_assess_result *r) { return r->dropped_real; }
+const char *mcr_assess_utility_note(const mcr_assess_result *r) { return r->util_note ? r->util_note : ""; }
 const char *mcr_assess_class_name(const mcr_assess_result *r, int k) { return k >= 0 && k < r->K ? r->classes[k] : NULL; }
 const mcr_colfid *mcr_assess_columns(const mcr_assess_result *r, int minority, int *n) {
     int k = minority && r->K ? 1 : 0;

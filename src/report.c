@@ -634,6 +634,10 @@ int mcr_report_assess(mcr_report *r, const char *heading, const mcr_assess_resul
                 fputs("</tr>\n", f);
             }
         fputs("</table>\n", f);
+    } else {
+        fputs("<p class=\"note\">Utility (train on synthetic, test on real) not computed: ", f);
+        esc(f, mcr_assess_utility_note(a));
+        fputs(".</p>\n", f);
     }
     return MCR_OK;
 }

@@ -426,6 +426,8 @@ const mcr_assess_scope *mcr_assess_scope_at(const mcr_assess_result *r, int i);
 const mcr_assess_scope *mcr_assess_minority(const mcr_assess_result *r);
 /* utility: number of classifiers, their results; classes (names borrowed) */
 int mcr_assess_nutility(const mcr_assess_result *r);
+/* why utility was not computed ("" when it was) */
+const char *mcr_assess_utility_note(const mcr_assess_result *r);
 const mcr_assess_utility *mcr_assess_utility_at(const mcr_assess_result *r, int i);
 int mcr_assess_nclasses(const mcr_assess_result *r);
 /* Real rows left out because their class has no synthetic rows (a table of added minority rows
