@@ -146,6 +146,19 @@ static int append_projection(mcr_table *U, const mcr_table *t0, const size_t *ro
     return rc;
 }
 
+/* the categorical column `name` of U named by option `opt` (*j = -1 when name is NULL) */
+static int role_column(const mcr_table *U, const char *opt, const char *name, const mcr_table *real,
+                       const mcr_table *synth, int *j) {
+    *j = name ? mcr_table_find(U, name) : -1;
+    if (!name) return MCR_OK;
+    if (*j < 0)
+        return mcr_err(MCR_EINVAL, "%s: column '%s' is not in both %s and %s", opt, name, mcr_table_source(real),
+                       mcr_table_source(synth));
+    if (U->cols[*j].type != MCR_COL_CATEGORICAL)
+        return mcr_err(MCR_EINVAL, "%s: column '%s' is numeric; declare it with --categorical %s", opt, name, name);
+    return MCR_OK;
+}
+
 static int build_union(const mcr_table *real, const mcr_table *synth, const mcr_table *hold,
                        const mcr_assess_config *c, mcr_assess_result *res, unioned *u) {
     memset(u, 0, sizeof *u);
@@ -213,23 +226,8 @@ static int build_union(const mcr_table *real, const mcr_table *synth, const mcr_
     u->R->source = mcr_strdup(mcr_table_source(real));
     u->S->source = mcr_strdup(mcr_table_source(synth));
     if (!u->R->source || !u->S->source) return MCR_NOMEM();
-    if (c->target) {
-        u->jt = mcr_table_find(u->U, c->target);
-        if (u->jt < 0)
-            return mcr_err(MCR_EINVAL, "--target: column '%s' is not in both %s and %s", c->target,
-                           mcr_table_source(real), mcr_table_source(synth));
-        if (u->U->cols[u->jt].type != MCR_COL_CATEGORICAL)
-            return mcr_err(MCR_EINVAL, "--target: column '%s' is numeric; declare it with --categorical %s", c->target, c->target);
-    }
-    if (c->sensitive) {
-        u->jg = mcr_table_find(u->U, c->sensitive);
-        if (u->jg < 0)
-            return mcr_err(MCR_EINVAL, "--sensitive: column '%s' is not in both %s and %s", c->sensitive,
-                           mcr_table_source(real), mcr_table_source(synth));
-        if (u->U->cols[u->jg].type != MCR_COL_CATEGORICAL)
-            return mcr_err(MCR_EINVAL, "--sensitive: column '%s' is numeric; declare it with --categorical %s", c->sensitive, c->sensitive);
-    }
-    return MCR_OK;
+    if ((rc = role_column(u->U, "--target", c->target, real, synth, &u->jt))) return rc;
+    return role_column(u->U, "--sensitive", c->sensitive, real, synth, &u->jg);
 }
 
 /* rows of U in [lo, hi) whose column j (if >= 0) has code `code`, as a seeded random sample of
@@ -245,22 +243,17 @@ static size_t pick_rows(const mcr_table *U, size_t lo, size_t hi, int j, int cod
             out[a] = out[b], out[b] = tmp;
         }
         m = cap;
-        for (size_t a = 1; a < m; a++) /* insertion sort keeps memory access in order */
-            for (size_t b = a; b > 0 && out[b - 1] > out[b]; b--) {
-                size_t tmp = out[b];
-                out[b] = out[b - 1], out[b - 1] = tmp;
-            }
+        qsort(out, m, sizeof(size_t), mcr_cmp_size); /* keeps memory access in order */
     }
     return m;
 }
 
 /* a seeded random n of the m rows src (n <= m) into dst */
 static void subsample(const size_t *src, size_t m, size_t n, mcr_rng *r, size_t *dst) {
-    size_t *tmp = dst;
-    memcpy(tmp, src, m * sizeof(size_t)); /* dst has room for m */
+    memcpy(dst, src, m * sizeof(size_t)); /* dst has room for m */
     for (size_t a = 0; a < n; a++) {
-        size_t b = a + (size_t)mcr_rng_below(r, m - a), x = tmp[a];
-        tmp[a] = tmp[b], tmp[b] = x;
+        size_t b = a + (size_t)mcr_rng_below(r, m - a), x = dst[a];
+        dst[a] = dst[b], dst[b] = x;
     }
 }
 
@@ -704,14 +697,15 @@ int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_c
         int code = j < 0 ? 0 : mcr_table_level_find(U, j, sc->value);
         const char *col = s == 0 ? NULL : cls ? c->target : c->sensitive;
         size_t nr_all = pick_rows(U, 0, u.nr, j, code, (size_t)-1, &r, tmp);
-        size_t ns_all = pick_rows(U, u.nr, u.nr + u.ns, j, code, (size_t)-1, &r, tmp);
+        size_t ns_all = pick_rows(U, u.nr, u.nr + u.ns, j, code, (size_t)-1, &r, tmp), ncop = 0;
+        for (size_t i = 0; c->privacy && i < ns_all; i++) ncop += (size_t)pv.copy[tmp[i] - u.nr];
         size_t nh_all = u.nh ? pick_rows(U, u.nr + u.ns, n, j, code, (size_t)-1, &r, tmp) : 0;
         sc->nreal = nr_all, sc->nsynth = ns_all, sc->nholdout = nh_all;
         sc->detect_logreg = sc->detect_xgb = sc->copy_rate = sc->dcr_ratio = sc->dcr_close = sc->mia_auroc = NAN;
         for (int q = 0; q < MCR_NQ; q++) sc->dcr_synth[q] = sc->dcr_holdout[q] = NAN;
         say(c, "scope %s%s%s: %zu real, %zu synthetic, %zu holdout rows", sc->kind, *sc->value ? " " : "",
             sc->value, nr_all, ns_all, nh_all);
-        /* fidelity on the original tables (a group scope filters by the sensitive column) */
+        /* fidelity on U's real and synthetic parts (a group scope filters by the sensitive column) */
         int keep = s == 0 ? 0 : s == res->minority_scope ? 1 : -1;
         if (ns_all > 0 && nr_all > 0)
             rc = fidelity_scope(u.R, u.S, col, sc->value, sc, keep >= 0 ? &res->cols[keep] : NULL,
@@ -730,11 +724,8 @@ int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_c
             if ((rc = detect(e, U, tmp, tmp + nrs, m, c->folds, c->seed + (uint64_t)s, auc))) goto fail;
             sc->detect_logreg = auc[0], sc->detect_xgb = auc[1];
         }
-        if (c->privacy) {
-            size_t ncop = 0, ns2 = pick_rows(U, u.nr, u.nr + u.ns, j, code, (size_t)-1, &r, tmp);
-            for (size_t i = 0; i < ns2; i++) ncop += (size_t)pv.copy[tmp[i] - u.nr];
-            if ((rc = privacy_scope(e, &u, &pv, rs, nrs, ss, nss, hs, nhs, ns2, ncop, c->seed + (uint64_t)s, sc))) goto fail;
-        }
+        if (c->privacy && (rc = privacy_scope(e, &u, &pv, rs, nrs, ss, nss, hs, nhs, ns_all, ncop, c->seed + (uint64_t)s, sc)))
+            goto fail;
     }
     if (c->utility && u.jt >= 0) {
         say(c, "utility: TSTR vs TRTR");
@@ -767,6 +758,9 @@ done:
 
 /* ---- access and output -------------------------------------------------------------------- */
 int mcr_assess_nscopes(const mcr_assess_result *r) { return r->nscopes; }
+double mcr_assess_detection(const mcr_assess_scope *s) {
+    return s->detect_xgb == s->detect_xgb && !(s->detect_xgb < s->detect_logreg) ? s->detect_xgb : s->detect_logreg;
+}
 const mcr_assess_scope *mcr_assess_scope_at(const mcr_assess_result *r, int i) {
     return i >= 0 && i < r->nscopes ? &r->scopes[i] : NULL;
 }
@@ -883,7 +877,7 @@ int mcr_assess_print(const mcr_assess_result *r, FILE *f) {
         fprintf(f, "\nutility (TSTR vs TRTR): %s\n", r->util_note);
     const mcr_assess_scope *a = &r->scopes[0], *m = &r->scopes[r->minority_scope];
     fprintf(f, "\nreadings (all rows%s%s):\n", r->K ? "; minority " : "", r->K ? r->minority : "");
-    double det = a->detect_xgb == a->detect_xgb && a->detect_xgb > a->detect_logreg ? a->detect_xgb : a->detect_logreg;
+    double det = mcr_assess_detection(a);
     fprintf(f, "  column shapes %.3f: %s\n", a->column_shapes, mcr_assess_reading(MCR_READ_SHAPES, a->column_shapes));
     fprintf(f, "  column pair trends %.3f: %s\n", a->pair_trends, mcr_assess_reading(MCR_READ_PAIRS, a->pair_trends));
     fprintf(f, "  detection AUROC %.3f (the higher of logreg, xgb): %s\n", det, mcr_assess_reading(MCR_READ_DETECT, det));
@@ -897,7 +891,7 @@ int mcr_assess_print(const mcr_assess_result *r, FILE *f) {
                 mcr_assess_reading(MCR_READ_TSTR, gap));
     }
     if (r->K) {
-        double dm = m->detect_xgb == m->detect_xgb && m->detect_xgb > m->detect_logreg ? m->detect_xgb : m->detect_logreg;
+        double dm = mcr_assess_detection(m);
         fprintf(f, "  minority %s: column shapes %.3f, detection AUROC %.3f, copies %.2f%%, DCR ratio %.3f, MIA %.3f\n",
                 r->minority, m->column_shapes, dm, 100 * m->copy_rate, m->dcr_ratio, m->mia_auroc);
     }

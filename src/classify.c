@@ -62,6 +62,7 @@ typedef struct {
     float *Wf, *Z;   /* [K, d], [n, K] scratch */
     float *G;        /* [n, K] residuals */
     float *GW;       /* [K, d] */
+    float *acc;      /* [threads, K, d] per-thread sums of G^T X (K <= LR_SMALLK) */
     /* X in compressed rows when it is mostly zeros (one-hot columns): rp[n + 1], ci / cv[nnz] */
     size_t *rp;
     int *ci;
@@ -118,10 +119,10 @@ static void lr_forward_small(const lr_problem *p) {
     }
 }
 
-static int lr_backward_small(const lr_problem *p) {
+static void lr_backward_small(const lr_problem *p) {
     int d = p->d, K = p->K, T = omp_get_max_threads();
-    float *acc = calloc((size_t)T * K * d, sizeof(float));
-    if (!acc) return MCR_NOMEM();
+    float *acc = p->acc;
+    memset(acc, 0, (size_t)T * K * d * sizeof(float));
 #pragma omp parallel
     {
         float *a = acc + (size_t)omp_get_thread_num() * K * d;
@@ -142,8 +143,6 @@ static int lr_backward_small(const lr_problem *p) {
     memcpy(p->GW, acc, (size_t)K * d * sizeof(float));
     for (int t = 1; t < T; t++)
         for (size_t q = 0; q < (size_t)K * d; q++) p->GW[q] += acc[(size_t)t * K * d + q];
-    free(acc);
-    return MCR_OK;
 }
 
 /* f(W) = sum_i w_i CE_i + lambda/2 ||W_{:, :d}||^2, gradient into g; W is [K, d+1] */
@@ -175,10 +174,8 @@ static double lr_eval(lr_problem *p, const double *W, double *g) {
     if (K > LR_SMALLK)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, d, (int)p->n, 1.0f, p->G, K, p->X, d,
                     0.0f, p->GW, d);
-    else if (lr_backward_small(p)) {
-        free(gb);
-        return NAN;
-    }
+    else
+        lr_backward_small(p);
     for (int k = 0; k < K; k++) {
         for (int j = 0; j < d; j++) {
             double wk = W[(size_t)k * D + j];
@@ -414,16 +411,17 @@ int mcr_clf_fit(const mcr_clf_config *c, const float *X, const int *y, size_t n,
         rc = mlp_fit(c, X, y, w, n, d, K, m);
     } else if (c->kind == MCR_CLF_LOGREG) {
         size_t N = (size_t)K * (d + 1);
-        lr_problem p = {X, y, w, n, d, K, 1.0 / c->C, c->focal_gamma, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+        lr_problem p = {X, y, w, n, d, K, 1.0 / c->C, c->focal_gamma, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
         p.Wf = malloc((size_t)K * d * sizeof(float) + 1);
         p.Z = malloc(n * K * sizeof(float));
         p.G = malloc(n * K * sizeof(float));
         p.GW = malloc((size_t)K * d * sizeof(float) + 1);
+        if (K <= LR_SMALLK) p.acc = malloc((size_t)omp_get_max_threads() * K * d * sizeof(float) + 1);
         m->W = calloc(N, sizeof(double));
-        if (!p.Wf || !p.Z || !p.G || !p.GW || !m->W) rc = MCR_NOMEM();
+        if (!p.Wf || !p.Z || !p.G || !p.GW || !m->W || (K <= LR_SMALLK && !p.acc)) rc = MCR_NOMEM();
         else if (K <= LR_SMALLK) rc = lr_sparsify(&p);
         if (!rc) rc = lbfgs(&p, m->W, N, 1000, 1e-5);
-        free(p.Wf), free(p.Z), free(p.G), free(p.GW), free(p.rp), free(p.ci), free(p.cv);
+        free(p.Wf), free(p.Z), free(p.G), free(p.GW), free(p.acc), free(p.rp), free(p.ci), free(p.cv);
     } else {
         yf = malloc(n * sizeof(float));
         if (w && !(wf = malloc(n * sizeof(float)))) rc = MCR_NOMEM();

@@ -222,10 +222,6 @@ static void relay_fit_progress(void *ctx, int step, int steps, float loss, doubl
 }
 
 
-static int cmp_size(const void *a, const void *b) {
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return (x > y) - (x < y);
-}
 
 /* group key of a row: categorical code, or the numeric value's bits; missing -> unique */
 static uint64_t group_key(const mcr_column *g, size_t i) {
@@ -294,8 +290,8 @@ static int split_rows(const mcr_table *t, int jt, int jgrp, size_t n, double fra
         }
         free(rows);
     }
-    qsort(train, *ntr, sizeof(size_t), cmp_size);
-    qsort(test, *nte, sizeof(size_t), cmp_size);
+    qsort(train, *ntr, sizeof(size_t), mcr_cmp_size);
+    qsort(test, *nte, sizeof(size_t), mcr_cmp_size);
     return MCR_OK;
 }
 
@@ -478,7 +474,7 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
                 if (t->cols[jt].cat[train[i]] == thin_class) kept[m++] = train[i];
             mcr_rng_shuffle(&r, kept, m);
             size_t keepn = (size_t)llround(thin_p * m);
-            qsort(kept, keepn, sizeof(size_t), cmp_size);
+            qsort(kept, keepn, sizeof(size_t), mcr_cmp_size);
             size_t a = 0;
             for (size_t i = 0; i < ntr; i++) {
                 size_t row = train[i];

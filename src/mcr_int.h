@@ -188,6 +188,9 @@ typedef struct mcr_hrow {
     size_t row;
 } mcr_hrow;
 int mcr_hrow_cmp(const void *a, const void *b); /* by hash, then row */
+int mcr_cmp_size(const void *a, const void *b);  /* qsort order of size_t values */
+/* assess.c: the higher of a scope's two detection AUROCs, NaN ignored */
+double mcr_assess_detection(const mcr_assess_scope *s);
 uint64_t mcr_table_row_hash(const mcr_table *t, size_t i, const int *cols, int nc);
 int mcr_table_rows_equal(const mcr_table *a, size_t i, const mcr_table *b, size_t j, const int *cols,
                          int nc);

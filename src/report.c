@@ -533,7 +533,7 @@ int mcr_report_assess(mcr_report *r, const char *heading, const mcr_assess_resul
         else fputs(mcr_assess_real_left_out(a) ? "all rows of the classes in the synthetic table" : "all rows", f);
         fprintf(f, " (%zu real, %zu synthetic rows)</caption><tr><th>metric</th><th>value</th><th>reading</th></tr>\n",
                 s->nreal, s->nsynth);
-        double det = s->detect_xgb == s->detect_xgb && !(s->detect_xgb < s->detect_logreg) ? s->detect_xgb : s->detect_logreg;
+        double det = mcr_assess_detection(s);
         reading_row(f, "column shapes (mean 1 - KS / 1 - TV)", "%.3f", s->column_shapes, MCR_READ_SHAPES);
         reading_row(f, "column pair trends", "%.3f", s->pair_trends, MCR_READ_PAIRS);
         reading_row(f, "detection AUROC (higher of logreg, xgb)", "%.3f", det, MCR_READ_DETECT);
@@ -544,11 +544,7 @@ int mcr_report_assess(mcr_report *r, const char *heading, const mcr_assess_resul
             const mcr_assess_utility *u = mcr_assess_utility_at(a, mcr_assess_nutility(a) - 1);
             char name[96];
             snprintf(name, sizeof name, "TSTR - TRTR macro F1 (%s)", mcr_clf_kind_name((mcr_clf_kind)u->clf));
-            fputs("<tr><td>", f), esc(f, name), fputs("</td><td>", f);
-            num(f, "%+.3f", u->f1_macro[1] - u->f1_macro[0]);
-            fputs("</td><td class=\"left\">", f);
-            esc(f, mcr_assess_reading(MCR_READ_TSTR, u->f1_macro[1] - u->f1_macro[0]));
-            fputs("</td></tr>\n", f);
+            reading_row(f, name, "%+.3f", u->f1_macro[1] - u->f1_macro[0], MCR_READ_TSTR);
         }
         fputs("</table>\n", f);
     }

@@ -1018,6 +1018,11 @@ int mcr_table_take(const mcr_table *t, const size_t *rows, size_t n, mcr_table *
 }
 
 /* ---- row identity (exact-copy checks) ------------------------------------------------------ */
+int mcr_cmp_size(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
 int mcr_hrow_cmp(const void *a, const void *b) {
     const mcr_hrow *x = a, *y = b;
     return x->h != y->h ? (x->h < y->h ? -1 : 1) : (x->row > y->row) - (x->row < y->row);
