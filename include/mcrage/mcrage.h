@@ -38,6 +38,14 @@ extern "C" {
 #define MCR_VERSION_PATCH 0
 #define MCR_VERSION "0.1.0"
 
+/* Every function below is exported from libmcrage.so; nothing else is (the library is built
+ * with -fvisibility=hidden and MCR_BUILDING_LIBRARY). */
+#if defined(MCR_BUILDING_LIBRARY) && defined(__GNUC__)
+#define MCR_API __attribute__((visibility("default")))
+#else
+#define MCR_API
+#endif
+
 /* ---------------------------------------------------------------- 1. status and errors */
 enum {
     MCR_OK = 0,
@@ -49,13 +57,13 @@ enum {
     MCR_ENUMERIC = -6,  /* training diverged (NaN/inf loss)                                 */
     MCR_EINTERNAL = -7  /* a bug in mcrage                                                  */
 };
-const char *mcr_strerror(int code);  /* static string for a status code */
-const char *mcr_last_error(void);    /* thread-local message of the last failure on this thread */
-const char *mcr_version(void);
+MCR_API const char *mcr_strerror(int code);  /* static string for a status code */
+MCR_API const char *mcr_last_error(void);    /* thread-local message of the last failure on this thread */
+MCR_API const char *mcr_version(void);
 
 /* Threads used by OpenMP loops and OpenBLAS (0 = all cores). Set once, before work. */
-void mcr_set_threads(int n);
-int mcr_get_threads(void);
+MCR_API void mcr_set_threads(int n);
+MCR_API int mcr_get_threads(void);
 
 /* ---------------------------------------------------------------- 2. random numbers */
 typedef struct mcr_rng {
@@ -64,11 +72,11 @@ typedef struct mcr_rng {
     int has_spare;
 } mcr_rng;
 /* Seed stream `stream` of `seed`: different streams are independent sequences. */
-void mcr_rng_seed(mcr_rng *r, uint64_t seed, uint64_t stream);
-uint64_t mcr_rng_u64(mcr_rng *r);
-double mcr_rng_uniform(mcr_rng *r);          /* [0, 1), 53 random bits */
-uint64_t mcr_rng_below(mcr_rng *r, uint64_t n); /* uniform integer in [0, n), unbiased */
-double mcr_rng_normal(mcr_rng *r);           /* standard normal (Box-Muller, polar form) */
+MCR_API void mcr_rng_seed(mcr_rng *r, uint64_t seed, uint64_t stream);
+MCR_API uint64_t mcr_rng_u64(mcr_rng *r);
+MCR_API double mcr_rng_uniform(mcr_rng *r);          /* [0, 1), 53 random bits */
+MCR_API uint64_t mcr_rng_below(mcr_rng *r, uint64_t n); /* uniform integer in [0, n), unbiased */
+MCR_API double mcr_rng_normal(mcr_rng *r);           /* standard normal (Box-Muller, polar form) */
 
 /* ---------------------------------------------------------------- 3. tables and CSV */
 typedef enum {
@@ -76,6 +84,7 @@ typedef enum {
     MCR_COL_INTEGER = 1,     /* numeric with integer values only          */
     MCR_COL_CATEGORICAL = 2  /* levels kept as the input spelled them     */
 } mcr_coltype;
+MCR_API const char *mcr_coltype_name(mcr_coltype t); /* "numeric", "integer" or "categorical" */
 
 typedef struct mcr_table mcr_table;
 
@@ -87,32 +96,32 @@ typedef struct mcr_csv_options {
     const char *drop;         /* comma-separated columns left out on reading (NULL = none)     */
     int max_levels;           /* refuse a categorical column with more levels (0 = no limit)   */
 } mcr_csv_options;
-void mcr_csv_options_default(mcr_csv_options *opt);
+MCR_API void mcr_csv_options_default(mcr_csv_options *opt);
 
 /* Read a CSV file. Errors name "file:line:col: message". */
-int mcr_table_read_csv(const char *path, const mcr_csv_options *opt, mcr_table **out);
+MCR_API int mcr_table_read_csv(const char *path, const mcr_csv_options *opt, mcr_table **out);
 /* Same, from memory; `name` is used in messages. */
-int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
+MCR_API int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
                            const mcr_csv_options *opt, mcr_table **out);
 /* Write atomically (temporary file in the same directory, fsync, rename). */
-int mcr_table_write_csv(const mcr_table *t, const char *path);
-int mcr_table_write_csv_stream(const mcr_table *t, FILE *f);
-void mcr_table_free(mcr_table *t);
+MCR_API int mcr_table_write_csv(const mcr_table *t, const char *path);
+MCR_API int mcr_table_write_csv_stream(const mcr_table *t, FILE *f);
+MCR_API void mcr_table_free(mcr_table *t);
 /* A new table holding rows [first, first + n) of t (same columns). */
-int mcr_table_slice(const mcr_table *t, size_t first, size_t n, mcr_table **out);
+MCR_API int mcr_table_slice(const mcr_table *t, size_t first, size_t n, mcr_table **out);
 
-size_t mcr_table_nrows(const mcr_table *t);
-int mcr_table_ncols(const mcr_table *t);
-const char *mcr_table_colname(const mcr_table *t, int j);
-mcr_coltype mcr_table_coltype(const mcr_table *t, int j);
-int mcr_table_find(const mcr_table *t, const char *name);   /* column index or -1 */
-double mcr_table_num(const mcr_table *t, size_t i, int j);  /* numeric value, NAN if missing */
-int mcr_table_cat(const mcr_table *t, size_t i, int j);     /* level code, -1 if missing */
-int mcr_table_nlevels(const mcr_table *t, int j);
-const char *mcr_table_level(const mcr_table *t, int j, int k);
-int mcr_table_level_find(const mcr_table *t, int j, const char *s); /* code or -1 */
-size_t mcr_table_nmissing(const mcr_table *t, int j);
-const char *mcr_table_source(const mcr_table *t);          /* file name it was read from */
+MCR_API size_t mcr_table_nrows(const mcr_table *t);
+MCR_API int mcr_table_ncols(const mcr_table *t);
+MCR_API const char *mcr_table_colname(const mcr_table *t, int j);
+MCR_API mcr_coltype mcr_table_coltype(const mcr_table *t, int j);
+MCR_API int mcr_table_find(const mcr_table *t, const char *name);   /* column index or -1 */
+MCR_API double mcr_table_num(const mcr_table *t, size_t i, int j);  /* numeric value, NAN if missing */
+MCR_API int mcr_table_cat(const mcr_table *t, size_t i, int j);     /* level code, -1 if missing */
+MCR_API int mcr_table_nlevels(const mcr_table *t, int j);
+MCR_API const char *mcr_table_level(const mcr_table *t, int j, int k);
+MCR_API int mcr_table_level_find(const mcr_table *t, int j, const char *s); /* code or -1 */
+MCR_API size_t mcr_table_nmissing(const mcr_table *t, int j);
+MCR_API const char *mcr_table_source(const mcr_table *t);          /* file name it was read from */
 
 /* ---------------------------------------------------------------- 4. column transforms */
 typedef enum {
@@ -127,16 +136,16 @@ typedef struct mcr_encoder mcr_encoder;
  * Numeric columns: the chosen transform, plus a 0/1 missing indicator where the column has
  * missing values (fill = the transformed median). Categorical columns: one-hot, with missing
  * as a level of its own. */
-int mcr_encoder_fit(const mcr_table *t, const int *cols, int ncols, const size_t *rows,
+MCR_API int mcr_encoder_fit(const mcr_table *t, const int *cols, int ncols, const size_t *rows,
                     size_t nrows, mcr_numeric_transform kind, mcr_encoder **out);
-void mcr_encoder_free(mcr_encoder *e);
-int mcr_encoder_width(const mcr_encoder *e);   /* encoded width d */
+MCR_API void mcr_encoder_free(mcr_encoder *e);
+MCR_API int mcr_encoder_width(const mcr_encoder *e);   /* encoded width d */
 /* Encode rows into x[nrows * d] (row-major, double). */
-int mcr_encoder_transform(const mcr_encoder *e, const mcr_table *t, const size_t *rows,
+MCR_API int mcr_encoder_transform(const mcr_encoder *e, const mcr_table *t, const size_t *rows,
                           size_t nrows, double *x);
 /* Decode x[nrows * d] into rows `rows` of `t` (which must have the fitted columns): numerics
  * clipped to the fitted range and rounded for integer columns; categoricals by arg-max. */
-int mcr_encoder_inverse(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
+MCR_API int mcr_encoder_inverse(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
                         const size_t *rows);
 
 /* ---------------------------------------------------------------- 5. simulated cohort */
@@ -145,17 +154,17 @@ typedef struct mcr_sim_config {
     uint64_t seed;          /* default 1                                                */
     double minority_rate;   /* overall outcome rate, <= 0.5 (default 0.08)              */
 } mcr_sim_config;
-void mcr_sim_config_default(mcr_sim_config *c);
-int mcr_simulate(const mcr_sim_config *c, mcr_table **out);
+MCR_API void mcr_sim_config_default(mcr_sim_config *c);
+MCR_API int mcr_simulate(const mcr_sim_config *c, mcr_table **out);
 /* Exact counts the simulation produces for a config: race group sizes and positives per group
  * (arrays of mcr_sim_ngroups() entries); names through mcr_sim_group_name(). */
-int mcr_sim_ngroups(void);
-const char *mcr_sim_group_name(int g);
-void mcr_sim_counts(const mcr_sim_config *c, size_t *group_rows, size_t *group_pos);
+MCR_API int mcr_sim_ngroups(void);
+MCR_API const char *mcr_sim_group_name(int g);
+MCR_API void mcr_sim_counts(const mcr_sim_config *c, size_t *group_rows, size_t *group_pos);
 
 /* ---------------------------------------------------------------- 6. describe */
 /* Write a summary of `t` as text or JSON to `f`. target / sensitive may be NULL. */
-int mcr_describe(const mcr_table *t, const char *target, const char *sensitive, int json, FILE *f);
+MCR_API int mcr_describe(const mcr_table *t, const char *target, const char *sensitive, int json, FILE *f);
 
 /* ---------------------------------------------------------------- 7. the diffusion model */
 typedef enum { MCR_COND_TARGET = 0, MCR_COND_SENSITIVE = 1, MCR_COND_BOTH = 2 } mcr_condition;
@@ -208,12 +217,12 @@ typedef struct mcr_fit_config {
      * and settings must be the ones it was made with (checked by checksums) */
     const struct mcr_model *resume;
 } mcr_fit_config;
-void mcr_fit_config_default(mcr_fit_config *c);
+MCR_API void mcr_fit_config_default(mcr_fit_config *c);
 
 /* Fit a conditional DDPM on all rows of t (or rows[0..nrows) if rows != NULL). */
-int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_fit_config *c,
+MCR_API int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_fit_config *c,
                   mcr_model **out);
-void mcr_model_free(mcr_model *m);
+MCR_API void mcr_model_free(mcr_model *m);
 
 typedef struct mcr_sample_config {
     float guidance;         /* w in eps = (1+w) eps_cond - w eps_uncond (default 0)           */
@@ -222,32 +231,32 @@ typedef struct mcr_sample_config {
     uint64_t seed;          /* default 1                                                      */
     int chunk;              /* rows generated per batch (default 2048)                        */
 } mcr_sample_config;
-void mcr_sample_config_default(mcr_sample_config *c);
+MCR_API void mcr_sample_config_default(mcr_sample_config *c);
 
 /* Number of condition values and their printable names ("in", or "F|in" for both). */
-int mcr_model_ncond(const mcr_model *m);
-const char *mcr_model_cond_name(const mcr_model *m, int c);
-int mcr_model_cond_find(const mcr_model *m, const char *name);  /* index or -1 */
+MCR_API int mcr_model_ncond(const mcr_model *m);
+MCR_API const char *mcr_model_cond_name(const mcr_model *m, int c);
+MCR_API int mcr_model_cond_find(const mcr_model *m, const char *name);  /* index or -1 */
 /* Training-set count of each condition value. */
-size_t mcr_model_cond_count(const mcr_model *m, int c);
+MCR_API size_t mcr_model_cond_count(const mcr_model *m, int c);
 
 /* Sample counts[c] rows for each condition c (counts has mcr_model_ncond() entries).
  * The result has the training CSV's columns, order and spellings. */
-int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_config *c,
+MCR_API int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_config *c,
                      mcr_table **out);
 
-int mcr_model_save(const mcr_model *m, const char *path);
+MCR_API int mcr_model_save(const mcr_model *m, const char *path);
 /* Training steps done and planned, if the file is a checkpoint (else *done = -1). */
-void mcr_model_progress(const mcr_model *m, int *done, int *planned);
-int mcr_model_load(const char *path, mcr_model **out);
+MCR_API void mcr_model_progress(const mcr_model *m, int *done, int *planned);
+MCR_API int mcr_model_load(const char *path, mcr_model **out);
 /* Same, from memory; `name` is used in messages. */
-int mcr_model_load_mem(const void *data, size_t len, const char *name, mcr_model **out);
+MCR_API int mcr_model_load_mem(const void *data, size_t len, const char *name, mcr_model **out);
 /* Human-readable description: architecture, schema, training settings, loss, parameters. */
-int mcr_model_inspect(const mcr_model *m, FILE *f);
-size_t mcr_model_nparams(const mcr_model *m);
-float mcr_model_final_loss(const mcr_model *m);
+MCR_API int mcr_model_inspect(const mcr_model *m, FILE *f);
+MCR_API size_t mcr_model_nparams(const mcr_model *m);
+MCR_API float mcr_model_final_loss(const mcr_model *m);
 /* Training loss, averaged over windows of *every steps: *n values (borrowed). */
-const float *mcr_model_loss_curve(const mcr_model *m, int *n, int *every);
+MCR_API const float *mcr_model_loss_curve(const mcr_model *m, int *n, int *every);
 
 /* ---------------------------------------------------------------- 8. rebalancing */
 typedef enum {
@@ -283,12 +292,12 @@ typedef struct mcr_augment_config {
     mcr_fit_config fit;         /* for method mcrage (target / sensitive / drop set from above) */
     mcr_sample_config sample;
 } mcr_augment_config;
-void mcr_augment_config_default(mcr_augment_config *c);
-const char *mcr_aug_method_name(mcr_aug_method m);
-int mcr_aug_method_parse(const char *s, mcr_aug_method *out); /* 0 or MCR_EINVAL */
+MCR_API void mcr_augment_config_default(mcr_augment_config *c);
+MCR_API const char *mcr_aug_method_name(mcr_aug_method m);
+MCR_API int mcr_aug_method_parse(const char *s, mcr_aug_method *out); /* 0 or MCR_EINVAL */
 /* Rebalance rows[0..nrows) of t (NULL = all): the result holds those real rows (or, for rus,
  * the kept ones) followed by *nsynth synthetic rows, with t's schema. */
-int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+MCR_API int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
                 mcr_table **out, size_t *nsynth);
 
 /* ---------------------------------------------------------------- 9. metrics and fairness */
@@ -304,11 +313,11 @@ typedef struct mcr_metrics {
     double accuracy, balanced_accuracy, f1_macro, f1_minority, precision_minority,
         recall_minority, auroc, auprc, log_loss, brier, selection_rate, tpr, fpr;
 } mcr_metrics;
-int mcr_metrics_compute(const int *y, const double *prob, size_t n, int K, int positive,
+MCR_API int mcr_metrics_compute(const int *y, const double *prob, size_t n, int K, int positive,
                         mcr_metrics *out);
 /* Binary AUROC of scores for labels 0/1 (Mann-Whitney with mid-ranks); NaN if a class is absent. */
-double mcr_auroc(const double *score, const int *label, size_t n);
-double mcr_average_precision(const double *score, const int *label, size_t n);
+MCR_API double mcr_auroc(const double *score, const int *label, size_t n);
+MCR_API double mcr_average_precision(const double *score, const int *label, size_t n);
 
 /* Fairness over groups g[n] in [0, G) (-1 = unknown, left out), as fairlearn defines them:
  * demographic parity difference = max - min selection rate; equalized odds difference =
@@ -319,7 +328,7 @@ typedef struct mcr_fairness {
     double dp_difference, eo_difference, worst_group_accuracy, worst_group_recall,
         accuracy_gap, auroc_gap;
 } mcr_fairness;
-int mcr_fairness_compute(const int *y, const double *prob, const int *g, size_t n, int K,
+MCR_API int mcr_fairness_compute(const int *y, const double *prob, const int *g, size_t n, int K,
                          int positive, int G, mcr_metrics *per_group, mcr_fairness *out);
 
 /* ---------------------------------------------------------------- 9b. fidelity (column shapes) */
@@ -335,12 +344,12 @@ typedef struct mcr_colfid {
     size_t nreal, nsynth;
 } mcr_colfid;
 /* Write n bytes to path atomically (temporary file beside it, fsync, rename). */
-int mcr_write_file_atomic(const char *path, const void *data, size_t n);
+MCR_API int mcr_write_file_atomic(const char *path, const void *data, size_t n);
 /* Write s as a JSON string literal (RFC 8259 escapes). */
-void mcr_json_string(FILE *f, const char *s);
+MCR_API void mcr_json_string(FILE *f, const char *s);
 /* Write v as a JSON number (shortest round trip), null for NaN or infinity. */
-void mcr_json_number(FILE *f, double v);
-int mcr_fidelity_columns(const mcr_table *real, const mcr_table *synth, const char *filter_col,
+MCR_API void mcr_json_number(FILE *f, double v);
+MCR_API int mcr_fidelity_columns(const mcr_table *real, const mcr_table *synth, const char *filter_col,
                          const char *filter_value, mcr_colfid **out, int *ncols);
 
 /* Column pair trends (SDMetrics): for each pair of compared columns, numeric x numeric:
@@ -354,7 +363,7 @@ typedef struct mcr_pairfid {
     double real, synth;      /* rho of each table (correlation pairs; NAN otherwise)  */
     double score;
 } mcr_pairfid;
-int mcr_fidelity_pairs(const mcr_table *real, const mcr_table *synth, const char *filter_col,
+MCR_API int mcr_fidelity_pairs(const mcr_table *real, const mcr_table *synth, const char *filter_col,
                        const char *filter_value, mcr_pairfid **out, int *npairs);
 
 /* ---------------------------------------------------------------- 9c. assess synthetic data */
@@ -395,7 +404,7 @@ typedef struct mcr_assess_config {
     void (*progress)(void *ctx, const char *msg);
     void *progress_ctx;
 } mcr_assess_config;
-void mcr_assess_config_default(mcr_assess_config *c);
+MCR_API void mcr_assess_config_default(mcr_assess_config *c);
 
 #define MCR_NQ 5 /* DCR quantiles: 5th, 25th, 50th, 75th, 95th percentile */
 typedef struct mcr_assess_scope {
@@ -418,40 +427,40 @@ typedef struct mcr_assess_utility {
 } mcr_assess_utility;
 
 typedef struct mcr_assess_result mcr_assess_result;
-int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_config *c,
+MCR_API int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_config *c,
                mcr_assess_result **out);
-int mcr_assess_nscopes(const mcr_assess_result *r);
-const mcr_assess_scope *mcr_assess_scope_at(const mcr_assess_result *r, int i);
+MCR_API int mcr_assess_nscopes(const mcr_assess_result *r);
+MCR_API const mcr_assess_scope *mcr_assess_scope_at(const mcr_assess_result *r, int i);
 /* the scope of the minority class (or all rows without a target) */
-const mcr_assess_scope *mcr_assess_minority(const mcr_assess_result *r);
+MCR_API const mcr_assess_scope *mcr_assess_minority(const mcr_assess_result *r);
 /* utility: number of classifiers, their results; classes (names borrowed) */
-int mcr_assess_nutility(const mcr_assess_result *r);
+MCR_API int mcr_assess_nutility(const mcr_assess_result *r);
 /* why utility was not computed ("" when it was) */
-const char *mcr_assess_utility_note(const mcr_assess_result *r);
-const mcr_assess_utility *mcr_assess_utility_at(const mcr_assess_result *r, int i);
-int mcr_assess_nclasses(const mcr_assess_result *r);
+MCR_API const char *mcr_assess_utility_note(const mcr_assess_result *r);
+MCR_API const mcr_assess_utility *mcr_assess_utility_at(const mcr_assess_result *r, int i);
+MCR_API int mcr_assess_nclasses(const mcr_assess_result *r);
 /* Real rows left out because their class has no synthetic rows (a table of added minority rows
  * is compared with the real minority rows): the "all" and group scopes then cover only the
  * synthetic table's classes; holdout rows are filtered the same way. */
-size_t mcr_assess_real_left_out(const mcr_assess_result *r);
-const char *mcr_assess_class_name(const mcr_assess_result *r, int k);
+MCR_API size_t mcr_assess_real_left_out(const mcr_assess_result *r);
+MCR_API const char *mcr_assess_class_name(const mcr_assess_result *r, int k);
 /* Column shapes of all rows (scope 0) and of the minority scope (names borrowed). */
-const mcr_colfid *mcr_assess_columns(const mcr_assess_result *r, int minority, int *n);
+MCR_API const mcr_colfid *mcr_assess_columns(const mcr_assess_result *r, int minority, int *n);
 /* Text: the per-column table, the scope table, utility; with one-line readings. */
-int mcr_assess_print(const mcr_assess_result *r, FILE *f);
+MCR_API int mcr_assess_print(const mcr_assess_result *r, FILE *f);
 /* A one-line reading of a value (static string; thresholds documented in assess.c). */
 typedef enum {
     MCR_READ_SHAPES, MCR_READ_PAIRS, MCR_READ_DETECT, MCR_READ_COPIES, MCR_READ_DCR, MCR_READ_MIA,
     MCR_READ_TSTR /* value: TSTR - TRTR macro F1 */
 } mcr_assess_metric;
-const char *mcr_assess_reading(mcr_assess_metric m, double v);
-int mcr_assess_write_json(const mcr_assess_result *r, FILE *f);
-void mcr_assess_free(mcr_assess_result *r);
+MCR_API const char *mcr_assess_reading(mcr_assess_metric m, double v);
+MCR_API int mcr_assess_write_json(const mcr_assess_result *r, FILE *f);
+MCR_API void mcr_assess_free(mcr_assess_result *r);
 
 /* ---------------------------------------------------------------- 10. evaluate */
 typedef enum { MCR_CLF_LOGREG = 0, MCR_CLF_RF = 1, MCR_CLF_XGB = 2, MCR_CLF_MLP = 3, MCR_CLF_N = 4 } mcr_clf_kind;
-const char *mcr_clf_kind_name(mcr_clf_kind k);
-int mcr_clf_kind_parse(const char *s, mcr_clf_kind *out);
+MCR_API const char *mcr_clf_kind_name(mcr_clf_kind k);
+MCR_API int mcr_clf_kind_parse(const char *s, mcr_clf_kind *out);
 
 typedef struct mcr_eval_config {
     const char *target;         /* required */
@@ -473,18 +482,18 @@ typedef struct mcr_eval_config {
     void (*progress)(void *ctx, const char *msg);
     void *progress_ctx;
 } mcr_eval_config;
-void mcr_eval_config_default(mcr_eval_config *c);
+MCR_API void mcr_eval_config_default(mcr_eval_config *c);
 
 typedef struct mcr_eval_result mcr_eval_result;
 /* Run the protocol on `data` (and a fixed `test` table when not NULL; same columns). */
-int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_config *c,
+MCR_API int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_config *c,
                  mcr_eval_result **out);
 /* The results table (mean +- 95% CI over seeds, best marked) and paired comparisons. */
-int mcr_eval_print(const mcr_eval_result *r, FILE *f);
+MCR_API int mcr_eval_print(const mcr_eval_result *r, FILE *f);
 /* Every (seed, method, classifier) run with all metrics and per-group metrics, the summary
  * and the paired comparisons, written atomically. */
-int mcr_eval_write_json(const mcr_eval_result *r, const char *path);
-void mcr_eval_free(mcr_eval_result *r);
+MCR_API int mcr_eval_write_json(const mcr_eval_result *r, const char *path);
+MCR_API void mcr_eval_free(mcr_eval_result *r);
 /* The results table as numbers: one cell per (method, classifier) in the configured order, with
  * mean and 95% CI half-width over seeds of the columns MCR_EVAL_* and the best of each column
  * marked (NaN half-width with one seed). */
@@ -495,50 +504,50 @@ typedef struct mcr_eval_cell {
     double mean[MCR_EVAL_NCOL], half[MCR_EVAL_NCOL];
     int best[MCR_EVAL_NCOL];
 } mcr_eval_cell;
-int mcr_eval_cells(const mcr_eval_result *r, mcr_eval_cell **out, int *n); /* free(*out) */
-const char *mcr_eval_col_label(int col);
-int mcr_eval_col_lower_better(int col);
+MCR_API int mcr_eval_cells(const mcr_eval_result *r, mcr_eval_cell **out, int *n); /* free(*out) */
+MCR_API const char *mcr_eval_col_label(int col);
+MCR_API int mcr_eval_col_lower_better(int col);
 typedef struct mcr_eval_info_t {
     const char *source, *target, *positive, *sensitive, *thin;   /* borrowed */
     size_t nrows;
     int seeds, groups;
 } mcr_eval_info_t;
-void mcr_eval_info(const mcr_eval_result *r, mcr_eval_info_t *info);
+MCR_API void mcr_eval_info(const mcr_eval_result *r, mcr_eval_info_t *info);
 /* The first seed's example (borrowed): its training rows, the rows the example method added
  * (mcrage when it ran, else the first method that adds rows), the test rows and, for mcrage,
  * the fitted model (else NULL). Returns 0 (and NULLs) when no method added rows. */
-int mcr_eval_example(const mcr_eval_result *r, const mcr_table **train, const mcr_table **synth,
+MCR_API int mcr_eval_example(const mcr_eval_result *r, const mcr_table **train, const mcr_table **synth,
                      const mcr_table **test, mcr_aug_method *method, const mcr_model **model);
 
 /* ---------------------------------------------------------------- 10b. HTML report */
 /* One self-contained HTML page (inline CSS and SVG charts, no scripts, fonts or links), built
  * section by section and written atomically. Headings and text are HTML-escaped. */
 typedef struct mcr_report mcr_report;
-int mcr_report_new(const char *title, mcr_report **out);
-void mcr_report_free(mcr_report *r);
+MCR_API int mcr_report_new(const char *title, mcr_report **out);
+MCR_API void mcr_report_free(mcr_report *r);
 /* a heading and/or a paragraph (either may be NULL) */
-void mcr_report_text(mcr_report *r, const char *heading, const char *text);
+MCR_API void mcr_report_text(mcr_report *r, const char *heading, const char *text);
 /* rows, columns by kind, missing cells, class counts of target */
-int mcr_report_dataset(mcr_report *r, const char *heading, const mcr_table *t, const char *target,
+MCR_API int mcr_report_dataset(mcr_report *r, const char *heading, const mcr_table *t, const char *target,
                        const char *sensitive);
 /* group x class counts (and shares within each group) before and after rebalancing: the rows of
  * `after` plus those of `added` (may be NULL); levels matched by spelling */
-int mcr_report_balance(mcr_report *r, const char *heading, const mcr_table *before,
+MCR_API int mcr_report_balance(mcr_report *r, const char *heading, const mcr_table *before,
                        const mcr_table *after, const mcr_table *added, const char *target,
                        const char *sensitive);
 /* results table with CIs and the best marked; bar chart of minority F1 and worst-group recall;
  * fairness-accuracy scatter (AUROC against equalized-odds difference) */
-int mcr_report_eval(mcr_report *r, const mcr_eval_result *e);
+MCR_API int mcr_report_eval(mcr_report *r, const mcr_eval_result *e);
 /* the diffusion model's training loss (mcr_model_loss_curve) */
-int mcr_report_loss(mcr_report *r, const char *heading, const float *loss, int n, int every);
+MCR_API int mcr_report_loss(mcr_report *r, const char *heading, const float *loss, int n, int every);
 /* real vs synthetic: a histogram per numeric column, bar pairs per categorical column, for the
  * rows with target = cls (all rows when cls is NULL) */
-int mcr_report_distributions(mcr_report *r, const char *heading, const mcr_table *real,
+MCR_API int mcr_report_distributions(mcr_report *r, const char *heading, const mcr_table *real,
                              const mcr_table *synth, const char *target, const char *cls);
 /* fidelity, detection, privacy and utility scores with one-line readings; DCR box plots */
-int mcr_report_assess(mcr_report *r, const char *heading, const mcr_assess_result *a);
-int mcr_report_ncharts(const mcr_report *r);  /* <svg> charts so far */
-int mcr_report_write(mcr_report *r, const char *path);
+MCR_API int mcr_report_assess(mcr_report *r, const char *heading, const mcr_assess_result *a);
+MCR_API int mcr_report_ncharts(const mcr_report *r);  /* <svg> charts so far */
+MCR_API int mcr_report_write(mcr_report *r, const char *path);
 
 /* ---------------------------------------------------------------- 11. benchmark helpers */
 typedef struct mcr_bench_result {
@@ -547,7 +556,7 @@ typedef struct mcr_bench_result {
 } mcr_bench_result;
 /* Train the denoiser `steps` steps on random data of width d, then time DDIM-100 sampling of
  * `sample_rows` rows, and measure the BLAS sgemm rate on the largest layer's shape. */
-int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int steps,
+MCR_API int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int steps,
                        int sample_rows, mcr_bench_result *r);
 
 #ifdef __cplusplus

@@ -1,0 +1,58 @@
+/* eval.h — private: downstream classifiers on encoded rows (numerics standardised, one-hot).
+ *   logreg  multinomial logistic regression, L2 (scikit-learn's C = 1 objective:
+ *           sum_i w_i CE_i + ||W||^2 / (2C), bias unpenalised), solved by L-BFGS to a
+ *           max-norm gradient below 1e-5 of the initial one (or 1000 iterations)
+ *   xgb     gradient boosting, libxgboost (100 rounds, depth 6, eta 0.3, hist)
+ *   rf      xgboost's random-forest mode: one round of 100 parallel trees, row subsample
+ *           0.632, sqrt(d) columns per split, depth 12, eta 1
+ *   mlp     d -> 128 -> 64 -> K, ReLU, our linear kernels (nn.h); Adam (lr 1e-3, weight decay
+ *           1e-4), batches of 256, 20 epochs capped at 3000 steps
+ * logreg and mlp minimise the (class-weighted) cross-entropy, or with focal_gamma > 0 the focal
+ * loss -(1 - p_t)^gamma log p_t (Lin et al. 2017).
+ * Class weights: 'balanced' gives each class total weight n / K (as scikit-learn). */
+#ifndef MCR_EVAL_H
+#define MCR_EVAL_H
+#include "tabular/tabular.h"
+
+/* assess.c: the higher of a scope's two detection AUROCs, NaN ignored */
+double mcr_assess_detection(const mcr_assess_scope *s);
+
+
+
+typedef struct mcr_clf_config {
+    mcr_clf_kind kind;
+    int balanced;      /* class weights n / (K n_k) */
+    double C;          /* logreg inverse regularisation (default 1) */
+    int rounds;        /* xgb boosting rounds (default 100) */
+    double focal_gamma; /* logreg / mlp: 0 = cross-entropy */
+    uint64_t seed;
+    int threads;
+} mcr_clf_config;
+
+typedef struct mcr_classifier {
+    mcr_clf_kind kind;
+    int d, K;
+    double *W;         /* logreg: [K, d + 1] (last column: bias) */
+    float *P;          /* mlp parameters */
+    size_t nparams;
+    void *booster;     /* xgb / rf */
+} mcr_classifier;
+
+void mcr_clf_config_default(mcr_clf_config *c, mcr_clf_kind kind);
+const char *mcr_clf_name(mcr_clf_kind k);
+int mcr_clf_fit(const mcr_clf_config *c, const float *X, const int *y, size_t n, int d, int K,
+                mcr_classifier **out);
+/* prob [n, K] */
+int mcr_clf_predict(const mcr_classifier *m, const float *X, size_t n, double *prob);
+void mcr_clf_free(mcr_classifier *m);
+
+/* Loss of one row with logits z[K], class y, weight w: cross-entropy (gamma = 0) or focal;
+ * writes d loss / d z into g[K]. */
+double mcr_softmax_loss(const double *z, int K, int y, double w, double gamma, double *g);
+
+/* clf_xgb.c */
+int mcr_xgb_fit(const mcr_clf_config *c, const float *X, const float *y, const float *w, size_t n,
+                int d, int K, void **booster);
+int mcr_xgb_predict(void *booster, const float *X, size_t n, int d, int K, double *prob);
+void mcr_xgb_free(void *booster);
+#endif

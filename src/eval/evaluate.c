@@ -1,0 +1,815 @@
+/* evaluate.c — "does rebalancing make my classifier better and fairer?" in one call.
+ *
+ * For each seed: a stratified split (or a split by --group, or the given test table), optional
+ * thinning of one class in the training part, each method applied to the training part only,
+ * each classifier trained on the result (features encoded by an encoder fitted on the real
+ * training rows: numerics standardised, categoricals one-hot) and scored on the untouched test
+ * part, overall and per sensitive group. Summaries are mean +- 95% CI (Student t over seeds);
+ * paired comparisons use the per-seed differences against `none` and `smote`.
+ */
+#include "eval/eval.h"
+#include <time.h>
+
+typedef struct {
+    int method, clf;
+    uint64_t seed;
+    size_t ntrain, nsynth, ntest;
+    double seconds;
+    mcr_metrics m;
+    mcr_fairness f;
+    mcr_metrics *groups; /* [G] */
+} eval_run;
+
+struct mcr_eval_result {
+    mcr_eval_config cfg;
+    char *source, *target, *sensitive, *positive_name, *thin;
+    size_t nrows;
+    int K, G;
+    char **group_names;
+    eval_run *runs;
+    int nruns;
+    /* the first seed's example for reports: its training rows, the rows the example method
+     * (mcrage if run, else the first method that adds rows) added, the test rows, the model */
+    mcr_table *ex_train, *ex_synth, *ex_test;
+    mcr_aug_method ex_method;
+    mcr_model *ex_model;
+};
+
+void mcr_eval_config_default(mcr_eval_config *c) {
+    memset(c, 0, sizeof *c);
+    c->test_frac = 0.3;
+    c->seeds = 5;
+    c->seed = 1;
+    c->methods[0] = MCR_AUG_NONE, c->methods[1] = MCR_AUG_ROS, c->methods[2] = MCR_AUG_SMOTE,
+    c->methods[3] = MCR_AUG_MCRAGE;
+    c->nmethods = 4;
+    c->classifiers[0] = MCR_CLF_LOGREG, c->classifiers[1] = MCR_CLF_XGB;
+    c->nclassifiers = 2;
+    mcr_augment_config_default(&c->aug);
+}
+
+void mcr_eval_free(mcr_eval_result *r) {
+    if (!r) return;
+    for (int i = 0; i < r->nruns; i++) free(r->runs[i].groups);
+    free(r->runs);
+    mcr_table_free(r->ex_train), mcr_table_free(r->ex_synth), mcr_table_free(r->ex_test);
+    mcr_model_free(r->ex_model);
+    if (r->group_names)
+        for (int g = 0; g < r->G; g++) free(r->group_names[g]);
+    free(r->group_names);
+    free(r->source), free(r->target), free(r->sensitive), free(r->positive_name), free(r->thin);
+    free(r);
+}
+
+/* ---- data preparation ------------------------------------------------------------------ */
+static void reset_levels(mcr_column *c) {
+    for (int k = 0; k < c->nlevels; k++) free(c->levels[k]);
+    c->nlevels = 0;
+    mcr_strmap_free(c->map);
+    c->map = NULL;
+}
+
+/* target := VALUE vs rest (levels "rest", VALUE) */
+static int binarize(mcr_table *t, int j, const char *value) {
+    mcr_column *c = &t->cols[j];
+    int v = mcr_table_level_find(t, j, value);
+    if (v < 0) {
+        char lv[512] = "";
+        for (int k = 0; k < c->nlevels && strlen(lv) < 400; k++)
+            snprintf(lv + strlen(lv), sizeof lv - strlen(lv), "%s'%s'", k ? ", " : "", c->levels[k]);
+        return mcr_err(MCR_EINVAL, "--positive: '%s' is not a value of '%s' (values: %s)", value, c->name, lv);
+    }
+    char *keep = mcr_strdup(c->levels[v]);
+    if (!keep) return MCR_NOMEM();
+    for (size_t i = 0; i < t->nrows; i++)
+        if (c->cat[i] >= 0) c->cat[i] = c->cat[i] == v;
+    reset_levels(c);
+    int rc = mcr_column_add_level(c, "rest", 4) < 0 || mcr_column_add_level(c, keep, strlen(keep)) < 0;
+    free(keep);
+    return rc ? MCR_NOMEM() : MCR_OK;
+}
+
+/* numeric column -> bands "<a", "a-b", ..., ">=z" */
+static int band(mcr_table *t, int j, const char *spec) {
+    mcr_column *c = &t->cols[j];
+    if (c->type == MCR_COL_CATEGORICAL)
+        return mcr_err(MCR_EINVAL, "--bands: column '%s' is already categorical", c->name);
+    int nb = 0;
+    char **cuts = mcr_split_list(spec, &nb);
+    double e[32];
+    if (!cuts || nb < 1 || nb > 30) {
+        free(cuts);
+        return mcr_err(MCR_EINVAL, "--bands expects 1 to 30 comma-separated cut points, got '%s'", spec);
+    }
+    for (int b = 0; b < nb; b++) {
+        if (!mcr_parse_number(cuts[b], strlen(cuts[b]), &e[b], NULL) || (b && e[b] <= e[b - 1])) {
+            free(cuts);
+            return mcr_err(MCR_EINVAL, "--bands: cut points must be increasing numbers, got '%s'", spec);
+        }
+    }
+    int32_t *cat = malloc((t->cap ? t->cap : 1) * sizeof(int32_t));
+    if (!cat) return free(cuts), MCR_NOMEM();
+    char name[128];
+    snprintf(name, sizeof name, "<%s", cuts[0]);
+    int rc = mcr_column_add_level(c, name, strlen(name)) < 0;
+    for (int b = 1; b < nb && !rc; b++) {
+        snprintf(name, sizeof name, "%s-%s", cuts[b - 1], cuts[b]);
+        rc = mcr_column_add_level(c, name, strlen(name)) < 0;
+    }
+    snprintf(name, sizeof name, ">=%s", cuts[nb - 1]);
+    rc = rc || mcr_column_add_level(c, name, strlen(name)) < 0;
+    free(cuts);
+    if (rc) return free(cat), MCR_NOMEM();
+    for (size_t i = 0; i < t->nrows; i++) {
+        double v = c->num[i];
+        int b = 0;
+        if (isnan(v)) b = -1;
+        else
+            while (b < nb && v >= e[b]) b++;
+        cat[i] = b;
+    }
+    free(c->num);
+    c->num = NULL;
+    c->cat = cat;
+    c->type = MCR_COL_CATEGORICAL;
+    return MCR_OK;
+}
+
+/* ---- statistics -------------------------------------------------------------------------- */
+static double t975(int df) {
+    static const double t[] = {0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262,
+                               2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101,
+                               2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052,
+                               2.048, 2.045, 2.042};
+    return df < 1 ? NAN : df <= 30 ? t[df] : 1.96;
+}
+
+/* mean and half-width of the 95% CI of the finite values */
+static void mean_ci(const double *v, int n, double *mean, double *half) {
+    double s = 0;
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) s += v[i], m++;
+    *mean = m ? s / m : NAN;
+    double ss = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) ss += (v[i] - *mean) * (v[i] - *mean);
+    *half = m > 1 ? t975(m - 1) * sqrt(ss / (m - 1)) / sqrt((double)m) : NAN;
+}
+
+/* ---- metric table ---------------------------------------------------------------------- */
+typedef struct {
+    const char *key, *label;
+    int lower_better;
+} metric_def;
+static const metric_def METRICS[] = {
+    {"accuracy", "accuracy", 0},          {"balanced_accuracy", "bal. acc", 0},
+    {"f1_macro", "macro F1", 0},          {"f1_minority", "minority F1", 0},
+    {"auroc", "AUROC", 0},                {"auprc", "AUPRC", 0},
+    {"log_loss", "log loss", 1},          {"brier", "Brier", 1},
+    {"worst_group_accuracy", "worst-grp acc", 0}, {"worst_group_recall", "worst-grp rec", 0},
+    {"dp_difference", "DPD", 1},          {"eo_difference", "EOD", 1},
+    {"accuracy_gap", "acc gap", 1},       {"auroc_gap", "AUROC gap", 1}};
+#define NMETRICS (int)(sizeof METRICS / sizeof METRICS[0])
+
+static double metric_value(const eval_run *r, int k) {
+    switch (k) {
+    case 0: return r->m.accuracy;
+    case 1: return r->m.balanced_accuracy;
+    case 2: return r->m.f1_macro;
+    case 3: return r->m.f1_minority;
+    case 4: return r->m.auroc;
+    case 5: return r->m.auprc;
+    case 6: return r->m.log_loss;
+    case 7: return r->m.brier;
+    case 8: return r->f.worst_group_accuracy;
+    case 9: return r->f.worst_group_recall;
+    case 10: return r->f.dp_difference;
+    case 11: return r->f.eo_difference;
+    case 12: return r->f.accuracy_gap;
+    default: return r->f.auroc_gap;
+    }
+}
+
+/* values of metric k for (method, clf) over seeds, in seed order */
+static int collect(const mcr_eval_result *r, int method, int clf, int k, double *v) {
+    int n = 0;
+    for (int i = 0; i < r->nruns; i++)
+        if (r->runs[i].method == method && r->runs[i].clf == clf) v[n++] = metric_value(&r->runs[i], k);
+    return n;
+}
+
+/* ---- the protocol ------------------------------------------------------------------------ */
+#define say(c, ...) mcr_say((c)->progress, (c)->progress_ctx, __VA_ARGS__)
+
+/* the diffusion model's fit progress, relayed every 10% of its steps */
+typedef struct {
+    const mcr_eval_config *c;
+    int seed_i;
+} fit_relay;
+static void relay_fit_progress(void *ctx, int step, int steps, float loss, double rows_per_s) {
+    fit_relay *f = ctx;
+    int tenth = steps / 10 > 0 ? steps / 10 : 1;
+    if (step % tenth == 0 || step == steps)
+        say(f->c, "seed %d/%d: mcrage fitting: step %d/%d, loss %.4f, %.0f rows/s", f->seed_i + 1,
+            f->c->seeds, step, steps, loss, rows_per_s);
+}
+
+
+
+/* group key of a row: categorical code, or the numeric value's bits; missing -> unique */
+static uint64_t group_key(const mcr_column *g, size_t i) {
+    if (g->type == MCR_COL_CATEGORICAL) return g->cat[i] >= 0 ? (uint64_t)g->cat[i] : ((uint64_t)1 << 63) | i;
+    double v = g->num[i];
+    if (isnan(v)) return ((uint64_t)1 << 63) | i;
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    return u & ~((uint64_t)1 << 63) ? u : 0;
+}
+
+typedef struct {
+    uint64_t key;
+    size_t row;
+} keyrow;
+static int cmp_keyrow(const void *a, const void *b) {
+    const keyrow *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/* Split labelled rows [0, n) into train/test. */
+static int split_rows(const mcr_table *t, int jt, int jgrp, size_t n, double frac, mcr_rng *r,
+                      size_t *train, size_t *ntr, size_t *test, size_t *nte) {
+    *ntr = *nte = 0;
+    const mcr_column *y = &t->cols[jt];
+    if (jgrp >= 0) { /* whole groups to one side: shuffle the groups, fill the test share */
+        keyrow *kr = malloc((n ? n : 1) * sizeof *kr);
+        if (!kr) return MCR_NOMEM();
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (y->cat[i] >= 0) kr[m].key = group_key(&t->cols[jgrp], i), kr[m].row = i, m++;
+        qsort(kr, m, sizeof *kr, cmp_keyrow);
+        size_t ng = 0, *gs = malloc((m + 1) * sizeof(size_t));
+        if (!gs) return free(kr), MCR_NOMEM();
+        for (size_t i = 0; i < m; i++)
+            if (i == 0 || kr[i].key != kr[i - 1].key) gs[ng++] = i;
+        gs[ng] = m;
+        size_t *order = malloc((ng ? ng : 1) * sizeof(size_t));
+        if (!order) return free(kr), free(gs), MCR_NOMEM();
+        for (size_t g = 0; g < ng; g++) order[g] = g;
+        mcr_rng_shuffle(r, order, ng);
+        size_t want = (size_t)llround(frac * m);
+        for (size_t a = 0; a < ng; a++) {
+            size_t g = order[a];
+            int to_test = *nte < want;
+            for (size_t i = gs[g]; i < gs[g + 1]; i++) {
+                if (to_test) test[(*nte)++] = kr[i].row;
+                else train[(*ntr)++] = kr[i].row;
+            }
+        }
+        free(kr), free(gs), free(order);
+    } else { /* stratified: each class's rows shuffled, round(frac n_k) to the test side */
+        size_t *rows = malloc((n ? n : 1) * sizeof(size_t));
+        if (!rows) return MCR_NOMEM();
+        for (int k = 0; k < y->nlevels; k++) {
+            size_t m = 0;
+            for (size_t i = 0; i < n; i++)
+                if (y->cat[i] == k) rows[m++] = i;
+            mcr_rng_shuffle(r, rows, m);
+            size_t nt = (size_t)llround(frac * m);
+            for (size_t i = 0; i < m; i++) {
+                if (i < nt) test[(*nte)++] = rows[i];
+                else train[(*ntr)++] = rows[i];
+            }
+        }
+        free(rows);
+    }
+    qsort(train, *ntr, sizeof(size_t), mcr_cmp_size);
+    qsort(test, *nte, sizeof(size_t), mcr_cmp_size);
+    return MCR_OK;
+}
+
+
+static int keep_example(mcr_eval_result *res, const mcr_table *t, const size_t *testr, size_t nte,
+                        const mcr_table *A, size_t nsyn, mcr_aug_method method, mcr_model **model) {
+    size_t nreal = A->nrows - nsyn;
+    size_t *idx = malloc((A->nrows + 1) * sizeof(size_t));
+    if (!idx) return MCR_NOMEM();
+    for (size_t i = 0; i < A->nrows; i++) idx[i] = i;
+    mcr_table_free(res->ex_train), mcr_table_free(res->ex_synth), mcr_table_free(res->ex_test);
+    mcr_model_free(res->ex_model);
+    res->ex_train = res->ex_synth = res->ex_test = NULL;
+    res->ex_model = *model;
+    *model = NULL;
+    res->ex_method = method;
+    int rc = mcr_table_take(A, idx, nreal, &res->ex_train);
+    if (!rc) rc = mcr_table_take(A, idx + nreal, nsyn, &res->ex_synth);
+    if (!rc) rc = mcr_table_take(t, testr, nte, &res->ex_test);
+    free(idx);
+    if (rc) return rc;
+    char buf[512];
+    mcr_table *tabs[3] = {res->ex_train, res->ex_synth, res->ex_test};
+    for (int k = 0; k < 3; k++) {
+        if (k == 1) snprintf(buf, sizeof buf, "synthetic rows (%s, seed %llu)", mcr_aug_method_name(method), (unsigned long long)res->cfg.seed);
+        else snprintf(buf, sizeof buf, "%s (%s part, seed %llu)", mcr_table_source(t), k ? "test" : "training", (unsigned long long)res->cfg.seed);
+        char *d = mcr_strdup(buf);
+        if (!d) return MCR_NOMEM();
+        free(tabs[k]->source);
+        tabs[k]->source = d;
+    }
+    return MCR_OK;
+}
+
+int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_config *c,
+                 mcr_eval_result **out) {
+    *out = NULL;
+    if (!c->target) return mcr_err(MCR_EINVAL, "--target is required");
+    if (c->seeds < 1 || c->seeds > 1000) return mcr_err(MCR_EINVAL, "--seeds must be in 1..1000");
+    if (!test && !(c->test_frac > 0 && c->test_frac < 1))
+        return mcr_err(MCR_EINVAL, "--test-frac must be in (0, 1)");
+    if (c->nmethods < 1 || c->nclassifiers < 1) return mcr_err(MCR_EINVAL, "no methods or classifiers");
+    int rc;
+    mcr_table *t = NULL;
+    mcr_eval_result *res = calloc(1, sizeof *res);
+    size_t *train = NULL, *testr = NULL, *kept = NULL;
+    int *yte = NULL, *gte = NULL, *feat = NULL;
+    if (!res) return MCR_NOMEM();
+    /* one table: the data, then the test rows (levels merged by spelling) */
+    if ((rc = mcr_table_take(data, NULL, data->nrows, &t))) goto fail;
+    size_t ndata = t->nrows;
+    if (test) {
+        if (test->ncols != t->ncols) {
+            rc = mcr_err(MCR_EINVAL, "--test: %s has %d columns, %s has %d", mcr_table_source(test),
+                         test->ncols, mcr_table_source(data), t->ncols);
+            goto fail;
+        }
+        for (int j = 0; j < t->ncols; j++)
+            if (strcmp(t->cols[j].name, test->cols[j].name) ||
+                (t->cols[j].type == MCR_COL_CATEGORICAL) != (test->cols[j].type == MCR_COL_CATEGORICAL)) {
+                rc = mcr_err(MCR_EINVAL, "--test: column %d of %s ('%s') does not match '%s' of %s "
+                             "(name or type; use --categorical/--numeric)", j + 1, mcr_table_source(test),
+                             test->cols[j].name, t->cols[j].name, mcr_table_source(data));
+                goto fail;
+            }
+        mcr_table *tt = NULL; /* numeric/integer may differ: align the test copy's types */
+        if ((rc = mcr_table_take(test, NULL, test->nrows, &tt))) goto fail;
+        for (int j = 0; j < t->ncols; j++) tt->cols[j].type = t->cols[j].type;
+        rc = mcr_table_append(t, tt);
+        mcr_table_free(tt);
+        if (rc) goto fail;
+    }
+    int jt = mcr_table_find(t, c->target), js = -1, jg = -1;
+    if (jt < 0) {
+        rc = mcr_err(MCR_EINVAL, "--target: column '%s' does not exist in %s", c->target, mcr_table_source(data));
+        goto fail;
+    }
+    if (t->cols[jt].type != MCR_COL_CATEGORICAL) {
+        rc = mcr_err(MCR_EINVAL, "--target: column '%s' is numeric; declare it with --categorical %s", c->target, c->target);
+        goto fail;
+    }
+    if (c->positive && (rc = binarize(t, jt, c->positive))) goto fail;
+    if (c->sensitive) {
+        if ((js = mcr_table_find(t, c->sensitive)) < 0) {
+            rc = mcr_err(MCR_EINVAL, "--sensitive: column '%s' does not exist in %s", c->sensitive, mcr_table_source(data));
+            goto fail;
+        }
+        if (c->bands && (rc = band(t, js, c->bands))) goto fail;
+        if (t->cols[js].type != MCR_COL_CATEGORICAL) {
+            rc = mcr_err(MCR_EINVAL, "--sensitive: column '%s' is numeric; band it with --bands 40,65", c->sensitive);
+            goto fail;
+        }
+        if (mcr_table_nmissing(t, js) == t->nrows) {
+            rc = mcr_err(MCR_EINVAL, "--sensitive: column '%s' has no values (all missing)", c->sensitive);
+            goto fail;
+        }
+    } else if (c->bands) {
+        rc = mcr_err(MCR_EINVAL, "--bands needs --sensitive");
+        goto fail;
+    }
+    if (c->group && (jg = mcr_table_find(t, c->group)) < 0) {
+        rc = mcr_err(MCR_EINVAL, "--group: column '%s' does not exist in %s", c->group, mcr_table_source(data));
+        goto fail;
+    }
+    int thin_class = -1;
+    double thin_p = 1;
+    if (c->thin) {
+        const char *colon = strrchr(c->thin, ':');
+        char cls[256];
+        if (!colon || (size_t)(colon - c->thin) >= sizeof cls ||
+            !mcr_parse_number(colon + 1, strlen(colon + 1), &thin_p, NULL) || !(thin_p > 0 && thin_p <= 1)) {
+            rc = mcr_err(MCR_EINVAL, "--thin expects CLASS:P with P in (0, 1], got '%s'", c->thin);
+            goto fail;
+        }
+        memcpy(cls, c->thin, (size_t)(colon - c->thin));
+        cls[colon - c->thin] = 0;
+        if ((thin_class = mcr_table_level_find(t, jt, cls)) < 0) {
+            rc = mcr_err(MCR_EINVAL, "--thin: '%s' is not a class of '%s'", cls, c->target);
+            goto fail;
+        }
+    }
+    int K = t->cols[jt].nlevels, G = js >= 0 ? t->cols[js].nlevels : 0;
+    if (K < 2) {
+        rc = mcr_err(MCR_EINVAL, "--target: column '%s' has a single class", c->target);
+        goto fail;
+    }
+    res->cfg = *c;
+    res->cfg.progress = NULL;
+    res->source = mcr_strdup(mcr_table_source(data));
+    res->target = mcr_strdup(c->target);
+    res->sensitive = mcr_strdup(c->sensitive ? c->sensitive : "");
+    res->thin = mcr_strdup(c->thin ? c->thin : "");
+    res->nrows = t->nrows;
+    res->K = K;
+    res->G = G;
+    res->group_names = calloc((size_t)(G ? G : 1), sizeof(char *));
+    res->runs = calloc((size_t)c->seeds * c->nmethods * c->nclassifiers, sizeof(eval_run));
+    size_t n = t->nrows;
+    train = malloc((n ? n : 1) * sizeof(size_t));
+    testr = malloc((n ? n : 1) * sizeof(size_t));
+    kept = malloc((n ? n : 1) * sizeof(size_t));
+    yte = malloc((n ? n : 1) * sizeof(int));
+    gte = malloc((n ? n : 1) * sizeof(int));
+    feat = malloc((size_t)t->ncols * sizeof(int));
+    if (!res->source || !res->group_names || !res->runs || !train || !testr || !kept ||
+        !yte || !gte || !feat) {
+        rc = MCR_NOMEM();
+        goto fail;
+    }
+    for (int g = 0; g < G; g++)
+        if (!(res->group_names[g] = mcr_strdup(t->cols[js].levels[g]))) {
+            rc = MCR_NOMEM();
+            goto fail;
+        }
+    /* classifier features: everything but the target and the grouping id */
+    int nfeat = 0;
+    for (int j = 0; j < t->ncols; j++)
+        if (j != jt && j != jg) feat[nfeat++] = j;
+    if (nfeat == 0) {
+        rc = mcr_err(MCR_EINVAL, "%s: no feature columns besides the target", mcr_table_source(data));
+        goto fail;
+    }
+    for (int s = 0; s < c->seeds; s++) {
+        uint64_t seed = c->seed + (uint64_t)s;
+        mcr_rng r;
+        mcr_rng_seed(&r, seed, 4242);
+        size_t ntr, nte;
+        if (test) {
+            ntr = nte = 0;
+            for (size_t i = 0; i < n; i++)
+                if (t->cols[jt].cat[i] >= 0) {
+                    if (i < ndata) train[ntr++] = i;
+                    else testr[nte++] = i;
+                }
+        } else if ((rc = split_rows(t, jt, jg, n, c->test_frac, &r, train, &ntr, testr, &nte)))
+            goto fail;
+        if (thin_class >= 0) { /* keep round(P n) rows of the class in the training part */
+            size_t m = 0, nk = 0;
+            for (size_t i = 0; i < ntr; i++)
+                if (t->cols[jt].cat[train[i]] == thin_class) kept[m++] = train[i];
+            mcr_rng_shuffle(&r, kept, m);
+            size_t keepn = (size_t)llround(thin_p * m);
+            qsort(kept, keepn, sizeof(size_t), mcr_cmp_size);
+            size_t a = 0;
+            for (size_t i = 0; i < ntr; i++) {
+                size_t row = train[i];
+                if (t->cols[jt].cat[row] != thin_class) train[nk++] = row;
+                else {
+                    while (a < keepn && kept[a] < row) a++;
+                    if (a < keepn && kept[a] == row) train[nk++] = row;
+                }
+            }
+            ntr = nk;
+        }
+        if (ntr < 2 || nte < 1) {
+            rc = mcr_err(MCR_EINVAL, "split left %zu training and %zu test rows", ntr, nte);
+            goto fail;
+        }
+        /* positive class: --positive's value, else the training part's minority */
+        size_t *cnt = calloc((size_t)K, sizeof(size_t));
+        if (!cnt) { rc = MCR_NOMEM(); goto fail; }
+        for (size_t i = 0; i < ntr; i++) cnt[t->cols[jt].cat[train[i]]]++;
+        int pos = 0;
+        for (int k = 1; k < K; k++)
+            if (cnt[k] > 0 && (cnt[pos] == 0 || cnt[k] < cnt[pos])) pos = k;
+        free(cnt);
+        if (c->positive) pos = 1;
+        if (s == 0) res->positive_name = mcr_strdup(t->cols[jt].levels[pos]);
+        mcr_encoder *enc = NULL;
+        float *Xte = NULL;
+        if ((rc = mcr_encoder_fit(t, feat, nfeat, train, ntr, MCR_NUM_STANDARD, &enc))) goto fail;
+        if ((rc = mcr_encoder_transform_float(enc, t, testr, nte, &Xte))) {
+            mcr_encoder_free(enc);
+            goto fail;
+        }
+        for (size_t i = 0; i < nte; i++) {
+            yte[i] = t->cols[jt].cat[testr[i]];
+            gte[i] = js >= 0 ? t->cols[js].cat[testr[i]] : 0;
+        }
+        for (int mi = 0; mi < c->nmethods && !rc; mi++) {
+            double t0 = mcr_now();
+            mcr_augment_config ac = c->aug;
+            ac.target = c->target;
+            ac.sensitive = c->sensitive;
+            ac.method = c->methods[mi];
+            ac.seed = seed;
+            ac.drop = c->group; /* an id is not a feature for the rebalancers either */
+            fit_relay relay = {c, s};
+            ac.fit.progress = c->progress ? relay_fit_progress : NULL;
+            ac.fit.progress_ctx = &relay;
+            ac.fit.progress_every = 1;
+            mcr_table *A = NULL;
+            mcr_model *model = NULL;
+            size_t nsyn = 0;
+            if (s == 0 && ac.method == MCR_AUG_MCRAGE) ac.model_out = &model;
+            say(c, "seed %d/%d: %s on %zu training rows", s + 1, c->seeds, mcr_aug_method_name(ac.method), ntr);
+            if ((rc = mcr_augment(t, train, ntr, &ac, &A, &nsyn))) break;
+            double aug_s = mcr_now() - t0;
+            if (s == 0 && nsyn > 0 && (!res->ex_synth || (ac.method == MCR_AUG_MCRAGE && res->ex_method != MCR_AUG_MCRAGE)))
+                rc = keep_example(res, t, testr, nte, A, nsyn, ac.method, &model);
+            mcr_model_free(model);
+            /* labelled rows of the augmented part */
+            size_t na = 0;
+            size_t *arows = malloc((A->nrows ? A->nrows : 1) * sizeof(size_t));
+            int *ya = malloc((A->nrows ? A->nrows : 1) * sizeof(int));
+            float *Xa = NULL;
+            if (!arows || !ya) rc = MCR_NOMEM();
+            for (size_t i = 0; !rc && i < A->nrows; i++)
+                if (A->cols[jt].cat[i] >= 0) arows[na] = i, ya[na] = A->cols[jt].cat[i], na++;
+            if (!rc) rc = mcr_encoder_transform_float(enc, A, arows, na, &Xa);
+            for (int ci = 0; ci < c->nclassifiers && !rc; ci++) {
+                double t1 = mcr_now();
+                mcr_clf_config cc;
+                mcr_clf_config_default(&cc, c->classifiers[ci]);
+                cc.balanced = c->balanced;
+                cc.focal_gamma = c->focal_gamma;
+                cc.seed = seed;
+                mcr_classifier *clf = NULL;
+                double *prob = malloc((nte ? nte : 1) * (size_t)K * sizeof(double));
+                if (!prob) rc = MCR_NOMEM();
+                if (!rc) rc = mcr_clf_fit(&cc, Xa, ya, na, enc->d, K, &clf);
+                if (!rc) rc = mcr_clf_predict(clf, Xte, nte, prob);
+                eval_run *run = &res->runs[res->nruns];
+                if (!rc) {
+                    run->method = ac.method;
+                    run->clf = c->classifiers[ci];
+                    run->seed = seed;
+                    run->ntrain = na;
+                    run->nsynth = nsyn;
+                    run->ntest = nte;
+                    run->groups = calloc((size_t)(G ? G : 1), sizeof(mcr_metrics));
+                    if (!run->groups) rc = MCR_NOMEM();
+                }
+                if (!rc) rc = mcr_metrics_compute(yte, prob, nte, K, pos, &run->m);
+                if (!rc && G) rc = mcr_fairness_compute(yte, prob, gte, nte, K, pos, G, run->groups, &run->f);
+                if (!rc && !G) {
+                    run->f.dp_difference = run->f.eo_difference = run->f.accuracy_gap = run->f.auroc_gap = NAN;
+                    run->f.worst_group_accuracy = run->f.worst_group_recall = NAN;
+                }
+                if (!rc) {
+                    run->seconds = mcr_now() - t1 + aug_s;
+                    res->nruns++;
+                    say(c, "seed %d/%d: %s + %s: minority F1 %.3f, AUROC %.3f", s + 1, c->seeds,
+                        mcr_aug_method_name(ac.method), mcr_clf_name(cc.kind), run->m.f1_minority, run->m.auroc);
+                } else if (run->groups) {
+                    free(run->groups);
+                    run->groups = NULL;
+                }
+                free(prob);
+                mcr_clf_free(clf);
+            }
+            free(arows), free(ya), free(Xa);
+            mcr_table_free(A);
+        }
+        mcr_encoder_free(enc);
+        free(Xte);
+        if (rc) goto fail;
+    }
+    free(train), free(testr), free(kept), free(yte), free(gte), free(feat);
+    mcr_table_free(t);
+    *out = res;
+    return MCR_OK;
+fail:
+    free(train), free(testr), free(kept), free(yte), free(gte), free(feat);
+    mcr_table_free(t);
+    mcr_eval_free(res);
+    return rc;
+}
+
+/* ---- output --------------------------------------------------------------------------------- */
+static const int TABLE_METRICS[] = {0, 2, 3, 4, 9, 11}; /* accuracy, macro F1, minority F1, AUROC, worst-group recall, EOD */
+#define NTABLE 6
+static const int PAIRED_METRICS[] = {3, 4, 9};
+
+const char *mcr_eval_col_label(int a) { return a >= 0 && a < NTABLE ? METRICS[TABLE_METRICS[a]].label : ""; }
+int mcr_eval_col_lower_better(int a) { return a >= 0 && a < NTABLE ? METRICS[TABLE_METRICS[a]].lower_better : 0; }
+
+int mcr_eval_cells(const mcr_eval_result *r, mcr_eval_cell **out, int *ncells) {
+    const mcr_eval_config *c = &r->cfg;
+    int n = c->nmethods * c->nclassifiers;
+    mcr_eval_cell *cells = calloc((size_t)n + 1, sizeof *cells);
+    double *v = malloc((size_t)c->seeds * sizeof(double));
+    if (!cells || !v) return free(cells), free(v), MCR_NOMEM();
+    for (int mi = 0, i = 0; mi < c->nmethods; mi++)
+        for (int ci = 0; ci < c->nclassifiers; ci++, i++) {
+            mcr_eval_cell *e = &cells[i];
+            e->method = c->methods[mi], e->clf = c->classifiers[ci];
+            for (int a = 0; a < NTABLE; a++) mean_ci(v, collect(r, e->method, e->clf, TABLE_METRICS[a], v), &e->mean[a], &e->half[a]);
+        }
+    for (int a = 0; a < NTABLE; a++) { /* best per column (ties all marked) */
+        int lower = METRICS[TABLE_METRICS[a]].lower_better;
+        double best = lower ? INFINITY : -INFINITY;
+        for (int i = 0; i < n; i++)
+            if (isfinite(cells[i].mean[a]) && (lower ? cells[i].mean[a] < best : cells[i].mean[a] > best)) best = cells[i].mean[a];
+        for (int i = 0; i < n; i++) cells[i].best[a] = cells[i].mean[a] == best;
+    }
+    free(v);
+    *out = cells;
+    *ncells = n;
+    return MCR_OK;
+}
+
+void mcr_eval_info(const mcr_eval_result *r, mcr_eval_info_t *i) {
+    i->source = r->source, i->target = r->target, i->positive = r->positive_name ? r->positive_name : "";
+    i->sensitive = r->sensitive, i->thin = r->thin;
+    i->nrows = r->nrows, i->seeds = r->cfg.seeds, i->groups = r->G;
+}
+
+int mcr_eval_example(const mcr_eval_result *r, const mcr_table **train, const mcr_table **synth,
+                     const mcr_table **test, mcr_aug_method *method, const mcr_model **model) {
+    *train = r->ex_train, *synth = r->ex_synth, *test = r->ex_test;
+    *method = r->ex_method;
+    *model = r->ex_model;
+    return r->ex_synth != NULL;
+}
+
+int mcr_eval_print(const mcr_eval_result *r, FILE *f) {
+    const mcr_eval_config *c = &r->cfg;
+    int S = c->seeds;
+    double *v = malloc((size_t)S * sizeof(double)), *w = malloc((size_t)S * sizeof(double));
+    if (!v || !w) return free(v), free(w), MCR_NOMEM();
+    fprintf(f, "%s: %zu rows, target '%s' (minority/positive class '%s'), %d seed%s", r->source,
+            r->nrows, r->target, r->positive_name ? r->positive_name : "?", S, S > 1 ? "s" : "");
+    if (r->sensitive[0]) fprintf(f, ", groups by '%s' (%d)", r->sensitive, r->G);
+    if (r->thin[0]) fprintf(f, ", training part thinned %s", r->thin);
+    fprintf(f, "\nmean +- 95%% CI over seeds (Student t); * best in column%s\n\n",
+            r->G ? "; EOD: lower is better" : "");
+    mcr_eval_cell *cells = NULL;
+    int ncells = 0;
+    if (mcr_eval_cells(r, &cells, &ncells)) return free(v), free(w), MCR_NOMEM();
+    fprintf(f, "%-9s %-7s", "method", "clf");
+    for (int a = 0; a < NTABLE; a++) fprintf(f, " %-16s", METRICS[TABLE_METRICS[a]].label);
+    fputc('\n', f);
+    for (int i = 0; i < ncells; i++) {
+        const mcr_eval_cell *e = &cells[i];
+        fprintf(f, "%-9s %-7s", mcr_aug_method_name(e->method), mcr_clf_name(e->clf));
+        for (int a = 0; a < NTABLE; a++) {
+            char cell[64];
+            if (!isfinite(e->mean[a])) snprintf(cell, sizeof cell, "n/a");
+            else if (!isfinite(e->half[a])) snprintf(cell, sizeof cell, "%.3f%s", e->mean[a], e->best[a] ? "*" : "");
+            else snprintf(cell, sizeof cell, "%.3f+-%.3f%s", e->mean[a], e->half[a], e->best[a] ? "*" : "");
+            fprintf(f, " %-16s", cell);
+        }
+        fputc('\n', f);
+    }
+    free(cells);
+    /* paired comparisons */
+    static const mcr_aug_method bases[2] = {MCR_AUG_NONE, MCR_AUG_SMOTE};
+    for (int b = 0; b < 2; b++) {
+        int has = 0;
+        for (int mi = 0; mi < c->nmethods; mi++) has |= c->methods[mi] == bases[b];
+        if (!has || c->nmethods < 2) continue;
+        fprintf(f, "\npaired difference vs %s (mean +- 95%% CI of per-seed differences):\n%-9s %-7s",
+                mcr_aug_method_name(bases[b]), "method", "clf");
+        for (int a = 0; a < 3; a++) fprintf(f, " %-18s", METRICS[PAIRED_METRICS[a]].label);
+        fputc('\n', f);
+        for (int mi = 0; mi < c->nmethods; mi++) {
+            if (c->methods[mi] == bases[b]) continue;
+            for (int ci = 0; ci < c->nclassifiers; ci++) {
+                fprintf(f, "%-9s %-7s", mcr_aug_method_name(c->methods[mi]), mcr_clf_name(c->classifiers[ci]));
+                for (int a = 0; a < 3; a++) {
+                    int n1 = collect(r, c->methods[mi], c->classifiers[ci], PAIRED_METRICS[a], v);
+                    int n2 = collect(r, bases[b], c->classifiers[ci], PAIRED_METRICS[a], w);
+                    int n = n1 < n2 ? n1 : n2;
+                    for (int q = 0; q < n; q++) v[q] -= w[q];
+                    double mean, half;
+                    mean_ci(v, n, &mean, &half);
+                    char cell[64];
+                    if (!isfinite(mean)) snprintf(cell, sizeof cell, "n/a");
+                    else if (!isfinite(half)) snprintf(cell, sizeof cell, "%+.3f", mean);
+                    else snprintf(cell, sizeof cell, "%+.3f+-%.3f", mean, half);
+                    fprintf(f, " %-18s", cell);
+                }
+                fputc('\n', f);
+            }
+        }
+    }
+    free(v), free(w);
+    return ferror(f) ? mcr_err(MCR_EIO, "write error") : MCR_OK;
+}
+
+static void json_metrics(FILE *f, const mcr_metrics *m) {
+    const char *k[] = {"n", "accuracy", "balanced_accuracy", "f1_macro", "f1_minority", "precision_minority",
+                       "recall_minority", "auroc", "auprc", "log_loss", "brier", "selection_rate", "tpr", "fpr"};
+    double v[] = {(double)m->n, m->accuracy, m->balanced_accuracy, m->f1_macro, m->f1_minority,
+                  m->precision_minority, m->recall_minority, m->auroc, m->auprc, m->log_loss,
+                  m->brier, m->selection_rate, m->tpr, m->fpr};
+    for (int i = 0; i < 14; i++) {
+        fprintf(f, "%s\"%s\":", i ? "," : "", k[i]);
+        mcr_json_num(f, v[i]);
+    }
+}
+
+int mcr_eval_write_json(const mcr_eval_result *r, const char *path) {
+    const mcr_eval_config *c = &r->cfg;
+    mcr_afile a;
+    int rc = mcr_afile_open(&a, path);
+    if (rc) return rc;
+    FILE *f = a.f;
+    fputs("{\"data\":", f);
+    mcr_json_str(f, r->source);
+    fprintf(f, ",\"rows\":%zu,\"target\":", r->nrows);
+    mcr_json_str(f, r->target);
+    fputs(",\"positive\":", f);
+    mcr_json_str(f, r->positive_name ? r->positive_name : "");
+    fputs(",\"sensitive\":", f);
+    mcr_json_str(f, r->sensitive);
+    fputs(",\"thin\":", f);
+    mcr_json_str(f, r->thin);
+    fprintf(f, ",\"seeds\":%d,\"test_frac\":", c->seeds);
+    mcr_json_num(f, c->test_frac);
+    fputs(",\"runs\":[", f);
+    for (int i = 0; i < r->nruns; i++) {
+        const eval_run *u = &r->runs[i];
+        fprintf(f, "%s{\"method\":\"%s\",\"classifier\":\"%s\",\"seed\":%llu,\"train_rows\":%zu,"
+                   "\"synthetic_rows\":%zu,\"test_rows\":%zu,\"seconds\":",
+                i ? "," : "", mcr_aug_method_name(u->method), mcr_clf_name(u->clf),
+                (unsigned long long)u->seed, u->ntrain, u->nsynth, u->ntest);
+        mcr_json_num(f, u->seconds);
+        fputc(',', f);
+        json_metrics(f, &u->m);
+        for (int k = 8; k < NMETRICS; k++) {
+            fprintf(f, ",\"%s\":", METRICS[k].key);
+            mcr_json_num(f, metric_value(u, k));
+        }
+        fputs(",\"groups\":{", f);
+        for (int g = 0; g < r->G; g++) {
+            fputs(g ? "," : "", f);
+            mcr_json_str(f, r->group_names[g]);
+            fputs(":{", f);
+            json_metrics(f, &u->groups[g]);
+            fputc('}', f);
+        }
+        fputs("}}", f);
+    }
+    fputs("],\"summary\":[", f);
+    double *v = malloc((size_t)c->seeds * sizeof(double) + 8), *w = malloc((size_t)c->seeds * sizeof(double) + 8);
+    int first = 1;
+    for (int mi = 0; v && w && mi < c->nmethods; mi++)
+        for (int ci = 0; ci < c->nclassifiers; ci++) {
+            fprintf(f, "%s{\"method\":\"%s\",\"classifier\":\"%s\"", first ? "" : ",",
+                    mcr_aug_method_name(c->methods[mi]), mcr_clf_name(c->classifiers[ci]));
+            first = 0;
+            for (int k = 0; k < NMETRICS; k++) {
+                double mean, half;
+                int n = collect(r, c->methods[mi], c->classifiers[ci], k, v);
+                mean_ci(v, n, &mean, &half);
+                fprintf(f, ",\"%s\":{\"mean\":", METRICS[k].key);
+                mcr_json_num(f, mean);
+                fputs(",\"ci95\":", f);
+                mcr_json_num(f, half);
+                fputc('}', f);
+            }
+            fputc('}', f);
+        }
+    fputs("],\"paired\":[", f);
+    first = 1;
+    static const mcr_aug_method bases[2] = {MCR_AUG_NONE, MCR_AUG_SMOTE};
+    for (int b = 0; v && w && b < 2; b++)
+        for (int mi = 0; mi < c->nmethods; mi++)
+            for (int ci = 0; ci < c->nclassifiers; ci++) {
+                if (c->methods[mi] == bases[b]) continue;
+                int n2 = collect(r, bases[b], c->classifiers[ci], 0, w);
+                if (n2 == 0) continue;
+                fprintf(f, "%s{\"method\":\"%s\",\"versus\":\"%s\",\"classifier\":\"%s\"", first ? "" : ",",
+                        mcr_aug_method_name(c->methods[mi]), mcr_aug_method_name(bases[b]),
+                        mcr_clf_name(c->classifiers[ci]));
+                first = 0;
+                for (int k = 0; k < NMETRICS; k++) {
+                    int n1 = collect(r, c->methods[mi], c->classifiers[ci], k, v);
+                    n2 = collect(r, bases[b], c->classifiers[ci], k, w);
+                    int n = n1 < n2 ? n1 : n2;
+                    for (int q = 0; q < n; q++) v[q] -= w[q];
+                    double mean, half;
+                    mean_ci(v, n, &mean, &half);
+                    fprintf(f, ",\"%s\":{\"mean_difference\":", METRICS[k].key);
+                    mcr_json_num(f, mean);
+                    fputs(",\"ci95\":", f);
+                    mcr_json_num(f, half);
+                    fputc('}', f);
+                }
+                fputc('}', f);
+            }
+    fputs("]}\n", f);
+    free(v), free(w);
+    return mcr_afile_commit(&a);
+}

@@ -1,0 +1,195 @@
+/* metrics.c — classification metrics from probabilities, and group fairness summaries. */
+#include "eval/eval.h"
+
+typedef struct {
+    double s;
+    int y;
+} scored;
+
+static int cmp_desc(const void *a, const void *b) {
+    double x = ((const scored *)a)->s, y = ((const scored *)b)->s;
+    return (x < y) - (x > y);
+}
+
+double mcr_auroc(const double *score, const int *label, size_t n) {
+    scored *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) return NAN;
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) v[i].s = score[i], v[i].y = label[i] != 0, np += v[i].y;
+    size_t nn = n - np;
+    if (np == 0 || nn == 0) {
+        free(v);
+        return NAN;
+    }
+    qsort(v, n, sizeof *v, cmp_desc);
+    /* walk from the highest score: each tie block contributes pos_in_block * neg_below +
+     * pos_in_block * neg_in_block / 2 */
+    double u = 0;
+    size_t neg_seen = 0, i = 0;
+    while (i < n) {
+        size_t j = i, p = 0, q = 0;
+        while (j < n && v[j].s == v[i].s) p += v[j].y, q += !v[j].y, j++;
+        u += (double)p * (double)(nn - neg_seen - q) + 0.5 * (double)p * (double)q;
+        neg_seen += q;
+        i = j;
+    }
+    free(v);
+    return u / ((double)np * (double)nn);
+}
+
+double mcr_average_precision(const double *score, const int *label, size_t n) {
+    scored *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) return NAN;
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) v[i].s = score[i], v[i].y = label[i] != 0, np += v[i].y;
+    if (np == 0) {
+        free(v);
+        return NAN;
+    }
+    qsort(v, n, sizeof *v, cmp_desc);
+    double ap = 0, prev_r = 0;
+    size_t tp = 0, i = 0;
+    while (i < n) { /* one threshold per distinct score */
+        size_t j = i;
+        while (j < n && v[j].s == v[i].s) tp += v[j].y, j++;
+        double r = (double)tp / np, p = (double)tp / j;
+        ap += (r - prev_r) * p;
+        prev_r = r;
+        i = j;
+    }
+    free(v);
+    return ap;
+}
+
+static int argmax(const double *p, int K) {
+    int b = 0;
+    for (int k = 1; k < K; k++)
+        if (p[k] > p[b]) b = k;
+    return b;
+}
+
+int mcr_metrics_compute(const int *y, const double *prob, size_t n, int K, int positive,
+                        mcr_metrics *m) {
+    memset(m, 0, sizeof *m);
+    m->n = n;
+    if (K < 2 || positive < 0 || positive >= K) return mcr_err(MCR_EINVAL, "metrics: bad K or positive class");
+    size_t *conf = calloc((size_t)K * K, sizeof(size_t)); /* [true][pred] */
+    double *sc = malloc((n ? n : 1) * sizeof(double));
+    int *lb = malloc((n ? n : 1) * sizeof(int));
+    if (!conf || !sc || !lb) {
+        free(conf), free(sc), free(lb);
+        return MCR_NOMEM();
+    }
+    double ll = 0, br = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *p = prob + i * K;
+        int pr = argmax(p, K);
+        conf[(size_t)y[i] * K + pr]++;
+        double pt = p[y[i]];
+        ll -= log(pt < 1e-15 ? 1e-15 : pt > 1 - 1e-15 ? 1 - 1e-15 : pt);
+        if (K == 2) {
+            double e = p[positive] - (y[i] == positive);
+            br += e * e;
+        } else
+            for (int k = 0; k < K; k++) {
+                double e = p[k] - (y[i] == k);
+                br += e * e;
+            }
+    }
+    size_t correct = 0;
+    double f1sum = 0, recsum = 0;
+    int ncls = 0;
+    for (int k = 0; k < K; k++) {
+        size_t tp = conf[(size_t)k * K + k], fn = 0, fp = 0;
+        for (int j = 0; j < K; j++)
+            if (j != k) fn += conf[(size_t)k * K + j], fp += conf[(size_t)j * K + k];
+        correct += tp;
+        double prec = tp + fp ? (double)tp / (tp + fp) : 0, rec = tp + fn ? (double)tp / (tp + fn) : 0;
+        double f1 = prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0;
+        f1sum += f1;
+        if (tp + fn > 0) recsum += rec, ncls++;
+        if (k == positive) {
+            m->precision_minority = prec;
+            m->recall_minority = tp + fn ? rec : NAN;
+            m->f1_minority = f1;
+            m->tpr = m->recall_minority;
+            size_t neg = n - (tp + fn);
+            m->fpr = neg ? (double)fp / neg : NAN;
+            m->selection_rate = n ? (double)(tp + fp) / n : NAN;
+        }
+    }
+    m->accuracy = n ? (double)correct / n : NAN;
+    m->balanced_accuracy = ncls ? recsum / ncls : NAN;
+    m->f1_macro = f1sum / K;
+    m->log_loss = n ? ll / n : NAN;
+    m->brier = n ? br / n : NAN;
+    /* AUROC: binary on the positive class's probability; K > 2: one-vs-rest macro */
+    if (K == 2) {
+        for (size_t i = 0; i < n; i++) sc[i] = prob[i * K + positive], lb[i] = y[i] == positive;
+        m->auroc = mcr_auroc(sc, lb, n);
+    } else {
+        double s = 0;
+        int cnt = 0;
+        for (int k = 0; k < K; k++) {
+            for (size_t i = 0; i < n; i++) sc[i] = prob[i * K + k], lb[i] = y[i] == k;
+            double a = mcr_auroc(sc, lb, n);
+            if (!isnan(a)) s += a, cnt++;
+        }
+        m->auroc = cnt ? s / cnt : NAN;
+    }
+    for (size_t i = 0; i < n; i++) sc[i] = prob[i * K + positive], lb[i] = y[i] == positive;
+    m->auprc = mcr_average_precision(sc, lb, n);
+    free(conf), free(sc), free(lb);
+    return MCR_OK;
+}
+
+int mcr_fairness_compute(const int *y, const double *prob, const int *g, size_t n, int K,
+                         int positive, int G, mcr_metrics *per_group, mcr_fairness *f) {
+    int rc = MCR_OK;
+    mcr_metrics *pg = per_group ? per_group : calloc((size_t)(G ? G : 1), sizeof(mcr_metrics));
+    int *yy = malloc((n ? n : 1) * sizeof(int));
+    double *pp = malloc((n ? n : 1) * (size_t)K * sizeof(double));
+    if (!pg || !yy || !pp) {
+        rc = MCR_NOMEM();
+        goto done;
+    }
+    double sr[2] = {INFINITY, -INFINITY}, tp[2] = {INFINITY, -INFINITY}, fp[2] = {INFINITY, -INFINITY},
+           ac[2] = {INFINITY, -INFINITY}, au[2] = {INFINITY, -INFINITY}, rec_min = INFINITY;
+#define UPD(a, v) do { if (!isnan(v)) { if ((v) < a[0]) a[0] = (v); if ((v) > a[1]) a[1] = (v); } } while (0)
+    for (int k = 0; k < G; k++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (g[i] == k) {
+                yy[m] = y[i];
+                memcpy(pp + m * K, prob + i * K, (size_t)K * sizeof(double));
+                m++;
+            }
+        if (m == 0) {
+            memset(&pg[k], 0, sizeof pg[k]);
+            pg[k].accuracy = pg[k].tpr = pg[k].fpr = pg[k].auroc = pg[k].selection_rate = NAN;
+            pg[k].recall_minority = NAN;
+            continue;
+        }
+        if ((rc = mcr_metrics_compute(yy, pp, m, K, positive, &pg[k]))) goto done;
+        UPD(sr, pg[k].selection_rate);
+        UPD(tp, pg[k].tpr);
+        UPD(fp, pg[k].fpr);
+        UPD(ac, pg[k].accuracy);
+        UPD(au, pg[k].auroc);
+        if (!isnan(pg[k].recall_minority) && pg[k].recall_minority < rec_min) rec_min = pg[k].recall_minority;
+    }
+#undef UPD
+#define GAP(a) (isfinite(a[0]) ? a[1] - a[0] : NAN)
+    f->dp_difference = GAP(sr);
+    double tg = GAP(tp), fg = GAP(fp);
+    f->eo_difference = isnan(tg) ? fg : isnan(fg) ? tg : (tg > fg ? tg : fg);
+    f->worst_group_accuracy = isfinite(ac[0]) ? ac[0] : NAN;
+    f->worst_group_recall = isfinite(rec_min) ? rec_min : NAN;
+    f->accuracy_gap = GAP(ac);
+    f->auroc_gap = GAP(au);
+#undef GAP
+done:
+    if (!per_group) free(pg);
+    free(yy), free(pp);
+    return rc;
+}

@@ -1,0 +1,436 @@
+/* nn.c — layer kernels (forward/backward pairs), the denoiser, AdamW and EMA. See nn.h. */
+#include "nn/nn.h"
+#include <cblas.h>
+#include <omp.h>
+
+#define PAR_MIN 16384 /* element-wise loops below this size run on one thread */
+
+/* ------------------------------------------------------------------ kernels */
+void linear_forward(float *out, const float *inp, const float *w, const float *b, int B, int C,
+                    int OC) {
+    /* out [B, OC] = inp [B, C] @ w[OC, C]^T + b[OC] */
+    if (b) {
+#pragma omp parallel for schedule(static) if ((size_t)B * OC > PAR_MIN)
+        for (int r = 0; r < B; r++) memcpy(out + (size_t)r * OC, b, (size_t)OC * sizeof(float));
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, OC, C, 1.0f, inp, C, w, C,
+                b ? 1.0f : 0.0f, out, OC);
+}
+
+void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                     const float *w, int B, int C, int OC) {
+    /* dinp [B, C] += dout [B, OC] @ w [OC, C];  dw [OC, C] += dout^T @ inp;  db += sum_rows */
+    if (dinp)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, C, OC, 1.0f, dout, OC, w, C,
+                    1.0f, dinp, C);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, B, 1.0f, dout, OC, inp, C, 1.0f,
+                dw, C);
+    if (db) {
+        /* column sums, each column summed in row order (deterministic) */
+        int nth = omp_get_max_threads();
+        if ((size_t)B * OC <= PAR_MIN) nth = 1;
+#pragma omp parallel num_threads(nth)
+        {
+            int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+            int c0 = (int)((long)OC * tid / nt), c1 = (int)((long)OC * (tid + 1) / nt);
+            for (int r = 0; r < B; r++) {
+                const float *row = dout + (size_t)r * OC;
+                for (int c = c0; c < c1; c++) db[c] += row[c];
+            }
+        }
+    }
+}
+
+void relu_forward(float *out, const float *inp, size_t n) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0 ? inp[i] : 0;
+}
+
+void relu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) dinp[i] += inp[i] > 0 ? dout[i] : 0;
+}
+
+void silu_forward(float *out, const float *inp, size_t n) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] / (1.0f + expf(-inp[i]));
+}
+
+void silu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+    /* d/dx x*s(x) = s(x) (1 + x (1 - s(x))) */
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float s = 1.0f / (1.0f + expf(-inp[i]));
+        dinp[i] += dout[i] * s * (1.0f + inp[i] * (1.0f - s));
+    }
+}
+
+void embedding_forward(float *out, const int *idx, const float *table, int B, int C) {
+    for (int r = 0; r < B; r++)
+        memcpy(out + (size_t)r * C, table + (size_t)idx[r] * C, (size_t)C * sizeof(float));
+}
+
+void embedding_backward(float *dtable, const float *dout, const int *idx, int B, int C) {
+    for (int r = 0; r < B; r++) { /* row order: deterministic */
+        float *dt = dtable + (size_t)idx[r] * C;
+        const float *g = dout + (size_t)r * C;
+        for (int c = 0; c < C; c++) dt[c] += g[c];
+    }
+}
+
+#define DROP_CHUNKS 16
+void dropout_forward(float *out, uint8_t *mask, const float *inp, size_t n, float p,
+                     uint64_t seed, uint64_t stream) {
+    float scale = 1.0f / (1.0f - p);
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < DROP_CHUNKS; c++) {
+        mcr_rng r;
+        mcr_rng_seed(&r, seed, stream * DROP_CHUNKS + (uint64_t)c);
+        size_t i0 = n * c / DROP_CHUNKS, i1 = n * (c + 1) / DROP_CHUNKS;
+        for (size_t i = i0; i < i1; i++) {
+            mask[i] = mcr_rng_uniform(&r) >= p;
+            out[i] = mask[i] ? inp[i] * scale : 0.0f;
+        }
+    }
+}
+
+void dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t n, float p) {
+    float scale = 1.0f / (1.0f - p);
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) dinp[i] += mask[i] ? dout[i] * scale : 0.0f;
+}
+
+double mse_forward_backward(float *dpred, const float *pred, const float *target, size_t n) {
+    /* loss = mean (pred - target)^2, summed in fixed chunks then in order (deterministic) */
+    enum { CH = 64 };
+    double part[CH];
+    float k = 2.0f / (float)n;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < CH; c++) {
+        size_t i0 = n * c / CH, i1 = n * (c + 1) / CH;
+        double s = 0;
+        for (size_t i = i0; i < i1; i++) {
+            float e = pred[i] - target[i];
+            s += (double)e * e;
+            if (dpred) dpred[i] = k * e;
+        }
+        part[c] = s;
+    }
+    double s = 0;
+    for (int c = 0; c < CH; c++) s += part[c];
+    return s / (double)n;
+}
+
+void timestep_embedding(float *out, const int *t, int B, int dt) {
+    int half = dt / 2;
+    for (int r = 0; r < B; r++) {
+        float *o = out + (size_t)r * dt;
+        for (int k = 0; k < half; k++) {
+            double f = exp(-log(10000.0) * k / half);
+            double a = (double)t[r] * f;
+            o[k] = (float)cos(a);
+            o[half + k] = (float)sin(a);
+        }
+        if (dt % 2) o[dt - 1] = 0;
+    }
+}
+
+/* ------------------------------------------------------------------ the denoiser */
+void mcr_net_layout(mcr_net *n, int d, int dt, int ncond, const int *widths, int nl, int act,
+                    float dropout) {
+    memset(n, 0, sizeof *n);
+    n->d = d;
+    n->dt = dt;
+    n->ncond = ncond;
+    n->nl = nl;
+    n->act = act;
+    n->dropout = dropout;
+    for (int l = 0; l < nl; l++) n->widths[l] = widths[l];
+    size_t o = 0;
+#define T_(field, size) (n->field = o, o += (size_t)(size))
+    T_(wt1, (size_t)dt * dt);
+    T_(bt1, dt);
+    T_(wt2, (size_t)dt * dt);
+    T_(bt2, dt);
+    T_(emb, (size_t)(ncond + 1) * dt);
+    T_(win, (size_t)dt * d);
+    T_(bin, dt);
+    int prev = dt;
+    for (int l = 0; l <= nl; l++) {
+        int oc = l < nl ? widths[l] : d;
+        T_(w[l], (size_t)oc * prev);
+        T_(b[l], oc);
+        prev = oc;
+    }
+#undef T_
+    n->nparams = o;
+}
+
+static void uniform_init(float *p, size_t n, float bound, mcr_rng *r) {
+    for (size_t i = 0; i < n; i++) p[i] = (float)((2 * mcr_rng_uniform(r) - 1) * bound);
+}
+
+void mcr_net_init_params(const mcr_net *n, float *p, uint64_t seed) {
+    mcr_rng r;
+    mcr_rng_seed(&r, seed, 0x1417);
+    int dt = n->dt;
+    float bt = 1.0f / sqrtf((float)dt), bd = 1.0f / sqrtf((float)n->d);
+    uniform_init(p + n->wt1, (size_t)dt * dt, bt, &r);
+    uniform_init(p + n->bt1, dt, bt, &r);
+    uniform_init(p + n->wt2, (size_t)dt * dt, bt, &r);
+    uniform_init(p + n->bt2, dt, bt, &r);
+    for (size_t i = 0; i < (size_t)(n->ncond + 1) * dt; i++) p[n->emb + i] = (float)mcr_rng_normal(&r);
+    uniform_init(p + n->win, (size_t)dt * n->d, bd, &r);
+    uniform_init(p + n->bin, dt, bd, &r);
+    int prev = dt;
+    for (int l = 0; l <= n->nl; l++) {
+        int oc = l < n->nl ? n->widths[l] : n->d;
+        float bound = 1.0f / sqrtf((float)prev);
+        uniform_init(p + n->w[l], (size_t)oc * prev, bound, &r);
+        uniform_init(p + n->b[l], oc, bound, &r);
+        prev = oc;
+    }
+}
+
+int mcr_net_alloc(mcr_net *n, int maxB) {
+    size_t B = (size_t)maxB, dt = (size_t)n->dt, maxw = dt, V = (size_t)n->ncond + 1;
+    size_t tot = 5 * B * dt + 2 * V * dt; /* te tz ta tm dtm [U<=B], ls dls */
+    for (int l = 0; l < n->nl; l++) {
+        tot += 2 * B * (size_t)n->widths[l];
+        if ((size_t)n->widths[l] > maxw) maxw = (size_t)n->widths[l];
+    }
+    if ((size_t)n->d > maxw) maxw = (size_t)n->d;
+    tot += B * dt;                 /* z[0] = h0 */
+    tot += B * (size_t)n->d;       /* out */
+    tot += 2 * B * maxw;           /* g1, g2 */
+    n->mem = malloc(tot * sizeof(float));
+    n->ut = malloc(3 * B * sizeof(int));
+    size_t masktot = 0;
+    for (int l = 0; l < n->nl; l++) masktot += B * (size_t)n->widths[l];
+    n->maskmem = n->dropout > 0 ? malloc(masktot ? masktot : 1) : NULL;
+    if (!n->mem || !n->ut || (n->dropout > 0 && !n->maskmem)) {
+        mcr_net_free(n);
+        return MCR_NOMEM();
+    }
+    n->uidx = n->ut + B;
+    n->order = n->ut + 2 * B;
+    float *q = n->mem;
+    n->te = q, q += B * dt;
+    n->tz = q, q += B * dt;
+    n->ta = q, q += B * dt;
+    n->tm = q, q += B * dt;
+    n->dtm = q, q += B * dt;
+    n->ls = q, q += V * dt;
+    n->dls = q, q += V * dt;
+    n->z[0] = n->h[0] = q, q += B * dt;
+    uint8_t *mq = n->maskmem;
+    for (int l = 1; l <= n->nl; l++) {
+        size_t w = B * (size_t)n->widths[l - 1];
+        n->z[l] = q, q += w;
+        n->h[l] = q, q += w;
+        n->mask[l] = mq ? mq : NULL;
+        if (mq) mq += w;
+    }
+    n->out = q, q += B * (size_t)n->d;
+    n->g1 = q, q += B * maxw;
+    n->g2 = q, q += B * maxw;
+    n->maxB = maxB;
+    return MCR_OK;
+}
+
+void mcr_net_free(mcr_net *n) {
+    free(n->mem);
+    free(n->maskmem);
+    free(n->ut);
+    n->mem = NULL;
+    n->maskmem = NULL;
+    n->ut = n->uidx = n->order = NULL;
+}
+
+/* distinct time steps of the batch: ut[0..U) ascending, uidx[r] = position of t[r] in ut */
+static int cmp_by_t(const void *a, const void *b, void *ctx) {
+    const int *t = ctx;
+    int x = *(const int *)a, y = *(const int *)b;
+    if (t[x] != t[y]) return t[x] < t[y] ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+static void unique_times(mcr_net *n, const int *t, int B) {
+    int same = 1;
+    for (int r = 1; r < B && same; r++) same = t[r] == t[0];
+    if (same) { /* sampling: every row at the same step */
+        n->U = 1;
+        n->ut[0] = t[0];
+        memset(n->uidx, 0, (size_t)B * sizeof(int));
+        return;
+    }
+    for (int r = 0; r < B; r++) n->order[r] = r;
+    qsort_r(n->order, (size_t)B, sizeof(int), cmp_by_t, (void *)t);
+    int U = 0;
+    for (int k = 0; k < B; k++) {
+        int r = n->order[k];
+        if (U == 0 || n->ut[U - 1] != t[r]) n->ut[U++] = t[r];
+        n->uidx[r] = U - 1;
+    }
+    n->U = U;
+}
+
+static void bias_act_forward(int act, float *h, float *z, const float *b, int B, int w) {
+#pragma omp parallel for schedule(static) if ((size_t)B * w > PAR_MIN)
+    for (int r = 0; r < B; r++) {
+        float *zr = z + (size_t)r * w, *hr = h + (size_t)r * w;
+        if (act == MCR_ACT_SILU)
+            for (int k = 0; k < w; k++) {
+                float v = zr[k] += b[k];
+                hr[k] = v / (1.0f + expf(-v));
+            }
+        else
+            for (int k = 0; k < w; k++) {
+                float v = zr[k] += b[k];
+                hr[k] = v > 0 ? v : 0;
+            }
+    }
+}
+
+
+
+void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, const int *y,
+                     int B, int train, uint64_t seed, uint64_t stream) {
+    MCR_ASSERT(B <= n->maxB);
+    int dt = n->dt;
+    size_t Bdt = (size_t)B * dt, V = (size_t)n->ncond + 1;
+    /* time MLP on the distinct steps, label SiLU on the table */
+    unique_times(n, t, B);
+    int U = n->U;
+    timestep_embedding(n->te, n->ut, U, dt);
+    linear_forward(n->tz, n->te, p + n->wt1, p + n->bt1, U, dt, dt);
+    silu_forward(n->ta, n->tz, (size_t)U * dt);
+    linear_forward(n->tm, n->ta, p + n->wt2, p + n->bt2, U, dt, dt);
+    silu_forward(n->ls, p + n->emb, V * dt);
+    float *h0 = n->z[0];
+    linear_forward(h0, x, p + n->win, p + n->bin, B, n->d, dt);
+#pragma omp parallel for schedule(static) if (Bdt > PAR_MIN)
+    for (int r = 0; r < B; r++) {
+        float *h = h0 + (size_t)r * dt;
+        const float *tm = n->tm + (size_t)n->uidx[r] * dt, *ls = n->ls + (size_t)y[r] * dt;
+        for (int k = 0; k < dt; k++) h[k] += tm[k] + ls[k];
+    }
+    int prev = dt;
+    for (int l = 1; l <= n->nl; l++) {
+        int w = n->widths[l - 1];
+        size_t nw = (size_t)B * w;
+        /* z = h W^T (no bias), then one fused pass: z += b; h = act(z) */
+        linear_forward(n->z[l], n->h[l - 1], p + n->w[l - 1], NULL, B, prev, w);
+        bias_act_forward(n->act, n->h[l], n->z[l], p + n->b[l - 1], B, w);
+        if (train && n->dropout > 0)
+            dropout_forward(n->h[l], n->mask[l], n->h[l], nw, n->dropout, seed,
+                            stream * (MCR_MAX_LAYERS + 1) + (uint64_t)l);
+        prev = w;
+    }
+    linear_forward(n->out, n->h[n->nl], p + n->w[n->nl], p + n->b[n->nl], B, prev, n->d);
+}
+
+/* dz = dh * act'(z) (* dropout mask / (1-p)), written, not accumulated */
+static void act_backward_set(const mcr_net *n, float *dz, const float *dh, const float *z,
+                             const uint8_t *mask, size_t cnt) {
+    float s = mask ? 1.0f / (1.0f - n->dropout) : 1.0f;
+    if (n->act == MCR_ACT_SILU) {
+#pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
+        for (size_t i = 0; i < cnt; i++) {
+            float g = mask ? (mask[i] ? dh[i] * s : 0.0f) : dh[i];
+            float sg = 1.0f / (1.0f + expf(-z[i]));
+            dz[i] = g * sg * (1.0f + z[i] * (1.0f - sg));
+        }
+    } else {
+#pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
+        for (size_t i = 0; i < cnt; i++) {
+            float g = mask ? (mask[i] ? dh[i] * s : 0.0f) : dh[i];
+            dz[i] = z[i] > 0 ? g : 0.0f;
+        }
+    }
+}
+
+/* dinp [B, C] = dout [B, OC] @ w [OC, C] (overwrites) */
+static void matmul_dinp(float *dinp, const float *dout, const float *w, int B, int C, int OC) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, C, OC, 1.0f, dout, OC, w, C, 0.0f,
+                dinp, C);
+}
+
+void mcr_net_backward(mcr_net *n, const float *p, float *g, const float *dout, const float *x,
+                      const int *y, int B) {
+    int dt = n->dt, nl = n->nl, U = n->U;
+    size_t V = (size_t)n->ncond + 1;
+    int prev = nl ? n->widths[nl - 1] : dt;
+    float *dh = n->g1, *dz = n->g2;
+    /* output layer */
+    linear_backward(NULL, g + n->w[nl], g + n->b[nl], dout, n->h[nl], p + n->w[nl], B, prev, n->d);
+    matmul_dinp(dh, dout, p + n->w[nl], B, prev, n->d);
+    for (int l = nl; l >= 1; l--) {
+        int w = n->widths[l - 1], in = l > 1 ? n->widths[l - 2] : dt;
+        act_backward_set(n, dz, dh, n->z[l], n->dropout > 0 ? n->mask[l] : NULL, (size_t)B * w);
+        linear_backward(NULL, g + n->w[l - 1], g + n->b[l - 1], dz, n->h[l - 1], p + n->w[l - 1],
+                        B, in, w);
+        matmul_dinp(dh, dz, p + n->w[l - 1], B, in, w);
+    }
+    /* dh = d h0 [B, dt]; h0 = x Win^T + bin + tm[u(r)] + ls[y(r)] */
+    linear_backward(NULL, g + n->win, g + n->bin, dh, x, p + n->win, B, n->d, dt);
+    /* scatter-add (row order) into the label table and the distinct time steps */
+    memset(n->dls, 0, V * dt * sizeof(float));
+    memset(n->dtm, 0, (size_t)U * dt * sizeof(float));
+    for (int r = 0; r < B; r++) {
+        const float *gr = dh + (size_t)r * dt;
+        float *a = n->dls + (size_t)y[r] * dt, *b = n->dtm + (size_t)n->uidx[r] * dt;
+        for (int k = 0; k < dt; k++) a[k] += gr[k], b[k] += gr[k];
+    }
+    silu_backward(g + n->emb, n->dls, p + n->emb, V * dt);
+    /* time MLP on U rows */
+    size_t Udt = (size_t)U * dt;
+    linear_backward(NULL, g + n->wt2, g + n->bt2, n->dtm, n->ta, p + n->wt2, U, dt, dt);
+    matmul_dinp(dz, n->dtm, p + n->wt2, U, dt, dt);
+    for (size_t i = 0; i < Udt; i++) {
+        float s = 1.0f / (1.0f + expf(-n->tz[i]));
+        dh[i] = dz[i] * s * (1.0f + n->tz[i] * (1.0f - s));
+    }
+    linear_backward(NULL, g + n->wt1, g + n->bt1, dh, n->te, p + n->wt1, U, dt, dt);
+}
+
+/* ------------------------------------------------------------------ optimiser */
+void adamw_update(mcr_adamw *o, float *p, const float *g, float *m, float *v, size_t n, float lr) {
+    o->t++;
+    float b1 = o->beta1, b2 = o->beta2;
+    float c1 = 1.0f - powf(b1, (float)o->t), c2 = 1.0f - powf(b2, (float)o->t);
+    float wd = o->weight_decay, eps = o->eps;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float mi = m[i] = b1 * m[i] + (1 - b1) * gi;
+        float vi = v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+        float mh = mi / c1, vh = vi / c2;
+        p[i] -= lr * (mh / (sqrtf(vh) + eps) + wd * p[i]);
+    }
+}
+
+void ema_update(float *ema, const float *p, size_t n, float decay) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) ema[i] = decay * ema[i] + (1 - decay) * p[i];
+}
+
+double grad_norm(const float *g, size_t n) {
+    enum { CH = 64 };
+    double part[CH];
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < CH; c++) {
+        size_t i0 = n * c / CH, i1 = n * (c + 1) / CH;
+        double s = 0;
+        for (size_t i = i0; i < i1; i++) s += (double)g[i] * g[i];
+        part[c] = s;
+    }
+    double s = 0;
+    for (int c = 0; c < CH; c++) s += part[c];
+    return sqrt(s);
+}
+
+void scale_inplace(float *g, size_t n, float s) {
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t i = 0; i < n; i++) g[i] *= s;
+}

@@ -1,0 +1,97 @@
+/* nn.h — neural kernels and the TabDDPM-style denoiser (MLPDiffusion), llm.c style.
+ *
+ * Each layer is a pair of plain functions: <layer>_forward(out, inp, weights, sizes) and
+ * <layer>_backward(dinp, dweights, dout, inp, weights, sizes); backward ACCUMULATES into its
+ * gradient outputs. Weights are PyTorch-shaped: a Linear's w is [OC, C] (row-major), so
+ * out = inp @ w^T + b. Matrix products go through CBLAS (OpenBLAS). Element-wise loops are
+ * OpenMP-parallel with static schedules, so results are identical for a given thread count.
+ *
+ * The denoiser, for a batch of B rows of width d, time steps t and condition indices y
+ * (y == ncond is the learned "null" condition of classifier-free guidance):
+ *   te  = sinusoid(t)                  [U, dt]  (dt/2 cosines then dt/2 sines, period 10000)
+ *   ta  = silu(te @ Wt1^T + bt1)       [U, dt]
+ *   tm  = ta @ Wt2^T + bt2             [U, dt]
+ *   ls  = silu(E)                      [ncond+1, dt]
+ *   h0  = x @ Win^T + bin + tm[u(r)] + ls[y(r)]   [B, dt]
+ * The time MLP runs on the U distinct time steps of the batch only (U = 1 when sampling) and
+ * the label SiLU once per embedding row; the backward pass scatter-adds their gradients in
+ * row order, so results stay deterministic.
+ *   h_l = act(h_{l-1} @ W_l^T + b_l)   [B, w_l] (dropout during training)
+ *   out = h_L @ Wout^T + bout          [B, d]   (the predicted noise)
+ * Parameters, gradients, Adam moments and the EMA copy are one float array each, laid out
+ * by mcr_net_layout (cf. llm.c's malloc_and_point_parameters).
+ */
+#ifndef MCR_NN_H
+#define MCR_NN_H
+#include "core/core.h"
+
+/* ---- kernels ---------------------------------------------------------------------------- */
+void linear_forward(float *out, const float *inp, const float *w, const float *b, int B, int C,
+                    int OC);
+void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                     const float *w, int B, int C, int OC);
+void relu_forward(float *out, const float *inp, size_t n);
+void relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+void silu_forward(float *out, const float *inp, size_t n);
+void silu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+/* out[b] = table[idx[b]]  (table [V, C]) */
+void embedding_forward(float *out, const int *idx, const float *table, int B, int C);
+void embedding_backward(float *dtable, const float *dout, const int *idx, int B, int C);
+/* dropout with keep-mask: out = inp * mask / (1-p); mask drawn from rng streams per chunk */
+void dropout_forward(float *out, uint8_t *mask, const float *inp, size_t n, float p,
+                     uint64_t seed, uint64_t stream);
+void dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t n, float p);
+/* mean squared error over n values; writes d(loss)/d(pred) into dpred (if not NULL) */
+double mse_forward_backward(float *dpred, const float *pred, const float *target, size_t n);
+/* sinusoidal timestep embedding of integer t: [cos(t f_k), sin(t f_k)], f_k = 10000^(-k/half) */
+void timestep_embedding(float *out, const int *t, int B, int dt);
+
+/* ---- the denoiser --------------------------------------------------------------------- */
+typedef struct mcr_net {
+    int d, dt, ncond, nl, act;
+    int widths[MCR_MAX_LAYERS];
+    float dropout;
+    size_t nparams;
+    /* offsets of each tensor in the parameter array */
+    size_t wt1, bt1, wt2, bt2, emb, win, bin, w[MCR_MAX_LAYERS + 1], b[MCR_MAX_LAYERS + 1];
+    /* activations, sized for maxB rows */
+    int maxB;
+    float *mem;                    /* one allocation holding everything below */
+    float *te, *tz, *ta, *tm;      /* [U, dt] each: sinusoid, pre-silu, silu, time embedding */
+    float *ls;                     /* [ncond+1, dt] silu of the label embedding table */
+    float *dtm, *dls;              /* [U, dt], [ncond+1, dt] gradients of the above */
+    int *ut, *uidx, *order;        /* distinct time steps [U], row -> distinct index [B], scratch */
+    int U;
+    float *z[MCR_MAX_LAYERS + 1];  /* pre-activations; z[0] = h0 [B, dt]; z[nl+1]... */
+    float *h[MCR_MAX_LAYERS + 1];  /* post-activation (after dropout) [B, w_l]; h[0] = z[0] */
+    uint8_t *mask[MCR_MAX_LAYERS + 1];
+    float *out;                    /* [B, d] */
+    float *g1, *g2;                /* backward scratch [B, max width] */
+    uint8_t *maskmem;
+} mcr_net;
+
+/* Fill the layout (sizes, offsets, nparams); no allocation. */
+void mcr_net_layout(mcr_net *n, int d, int dt, int ncond, const int *widths, int nl, int act,
+                    float dropout);
+/* PyTorch-style initialisation: Linear U(-1/sqrt(fan_in), 1/sqrt(fan_in)), embedding N(0,1). */
+void mcr_net_init_params(const mcr_net *n, float *p, uint64_t seed);
+int mcr_net_alloc(mcr_net *n, int maxB);
+void mcr_net_free(mcr_net *n);
+/* Forward for B <= maxB rows; result in n->out. train != 0 applies dropout (seed, stream). */
+void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, const int *y,
+                     int B, int train, uint64_t seed, uint64_t stream);
+/* Backward of the last forward given dout [B, d]; accumulates into g (same layout as p). */
+void mcr_net_backward(mcr_net *n, const float *p, float *g, const float *dout, const float *x,
+                      const int *y, int B);
+
+/* ---- optimiser (flat loops over the arrays) ---------------------------------------------- */
+typedef struct mcr_adamw {
+    float lr, beta1, beta2, eps, weight_decay;
+    long t;
+} mcr_adamw;
+void adamw_update(mcr_adamw *o, float *p, const float *g, float *m, float *v, size_t n, float lr);
+void ema_update(float *ema, const float *p, size_t n, float decay);
+/* global gradient norm (deterministic chunked sum) */
+double grad_norm(const float *g, size_t n);
+void scale_inplace(float *g, size_t n, float s);
+#endif

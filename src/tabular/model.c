@@ -1,0 +1,940 @@
+/* model.c — the conditional DDPM over table rows: fit, sample, inspect, benchmark.
+ * The model file format lives in model_io.c. */
+#include "tabular/tabular.h"
+#include "diffusion/diffusion.h"
+#include <cblas.h>
+#include <omp.h>
+#include <zlib.h>
+#include <sys/resource.h>
+#include <time.h>
+
+void mcr_fit_config_default(mcr_fit_config *c) {
+    memset(c, 0, sizeof *c);
+    c->condition = MCR_COND_TARGET;
+    static const int w[] = {256, 512, 512, 256};
+    memcpy(c->widths, w, sizeof w);
+    c->nwidths = 4;
+    c->dim_t = 128;
+    c->act = MCR_ACT_RELU;
+    c->T = 1000;
+    c->schedule = MCR_SCHED_COSINE;
+    c->steps = 3000;
+    c->batch = 1024;
+    c->lr = 2e-3f;
+    c->weight_decay = 1e-4f;
+    c->grad_clip = 1.0f;
+    c->ema_decay = 0.999f;
+    c->p_uncond = 0.1f;
+    c->numeric = MCR_NUM_QUANTILE;
+    c->catmode = MCR_CAT_MULTINOMIAL;
+    c->min_level_count = 1;
+    c->seed = 1;
+    c->progress_every = 10;
+}
+
+void mcr_sample_config_default(mcr_sample_config *c) {
+    c->guidance = 0;
+    c->sampler = MCR_SAMPLER_DDIM;
+    c->sample_steps = 100;
+    c->seed = 1;
+    c->chunk = 2048;
+}
+
+void mcr_model_free(mcr_model *m) {
+    if (!m) return;
+    mcr_table_free(m->schema);
+    mcr_encoder_free(m->enc);
+    if (m->cond_names)
+        for (int c = 0; c < m->ncond; c++) free(m->cond_names[c]);
+    free(m->cond_names);
+    free(m->cond_count);
+    free(m->cond_tlevel);
+    free(m->cond_glevel);
+    free(m->feat);
+    free(m->ema);
+    free(m->xlo);
+    free(m->xhi);
+    free(m->loss_curve);
+    mcr_train_state_free(m->state);
+    free(m);
+}
+
+void mcr_train_state_free(mcr_train_state *s) {
+    if (!s) return;
+    if (s->owned) free(s->perm), free(s->p), free(s->m), free(s->v);
+    free(s);
+}
+
+void mcr_model_progress(const mcr_model *m, int *done, int *planned) {
+    *done = m->state ? m->state->step : -1;
+    *planned = m->cfg.steps;
+}
+
+/* checksum of the settings that shape training (a resumed run must use the same) */
+static uint32_t cfg_checksum(const mcr_fit_config *c, int d, int ncond, size_t nrows) {
+    double v[] = {c->condition, c->nwidths, c->dim_t, c->act, c->dropout, c->T, c->schedule,
+                  c->steps, c->batch, c->lr, c->weight_decay, c->warmup, c->grad_clip,
+                  c->ema_decay, c->p_uncond, c->numeric, (double)c->seed, d, ncond, (double)nrows,
+                  c->catmode, c->min_level_count};
+    uint32_t crc = (uint32_t)crc32(0L, (const unsigned char *)v, sizeof v);
+    return (uint32_t)crc32(crc, (const unsigned char *)c->widths, (uInt)(sizeof(int) * (size_t)c->nwidths));
+}
+
+/* ------------------------------------------------------------------ noise */
+#define NOISE_CHUNKS 16
+/* n draws from (seed, stream) in NOISE_CHUNKS fixed chunks, each with its own generator:
+ * the same numbers whatever the thread count */
+static void fill_chunks(float *buf, size_t n, uint64_t seed, uint64_t stream, int uniform) {
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < NOISE_CHUNKS; c++) {
+        mcr_rng r;
+        mcr_rng_seed(&r, seed, stream * NOISE_CHUNKS + (uint64_t)c);
+        size_t i0 = n * c / NOISE_CHUNKS, i1 = n * (c + 1) / NOISE_CHUNKS;
+        if (uniform)
+            for (size_t i = i0; i < i1; i++) buf[i] = (float)((mcr_rng_u64(&r) >> 40) + 0.5) * 0x1p-24f;
+        else
+            for (size_t i = i0; i < i1; i++) buf[i] = (float)mcr_rng_normal(&r);
+    }
+}
+
+void mcr_fill_normal(float *buf, size_t n, uint64_t seed, uint64_t stream) {
+    fill_chunks(buf, n, seed, stream, 0);
+}
+
+void mcr_fill_uniform(float *buf, size_t n, uint64_t seed, uint64_t stream) {
+    fill_chunks(buf, n, seed ^ 0x5851F42D4C957F2DULL, stream, 1);
+}
+
+/* ------------------------------------------------------------------ trainer */
+int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, int T, mcr_schedule sched,
+                     uint64_t seed, int dg, int nblk, const int *boff, const int *bK) {
+    memset(tr, 0, sizeof *tr);
+    tr->net = *layout;
+    tr->B = B;
+    tr->dg = dg;
+    tr->nblk = nblk;
+    tr->boff = boff;
+    tr->bK = bK;
+    for (int b = 0; b < nblk; b++)
+        if (bK[b] > tr->Kmax) tr->Kmax = bK[b];
+    size_t np = layout->nparams, bd = (size_t)B * layout->d;
+    int rc = mcr_net_alloc(&tr->net, B);
+    if (rc) return rc;
+    if ((rc = mcr_sched_init(&tr->sched, T, sched))) goto fail;
+    tr->p = calloc(np, sizeof(float));
+    tr->g = calloc(np, sizeof(float));
+    tr->m = calloc(np, sizeof(float));
+    tr->v = calloc(np, sizeof(float));
+    tr->ema = calloc(np, sizeof(float));
+    tr->x0 = malloc(bd * sizeof(float));
+    tr->eps = malloc(((size_t)B * dg + 1) * sizeof(float));
+    tr->xt = malloc(bd * sizeof(float));
+    tr->dout = malloc(bd * sizeof(float));
+    tr->t = malloc((size_t)B * sizeof(int));
+    tr->y = malloc((size_t)B * sizeof(int));
+    tr->c0 = malloc(((size_t)B * nblk + 1) * sizeof(int32_t));
+    tr->ct = malloc(((size_t)B * nblk + 1) * sizeof(int32_t));
+    tr->scratch = malloc(((size_t)omp_get_max_threads() * 4 * tr->Kmax + 1) * sizeof(float));
+    tr->rowloss = malloc((size_t)B * sizeof(double));
+    if (!tr->p || !tr->g || !tr->m || !tr->v || !tr->ema || !tr->x0 || !tr->eps || !tr->xt ||
+        !tr->dout || !tr->t || !tr->y || !tr->c0 || !tr->ct || !tr->scratch || !tr->rowloss) {
+        rc = MCR_NOMEM();
+        goto fail;
+    }
+    mcr_net_init_params(&tr->net, tr->p, seed);
+    memcpy(tr->ema, tr->p, np * sizeof(float));
+    tr->opt.beta1 = 0.9f, tr->opt.beta2 = 0.999f, tr->opt.eps = 1e-8f;
+    return MCR_OK;
+fail:
+    mcr_trainer_free(tr);
+    return rc;
+}
+
+void mcr_trainer_free(mcr_trainer *tr) {
+    mcr_net_free(&tr->net);
+    mcr_sched_free(&tr->sched);
+    free(tr->p);
+    free(tr->g);
+    free(tr->m);
+    free(tr->v);
+    free(tr->ema);
+    free(tr->x0);
+    free(tr->eps);
+    free(tr->xt);
+    free(tr->dout);
+    free(tr->t);
+    free(tr->y);
+    free(tr->c0);
+    free(tr->ct);
+    free(tr->scratch);
+    free(tr->rowloss);
+    memset(tr, 0, sizeof *tr);
+}
+
+/* Multinomial part of a training step, before the forward pass: x_t's blocks drawn from
+ * q(x_t | x_0) (keep x_0 with probability abar_t, else a uniform level), as one-hot dims of
+ * xt and as indices in ct. */
+static void mn_noise(mcr_trainer *tr, uint64_t seed, int step) {
+    int B = tr->B, d = tr->net.d, nb = tr->nblk;
+    mcr_rng r;
+    mcr_rng_seed(&r, seed, 2000000 + (uint64_t)step);
+    for (int i = 0; i < B; i++) {
+        double a = tr->sched.abar[tr->t[i]];
+        float *row = tr->xt + (size_t)i * d;
+        for (int b = 0; b < nb; b++) {
+            int K = tr->bK[b], k0 = tr->c0[(size_t)i * nb + b];
+            int k = mcr_rng_uniform(&r) < a ? k0 : (int)mcr_rng_below(&r, (uint64_t)K);
+            float *o = row + tr->boff[b];
+            memset(o, 0, (size_t)K * sizeof(float));
+            o[k] = 1;
+            tr->ct[(size_t)i * nb + b] = k;
+        }
+    }
+}
+
+/* After the forward pass: the per-column KL (decoder NLL at t = 0) and its gradient into dout.
+ * TabDDPM's weighting: T * L_t per column (the 1/p(t) of uniform time sampling), summed over
+ * columns, averaged over rows, divided by the number of columns. Returns that loss. */
+static double mn_loss_batch(mcr_trainer *tr) {
+    int B = tr->B, d = tr->net.d, nb = tr->nblk, T = tr->sched.T;
+    float w = (float)T / ((float)B * nb);
+    const float *out = tr->net.out;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < B; i++) {
+        float *scr = tr->scratch + (size_t)omp_get_thread_num() * 4 * tr->Kmax;
+        int t = tr->t[i];
+        double at = tr->sched.abar[t], as = mcr_abar_prev(&tr->sched, t), sum = 0;
+        for (int b = 0; b < nb; b++) {
+            size_t o = (size_t)i * d + tr->boff[b], ib = (size_t)i * nb + b;
+            sum += mn_loss(tr->dout + o, out + o, tr->c0[ib], tr->ct[ib], tr->bK[b], at, as, w, scr);
+        }
+        tr->rowloss[i] = sum;
+    }
+    double s = 0;
+    for (int i = 0; i < B; i++) s += tr->rowloss[i];
+    return s * T / ((double)B * nb);
+}
+
+/* mean squared error of out vs eps on the Gaussian columns; gradient into dout */
+static double gauss_loss(mcr_trainer *tr) {
+    int B = tr->B, d = tr->net.d, dg = tr->dg;
+    if (dg == d) return mse_forward_backward(tr->dout, tr->net.out, tr->eps, (size_t)B * d);
+    if (dg == 0) return 0;
+    float k = 2.0f / ((float)B * dg);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < B; i++) {
+        double s = 0;
+        for (int j = 0; j < dg; j++) {
+            float e = tr->net.out[(size_t)i * d + j] - tr->eps[(size_t)i * dg + j];
+            s += (double)e * e;
+            tr->dout[(size_t)i * d + j] = k * e;
+        }
+        tr->rowloss[i] = s;
+    }
+    double s = 0;
+    for (int i = 0; i < B; i++) s += tr->rowloss[i];
+    return s / ((double)B * dg);
+}
+
+/* One optimiser step on the batch already in tr->x0 / tr->c0 / tr->y (t and noise drawn here). */
+double mcr_trainer_step(mcr_trainer *tr, const mcr_fit_config *c, int step, mcr_rng *r) {
+    int B = tr->B, d = tr->net.d, dg = tr->dg;
+    size_t np = tr->net.nparams;
+    for (int i = 0; i < B; i++) tr->t[i] = (int)mcr_rng_below(r, (uint64_t)tr->sched.T);
+    mcr_fill_normal(tr->eps, (size_t)B * dg, c->seed, 1000 + (uint64_t)step);
+    q_sample(tr->xt, tr->x0, tr->eps, tr->t, &tr->sched, B, dg, d);
+    if (tr->nblk) mn_noise(tr, c->seed, step);
+    mcr_net_forward(&tr->net, tr->p, tr->xt, tr->t, tr->y, B, 1, c->seed, (uint64_t)step);
+    double loss = gauss_loss(tr);
+    if (tr->nblk) loss += mn_loss_batch(tr);
+    if (!isfinite(loss)) return loss;
+    memset(tr->g, 0, np * sizeof(float));
+    mcr_net_backward(&tr->net, tr->p, tr->g, tr->dout, tr->xt, tr->y, B);
+    if (c->grad_clip > 0) {
+        double gn = grad_norm(tr->g, np);
+        if (gn > c->grad_clip) scale_inplace(tr->g, np, (float)(c->grad_clip / gn));
+    }
+    /* learning rate: linear warm-up, then linear decay to zero (TabDDPM) */
+    double lr = c->lr;
+    if (step < c->warmup) lr *= (double)(step + 1) / c->warmup;
+    else lr *= 1.0 - (double)(step - c->warmup) / (double)(c->steps - c->warmup);
+    tr->opt.weight_decay = c->weight_decay;
+    adamw_update(&tr->opt, tr->p, tr->g, tr->m, tr->v, np, (float)lr);
+    /* EMA with warm-up: a short run is not dominated by the random initial weights */
+    float decay = c->ema_decay, warm = (1.0f + step) / (10.0f + step);
+    ema_update(tr->ema, tr->p, np, decay < warm ? decay : warm);
+    return loss;
+}
+
+/* ------------------------------------------------------------------ fit */
+static int check_config(const mcr_fit_config *c) {
+    if (!c->target) return mcr_err(MCR_EINVAL, "--target is required");
+    if (c->nwidths < 0 || c->nwidths > MCR_MAX_LAYERS)
+        return mcr_err(MCR_EINVAL, "--widths: between 0 and %d layers", MCR_MAX_LAYERS);
+    for (int l = 0; l < c->nwidths; l++)
+        if (c->widths[l] < 1 || c->widths[l] > 65536)
+            return mcr_err(MCR_EINVAL, "--widths: each width must be in 1..65536 (got %d)",
+                           c->widths[l]);
+    if (c->dim_t < 2 || c->dim_t > 4096 || c->dim_t % 2)
+        return mcr_err(MCR_EINVAL, "--dim-t must be even, in 2..4096 (got %d)", c->dim_t);
+    if (c->T < 2 || c->T > 100000) return mcr_err(MCR_EINVAL, "--T must be in 2..100000 (got %d)", c->T);
+    if (c->steps < 1) return mcr_err(MCR_EINVAL, "--steps must be at least 1 (got %d)", c->steps);
+    if (c->batch < 1) return mcr_err(MCR_EINVAL, "--batch must be at least 1 (got %d)", c->batch);
+    if (!(c->lr > 0 && c->lr < 10)) return mcr_err(MCR_EINVAL, "--lr must be in (0, 10)");
+    if (!(c->dropout >= 0 && c->dropout < 1)) return mcr_err(MCR_EINVAL, "--dropout must be in [0, 1)");
+    if (!(c->p_uncond >= 0 && c->p_uncond < 1))
+        return mcr_err(MCR_EINVAL, "--p-uncond must be in [0, 1)");
+    if (!(c->ema_decay >= 0 && c->ema_decay < 1))
+        return mcr_err(MCR_EINVAL, "--ema must be in [0, 1)");
+    if (c->warmup < 0 || c->warmup >= c->steps)
+        return mcr_err(MCR_EINVAL, "--warmup must be in [0, steps)");
+    if (c->catmode != MCR_CAT_ONEHOT && c->catmode != MCR_CAT_MULTINOMIAL)
+        return mcr_err(MCR_EINVAL, "--categorical-mode must be onehot or multinomial");
+    if (c->min_level_count < 1)
+        return mcr_err(MCR_EINVAL, "--min-level-count must be at least 1 (got %d)", c->min_level_count);
+    if ((c->condition == MCR_COND_SENSITIVE || c->condition == MCR_COND_BOTH) && !c->sensitive)
+        return mcr_err(MCR_EINVAL, "--condition %s needs --sensitive COL",
+                       c->condition == MCR_COND_BOTH ? "both" : "sensitive");
+    return MCR_OK;
+}
+
+static int find_cat(const mcr_table *t, const char *name, const char *opt, int *out) {
+    int j = mcr_table_find(t, name);
+    if (j < 0)
+        return mcr_err(MCR_EINVAL, "%s: column '%s' does not exist in %s", opt, name,
+                       mcr_table_source(t));
+    if (t->cols[j].type != MCR_COL_CATEGORICAL)
+        return mcr_err(MCR_EINVAL,
+                       "%s: column '%s' is numeric with many values; a condition must be "
+                       "categorical (declare it with --categorical %s)",
+                       opt, name, name);
+    *out = j;
+    return MCR_OK;
+}
+
+/* Condition index of row i, or ncond ("null") when its condition value is missing. */
+static int row_cond(const mcr_model *m, const mcr_table *t, size_t i) {
+    int a = m->target >= 0 ? t->cols[m->target].cat[i] : -1;
+    int g = m->sensitive >= 0 ? t->cols[m->sensitive].cat[i] : -1;
+    switch (m->condition) {
+    case MCR_COND_TARGET: return a >= 0 ? a : m->ncond;
+    case MCR_COND_SENSITIVE: return g >= 0 ? g : m->ncond;
+    default: {
+        int G = t->cols[m->sensitive].nlevels;
+        return (a >= 0 && g >= 0) ? a * G + g : m->ncond;
+    }
+    }
+}
+
+/* Schema and conditions of a new model (no network yet). */
+static int model_setup(const mcr_table *t, const mcr_fit_config *c, mcr_model **out) {
+    int rc;
+    mcr_model *m = calloc(1, sizeof *m);
+    if (!m) return MCR_NOMEM();
+    m->target = m->sensitive = -1;
+    m->condition = c->condition;
+    if ((rc = find_cat(t, c->target, "--target", &m->target))) goto fail;
+    if (c->sensitive && (rc = find_cat(t, c->sensitive, "--sensitive", &m->sensitive))) goto fail;
+    if (m->sensitive == m->target) {
+        rc = mcr_err(MCR_EINVAL, "--sensitive must differ from --target");
+        goto fail;
+    }
+    if ((rc = mcr_table_new_like(t, 0, &m->schema))) goto fail;
+    int Kt = t->cols[m->target].nlevels, Kg = m->sensitive >= 0 ? t->cols[m->sensitive].nlevels : 0;
+    if (Kt < 2) {
+        rc = mcr_err(MCR_EINVAL, "--target: column '%s' has %s; there is nothing to rebalance",
+                     c->target, Kt ? "a single class" : "no values");
+        goto fail;
+    }
+    if ((m->condition != MCR_COND_TARGET) && Kg < 1) {
+        rc = mcr_err(MCR_EINVAL, "--sensitive: column '%s' has no values (all missing)", c->sensitive);
+        goto fail;
+    }
+    m->ncond = m->condition == MCR_COND_TARGET ? Kt : m->condition == MCR_COND_SENSITIVE ? Kg : Kt * Kg;
+    m->cond_names = calloc((size_t)m->ncond, sizeof(char *));
+    m->cond_count = calloc((size_t)m->ncond, sizeof(size_t));
+    m->cond_tlevel = malloc((size_t)m->ncond * sizeof(int));
+    m->cond_glevel = malloc((size_t)m->ncond * sizeof(int));
+    if (!m->cond_names || !m->cond_count || !m->cond_tlevel || !m->cond_glevel) goto nomem;
+    for (int k = 0; k < m->ncond; k++) {
+        int a = -1, g = -1;
+        if (m->condition == MCR_COND_TARGET) a = k;
+        else if (m->condition == MCR_COND_SENSITIVE) g = k;
+        else a = k / Kg, g = k % Kg;
+        m->cond_tlevel[k] = a;
+        m->cond_glevel[k] = g;
+        const char *an = a >= 0 ? t->cols[m->target].levels[a] : "";
+        const char *gn = g >= 0 ? t->cols[m->sensitive].levels[g] : "";
+        size_t len = strlen(an) + strlen(gn) + 2;
+        if (!(m->cond_names[k] = malloc(len))) goto nomem;
+        if (a >= 0 && g >= 0) snprintf(m->cond_names[k], len, "%s|%s", an, gn);
+        else snprintf(m->cond_names[k], len, "%s", a >= 0 ? an : gn);
+    }
+    /* features: every column but the conditions and the dropped ones */
+    int ndrop = 0;
+    char **drop = mcr_split_list(c->drop, &ndrop);
+    for (int i = 0; i < ndrop; i++)
+        if (mcr_table_find(t, drop[i]) < 0) {
+            rc = mcr_err(MCR_EINVAL, "--drop: column '%s' does not exist in %s", drop[i],
+                         mcr_table_source(t));
+            free(drop);
+            goto fail;
+        }
+    if (!(m->feat = malloc((size_t)t->ncols * sizeof(int)))) {
+        free(drop);
+        goto nomem;
+    }
+    for (int j = 0; j < t->ncols; j++) {
+        int is_cond = (j == m->target && m->condition != MCR_COND_SENSITIVE) ||
+                      (j == m->sensitive && m->condition != MCR_COND_TARGET);
+        int dropped = 0;
+        for (int i = 0; i < ndrop; i++) dropped |= strcmp(drop[i], t->cols[j].name) == 0;
+        if (!is_cond && !dropped) m->feat[m->nfeat++] = j;
+    }
+    free(drop);
+    if (m->nfeat == 0) {
+        rc = mcr_err(MCR_EINVAL, "%s: no columns left to model besides the condition",
+                     mcr_table_source(t));
+        goto fail;
+    }
+    *out = m;
+    return MCR_OK;
+nomem:
+    rc = MCR_NOMEM();
+fail:
+    mcr_model_free(m);
+    return rc;
+}
+
+int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_fit_config *c,
+                  mcr_model **out) {
+    *out = NULL;
+    int rc = check_config(c);
+    if (rc) return rc;
+    if (!rows) nrows = t->nrows;
+    if (nrows < 2)
+        return mcr_err(MCR_EINVAL, "%s: %zu data rows; at least 2 are needed to fit a model",
+                       mcr_table_source(t), nrows);
+    mcr_model *m = NULL;
+    if ((rc = model_setup(t, c, &m))) return rc;
+    m->cfg = *c;
+    m->cfg.target = m->cfg.sensitive = m->cfg.drop = NULL;
+    m->cfg.progress = NULL;
+    m->cfg.progress_ctx = NULL;
+    m->cfg.checkpoint_path = NULL;
+    m->cfg.resume = NULL;
+    m->cfg.checkpoint_every = 0;
+    float *X = NULL;
+    int32_t *C = NULL;
+    int *cond = NULL;
+    size_t *perm = NULL;
+    mcr_trainer tr;
+    memset(&tr, 0, sizeof tr);
+    if ((rc = mcr_encoder_fit_ex(t, m->feat, m->nfeat, rows, nrows, c->numeric, 1,
+                                 c->min_level_count, &m->enc)))
+        goto fail;
+    for (int a = 0; a < m->nfeat; a++) {
+        const mcr_encfeat *f = &m->enc->f[a];
+        if (f->type == MCR_COL_CATEGORICAL && f->width > MCR_MAX_ONEHOT) {
+            rc = mcr_err(MCR_EINVAL,
+                         "%s: column '%s' has %d levels (more than %d); pool the rare ones with "
+                         "--min-level-count N or leave the column out with --drop %s",
+                         mcr_table_source(t), t->cols[f->col].name, f->width, MCR_MAX_ONEHOT,
+                         t->cols[f->col].name);
+            goto fail;
+        }
+    }
+    /* the training rows stay compact: numeric values [nrows, ng] and one level index per
+     * block [nrows, nblk]; one-hot rows exist only for the batch being trained on */
+    int d = m->enc->d, ng = m->enc->ng, nb = m->enc->nblk;
+    X = malloc((nrows * (size_t)ng + 1) * sizeof(float));
+    C = malloc((nrows * (size_t)nb + 1) * sizeof(int32_t));
+    cond = malloc(nrows * sizeof(int));
+    perm = malloc(nrows * sizeof(size_t));
+    m->xlo = malloc((size_t)d * sizeof(float));
+    m->xhi = malloc((size_t)d * sizeof(float));
+    if (!X || !C || !cond || !perm || !m->xlo || !m->xhi) {
+        rc = MCR_NOMEM();
+        goto fail;
+    }
+    if ((rc = mcr_encoder_codes(m->enc, t, rows, nrows, X, C))) goto fail;
+    /* the encoded training range of each column bounds x0_hat during sampling */
+    for (int k = 0; k < d; k++) m->xlo[k] = k < ng ? INFINITY : 0, m->xhi[k] = k < ng ? -INFINITY : 1;
+    for (size_t i = 0; i < nrows; i++)
+        for (int k = 0; k < ng; k++) {
+            float v = X[i * ng + k];
+            if (v < m->xlo[k]) m->xlo[k] = v;
+            if (v > m->xhi[k]) m->xhi[k] = v;
+        }
+    for (size_t r = 0; r < nrows; r++) {
+        cond[r] = row_cond(m, t, rows ? rows[r] : r);
+        if (cond[r] < m->ncond) m->cond_count[cond[r]]++;
+        perm[r] = r;
+    }
+    int B = c->batch < (int)nrows ? c->batch : (int)nrows;
+    m->cfg.batch = B;
+    int multi = c->catmode == MCR_CAT_MULTINOMIAL;
+    mcr_net_layout(&m->net, d, c->dim_t, m->ncond, c->widths, c->nwidths, c->act, c->dropout);
+    if ((rc = mcr_trainer_init(&tr, &m->net, B, c->T, c->schedule, c->seed, multi ? ng : d,
+                               multi ? nb : 0, m->enc->boff, m->enc->bK)))
+        goto fail;
+    int every = c->steps / 200 > 0 ? c->steps / 200 : 1;
+    m->loss_curve = malloc(((size_t)c->steps / every + 2) * sizeof(float));
+    if (!m->loss_curve) {
+        rc = MCR_NOMEM();
+        goto fail;
+    }
+    mcr_rng r;
+    mcr_rng_seed(&r, c->seed, 1);
+    size_t pos = nrows;
+    double t0 = mcr_now(), acc = 0, window = 0;
+    int nacc = 0, nwin = 0, start = 0;
+    uint32_t data_crc = (uint32_t)crc32(0L, (const unsigned char *)X, (uInt)(nrows * (size_t)ng * sizeof(float)));
+    data_crc = (uint32_t)crc32(data_crc, (const unsigned char *)C, (uInt)(nrows * (size_t)nb * sizeof(int32_t)));
+    uint32_t ccrc = cfg_checksum(c, d, m->ncond, nrows);
+    size_t np = m->net.nparams;
+    if (c->resume) { /* continue a checkpoint: same data and settings, then its exact state */
+        const mcr_model *ck = c->resume;
+        const mcr_train_state *s = ck->state;
+        if (!s) {
+            rc = mcr_err(MCR_EINVAL, "--resume: the model file holds no training state (fit with --checkpoint-every)");
+            goto fail;
+        }
+        if (s->data_crc != data_crc || s->cfg_crc != ccrc || ck->net.nparams != np || s->nperm != nrows) {
+            rc = mcr_err(MCR_EINVAL, "--resume: the checkpoint was made with other data or settings "
+                                     "(give fit the same CSV and options)");
+            goto fail;
+        }
+        memcpy(tr.p, s->p, np * sizeof(float));
+        memcpy(tr.m, s->m, np * sizeof(float));
+        memcpy(tr.v, s->v, np * sizeof(float));
+        memcpy(tr.ema, ck->ema, np * sizeof(float));
+        tr.opt.t = (long)s->opt_t;
+        r = s->rng;
+        pos = (size_t)s->pos;
+        for (size_t i = 0; i < nrows; i++) perm[i] = (size_t)s->perm[i];
+        acc = s->acc, window = s->window, nacc = s->nacc, nwin = s->nwin;
+        memcpy(m->loss_curve, ck->loss_curve, (size_t)ck->nloss * sizeof(float));
+        m->nloss = ck->nloss;
+        m->final_loss = ck->final_loss;
+        start = s->step;
+    }
+    for (int step = start; step < c->steps; step++) {
+        for (int b = 0; b < B; b++) {
+            if (pos == nrows) { /* new epoch: reshuffle */
+                mcr_rng_shuffle(&r, perm, nrows);
+                pos = 0;
+            }
+            size_t i = perm[pos++];
+            float *x0 = tr.x0 + (size_t)b * d;
+            memcpy(x0, X + i * ng, (size_t)ng * sizeof(float));
+            memset(x0 + ng, 0, (size_t)(d - ng) * sizeof(float));
+            for (int k = 0; k < nb; k++) {
+                x0[m->enc->boff[k] + C[i * nb + k]] = 1;
+                if (tr.nblk) tr.c0[(size_t)b * nb + k] = C[i * nb + k];
+            }
+            int y = cond[i];
+            if (y < m->ncond && mcr_rng_uniform(&r) < c->p_uncond) y = m->ncond;
+            tr.y[b] = y;
+        }
+        double loss = mcr_trainer_step(&tr, c, step, &r);
+        if (!isfinite(loss)) {
+            rc = mcr_err(MCR_ENUMERIC,
+                         "training diverged at step %d (loss is %s); nothing was written; try a "
+                         "lower --lr or --grad-clip",
+                         step + 1, isnan(loss) ? "NaN" : "infinite");
+            goto fail;
+        }
+        acc += loss, nacc++;
+        window += loss, nwin++;
+        if (nwin == every) {
+            m->loss_curve[m->nloss++] = (float)(window / nwin);
+            window = 0, nwin = 0;
+        }
+        int last = step + 1 == c->steps;
+        if (c->progress && (last || (c->progress_every > 0 && (step + 1) % c->progress_every == 0))) {
+            double el = mcr_now() - t0;
+            c->progress(c->progress_ctx, step + 1, c->steps, (float)(acc / nacc),
+                        el > 0 ? (double)(step + 1) * B / el : 0);
+        }
+        if (last || (step + 1) % 100 == 0) {
+            m->final_loss = (float)(acc / nacc);
+            acc = 0, nacc = 0;
+        }
+        if (c->checkpoint_every > 0 && c->checkpoint_path && !last && (step + 1) % c->checkpoint_every == 0) {
+            /* the whole state, written atomically; buffers are borrowed from the trainer */
+            uint64_t *p64 = malloc(nrows * sizeof(uint64_t));
+            if (!p64) {
+                rc = MCR_NOMEM();
+                goto fail;
+            }
+            for (size_t i = 0; i < nrows; i++) p64[i] = perm[i];
+            mcr_train_state st = {step + 1, (uint64_t)tr.opt.t, r, pos, nrows, p64, acc, window,
+                                  nacc, nwin, data_crc, ccrc, tr.p, tr.m, tr.v, 0};
+            mcr_train_state *keep = m->state;
+            m->state = &st;
+            m->ema = tr.ema;
+            rc = mcr_model_save(m, c->checkpoint_path);
+            m->ema = NULL;
+            m->state = keep;
+            free(p64);
+            if (rc) goto fail;
+        }
+    }
+    if (nwin) m->loss_curve[m->nloss++] = (float)(window / nwin);
+    m->train_seconds = mcr_now() - t0;
+    m->ema = tr.ema; /* keep the EMA weights, free the rest */
+    tr.ema = NULL;
+    mcr_trainer_free(&tr);
+    free(X);
+    free(C);
+    free(cond);
+    free(perm);
+    *out = m;
+    return MCR_OK;
+fail:
+    mcr_trainer_free(&tr);
+    free(X);
+    free(C);
+    free(cond);
+    free(perm);
+    mcr_model_free(m);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ sample */
+int mcr_model_ncond(const mcr_model *m) { return m->ncond; }
+const char *mcr_model_cond_name(const mcr_model *m, int c) { return m->cond_names[c]; }
+size_t mcr_model_cond_count(const mcr_model *m, int c) { return m->cond_count[c]; }
+size_t mcr_model_nparams(const mcr_model *m) { return m->net.nparams; }
+float mcr_model_final_loss(const mcr_model *m) { return m->final_loss; }
+
+int mcr_model_cond_find(const mcr_model *m, const char *name) {
+    for (int c = 0; c < m->ncond; c++)
+        if (strcmp(m->cond_names[c], name) == 0) return c;
+    /* numeric spellings: "1.0" finds "1" */
+    char k1[64], k2[64];
+    size_t l1 = mcr_numeric_key(name, strlen(name), k1);
+    if (l1)
+        for (int c = 0; c < m->ncond; c++) {
+            size_t l2 = mcr_numeric_key(m->cond_names[c], strlen(m->cond_names[c]), k2);
+            if (l2 == l1 && !memcmp(k1, k2, l1)) return c;
+        }
+    return -1;
+}
+
+/* What the reverse process needs besides the network: the Gaussian columns [0, dg) with
+ * their clipping range, and the multinomial blocks (nblk = 0 in one-hot mode). */
+typedef struct {
+    int dg, nblk, Kmax, sumK;
+    const int *boff, *bK;
+    const float *lo, *hi;
+} mixed;
+
+/* Reverse process for B rows of condition c from noise in x [B, d] (one-hot blocks set to
+ * their level indices in xc [B, nblk]); result in x. z holds B * dg floats, u B * sumK,
+ * scratch threads * 2 Kmax. */
+static void denoise(mcr_net *net, const float *p, const mcr_sched *s, const mcr_sample_config *sc,
+                    const mixed *mx, float *x, float *x2, float *z, float *u, int32_t *xc,
+                    float *scratch, int *tv, int *yv, int B, int c, int ncond, uint64_t stream) {
+    int d = net->d, dg = mx->dg, nb = mx->nblk, guided = sc->guidance != 0;
+    int BB = guided ? 2 * B : B;
+    size_t n = (size_t)B * d;
+    for (int i = 0; i < B; i++) yv[i] = c, yv[B + i] = ncond;
+    int K = sc->sampler == MCR_SAMPLER_DDIM ? sc->sample_steps : s->T;
+    if (K > s->T) K = s->T;
+    for (int k = K - 1; k >= 0; k--) {
+        int t, tprev;
+        if (sc->sampler == MCR_SAMPLER_DDIM) {
+            /* the DDIM paper's uniform grid t_k = k T / K: it stops short of t = T-1, where the
+             * cosine schedule's abar (~2e-9) makes the first jump ill-conditioned (a trailing
+             * grid from T-1 measured a +0.2 mean bias on a 2-D Gaussian test) */
+            t = (int)((long)k * s->T / K);
+            tprev = k > 0 ? (int)((long)(k - 1) * s->T / K) : -1;
+        } else {
+            t = k;
+            tprev = k - 1;
+        }
+        for (int i = 0; i < BB; i++) tv[i] = t;
+        const float *inp = x;
+        if (guided) {
+            memcpy(x2, x, n * sizeof(float));
+            memcpy(x2 + n, x, n * sizeof(float));
+            inp = x2;
+        }
+        mcr_net_forward(net, p, inp, tv, yv, BB, 0, 0, 0);
+        float *out = net->out; /* eps on the Gaussian columns, x0 logits on the blocks */
+        if (guided) cfg_combine(out, out + n, n, sc->guidance);
+        double at = s->abar[t], ap = tprev >= 0 ? s->abar[tprev] : 1.0;
+        if (dg > 0) {
+            if (sc->sampler == MCR_SAMPLER_DDIM) {
+                ddim_step(x, out, B, dg, d, mx->lo, mx->hi, at, ap);
+            } else {
+                if (t > 0) mcr_fill_normal(z, (size_t)B * dg, sc->seed, stream * 100003 + (uint64_t)t);
+                ddpm_step(x, out, z, B, dg, d, mx->lo, mx->hi, s, t);
+            }
+        }
+        if (nb) { /* each block: a Gumbel-max draw from p(x_tprev | x_t) */
+            mcr_fill_uniform(u, (size_t)B * mx->sumK, sc->seed, stream * 100003 + (uint64_t)t);
+#pragma omp parallel for schedule(static)
+            for (int i = 0; i < B; i++) {
+                float *scr = scratch + (size_t)omp_get_thread_num() * 2 * mx->Kmax;
+                const float *ui = u + (size_t)i * mx->sumK;
+                for (int b = 0; b < nb; b++) {
+                    int Kb = mx->bK[b];
+                    float *row = x + (size_t)i * d + mx->boff[b];
+                    int32_t *cur = xc + (size_t)i * nb + b;
+                    int nk = mn_sample_step(out + (size_t)i * d + mx->boff[b], *cur, Kb, at, ap, ui, scr);
+                    row[*cur] = 0;
+                    row[nk] = 1;
+                    *cur = nk;
+                    ui += Kb;
+                }
+            }
+        }
+    }
+}
+
+int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_config *sc,
+                     mcr_table **out) {
+    *out = NULL;
+    if (sc->sampler == MCR_SAMPLER_DDIM && (sc->sample_steps < 1 || sc->sample_steps > m->cfg.T))
+        return mcr_err(MCR_EINVAL, "--sample-steps must be in 1..%d (the model's T)", m->cfg.T);
+    if (!isfinite(sc->guidance) || sc->guidance < 0 || sc->guidance > 100)
+        return mcr_err(MCR_EINVAL, "--guidance must be in [0, 100]");
+    if (sc->chunk < 1) return mcr_err(MCR_EINVAL, "chunk must be positive");
+    size_t total = 0;
+    for (int c = 0; c < m->ncond; c++) total += counts[c];
+    int rc;
+    mcr_table *t = NULL;
+    if ((rc = mcr_table_new_like(m->schema, total, &t))) return rc;
+    int d = m->net.d, B = sc->chunk;
+    if ((size_t)B > total) B = total ? (int)total : 1;
+    const mcr_encoder *e = m->enc;
+    int multi = m->cfg.catmode == MCR_CAT_MULTINOMIAL;
+    mixed mx = {multi ? e->ng : d, multi ? e->nblk : 0, 0, 0, e->boff, e->bK, m->xlo, m->xhi};
+    for (int b = 0; b < mx.nblk; b++) {
+        mx.sumK += e->bK[b];
+        if (e->bK[b] > mx.Kmax) mx.Kmax = e->bK[b];
+    }
+    int dg = mx.dg, nb = mx.nblk;
+    mcr_net net = m->net;
+    mcr_sched s;
+    memset(&s, 0, sizeof s);
+    mcr_rng rr;
+    mcr_rng_seed(&rr, sc->seed, 77); /* pooled rare levels */
+    float *x = malloc((size_t)B * d * sizeof(float)), *x2 = malloc(2 * (size_t)B * d * sizeof(float));
+    float *z = malloc(((size_t)B * dg + 1) * sizeof(float));
+    float *u = malloc(((size_t)B * mx.sumK + 1) * sizeof(float));
+    float *scr = malloc(((size_t)omp_get_max_threads() * 2 * mx.Kmax + 1) * sizeof(float));
+    int32_t *xc = malloc(((size_t)B * nb + 1) * sizeof(int32_t));
+    double *xd = malloc((size_t)B * d * sizeof(double));
+    int *tv = malloc(2 * (size_t)B * sizeof(int)), *yv = malloc(2 * (size_t)B * sizeof(int));
+    size_t *rows = malloc((size_t)B * sizeof(size_t));
+    if (!x || !x2 || !z || !u || !scr || !xc || !xd || !tv || !yv || !rows) {
+        rc = MCR_NOMEM();
+        goto done;
+    }
+    if ((rc = mcr_net_alloc(&net, sc->guidance != 0 ? 2 * B : B))) goto done;
+    if ((rc = mcr_sched_init(&s, m->cfg.T, m->cfg.schedule))) goto done;
+    size_t row0 = 0;
+    uint64_t stream = 0;
+    for (int c = 0; c < m->ncond; c++) {
+        for (size_t done_c = 0; done_c < counts[c];) {
+            int b = (int)(counts[c] - done_c < (size_t)B ? counts[c] - done_c : (size_t)B);
+            stream++;
+            if (dg == d) {
+                mcr_fill_normal(x, (size_t)b * d, sc->seed, stream * 100003);
+            } else { /* Gaussian columns from N(0, I), blocks from the uniform q(x_T) */
+                mcr_fill_normal(z, (size_t)b * dg, sc->seed, stream * 100003);
+                mcr_rng r0;
+                mcr_rng_seed(&r0, sc->seed, 1000000 + stream);
+                for (int i = 0; i < b; i++) {
+                    float *row = x + (size_t)i * d;
+                    memcpy(row, z + (size_t)i * dg, (size_t)dg * sizeof(float));
+                    memset(row + dg, 0, (size_t)(d - dg) * sizeof(float));
+                    for (int k = 0; k < nb; k++) {
+                        int lv = (int)mcr_rng_below(&r0, (uint64_t)e->bK[k]);
+                        xc[(size_t)i * nb + k] = lv;
+                        row[e->boff[k] + lv] = 1;
+                    }
+                }
+            }
+            denoise(&net, m->ema, &s, sc, &mx, x, x2, z, u, xc, scr, tv, yv, b, c, m->ncond, stream);
+            for (size_t i = 0; i < (size_t)b * d; i++) xd[i] = x[i];
+            for (int i = 0; i < b; i++) rows[i] = row0 + (size_t)i;
+            if ((rc = mcr_encoder_inverse_ex(e, xd, (size_t)b, t, rows, &rr))) goto done;
+            for (int i = 0; i < b; i++) {
+                if (m->cond_tlevel[c] >= 0) t->cols[m->target].cat[row0 + i] = m->cond_tlevel[c];
+                if (m->cond_glevel[c] >= 0) t->cols[m->sensitive].cat[row0 + i] = m->cond_glevel[c];
+            }
+            row0 += (size_t)b;
+            done_c += (size_t)b;
+        }
+    }
+    *out = t;
+    t = NULL;
+done:
+    mcr_table_free(t);
+    mcr_net_free(&net);
+    mcr_sched_free(&s);
+    free(x);
+    free(x2);
+    free(z);
+    free(u);
+    free(scr);
+    free(xc);
+    free(xd);
+    free(tv);
+    free(yv);
+    free(rows);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ inspect */
+int mcr_model_inspect(const mcr_model *m, FILE *f) {
+    const mcr_fit_config *c = &m->cfg;
+    static const char *cn[] = {"target", "sensitive", "both"}, *sn[] = {"linear", "cosine"},
+                      *an[] = {"relu", "silu"}, *nn_[] = {"quantile", "standard", "minmax"};
+    fprintf(f, "mcrage model (file format %d)\n\narchitecture:\n", MCR_MODEL_VERSION);
+    fprintf(f, "  input width d     %d (encoded features)\n", m->net.d);
+    fprintf(f, "  embedding dim_t   %d (sinusoidal time -> Linear -> SiLU -> Linear; "
+               "label embedding %d+1 rows)\n", m->net.dt, m->ncond);
+    fprintf(f, "  hidden widths    ");
+    for (int l = 0; l < m->net.nl; l++) fprintf(f, " %d", m->net.widths[l]);
+    fprintf(f, " (%s, dropout %g)\n", an[m->net.act], m->net.dropout);
+    fprintf(f, "  parameters        %zu\n", m->net.nparams);
+    fprintf(f, "\ndiffusion: T = %d, %s schedule, epsilon prediction, p_uncond %g\n", c->T,
+            sn[c->schedule], c->p_uncond);
+    fprintf(f, "categoricals: %s (%d numeric dims, %d categorical blocks%s)\n",
+            c->catmode == MCR_CAT_MULTINOMIAL ? "multinomial diffusion, x0 logits, KL loss"
+                                              : "one-hot under Gaussian diffusion",
+            m->enc->ng, m->enc->nblk, c->min_level_count > 1 ? ", rare levels pooled" : "");
+    if (c->min_level_count > 1) fprintf(f, "min level count: %d\n", c->min_level_count);
+    fprintf(f, "training: %d steps, batch %d, lr %g (linear decay, warm-up %d), weight decay %g,"
+               " grad clip %g, EMA %g, seed %llu\n",
+            c->steps, c->batch, c->lr, c->warmup, c->weight_decay, c->grad_clip, c->ema_decay,
+            (unsigned long long)c->seed);
+    fprintf(f, "final loss (mean of the last <=100 steps): %.5f\n", m->final_loss);
+    if (m->state)
+        fprintf(f, "checkpoint: training state at step %d of %d (continue with fit --resume)\n",
+                m->state->step, c->steps);
+    fprintf(f, "\ncondition: %s on '%s'%s%s\n", cn[m->condition],
+            m->condition == MCR_COND_SENSITIVE ? m->schema->cols[m->sensitive].name
+                                               : m->schema->cols[m->target].name,
+            m->condition == MCR_COND_BOTH ? " x '" : "",
+            m->condition == MCR_COND_BOTH ? m->schema->cols[m->sensitive].name : "");
+    for (int k = 0; k < m->ncond; k++)
+        fprintf(f, "  %-24s %zu training rows\n", m->cond_names[k], m->cond_count[k]);
+    fprintf(f, "\nschema (%d columns):\n", m->schema->ncols);
+    for (int j = 0; j < m->schema->ncols; j++) {
+        const mcr_column *col = &m->schema->cols[j];
+        const char *role = "dropped";
+        const mcr_encfeat *fe = NULL;
+        for (int a = 0; a < m->enc->nfeat; a++)
+            if (m->enc->f[a].col == j) fe = &m->enc->f[a], role = "feature";
+        if (j == m->target) role = m->condition == MCR_COND_SENSITIVE ? "feature (target)" : "condition (target)";
+        if (j == m->sensitive)
+            role = m->condition == MCR_COND_TARGET ? "feature (sensitive)" : "condition (sensitive)";
+        fprintf(f, "  %-24s %-12s %-22s", col->name, mcr_coltype_name(col->type), role);
+        if (fe && col->type == MCR_COL_CATEGORICAL)
+            fprintf(f, " %d levels%s%s", fe->width, fe->other >= 0 ? " (rare pooled)" : "",
+                    fe->has_missing ? " incl. missing" : "");
+        else if (fe)
+            fprintf(f, " %s [%g, %g]%s", nn_[fe->kind], fe->lo, fe->hi,
+                    fe->has_missing ? " + missing indicator" : "");
+        else if (col->type == MCR_COL_CATEGORICAL)
+            fprintf(f, " %d levels", col->nlevels);
+        fputc('\n', f);
+    }
+    return ferror(f) ? mcr_err(MCR_EIO, "write error") : MCR_OK;
+}
+
+/* ------------------------------------------------------------------ benchmark */
+static double peak_rss_mb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int steps,
+                       int sample_rows, mcr_bench_result *res) {
+    memset(res, 0, sizeof *res);
+    mcr_fit_config c;
+    mcr_fit_config_default(&c);
+    c.steps = steps + 2;
+    c.batch = batch;
+    memcpy(c.widths, widths, (size_t)nwidths * sizeof(int));
+    c.nwidths = nwidths;
+    mcr_net layout;
+    mcr_net_layout(&layout, d, c.dim_t, 2, widths, nwidths, MCR_ACT_RELU, 0);
+    res->nparams = layout.nparams;
+    mcr_trainer tr;
+    int rc = mcr_trainer_init(&tr, &layout, batch, c.T, c.schedule, 1, d, 0, NULL, NULL);
+    if (rc) return rc;
+    mcr_rng r;
+    mcr_rng_seed(&r, 7, 0);
+    mcr_fill_normal(tr.x0, (size_t)batch * d, 3, 0);
+    for (int i = 0; i < batch; i++) tr.y[i] = (int)mcr_rng_below(&r, 3);
+    for (int s = 0; s < 2; s++) mcr_trainer_step(&tr, &c, s, &r); /* warm-up */
+    double t0 = mcr_now();
+    for (int s = 0; s < steps; s++) mcr_trainer_step(&tr, &c, s + 2, &r);
+    double el = mcr_now() - t0;
+    res->train_rows_per_s = (double)steps * batch / el;
+    res->train_gflops = 6.0 * (double)layout.nparams * res->train_rows_per_s / 1e9;
+    /* plain sgemm at the largest hidden layer's forward shape [batch, K] x [K, N] */
+    int K = c.dim_t, N = c.dim_t;
+    for (int l = 0; l < nwidths; l++) {
+        int in = l ? widths[l - 1] : c.dim_t;
+        if ((double)in * widths[l] > (double)K * N) K = in, N = widths[l];
+    }
+    float *A = malloc((size_t)batch * K * sizeof(float)), *Bm = malloc((size_t)K * N * sizeof(float));
+    float *C = malloc((size_t)batch * N * sizeof(float));
+    if (!A || !Bm || !C) {
+        free(A), free(Bm), free(C);
+        mcr_trainer_free(&tr);
+        return MCR_NOMEM();
+    }
+    mcr_fill_normal(A, (size_t)batch * K, 1, 1);
+    mcr_fill_normal(Bm, (size_t)K * N, 1, 2);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, N, K, 1, A, K, Bm, K, 0, C, N);
+    int reps = 0;
+    t0 = mcr_now();
+    do {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, N, K, 1, A, K, Bm, K, 0, C, N);
+        reps++;
+    } while (mcr_now() - t0 < 0.5);
+    el = mcr_now() - t0;
+    res->sgemm_gflops = 2.0 * batch * K * N * reps / el / 1e9;
+    free(A), free(Bm), free(C);
+    /* DDIM-100 sampling of sample_rows rows with the trained EMA weights */
+    mcr_net net = layout;
+    mcr_sched s;
+    mcr_sample_config sc;
+    mcr_sample_config_default(&sc);
+    sc.sample_steps = 100;
+    rc = mcr_net_alloc(&net, sample_rows);
+    if (!rc) rc = mcr_sched_init(&s, c.T, c.schedule);
+    float *x = malloc((size_t)sample_rows * d * sizeof(float));
+    int *tv = malloc(2 * (size_t)sample_rows * sizeof(int)), *yv = malloc(2 * (size_t)sample_rows * sizeof(int));
+    if (!rc && (!x || !tv || !yv)) rc = MCR_NOMEM();
+    if (!rc) {
+        mcr_fill_normal(x, (size_t)sample_rows * d, 5, 0);
+        t0 = mcr_now();
+        mixed mx = {d, 0, 0, 0, NULL, NULL, NULL, NULL};
+        denoise(&net, tr.ema, &s, &sc, &mx, x, NULL, NULL, NULL, NULL, NULL, tv, yv, sample_rows, 0, 2, 1);
+        res->sample_rows_per_s = sample_rows / (mcr_now() - t0);
+        mcr_sched_free(&s);
+    }
+    free(x), free(tv), free(yv);
+    mcr_net_free(&net);
+    mcr_trainer_free(&tr);
+    res->peak_rss_mb = peak_rss_mb();
+    return rc;
+}
+
+const float *mcr_model_loss_curve(const mcr_model *m, int *n, int *every) {
+    *n = m->nloss;
+    *every = m->cfg.steps / 200 > 0 ? m->cfg.steps / 200 : 1;
+    return m->loss_curve;
+}

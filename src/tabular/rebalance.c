@@ -1,0 +1,638 @@
+/* rebalance.c — how many rows each cell needs (strategies) and where they come from (methods).
+ *
+ * A cell is a class of the target, or a (class, group) pair with group-balance. Strategies give
+ * each cell a target count; methods fill the gap:
+ *   ros      rows of the cell drawn with replacement
+ *   rus      (removes instead) rows of larger classes dropped down to the target
+ *   smote    a random row of the cell, one of its k nearest cell neighbours, a uniform point on
+ *            the segment between them, on the encoded features (numerics standardised,
+ *            categoricals one-hot, decoded by arg-max), as after one-hot encoding in Python
+ *   smote-nc numerics interpolated as in SMOTE; distances add med^2 per categorical mismatch
+ *            (med = median standard deviation of the cell's numeric features); each categorical
+ *            takes the most frequent value among the k neighbours (imbalanced-learn's SMOTENC)
+ *   adasyn   SMOTE whose base rows are chosen in proportion to the share of other-class rows
+ *            among their k nearest neighbours in the whole training set (He et al. 2008)
+ *   mcrage   the conditional diffusion model fitted on the rows, sampled per cell
+ */
+#include "eval/eval.h"
+#include "tabular/tabular.h"
+
+static const char *METHOD_NAMES[] = {"none", "ros", "rus", "smote", "smote-nc", "adasyn", "mcrage"};
+
+const char *mcr_aug_method_name(mcr_aug_method m) {
+    return m >= 0 && m < MCR_AUG_NMETHODS ? METHOD_NAMES[m] : "?";
+}
+
+int mcr_aug_method_parse(const char *s, mcr_aug_method *out) {
+    for (int m = 0; m < MCR_AUG_NMETHODS; m++)
+        if (!strcmp(s, METHOD_NAMES[m])) {
+            *out = (mcr_aug_method)m;
+            return MCR_OK;
+        }
+    if (!strcmp(s, "smotenc")) {
+        *out = MCR_AUG_SMOTENC;
+        return MCR_OK;
+    }
+    return mcr_err(MCR_EINVAL, "unknown method '%s' (none, ros, rus, smote, smote-nc, adasyn, mcrage)", s);
+}
+
+void mcr_augment_config_default(mcr_augment_config *c) {
+    memset(c, 0, sizeof *c);
+    c->method = MCR_AUG_MCRAGE;
+    c->strategy = MCR_STRAT_BALANCE;
+    c->ratio = 1.0;
+    c->synthetic_fraction = -1;
+    c->k = 5;
+    c->seed = 1;
+    mcr_fit_config_default(&c->fit);
+    mcr_sample_config_default(&c->sample);
+}
+
+typedef struct {
+    int ncell, K, G;          /* cells = K (class) or K * G (class x group) */
+    size_t *n, *want;         /* [ncell] current and target counts */
+    size_t **rows;            /* [ncell] table rows of each cell */
+    int *label, *group;       /* [ncell] */
+} cells;
+
+static void cells_free(cells *c) {
+    if (c->rows)
+        for (int i = 0; i < c->ncell; i++) free(c->rows[i]);
+    free(c->rows), free(c->n), free(c->want), free(c->label), free(c->group);
+}
+
+/* largest-remainder split of `total` in proportion to w[0..n) */
+static void split_prop(size_t total, const double *w, int n, size_t *out) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += w[i];
+    size_t used = 0;
+    double *rem = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+    for (int i = 0; i < n; i++) {
+        double x = s > 0 ? total * w[i] / s : 0;
+        out[i] = (size_t)floor(x);
+        if (rem) rem[i] = x - floor(x);
+        used += out[i];
+    }
+    while (rem && used < total && s > 0) {
+        int b = 0;
+        for (int i = 1; i < n; i++)
+            if (rem[i] > rem[b]) b = i;
+        out[b]++, rem[b] = -1, used++;
+    }
+    free(rem);
+}
+
+static int build_cells(const mcr_table *t, const size_t *rows, size_t nrows, int jt, int js,
+                       const mcr_augment_config *c, cells *ce) {
+    memset(ce, 0, sizeof *ce);
+    int gb = c->strategy == MCR_STRAT_GROUP_BALANCE;
+    ce->K = t->cols[jt].nlevels;
+    ce->G = gb ? t->cols[js].nlevels : 1;
+    ce->ncell = ce->K * ce->G;
+    int nc = ce->ncell;
+    ce->n = calloc((size_t)nc, sizeof(size_t));
+    ce->want = calloc((size_t)nc, sizeof(size_t));
+    ce->rows = calloc((size_t)nc, sizeof(size_t *));
+    ce->label = malloc((size_t)nc * sizeof(int));
+    ce->group = malloc((size_t)nc * sizeof(int));
+    if (!ce->n || !ce->want || !ce->rows || !ce->label || !ce->group) return MCR_NOMEM();
+    for (int i = 0; i < nc; i++) ce->label[i] = i / ce->G, ce->group[i] = gb ? i % ce->G : -1;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass)
+            for (int i = 0; i < nc; i++) {
+                if (!(ce->rows[i] = malloc((ce->n[i] ? ce->n[i] : 1) * sizeof(size_t)))) return MCR_NOMEM();
+                ce->n[i] = 0;
+            }
+        for (size_t r = 0; r < nrows; r++) {
+            size_t i = rows ? rows[r] : r;
+            int y = t->cols[jt].cat[i], g = gb ? t->cols[js].cat[i] : 0;
+            if (y < 0 || g < 0) continue;
+            int cell = y * ce->G + g;
+            if (pass) ce->rows[cell][ce->n[cell]] = i;
+            ce->n[cell]++;
+        }
+    }
+    /* target counts */
+    size_t nmax = 0, nmin = SIZE_MAX, tot = 0;
+    size_t *ncls = calloc((size_t)ce->K, sizeof(size_t));
+    if (!ncls) return MCR_NOMEM();
+    for (int i = 0; i < nc; i++) ncls[ce->label[i]] += ce->n[i], tot += ce->n[i];
+    for (int k = 0; k < ce->K; k++)
+        if (ncls[k]) {
+            if (ncls[k] > nmax) nmax = ncls[k];
+            if (ncls[k] < nmin) nmin = ncls[k];
+        }
+    int rus = c->method == MCR_AUG_RUS;
+    for (int i = 0; i < nc; i++) {
+        size_t n = ce->n[i], w = n;
+        if (n == 0) { /* an empty cell cannot be filled from its own rows */
+            ce->want[i] = 0;
+            continue;
+        }
+        if (c->strategy == MCR_STRAT_BALANCE) w = rus ? nmin : nmax;
+        else if (c->strategy == MCR_STRAT_RATIO) {
+            if (rus) w = n == nmax ? (size_t)ceil(nmin / c->ratio) : n;
+            else w = (size_t)ceil(c->ratio * nmax);
+            if (!rus && w < n) w = n;
+            if (rus && w > n) w = n;
+        } else { /* group-balance: every group as large as the largest, label prevalence kept;
+                  * the group size is split over labels by largest remainder */
+            size_t gmax = 0;
+            for (int g = 0; g < ce->G; g++) {
+                size_t s = 0;
+                for (int k = 0; k < ce->K; k++) s += ce->n[k * ce->G + g];
+                if (s > gmax) gmax = s;
+            }
+            double *prev = malloc((size_t)ce->K * sizeof(double));
+            size_t *share = malloc((size_t)ce->K * sizeof(size_t));
+            if (!prev || !share) return free(prev), free(share), free(ncls), MCR_NOMEM();
+            for (int k = 0; k < ce->K; k++) prev[k] = (double)ncls[k];
+            split_prop(gmax, prev, ce->K, share);
+            w = share[ce->label[i]];
+            free(prev), free(share);
+            if (w < n) w = n;
+        }
+        ce->want[i] = w;
+    }
+    free(ncls);
+    if (c->synthetic_fraction >= 0 && !rus && c->method != MCR_AUG_NONE) {
+        double *def = malloc((size_t)nc * sizeof(double));
+        if (!def) return MCR_NOMEM();
+        double sd = 0;
+        for (int i = 0; i < nc; i++) sd += def[i] = (double)(ce->want[i] - ce->n[i]);
+        if (sd == 0) {
+            free(def);
+            return mcr_err(MCR_EINVAL, "--synthetic-fraction: the strategy leaves no class to fill");
+        }
+        size_t S = (size_t)llround(c->synthetic_fraction / (1 - c->synthetic_fraction) * tot);
+        size_t *add = malloc((size_t)nc * sizeof(size_t));
+        if (!add) return free(def), MCR_NOMEM();
+        split_prop(S, def, nc, add);
+        for (int i = 0; i < nc; i++) ce->want[i] = ce->n[i] + add[i];
+        free(add), free(def);
+    }
+    return MCR_OK;
+}
+
+/* ---- SMOTE family ---------------------------------------------------------------------- */
+typedef struct {
+    mcr_encoder *enc;
+    int d;
+    float *X;     /* [nrows, d] encoded rows, in the order of `rows` */
+    int *is_cat;  /* [d] 1 for one-hot dims */
+    int *feat_of; /* [d] encoder feature of each dim */
+} encoded;
+
+static void encoded_free(encoded *e) {
+    mcr_encoder_free(e->enc);
+    free(e->X), free(e->is_cat), free(e->feat_of);
+}
+
+static int encode_rows(const mcr_table *t, const size_t *rows, size_t nrows, const int *feat,
+                       int nfeat, encoded *e) {
+    memset(e, 0, sizeof *e);
+    int rc = mcr_encoder_fit(t, feat, nfeat, rows, nrows, MCR_NUM_STANDARD, &e->enc);
+    if (rc) return rc;
+    int d = e->d = e->enc->d;
+    double *xd = malloc(nrows * (size_t)d * sizeof(double) + 1);
+    e->X = malloc(nrows * (size_t)d * sizeof(float) + 1);
+    e->is_cat = calloc((size_t)d, sizeof(int));
+    e->feat_of = calloc((size_t)d, sizeof(int));
+    if (!xd || !e->X || !e->is_cat || !e->feat_of) {
+        free(xd);
+        return MCR_NOMEM();
+    }
+    if ((rc = mcr_encoder_transform(e->enc, t, rows, nrows, xd))) return free(xd), rc;
+    for (size_t i = 0; i < nrows * (size_t)d; i++) e->X[i] = (float)xd[i];
+    free(xd);
+    for (int a = 0; a < e->enc->nfeat; a++) {
+        const mcr_encfeat *f = &e->enc->f[a];
+        for (int k = 0; k < f->width; k++) {
+            e->feat_of[f->offset + k] = a;
+            e->is_cat[f->offset + k] = f->type == MCR_COL_CATEGORICAL;
+        }
+    }
+    return MCR_OK;
+}
+
+/* One synthetic row from base row `base` of the cell: a uniform point between it and one of its
+ * kk nearest cell neighbours; with nc_mode, one-hot blocks get the neighbours' vote counts
+ * (arg-max = the most frequent value, ties to the lower level). */
+static void smote_one(const encoded *e, const size_t *pos, const int *nn, int kk, size_t base,
+                      int nc_mode, mcr_rng *r, double *y) {
+    int d = e->d;
+    const float *xb = e->X + pos[base] * d;
+    if (kk == 0) { /* a cell of one row: copy it */
+        for (int j = 0; j < d; j++) y[j] = xb[j];
+        return;
+    }
+    int nb = nn[base * kk + mcr_rng_below(r, (uint64_t)kk)];
+    const float *xn = e->X + pos[nb] * d;
+    double gap = mcr_rng_uniform(r);
+    for (int j = 0; j < d; j++) y[j] = xb[j] + gap * (xn[j] - xb[j]);
+    if (nc_mode)
+        for (int j = 0; j < d; j++) {
+            if (!e->is_cat[j]) continue;
+            int v = 0;
+            for (int a = 0; a < kk; a++) v += e->X[pos[nn[base * kk + a]] * d + j] > 0.5f;
+            y[j] = v;
+        }
+}
+
+/* Generate `add` rows for one cell (its rows' encodings at e->X[pos[i]]). base_counts: rows per
+ * base row (ADASYN), or NULL for uniformly random base rows. */
+static int smote_cell(const encoded *e, const size_t *pos, size_t m, const size_t *base_counts,
+                      size_t add, int k, int nc_mode, mcr_rng *r, double *out /* [add, d] */) {
+    int d = e->d;
+    if (m == 0 || add == 0) return MCR_OK;
+    float *C = malloc(m * (size_t)d * sizeof(float));
+    int kk = (int)(m - 1 < (size_t)k ? m - 1 : (size_t)k);
+    int *nn = malloc(m * (size_t)(kk ? kk : 1) * sizeof(int));
+    if (!C || !nn) return free(C), free(nn), MCR_NOMEM();
+    for (size_t i = 0; i < m; i++) memcpy(C + i * d, e->X + pos[i] * d, (size_t)d * sizeof(float));
+    if (nc_mode) { /* SMOTE-NC: scale one-hot dims so that a mismatch adds med^2 */
+        int nnum = 0;
+        float *sds = malloc((size_t)d * sizeof(float) + 1);
+        for (int j = 0; j < d && sds; j++) {
+            if (e->is_cat[j]) continue;
+            double s = 0, s2 = 0;
+            for (size_t i = 0; i < m; i++) s += C[i * d + j], s2 += (double)C[i * d + j] * C[i * d + j];
+            double mean = s / m;
+            sds[nnum++] = (float)sqrt(fmax(s2 / m - mean * mean, 0));
+        }
+        float med = 1;
+        if (sds && nnum) {
+            qsort(sds, (size_t)nnum, sizeof(float), mcr_cmp_float);
+            med = nnum % 2 ? sds[nnum / 2] : 0.5f * (sds[nnum / 2 - 1] + sds[nnum / 2]);
+        }
+        free(sds);
+        float sc = med / sqrtf(2.0f); /* two one-hot dims differ per mismatch: 2 (med^2/2) */
+        for (size_t i = 0; i < m; i++)
+            for (int j = 0; j < d; j++)
+                if (e->is_cat[j]) C[i * d + j] *= sc;
+    }
+    int rc = kk ? mcr_knn(C, m, C, m, d, kk, 0, nn) : MCR_OK;
+    free(C);
+    if (rc) return free(nn), rc;
+    size_t o = 0;
+    if (base_counts) {
+        for (size_t b = 0; b < m; b++)
+            for (size_t q = 0; q < base_counts[b] && o < add; q++, o++)
+                smote_one(e, pos, nn, kk, b, nc_mode, r, out + o * d);
+    }
+    for (; o < add; o++) smote_one(e, pos, nn, kk, (size_t)mcr_rng_below(r, m), nc_mode, r, out + o * d);
+    free(nn);
+    return MCR_OK;
+}
+
+/* ADASYN: base row i gets a share of `add` proportional to the fraction of other-class rows
+ * among its k nearest neighbours in all training rows (uniform if none has any). */
+static int adasyn_counts(const encoded *e, size_t nall, const int *lab, const size_t *pos, size_t m,
+                         int k, size_t add, size_t *counts) {
+    int d = e->d, kk = (int)(nall - 1 < (size_t)k ? nall - 1 : (size_t)k);
+    double *w = calloc(m ? m : 1, sizeof(double));
+    int *nn = malloc(m * (size_t)(kk + 1) * sizeof(int));
+    float *Q = malloc(m * (size_t)d * sizeof(float) + 1);
+    if (!w || !nn || !Q) return free(w), free(nn), free(Q), MCR_NOMEM();
+    for (size_t i = 0; i < m; i++) memcpy(Q + i * d, e->X + pos[i] * d, (size_t)d * sizeof(float));
+    int rc = kk > 0 ? mcr_knn(Q, m, e->X, nall, d, kk + 1, -1, nn) : MCR_OK;
+    double sw = 0;
+    for (size_t i = 0; i < m && !rc && kk > 0; i++) {
+        int used = 0, other = 0;
+        for (int a = 0; a <= kk && used < kk; a++) {
+            int j = nn[i * (kk + 1) + a];
+            if (j < 0 || (size_t)j == pos[i]) continue; /* the row itself */
+            other += lab[j] != lab[pos[i]];
+            used++;
+        }
+        w[i] = used ? (double)other / used : 0;
+        sw += w[i];
+    }
+    if (sw == 0)
+        for (size_t i = 0; i < m; i++) w[i] = 1;
+    if (!rc) split_prop(add, w, (int)m, counts);
+    free(w), free(nn), free(Q);
+    return rc;
+}
+
+/* ---- exact copies ----------------------------------------------------------------------- */
+/* mark[s] = 1 for synthetic rows equal to a training row; returns their number */
+static size_t find_copies(const mcr_table *t, size_t nrows, const mcr_table *syn, const int *cols,
+                          int nc, const mcr_hrow *train_h, char *mark) {
+    size_t cnt = 0;
+    for (size_t s = 0; s < syn->nrows; s++) {
+        uint64_t h = mcr_table_row_hash(syn, s, cols, nc);
+        size_t lo = 0, hi = nrows;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (train_h[mid].h < h) lo = mid + 1;
+            else hi = mid;
+        }
+        mark[s] = 0;
+        for (size_t q = lo; q < nrows && train_h[q].h == h && !mark[s]; q++)
+            mark[s] = mcr_table_rows_equal(syn, s, t, train_h[q].row, cols, nc);
+        cnt += mark[s];
+    }
+    return cnt;
+}
+
+/* The columns a synthetic row is compared on: the modelled ones and the conditions (dropped
+ * columns are empty in synthetic rows). cols needs room for nfeat + 2; returns the count. */
+static int compared_columns(const mcr_model *m, int *cols) {
+    int nc = m->nfeat;
+    memcpy(cols, m->feat, (size_t)m->nfeat * sizeof(int));
+    if (m->condition != MCR_COND_SENSITIVE) cols[nc++] = m->target;
+    if (m->condition != MCR_COND_TARGET) cols[nc++] = m->sensitive;
+    return nc;
+}
+
+/* the condition index whose target / sensitive levels synthetic row s carries */
+static int cond_of_row(const mcr_model *m, const mcr_table *syn, size_t s) {
+    int a = syn->cols[m->target].cat[s], g = m->sensitive >= 0 ? syn->cols[m->sensitive].cat[s] : -1;
+    for (int k = 0; k < m->ncond; k++)
+        if ((m->cond_tlevel[k] < 0 || m->cond_tlevel[k] == a) && (m->cond_glevel[k] < 0 || m->cond_glevel[k] == g))
+            return k;
+    return -1;
+}
+
+/* Resample the synthetic rows that copy a training row, up to 10 rounds. */
+static int reject_copies(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_model *m,
+                         const mcr_sample_config *sc0, int rounds, mcr_table *syn, size_t *found,
+                         size_t *left) {
+    int nc, *cols = malloc(((size_t)m->nfeat + 2) * sizeof(int));
+    mcr_hrow *th = malloc((nrows ? nrows : 1) * sizeof(mcr_hrow));
+    char *mark = malloc(syn->nrows + 1);
+    size_t *counts = calloc((size_t)m->ncond, sizeof(size_t));
+    int rc = MCR_OK;
+    if (!cols || !th || !mark || !counts) {
+        rc = MCR_NOMEM();
+        goto done;
+    }
+    nc = compared_columns(m, cols);
+    for (size_t q = 0; q < nrows; q++) th[q].row = rows ? rows[q] : q, th[q].h = mcr_table_row_hash(t, th[q].row, cols, nc);
+    qsort(th, nrows, sizeof(mcr_hrow), mcr_hrow_cmp);
+    size_t n = find_copies(t, nrows, syn, cols, nc, th, mark);
+    *found = n;
+    /* the synthetic table is laid out condition by condition: row s belongs to the condition
+     * whose target/sensitive levels it carries */
+    for (int round = 0; round < rounds && n > 0; round++) {
+        memset(counts, 0, (size_t)m->ncond * sizeof(size_t));
+        for (size_t s = 0; s < syn->nrows; s++) {
+            int k = mark[s] ? cond_of_row(m, syn, s) : -1;
+            if (k >= 0) counts[k]++;
+        }
+        mcr_sample_config sc = *sc0;
+        sc.seed = sc0->seed + 7919u * (uint64_t)(round + 1);
+        mcr_table *fresh = NULL;
+        if ((rc = mcr_model_sample(m, counts, &sc, &fresh))) goto done;
+        /* replace the marked rows in condition order with the fresh rows */
+        size_t *used = calloc((size_t)m->ncond, sizeof(size_t)), *start = calloc((size_t)m->ncond + 1, sizeof(size_t));
+        if (!used || !start) {
+            free(used), free(start);
+            mcr_table_free(fresh);
+            rc = MCR_NOMEM();
+            goto done;
+        }
+        for (int k = 0; k < m->ncond; k++) start[k + 1] = start[k] + counts[k];
+        for (size_t s = 0; s < syn->nrows; s++) {
+            int k = mark[s] ? cond_of_row(m, syn, s) : -1;
+            if (k < 0) continue;
+            size_t src = start[k] + used[k]++;
+            for (int j = 0; j < syn->ncols; j++) {
+                if (syn->cols[j].type == MCR_COL_CATEGORICAL) syn->cols[j].cat[s] = fresh->cols[j].cat[src];
+                else syn->cols[j].num[s] = fresh->cols[j].num[src];
+            }
+        }
+        free(used), free(start);
+        mcr_table_free(fresh);
+        n = find_copies(t, nrows, syn, cols, nc, th, mark);
+    }
+    *left = n;
+done:
+    free(cols), free(th), free(mark), free(counts);
+    return rc;
+}
+
+static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_model *m,
+                      const mcr_table *syn, uint64_t seed, size_t *close, double *thr) {
+    if (nrows < 10 || syn->nrows == 0) return MCR_OK;
+    int *cols = malloc(((size_t)m->nfeat + 2) * sizeof(int));
+    size_t *order = malloc(nrows * sizeof(size_t));
+    if (!cols || !order) return free(cols), free(order), MCR_NOMEM();
+    int nc = compared_columns(m, cols);
+    for (size_t q = 0; q < nrows; q++) order[q] = rows ? rows[q] : q;
+    mcr_rng r;
+    mcr_rng_seed(&r, seed, 991);
+    mcr_rng_shuffle(&r, order, nrows);
+    size_t nh = nrows / 5, nref = nrows - nh;
+    encoded e;
+    int rc = encode_rows(t, order + nh, nref, cols, nc, &e);
+    float *H = NULL, *S = NULL;
+    double *dh = NULL, *ds = NULL, *xd = NULL;
+    if (rc) goto done;
+    int d = e.d;
+    H = malloc(nh * (size_t)d * sizeof(float)), S = malloc(syn->nrows * (size_t)d * sizeof(float));
+    dh = malloc(nh * sizeof(double)), ds = malloc(syn->nrows * sizeof(double));
+    size_t mx = nh > syn->nrows ? nh : syn->nrows;
+    xd = malloc(mx * (size_t)d * sizeof(double));
+    if (!H || !S || !dh || !ds || !xd) {
+        rc = MCR_NOMEM();
+        goto done;
+    }
+    if ((rc = mcr_encoder_transform(e.enc, t, order, nh, xd))) goto done;
+    for (size_t i = 0; i < nh * (size_t)d; i++) H[i] = (float)xd[i];
+    if ((rc = mcr_encoder_transform(e.enc, syn, NULL, syn->nrows, xd))) goto done;
+    for (size_t i = 0; i < syn->nrows * (size_t)d; i++) S[i] = (float)xd[i];
+    if ((rc = mcr_nn_dist(H, nh, e.X, nref, d, dh)) || (rc = mcr_nn_dist(S, syn->nrows, e.X, nref, d, ds))) goto done;
+    qsort(dh, nh, sizeof(double), mcr_cmp_double);
+    *thr = dh[(size_t)floor(0.01 * (double)(nh - 1))];
+    *close = 0;
+    for (size_t i = 0; i < syn->nrows; i++) *close += ds[i] < *thr;
+done:
+    encoded_free(&e);
+    free(cols), free(order), free(H), free(S), free(dh), free(ds), free(xd);
+    return rc;
+}
+
+int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                mcr_table **out, size_t *nsynth) {
+    *out = NULL;
+    if (nsynth) *nsynth = 0;
+    if (!rows) nrows = t->nrows;
+    if (!c->target) return mcr_err(MCR_EINVAL, "--target is required");
+    int jt = mcr_table_find(t, c->target), js = -1;
+    if (jt < 0) return mcr_err(MCR_EINVAL, "--target: column '%s' does not exist in %s", c->target, mcr_table_source(t));
+    if (t->cols[jt].type != MCR_COL_CATEGORICAL)
+        return mcr_err(MCR_EINVAL, "--target: column '%s' is numeric; declare it with --categorical %s", c->target, c->target);
+    if (c->sensitive) {
+        js = mcr_table_find(t, c->sensitive);
+        if (js < 0) return mcr_err(MCR_EINVAL, "--sensitive: column '%s' does not exist in %s", c->sensitive, mcr_table_source(t));
+        if (t->cols[js].type != MCR_COL_CATEGORICAL)
+            return mcr_err(MCR_EINVAL, "--sensitive: column '%s' is numeric; band it or declare it categorical", c->sensitive);
+    }
+    if (c->strategy == MCR_STRAT_GROUP_BALANCE && js < 0)
+        return mcr_err(MCR_EINVAL, "--strategy group-balance needs --sensitive COL");
+    if (c->strategy == MCR_STRAT_RATIO && !(c->ratio > 0 && c->ratio <= 1))
+        return mcr_err(MCR_EINVAL, "--ratio must be in (0, 1] (got %g)", c->ratio);
+    if (c->synthetic_fraction >= 1) return mcr_err(MCR_EINVAL, "--synthetic-fraction must be in [0, 1)");
+    if (c->k < 1 || c->k > 50) return mcr_err(MCR_EINVAL, "--k must be in 1..50 (got %d)", c->k);
+    if (c->mark_synthetic && mcr_table_find(t, c->mark_synthetic) >= 0)
+        return mcr_err(MCR_EINVAL, "--mark-synthetic: %s already has a column '%s'", mcr_table_source(t), c->mark_synthetic);
+    if (c->method == MCR_AUG_RUS && c->strategy == MCR_STRAT_GROUP_BALANCE)
+        return mcr_err(MCR_EINVAL, "rus does not support group-balance");
+    cells ce;
+    int rc = build_cells(t, rows, nrows, jt, js, c, &ce);
+    if (rc) return cells_free(&ce), rc;
+    mcr_rng r;
+    mcr_rng_seed(&r, c->seed, 77);
+    mcr_table *res = NULL, *syn = NULL;
+    size_t total_add = 0;
+    for (int i = 0; i < ce.ncell; i++) total_add += ce.want[i] > ce.n[i] ? ce.want[i] - ce.n[i] : 0;
+    if (c->method == MCR_AUG_NONE) {
+        rc = mcr_table_take(t, rows, nrows, &res);
+        goto done;
+    }
+    if (c->method == MCR_AUG_RUS) {
+        size_t *keep = malloc((nrows ? nrows : 1) * sizeof(size_t)), nk = 0;
+        if (!keep) { rc = MCR_NOMEM(); goto done; }
+        /* rows outside any cell (missing label) are kept; each cell keeps a random subset */
+        char *mark = calloc(t->nrows ? t->nrows : 1, 1);
+        if (!mark) { free(keep); rc = MCR_NOMEM(); goto done; }
+        for (int i = 0; i < ce.ncell; i++) {
+            size_t m = ce.n[i], w = ce.want[i] < m ? ce.want[i] : m;
+            size_t *cr = ce.rows[i];
+            for (size_t a = 0; a < w; a++) { /* partial Fisher-Yates */
+                size_t b = a + (size_t)mcr_rng_below(&r, m - a), tmp = cr[a];
+                cr[a] = cr[b], cr[b] = tmp;
+                mark[cr[a]] = 1;
+            }
+        }
+        for (size_t q = 0; q < nrows; q++) {
+            size_t i = rows ? rows[q] : q;
+            int y = t->cols[jt].cat[i];
+            if (y < 0 || mark[i]) keep[nk++] = i;
+        }
+        rc = mcr_table_take(t, keep, nk, &res);
+        free(keep), free(mark);
+        goto done;
+    }
+    if ((rc = mcr_table_take(t, rows, nrows, &res))) goto done;
+    if (total_add == 0) goto done;
+    if (c->method == MCR_AUG_ROS) {
+        size_t *pick = malloc(total_add * sizeof(size_t)), o = 0;
+        if (!pick) { rc = MCR_NOMEM(); goto done; }
+        for (int i = 0; i < ce.ncell; i++)
+            for (size_t a = ce.n[i]; a < ce.want[i]; a++) pick[o++] = ce.rows[i][mcr_rng_below(&r, ce.n[i])];
+        rc = mcr_table_take(t, pick, total_add, &syn);
+        free(pick);
+    } else if (c->method == MCR_AUG_MCRAGE) {
+        mcr_fit_config fc = c->fit;
+        fc.target = c->target;
+        fc.sensitive = c->sensitive;
+        fc.drop = c->drop;
+        fc.seed = c->seed;
+        fc.condition = c->strategy == MCR_STRAT_GROUP_BALANCE ? MCR_COND_BOTH : MCR_COND_TARGET;
+        mcr_model *m = NULL;
+        if ((rc = mcr_model_fit(t, rows, nrows, &fc, &m))) goto done;
+        size_t *counts = calloc((size_t)m->ncond, sizeof(size_t));
+        if (!counts) { mcr_model_free(m); rc = MCR_NOMEM(); goto done; }
+        for (int i = 0; i < ce.ncell; i++) /* cell index == condition index (label * G + group) */
+            counts[i] = ce.want[i] > ce.n[i] ? ce.want[i] - ce.n[i] : 0;
+        mcr_sample_config sc = c->sample;
+        sc.seed = c->seed;
+        rc = mcr_model_sample(m, counts, &sc, &syn);
+        size_t found = 0, left = 0;
+        if (!rc) rc = reject_copies(t, rows, nrows, m, &sc, c->keep_copies ? 0 : 10, syn, &found, &left);
+        if (c->copies_found) *c->copies_found = found;
+        if (c->copies_left) *c->copies_left = left;
+        if (!rc && c->dcr_close && c->dcr_threshold) {
+            *c->dcr_close = 0;
+            *c->dcr_threshold = NAN;
+            rc = dcr_report(t, rows, nrows, m, syn, c->seed, c->dcr_close, c->dcr_threshold);
+        }
+        free(counts);
+        if (!rc && c->model_out) *c->model_out = m;
+        else mcr_model_free(m);
+    } else { /* smote, smote-nc, adasyn */
+        int *feat = malloc((size_t)t->ncols * sizeof(int)), nfeat = 0;
+        int ndrop = 0;
+        char **drop = mcr_split_list(c->drop, &ndrop);
+        for (int j = 0; feat && j < t->ncols; j++) {
+            int dropped = 0;
+            for (int q = 0; q < ndrop; q++) dropped |= !strcmp(drop[q], t->cols[j].name);
+            if (j != jt && !(j == js && c->strategy == MCR_STRAT_GROUP_BALANCE) && !dropped) feat[nfeat++] = j;
+        }
+        free(drop);
+        encoded e;
+        size_t *pos_of = NULL;
+        double *gen = NULL;
+        int *lab = NULL;
+        if (!feat || nfeat == 0) {
+            rc = feat ? mcr_err(MCR_EINVAL, "no feature columns to interpolate") : MCR_NOMEM();
+            free(feat);
+            goto done;
+        }
+        /* encoded rows in the order of rows[]; pos_of maps table row -> position */
+        size_t *order = malloc((nrows ? nrows : 1) * sizeof(size_t));
+        pos_of = malloc((t->nrows ? t->nrows : 1) * sizeof(size_t));
+        if (!order || !pos_of) { free(order); free(feat); rc = MCR_NOMEM(); goto smote_done; }
+        for (size_t q = 0; q < nrows; q++) order[q] = rows ? rows[q] : q, pos_of[order[q]] = q;
+        rc = encode_rows(t, order, nrows, feat, nfeat, &e);
+        free(feat);
+        if (rc) { free(order); goto smote_done; }
+        gen = malloc(total_add * (size_t)e.d * sizeof(double));
+        lab = malloc((nrows ? nrows : 1) * sizeof(int));
+        if (!gen || !lab) { free(order); rc = MCR_NOMEM(); goto smote_free; }
+        for (size_t q = 0; q < nrows; q++) lab[q] = t->cols[jt].cat[order[q]];
+        size_t o = 0;
+        for (int i = 0; i < ce.ncell && !rc; i++) {
+            size_t m = ce.n[i], add = ce.want[i] > m ? ce.want[i] - m : 0;
+            if (!add) continue;
+            size_t *pos = malloc(m * sizeof(size_t)), *bc = NULL;
+            if (!pos) { rc = MCR_NOMEM(); break; }
+            for (size_t a = 0; a < m; a++) pos[a] = pos_of[ce.rows[i][a]];
+            if (c->method == MCR_AUG_ADASYN) {
+                bc = calloc(m, sizeof(size_t));
+                rc = bc ? adasyn_counts(&e, nrows, lab, pos, m, c->k, add, bc) : MCR_NOMEM();
+            }
+            if (!rc) rc = smote_cell(&e, pos, m, bc, add, c->k, c->method == MCR_AUG_SMOTENC, &r, gen + o * e.d);
+            o += add;
+            free(pos), free(bc);
+        }
+        free(order);
+        if (!rc && !(rc = mcr_table_new_like(t, total_add, &syn))) {
+            rc = mcr_encoder_inverse(e.enc, gen, total_add, syn, NULL);
+            size_t q = 0;
+            for (int i = 0; i < ce.ncell && !rc; i++)
+                for (size_t a = ce.n[i]; a < ce.want[i]; a++, q++) {
+                    syn->cols[jt].cat[q] = ce.label[i];
+                    if (ce.group[i] >= 0) syn->cols[js].cat[q] = ce.group[i];
+                }
+        }
+    smote_free:
+        encoded_free(&e);
+    smote_done:
+        free(pos_of), free(gen), free(lab);
+    }
+    if (!rc && syn) {
+        rc = mcr_table_append(res, syn);
+        if (nsynth) *nsynth = syn->nrows;
+    }
+    if (!rc && c->mark_synthetic) {
+        size_t nreal = res->nrows - (syn ? syn->nrows : 0);
+        int j = mcr_table_add_column(res, c->mark_synthetic, MCR_COL_CATEGORICAL, 0);
+        if (j < 0) rc = j;
+        else if (mcr_column_add_level(&res->cols[j], "0", 1) < 0 || mcr_column_add_level(&res->cols[j], "1", 1) < 0)
+            rc = MCR_NOMEM();
+        for (size_t i = 0; !rc && i < res->nrows; i++) res->cols[j].cat[i] = i >= nreal;
+    }
+done:
+    mcr_table_free(syn);
+    cells_free(&ce);
+    if (rc) {
+        mcr_table_free(res);
+        return rc;
+    }
+    *out = res;
+    return MCR_OK;
+}

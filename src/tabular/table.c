@@ -1,0 +1,977 @@
+/* table.c — CSV (RFC 4180) to typed columns and back.
+ *
+ * Reading is one pass over the file held in memory: fields are unquoted in place and recorded
+ * as (offset, length); then each column is typed (numeric / integer / categorical) and filled.
+ * Linear in the file size; level lookup through a hash map. Errors name file:line:col.
+ * A table keeps the input's category spellings and each numeric column's decimal count, so
+ * a table written back looks like the input.
+ */
+#include "tabular/tabular.h"
+#include <errno.h>
+#include <float.h>
+
+/* ------------------------------------------------------------------ string map */
+
+/* ------------------------------------------------------------------ numbers */
+/* Returns 1 for a finite number, 2 for a number that overflows a double, 0 otherwise. */
+static int parse_number(const char *s, size_t len, double *v, int *decimals) {
+    size_t i = 0;
+    int dec = 0, ndig = 0;
+    if (len == 0 || len > 400) return 0;
+    if (s[i] == '+' || s[i] == '-') i++;
+    size_t int_start = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9') i++, ndig++;
+    /* "007" is an identifier, not the number 7: keep it as a category */
+    if (i - int_start > 1 && s[int_start] == '0') return 0;
+    if (i < len && s[i] == '.') {
+        i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9') i++, ndig++, dec++;
+    }
+    if (ndig == 0) return 0;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-')) i++;
+        size_t e0 = i;
+        while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+        if (i == e0) return 0;
+        dec = -1;
+    }
+    if (i != len) return 0;
+    char tmp[408];
+    memcpy(tmp, s, len);
+    tmp[len] = 0;
+    errno = 0;
+    double x = strtod(tmp, NULL);
+    if (!isfinite(x)) return 2;
+    *v = x;
+    if (decimals) *decimals = dec;
+    return 1;
+}
+
+int mcr_parse_number(const char *s, size_t len, double *v, int *decimals) {
+    return parse_number(s, len, v, decimals) == 1;
+}
+
+size_t mcr_numeric_key(const char *s, size_t len, char *buf) {
+    double v;
+    if (parse_number(s, len, &v, NULL) != 1) return 0;
+    if (v == 0) v = 0; /* -0 and 0 are one level */
+    return (size_t)snprintf(buf, 64, "%.17g", v);
+}
+
+static int is_nonfinite_word(const char *s, size_t len) {
+    if (len && (s[0] == '+' || s[0] == '-')) s++, len--;
+    return (len == 3 && strncasecmp(s, "inf", 3) == 0) ||
+           (len == 8 && strncasecmp(s, "infinity", 8) == 0) ||
+           (len == 3 && strncasecmp(s, "nan", 3) == 0);
+}
+
+/* ------------------------------------------------------------------ columns */
+int mcr_column_find_level(mcr_column *c, const char *s, size_t len) {
+    if (!c->map) return -1;
+    return mcr_strmap_get(c->map, s, len);
+}
+
+/* Add level `s` found under lookup key `key` (the spelling itself, or the canonical form of a
+ * number so that "1" and "1.0" are one level); returns its code or a negative status. */
+static int add_level_keyed(mcr_column *c, const char *key, size_t klen, const char *s, size_t len) {
+    if (!c->map && !(c->map = mcr_strmap_new())) return MCR_NOMEM();
+    int k = mcr_strmap_get(c->map, key, klen);
+    if (k >= 0) return k;
+    if (c->nlevels == c->cap_levels) {
+        int ncap = c->cap_levels ? c->cap_levels * 2 : 8;
+        char **nl = realloc(c->levels, (size_t)ncap * sizeof(char *));
+        if (!nl) return MCR_NOMEM();
+        c->levels = nl;
+        c->cap_levels = ncap;
+    }
+    char *p = malloc(len + 1);
+    if (!p) return MCR_NOMEM();
+    memcpy(p, s, len);
+    p[len] = 0;
+    int rc = mcr_strmap_put(c->map, key, klen, c->nlevels);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    c->levels[c->nlevels] = p;
+    return c->nlevels++;
+}
+
+int mcr_column_add_level(mcr_column *c, const char *s, size_t len) {
+    return add_level_keyed(c, s, len, s, len);
+}
+
+static void column_free(mcr_column *c) {
+    free(c->name);
+    free(c->num);
+    free(c->cat);
+    for (int k = 0; k < c->nlevels; k++) free(c->levels[k]);
+    free(c->levels);
+    mcr_strmap_free(c->map);
+}
+
+void mcr_table_free(mcr_table *t) {
+    if (!t) return;
+    for (int j = 0; j < t->ncols; j++) column_free(&t->cols[j]);
+    free(t->cols);
+    free(t->source);
+    free(t);
+}
+
+/* ------------------------------------------------------------------ CSV parsing */
+void mcr_csv_options_default(mcr_csv_options *o) {
+    memset(o, 0, sizeof *o);
+}
+
+typedef struct {
+    const char *name;
+    char *buf;         /* writable copy of the file */
+    size_t len;
+    size_t *foff;      /* field offsets */
+    uint32_t *flen;    /* field lengths */
+    size_t nf, capf;
+    size_t *rline;     /* line number of each record */
+    size_t *rstart;    /* byte offset where each record starts */
+    size_t nr, capr;
+} csvparse;
+
+static int push_field(csvparse *p, size_t off, size_t len) {
+    if (p->nf == p->capf) {
+        size_t nc = p->capf ? p->capf * 2 : 1024;
+        size_t *o = realloc(p->foff, nc * sizeof(size_t));
+        if (!o) return MCR_NOMEM();
+        p->foff = o;
+        uint32_t *l = realloc(p->flen, nc * sizeof(uint32_t));
+        if (!l) return MCR_NOMEM();
+        p->flen = l;
+        p->capf = nc;
+    }
+    if (len > UINT32_MAX) return mcr_err(MCR_EPARSE, "%s: field longer than 4 GiB", p->name);
+    p->foff[p->nf] = off;
+    p->flen[p->nf] = (uint32_t)len;
+    p->nf++;
+    return MCR_OK;
+}
+
+static int push_record(csvparse *p, size_t line, size_t start) {
+    if (p->nr == p->capr) {
+        size_t nc = p->capr ? p->capr * 2 : 256;
+        size_t *a = realloc(p->rline, nc * sizeof(size_t));
+        if (!a) return MCR_NOMEM();
+        p->rline = a;
+        size_t *b = realloc(p->rstart, nc * sizeof(size_t));
+        if (!b) return MCR_NOMEM();
+        p->rstart = b;
+        p->capr = nc;
+    }
+    p->rline[p->nr] = line;
+    p->rstart[p->nr] = start;
+    p->nr++;
+    return MCR_OK;
+}
+
+/* 1-based line and column of byte offset `off` */
+static void locate(const char *buf, size_t off, size_t *line, size_t *col) {
+    size_t l = 1, c = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (buf[i] == '\n') l++, c = 1;
+        else c++;
+    }
+    *line = l;
+    *col = c;
+}
+
+static int utf8_check(const unsigned char *s, size_t n, size_t *bad) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) { i++; continue; }
+        int k;
+        uint32_t cp;
+        if ((c & 0xE0) == 0xC0) k = 1, cp = c & 0x1F;
+        else if ((c & 0xF0) == 0xE0) k = 2, cp = c & 0x0F;
+        else if ((c & 0xF8) == 0xF0) k = 3, cp = c & 0x07;
+        else { *bad = i; return 0; }
+        for (int j = 1; j <= k; j++) {
+            if (i + (size_t)j >= n || (s[i + j] & 0xC0) != 0x80) { *bad = i; return 0; }
+            cp = (cp << 6) | (s[i + j] & 0x3F);
+        }
+        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) { *bad = i; return 0; }
+        i += (size_t)k + 1;
+    }
+    return 1;
+}
+
+/* the separator most frequent outside quotes on the header: the first non-blank line */
+static char detect_sep(const char *b, size_t n) {
+    size_t cnt[3] = {0, 0, 0};
+    int inq = 0;
+    size_t i0 = 0;
+    if (n >= 3 && (unsigned char)b[0] == 0xEF && (unsigned char)b[1] == 0xBB && (unsigned char)b[2] == 0xBF) i0 = 3;
+    while (i0 < n && (b[i0] == '\n' || b[i0] == '\r' || b[i0] == ' ')) i0++;
+    for (size_t i = i0; i < n; i++) {
+        char c = b[i];
+        if (c == '"') inq = !inq;
+        else if (!inq && (c == '\n' || c == '\r')) break;
+        else if (!inq && c == ',') cnt[0]++;
+        else if (!inq && c == ';') cnt[1]++;
+        else if (!inq && c == '\t') cnt[2]++;
+    }
+    if (cnt[1] > cnt[0] && cnt[1] >= cnt[2]) return ';';
+    if (cnt[2] > cnt[0] && cnt[2] > cnt[1]) return '\t';
+    return ',';
+}
+
+static int csv_tokenize(csvparse *p, char sep, int *ncols_out) {
+    char *b = p->buf;
+    size_t n = p->len, pos = 0, line = 1;
+    if (n >= 3 && (unsigned char)b[0] == 0xEF && (unsigned char)b[1] == 0xBB &&
+        (unsigned char)b[2] == 0xBF)
+        pos = 3;
+    int ncols = -1;
+    while (pos < n) {
+        size_t rec_start = pos, rec_line = line, f0 = p->nf;
+        int rc;
+        int was_quoted = 0;
+        for (;;) {
+            while (pos < n && b[pos] == ' ' && sep != ' ') pos++;
+            if (pos < n && b[pos] == '"') {
+                size_t qoff = pos, qline = line;
+                size_t w = ++pos, fstart = pos;
+                was_quoted = 1;
+                for (;;) {
+                    if (pos >= n) {
+                        size_t l, c;
+                        locate(b, qoff, &l, &c);
+                        (void)qline;
+                        return mcr_err(MCR_EPARSE,
+                                       "%s:%zu:%zu: unterminated quoted field (the quote "
+                                       "opened here is never closed)",
+                                       p->name, l, c);
+                    }
+                    char c = b[pos];
+                    if (c == '"') {
+                        if (pos + 1 < n && b[pos + 1] == '"') {
+                            b[w++] = '"';
+                            pos += 2;
+                            continue;
+                        }
+                        pos++;
+                        break;
+                    }
+                    if (c == '\n') line++;
+                    b[w++] = c;
+                    pos++;
+                }
+                size_t flen = w - fstart;
+                while (pos < n && b[pos] == ' ' && sep != ' ') pos++;
+                if (pos < n && b[pos] != sep && b[pos] != '\n' && b[pos] != '\r') {
+                    size_t l, c;
+                    locate(b, pos, &l, &c);
+                    return mcr_err(MCR_EPARSE,
+                                   "%s:%zu:%zu: unexpected character '%c' after a closing quote",
+                                   p->name, l, c, b[pos]);
+                }
+                if ((rc = push_field(p, fstart, flen))) return rc;
+            } else {
+                size_t fstart = pos;
+                while (pos < n && b[pos] != sep && b[pos] != '\n' && b[pos] != '\r') pos++;
+                size_t e = pos;
+                while (e > fstart && b[e - 1] == ' ') e--;
+                if ((rc = push_field(p, fstart, e - fstart))) return rc;
+            }
+            if (pos < n && b[pos] == sep) {
+                pos++;
+                continue;
+            }
+            if (pos < n && b[pos] == '\r') pos++;
+            if (pos < n && b[pos] == '\n') pos++;
+            line++;
+            break;
+        }
+        size_t nfields = p->nf - f0;
+        if (nfields == 1 && p->flen[f0] == 0 && !was_quoted) { /* blank line */
+            p->nf = f0;
+            continue;
+        }
+        if (ncols < 0) {
+            ncols = (int)nfields;
+        } else if ((int)nfields != ncols) {
+            size_t col = nfields > (size_t)ncols ? p->foff[f0 + (size_t)ncols] - rec_start + 1
+                                                 : pos - rec_start;
+            return mcr_err(MCR_EPARSE, "%s:%zu:%zu: expected %d fields, found %zu (ragged row)",
+                           p->name, rec_line, col, ncols, nfields);
+        }
+        if ((rc = push_record(p, rec_line, rec_start))) return rc;
+    }
+    if (ncols < 0) return mcr_err(MCR_EPARSE, "%s: empty file (no header row)", p->name);
+    *ncols_out = ncols;
+    return MCR_OK;
+}
+
+static int in_list(char **list, int n, const char *s, size_t len) {
+    for (int i = 0; i < n; i++)
+        if (strlen(list[i]) == len && memcmp(list[i], s, len) == 0) return 1;
+    return 0;
+}
+
+static int level_cmp_numeric = 0;
+static int cmp_levels(const void *a, const void *b) {
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    if (level_cmp_numeric) {
+        double u = strtod(x, NULL), v = strtod(y, NULL);
+        return (u > v) - (u < v);
+    }
+    return strcmp(x, y);
+}
+
+/* Sort levels (numerically when all are numbers) and remap codes, so that a schema does not
+ * depend on row order. */
+static int sort_levels(mcr_column *c, size_t nrows, int numeric) {
+    int K = c->nlevels;
+    if (K < 2) return MCR_OK;
+    char **sorted = malloc((size_t)K * sizeof(char *));
+    int *remap = malloc((size_t)K * sizeof(int));
+    if (!sorted || !remap) {
+        free(sorted);
+        free(remap);
+        return MCR_NOMEM();
+    }
+    memcpy(sorted, c->levels, (size_t)K * sizeof(char *));
+    level_cmp_numeric = numeric;
+    qsort(sorted, (size_t)K, sizeof(char *), cmp_levels);
+    for (int k = 0; k < K; k++) {
+        const char *s = sorted[k];
+        char key[64];
+        size_t kl = numeric ? mcr_numeric_key(s, strlen(s), key) : 0;
+        int old = kl ? mcr_strmap_get(c->map, key, kl) : mcr_strmap_get(c->map, s, strlen(s));
+        MCR_ASSERT(old >= 0);
+        remap[old] = k;
+    }
+    for (int k = 0; k < K; k++) {
+        const char *s = sorted[k];
+        char key[64];
+        size_t kl = numeric ? mcr_numeric_key(s, strlen(s), key) : 0;
+        int rc = kl ? mcr_strmap_put(c->map, key, kl, k) : mcr_strmap_put(c->map, s, strlen(s), k);
+        if (rc) {
+            free(sorted);
+            free(remap);
+            return rc;
+        }
+    }
+    memcpy(c->levels, sorted, (size_t)K * sizeof(char *));
+    for (size_t i = 0; i < nrows; i++)
+        if (c->cat[i] >= 0) c->cat[i] = remap[c->cat[i]];
+    free(sorted);
+    free(remap);
+    return MCR_OK;
+}
+
+/* Type and fill column `c` from field j of every record after the header. */
+static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na, int nna,
+                        int force_cat, int force_num, int max_levels) {
+    size_t nrows = p->nr - 1;
+    const char *b = p->buf;
+    /* pass 1: what the values look like */
+    size_t n_num = 0, n_na = 0, n_int = 0, n_nonfinite = 0, n_other = 0;
+    int maxdec = 0;
+    size_t first_bad = (size_t)-1;
+    for (size_t i = 0; i < nrows; i++) {
+        size_t k = (i + 1) * (size_t)ncols + (size_t)j;
+        const char *s = b + p->foff[k];
+        size_t len = p->flen[k];
+        if (in_list(na, nna, s, len)) { n_na++; continue; }
+        double v;
+        int dec;
+        int r = parse_number(s, len, &v, &dec);
+        if (r == 1) {
+            n_num++;
+            if (v == floor(v)) n_int++;
+            if (dec < 0) maxdec = -1;
+            else if (maxdec >= 0 && dec > maxdec) maxdec = dec;
+        } else if (r == 2 || is_nonfinite_word(s, len)) {
+            n_nonfinite++;
+            if (first_bad == (size_t)-1) first_bad = i;
+        } else {
+            n_other++;
+            if (first_bad == (size_t)-1) first_bad = i;
+        }
+    }
+    /* a column with no observed value is categorical (with no levels) unless declared numeric */
+    int numeric = !force_cat && (force_num || (n_other == 0 && (n_num > 0 || n_nonfinite > 0)));
+    if (numeric && (n_other > 0 || n_nonfinite > 0)) {
+        size_t k = (first_bad + 1) * (size_t)ncols + (size_t)j;
+        size_t line = p->rline[first_bad + 1];
+        size_t col = p->foff[k] - p->rstart[first_bad + 1] + 1;
+        return mcr_err(MCR_EPARSE,
+                       "%s:%zu:%zu: column '%s': '%.*s' is not a finite number%s", p->name,
+                       line, col, c->name, (int)(p->flen[k] > 40 ? 40 : p->flen[k]),
+                       b + p->foff[k],
+                       n_nonfinite ? " (inf, nan and out-of-range numbers are refused; use an "
+                                     "NA token for missing values)"
+                                   : "");
+    }
+    /* integral numeric columns with at most two values are flags: categorical */
+    if (numeric && !force_num && n_num > 0 && n_int == n_num) {
+        double a = NAN, bb = NAN;
+        int distinct = 0;
+        for (size_t i = 0; i < nrows && distinct <= 2; i++) {
+            size_t k = (i + 1) * (size_t)ncols + (size_t)j;
+            const char *s = b + p->foff[k];
+            size_t len = p->flen[k];
+            double v;
+            if (in_list(na, nna, s, len) || parse_number(s, len, &v, NULL) != 1) continue;
+            if (distinct == 0) a = v, distinct = 1;
+            else if (v != a && (distinct == 1 || v != bb)) {
+                if (distinct == 1) bb = v;
+                distinct++;
+            }
+        }
+        if (distinct <= 2) numeric = 0;
+    }
+    if (numeric) {
+        c->type = (n_int == n_num) ? MCR_COL_INTEGER : MCR_COL_NUMERIC;
+        c->decimals = maxdec > 12 ? -1 : maxdec;
+        c->num = malloc((nrows ? nrows : 1) * sizeof(double));
+        if (!c->num) return MCR_NOMEM();
+        for (size_t i = 0; i < nrows; i++) {
+            size_t k = (i + 1) * (size_t)ncols + (size_t)j;
+            const char *s = b + p->foff[k];
+            size_t len = p->flen[k];
+            double v = NAN;
+            if (!in_list(na, nna, s, len)) parse_number(s, len, &v, NULL);
+            c->num[i] = v;
+        }
+        return MCR_OK;
+    }
+    /* categorical; numbers spelled differently ("1", "1.0") are one level when every value is
+     * a number */
+    int all_numbers = n_other == 0 && n_nonfinite == 0 && n_num > 0;
+    c->type = MCR_COL_CATEGORICAL;
+    c->decimals = 0;
+    c->cat = malloc((nrows ? nrows : 1) * sizeof(int32_t));
+    if (!c->cat) return MCR_NOMEM();
+    if (!(c->map = mcr_strmap_new())) return MCR_NOMEM();
+    for (size_t i = 0; i < nrows; i++) {
+        size_t k = (i + 1) * (size_t)ncols + (size_t)j;
+        const char *s = b + p->foff[k];
+        size_t len = p->flen[k];
+        if (in_list(na, nna, s, len)) {
+            c->cat[i] = -1;
+            continue;
+        }
+        char key[64];
+        const char *ks = s;
+        size_t kl = len;
+        if (all_numbers) {
+            kl = mcr_numeric_key(s, len, key);
+            ks = key;
+        }
+        int code = mcr_strmap_get(c->map, ks, kl);
+        if (code < 0) {
+            if (max_levels > 0 && c->nlevels >= max_levels) {
+                size_t line = p->rline[i + 1], col = p->foff[k] - p->rstart[i + 1] + 1;
+                return mcr_err(MCR_EPARSE,
+                               "%s:%zu:%zu: column '%s' has more than %d distinct levels; "
+                               "drop it (--drop) or declare it numeric (--numeric)",
+                               p->name, line, col, c->name, max_levels);
+            }
+            code = add_level_keyed(c, ks, kl, s, len);
+            if (code < 0) return code;
+        }
+        c->cat[i] = code;
+    }
+    return sort_levels(c, nrows, all_numbers);
+}
+
+int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
+                           const mcr_csv_options *opt, mcr_table **out) {
+    *out = NULL;
+    mcr_csv_options dflt;
+    if (!opt) {
+        mcr_csv_options_default(&dflt);
+        opt = &dflt;
+    }
+    csvparse p;
+    memset(&p, 0, sizeof p);
+    p.name = name;
+    mcr_table *t = NULL;
+    char **na = NULL, **fcat = NULL, **fnum = NULL, **drop = NULL;
+    int nna = 0, nfcat = 0, nfnum = 0, ndrop = 0, rc = MCR_OK;
+    char *keep = NULL;
+    if (len == 0) {
+        rc = mcr_err(MCR_EPARSE, "%s: empty file (no header row)", name);
+        goto fail;
+    }
+    const void *nul = memchr(data, 0, len);
+    if (nul) {
+        size_t l, c;
+        locate(data, (size_t)((const char *)nul - data), &l, &c);
+        rc = mcr_err(MCR_EPARSE, "%s:%zu:%zu: NUL byte in a text file (is this a CSV file?)",
+                     name, l, c);
+        goto fail;
+    }
+    size_t bad;
+    if (!utf8_check((const unsigned char *)data, len, &bad)) {
+        size_t l, c;
+        locate(data, bad, &l, &c);
+        rc = mcr_err(MCR_EPARSE, "%s:%zu:%zu: invalid UTF-8 byte 0x%02X (save the file as UTF-8)",
+                     name, l, c, (unsigned char)data[bad]);
+        goto fail;
+    }
+    p.buf = malloc(len + 1);
+    if (!p.buf) {
+        rc = MCR_NOMEM();
+        goto fail;
+    }
+    memcpy(p.buf, data, len);
+    p.buf[len] = 0;
+    p.len = len;
+    char sep = opt->sep ? opt->sep : detect_sep(p.buf, len);
+    int ncols = 0;
+    if ((rc = csv_tokenize(&p, sep, &ncols))) goto fail;
+
+    na = mcr_split_list(opt->na_tokens ? opt->na_tokens : ",NA,NaN,?,null", &nna);
+    fcat = mcr_split_list(opt->categorical, &nfcat);
+    fnum = mcr_split_list(opt->numeric, &nfnum);
+    drop = mcr_split_list(opt->drop, &ndrop);
+    if (!na) {
+        rc = MCR_NOMEM();
+        goto fail;
+    }
+    /* header: names must be unique; option lists must name existing columns */
+    keep = calloc((size_t)ncols, 1);
+    if (!keep) {
+        rc = MCR_NOMEM();
+        goto fail;
+    }
+    for (int j = 0; j < ncols; j++) {
+        keep[j] = 1;
+        const char *s = p.buf + p.foff[j];
+        for (int k = 0; k < j; k++)
+            if (p.flen[k] == p.flen[j] && memcmp(p.buf + p.foff[k], s, p.flen[j]) == 0) {
+                rc = mcr_err(MCR_EPARSE, "%s:%zu:%zu: duplicate column name '%.*s'", name,
+                             p.rline[0], p.foff[j] - p.rstart[0] + 1, (int)p.flen[j], s);
+                goto fail;
+            }
+        if (in_list(drop, ndrop, s, p.flen[j])) keep[j] = 0;
+    }
+    char **lists[3] = {fcat, fnum, drop};
+    int nlists[3] = {nfcat, nfnum, ndrop};
+    const char *optname[3] = {"--categorical", "--numeric", "--drop"};
+    for (int L = 0; L < 3; L++)
+        for (int i = 0; i < nlists[L]; i++) {
+            int found = 0;
+            for (int j = 0; j < ncols && !found; j++)
+                found = p.flen[j] == strlen(lists[L][i]) &&
+                        memcmp(p.buf + p.foff[j], lists[L][i], p.flen[j]) == 0;
+            if (!found) {
+                rc = mcr_err(MCR_EINVAL, "%s: %s names column '%s', which %s does not have",
+                             optname[L], optname[L], lists[L][i], name);
+                goto fail;
+            }
+        }
+
+    t = calloc(1, sizeof *t);
+    if (!t) {
+        rc = MCR_NOMEM();
+        goto fail;
+    }
+    t->sep = sep;
+    t->source = mcr_strdup(name);
+    t->nrows = t->cap = p.nr - 1;
+    int nkeep = 0;
+    for (int j = 0; j < ncols; j++) nkeep += keep[j];
+    t->cols = calloc((size_t)(nkeep ? nkeep : 1), sizeof(mcr_column));
+    if (!t->cols || !t->source) {
+        rc = MCR_NOMEM();
+        goto fail;
+    }
+    for (int j = 0; j < ncols; j++) {
+        if (!keep[j]) continue;
+        mcr_column *c = &t->cols[t->ncols++];
+        c->name = malloc(p.flen[j] + 1);
+        if (!c->name) {
+            rc = MCR_NOMEM();
+            goto fail;
+        }
+        memcpy(c->name, p.buf + p.foff[j], p.flen[j]);
+        c->name[p.flen[j]] = 0;
+        int fc = in_list(fcat, nfcat, c->name, strlen(c->name));
+        int fn = in_list(fnum, nfnum, c->name, strlen(c->name));
+        rc = build_column(&p, c, j, ncols, na, nna, fc, fn, opt->max_levels);
+        if (rc) goto fail;
+    }
+    goto done;
+fail:
+    mcr_table_free(t);
+    t = NULL;
+done:
+    free(p.buf);
+    free(p.foff);
+    free(p.flen);
+    free(p.rline);
+    free(p.rstart);
+    free(na);
+    free(fcat);
+    free(fnum);
+    free(drop);
+    free(keep);
+    *out = t;
+    return rc;
+}
+
+int mcr_table_read_csv(const char *path, const mcr_csv_options *opt, mcr_table **out) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return mcr_err(MCR_EIO, "%s: cannot open: %s", path, strerror(errno));
+    char *data = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 65536) {
+            size_t nc = cap ? cap * 2 : 1 << 20;
+            char *nd = realloc(data, nc);
+            if (!nd) {
+                free(data);
+                fclose(f);
+                return MCR_NOMEM();
+            }
+            data = nd;
+            cap = nc;
+        }
+        size_t r = fread(data + len, 1, cap - len, f);
+        len += r;
+        if (r == 0) break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(data);
+        return mcr_err(MCR_EIO, "%s: read error", path);
+    }
+    int rc = mcr_table_read_csv_mem(data, len, path, opt, out);
+    free(data);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ writing */
+static void write_field(FILE *f, const char *s, char sep) {
+    size_t n = strlen(s);
+    int q = n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
+    /* any candidate separator is quoted too, so that detection reads the file back the same */
+    for (size_t i = 0; i < n && !q; i++)
+        q = s[i] == sep || s[i] == '"' || s[i] == '\n' || s[i] == '\r' || s[i] == ',' ||
+            s[i] == ';' || s[i] == '\t';
+    if (!q) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') fputc('"', f);
+        fputc(s[i], f);
+    }
+    fputc('"', f);
+}
+
+static void write_number(FILE *f, double v, mcr_coltype type, int decimals) {
+    if (isnan(v)) return;
+    if (type == MCR_COL_INTEGER && decimals <= 0) {
+        fprintf(f, "%.0f", v);
+        return;
+    }
+    if (decimals >= 0) {
+        fprintf(f, "%.*f", decimals, v);
+        return;
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.15g", v);
+    if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
+    fputs(buf, f);
+}
+
+int mcr_table_write_csv_stream(const mcr_table *t, FILE *f) {
+    char sep = t->sep ? t->sep : ',';
+    /* with one column an empty field would make a blank line, which readers skip: quote it */
+    int one = t->ncols == 1;
+    for (int j = 0; j < t->ncols; j++) {
+        if (j) fputc(sep, f);
+        const char *nm = t->cols[j].name;
+        if (one && !nm[0]) fputs("\"\"", f);
+        else if (j == 0 && !strncmp(nm, "\xEF\xBB\xBF", 3)) { /* would read back as a BOM */
+            fputc('"', f);
+            for (const char *q = nm; *q; q++) {
+                if (*q == '"') fputc('"', f);
+                fputc(*q, f);
+            }
+            fputc('"', f);
+        } else
+            write_field(f, nm, sep);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; i < t->nrows; i++) {
+        for (int j = 0; j < t->ncols; j++) {
+            const mcr_column *c = &t->cols[j];
+            if (j) fputc(sep, f);
+            if (one && (c->type == MCR_COL_CATEGORICAL ? c->cat[i] < 0 || !c->levels[c->cat[i]][0]
+                                                       : isnan(c->num[i]))) {
+                fputs("\"\"", f);
+                continue;
+            }
+            if (c->type == MCR_COL_CATEGORICAL) {
+                if (c->cat[i] >= 0) write_field(f, c->levels[c->cat[i]], sep);
+            } else {
+                write_number(f, c->num[i], c->type, c->decimals);
+            }
+        }
+        fputc('\n', f);
+    }
+    return ferror(f) ? mcr_err(MCR_EIO, "write error") : MCR_OK;
+}
+
+int mcr_table_write_csv(const mcr_table *t, const char *path) {
+    mcr_afile a;
+    int rc = mcr_afile_open(&a, path);
+    if (rc) return rc;
+    rc = mcr_table_write_csv_stream(t, a.f);
+    if (rc) {
+        mcr_afile_abort(&a);
+        return mcr_err(MCR_EIO, "%s: write error", path);
+    }
+    return mcr_afile_commit(&a);
+}
+
+/* ------------------------------------------------------------------ accessors */
+const char *mcr_coltype_name(mcr_coltype t) {
+    return t == MCR_COL_CATEGORICAL ? "categorical" : t == MCR_COL_INTEGER ? "integer" : "numeric";
+}
+
+size_t mcr_table_nrows(const mcr_table *t) { return t->nrows; }
+int mcr_table_ncols(const mcr_table *t) { return t->ncols; }
+const char *mcr_table_colname(const mcr_table *t, int j) { return t->cols[j].name; }
+mcr_coltype mcr_table_coltype(const mcr_table *t, int j) { return t->cols[j].type; }
+const char *mcr_table_source(const mcr_table *t) { return t->source ? t->source : ""; }
+
+int mcr_table_find(const mcr_table *t, const char *name) {
+    for (int j = 0; j < t->ncols; j++)
+        if (strcmp(t->cols[j].name, name) == 0) return j;
+    return -1;
+}
+
+double mcr_table_num(const mcr_table *t, size_t i, int j) {
+    const mcr_column *c = &t->cols[j];
+    if (c->type == MCR_COL_CATEGORICAL) return NAN;
+    return c->num[i];
+}
+
+int mcr_table_cat(const mcr_table *t, size_t i, int j) {
+    const mcr_column *c = &t->cols[j];
+    return c->type == MCR_COL_CATEGORICAL ? c->cat[i] : -1;
+}
+
+int mcr_table_nlevels(const mcr_table *t, int j) { return t->cols[j].nlevels; }
+const char *mcr_table_level(const mcr_table *t, int j, int k) { return t->cols[j].levels[k]; }
+
+int mcr_table_level_find(const mcr_table *t, int j, const char *s) {
+    const mcr_column *c = &t->cols[j];
+    for (int k = 0; k < c->nlevels; k++)
+        if (strcmp(c->levels[k], s) == 0) return k;
+    char key[64];
+    size_t kl = mcr_numeric_key(s, strlen(s), key);
+    if (kl) {
+        for (int k = 0; k < c->nlevels; k++) {
+            char key2[64];
+            size_t kl2 = mcr_numeric_key(c->levels[k], strlen(c->levels[k]), key2);
+            if (kl2 == kl && memcmp(key, key2, kl) == 0) return k;
+        }
+    }
+    return -1;
+}
+
+size_t mcr_table_nmissing(const mcr_table *t, int j) {
+    const mcr_column *c = &t->cols[j];
+    size_t n = 0;
+    for (size_t i = 0; i < t->nrows; i++)
+        n += c->type == MCR_COL_CATEGORICAL ? c->cat[i] < 0 : isnan(c->num[i]);
+    return n;
+}
+
+/* ------------------------------------------------------------------ building tables */
+int mcr_table_new_like(const mcr_table *like, size_t nrows, mcr_table **out) {
+    *out = NULL;
+    mcr_table *t = calloc(1, sizeof *t);
+    if (!t) return MCR_NOMEM();
+    t->sep = like->sep;
+    t->source = mcr_strdup(like->source ? like->source : "");
+    t->cols = calloc((size_t)(like->ncols ? like->ncols : 1), sizeof(mcr_column));
+    if (!t->cols || !t->source) goto nomem;
+    t->nrows = t->cap = nrows;
+    for (int j = 0; j < like->ncols; j++) {
+        const mcr_column *s = &like->cols[j];
+        mcr_column *c = &t->cols[j];
+        t->ncols = j + 1;
+        c->type = s->type;
+        c->decimals = s->decimals;
+        if (!(c->name = mcr_strdup(s->name))) goto nomem;
+        if (s->type == MCR_COL_CATEGORICAL) {
+            if (!(c->cat = malloc((nrows ? nrows : 1) * sizeof(int32_t)))) goto nomem;
+            for (size_t i = 0; i < nrows; i++) c->cat[i] = -1;
+            for (int k = 0; k < s->nlevels; k++)
+                if (mcr_column_add_level(c, s->levels[k], strlen(s->levels[k])) < 0) goto nomem;
+        } else {
+            if (!(c->num = malloc((nrows ? nrows : 1) * sizeof(double)))) goto nomem;
+            for (size_t i = 0; i < nrows; i++) c->num[i] = NAN;
+        }
+    }
+    *out = t;
+    return MCR_OK;
+nomem:
+    mcr_table_free(t);
+    return MCR_NOMEM();
+}
+
+int mcr_table_append(mcr_table *dst, const mcr_table *src) {
+    MCR_ASSERT(dst->ncols == src->ncols);
+    size_t n = dst->nrows + src->nrows;
+    if (n > dst->cap) {
+        size_t nc = dst->cap * 2 > n ? dst->cap * 2 : n;
+        for (int j = 0; j < dst->ncols; j++) {
+            mcr_column *c = &dst->cols[j];
+            if (c->type == MCR_COL_CATEGORICAL) {
+                int32_t *p = realloc(c->cat, nc * sizeof(int32_t));
+                if (!p) return MCR_NOMEM();
+                c->cat = p;
+            } else {
+                double *p = realloc(c->num, nc * sizeof(double));
+                if (!p) return MCR_NOMEM();
+                c->num = p;
+            }
+        }
+        dst->cap = nc;
+    }
+    for (int j = 0; j < dst->ncols; j++) {
+        mcr_column *c = &dst->cols[j];
+        const mcr_column *s = &src->cols[j];
+        MCR_ASSERT(c->type == s->type);
+        if (c->type == MCR_COL_CATEGORICAL) {
+            for (size_t i = 0; i < src->nrows; i++) {
+                int code = s->cat[i];
+                if (code >= 0) {
+                    const char *lv = s->levels[code];
+                    code = mcr_column_add_level(c, lv, strlen(lv));
+                    if (code < 0) return code;
+                }
+                c->cat[dst->nrows + i] = code;
+            }
+        } else {
+            memcpy(c->num + dst->nrows, s->num, src->nrows * sizeof(double));
+        }
+    }
+    dst->nrows = n;
+    return MCR_OK;
+}
+
+mcr_table *mcr_table_empty(size_t nrows, char sep) {
+    mcr_table *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->nrows = t->cap = nrows;
+    t->sep = sep ? sep : ',';
+    t->source = mcr_strdup("");
+    if (!t->source) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* Add a column of missing values; returns its index or a negative status. */
+int mcr_table_add_column(mcr_table *t, const char *name, mcr_coltype type, int decimals) {
+    mcr_column *nc = realloc(t->cols, (size_t)(t->ncols + 1) * sizeof(mcr_column));
+    if (!nc) return MCR_NOMEM();
+    t->cols = nc;
+    mcr_column *c = &t->cols[t->ncols];
+    memset(c, 0, sizeof *c);
+    c->type = type;
+    c->decimals = decimals;
+    size_t cap = t->cap ? t->cap : 1;
+    if (!(c->name = mcr_strdup(name))) return MCR_NOMEM();
+    if (type == MCR_COL_CATEGORICAL) {
+        if (!(c->cat = malloc(cap * sizeof(int32_t)))) return free(c->name), MCR_NOMEM();
+        for (size_t i = 0; i < cap; i++) c->cat[i] = -1;
+    } else {
+        if (!(c->num = malloc(cap * sizeof(double)))) return free(c->name), MCR_NOMEM();
+        for (size_t i = 0; i < cap; i++) c->num[i] = NAN;
+    }
+    return t->ncols++;
+}
+
+int mcr_table_take(const mcr_table *t, const size_t *rows, size_t n, mcr_table **out) {
+    int rc = mcr_table_new_like(t, n, out);
+    if (rc) return rc;
+    mcr_table *o = *out;
+    for (int j = 0; j < t->ncols; j++) {
+        const mcr_column *s = &t->cols[j];
+        mcr_column *c = &o->cols[j];
+        for (size_t i = 0; i < n; i++) {
+            size_t r = rows ? rows[i] : i;
+            if (s->type == MCR_COL_CATEGORICAL) c->cat[i] = s->cat[r];
+            else c->num[i] = s->num[r];
+        }
+    }
+    return MCR_OK;
+}
+
+/* ---- row identity (exact-copy checks) ------------------------------------------------------ */
+int mcr_hrow_cmp(const void *a, const void *b) {
+    const mcr_hrow *x = a, *y = b;
+    return x->h != y->h ? (x->h < y->h ? -1 : 1) : (x->row > y->row) - (x->row < y->row);
+}
+
+uint64_t mcr_table_row_hash(const mcr_table *t, size_t i, const int *cols, int nc) {
+    uint64_t h = 1469598103934665603ull;
+    for (int a = 0; a < nc; a++) {
+        const mcr_column *c = &t->cols[cols[a]];
+        uint64_t v;
+        if (c->type == MCR_COL_CATEGORICAL) {
+            const char *s = c->cat[i] >= 0 ? c->levels[c->cat[i]] : "\x01";
+            v = 1469598103934665603ull;
+            for (; *s; s++) v = (v ^ (unsigned char)*s) * 1099511628211ull;
+        } else {
+            double x = c->num[i];
+            if (x == 0) x = 0;
+            if (isnan(x)) x = NAN;
+            memcpy(&v, &x, 8);
+        }
+        h = (h ^ v) * 1099511628211ull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+int mcr_table_rows_equal(const mcr_table *a, size_t i, const mcr_table *b, size_t j, const int *cols,
+                         int nc) {
+    for (int q = 0; q < nc; q++) {
+        const mcr_column *x = &a->cols[cols[q]], *y = &b->cols[cols[q]];
+        if (x->type == MCR_COL_CATEGORICAL) {
+            if ((x->cat[i] < 0) != (y->cat[j] < 0)) return 0;
+            if (x->cat[i] >= 0 && strcmp(x->levels[x->cat[i]], y->levels[y->cat[j]])) return 0;
+        } else {
+            double u = x->num[i], v = y->num[j];
+            if (!(u == v || (isnan(u) && isnan(v)))) return 0;
+        }
+    }
+    return 1;
+}
+
+int mcr_table_slice(const mcr_table *t, size_t first, size_t n, mcr_table **out) {
+    *out = NULL;
+    if (first > t->nrows || n > t->nrows - first) return mcr_err(MCR_EINVAL, "slice [%zu, +%zu) outside %zu rows", first, n, t->nrows);
+    size_t *idx = malloc((n + 1) * sizeof(size_t));
+    if (!idx) return MCR_NOMEM();
+    for (size_t i = 0; i < n; i++) idx[i] = first + i;
+    int rc = mcr_table_take(t, idx, n, out);
+    free(idx);
+    return rc;
+}

@@ -1,0 +1,205 @@
+/* tabular.h — private: tables and CSV internals, the encoder, neighbour search, row identity,
+ * and the tabular diffusion model (the MLP denoiser's model handle, its trainer, the model file). */
+#ifndef MCR_TABULAR_H
+#define MCR_TABULAR_H
+#include "core/core.h"
+#include "diffusion/diffusion.h"
+#include "nn/nn.h"
+
+/* table internals ------------------------------------------------------------------ */
+typedef struct mcr_column {
+    char *name;
+    mcr_coltype type;
+    double *num;        /* [cap] numeric value, NAN = missing (numeric/integer columns) */
+    int32_t *cat;       /* [cap] level code, -1 = missing (categorical columns)         */
+    char **levels;      /* [nlevels] spellings as in the input                          */
+    int nlevels, cap_levels;
+    int decimals;       /* digits after the point when written; -1 = shortest round trip */
+    struct mcr_strmap *map; /* level lookup, built lazily */
+} mcr_column;
+
+struct mcr_table {
+    size_t nrows, cap;
+    int ncols;
+    mcr_column *cols;
+    char sep;
+    char *source;
+};
+
+/* A table with the same columns, types, levels and formats as `like`, with `nrows` rows of
+ * missing values. */
+int mcr_table_new_like(const mcr_table *like, size_t nrows, mcr_table **out);
+/* Append all rows of `src` (same schema as `dst`) to `dst`. */
+int mcr_table_append(mcr_table *dst, const mcr_table *src);
+/* Add a level to a categorical column; returns its code or a negative status. */
+int mcr_column_add_level(mcr_column *c, const char *s, size_t len);
+int mcr_column_find_level(mcr_column *c, const char *s, size_t len);
+
+/* Canonical numeric form of a category spelling: "1.0" and "1" are one level. Writes the
+ * canonical key into buf (size >= 64) and returns its length, or 0 if s is not a number. */
+size_t mcr_numeric_key(const char *s, size_t len, char *buf);
+/* Strict number grammar: [+-]digits[.digits][(e|E)[+-]digits]; value in *v. Returns 1 if s is
+ * a finite number, 0 otherwise; *decimals = digits after the point (-1 with an exponent). */
+int mcr_parse_number(const char *s, size_t len, double *v, int *decimals);
+
+/* normal distribution helpers (transform.c) */
+double mcr_norm_cdf(double x);
+double mcr_norm_ppf(double p);
+
+/* encoder internals (transform.c), exposed for model_io.c and model.c
+ *
+ * Two layouts of the encoded row:
+ *   interleaved (classifiers, SMOTE): each feature in column order — a numeric value then, if
+ *     the column has missing values, a 0/1 indicator; a categorical's one-hot block.
+ *   split (the diffusion model): all numeric values first (dims [0, ng)), then one categorical
+ *     block per categorical feature and one two-level block [present, missing] per numeric
+ *     feature with missing values, in feature order. Gaussian diffusion runs on [0, ng), and
+ *     each block is one multinomial variable.
+ * Categorical levels: level code -> encoded index through lmap; with pooling, the levels seen
+ * fewer than min_count times share one "__other__" index, decoded by a draw among them in
+ * proportion to their training counts; a missing value is an index of its own (the last). */
+typedef struct mcr_encfeat {
+    int col;            /* column index in the table the encoder was fitted on            */
+    mcr_coltype type;
+    int offset, width;  /* numeric: value dim (width 1, +1 interleaved indicator);
+                           categorical: first dim of its block of `width` levels          */
+    int moff;           /* numeric with missing values: indicator dim (interleaved) or first
+                           dim of its [present, missing] block (split); -1 = none          */
+    /* numeric */
+    int kind;           /* mcr_numeric_transform */
+    int nq;             /* quantiles */
+    double *q;          /* [nq] quantile values (references are linspace(0,1,nq))        */
+    double mean, sd, lo, hi, fill;
+    int has_missing;    /* numeric: an indicator; categorical: one extra level            */
+    int all_missing;    /* numeric column with no observed value */
+    /* categorical */
+    int nlevels;        /* levels of the column when fitted */
+    int *lmap;          /* [nlevels] encoded index of each level */
+    int *inv;           /* [width] level code of each encoded index (-1: other / missing) */
+    int other;          /* encoded index of the pooled rare levels, -1 = none */
+    int nrare;          /* pooled levels seen in training, most frequent first */
+    int *rare;          /* [nrare] their level codes */
+    double *rcum;       /* [nrare] cumulative training counts */
+} mcr_encfeat;
+
+struct mcr_encoder {
+    int nfeat, d;
+    int split;          /* layout (see above) */
+    int ng;             /* split: numeric dims [0, ng) */
+    int nblk;           /* split: categorical blocks */
+    int *boff, *bK;     /* [nblk] first dim and number of levels of each block */
+    mcr_encfeat *f;
+};
+/* Fit with a layout and a pooling threshold (min_count <= 1 pools nothing). */
+int mcr_encoder_fit_ex(const mcr_table *t, const int *cols, int ncols, const size_t *rows,
+                       size_t nrows, mcr_numeric_transform kind, int split, int min_count,
+                       mcr_encoder **out);
+/* Offsets, widths, blocks and inverse maps from the fitted fields (fit and model loading). */
+int mcr_encoder_layout(mcr_encoder *e);
+/* Split layout only: numeric values num[nrows, ng] and block indices codes[nrows, nblk]. */
+int mcr_encoder_codes(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t nrows,
+                      float *num, int32_t *codes);
+/* Decode as mcr_encoder_inverse; an "__other__" index draws one of the pooled levels with r
+ * (r == NULL: the most frequent pooled level). */
+int mcr_encoder_inverse_ex(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
+                           const size_t *rows, mcr_rng *r);
+/* mcr_encoder_transform into a new float array out[n * d] (the caller frees it) */
+int mcr_encoder_transform_float(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
+                                float **out);
+double mcr_quantile_forward(const mcr_encfeat *f, double x);
+double mcr_quantile_inverse(const mcr_encfeat *f, double z);
+
+/* table builder helpers (table.c) */
+int mcr_table_add_column(mcr_table *t, const char *name, mcr_coltype type, int decimals);
+mcr_table *mcr_table_empty(size_t nrows, char sep);
+
+/* table.c: a new table holding rows[0..n) of t (same schema) */
+int mcr_table_take(const mcr_table *t, const size_t *rows, size_t n, mcr_table **out);
+
+/* knn.c: for each query row, the k nearest reference rows (squared euclidean), nearest first.
+ * Blocked over queries with sgemm: memory O(block * nr), never nq * nr. If self_offset >= 0,
+ * query q is reference row q + self_offset and is excluded. idx [nq, k]; fewer than k
+ * references leave -1. */
+int mcr_knn(const float *Q, size_t nq, const float *R, size_t nr, int D, int k, long self_offset,
+            int *idx);
+/* Euclidean distance of each query row to its nearest reference row: out[nq]. */
+int mcr_nn_dist(const float *Q, size_t nq, const float *R, size_t nr, int D, double *out);
+
+/* table.c: row identity over columns cols (numbers by value, -0 == 0, NaN == NaN; levels by
+ * spelling, so rows of two tables with different level codes compare correctly) */
+typedef struct mcr_hrow {
+    uint64_t h;
+    size_t row;
+} mcr_hrow;
+int mcr_hrow_cmp(const void *a, const void *b); /* by hash, then row */
+uint64_t mcr_table_row_hash(const mcr_table *t, size_t i, const int *cols, int nc);
+int mcr_table_rows_equal(const mcr_table *a, size_t i, const mcr_table *b, size_t j, const int *cols,
+                         int nc);
+
+#define MCR_MODEL_VERSION 2
+#define MCR_MAX_ONEHOT 5000 /* levels of one categorical feature */
+
+/* full training state carried by a checkpoint */
+typedef struct mcr_train_state {
+    int step;                 /* steps done */
+    uint64_t opt_t;
+    mcr_rng rng;
+    uint64_t pos, nperm;
+    uint64_t *perm;           /* [nperm] epoch order */
+    double acc, window;
+    int nacc, nwin;
+    uint32_t data_crc, cfg_crc;
+    float *p, *m, *v;         /* [nparams] weights and Adam moments */
+    int owned;                /* arrays freed with the model (loaded checkpoints) */
+} mcr_train_state;
+
+struct mcr_model {
+    mcr_table *schema;      /* 0 rows: the training CSV's columns, types, levels, formats */
+    int target, sensitive;  /* schema column indexes, -1 = none */
+    int condition;          /* mcr_condition */
+    int ncond;
+    char **cond_names;      /* [ncond] "in", "F", or "in|F" */
+    size_t *cond_count;     /* [ncond] training rows */
+    int *cond_tlevel;       /* [ncond] target level written for condition c (-1: generated) */
+    int *cond_glevel;       /* [ncond] sensitive level written (-1: generated) */
+    int *feat, nfeat;       /* modelled columns */
+    mcr_encoder *enc;
+    mcr_fit_config cfg;     /* settings used (pointers cleared) */
+    mcr_net net;            /* layout only (no activations) */
+    float *ema;             /* [nparams] EMA weights used for sampling */
+    float *xlo, *xhi;       /* [d] encoded training range: x0_hat is clipped to it */
+    float final_loss;
+    int nloss;
+    float *loss_curve;
+    double train_seconds;
+    mcr_train_state *state;  /* NULL unless this is a checkpoint */
+};
+void mcr_train_state_free(mcr_train_state *s);
+
+/* Trainer of the mixed diffusion: Gaussian on columns [0, dg) of each row, multinomial on
+ * nblk one-hot blocks (boff[b], bK[b]) (nblk = 0: every column is Gaussian). */
+typedef struct mcr_trainer {
+    mcr_net net;
+    mcr_sched sched;
+    float *p, *g, *m, *v, *ema;   /* [nparams] each */
+    float *x0, *xt, *dout;        /* [B, d] each */
+    float *eps;                   /* [B, dg] */
+    int *t, *y;                   /* [B] */
+    int B, dg, nblk, Kmax;
+    const int *boff, *bK;         /* [nblk], borrowed */
+    int32_t *c0;                  /* [B, nblk] the batch's level indices (set with x0) */
+    int32_t *ct;                  /* [B, nblk] their noised indices (drawn with xt) */
+    float *scratch;               /* [threads, 4 Kmax] */
+    double *rowloss;              /* [B] */
+    mcr_adamw opt;
+} mcr_trainer;
+
+int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, int T, mcr_schedule sched,
+                     uint64_t seed, int dg, int nblk, const int *boff, const int *bK);
+void mcr_trainer_free(mcr_trainer *tr);
+double mcr_trainer_step(mcr_trainer *tr, const mcr_fit_config *c, int step, mcr_rng *r);
+/* n standard normals from (seed, stream), generated in fixed chunks: thread-count independent */
+void mcr_fill_normal(float *buf, size_t n, uint64_t seed, uint64_t stream);
+/* n uniforms in (0, 1), the same way */
+void mcr_fill_uniform(float *buf, size_t n, uint64_t seed, uint64_t stream);
+#endif /* MCR_TABULAR_H */

@@ -1,0 +1,461 @@
+/* transform.c — invertible column encodings fitted on training rows only.
+ *
+ * Numerics: quantile transform to a standard normal, defined as scikit-learn's
+ * QuantileTransformer(output_distribution='normal') with n_quantiles = min(1000, max(10, n/30))
+ * (capped at n): references linspace(0,1,nq), quantiles by linear interpolation of the sorted
+ * values, forward = mean of left/right interpolation (ties map to the middle of their run),
+ * bounds at 1e-7, then the normal quantile function; inverse = normal CDF then interpolation.
+ * Standardisation and min-max to [-1,1] are alternatives. A column with missing values gets
+ * an indicator dim (1 = missing) and its missing entries the transformed median.
+ * Categoricals: one-hot (0/1), missing as an extra level, optionally rare levels pooled into
+ * one "__other__" level. Decoding: arg-max. The two layouts (interleaved, split) are described
+ * in mcr_int.h.
+ */
+#include "tabular/tabular.h"
+
+#define BOUNDS 1e-7
+/* norm_ppf(BOUNDS - 2^-52): the clip of transformed values, as scikit-learn's (test_core checks
+ * it against mcr_norm_ppf) */
+#define ZLIM (-5.1993375826055761)
+
+/* ---- normal distribution: Acklam's rational approximation refined by one Halley step ---- */
+double mcr_norm_cdf(double x) { return 0.5 * erfc(-x / sqrt(2.0)); }
+
+double mcr_norm_ppf(double p) {
+    if (p <= 0) return -INFINITY;
+    if (p >= 1) return INFINITY;
+    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+                               -2.759285104469687e+02, 1.383577518672690e+02,
+                               -3.066479806614716e+01, 2.506628277459239e+00};
+    static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+                               -1.556989798598866e+02, 6.680131188771972e+01,
+                               -1.328068155288572e+01};
+    static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+                               -2.400758277161838e+00, -2.549732539343734e+00,
+                               4.374664141464968e+00, 2.938163982698783e+00};
+    static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
+                               2.445134137142996e+00, 3.754408661907416e+00};
+    double q, r, x;
+    if (p < 0.02425) {
+        q = sqrt(-2 * log(p));
+        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    } else if (p > 1 - 0.02425) {
+        q = sqrt(-2 * log(1 - p));
+        x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    } else {
+        q = p - 0.5;
+        r = q * q;
+        x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+    }
+    for (int it = 0; it < 2; it++) { /* Halley refinement to full double precision */
+        double e = mcr_norm_cdf(x) - p;
+        double u = e * sqrt(2 * M_PI) * exp(x * x / 2);
+        x = x - u / (1 + x * u / 2);
+    }
+    return x;
+}
+
+static double ref(int k, int nq) { return nq > 1 ? (double)k / (nq - 1) : 0; }
+
+double mcr_quantile_forward(const mcr_encfeat *f, double x) {
+    int n = f->nq;
+    const double *q = f->q;
+    double p;
+    if (x - BOUNDS < q[0]) p = 0;
+    else if (x + BOUNDS > q[n - 1]) p = 1;
+    else {
+        /* left and right interpolation averaged, as scikit-learn does for repeated quantiles */
+        int lo = 0, hi = n - 1;
+        while (hi - lo > 1) {
+            int mid = (lo + hi) / 2;
+            if (q[mid] <= x) lo = mid;
+            else hi = mid;
+        }
+        double right = q[lo + 1] == q[lo] ? ref(lo, n)
+                                          : ref(lo, n) + (x - q[lo]) * (ref(lo + 1, n) - ref(lo, n)) /
+                                                             (q[lo + 1] - q[lo]);
+        lo = 0, hi = n - 1; /* first j with q[j] >= x */
+        while (hi - lo > 1) {
+            int mid = (lo + hi) / 2;
+            if (q[mid] >= x) hi = mid;
+            else lo = mid;
+        }
+        double left = q[hi] == q[lo] ? ref(hi, n)
+                                     : ref(lo, n) + (x - q[lo]) * (ref(hi, n) - ref(lo, n)) /
+                                                        (q[hi] - q[lo]);
+        p = 0.5 * (left + right);
+    }
+    double z = mcr_norm_ppf(p);
+    if (z < ZLIM) z = ZLIM;
+    if (z > -ZLIM) z = -ZLIM;
+    return z;
+}
+
+double mcr_quantile_inverse(const mcr_encfeat *f, double z) {
+    double p = mcr_norm_cdf(z);
+    int n = f->nq;
+    if (p - BOUNDS < 0) return f->q[0];
+    if (p + BOUNDS > 1) return f->q[n - 1];
+    /* interp(p, references, quantiles): references are evenly spaced */
+    double pos = p * (n - 1);
+    int k = (int)pos;
+    if (k >= n - 1) return f->q[n - 1];
+    double fr = pos - k;
+    return f->q[k] + fr * (f->q[k + 1] - f->q[k]);
+}
+
+void mcr_encoder_free(mcr_encoder *e) {
+    if (!e) return;
+    for (int i = 0; i < e->nfeat; i++) {
+        free(e->f[i].q);
+        free(e->f[i].lmap);
+        free(e->f[i].inv);
+        free(e->f[i].rare);
+        free(e->f[i].rcum);
+    }
+    free(e->f);
+    free(e->boff);
+    free(e->bK);
+    free(e);
+}
+
+int mcr_encoder_width(const mcr_encoder *e) { return e->d; }
+
+static double encode_num(const mcr_encfeat *f, double x) {
+    switch (f->kind) {
+    case MCR_NUM_STANDARD: return (x - f->mean) / f->sd;
+    case MCR_NUM_MINMAX: return f->hi > f->lo ? 2 * (x - f->lo) / (f->hi - f->lo) - 1 : 0;
+    default: return mcr_quantile_forward(f, x);
+    }
+}
+
+static double decode_num(const mcr_encfeat *f, double z) {
+    double x;
+    switch (f->kind) {
+    case MCR_NUM_STANDARD: x = z * f->sd + f->mean; break;
+    case MCR_NUM_MINMAX: x = (z + 1) * 0.5 * (f->hi - f->lo) + f->lo; break;
+    default: x = mcr_quantile_inverse(f, z);
+    }
+    if (x < f->lo) x = f->lo;
+    if (x > f->hi) x = f->hi;
+    if (f->type == MCR_COL_INTEGER) x = round(x);
+    return x;
+}
+
+/* encoded index of a categorical level code (-1 = missing) */
+static int cat_index(const mcr_encfeat *f, int code) {
+    if (code < 0) return f->has_missing ? f->width - 1 : -1;
+    return f->lmap[code];
+}
+
+int mcr_encoder_layout(mcr_encoder *e) {
+    int off = 0, nblk = 0;
+    if (e->split)
+        for (int a = 0; a < e->nfeat; a++)
+            if (e->f[a].type != MCR_COL_CATEGORICAL) e->f[a].offset = off++;
+    e->ng = e->split ? off : 0;
+    for (int a = 0; a < e->nfeat; a++) {
+        mcr_encfeat *f = &e->f[a];
+        if (f->type == MCR_COL_CATEGORICAL) {
+            /* width = the indices lmap uses (kept levels, then other) + missing */
+            int used = f->other + 1;
+            for (int k = 0; k < f->nlevels; k++)
+                if (f->lmap[k] + 1 > used) used = f->lmap[k] + 1;
+            f->width = used + f->has_missing;
+            if (f->width == 0) f->width = 1;
+            f->offset = off;
+            off += f->width;
+            nblk++;
+            free(f->inv);
+            if (!(f->inv = malloc((size_t)f->width * sizeof(int)))) return MCR_NOMEM();
+            for (int k = 0; k < f->width; k++) f->inv[k] = -1;
+            for (int k = 0; k < f->nlevels; k++)
+                if (f->lmap[k] != f->other) f->inv[f->lmap[k]] = k;
+            f->moff = -1;
+        } else if (e->split) {
+            f->width = 1;
+            f->moff = f->has_missing ? off : -1;
+            if (f->has_missing) off += 2, nblk++;
+        } else {
+            f->offset = off;
+            f->width = 1 + f->has_missing;
+            f->moff = f->has_missing ? off + 1 : -1;
+            off += f->width;
+        }
+    }
+    e->d = off;
+    free(e->boff);
+    free(e->bK);
+    e->boff = e->bK = NULL;
+    e->nblk = 0;
+    if (!e->split) return MCR_OK;
+    e->boff = malloc((size_t)(nblk ? nblk : 1) * sizeof(int));
+    e->bK = malloc((size_t)(nblk ? nblk : 1) * sizeof(int));
+    if (!e->boff || !e->bK) return MCR_NOMEM();
+    for (int a = 0; a < e->nfeat; a++) {
+        const mcr_encfeat *f = &e->f[a];
+        if (f->type == MCR_COL_CATEGORICAL) e->boff[e->nblk] = f->offset, e->bK[e->nblk++] = f->width;
+        else if (f->moff >= 0) e->boff[e->nblk] = f->moff, e->bK[e->nblk++] = 2;
+    }
+    return MCR_OK;
+}
+
+typedef struct {
+    size_t n;
+    int k;
+} lcount;
+static int cmp_lcount(const void *a, const void *b) { /* count descending, then code */
+    const lcount *x = a, *y = b;
+    if (x->n != y->n) return x->n < y->n ? 1 : -1;
+    return (x->k > y->k) - (x->k < y->k);
+}
+
+/* level map of a categorical feature: kept levels in code order, then other, then missing */
+static int fit_levels(mcr_encfeat *f, const mcr_column *c, const size_t *rows, size_t nrows,
+                      int min_count) {
+    f->nlevels = c->nlevels;
+    f->other = -1;
+    size_t *cnt = calloc((size_t)(c->nlevels ? c->nlevels : 1), sizeof(size_t));
+    f->lmap = malloc((size_t)(c->nlevels ? c->nlevels : 1) * sizeof(int));
+    if (!cnt || !f->lmap) return free(cnt), MCR_NOMEM();
+    for (size_t r = 0; r < nrows; r++) {
+        int code = c->cat[rows ? rows[r] : r];
+        if (code < 0) f->has_missing = 1;
+        else cnt[code]++;
+    }
+    /* pooled: the levels seen 1..min_count-1 times; once there are any, levels never seen in
+     * the training rows join them (else they keep an index of their own, never active) */
+    int nrare = 0;
+    for (int k = 0; k < c->nlevels; k++) nrare += min_count > 1 && cnt[k] > 0 && cnt[k] < (size_t)min_count;
+    int kept = 0;
+    for (int k = 0; k < c->nlevels; k++) f->lmap[k] = nrare && cnt[k] < (size_t)min_count ? -1 : kept++;
+    if (nrare) {
+        f->other = kept;
+        lcount *lc = malloc((size_t)nrare * sizeof(lcount));
+        f->rare = malloc((size_t)nrare * sizeof(int));
+        f->rcum = malloc((size_t)nrare * sizeof(double));
+        if (!lc || !f->rare || !f->rcum) return free(lc), free(cnt), MCR_NOMEM();
+        int n = 0;
+        for (int k = 0; k < c->nlevels; k++) {
+            if (f->lmap[k] >= 0) continue;
+            f->lmap[k] = f->other;
+            if (cnt[k] > 0) lc[n].n = cnt[k], lc[n++].k = k;
+        }
+        qsort(lc, (size_t)n, sizeof(lcount), cmp_lcount);
+        double cum = 0;
+        for (int i = 0; i < n; i++) {
+            f->rare[i] = lc[i].k;
+            cum += (double)lc[i].n;
+            f->rcum[i] = cum;
+        }
+        f->nrare = n;
+        free(lc);
+    }
+    free(cnt);
+    return MCR_OK;
+}
+
+int mcr_encoder_fit_ex(const mcr_table *t, const int *cols, int ncols, const size_t *rows,
+                       size_t nrows, mcr_numeric_transform kind, int split, int min_count,
+                       mcr_encoder **out) {
+    *out = NULL;
+    if (!rows) nrows = t->nrows;
+    mcr_encoder *e = calloc(1, sizeof *e);
+    double *buf = malloc((nrows ? nrows : 1) * sizeof(double));
+    if (!e || !buf || !(e->f = calloc((size_t)(ncols ? ncols : 1), sizeof(mcr_encfeat)))) {
+        free(buf);
+        mcr_encoder_free(e);
+        return MCR_NOMEM();
+    }
+    e->split = split;
+    for (int a = 0; a < ncols; a++) {
+        const mcr_column *c = &t->cols[cols[a]];
+        mcr_encfeat *f = &e->f[a];
+        e->nfeat = a + 1;
+        f->col = cols[a];
+        f->type = c->type;
+        f->kind = kind;
+        f->other = -1;
+        if (c->type == MCR_COL_CATEGORICAL) {
+            if (fit_levels(f, c, rows, nrows, min_count)) goto nomem;
+        } else {
+            size_t m = 0;
+            for (size_t r = 0; r < nrows; r++) {
+                double v = c->num[rows ? rows[r] : r];
+                if (!isnan(v)) buf[m++] = v;
+            }
+            f->has_missing = m < nrows;
+            if (m == 0) { /* all missing: a constant, never emitted */
+                f->lo = f->hi = f->mean = f->fill = 0;
+                f->sd = 1;
+                f->nq = 1;
+                f->all_missing = 1;
+                if (!(f->q = calloc(1, sizeof(double)))) goto nomem;
+                continue;
+            }
+            qsort(buf, m, sizeof(double), mcr_cmp_double);
+            f->lo = buf[0];
+            f->hi = buf[m - 1];
+            double s = 0, s2 = 0;
+            for (size_t i = 0; i < m; i++) s += buf[i];
+            f->mean = s / m;
+            for (size_t i = 0; i < m; i++) s2 += (buf[i] - f->mean) * (buf[i] - f->mean);
+            f->sd = sqrt(s2 / m);
+            if (!(f->sd > 0)) f->sd = 1;
+            size_t nq = m / 30;
+            if (nq < 10) nq = 10;
+            if (nq > 1000) nq = 1000;
+            if (nq > m) nq = m;
+            f->nq = (int)nq;
+            if (!(f->q = malloc(nq * sizeof(double)))) goto nomem;
+            for (size_t k = 0; k < nq; k++) {
+                double pos = ref((int)k, (int)nq) * (double)(m - 1);
+                size_t lo = (size_t)pos;
+                if (lo >= m - 1) f->q[k] = buf[m - 1];
+                else f->q[k] = buf[lo] + (pos - lo) * (buf[lo + 1] - buf[lo]);
+                if (k && f->q[k] < f->q[k - 1]) f->q[k] = f->q[k - 1];
+            }
+            double median = (m % 2) ? buf[m / 2] : 0.5 * (buf[m / 2 - 1] + buf[m / 2]);
+            f->fill = encode_num(f, median);
+        }
+    }
+    free(buf);
+    buf = NULL;
+    if (mcr_encoder_layout(e)) goto nomem;
+    *out = e;
+    return MCR_OK;
+nomem:
+    free(buf);
+    mcr_encoder_free(e);
+    return MCR_NOMEM();
+}
+
+int mcr_encoder_fit(const mcr_table *t, const int *cols, int ncols, const size_t *rows,
+                    size_t nrows, mcr_numeric_transform kind, mcr_encoder **out) {
+    return mcr_encoder_fit_ex(t, cols, ncols, rows, nrows, kind, 0, 1, out);
+}
+
+static int check_col(const mcr_encfeat *f, const mcr_column *c, int code) {
+    if (c->type != f->type)
+        return mcr_err(MCR_EINVAL, "column '%s' has another type than the fitted one", c->name);
+    if (code >= f->nlevels)
+        return mcr_err(MCR_EINVAL, "column '%s': level '%s' was not seen in fitting", c->name,
+                       c->levels[code]);
+    return MCR_OK;
+}
+
+int mcr_encoder_transform(const mcr_encoder *e, const mcr_table *t, const size_t *rows,
+                          size_t nrows, double *x) {
+    int d = e->d, rc;
+    for (int a = 0; a < e->nfeat; a++) {
+        const mcr_encfeat *f = &e->f[a];
+        const mcr_column *c = &t->cols[f->col];
+        if ((rc = check_col(f, c, -1))) return rc;
+        for (size_t r = 0; r < nrows; r++) {
+            size_t i = rows ? rows[r] : r;
+            double *o = x + r * (size_t)d;
+            if (f->type == MCR_COL_CATEGORICAL) {
+                for (int k = 0; k < f->width; k++) o[f->offset + k] = 0;
+                int code = c->cat[i];
+                if ((rc = check_col(f, c, code))) return rc;
+                int idx = cat_index(f, code);
+                if (idx >= 0) o[f->offset + idx] = 1;
+            } else {
+                double v = c->num[i];
+                int miss = isnan(v);
+                o[f->offset] = miss ? f->fill : encode_num(f, v);
+                if (f->moff >= 0) {
+                    if (e->split) o[f->moff] = !miss, o[f->moff + 1] = miss;
+                    else o[f->moff] = miss;
+                }
+            }
+        }
+    }
+    return MCR_OK;
+}
+
+int mcr_encoder_codes(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t nrows,
+                      float *num, int32_t *codes) {
+    MCR_ASSERT(e->split);
+    int ng = e->ng, nb = e->nblk, rc;
+    for (int a = 0, b = 0; a < e->nfeat; a++) {
+        const mcr_encfeat *f = &e->f[a];
+        const mcr_column *c = &t->cols[f->col];
+        if ((rc = check_col(f, c, -1))) return rc;
+        for (size_t r = 0; r < nrows; r++) {
+            size_t i = rows ? rows[r] : r;
+            if (f->type == MCR_COL_CATEGORICAL) {
+                int code = c->cat[i];
+                if ((rc = check_col(f, c, code))) return rc;
+                int idx = cat_index(f, code);
+                codes[r * nb + b] = idx >= 0 ? idx : 0;
+            } else {
+                double v = c->num[i];
+                num[r * ng + f->offset] = (float)(isnan(v) ? f->fill : encode_num(f, v));
+                if (f->moff >= 0) codes[r * nb + b] = isnan(v);
+            }
+        }
+        if (f->type == MCR_COL_CATEGORICAL || f->moff >= 0) b++;
+    }
+    return MCR_OK;
+}
+
+int mcr_encoder_inverse_ex(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
+                           const size_t *rows, mcr_rng *rng) {
+    int d = e->d;
+    for (int a = 0; a < e->nfeat; a++) {
+        const mcr_encfeat *f = &e->f[a];
+        mcr_column *c = &t->cols[f->col];
+        MCR_ASSERT(c->type == f->type);
+        for (size_t r = 0; r < nrows; r++) {
+            size_t i = rows ? rows[r] : r;
+            const double *o = x + r * (size_t)d;
+            if (f->type == MCR_COL_CATEGORICAL) {
+                int best = 0;
+                for (int k = 1; k < f->width; k++)
+                    if (o[f->offset + k] > o[f->offset + best]) best = k;
+                int code = f->inv[best];
+                if (best == f->other && f->nrare > 0) {
+                    code = f->rare[0];
+                    if (rng) { /* a pooled level, in proportion to its training count */
+                        double u = mcr_rng_uniform(rng) * f->rcum[f->nrare - 1];
+                        int lo = 0, hi = f->nrare - 1;
+                        while (lo < hi) {
+                            int mid = (lo + hi) / 2;
+                            if (f->rcum[mid] > u) hi = mid;
+                            else lo = mid + 1;
+                        }
+                        code = f->rare[lo];
+                    }
+                }
+                c->cat[i] = code;
+            } else {
+                int miss = f->moff >= 0 && (e->split ? o[f->moff + 1] > o[f->moff] : o[f->moff] > 0.5);
+                c->num[i] = (miss || f->all_missing) ? NAN : decode_num(f, o[f->offset]);
+            }
+        }
+    }
+    return MCR_OK;
+}
+
+int mcr_encoder_inverse(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
+                        const size_t *rows) {
+    return mcr_encoder_inverse_ex(e, x, nrows, t, rows, NULL);
+}
+
+int mcr_encoder_transform_float(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
+                                float **out) {
+    int d = e->d;
+    double *xd = malloc((n ? n : 1) * (size_t)d * sizeof(double));
+    float *x = malloc((n ? n : 1) * (size_t)d * sizeof(float));
+    if (!xd || !x) return free(xd), free(x), MCR_NOMEM();
+    int rc = mcr_encoder_transform(e, t, rows, n, xd);
+    for (size_t i = 0; !rc && i < n * (size_t)d; i++) x[i] = (float)xd[i];
+    free(xd);
+    if (rc) return free(x), rc;
+    *out = x;
+    return MCR_OK;
+}

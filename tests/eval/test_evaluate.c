@@ -1,0 +1,132 @@
+/* test_evaluate.c — the evaluate protocol end to end on the simulated cohort: deterministic for
+ * a seed, every run in the JSON, preparation options (--positive, --bands, --group, --test) and
+ * their errors. */
+#include "eval/eval.h"
+#include "testhelp.h"
+#include <unistd.h>
+
+
+static char *printed(const mcr_eval_result *r) {
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    mcr_eval_print(r, f);
+    fclose(f);
+    return buf;
+}
+
+static mcr_eval_config base(void) {
+    mcr_eval_config c;
+    mcr_eval_config_default(&c);
+    c.target = "outcome";
+    c.sensitive = "race";
+    c.seeds = 2;
+    c.methods[0] = MCR_AUG_NONE, c.methods[1] = MCR_AUG_ROS, c.methods[2] = MCR_AUG_SMOTENC;
+    c.nmethods = 3;
+    return c;
+}
+
+static void test_deterministic_and_complete(void) {
+    mcr_table *t = th_cohort(3000, 5);
+    mcr_eval_config c = base();
+    mcr_eval_result *a = NULL, *b = NULL;
+    CHECK(mcr_evaluate(t, NULL, &c, &a) == 0, "evaluate: %s", mcr_last_error());
+    CHECK(mcr_evaluate(t, NULL, &c, &b) == 0, "evaluate again");
+    if (!a || !b) return;
+    char *pa = printed(a), *pb = printed(b);
+    CHECK(strcmp(pa, pb) == 0, "same seed, different tables");
+    CHECK(strstr(pa, "paired difference vs none") && strstr(pa, "smote-nc"), "table content:\n%s", pa);
+    char path[] = "/tmp/mcr_eval_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    CHECK(mcr_eval_write_json(a, path) == 0, "json");
+    FILE *f = fopen(path, "rb");
+    char *js = calloc(1, 1 << 22);
+    size_t n = fread(js, 1, (1 << 22) - 1, f);
+    fclose(f);
+    unlink(path);
+    int runs = 0;
+    for (char *p = js; (p = strstr(p, "\"classifier\":")); p++) runs++;
+    /* 12 runs + 6 summary rows + paired rows (4 vs none) each name a classifier */
+    CHECK(n > 0 && runs == 12 + 6 + 4, "classifier entries %d", runs);
+    const char *keys[] = {"\"method\":\"ros\"", "\"seed\":2", "\"accuracy\":", "\"balanced_accuracy\":",
+                          "\"f1_macro\":", "\"f1_minority\":", "\"auroc\":", "\"auprc\":",
+                          "\"worst_group_recall\":", "\"dp_difference\":", "\"eo_difference\":",
+                          "\"Asian\":{\"n\":", "\"summary\":", "\"paired\":"};
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) CHECK(strstr(js, keys[k]) != NULL, "json lacks %s", keys[k]);
+    free(js), free(pa), free(pb);
+    mcr_eval_free(a), mcr_eval_free(b);
+    mcr_table_free(t);
+}
+
+static void test_preparation_options(void) {
+    mcr_table *t = th_cohort(2000, 6);
+    mcr_eval_config c = base();
+    c.nmethods = 2;
+    c.sensitive = "age";
+    c.bands = "45,65";
+    c.group = "admission_type"; /* whole admission types to one side: still runs */
+    c.test_frac = 0.4;
+    mcr_eval_result *r = NULL;
+    int rc = mcr_evaluate(t, NULL, &c, &r);
+    CHECK(rc == 0, "bands + group: %s", mcr_last_error());
+    if (r) {
+        char *p = printed(r);
+        CHECK(strstr(p, "groups by 'age' (3)") != NULL, "three age bands:\n%s", p);
+        free(p);
+    }
+    mcr_eval_free(r);
+    /* a fixed test table */
+    mcr_table *te = th_cohort(800, 7);
+    c = base();
+    c.nmethods = 1;
+    c.seeds = 1;
+    r = NULL;
+    CHECK(mcr_evaluate(t, te, &c, &r) == 0, "--test: %s", mcr_last_error());
+    mcr_eval_free(r);
+    /* multi-class target made binary */
+    c = base();
+    c.target = "admission_type";
+    c.positive = "Urgent";
+    c.nmethods = 1;
+    c.seeds = 1;
+    r = NULL;
+    CHECK(mcr_evaluate(t, NULL, &c, &r) == 0, "--positive: %s", mcr_last_error());
+    if (r) {
+        char *p = printed(r);
+        CHECK(strstr(p, "positive class 'Urgent'") != NULL, "positive named:\n%s", p);
+        free(p);
+    }
+    mcr_eval_free(r);
+    mcr_table_free(te);
+    mcr_table_free(t);
+}
+
+static void test_errors(void) {
+    mcr_table *t = th_cohort(500, 8);
+    mcr_eval_result *r = NULL;
+    mcr_eval_config c = base();
+    c.positive = "maybe";
+    CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "values: '0', '1'"), "positive: %s", mcr_last_error());
+    c = base();
+    c.thin = "1:1.5";
+    CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "--thin"), "thin: %s", mcr_last_error());
+    c = base();
+    c.bands = "40,65";
+    CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "already categorical"), "bands: %s", mcr_last_error());
+    c = base();
+    c.sensitive = "age";
+    CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "--bands"), "numeric sensitive: %s", mcr_last_error());
+    c = base();
+    c.target = "heart_rate";
+    CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "numeric"), "numeric target");
+    mcr_table_free(t);
+}
+
+int main(void) {
+    mcr_set_threads(2);
+    TEST(test_deterministic_and_complete);
+    TEST(test_preparation_options);
+    TEST(test_errors);
+    return DONE();
+}

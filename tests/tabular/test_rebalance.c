@@ -1,0 +1,238 @@
+/* test_rebalance.c — target counts of each strategy, SMOTE points on segments between
+ * neighbours of the same class, SMOTE-NC categorical votes, k-NN against brute force, and
+ * every method end to end. */
+#include "tabular/tabular.h"
+#include "testhelp.h"
+
+/* 90 rows of class A, 10 of B; groups g1/g2; x, y numeric; c categorical */
+static mcr_table *data(void) {
+    char buf[8192], *p = buf;
+    p += sprintf(p, "x,y,c,grp,cls\n");
+    mcr_rng r;
+    mcr_rng_seed(&r, 3, 0);
+    for (int i = 0; i < 100; i++) {
+        int b = i < 10;
+        p += sprintf(p, "%.4f,%.4f,%s,%s,%s\n", (b ? 3 : 0) + mcr_rng_normal(&r), mcr_rng_normal(&r),
+                     i % 3 == 0 ? "u" : (b ? "v" : "w"), i % 4 == 0 ? "g2" : "g1", b ? "B" : "A");
+    }
+    mcr_table *t = NULL;
+    mcr_table_read_csv_mem(buf, (size_t)(p - buf), "d.csv", NULL, &t);
+    return t;
+}
+
+static void counts(const mcr_table *t, size_t *a, size_t *b) {
+    int j = mcr_table_find(t, "cls"), ka = mcr_table_level_find(t, j, "A");
+    *a = *b = 0;
+    for (size_t i = 0; i < mcr_table_nrows(t); i++) {
+        if (mcr_table_cat(t, i, j) == ka) (*a)++;
+        else (*b)++;
+    }
+}
+
+static mcr_table *aug(const mcr_table *t, mcr_aug_method m, mcr_aug_strategy s, double ratio,
+                      double frac, size_t *ns) {
+    mcr_augment_config c;
+    mcr_augment_config_default(&c);
+    c.target = "cls";
+    c.sensitive = "grp";
+    c.method = m;
+    c.strategy = s;
+    c.ratio = ratio;
+    c.synthetic_fraction = frac;
+    c.fit.steps = 30;
+    c.fit.widths[0] = c.fit.widths[1] = 32;
+    c.fit.nwidths = 2;
+    mcr_table *o = NULL;
+    int rc = mcr_augment(t, NULL, 0, &c, &o, ns);
+    if (rc) fprintf(stderr, "  augment %s: %s\n", mcr_aug_method_name(m), mcr_last_error());
+    return o;
+}
+
+static void test_strategies(void) {
+    mcr_table *t = data();
+    size_t a, b, ns;
+    mcr_table *o = aug(t, MCR_AUG_ROS, MCR_STRAT_BALANCE, 1, -1, &ns);
+    counts(o, &a, &b);
+    CHECK(a == 90 && b == 90 && ns == 80, "balance: %zu/%zu (+%zu)", a, b, ns);
+    mcr_table_free(o);
+    o = aug(t, MCR_AUG_ROS, MCR_STRAT_RATIO, 0.5, -1, &ns);
+    counts(o, &a, &b);
+    CHECK(a == 90 && b == 45, "ratio 0.5: %zu/%zu", a, b);
+    mcr_table_free(o);
+    o = aug(t, MCR_AUG_RUS, MCR_STRAT_BALANCE, 1, -1, &ns);
+    counts(o, &a, &b);
+    CHECK(a == 10 && b == 10 && ns == 0, "rus: %zu/%zu", a, b);
+    mcr_table_free(o);
+    o = aug(t, MCR_AUG_ROS, MCR_STRAT_BALANCE, 1, 0.2, &ns);
+    CHECK(o && ns == 25 && mcr_table_nrows(o) == 125, "synthetic fraction 0.2: %zu of %zu", ns, o ? mcr_table_nrows(o) : 0);
+    mcr_table_free(o);
+    o = aug(t, MCR_AUG_NONE, MCR_STRAT_BALANCE, 1, -1, &ns);
+    CHECK(o && mcr_table_nrows(o) == 100 && ns == 0, "none");
+    mcr_table_free(o);
+    /* group-balance: groups g1 (75 rows: 67 A, 8 B... by construction) and g2 (25) become
+     * equal (the larger's size) with the overall prevalence 10% B */
+    o = aug(t, MCR_AUG_ROS, MCR_STRAT_GROUP_BALANCE, 1, -1, &ns);
+    int jg = mcr_table_find(o, "grp"), jc = mcr_table_find(o, "cls");
+    size_t cell[2][2] = {{0}};
+    for (size_t i = 0; i < mcr_table_nrows(o); i++) {
+        int g = strcmp(mcr_table_level(o, jg, mcr_table_cat(o, i, jg)), "g2") == 0;
+        int y = strcmp(mcr_table_level(o, jc, mcr_table_cat(o, i, jc)), "B") == 0;
+        cell[g][y]++;
+    }
+    size_t g1 = cell[0][0] + cell[0][1], g2 = cell[1][0] + cell[1][1];
+    CHECK(g1 == 75 && g2 == 75, "group sizes %zu %zu", g1, g2);
+    CHECK(cell[1][1] == 8 || cell[1][1] == 7, "g2 positives ~ 10%% of 75: %zu", cell[1][1]);
+    mcr_table_free(o);
+    mcr_table_free(t);
+}
+
+static void test_smote_on_segments(void) {
+    mcr_table *t = data();
+    size_t ns;
+    mcr_table *o = aug(t, MCR_AUG_SMOTE, MCR_STRAT_BALANCE, 1, -1, &ns);
+    CHECK(o && ns == 80, "smote rows");
+    if (!o) return;
+    /* every synthetic (x, y) lies on a segment between two class-B rows */
+    size_t bad = 0;
+    for (size_t s = 100; s < mcr_table_nrows(o); s++) {
+        double px = mcr_table_num(o, s, 0), py = mcr_table_num(o, s, 1);
+        int found = 0;
+        for (size_t i = 0; i < 10 && !found; i++)
+            for (size_t j = 0; j < 10 && !found; j++) {
+                double ax = mcr_table_num(t, i, 0), ay = mcr_table_num(t, i, 1);
+                double bx = mcr_table_num(t, j, 0), by = mcr_table_num(t, j, 1);
+                double dx = bx - ax, dy = by - ay, L = dx * dx + dy * dy;
+                double u = L > 0 ? ((px - ax) * dx + (py - ay) * dy) / L : 0;
+                double ex = ax + u * dx - px, ey = ay + u * dy - py;
+                found = u >= -1e-3 && u <= 1 + 1e-3 && ex * ex + ey * ey < 1e-6;
+            }
+        bad += !found;
+    }
+    CHECK(bad == 0, "%zu synthetic points off every segment", bad);
+    mcr_table_free(o);
+    o = aug(t, MCR_AUG_SMOTENC, MCR_STRAT_BALANCE, 1, -1, &ns);
+    CHECK(o && ns == 80, "smote-nc rows");
+    int jc = mcr_table_find(o, "c");
+    size_t outside = 0;
+    for (size_t s = 100; o && s < mcr_table_nrows(o); s++) {
+        const char *v = mcr_table_level(o, jc, mcr_table_cat(o, s, jc));
+        outside += strcmp(v, "u") && strcmp(v, "v"); /* class B only has u and v */
+    }
+    CHECK(outside == 0, "smote-nc categorical outside the class's values: %zu", outside);
+    mcr_table_free(o);
+    o = aug(t, MCR_AUG_ADASYN, MCR_STRAT_BALANCE, 1, -1, &ns);
+    CHECK(o && ns == 80, "adasyn rows %zu", ns);
+    mcr_table_free(o);
+    o = aug(t, MCR_AUG_MCRAGE, MCR_STRAT_BALANCE, 1, -1, &ns);
+    size_t a, b;
+    if (o) counts(o, &a, &b);
+    CHECK(o && ns == 80 && a == 90 && b == 90, "mcrage rows");
+    mcr_table_free(o);
+    o = aug(t, MCR_AUG_MCRAGE, MCR_STRAT_GROUP_BALANCE, 1, -1, &ns);
+    CHECK(o && mcr_table_nrows(o) == 150, "mcrage group-balance rows");
+    mcr_table_free(o);
+    mcr_table_free(t);
+}
+
+static void test_knn_brute_force(void) {
+    int nq = 300, nr = 517, D = 7, k = 5;
+    float *Q = malloc(sizeof(float) * nq * D), *R = malloc(sizeof(float) * nr * D);
+    mcr_rng r;
+    mcr_rng_seed(&r, 9, 0);
+    for (int i = 0; i < nq * D; i++) Q[i] = (float)mcr_rng_normal(&r);
+    for (int i = 0; i < nr * D; i++) R[i] = (float)mcr_rng_normal(&r);
+    int *idx = malloc(sizeof(int) * nq * k);
+    CHECK(mcr_knn(Q, nq, R, nr, D, k, -1, idx) == 0, "knn");
+    int bad = 0;
+    for (int q = 0; q < nq; q++) {
+        /* brute force in double: the returned set's k-th distance equals the true k-th */
+        double dk = 0, best[5] = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
+        for (int j = 0; j < nr; j++) {
+            double s = 0;
+            for (int d = 0; d < D; d++) s += (double)(Q[q * D + d] - R[j * D + d]) * (Q[q * D + d] - R[j * D + d]);
+            for (int a = 0; a < k; a++)
+                if (s < best[a]) {
+                    for (int b2 = k - 1; b2 > a; b2--) best[b2] = best[b2 - 1];
+                    best[a] = s;
+                    break;
+                }
+        }
+        for (int a = 0; a < k; a++) {
+            int j = idx[q * k + a];
+            double s = 0;
+            for (int d = 0; d < D; d++) s += (double)(Q[q * D + d] - R[j * D + d]) * (Q[q * D + d] - R[j * D + d]);
+            if (fabs(s - best[a]) > 1e-4 * (1 + best[a])) bad++;
+            dk = s;
+        }
+        (void)dk;
+    }
+    CHECK(bad == 0, "%d neighbours differ from brute force", bad);
+    free(Q), free(R), free(idx);
+}
+
+static void test_bad_config(void) {
+    mcr_table *t = data();
+    mcr_augment_config c;
+    mcr_augment_config_default(&c);
+    mcr_table *o;
+    size_t ns;
+    c.target = "nosuch";
+    CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == MCR_EINVAL, "unknown target");
+    c.target = "cls";
+    c.strategy = MCR_STRAT_RATIO;
+    c.ratio = -1;
+    CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == MCR_EINVAL && strstr(mcr_last_error(), "--ratio"), "ratio -1");
+    c.strategy = MCR_STRAT_GROUP_BALANCE;
+    CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == MCR_EINVAL && strstr(mcr_last_error(), "--sensitive"), "group-balance needs sensitive");
+    mcr_table_free(t);
+}
+
+static void test_copy_guard(void) {
+    /* a table of 4 distinct rows per class, repeated: an exact copy is likely; after resampling
+     * none may be left, and the counts are reported */
+    char buf[4096], *p = buf;
+    p += sprintf(p, "a,b,cls\n");
+    for (int i = 0; i < 200; i++) p += sprintf(p, "%s,%s,%s\n", i % 2 ? "x" : "y", i % 4 < 2 ? "u" : "v", i < 180 ? "A" : "B");
+    mcr_table *t = NULL;
+    mcr_table_read_csv_mem(buf, (size_t)(p - buf), "c.csv", NULL, &t);
+    mcr_augment_config c;
+    mcr_augment_config_default(&c);
+    c.target = "cls";
+    c.fit.steps = 50;
+    c.fit.widths[0] = c.fit.widths[1] = 16;
+    c.fit.nwidths = 2;
+    size_t found = 99, left = 99, ns;
+    c.copies_found = &found;
+    c.copies_left = &left;
+    c.keep_copies = 1;
+    mcr_table *o = NULL;
+    CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == 0, "augment: %s", mcr_last_error());
+    /* with only categorical columns drawn from the training levels, copies are certain */
+    CHECK(found > 0 && left == found, "counted copies %zu (left %zu)", found, left);
+    mcr_table_free(o);
+    mcr_table_free(t);
+    /* numeric data: copies are improbable but counted, and zero remain after resampling */
+    t = data();
+    c.target = "cls";
+    c.keep_copies = 0;
+    size_t close = 99999;
+    double thr = -1;
+    c.dcr_close = &close;
+    c.dcr_threshold = &thr;
+    CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == 0, "augment");
+    CHECK(left == 0 && found <= ns, "left %zu of found %zu", left, found);
+    /* DCR: a positive threshold from real holdout rows, and a count among the synthetic rows */
+    CHECK(thr > 0 && isfinite(thr) && close <= ns, "DCR threshold %g, close %zu of %zu", thr, close, ns);
+    mcr_table_free(o);
+    mcr_table_free(t);
+}
+
+int main(void) {
+    TEST(test_copy_guard);
+    mcr_set_threads(2);
+    TEST(test_strategies);
+    TEST(test_smote_on_segments);
+    TEST(test_knn_brute_force);
+    TEST(test_bad_config);
+    return DONE();
+}

@@ -1,0 +1,294 @@
+/* test_table.c — CSV reading/writing edge cases, type inference, overrides, errors. */
+#include "tabular/tabular.h"
+#include "testhelp.h"
+#include <unistd.h>
+
+static mcr_table *rd(const char *s, const mcr_csv_options *o, int *rc) {
+    mcr_table *t = NULL;
+    *rc = mcr_table_read_csv_mem(s, strlen(s), "t.csv", o, &t);
+    return t;
+}
+
+static char *wr(const mcr_table *t) {
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    mcr_table_write_csv_stream(t, f);
+    fclose(f);
+    return buf;
+}
+
+static void test_quotes_crlf_bom(void) {
+    int rc;
+    const char *s = "\xEF\xBB\xBFname,note,x\r\n"
+                    "\"Smith, J\",\"said \"\"hi\"\"\",1.5\r\n"
+                    "Doe,\"two\nlines\",2\r\n";
+    mcr_table *t = rd(s, NULL, &rc);
+    CHECK(rc == 0 && t, "read failed: %s", mcr_last_error());
+    if (!t) return;
+    CHECK(mcr_table_nrows(t) == 2 && mcr_table_ncols(t) == 3, "shape %zu x %d",
+          mcr_table_nrows(t), mcr_table_ncols(t));
+    CHECK(strcmp(mcr_table_colname(t, 0), "name") == 0, "BOM not stripped: '%s'",
+          mcr_table_colname(t, 0));
+    int j = mcr_table_find(t, "note");
+    CHECK(mcr_table_coltype(t, j) == MCR_COL_CATEGORICAL, "note type");
+    const char *a = mcr_table_level(t, j, mcr_table_cat(t, 0, j));
+    const char *b = mcr_table_level(t, j, mcr_table_cat(t, 1, j));
+    CHECK(strcmp(a, "said \"hi\"") == 0, "escaped quote: '%s'", a);
+    CHECK(strcmp(b, "two\nlines") == 0, "embedded newline: '%s'", b);
+    CHECK(mcr_table_num(t, 0, 2) == 1.5 && mcr_table_num(t, 1, 2) == 2, "numbers");
+    char *out = wr(t);
+    CHECK(strcmp(out, "name,note,x\n\"Smith, J\",\"said \"\"hi\"\"\",1.5\nDoe,\"two\nlines\",2.0\n") == 0,
+          "written: %s", out);
+    free(out);
+    mcr_table_free(t);
+}
+
+static void test_na_tokens_and_empty(void) {
+    int rc;
+    mcr_table *t = rd("a,b,c\n1,x,\nNA,?,3\n2.5,null,NaN\n,y,4\n", NULL, &rc);
+    CHECK(rc == 0, "%s", mcr_last_error());
+    if (!t) return;
+    CHECK(mcr_table_coltype(t, 0) == MCR_COL_NUMERIC, "a numeric");
+    CHECK(isnan(mcr_table_num(t, 1, 0)) && isnan(mcr_table_num(t, 3, 0)), "NA, empty missing");
+    CHECK(mcr_table_nmissing(t, 1) == 2, "b missing %zu", mcr_table_nmissing(t, 1));
+    CHECK(mcr_table_nmissing(t, 2) == 2, "c missing %zu", mcr_table_nmissing(t, 2));
+    CHECK(mcr_table_nlevels(t, 1) == 2, "b levels %d", mcr_table_nlevels(t, 1));
+    mcr_table_free(t);
+    /* custom NA list replaces the default */
+    mcr_csv_options o;
+    mcr_csv_options_default(&o);
+    o.na_tokens = "N/A,Unknown";
+    t = rd("a,b\nN/A,Unknown\n1,NA\n3,z\n", &o, &rc);
+    CHECK(rc == 0, "%s", mcr_last_error());
+    if (!t) return;
+    CHECK(isnan(mcr_table_num(t, 0, 0)), "N/A missing");
+    CHECK(mcr_table_cat(t, 0, 1) < 0, "Unknown missing");
+    CHECK(mcr_table_cat(t, 1, 1) >= 0, "NA now a level");
+    mcr_table_free(t);
+}
+
+static void test_separators_and_spaces(void) {
+    int rc;
+    mcr_table *t = rd("a;b\n1;x\n2; y\n3;x\n", NULL, &rc);
+    CHECK(rc == 0 && t && mcr_table_ncols(t) == 2, "semicolon detected: %s", mcr_last_error());
+    if (t) {
+        CHECK(mcr_table_level_find(t, 1, "y") >= 0, "space after ; trimmed");
+        char *o = wr(t);
+        CHECK(strcmp(o, "a;b\n1;x\n2;y\n3;x\n") == 0, "separator kept: %s", o);
+        free(o);
+        mcr_table_free(t);
+    }
+    t = rd("a\tb\n1\tx\n2\ty\n", NULL, &rc);
+    CHECK(rc == 0 && t && mcr_table_ncols(t) == 2, "tab detected");
+    mcr_table_free(t);
+    t = rd("a, b, c\n1, 2, x\n3, 4, y\n5, 6, z\n", NULL, &rc);
+    CHECK(rc == 0 && t && mcr_table_find(t, "b") == 1, "header spaces trimmed");
+    if (t) CHECK(mcr_table_num(t, 1, 1) == 4, "value after space");
+    mcr_table_free(t);
+    mcr_csv_options o;
+    mcr_csv_options_default(&o);
+    o.sep = ';';
+    t = rd("a,b;c\n1,5;2\n", &o, &rc);
+    CHECK(rc == 0 && t && mcr_table_ncols(t) == 2, "forced separator");
+    mcr_table_free(t);
+}
+
+static void test_inference_and_overrides(void) {
+    int rc;
+    const char *s = "i,f,flag,cat,code,mixed\n1,1.5,0,a,007,1\n2,2.25,1,b,010,1.0\n"
+                    "3,3,0,a,003,2\n4,-1e3,1,c,001,2.00\n";
+    mcr_table *t = rd(s, NULL, &rc);
+    CHECK(rc == 0, "%s", mcr_last_error());
+    if (!t) return;
+    CHECK(mcr_table_coltype(t, 0) == MCR_COL_INTEGER, "i integer");
+    CHECK(mcr_table_coltype(t, 1) == MCR_COL_NUMERIC, "f numeric");
+    CHECK(mcr_table_coltype(t, 2) == MCR_COL_CATEGORICAL, "0/1 flag categorical");
+    CHECK(mcr_table_coltype(t, 3) == MCR_COL_CATEGORICAL, "strings categorical");
+    CHECK(mcr_table_coltype(t, 4) == MCR_COL_CATEGORICAL, "leading-zero codes stay categorical");
+    CHECK(mcr_table_coltype(t, 5) == MCR_COL_CATEGORICAL, "two distinct values: flag");
+    CHECK(mcr_table_nlevels(t, 5) == 2, "'1' and '1.0' are one value: %d levels",
+          mcr_table_nlevels(t, 5));
+    CHECK(mcr_table_cat(t, 0, 5) == mcr_table_cat(t, 1, 5), "1 == 1.0");
+    mcr_table_free(t);
+
+    mcr_csv_options o;
+    mcr_csv_options_default(&o);
+    o.categorical = "i";
+    o.numeric = "flag";
+    t = rd(s, &o, &rc);
+    CHECK(rc == 0 && t, "%s", mcr_last_error());
+    if (t) {
+        CHECK(mcr_table_coltype(t, 0) == MCR_COL_CATEGORICAL, "i forced categorical");
+        CHECK(mcr_table_coltype(t, 2) == MCR_COL_INTEGER, "flag forced numeric");
+        mcr_table_free(t);
+    }
+    o.categorical = "nosuch";
+    o.numeric = NULL;
+    t = rd(s, &o, &rc);
+    CHECK(rc == MCR_EINVAL && !t && strstr(mcr_last_error(), "nosuch"), "unknown column: %s",
+          mcr_last_error());
+    mcr_csv_options_default(&o);
+    o.numeric = "cat";
+    t = rd(s, &o, &rc);
+    CHECK(rc == MCR_EPARSE && strstr(mcr_last_error(), "t.csv:2:"), "forced numeric on text: %s",
+          mcr_last_error());
+    mcr_csv_options_default(&o);
+    o.drop = "cat,code";
+    t = rd(s, &o, &rc);
+    CHECK(rc == 0 && t && mcr_table_ncols(t) == 4 && mcr_table_find(t, "cat") < 0, "drop");
+    mcr_table_free(t);
+}
+
+static void test_errors_name_line_col(void) {
+    int rc;
+    mcr_table *t = rd("a,b\n1,2\n3\n", NULL, &rc);
+    CHECK(rc == MCR_EPARSE && !t, "ragged rejected");
+    CHECK(strstr(mcr_last_error(), "t.csv:3:") != NULL, "ragged line: %s", mcr_last_error());
+    t = rd("a,b\n1,2\n3,4,5\n", NULL, &rc);
+    CHECK(rc == MCR_EPARSE && strstr(mcr_last_error(), "t.csv:3:5:"), "extra field col: %s",
+          mcr_last_error());
+    t = rd("a,b\n1,2\n3,\"open\n4,5\n", NULL, &rc);
+    CHECK(rc == MCR_EPARSE && strstr(mcr_last_error(), "t.csv:3:3: unterminated"),
+          "unterminated quote: %s", mcr_last_error());
+    t = rd("", NULL, &rc);
+    CHECK(rc == MCR_EPARSE && strstr(mcr_last_error(), "empty"), "empty file");
+    t = rd("a,a\n1,2\n", NULL, &rc);
+    CHECK(rc == MCR_EPARSE && strstr(mcr_last_error(), "duplicate"), "duplicate names");
+    t = rd("a,b\n1,\xff\n", NULL, &rc);
+    CHECK(rc == MCR_EPARSE && strstr(mcr_last_error(), "t.csv:2:3: invalid UTF-8"), "utf8: %s",
+          mcr_last_error());
+    t = rd("a,b\n1,x\n1e309,y\n", NULL, &rc);
+    CHECK(rc == MCR_EPARSE && strstr(mcr_last_error(), "t.csv:3:1:"), "1e309: %s",
+          mcr_last_error());
+    t = rd("a,b\n1,x\ninf,y\n2,z\n", NULL, &rc);
+    CHECK(rc == MCR_EPARSE && strstr(mcr_last_error(), "finite"), "inf: %s", mcr_last_error());
+    const char nul[] = "a,b\n1,\0\n";
+    rc = mcr_table_read_csv_mem(nul, sizeof nul - 1, "t.csv", NULL, &t);
+    CHECK(rc == MCR_EPARSE && strstr(mcr_last_error(), "NUL"), "NUL byte: %s", mcr_last_error());
+    t = rd("a,b\n", NULL, &rc);
+    CHECK(rc == 0 && t && mcr_table_nrows(t) == 0, "header only reads as 0 rows");
+    mcr_table_free(t);
+}
+
+static void test_number_look_preserved(void) {
+    int rc;
+    const char *s = "x,y,z,w\n1.50,3,-0,1e-3\n2.25,4,5,2.5E2\n7.00,5,6,3\n";
+    mcr_table *t = rd(s, NULL, &rc);
+    CHECK(rc == 0 && t, "%s", mcr_last_error());
+    if (!t) return;
+    char *o = wr(t);
+    CHECK(strcmp(o, "x,y,z,w\n1.50,3,-0,0.001\n2.25,4,5,250\n7.00,5,6,3\n") == 0, "written: %s",
+          o);
+    free(o);
+    mcr_table_free(t);
+}
+
+static void test_patient_treatment(void) {
+    mcr_table *t;
+    int rc = mcr_table_read_csv(th_data("patient_treatment.csv"), NULL, &t);
+    CHECK(rc == 0, "%s", mcr_last_error());
+    if (rc) return;
+    CHECK(mcr_table_nrows(t) == 4412 && mcr_table_ncols(t) == 11, "shape %zu x %d",
+          mcr_table_nrows(t), mcr_table_ncols(t));
+    int j = mcr_table_find(t, "SOURCE");
+    CHECK(j >= 0 && mcr_table_coltype(t, j) == MCR_COL_CATEGORICAL, "SOURCE categorical");
+    size_t nin = 0;
+    int kin = mcr_table_level_find(t, j, "in");
+    for (size_t i = 0; i < mcr_table_nrows(t); i++) nin += mcr_table_cat(t, i, j) == kin;
+    CHECK(nin == 1784, "in count %zu", nin);
+    CHECK(mcr_table_coltype(t, mcr_table_find(t, "AGE")) == MCR_COL_INTEGER, "AGE integer");
+    CHECK(mcr_table_coltype(t, mcr_table_find(t, "HAEMATOCRIT")) == MCR_COL_NUMERIC, "numeric");
+    mcr_table_free(t);
+}
+
+static void test_large_linear(void) {
+    /* 200k rows with a categorical of 20k levels: must be quick (hash map, no quadratic scan) */
+    size_t n = 200000;
+    char *buf = malloc(n * 32 + 32), *p = buf;
+    p += sprintf(p, "id,v,code\n");
+    for (size_t i = 0; i < n; i++) p += sprintf(p, "%zu,%zu.5,c%zu\n", i, i % 977, i % 20000);
+    int rc;
+    mcr_table *t = rd(buf, NULL, &rc);
+    CHECK(rc == 0 && t && mcr_table_nrows(t) == n, "read big");
+    if (t) CHECK(mcr_table_nlevels(t, 2) == 20000, "levels %d", mcr_table_nlevels(t, 2));
+    mcr_table_free(t);
+    free(buf);
+}
+
+static void test_atomic_write(void) {
+    int rc;
+    mcr_table *t = rd("a,b\n1,x\n2,y\n3,z\n", NULL, &rc);
+    if (!t) return;
+    rc = mcr_table_write_csv(t, "/nonexistent-dir/out.csv");
+    CHECK(rc == MCR_EIO && strstr(mcr_last_error(), "/nonexistent-dir/out.csv"), "unwritable: %s",
+          mcr_last_error());
+    char path[] = "/tmp/mcr_test_XXXXXX";
+    char *dir = mkdtemp(path);
+    char file[256];
+    snprintf(file, sizeof file, "%s/o.csv", dir);
+    rc = mcr_table_write_csv(t, file);
+    CHECK(rc == 0, "write: %s", mcr_last_error());
+    mcr_table *u = NULL;
+    rc = mcr_table_read_csv(file, NULL, &u);
+    CHECK(rc == 0 && u && mcr_table_nrows(u) == 3, "read back");
+    mcr_table_free(u);
+    remove(file);
+    rmdir(dir);
+    mcr_table_free(t);
+}
+
+static void test_fuzz_regressions(void) {
+    /* found by fuzz_csv: a blank first line hid the header's tab separator from detection, and a
+     * written field holding another candidate separator changed detection on re-reading */
+    const char in[] = "\n-0\tbax\ty\n1e3\tfoo\t1\n";
+    int rc;
+    mcr_table *t = rd(in, NULL, &rc);
+    CHECK(rc == 0 && t && mcr_table_ncols(t) == 3, "tab detected after a blank line: %s", mcr_last_error());
+    mcr_table_free(t);
+    const char in2[] = "a,b\nx\ty;z,1\nw,2\n";
+    t = rd(in2, NULL, &rc);
+    CHECK(rc == 0 && t, "read");
+    if (!t) return;
+    char *o = wr(t);
+    mcr_table *u = rd(o, NULL, &rc);
+    CHECK(rc == 0 && u && mcr_table_ncols(u) == 2 && mcr_table_nrows(u) == 2, "reads back: %s\n%s", o, mcr_last_error());
+    free(o);
+    mcr_table_free(u);
+    mcr_table_free(t);
+    /* found by fuzz_csv: one column with a missing value wrote a blank line, lost on re-reading */
+    t = rd("\"\"\r1\r\r2\rNA\r", NULL, &rc);
+    CHECK(rc == 0 && t && mcr_table_nrows(t) == 3, "read one column: %s", mcr_last_error());
+    if (!t) return;
+    o = wr(t);
+    u = rd(o, NULL, &rc);
+    CHECK(rc == 0 && u && mcr_table_nrows(u) == 3 && isnan(mcr_table_num(u, 2, 0)), "one column keeps its missing row:\n%s", o);
+    free(o);
+    mcr_table_free(u);
+    mcr_table_free(t);
+    /* found by fuzz_csv: a first column name starting with U+FEFF (not at the file start) read
+     * back as a byte-order mark once written at the start */
+    t = rd(" \xef\xbb\xbf;\n;4\r\n", NULL, &rc);
+    CHECK(rc == 0 && t && mcr_table_ncols(t) == 2, "read: %s", mcr_last_error());
+    if (!t) return;
+    o = wr(t);
+    u = rd(o, NULL, &rc);
+    CHECK(rc == 0 && u && !strcmp(mcr_table_colname(u, 0), "\xef\xbb\xbf"), "name kept: %s", mcr_last_error());
+    free(o);
+    mcr_table_free(u);
+    mcr_table_free(t);
+}
+
+int main(void) {
+    TEST(test_fuzz_regressions);
+    TEST(test_quotes_crlf_bom);
+    TEST(test_na_tokens_and_empty);
+    TEST(test_separators_and_spaces);
+    TEST(test_inference_and_overrides);
+    TEST(test_errors_name_line_col);
+    TEST(test_number_look_preserved);
+    TEST(test_patient_treatment);
+    TEST(test_large_linear);
+    TEST(test_atomic_write);
+    return DONE();
+}
