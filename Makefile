@@ -79,7 +79,7 @@ build/fuzz/%: fuzz/%.c $(LIB_SRC)
 fuzz: build/fuzz/fuzz_csv build/fuzz/fuzz_model $(R)/mcrage
 
 # The test command of the README and of .ci/run.
-test: $(A_TESTS) $(A)/mcrage $(R)/mcrage
+test: $(A_TESTS) $(A)/mcrage $(R)/mcrage $(R)/libmcrage.so
 	@MCRAGE=$(A)/mcrage TESTBIN=$(A)/tests sh tests/run.sh
 
 bench: $(R)/bench/bench

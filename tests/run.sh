@@ -6,7 +6,7 @@ set -u
 export MCRAGE ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export OMP_WAIT_POLICY=passive
-pass=0 fail=0 log=$(mktemp)
+pass=0 fail=0 skip=0 log=$(mktemp)
 for t in "$TESTBIN"/*/test_* tests/cli/*.sh; do
     [ -e "$t" ] || continue
     name=$(basename "$t")
@@ -18,9 +18,11 @@ for t in "$TESTBIN"/*/test_* tests/cli/*.sh; do
     p=$(echo "$line" | sed -E 's/.* ([0-9]+) passed.*/\1/')
     f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
     [ -n "$line" ] || { p=0; f=1; echo "  (no summary line: counted as a failure)"; }
+    case "$line" in *skipped*) skip=$((skip + $(echo "$line" | sed -E 's/.* ([0-9]+) skipped.*/\1/'))) ;; esac
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "  (exit status $rc: counted as a failure)"; fi
     pass=$((pass + p)); fail=$((fail + f))
 done
 rm -f "$log"
-echo "total: $pass passed, $fail failed"
+if [ "$skip" -gt 0 ]; then echo "total: $pass passed, $fail failed, $skip skipped"
+else echo "total: $pass passed, $fail failed"; fi
 [ "$fail" -eq 0 ]

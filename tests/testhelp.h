@@ -6,7 +6,16 @@
 #define TESTHELP_H
 #include <stdio.h>
 #include <stdlib.h>
-static int th_tests_passed, th_tests_failed, th_cur_failed;
+static int th_tests_passed, th_tests_failed, th_cur_failed, th_tests_skipped, th_cur_skipped;
+/* SKIP(fmt, ...): leave the current test, counted as skipped (e.g. a shared data file is absent) */
+#define SKIP(...)                                                                              \
+    do {                                                                                       \
+        th_cur_skipped = 1;                                                                    \
+        printf("skip ");                                                                       \
+        printf(__VA_ARGS__);                                                                   \
+        printf("\n");                                                                          \
+        return;                                                                                \
+    } while (0)
 #define CHECK(cond, ...)                                                                       \
     do {                                                                                       \
         if (!(cond)) {                                                                         \
@@ -18,15 +27,20 @@ static int th_tests_passed, th_tests_failed, th_cur_failed;
     } while (0)
 #define TEST(fn)                                                                               \
     do {                                                                                       \
-        th_cur_failed = 0;                                                                     \
+        th_cur_failed = th_cur_skipped = 0;                                                    \
         fn();                                                                                  \
         if (th_cur_failed) th_tests_failed++, printf("FAIL %s\n", #fn);                        \
+        else if (th_cur_skipped) th_tests_skipped++;                                           \
         else th_tests_passed++, printf("ok   %s\n", #fn);                                      \
         fflush(stdout);                                                                        \
     } while (0)
 #define DONE()                                                                                 \
-    (printf("%s: %d passed, %d failed\n", __FILE__, th_tests_passed, th_tests_failed),       \
+    (th_tests_skipped ? printf("%s: %d passed, %d failed, %d skipped\n", __FILE__, th_tests_passed, \
+                               th_tests_failed, th_tests_skipped)                               \
+                      : printf("%s: %d passed, %d failed\n", __FILE__, th_tests_passed, th_tests_failed), \
      th_tests_failed ? 1 : 0)
+/* path of a shared data file: $MCR_DATA/name, else ../shared/datasets/name (tests that read
+ * one skip with a message when it is absent: `make test` needs nothing outside the repo) */
 static inline const char *th_data(const char *name) {
     static char buf[4096];
     const char *dir = getenv("MCR_DATA");

@@ -123,6 +123,21 @@ MCR_API int mcr_table_level_find(const mcr_table *t, int j, const char *s); /* c
 MCR_API size_t mcr_table_nmissing(const mcr_table *t, int j);
 MCR_API const char *mcr_table_source(const mcr_table *t);          /* file name it was read from */
 
+/* Tables from memory, column by column (values are copied; `stride` counts elements, so a
+ * column of a C-order [n, k] float array is (base + j, stride k) and a Fortran-order one
+ * (base + j * n, stride 1)). NaN marks a missing number, code -1 a missing level. Integer
+ * columns must hold whole numbers; `decimals` is the precision written (-1: shortest exact). */
+typedef enum { MCR_F32 = 0, MCR_F64 = 1 } mcr_dtype;
+MCR_API int mcr_table_new(size_t nrows, mcr_table **out); /* no columns yet; source "<memory>" */
+MCR_API int mcr_table_add_numeric(mcr_table *t, const char *name, const void *values, mcr_dtype dtype,
+                                  ptrdiff_t stride, mcr_coltype type, int decimals);
+MCR_API int mcr_table_add_categorical(mcr_table *t, const char *name, const int32_t *codes, ptrdiff_t stride,
+                                      const char *const *levels, int nlevels);
+/* Copy a column out: numbers (NaN = missing) or level codes (-1 = missing; spellings from
+ * mcr_table_level). */
+MCR_API int mcr_table_get_numeric(const mcr_table *t, int j, void *values, mcr_dtype dtype, ptrdiff_t stride);
+MCR_API int mcr_table_get_codes(const mcr_table *t, int j, int32_t *codes, ptrdiff_t stride);
+
 /* ---------------------------------------------------------------- 4. column transforms */
 typedef enum {
     MCR_NUM_QUANTILE = 0,   /* quantile transform to a standard normal (default) */
