@@ -123,6 +123,16 @@ MCR_API int mcr_table_level_find(const mcr_table *t, int j, const char *s); /* c
 MCR_API size_t mcr_table_nmissing(const mcr_table *t, int j);
 MCR_API const char *mcr_table_source(const mcr_table *t);          /* file name it was read from */
 
+/* Identifier-like columns (a record number, an encounter id, a medical record number): never
+ * modelled, since a synthetic row carrying a real identifier links it to a real patient.
+ * reason[ncols] gets MCR_IDENT_NONE or why the column looks like one: integers or text distinct
+ * in >= 95% of >= 20 non-missing rows, or a name such as id, *_id, *_nbr, mrn, PatientID with
+ * >= 50% distinct values (admission_type_id with 8 codes stays a feature). */
+enum { MCR_IDENT_NONE = 0, MCR_IDENT_UNIQUE = 1, MCR_IDENT_NAME = 2, MCR_IDENT_GROUP = 3 };
+MCR_API int mcr_table_identifiers(const mcr_table *t, int *reason);
+MCR_API const char *mcr_identifier_reason(int reason);
+MCR_API int mcr_identifier_name(const char *name); /* 1 if the name reads like an identifier */
+
 /* Tables from memory, column by column (values are copied; `stride` counts elements, so a
  * column of a C-order [n, k] float array is (base + j, stride k) and a Fortran-order one
  * (base + j * n, stride 1)). NaN marks a missing number, code -1 a missing level. Integer

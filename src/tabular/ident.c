@@ -1,0 +1,89 @@
+/* ident.c — columns that identify a patient rather than describe one (a record number, an
+ * encounter id, a medical record number). A generative model must never learn or reproduce
+ * them: a synthetic row that carries a real patient's identifier links it to that patient.
+ *
+ * A column is identifier-like when
+ *   - its values are (nearly) unique per row: at least 95% of the non-missing values distinct,
+ *     with at least 20 of them, and it holds integers or text (a real-valued measurement with
+ *     many decimals is unique too, but is a feature); or
+ *   - its name reads like an identifier (id, *_id, id_*, *id in camel case, *_nbr, *_no, mrn,
+ *     *_mrn, uuid, guid, ...) and at least half of its values are distinct: admission_type_id
+ *     with 8 codes is a feature, patient_nbr with 71,518 values in 101,766 encounters is not. */
+#include "tabular/tabular.h"
+#include <ctype.h>
+
+static int ends_with(const char *s, size_t n, const char *suf) {
+    size_t k = strlen(suf);
+    return n >= k && !strcmp(s + n - k, suf);
+}
+
+int mcr_identifier_name(const char *name) {
+    char low[128];
+    size_t n = 0;
+    for (; name[n] && n + 1 < sizeof low; n++) low[n] = (char)tolower((unsigned char)name[n]);
+    low[n] = 0;
+    static const char *exact[] = {"id", "mrn", "uuid", "guid", "ssn", "nhs_number", "record", "patient",
+                                  "patientid", "subject", "subjectid", "encounter", "visit"};
+    for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+        if (!strcmp(low, exact[i])) return 1;
+    static const char *suffix[] = {"_id", ".id", " id", "-id", "_nbr", "_num", "_no", "_mrn", "_uuid", "_key"};
+    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++)
+        if (ends_with(low, n, suffix[i])) return 1;
+    if (!strncmp(low, "id_", 3) || !strncmp(low, "id.", 3)) return 1;
+    /* camel case: PatientID, encounterId (an upper-case I right after a lower-case letter) */
+    size_t m = strlen(name);
+    if (m > 2 && (!strcmp(name + m - 2, "ID") || !strcmp(name + m - 2, "Id")) &&
+        islower((unsigned char)name[m - 3]))
+        return 1;
+    return 0;
+}
+
+/* distinct non-missing values of column c, and how many non-missing there are */
+static int distinct(const mcr_column *c, size_t nrows, size_t *nd, size_t *nv) {
+    *nd = *nv = 0;
+    if (c->type == MCR_COL_CATEGORICAL) {
+        uint8_t *seen = calloc((size_t)c->nlevels + 1, 1);
+        if (!seen) return MCR_NOMEM();
+        for (size_t i = 0; i < nrows; i++)
+            if (c->cat[i] >= 0) {
+                (*nv)++;
+                if (!seen[c->cat[i]]) seen[c->cat[i]] = 1, (*nd)++;
+            }
+        free(seen);
+        return MCR_OK;
+    }
+    double *v = malloc((nrows ? nrows : 1) * sizeof(double));
+    if (!v) return MCR_NOMEM();
+    for (size_t i = 0; i < nrows; i++)
+        if (!isnan(c->num[i])) v[(*nv)++] = c->num[i];
+    qsort(v, *nv, sizeof(double), mcr_cmp_double);
+    for (size_t i = 0; i < *nv; i++)
+        if (i == 0 || v[i] != v[i - 1]) (*nd)++;
+    free(v);
+    return MCR_OK;
+}
+
+int mcr_table_identifiers(const mcr_table *t, int *reason) {
+    for (int j = 0; j < t->ncols; j++) {
+        const mcr_column *c = &t->cols[j];
+        reason[j] = MCR_IDENT_NONE;
+        size_t nd, nv;
+        int rc = distinct(c, t->nrows, &nd, &nv);
+        if (rc) return rc;
+        if (nv == 0) continue;
+        double share = (double)nd / (double)nv;
+        int discrete = c->type != MCR_COL_NUMERIC;
+        if (discrete && nv >= 20 && share >= 0.95) reason[j] = MCR_IDENT_UNIQUE;
+        else if (mcr_identifier_name(c->name) && share >= 0.5 && nd >= 20) reason[j] = MCR_IDENT_NAME;
+    }
+    return MCR_OK;
+}
+
+const char *mcr_identifier_reason(int reason) {
+    switch (reason) {
+    case MCR_IDENT_UNIQUE: return "a distinct value in nearly every row";
+    case MCR_IDENT_NAME: return "named like an identifier, with mostly distinct values";
+    case MCR_IDENT_GROUP: return "the patient grouping column";
+    default: return "not an identifier";
+    }
+}
