@@ -48,6 +48,16 @@ static inline const char *th_data(const char *name) {
     return buf;
 }
 #ifdef MCRAGE_H
+/* what a table writes as CSV, as a string (the caller frees it) */
+static inline char *th_csv(const mcr_table *t) {
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f) return NULL;
+    mcr_table_write_csv_stream(t, f);
+    fclose(f);
+    return buf;
+}
 /* the simulated cohort of `rows` patients drawn with `seed` (NULL on failure) */
 static inline mcr_table *th_cohort(size_t rows, uint64_t seed) {
     mcr_sim_config c;

@@ -9,14 +9,6 @@ static mcr_table *rd(const char *s, const mcr_csv_options *o, int *rc) {
     return t;
 }
 
-static char *wr(const mcr_table *t) {
-    char *buf = NULL;
-    size_t n = 0;
-    FILE *f = open_memstream(&buf, &n);
-    mcr_table_write_csv_stream(t, f);
-    fclose(f);
-    return buf;
-}
 
 static void test_quotes_crlf_bom(void) {
     int rc;
@@ -37,7 +29,7 @@ static void test_quotes_crlf_bom(void) {
     CHECK(strcmp(a, "said \"hi\"") == 0, "escaped quote: '%s'", a);
     CHECK(strcmp(b, "two\nlines") == 0, "embedded newline: '%s'", b);
     CHECK(mcr_table_num(t, 0, 2) == 1.5 && mcr_table_num(t, 1, 2) == 2, "numbers");
-    char *out = wr(t);
+    char *out = th_csv(t);
     CHECK(strcmp(out, "name,note,x\n\"Smith, J\",\"said \"\"hi\"\"\",1.5\nDoe,\"two\nlines\",2.0\n") == 0,
           "written: %s", out);
     free(out);
@@ -74,7 +66,7 @@ static void test_separators_and_spaces(void) {
     CHECK(rc == 0 && t && mcr_table_ncols(t) == 2, "semicolon detected: %s", mcr_last_error());
     if (t) {
         CHECK(mcr_table_level_find(t, 1, "y") >= 0, "space after ; trimmed");
-        char *o = wr(t);
+        char *o = th_csv(t);
         CHECK(strcmp(o, "a;b\n1;x\n2;y\n3;x\n") == 0, "separator kept: %s", o);
         free(o);
         mcr_table_free(t);
@@ -177,7 +169,7 @@ static void test_number_look_preserved(void) {
     mcr_table *t = rd(s, NULL, &rc);
     CHECK(rc == 0 && t, "%s", mcr_last_error());
     if (!t) return;
-    char *o = wr(t);
+    char *o = th_csv(t);
     CHECK(strcmp(o, "x,y,z,w\n1.50,3,-0,0.001\n2.25,4,5,250\n7.00,5,6,3\n") == 0, "written: %s",
           o);
     free(o);
@@ -252,7 +244,7 @@ static void test_fuzz_regressions(void) {
     t = rd(in2, NULL, &rc);
     CHECK(rc == 0 && t, "read");
     if (!t) return;
-    char *o = wr(t);
+    char *o = th_csv(t);
     mcr_table *u = rd(o, NULL, &rc);
     CHECK(rc == 0 && u && mcr_table_ncols(u) == 2 && mcr_table_nrows(u) == 2, "reads back: %s\n%s", o, mcr_last_error());
     free(o);
@@ -262,7 +254,7 @@ static void test_fuzz_regressions(void) {
     t = rd("\"\"\r1\r\r2\rNA\r", NULL, &rc);
     CHECK(rc == 0 && t && mcr_table_nrows(t) == 3, "read one column: %s", mcr_last_error());
     if (!t) return;
-    o = wr(t);
+    o = th_csv(t);
     u = rd(o, NULL, &rc);
     CHECK(rc == 0 && u && mcr_table_nrows(u) == 3 && isnan(mcr_table_num(u, 2, 0)), "one column keeps its missing row:\n%s", o);
     free(o);
@@ -273,7 +265,7 @@ static void test_fuzz_regressions(void) {
     t = rd(" \xef\xbb\xbf;\n;4\r\n", NULL, &rc);
     CHECK(rc == 0 && t && mcr_table_ncols(t) == 2, "read: %s", mcr_last_error());
     if (!t) return;
-    o = wr(t);
+    o = th_csv(t);
     u = rd(o, NULL, &rc);
     CHECK(rc == 0 && u && !strcmp(mcr_table_colname(u, 0), "\xef\xbb\xbf"), "name kept: %s", mcr_last_error());
     free(o);

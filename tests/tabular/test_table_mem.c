@@ -3,15 +3,6 @@
 #include "tabular/tabular.h"
 #include "testhelp.h"
 
-static char *csv_of(const mcr_table *t) {
-    char *buf = NULL;
-    size_t n = 0;
-    FILE *f = open_memstream(&buf, &n);
-    mcr_table_write_csv_stream(t, f);
-    fclose(f);
-    return buf;
-}
-
 static void test_columns_from_arrays(void) {
     /* a C-order [3, 2] float32 block: column 0 at (base, stride 2), column 1 at (base + 1, 2) */
     float block[6] = {1.5f, 10, 2.25f, NAN, -3, 30};
@@ -27,7 +18,7 @@ static void test_columns_from_arrays(void) {
     CHECK(mcr_table_add_categorical(t, "d", codes, 1, levels, 2) == 0, "%s", mcr_last_error());
     CHECK(mcr_table_ncols(t) == 4 && mcr_table_nrows(t) == 3, "shape");
     CHECK(!strcmp(mcr_table_source(t), "<memory>"), "source %s", mcr_table_source(t));
-    char *s = csv_of(t);
+    char *s = th_csv(t);
     CHECK(s && !strcmp(s, "a,b,c,d\n1.50,10,0.1,\"yes, really\"\n2.25,,0.2,\n-3.00,30,0.30000000000000004,no\n"),
           "csv: %s", s);
     /* the CSV reads back to the same values */
