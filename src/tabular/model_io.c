@@ -188,8 +188,8 @@ static int section(mcr_rbuf *r, int framed, const char *tag, const char *what, c
         return MCR_OK;
     }
     if (!mcr_get_section(r, tag, sec))
-        return mcr_err(MCR_ECORRUPT, "%s: damaged file: no %s section (%.4s) where expected", path,
-                       what, tag);
+        return mcr_err(MCR_ECORRUPT, "%s: damaged file: the %s section (%.4s) is missing or cut short",
+                       path, what, tag);
     return MCR_OK;
 }
 static int section_done(mcr_rbuf *r, int framed, mcr_rbuf *sec, const char *what, const char *path) {
