@@ -1,6 +1,7 @@
 /* core.h — private: what every module shares (cf. sqliteInt.h): assertions, errors and
  * messages, allocation helpers, atomic output files, a string map, JSON writing, RNG helpers,
- * comparators, a monotonic clock, threads. Folders above it: nn/ (kernels, optimiser,
+ * comparators, a monotonic clock, threads, the saved-model container (container.c) and the
+ * registry of RNG streams (enum mcr_stream). Folders above it: nn/ (kernels, optimiser,
  * trainer), diffusion/ (schedules, samplers, multinomial), tabular/, eval/, cli/. */
 #ifndef MCR_CORE_H
 #define MCR_CORE_H
