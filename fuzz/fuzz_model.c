@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!buf) return 0;
     size_t n = size;
     if (reseal) { /* header + this payload with its true length and CRC */
-        uint32_t ver = 1, flags = 0, crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), data, (uInt)size);
+        uint32_t ver = 3, flags = 0, crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), data, (uInt)size);
         uint64_t len = size;
         memcpy(buf, "MCRGMODL", 8);
         memcpy(buf + 8, &ver, 4);

@@ -1,4 +1,4 @@
-/* nn.c — layer kernels (forward/backward pairs), the denoiser, AdamW and EMA. See nn.h. */
+/* nn.c — layer kernels (forward/backward pairs) and the denoiser. AdamW and EMA: train.c. See nn.h. */
 #include "nn/nn.h"
 #include <cblas.h>
 #include <omp.h>
@@ -92,12 +92,6 @@ void dropout_forward(float *out, uint8_t *mask, const float *inp, size_t n, floa
             out[i] = mask[i] ? inp[i] * scale : 0.0f;
         }
     }
-}
-
-void dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t n, float p) {
-    float scale = 1.0f / (1.0f - p);
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t i = 0; i < n; i++) dinp[i] += mask[i] ? dout[i] * scale : 0.0f;
 }
 
 double mse_forward_backward(float *dpred, const float *pred, const float *target, size_t n) {
@@ -392,45 +386,4 @@ void mcr_net_backward(mcr_net *n, const float *p, float *g, const float *dout, c
         dh[i] = dz[i] * s * (1.0f + n->tz[i] * (1.0f - s));
     }
     linear_backward(NULL, g + n->wt1, g + n->bt1, dh, n->te, p + n->wt1, U, dt, dt);
-}
-
-/* ------------------------------------------------------------------ optimiser */
-void adamw_update(mcr_adamw *o, float *p, const float *g, float *m, float *v, size_t n, float lr) {
-    o->t++;
-    float b1 = o->beta1, b2 = o->beta2;
-    float c1 = 1.0f - powf(b1, (float)o->t), c2 = 1.0f - powf(b2, (float)o->t);
-    float wd = o->weight_decay, eps = o->eps;
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
-        float mi = m[i] = b1 * m[i] + (1 - b1) * gi;
-        float vi = v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-        float mh = mi / c1, vh = vi / c2;
-        p[i] -= lr * (mh / (sqrtf(vh) + eps) + wd * p[i]);
-    }
-}
-
-void ema_update(float *ema, const float *p, size_t n, float decay) {
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t i = 0; i < n; i++) ema[i] = decay * ema[i] + (1 - decay) * p[i];
-}
-
-double grad_norm(const float *g, size_t n) {
-    enum { CH = 64 };
-    double part[CH];
-#pragma omp parallel for schedule(static)
-    for (int c = 0; c < CH; c++) {
-        size_t i0 = n * c / CH, i1 = n * (c + 1) / CH;
-        double s = 0;
-        for (size_t i = i0; i < i1; i++) s += (double)g[i] * g[i];
-        part[c] = s;
-    }
-    double s = 0;
-    for (int c = 0; c < CH; c++) s += part[c];
-    return sqrt(s);
-}
-
-void scale_inplace(float *g, size_t n, float s) {
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t i = 0; i < n; i++) g[i] *= s;
 }

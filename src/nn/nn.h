@@ -40,7 +40,6 @@ void embedding_backward(float *dtable, const float *dout, const int *idx, int B,
 /* dropout with keep-mask: out = inp * mask / (1-p); mask drawn from rng streams per chunk */
 void dropout_forward(float *out, uint8_t *mask, const float *inp, size_t n, float p,
                      uint64_t seed, uint64_t stream);
-void dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t n, float p);
 /* mean squared error over n values; writes d(loss)/d(pred) into dpred (if not NULL) */
 double mse_forward_backward(float *dpred, const float *pred, const float *target, size_t n);
 /* sinusoidal timestep embedding of integer t: [cos(t f_k), sin(t f_k)], f_k = 10000^(-k/half) */
@@ -84,7 +83,10 @@ void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, c
 void mcr_net_backward(mcr_net *n, const float *p, float *g, const float *dout, const float *x,
                       const int *y, int B);
 
-/* ---- optimiser (flat loops over the arrays) ---------------------------------------------- */
+/* ---- optimiser and training loop state (train.c) ----------------------------------------
+ * A training step is two halves: the model computes its gradient into opt.g (forward, loss,
+ * backward: model-specific), then mcr_optim_apply updates the flat parameter block (generic;
+ * an MPI allreduce of g fits between the two). */
 typedef struct mcr_adamw {
     float lr, beta1, beta2, eps, weight_decay;
     long t;
@@ -94,4 +96,47 @@ void ema_update(float *ema, const float *p, size_t n, float decay);
 /* global gradient norm (deterministic chunked sum) */
 double grad_norm(const float *g, size_t n);
 void scale_inplace(float *g, size_t n, float s);
+
+typedef struct mcr_optim {
+    size_t n;                       /* parameters */
+    float *p, *g, *m, *v, *ema;     /* [n] each, one allocation: weights, gradient, Adam moments,
+                                       EMA weights */
+    mcr_adamw adam;                 /* betas, eps, weight decay; t = updates done */
+    float lr;                       /* peak learning rate */
+    int warmup, steps;              /* linear warm-up over `warmup` steps, then linear decay to 0
+                                       at `steps` (TabDDPM) */
+    float grad_clip;                /* clip the global gradient norm at this (0 = off) */
+    float ema_decay;                /* EMA decay, warmed up as min(decay, (1+s)/(10+s)) */
+} mcr_optim;
+/* Arrays zeroed; AdamW betas 0.9, 0.999, eps 1e-8; the caller sets the rest. */
+int mcr_optim_init(mcr_optim *o, size_t n);
+void mcr_optim_free(mcr_optim *o);
+double mcr_optim_lr(const mcr_optim *o, int step); /* the schedule at step (0-based) */
+/* Step `step` (0-based) with the gradient in o->g: clip, AdamW at the scheduled rate, EMA. */
+void mcr_optim_apply(mcr_optim *o, int step);
+
+/* Everything a training loop carries from one step to the next, and a checkpoint holds. */
+typedef struct mcr_train_state {
+    mcr_optim opt;              /* weights, moments, EMA, update count, settings */
+    int step;                   /* steps done */
+    mcr_rng rng;                /* the loop's draws: epoch order and whatever the model adds */
+    size_t n, pos;              /* epoch order over n examples: perm[pos..n) left this epoch */
+    size_t *perm;               /* [n] */
+    double acc, window;         /* loss sums: since the last report, in the loss-curve window */
+    int nacc, nwin;
+    uint32_t data_crc, cfg_crc; /* fingerprints of the data and settings it was started with */
+} mcr_train_state;
+/* Zeroed optimiser for nparams, identity order over n examples, rng = stream of seed. */
+int mcr_train_init(mcr_train_state *s, size_t nparams, size_t n, uint64_t seed, uint64_t stream);
+void mcr_train_free(mcr_train_state *s);
+/* The next example of the epoch order (reshuffled with s->rng when an epoch ends). */
+size_t mcr_train_next(mcr_train_state *s);
+/* Continue src in dst (same n and nparams; optimiser settings are dst's own). */
+void mcr_train_copy(mcr_train_state *dst, const mcr_train_state *src);
+/* File sections: the trainer state (all of it but the EMA, which is the model's weights) ... */
+void mcr_train_put(mcr_wbuf *w, const mcr_train_state *s);
+int mcr_train_get(mcr_rbuf *r, size_t nparams, const char *path, mcr_train_state *s);
+/* ... and a parameter block: u64 count, floats (refused unless count == n and all finite). */
+void mcr_params_put(mcr_wbuf *w, const float *p, size_t n);
+int mcr_params_get(mcr_rbuf *r, size_t n, const char *path, float **out);
 #endif

@@ -55,14 +55,9 @@ void mcr_model_free(mcr_model *m) {
     free(m->xlo);
     free(m->xhi);
     free(m->loss_curve);
-    mcr_train_state_free(m->state);
+    if (m->state) mcr_train_free(m->state);
+    free(m->state);
     free(m);
-}
-
-void mcr_train_state_free(mcr_train_state *s) {
-    if (!s) return;
-    if (s->owned) free(s->perm), free(s->p), free(s->m), free(s->v);
-    free(s);
 }
 
 void mcr_model_progress(const mcr_model *m, int *done, int *planned) {
@@ -106,8 +101,8 @@ void mcr_fill_uniform(float *buf, size_t n, uint64_t seed, uint64_t stream) {
 }
 
 /* ------------------------------------------------------------------ trainer */
-int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, int T, mcr_schedule sched,
-                     uint64_t seed, int dg, int nblk, const int *boff, const int *bK) {
+int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, const mcr_fit_config *c,
+                     size_t n, int dg, int nblk, const int *boff, const int *bK) {
     memset(tr, 0, sizeof *tr);
     tr->net = *layout;
     tr->B = B;
@@ -120,14 +115,11 @@ int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, int T, mcr_s
     size_t np = layout->nparams, bd = (size_t)B * layout->d;
     int rc = mcr_net_alloc(&tr->net, B);
     if (rc) return rc;
-    if ((rc = mcr_sched_init(&tr->sched, T, sched))) goto fail;
-    tr->p = calloc(np, sizeof(float));
-    tr->g = calloc(np, sizeof(float));
-    tr->m = calloc(np, sizeof(float));
-    tr->v = calloc(np, sizeof(float));
-    tr->ema = calloc(np, sizeof(float));
+    if ((rc = mcr_sched_init(&tr->sched, c->T, c->schedule))) goto fail;
+    if ((rc = mcr_train_init(&tr->st, np, n, c->seed, MCR_STREAM_FIT))) goto fail;
     tr->x0 = malloc(bd * sizeof(float));
     tr->eps = malloc(((size_t)B * dg + 1) * sizeof(float));
+    tr->gp = malloc((2 * (size_t)B * dg + 1) * sizeof(float));
     tr->xt = malloc(bd * sizeof(float));
     tr->dout = malloc(bd * sizeof(float));
     tr->t = malloc((size_t)B * sizeof(int));
@@ -136,14 +128,20 @@ int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, int T, mcr_s
     tr->ct = malloc(((size_t)B * nblk + 1) * sizeof(int32_t));
     tr->scratch = malloc(((size_t)omp_get_max_threads() * 4 * tr->Kmax + 1) * sizeof(float));
     tr->rowloss = malloc((size_t)B * sizeof(double));
-    if (!tr->p || !tr->g || !tr->m || !tr->v || !tr->ema || !tr->x0 || !tr->eps || !tr->xt ||
-        !tr->dout || !tr->t || !tr->y || !tr->c0 || !tr->ct || !tr->scratch || !tr->rowloss) {
+    if (!tr->x0 || !tr->eps || !tr->gp || !tr->xt || !tr->dout || !tr->t || !tr->y || !tr->c0 ||
+        !tr->ct || !tr->scratch || !tr->rowloss) {
         rc = MCR_NOMEM();
         goto fail;
     }
-    mcr_net_init_params(&tr->net, tr->p, seed);
-    memcpy(tr->ema, tr->p, np * sizeof(float));
-    tr->opt.beta1 = 0.9f, tr->opt.beta2 = 0.999f, tr->opt.eps = 1e-8f;
+    mcr_optim *o = &tr->st.opt;
+    mcr_net_init_params(&tr->net, o->p, c->seed);
+    memcpy(o->ema, o->p, np * sizeof(float));
+    o->lr = c->lr;
+    o->adam.weight_decay = c->weight_decay;
+    o->warmup = c->warmup;
+    o->steps = c->steps;
+    o->grad_clip = c->grad_clip;
+    o->ema_decay = c->ema_decay;
     return MCR_OK;
 fail:
     mcr_trainer_free(tr);
@@ -153,13 +151,10 @@ fail:
 void mcr_trainer_free(mcr_trainer *tr) {
     mcr_net_free(&tr->net);
     mcr_sched_free(&tr->sched);
-    free(tr->p);
-    free(tr->g);
-    free(tr->m);
-    free(tr->v);
-    free(tr->ema);
+    mcr_train_free(&tr->st);
     free(tr->x0);
     free(tr->eps);
+    free(tr->gp);
     free(tr->xt);
     free(tr->dout);
     free(tr->t);
@@ -177,7 +172,7 @@ void mcr_trainer_free(mcr_trainer *tr) {
 static void mn_noise(mcr_trainer *tr, uint64_t seed, int step) {
     int B = tr->B, d = tr->net.d, nb = tr->nblk;
     mcr_rng r;
-    mcr_rng_seed(&r, seed, 2000000 + (uint64_t)step);
+    mcr_rng_seed(&r, seed, MCR_STREAM_FIT_LEVELS + (uint64_t)step);
     for (int i = 0; i < B; i++) {
         double a = tr->sched.abar[tr->t[i]];
         float *row = tr->xt + (size_t)i * d;
@@ -215,54 +210,36 @@ static double mn_loss_batch(mcr_trainer *tr) {
     return s * T / ((double)B * nb);
 }
 
-/* mean squared error of out vs eps on the Gaussian columns; gradient into dout */
+/* mean squared error of out vs eps on the Gaussian columns [0, dg) (mse_forward_backward on
+ * those columns gathered); gradient into dout */
 static double gauss_loss(mcr_trainer *tr) {
     int B = tr->B, d = tr->net.d, dg = tr->dg;
-    if (dg == d) return mse_forward_backward(tr->dout, tr->net.out, tr->eps, (size_t)B * d);
+    size_t n = (size_t)B * dg;
+    if (dg == d) return mse_forward_backward(tr->dout, tr->net.out, tr->eps, n);
     if (dg == 0) return 0;
-    float k = 2.0f / ((float)B * dg);
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < B; i++) {
-        double s = 0;
-        for (int j = 0; j < dg; j++) {
-            float e = tr->net.out[(size_t)i * d + j] - tr->eps[(size_t)i * dg + j];
-            s += (double)e * e;
-            tr->dout[(size_t)i * d + j] = k * e;
-        }
-        tr->rowloss[i] = s;
-    }
-    double s = 0;
-    for (int i = 0; i < B; i++) s += tr->rowloss[i];
-    return s / ((double)B * dg);
+    float *pred = tr->gp, *dpred = tr->gp + n;
+    for (int i = 0; i < B; i++)
+        memcpy(pred + (size_t)i * dg, tr->net.out + (size_t)i * d, (size_t)dg * sizeof(float));
+    double loss = mse_forward_backward(dpred, pred, tr->eps, n);
+    for (int i = 0; i < B; i++)
+        memcpy(tr->dout + (size_t)i * d, dpred + (size_t)i * dg, (size_t)dg * sizeof(float));
+    return loss;
 }
 
-/* One optimiser step on the batch already in tr->x0 / tr->c0 / tr->y (t and noise drawn here). */
-double mcr_trainer_step(mcr_trainer *tr, const mcr_fit_config *c, int step, mcr_rng *r) {
+double mcr_trainer_grad(mcr_trainer *tr, uint64_t seed, int step, mcr_rng *r) {
     int B = tr->B, d = tr->net.d, dg = tr->dg;
-    size_t np = tr->net.nparams;
+    float *p = tr->st.opt.p, *g = tr->st.opt.g;
     for (int i = 0; i < B; i++) tr->t[i] = (int)mcr_rng_below(r, (uint64_t)tr->sched.T);
-    mcr_fill_normal(tr->eps, (size_t)B * dg, c->seed, 1000 + (uint64_t)step);
+    mcr_fill_normal(tr->eps, (size_t)B * dg, seed, MCR_STREAM_FIT_NOISE + (uint64_t)step);
     q_sample(tr->xt, tr->x0, tr->eps, tr->t, &tr->sched, B, dg, d);
-    if (tr->nblk) mn_noise(tr, c->seed, step);
-    mcr_net_forward(&tr->net, tr->p, tr->xt, tr->t, tr->y, B, 1, c->seed, (uint64_t)step);
+    if (tr->nblk) mn_noise(tr, seed, step);
+    mcr_net_forward(&tr->net, p, tr->xt, tr->t, tr->y, B, 1, seed,
+                    MCR_STREAM_DROPOUT + (uint64_t)step);
     double loss = gauss_loss(tr);
     if (tr->nblk) loss += mn_loss_batch(tr);
     if (!isfinite(loss)) return loss;
-    memset(tr->g, 0, np * sizeof(float));
-    mcr_net_backward(&tr->net, tr->p, tr->g, tr->dout, tr->xt, tr->y, B);
-    if (c->grad_clip > 0) {
-        double gn = grad_norm(tr->g, np);
-        if (gn > c->grad_clip) scale_inplace(tr->g, np, (float)(c->grad_clip / gn));
-    }
-    /* learning rate: linear warm-up, then linear decay to zero (TabDDPM) */
-    double lr = c->lr;
-    if (step < c->warmup) lr *= (double)(step + 1) / c->warmup;
-    else lr *= 1.0 - (double)(step - c->warmup) / (double)(c->steps - c->warmup);
-    tr->opt.weight_decay = c->weight_decay;
-    adamw_update(&tr->opt, tr->p, tr->g, tr->m, tr->v, np, (float)lr);
-    /* EMA with warm-up: a short run is not dominated by the random initial weights */
-    float decay = c->ema_decay, warm = (1.0f + step) / (10.0f + step);
-    ema_update(tr->ema, tr->p, np, decay < warm ? decay : warm);
+    memset(g, 0, tr->st.opt.n * sizeof(float));
+    mcr_net_backward(&tr->net, p, g, tr->dout, tr->xt, tr->y, B);
     return loss;
 }
 
@@ -406,6 +383,167 @@ fail:
     return rc;
 }
 
+/* The training rows, encoded compactly: numeric values and one level index per block; one-hot
+ * rows exist only for the batch being trained on. */
+typedef struct fit_data {
+    size_t n;
+    int ng, nb;
+    float *X;      /* [n, ng] */
+    int32_t *C;    /* [n, nb] */
+    int *cond;     /* [n] condition index (ncond: none) */
+    uint32_t crc;  /* fingerprint of X and C: a resumed run must train on the same */
+} fit_data;
+
+static void fit_data_free(fit_data *D) {
+    free(D->X);
+    free(D->C);
+    free(D->cond);
+    memset(D, 0, sizeof *D);
+}
+
+/* Fit the encoder, encode the rows, set the sampling bounds and the condition counts. */
+static int encode_rows(mcr_model *m, const mcr_table *t, const size_t *rows, size_t nrows,
+                       const mcr_fit_config *c, fit_data *D) {
+    int rc;
+    memset(D, 0, sizeof *D);
+    if ((rc = mcr_encoder_fit_ex(t, m->feat, m->nfeat, rows, nrows, c->numeric, 1,
+                                 c->min_level_count, &m->enc)))
+        return rc;
+    for (int a = 0; a < m->nfeat; a++) {
+        const mcr_encfeat *f = &m->enc->f[a];
+        if (f->type == MCR_COL_CATEGORICAL && f->width > MCR_MAX_ONEHOT)
+            return mcr_err(MCR_EINVAL,
+                           "%s: column '%s' has %d levels (more than %d); pool the rare ones with "
+                           "--min-level-count N or leave the column out with --drop %s",
+                           mcr_table_source(t), t->cols[f->col].name, f->width, MCR_MAX_ONEHOT,
+                           t->cols[f->col].name);
+    }
+    int d = m->enc->d, ng = m->enc->ng, nb = m->enc->nblk;
+    D->n = nrows, D->ng = ng, D->nb = nb;
+    D->X = malloc((nrows * (size_t)ng + 1) * sizeof(float));
+    D->C = malloc((nrows * (size_t)nb + 1) * sizeof(int32_t));
+    D->cond = malloc(nrows * sizeof(int));
+    m->xlo = malloc((size_t)d * sizeof(float));
+    m->xhi = malloc((size_t)d * sizeof(float));
+    if (!D->X || !D->C || !D->cond || !m->xlo || !m->xhi) return MCR_NOMEM();
+    if ((rc = mcr_encoder_codes(m->enc, t, rows, nrows, D->X, D->C))) return rc;
+    /* the encoded training range of each column bounds x0_hat during sampling */
+    for (int k = 0; k < d; k++) m->xlo[k] = k < ng ? INFINITY : 0, m->xhi[k] = k < ng ? -INFINITY : 1;
+    for (size_t i = 0; i < nrows; i++)
+        for (int k = 0; k < ng; k++) {
+            float v = D->X[i * ng + k];
+            if (v < m->xlo[k]) m->xlo[k] = v;
+            if (v > m->xhi[k]) m->xhi[k] = v;
+        }
+    for (size_t r = 0; r < nrows; r++) {
+        D->cond[r] = row_cond(m, t, rows ? rows[r] : r);
+        if (D->cond[r] < m->ncond) m->cond_count[D->cond[r]]++;
+    }
+    D->crc = (uint32_t)crc32(0L, (const unsigned char *)D->X, (uInt)(nrows * (size_t)ng * sizeof(float)));
+    D->crc = (uint32_t)crc32(D->crc, (const unsigned char *)D->C, (uInt)(nrows * (size_t)nb * sizeof(int32_t)));
+    return MCR_OK;
+}
+
+/* The network layout, the trainer (weights, optimiser, epoch order over the rows) and the
+ * loss curve. */
+static int setup_trainer(mcr_trainer *tr, mcr_model *m, const fit_data *D, const mcr_fit_config *c) {
+    int B = c->batch < (int)D->n ? c->batch : (int)D->n, multi = c->catmode == MCR_CAT_MULTINOMIAL;
+    m->cfg.batch = B;
+    mcr_net_layout(&m->net, m->enc->d, c->dim_t, m->ncond, c->widths, c->nwidths, c->act, c->dropout);
+    int rc = mcr_trainer_init(tr, &m->net, B, c, D->n, multi ? D->ng : m->enc->d, multi ? D->nb : 0,
+                              m->enc->boff, m->enc->bK);
+    if (rc) return rc;
+    tr->st.data_crc = D->crc;
+    tr->st.cfg_crc = cfg_checksum(c, m->enc->d, m->ncond, D->n);
+    int every = c->steps / 200 > 0 ? c->steps / 200 : 1;
+    if (!(m->loss_curve = malloc(((size_t)c->steps / every + 2) * sizeof(float)))) return MCR_NOMEM();
+    return MCR_OK;
+}
+
+/* Continue a checkpoint: same data and settings, then its exact state and loss curve. */
+static int resume(mcr_trainer *tr, mcr_model *m, const mcr_model *ck) {
+    const mcr_train_state *s = ck->state;
+    if (!s)
+        return mcr_err(MCR_EINVAL, "--resume: the model file holds no training state (fit with --checkpoint-every)");
+    if (s->data_crc != tr->st.data_crc || s->cfg_crc != tr->st.cfg_crc ||
+        ck->net.nparams != m->net.nparams || s->n != tr->st.n)
+        return mcr_err(MCR_EINVAL, "--resume: the checkpoint was made with other data or settings "
+                                   "(give fit the same CSV and options)");
+    mcr_train_copy(&tr->st, s);
+    memcpy(m->loss_curve, ck->loss_curve, (size_t)ck->nloss * sizeof(float));
+    m->nloss = ck->nloss;
+    m->final_loss = ck->final_loss;
+    return MCR_OK;
+}
+
+/* The next B rows of the epoch order into x0 (one-hot blocks), c0 and y (the condition, or
+ * the null condition with probability p_uncond). */
+static void fill_batch(mcr_trainer *tr, const mcr_model *m, const fit_data *D, float p_uncond) {
+    int d = m->net.d, ng = D->ng, nb = D->nb;
+    const int *boff = m->enc->boff;
+    for (int b = 0; b < tr->B; b++) {
+        size_t i = mcr_train_next(&tr->st);
+        float *x0 = tr->x0 + (size_t)b * d;
+        memcpy(x0, D->X + i * ng, (size_t)ng * sizeof(float));
+        memset(x0 + ng, 0, (size_t)(d - ng) * sizeof(float));
+        for (int k = 0; k < nb; k++) {
+            x0[boff[k] + D->C[i * nb + k]] = 1;
+            if (tr->nblk) tr->c0[(size_t)b * nb + k] = D->C[i * nb + k];
+        }
+        int y = D->cond[i];
+        if (y < m->ncond && mcr_rng_uniform(&tr->st.rng) < p_uncond) y = m->ncond;
+        tr->y[b] = y;
+    }
+}
+
+/* A checkpoint: the model so far, the trainer's EMA as its weights, the trainer state. */
+static int write_checkpoint(const mcr_model *m, const mcr_trainer *tr, const char *path) {
+    return mcr_model_write(m, tr->st.opt.ema, &tr->st, path);
+}
+
+/* Steps from the trainer's current one to c->steps: batch, gradient, update, loss curve,
+ * progress, checkpoints. */
+static int train_loop(mcr_trainer *tr, mcr_model *m, const fit_data *D, const mcr_fit_config *c) {
+    mcr_train_state *s = &tr->st;
+    int every = c->steps / 200 > 0 ? c->steps / 200 : 1;
+    double t0 = mcr_now();
+    while (s->step < c->steps) {
+        int step = s->step;
+        fill_batch(tr, m, D, c->p_uncond);
+        double loss = mcr_trainer_grad(tr, c->seed, step, &s->rng);
+        if (!isfinite(loss))
+            return mcr_err(MCR_ENUMERIC,
+                           "training diverged at step %d (loss is %s); nothing was written; try a "
+                           "lower --lr or --grad-clip",
+                           step + 1, isnan(loss) ? "NaN" : "infinite");
+        mcr_optim_apply(&s->opt, step);
+        s->step = step + 1;
+        s->acc += loss, s->nacc++;
+        s->window += loss, s->nwin++;
+        if (s->nwin == every) {
+            m->loss_curve[m->nloss++] = (float)(s->window / s->nwin);
+            s->window = 0, s->nwin = 0;
+        }
+        int last = s->step == c->steps;
+        if (c->progress && (last || (c->progress_every > 0 && s->step % c->progress_every == 0))) {
+            double el = mcr_now() - t0;
+            c->progress(c->progress_ctx, s->step, c->steps, (float)(s->acc / s->nacc),
+                        el > 0 ? (double)s->step * tr->B / el : 0);
+        }
+        if (last || s->step % 100 == 0) {
+            m->final_loss = (float)(s->acc / s->nacc);
+            s->acc = 0, s->nacc = 0;
+        }
+        if (c->checkpoint_every > 0 && c->checkpoint_path && !last && s->step % c->checkpoint_every == 0) {
+            int rc = write_checkpoint(m, tr, c->checkpoint_path);
+            if (rc) return rc;
+        }
+    }
+    if (s->nwin) m->loss_curve[m->nloss++] = (float)(s->window / s->nwin);
+    m->train_seconds = mcr_now() - t0;
+    return MCR_OK;
+}
+
 int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_fit_config *c,
                   mcr_model **out) {
     *out = NULL;
@@ -424,180 +562,26 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
     m->cfg.checkpoint_path = NULL;
     m->cfg.resume = NULL;
     m->cfg.checkpoint_every = 0;
-    float *X = NULL;
-    int32_t *C = NULL;
-    int *cond = NULL;
-    size_t *perm = NULL;
+    m->version = MCR_MODEL_VERSION;
+    fit_data D;
     mcr_trainer tr;
     memset(&tr, 0, sizeof tr);
-    if ((rc = mcr_encoder_fit_ex(t, m->feat, m->nfeat, rows, nrows, c->numeric, 1,
-                                 c->min_level_count, &m->enc)))
+    if ((rc = encode_rows(m, t, rows, nrows, c, &D)) || (rc = setup_trainer(&tr, m, &D, c)) ||
+        (c->resume && (rc = resume(&tr, m, c->resume))) || (rc = train_loop(&tr, m, &D, c)))
         goto fail;
-    for (int a = 0; a < m->nfeat; a++) {
-        const mcr_encfeat *f = &m->enc->f[a];
-        if (f->type == MCR_COL_CATEGORICAL && f->width > MCR_MAX_ONEHOT) {
-            rc = mcr_err(MCR_EINVAL,
-                         "%s: column '%s' has %d levels (more than %d); pool the rare ones with "
-                         "--min-level-count N or leave the column out with --drop %s",
-                         mcr_table_source(t), t->cols[f->col].name, f->width, MCR_MAX_ONEHOT,
-                         t->cols[f->col].name);
-            goto fail;
-        }
-    }
-    /* the training rows stay compact: numeric values [nrows, ng] and one level index per
-     * block [nrows, nblk]; one-hot rows exist only for the batch being trained on */
-    int d = m->enc->d, ng = m->enc->ng, nb = m->enc->nblk;
-    X = malloc((nrows * (size_t)ng + 1) * sizeof(float));
-    C = malloc((nrows * (size_t)nb + 1) * sizeof(int32_t));
-    cond = malloc(nrows * sizeof(int));
-    perm = malloc(nrows * sizeof(size_t));
-    m->xlo = malloc((size_t)d * sizeof(float));
-    m->xhi = malloc((size_t)d * sizeof(float));
-    if (!X || !C || !cond || !perm || !m->xlo || !m->xhi) {
+    size_t np = m->net.nparams; /* keep the EMA weights, free the rest */
+    if (!(m->ema = malloc(np * sizeof(float)))) {
         rc = MCR_NOMEM();
         goto fail;
     }
-    if ((rc = mcr_encoder_codes(m->enc, t, rows, nrows, X, C))) goto fail;
-    /* the encoded training range of each column bounds x0_hat during sampling */
-    for (int k = 0; k < d; k++) m->xlo[k] = k < ng ? INFINITY : 0, m->xhi[k] = k < ng ? -INFINITY : 1;
-    for (size_t i = 0; i < nrows; i++)
-        for (int k = 0; k < ng; k++) {
-            float v = X[i * ng + k];
-            if (v < m->xlo[k]) m->xlo[k] = v;
-            if (v > m->xhi[k]) m->xhi[k] = v;
-        }
-    for (size_t r = 0; r < nrows; r++) {
-        cond[r] = row_cond(m, t, rows ? rows[r] : r);
-        if (cond[r] < m->ncond) m->cond_count[cond[r]]++;
-        perm[r] = r;
-    }
-    int B = c->batch < (int)nrows ? c->batch : (int)nrows;
-    m->cfg.batch = B;
-    int multi = c->catmode == MCR_CAT_MULTINOMIAL;
-    mcr_net_layout(&m->net, d, c->dim_t, m->ncond, c->widths, c->nwidths, c->act, c->dropout);
-    if ((rc = mcr_trainer_init(&tr, &m->net, B, c->T, c->schedule, c->seed, multi ? ng : d,
-                               multi ? nb : 0, m->enc->boff, m->enc->bK)))
-        goto fail;
-    int every = c->steps / 200 > 0 ? c->steps / 200 : 1;
-    m->loss_curve = malloc(((size_t)c->steps / every + 2) * sizeof(float));
-    if (!m->loss_curve) {
-        rc = MCR_NOMEM();
-        goto fail;
-    }
-    mcr_rng r;
-    mcr_rng_seed(&r, c->seed, 1);
-    size_t pos = nrows;
-    double t0 = mcr_now(), acc = 0, window = 0;
-    int nacc = 0, nwin = 0, start = 0;
-    uint32_t data_crc = (uint32_t)crc32(0L, (const unsigned char *)X, (uInt)(nrows * (size_t)ng * sizeof(float)));
-    data_crc = (uint32_t)crc32(data_crc, (const unsigned char *)C, (uInt)(nrows * (size_t)nb * sizeof(int32_t)));
-    uint32_t ccrc = cfg_checksum(c, d, m->ncond, nrows);
-    size_t np = m->net.nparams;
-    if (c->resume) { /* continue a checkpoint: same data and settings, then its exact state */
-        const mcr_model *ck = c->resume;
-        const mcr_train_state *s = ck->state;
-        if (!s) {
-            rc = mcr_err(MCR_EINVAL, "--resume: the model file holds no training state (fit with --checkpoint-every)");
-            goto fail;
-        }
-        if (s->data_crc != data_crc || s->cfg_crc != ccrc || ck->net.nparams != np || s->nperm != nrows) {
-            rc = mcr_err(MCR_EINVAL, "--resume: the checkpoint was made with other data or settings "
-                                     "(give fit the same CSV and options)");
-            goto fail;
-        }
-        memcpy(tr.p, s->p, np * sizeof(float));
-        memcpy(tr.m, s->m, np * sizeof(float));
-        memcpy(tr.v, s->v, np * sizeof(float));
-        memcpy(tr.ema, ck->ema, np * sizeof(float));
-        tr.opt.t = (long)s->opt_t;
-        r = s->rng;
-        pos = (size_t)s->pos;
-        for (size_t i = 0; i < nrows; i++) perm[i] = (size_t)s->perm[i];
-        acc = s->acc, window = s->window, nacc = s->nacc, nwin = s->nwin;
-        memcpy(m->loss_curve, ck->loss_curve, (size_t)ck->nloss * sizeof(float));
-        m->nloss = ck->nloss;
-        m->final_loss = ck->final_loss;
-        start = s->step;
-    }
-    for (int step = start; step < c->steps; step++) {
-        for (int b = 0; b < B; b++) {
-            if (pos == nrows) { /* new epoch: reshuffle */
-                mcr_rng_shuffle(&r, perm, nrows);
-                pos = 0;
-            }
-            size_t i = perm[pos++];
-            float *x0 = tr.x0 + (size_t)b * d;
-            memcpy(x0, X + i * ng, (size_t)ng * sizeof(float));
-            memset(x0 + ng, 0, (size_t)(d - ng) * sizeof(float));
-            for (int k = 0; k < nb; k++) {
-                x0[m->enc->boff[k] + C[i * nb + k]] = 1;
-                if (tr.nblk) tr.c0[(size_t)b * nb + k] = C[i * nb + k];
-            }
-            int y = cond[i];
-            if (y < m->ncond && mcr_rng_uniform(&r) < c->p_uncond) y = m->ncond;
-            tr.y[b] = y;
-        }
-        double loss = mcr_trainer_step(&tr, c, step, &r);
-        if (!isfinite(loss)) {
-            rc = mcr_err(MCR_ENUMERIC,
-                         "training diverged at step %d (loss is %s); nothing was written; try a "
-                         "lower --lr or --grad-clip",
-                         step + 1, isnan(loss) ? "NaN" : "infinite");
-            goto fail;
-        }
-        acc += loss, nacc++;
-        window += loss, nwin++;
-        if (nwin == every) {
-            m->loss_curve[m->nloss++] = (float)(window / nwin);
-            window = 0, nwin = 0;
-        }
-        int last = step + 1 == c->steps;
-        if (c->progress && (last || (c->progress_every > 0 && (step + 1) % c->progress_every == 0))) {
-            double el = mcr_now() - t0;
-            c->progress(c->progress_ctx, step + 1, c->steps, (float)(acc / nacc),
-                        el > 0 ? (double)(step + 1) * B / el : 0);
-        }
-        if (last || (step + 1) % 100 == 0) {
-            m->final_loss = (float)(acc / nacc);
-            acc = 0, nacc = 0;
-        }
-        if (c->checkpoint_every > 0 && c->checkpoint_path && !last && (step + 1) % c->checkpoint_every == 0) {
-            /* the whole state, written atomically; buffers are borrowed from the trainer */
-            uint64_t *p64 = malloc(nrows * sizeof(uint64_t));
-            if (!p64) {
-                rc = MCR_NOMEM();
-                goto fail;
-            }
-            for (size_t i = 0; i < nrows; i++) p64[i] = perm[i];
-            mcr_train_state st = {step + 1, (uint64_t)tr.opt.t, r, pos, nrows, p64, acc, window,
-                                  nacc, nwin, data_crc, ccrc, tr.p, tr.m, tr.v, 0};
-            mcr_train_state *keep = m->state;
-            m->state = &st;
-            m->ema = tr.ema;
-            rc = mcr_model_save(m, c->checkpoint_path);
-            m->ema = NULL;
-            m->state = keep;
-            free(p64);
-            if (rc) goto fail;
-        }
-    }
-    if (nwin) m->loss_curve[m->nloss++] = (float)(window / nwin);
-    m->train_seconds = mcr_now() - t0;
-    m->ema = tr.ema; /* keep the EMA weights, free the rest */
-    tr.ema = NULL;
+    memcpy(m->ema, tr.st.opt.ema, np * sizeof(float));
     mcr_trainer_free(&tr);
-    free(X);
-    free(C);
-    free(cond);
-    free(perm);
+    fit_data_free(&D);
     *out = m;
     return MCR_OK;
 fail:
     mcr_trainer_free(&tr);
-    free(X);
-    free(C);
-    free(cond);
-    free(perm);
+    fit_data_free(&D);
     mcr_model_free(m);
     return rc;
 }
@@ -670,12 +654,12 @@ static void denoise(mcr_net *net, const float *p, const mcr_sched *s, const mcr_
             if (sc->sampler == MCR_SAMPLER_DDIM) {
                 ddim_step(x, out, B, dg, d, mx->lo, mx->hi, at, ap);
             } else {
-                if (t > 0) mcr_fill_normal(z, (size_t)B * dg, sc->seed, stream * 100003 + (uint64_t)t);
+                if (t > 0) mcr_fill_normal(z, (size_t)B * dg, sc->seed, stream * MCR_STREAM_SAMPLE_NOISE + (uint64_t)t);
                 ddpm_step(x, out, z, B, dg, d, mx->lo, mx->hi, s, t);
             }
         }
         if (nb) { /* each block: a Gumbel-max draw from p(x_tprev | x_t) */
-            mcr_fill_uniform(u, (size_t)B * mx->sumK, sc->seed, stream * 100003 + (uint64_t)t);
+            mcr_fill_uniform(u, (size_t)B * mx->sumK, sc->seed, stream * MCR_STREAM_SAMPLE_NOISE + (uint64_t)t);
 #pragma omp parallel for schedule(static)
             for (int i = 0; i < B; i++) {
                 float *scr = scratch + (size_t)omp_get_thread_num() * 2 * mx->Kmax;
@@ -722,7 +706,7 @@ int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_
     mcr_sched s;
     memset(&s, 0, sizeof s);
     mcr_rng rr;
-    mcr_rng_seed(&rr, sc->seed, 77); /* pooled rare levels */
+    mcr_rng_seed(&rr, sc->seed, MCR_STREAM_SAMPLE_RARE); /* pooled rare levels */
     float *x = malloc((size_t)B * d * sizeof(float)), *x2 = malloc(2 * (size_t)B * d * sizeof(float));
     float *z = malloc(((size_t)B * dg + 1) * sizeof(float));
     float *u = malloc(((size_t)B * mx.sumK + 1) * sizeof(float));
@@ -744,11 +728,11 @@ int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_
             int b = (int)(counts[c] - done_c < (size_t)B ? counts[c] - done_c : (size_t)B);
             stream++;
             if (dg == d) {
-                mcr_fill_normal(x, (size_t)b * d, sc->seed, stream * 100003);
+                mcr_fill_normal(x, (size_t)b * d, sc->seed, stream * MCR_STREAM_SAMPLE_NOISE);
             } else { /* Gaussian columns from N(0, I), blocks from the uniform q(x_T) */
-                mcr_fill_normal(z, (size_t)b * dg, sc->seed, stream * 100003);
+                mcr_fill_normal(z, (size_t)b * dg, sc->seed, stream * MCR_STREAM_SAMPLE_NOISE);
                 mcr_rng r0;
-                mcr_rng_seed(&r0, sc->seed, 1000000 + stream);
+                mcr_rng_seed(&r0, sc->seed, MCR_STREAM_SAMPLE_LEVELS + stream);
                 for (int i = 0; i < b; i++) {
                     float *row = x + (size_t)i * d;
                     memcpy(row, z + (size_t)i * dg, (size_t)dg * sizeof(float));
@@ -796,7 +780,7 @@ int mcr_model_inspect(const mcr_model *m, FILE *f) {
     const mcr_fit_config *c = &m->cfg;
     static const char *cn[] = {"target", "sensitive", "both"}, *sn[] = {"linear", "cosine"},
                       *an[] = {"relu", "silu"}, *nn_[] = {"quantile", "standard", "minmax"};
-    fprintf(f, "mcrage model (file format %d)\n\narchitecture:\n", MCR_MODEL_VERSION);
+    fprintf(f, "mcrage model (file format %d)\n\narchitecture:\n", m->version);
     fprintf(f, "  input width d     %d (encoded features)\n", m->net.d);
     fprintf(f, "  embedding dim_t   %d (sinusoidal time -> Linear -> SiLU -> Linear; "
                "label embedding %d+1 rows)\n", m->net.dt, m->ncond);
@@ -870,15 +854,17 @@ int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int ste
     mcr_net_layout(&layout, d, c.dim_t, 2, widths, nwidths, MCR_ACT_RELU, 0);
     res->nparams = layout.nparams;
     mcr_trainer tr;
-    int rc = mcr_trainer_init(&tr, &layout, batch, c.T, c.schedule, 1, d, 0, NULL, NULL);
+    int rc = mcr_trainer_init(&tr, &layout, batch, &c, 0, d, 0, NULL, NULL);
     if (rc) return rc;
     mcr_rng r;
     mcr_rng_seed(&r, 7, 0);
     mcr_fill_normal(tr.x0, (size_t)batch * d, 3, 0);
     for (int i = 0; i < batch; i++) tr.y[i] = (int)mcr_rng_below(&r, 3);
-    for (int s = 0; s < 2; s++) mcr_trainer_step(&tr, &c, s, &r); /* warm-up */
     double t0 = mcr_now();
-    for (int s = 0; s < steps; s++) mcr_trainer_step(&tr, &c, s + 2, &r);
+    for (int s = 0; s < steps + 2; s++) { /* the first two: warm-up, not timed */
+        if (s == 2) t0 = mcr_now();
+        if (isfinite(mcr_trainer_grad(&tr, c.seed, s, &r))) mcr_optim_apply(&tr.st.opt, s);
+    }
     double el = mcr_now() - t0;
     res->train_rows_per_s = (double)steps * batch / el;
     res->train_gflops = 6.0 * (double)layout.nparams * res->train_rows_per_s / 1e9;
@@ -922,7 +908,7 @@ int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int ste
         mcr_fill_normal(x, (size_t)sample_rows * d, 5, 0);
         t0 = mcr_now();
         mixed mx = {d, 0, 0, 0, NULL, NULL, NULL, NULL};
-        denoise(&net, tr.ema, &s, &sc, &mx, x, NULL, NULL, NULL, NULL, NULL, tv, yv, sample_rows, 0, 2, 1);
+        denoise(&net, tr.st.opt.ema, &s, &sc, &mx, x, NULL, NULL, NULL, NULL, NULL, tv, yv, sample_rows, 0, 2, 1);
         res->sample_rows_per_s = sample_rows / (mcr_now() - t0);
         mcr_sched_free(&s);
     }

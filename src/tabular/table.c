@@ -975,3 +975,61 @@ int mcr_table_slice(const mcr_table *t, size_t first, size_t n, mcr_table **out)
     free(idx);
     return rc;
 }
+
+/* ------------------------------------------------------------------ model file section */
+/* The schema (SCHM): sep i32, ncols i32, per column: name str, type i32, decimals i32,
+ * nlevels i32, levels str[nlevels]. */
+void mcr_schema_put(mcr_wbuf *w, const mcr_table *s) {
+    mcr_put_i32(w, s->sep);
+    mcr_put_i32(w, s->ncols);
+    for (int j = 0; j < s->ncols; j++) {
+        const mcr_column *c = &s->cols[j];
+        mcr_put_str(w, c->name);
+        mcr_put_i32(w, c->type);
+        mcr_put_i32(w, c->decimals);
+        mcr_put_i32(w, c->nlevels);
+        for (int k = 0; k < c->nlevels; k++) mcr_put_str(w, c->levels[k]);
+    }
+}
+
+int mcr_schema_get(mcr_rbuf *r, const char *path, mcr_table **out) {
+    *out = NULL;
+    int rc = MCR_OK;
+    mcr_table *s = mcr_table_empty(0, ',');
+    if (!s) return MCR_NOMEM();
+    s->sep = (char)mcr_get_i32(r);
+    int ncols = mcr_get_i32(r);
+    if (r->bad || ncols < 1 || ncols > 1000000) {
+        rc = mcr_err(MCR_ECORRUPT, "%s: damaged schema (column count)", path);
+        goto fail;
+    }
+    for (int j = 0; j < ncols; j++) {
+        char *name = mcr_get_str(r);
+        int type = mcr_get_i32(r), dec = mcr_get_i32(r), nl = mcr_get_i32(r);
+        if (r->bad || !name || type < 0 || type > 2 || nl < 0 || nl > 100000000) {
+            free(name);
+            rc = mcr_err(MCR_ECORRUPT, "%s: damaged schema (column %d)", path, j + 1);
+            goto fail;
+        }
+        int idx = mcr_table_add_column(s, name, type, dec);
+        free(name);
+        if (idx < 0) {
+            rc = MCR_NOMEM();
+            goto fail;
+        }
+        for (int k = 0; k < nl; k++) {
+            char *lv = mcr_get_str(r);
+            if (!lv || mcr_column_add_level(&s->cols[idx], lv, strlen(lv)) != k) {
+                free(lv);
+                rc = mcr_err(MCR_ECORRUPT, "%s: damaged schema (levels of column %d)", path, j + 1);
+                goto fail;
+            }
+            free(lv);
+        }
+    }
+    *out = s;
+    return MCR_OK;
+fail:
+    mcr_table_free(s);
+    return rc;
+}

@@ -136,22 +136,24 @@ uint64_t mcr_table_row_hash(const mcr_table *t, size_t i, const int *cols, int n
 int mcr_table_rows_equal(const mcr_table *a, size_t i, const mcr_table *b, size_t j, const int *cols,
                          int nc);
 
-#define MCR_MODEL_VERSION 2
+/* The model file (model_io.c): a container (core/container.c) with magic "MCRGMODL", read
+ * back to version 2 (the same chunks without section framing). Sections, in order, each
+ * written and read by the module of its struct:
+ *   SCHM  schema: columns, types, levels, formats        table.c      mcr_schema_put/get
+ *   COND  conditions: target, sensitive, names, counts   model_io.c
+ *   ENCD  encoder                                        transform.c  mcr_encoder_put/get
+ *   CONF  settings, final loss, loss curve, sampling bounds  model_io.c
+ *   WGHT  EMA weights                                    train.c      mcr_params_put/get
+ *   TRST  trainer state (checkpoints only)               train.c      mcr_train_put/get */
+#define MCR_MODEL_VERSION 3
+#define MCR_MODEL_OLDEST 2
 #define MCR_MAX_ONEHOT 5000 /* levels of one categorical feature */
 
-/* full training state carried by a checkpoint */
-typedef struct mcr_train_state {
-    int step;                 /* steps done */
-    uint64_t opt_t;
-    mcr_rng rng;
-    uint64_t pos, nperm;
-    uint64_t *perm;           /* [nperm] epoch order */
-    double acc, window;
-    int nacc, nwin;
-    uint32_t data_crc, cfg_crc;
-    float *p, *m, *v;         /* [nparams] weights and Adam moments */
-    int owned;                /* arrays freed with the model (loaded checkpoints) */
-} mcr_train_state;
+void mcr_schema_put(mcr_wbuf *w, const mcr_table *s);
+int mcr_schema_get(mcr_rbuf *r, const char *path, mcr_table **out);
+void mcr_encoder_put(mcr_wbuf *w, const mcr_encoder *e);
+/* Reads an encoder fitted on `schema` (checks every index against it). */
+int mcr_encoder_get(mcr_rbuf *r, const char *path, const mcr_table *schema, mcr_encoder **out);
 
 struct mcr_model {
     mcr_table *schema;      /* 0 rows: the training CSV's columns, types, levels, formats */
@@ -166,24 +168,31 @@ struct mcr_model {
     mcr_encoder *enc;
     mcr_fit_config cfg;     /* settings used (pointers cleared) */
     mcr_net net;            /* layout only (no activations) */
-    float *ema;             /* [nparams] EMA weights used for sampling */
+    float *ema;             /* [nparams] EMA weights used for sampling (NULL while training) */
     float *xlo, *xhi;       /* [d] encoded training range: x0_hat is clipped to it */
     float final_loss;
     int nloss;
     float *loss_curve;
     double train_seconds;
-    mcr_train_state *state;  /* NULL unless this is a checkpoint */
+    int version;            /* file format it was read from (MCR_MODEL_VERSION when fitted) */
+    mcr_train_state *state; /* the trainer state of a loaded checkpoint (owned), else NULL */
 };
-void mcr_train_state_free(mcr_train_state *s);
+
+/* Write m with weights `ema` and, for a checkpoint, the trainer state st (NULL: none). */
+int mcr_model_write(const mcr_model *m, const float *ema, const mcr_train_state *st,
+                    const char *path);
 
 /* Trainer of the mixed diffusion: Gaussian on columns [0, dg) of each row, multinomial on
- * nblk one-hot blocks (boff[b], bK[b]) (nblk = 0: every column is Gaussian). */
+ * nblk one-hot blocks (boff[b], bK[b]) (nblk = 0: every column is Gaussian). A step is
+ * mcr_trainer_grad (t and noise drawn, forward, loss, backward into st.opt.g) then
+ * mcr_optim_apply(&st.opt, step). */
 typedef struct mcr_trainer {
     mcr_net net;
     mcr_sched sched;
-    float *p, *g, *m, *v, *ema;   /* [nparams] each */
+    mcr_train_state st;           /* weights, optimiser, step, RNG, epoch order, loss sums */
     float *x0, *xt, *dout;        /* [B, d] each */
     float *eps;                   /* [B, dg] */
+    float *gp;                    /* [B, dg] scratch: the Gaussian columns of the output */
     int *t, *y;                   /* [B] */
     int B, dg, nblk, Kmax;
     const int *boff, *bK;         /* [nblk], borrowed */
@@ -191,13 +200,17 @@ typedef struct mcr_trainer {
     int32_t *ct;                  /* [B, nblk] their noised indices (drawn with xt) */
     float *scratch;               /* [threads, 4 Kmax] */
     double *rowloss;              /* [B] */
-    mcr_adamw opt;
 } mcr_trainer;
 
-int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, int T, mcr_schedule sched,
-                     uint64_t seed, int dg, int nblk, const int *boff, const int *bK);
+/* Network, schedule, optimiser arrays (weights initialised from seed), an epoch order over n
+ * examples and the loop's RNG (seed, MCR_STREAM_FIT); optimiser settings from c. */
+int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, const mcr_fit_config *c,
+                     size_t n, int dg, int nblk, const int *boff, const int *bK);
 void mcr_trainer_free(mcr_trainer *tr);
-double mcr_trainer_step(mcr_trainer *tr, const mcr_fit_config *c, int step, mcr_rng *r);
+/* First half of step `step` on the batch in x0 / c0 / y: time steps drawn from r, noise from
+ * (seed, step), forward, loss, backward. Returns the loss; the gradient is in st.opt.g unless
+ * the loss is not finite. */
+double mcr_trainer_grad(mcr_trainer *tr, uint64_t seed, int step, mcr_rng *r);
 /* n standard normals from (seed, stream), generated in fixed chunks: thread-count independent */
 void mcr_fill_normal(float *buf, size_t n, uint64_t seed, uint64_t stream);
 /* n uniforms in (0, 1), the same way */

@@ -459,3 +459,117 @@ int mcr_encoder_transform_float(const mcr_encoder *e, const mcr_table *t, const 
     *out = x;
     return MCR_OK;
 }
+
+/* ------------------------------------------------------------------ model file section */
+/* The encoder (ENCD): nfeat i32, d i32, split i32, then per feature: col, type, kind, nq i32,
+ * q f64[nq] (numeric), mean, sd, lo, hi, fill f64, has_missing, all_missing, nlevels i32, and
+ * for a categorical: other i32, lmap i32[nlevels], nrare i32, rare i32[nrare], rcum f64[nrare]. */
+void mcr_encoder_put(mcr_wbuf *w, const mcr_encoder *e) {
+    mcr_put_i32(w, e->nfeat);
+    mcr_put_i32(w, e->d);
+    mcr_put_i32(w, e->split);
+    for (int a = 0; a < e->nfeat; a++) {
+        const mcr_encfeat *f = &e->f[a];
+        mcr_put_i32(w, f->col);
+        mcr_put_i32(w, f->type);
+        mcr_put_i32(w, f->kind);
+        mcr_put_i32(w, f->nq);
+        for (int q = 0; q < (f->type == MCR_COL_CATEGORICAL ? 0 : f->nq); q++) mcr_put_f64(w, f->q[q]);
+        mcr_put_f64(w, f->mean);
+        mcr_put_f64(w, f->sd);
+        mcr_put_f64(w, f->lo);
+        mcr_put_f64(w, f->hi);
+        mcr_put_f64(w, f->fill);
+        mcr_put_i32(w, f->has_missing);
+        mcr_put_i32(w, f->all_missing);
+        mcr_put_i32(w, f->nlevels);
+        if (f->type != MCR_COL_CATEGORICAL) continue;
+        mcr_put_i32(w, f->other);
+        for (int k = 0; k < f->nlevels; k++) mcr_put_i32(w, f->lmap[k]);
+        mcr_put_i32(w, f->nrare);
+        for (int k = 0; k < f->nrare; k++) mcr_put_i32(w, f->rare[k]);
+        for (int k = 0; k < f->nrare; k++) mcr_put_f64(w, f->rcum[k]);
+    }
+}
+
+#define BAD(...) do { rc = mcr_err(MCR_ECORRUPT, __VA_ARGS__); goto fail; } while (0)
+
+int mcr_encoder_get(mcr_rbuf *r, const char *path, const mcr_table *s, mcr_encoder **out) {
+    *out = NULL;
+    int rc = MCR_OK, ncols = s->ncols;
+    mcr_encoder *e = calloc(1, sizeof *e);
+    if (!e) return MCR_NOMEM();
+    int nfeat = mcr_get_i32(r);
+    int dstored = mcr_get_i32(r);
+    e->split = mcr_get_i32(r);
+    if (r->bad || nfeat < 1 || nfeat > ncols || dstored < 1 || dstored > 100000000 ||
+        (e->split != 0 && e->split != 1))
+        BAD("%s: damaged encoder block", path);
+    if (!(e->f = calloc((size_t)nfeat, sizeof(mcr_encfeat)))) goto nomem;
+    for (int a = 0; a < nfeat; a++) {
+        mcr_encfeat *f = &e->f[a];
+        e->nfeat = a + 1;
+        f->col = mcr_get_i32(r);
+        f->type = mcr_get_i32(r);
+        f->kind = mcr_get_i32(r);
+        f->nq = mcr_get_i32(r);
+        f->other = -1;
+        if (r->bad || f->col < 0 || f->col >= ncols || (int)f->type != (int)s->cols[f->col].type ||
+            f->kind < 0 || f->kind > 2 ||
+            (f->type != MCR_COL_CATEGORICAL && (f->nq < 1 || (size_t)f->nq * 8 > mcr_rbuf_left(r))))
+            BAD("%s: damaged encoder entry %d", path, a + 1);
+        if (f->type != MCR_COL_CATEGORICAL) {
+            if (!(f->q = malloc((size_t)f->nq * sizeof(double)))) goto nomem;
+            for (int q = 0; q < f->nq; q++) f->q[q] = mcr_get_f64(r);
+        }
+        f->mean = mcr_get_f64(r);
+        f->sd = mcr_get_f64(r);
+        f->lo = mcr_get_f64(r);
+        f->hi = mcr_get_f64(r);
+        f->fill = mcr_get_f64(r);
+        f->has_missing = mcr_get_i32(r);
+        f->all_missing = mcr_get_i32(r);
+        f->nlevels = mcr_get_i32(r);
+        if (r->bad || (f->has_missing != 0 && f->has_missing != 1) || f->nlevels < 0 ||
+            f->nlevels > s->cols[f->col].nlevels)
+            BAD("%s: damaged encoder entry %d", path, a + 1);
+        if (f->type != MCR_COL_CATEGORICAL) continue;
+        int L = f->nlevels;
+        f->other = mcr_get_i32(r);
+        if (r->bad || f->other < -1 || f->other > L || (size_t)L * 4 > mcr_rbuf_left(r))
+            BAD("%s: damaged encoder entry %d", path, a + 1);
+        if (!(f->lmap = malloc((size_t)(L ? L : 1) * sizeof(int)))) goto nomem;
+        for (int k = 0; k < L; k++) {
+            f->lmap[k] = mcr_get_i32(r);
+            if (f->lmap[k] < 0 || f->lmap[k] >= (f->other >= 0 ? f->other + 1 : L))
+                BAD("%s: damaged encoder entry %d (level map)", path, a + 1);
+        }
+        f->nrare = mcr_get_i32(r);
+        if (r->bad || f->nrare < 0 || f->nrare > L || (f->other < 0 && f->nrare) ||
+            (size_t)f->nrare * 12 > mcr_rbuf_left(r))
+            BAD("%s: damaged encoder entry %d", path, a + 1);
+        f->rare = malloc((size_t)(f->nrare ? f->nrare : 1) * sizeof(int));
+        f->rcum = malloc((size_t)(f->nrare ? f->nrare : 1) * sizeof(double));
+        if (!f->rare || !f->rcum) goto nomem;
+        for (int k = 0; k < f->nrare; k++) {
+            f->rare[k] = mcr_get_i32(r);
+            if (f->rare[k] < 0 || f->rare[k] >= L) BAD("%s: damaged encoder entry %d (pooled levels)", path, a + 1);
+        }
+        for (int k = 0; k < f->nrare; k++) {
+            f->rcum[k] = mcr_get_f64(r);
+            if (!(f->rcum[k] > (k ? f->rcum[k - 1] : 0)) || !isfinite(f->rcum[k]))
+                BAD("%s: damaged encoder entry %d (pooled counts)", path, a + 1);
+        }
+    }
+    if (r->bad) BAD("%s: damaged encoder block", path);
+    if ((rc = mcr_encoder_layout(e))) goto fail;
+    if (e->d != dstored) BAD("%s: damaged encoder (width %d != %d)", path, e->d, dstored);
+    *out = e;
+    return MCR_OK;
+nomem:
+    rc = MCR_NOMEM();
+fail:
+    mcr_encoder_free(e);
+    return rc;
+}
+#undef BAD

@@ -19,6 +19,7 @@ while [ ! -e "$D/part.mcrg" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; done
 if kill -9 $pid 2>/dev/null; then ok "killed mid-run"; else bad "killed mid-run (the run ended first)"; fi
 wait $pid 2>/dev/null
 "$M" inspect "$D/part.mcrg" >"$D/insp" 2>&1 && grep -q "checkpoint: training state at step" "$D/insp" &&
+    grep -q "file format 3" "$D/insp" &&
     ! grep -q "step 400 of 400" "$D/insp" && ok "checkpoint holds a partial state" || bad "checkpoint holds a partial state"
 ls -A "$D" | grep -q '\.tmp\.' && bad "no temporary file left by the killed run" || ok "no temporary file left by the killed run"
 "$M" fit "$D/other.csv" --target outcome --steps 400 --widths 64,64 --batch 128 --dropout 0.1 --threads 1 \

@@ -1,5 +1,7 @@
 /* test_model.c — the diffusion model learns class-conditional Gaussians; model files round
- * trip and refuse damage; same seed and threads give identical files and samples. */
+ * trip, refuse damage (checksum, framing, sections) and still load version 2; checkpoints
+ * resume exactly; the optimiser half of a step (clip, schedule, AdamW, EMA); same seed and
+ * threads give identical files and samples. */
 #include "tabular/tabular.h"
 #include "testhelp.h"
 #include <unistd.h>
@@ -225,16 +227,196 @@ static void test_fuzz_regression_model(void) {
     unsigned char in[8192];
     size_t n = fread(in, 1, sizeof in, f);
     fclose(f);
-    /* the fuzz target's framing: first byte odd = reseal the rest with a header and CRC */
+    /* the fuzz target's framing: first byte odd = reseal the rest with a header and CRC; the
+     * input is an unframed (version 2) payload */
     unsigned char buf[8192 + 28];
-    uint32_t ver = 1, flags = 0, crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), in + 1, (uInt)(n - 1));
+    uint32_t ver = 2, flags = 0, crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), in + 1, (uInt)(n - 1));
     uint64_t len = n - 1;
     memcpy(buf, "MCRGMODL", 8), memcpy(buf + 8, &ver, 4), memcpy(buf + 12, &flags, 4);
     memcpy(buf + 16, &len, 8), memcpy(buf + 24, &crc, 4), memcpy(buf + 28, in + 1, n - 1);
     mcr_model *m = NULL;
     int rc = mcr_model_load_mem(in[0] & 1 ? buf : in, in[0] & 1 ? n + 27 : n, "fuzz.mcrg", &m);
     CHECK(rc == MCR_ECORRUPT && m == NULL, "refused (%d: %s)", rc, mcr_last_error());
+    CHECK(strstr(mcr_last_error(), "encoder") != NULL, "refused by the encoder reader: %s", mcr_last_error());
     mcr_model_free(m);
+}
+
+/* header (version ver) + payload with its true length and CRC */
+static char *seal(const unsigned char *payload, size_t n, uint32_t ver, size_t *out_n) {
+    char *b = malloc(n + 28);
+    uint32_t flags = 0, crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), payload, (uInt)n);
+    uint64_t len = n;
+    memcpy(b, "MCRGMODL", 8), memcpy(b + 8, &ver, 4), memcpy(b + 12, &flags, 4);
+    memcpy(b + 16, &len, 8), memcpy(b + 24, &crc, 4), memcpy(b + 28, payload, n);
+    *out_n = n + 28;
+    return b;
+}
+
+/* A version-2 file is the version-3 sections' payloads back to back, with a u32 flag before
+ * the training state: built here from a v3 file, it loads and samples the same rows. */
+static void test_version2_file_loads(void) {
+    if (!g_model) return;
+    char path[128], old[128];
+    snprintf(path, sizeof path, "%s/m.mcrg", g_dir);
+    snprintf(old, sizeof old, "%s/v2.mcrg", g_dir);
+    size_t n, pos = 28, k = 0, n2;
+    char *b = read_file(path, &n);
+    CHECK(b && n > 28 && b[8] == 3, "a version-3 file");
+    if (!b) return;
+    unsigned char *p = malloc(n);
+    const char *tags[] = {"SCHM", "COND", "ENCD", "CONF", "WGHT"};
+    for (int s = 0; s < 5; s++) {
+        uint64_t len;
+        CHECK(pos + 12 <= n && memcmp(b + pos, tags[s], 4) == 0, "section %s in place", tags[s]);
+        if (pos + 12 > n) break;
+        memcpy(&len, b + pos + 4, 8);
+        memcpy(p + k, b + pos + 12, len);
+        k += len, pos += 12 + len;
+    }
+    CHECK(pos == n, "five sections and nothing else");
+    memset(p + k, 0, 4); /* no training state */
+    char *v2 = seal(p, k + 4, 2, &n2);
+    write_file(old, v2, n2);
+    mcr_model *m2 = NULL;
+    CHECK(mcr_model_load(old, &m2) == 0, "v2 load: %s", mcr_last_error());
+    if (m2) {
+        mcr_sample_config sc;
+        mcr_sample_config_default(&sc);
+        size_t counts[2] = {100, 50};
+        mcr_table *a = NULL, *c = NULL;
+        mcr_model_sample(g_model, counts, &sc, &a);
+        mcr_model_sample(m2, counts, &sc, &c);
+        CHECK(a && c && tables_equal(a, c), "v2 file samples the same rows");
+        mcr_table_free(a), mcr_table_free(c);
+        char insp[256] = "";
+        FILE *f = fmemopen(insp, sizeof insp - 1, "w");
+        mcr_model_inspect(m2, f);
+        fclose(f);
+        CHECK(strstr(insp, "file format 2") != NULL, "inspect names the file's version: %.40s", insp);
+        /* saved again, it is a version-3 file equal to the original */
+        char again[128];
+        snprintf(again, sizeof again, "%s/again.mcrg", g_dir);
+        CHECK(mcr_model_save(m2, again) == 0, "save");
+        size_t na;
+        char *ba = read_file(again, &na);
+        CHECK(ba && na == n && memcmp(ba, b, n) == 0, "re-saved v2 model equals the v3 file");
+        free(ba);
+        unlink(again);
+    }
+    mcr_model_free(m2);
+    v2[8] = 1; /* version 1: refused by name */
+    write_file(old, v2, n2);
+    expect_refused(old, "older mcrage");
+    free(v2), free(p), free(b);
+    unlink(old);
+}
+
+/* Damage behind a valid checksum (as a fuzzer or a buggy writer makes it) is refused by the
+ * section framing and by each section's reader. */
+static void test_sections_checked(void) {
+    char path[128], bad[128];
+    snprintf(path, sizeof path, "%s/m.mcrg", g_dir);
+    snprintf(bad, sizeof bad, "%s/bad.mcrg", g_dir);
+    size_t n, nb;
+    char *b = read_file(path, &n);
+    if (!b) return;
+    unsigned char *p = (unsigned char *)b + 28;
+    size_t np = n - 28;
+    uint64_t len0;
+    memcpy(&len0, p + 4, 8); /* the schema section's length */
+    struct { const char *what; size_t at; int delta; const char *msg; } cases[] = {
+        {"tag", 0, 'X' - 'S', "schema section"},
+        {"length + 1", 4, 1, "damaged schema section"},
+        {"length - 1", 4, -1, "damaged schema"},
+        {"length huge", 11, 0x40, "schema section"},
+        {"next tag", 12 + (size_t)len0, 1, "conditions section"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        p[cases[k].at] = (unsigned char)(p[cases[k].at] + cases[k].delta);
+        char *s = seal(p, np, 3, &nb);
+        write_file(bad, s, nb);
+        mcr_model *m = NULL;
+        int rc = mcr_model_load(bad, &m);
+        CHECK(rc == MCR_ECORRUPT && !m, "%s: accepted", cases[k].what);
+        CHECK(strstr(mcr_last_error(), cases[k].msg), "%s: '%s' lacks '%s'", cases[k].what,
+              mcr_last_error(), cases[k].msg);
+        mcr_model_free(m);
+        free(s);
+        p[cases[k].at] = (unsigned char)(p[cases[k].at] - cases[k].delta);
+    }
+    /* a section cut short inside: the weights' count says one more parameter */
+    size_t pos = 0;
+    for (int s = 0; s < 4; s++) {
+        uint64_t len;
+        memcpy(&len, p + pos + 4, 8);
+        pos += 12 + len;
+    }
+    CHECK(memcmp(p + pos, "WGHT", 4) == 0, "weights section");
+    p[pos + 12] += 1;
+    char *s = seal(p, np, 3, &nb);
+    write_file(bad, s, nb);
+    expect_refused(bad, "damaged weights");
+    free(s), free(b);
+    unlink(bad);
+}
+
+/* A checkpoint holds the whole trainer state: loading it and continuing gives the weights of
+ * an uninterrupted run, and a loaded checkpoint saves back to the same bytes. */
+static void test_checkpoint_resume(void) {
+    if (!g_data) return;
+    char ck[128], ck2[128];
+    snprintf(ck, sizeof ck, "%s/ck.mcrg", g_dir);
+    snprintf(ck2, sizeof ck2, "%s/ck2.mcrg", g_dir);
+    mcr_fit_config c = small_config();
+    c.steps = 50;
+    c.dropout = 0.1f;
+    c.checkpoint_every = 20;
+    c.checkpoint_path = ck;
+    mcr_model *full = NULL, *part = NULL, *res = NULL;
+    CHECK(mcr_model_fit(g_data, NULL, 0, &c, &full) == 0, "fit: %s", mcr_last_error());
+    CHECK(mcr_model_load(ck, &part) == 0, "load checkpoint: %s", mcr_last_error());
+    if (!full || !part) goto done;
+    int doneb, planned;
+    mcr_model_progress(part, &doneb, &planned);
+    CHECK(doneb == 40 && planned == 50, "checkpoint at step %d of %d", doneb, planned);
+    mcr_model_progress(full, &doneb, &planned);
+    CHECK(doneb == -1, "a fitted model is no checkpoint");
+    CHECK(mcr_model_save(part, ck2) == 0, "save loaded checkpoint");
+    size_t n1, n2;
+    char *b1 = read_file(ck, &n1), *b2 = read_file(ck2, &n2);
+    CHECK(b1 && b2 && n1 == n2 && !memcmp(b1, b2, n1), "loaded checkpoint saves to the same bytes");
+    free(b1), free(b2);
+    c.checkpoint_every = 0;
+    c.resume = part;
+    CHECK(mcr_model_fit(g_data, NULL, 0, &c, &res) == 0, "resume: %s", mcr_last_error());
+    if (res) {
+        CHECK(!memcmp(res->ema, full->ema, full->net.nparams * sizeof(float)), "resumed weights");
+        CHECK(res->nloss == full->nloss && res->final_loss == full->final_loss &&
+              !memcmp(res->loss_curve, full->loss_curve, (size_t)full->nloss * sizeof(float)),
+              "resumed loss curve");
+    }
+done:
+    mcr_model_free(full), mcr_model_free(part), mcr_model_free(res);
+    unlink(ck), unlink(ck2);
+}
+
+/* The generic half of a step: clip the gradient, schedule the rate, AdamW, EMA warm-up. */
+static void test_optim_apply(void) {
+    mcr_optim o;
+    CHECK(mcr_optim_init(&o, 2) == 0, "init");
+    o.lr = 1.0f, o.warmup = 2, o.steps = 10, o.grad_clip = 1.0f, o.ema_decay = 0.999f;
+    CHECK(mcr_optim_lr(&o, 0) == 0.5 && mcr_optim_lr(&o, 1) == 1.0 && mcr_optim_lr(&o, 2) == 1.0 &&
+          mcr_optim_lr(&o, 6) == 0.5, "warm-up then linear decay");
+    o.p[0] = 1, o.p[1] = 2, o.ema[0] = 1, o.ema[1] = 2;
+    o.g[0] = 3, o.g[1] = 4;
+    mcr_optim_apply(&o, 0);
+    CHECK(fabsf(o.g[0] - 0.6f) < 1e-6f && fabsf(o.g[1] - 0.8f) < 1e-6f, "clipped to norm 1: %g %g", o.g[0], o.g[1]);
+    CHECK(o.adam.t == 1, "one AdamW update");
+    /* first Adam step: m/sqrt(v) = sign(g); lr 0.5 at step 0 */
+    CHECK(fabsf(o.p[0] - 0.5f) < 1e-5f && fabsf(o.p[1] - 1.5f) < 1e-5f, "AdamW step: %g %g", o.p[0], o.p[1]);
+    /* EMA decay at step 0 is min(0.999, 1/10) */
+    CHECK(fabsf(o.ema[0] - (0.1f * 1 + 0.9f * o.p[0])) < 1e-6f, "EMA warm-up: %g", o.ema[0]);
+    mcr_optim_free(&o);
 }
 
 static void test_bad_configs(void) {
@@ -274,6 +456,10 @@ int main(void) {
     TEST(test_learns_conditional_gaussians);
     TEST(test_model_file_round_trip);
     TEST(test_damaged_files_refused);
+    TEST(test_version2_file_loads);
+    TEST(test_sections_checked);
+    TEST(test_checkpoint_resume);
+    TEST(test_optim_apply);
     TEST(test_same_seed_same_bytes);
     TEST(test_bad_configs);
     TEST(test_fuzz_regression_model);
