@@ -61,15 +61,6 @@ void mcr_assess_free(mcr_assess_result *r) {
 
 #define say(c, ...) mcr_say((c)->progress, (c)->progress_ctx, __VA_ARGS__)
 
-/* quantile of sorted v[n] by linear interpolation (numpy's default) */
-static double quantile(const double *v, size_t n, double q) {
-    if (n == 0) return NAN;
-    double pos = q * (double)(n - 1);
-    size_t i = (size_t)floor(pos);
-    if (i + 1 >= n) return v[n - 1];
-    return v[i] + (pos - (double)i) * (v[i + 1] - v[i]);
-}
-
 /* ---- the union table ---------------------------------------------------------------------- */
 typedef struct {
     mcr_table *U;
@@ -141,17 +132,13 @@ static int append_projection(mcr_table *U, const mcr_table *t0, const size_t *ro
     return rc;
 }
 
-/* the categorical column `name` of U named by option `opt` (*j = -1 when name is NULL) */
-static int role_column(const mcr_table *U, const char *opt, const char *name, const mcr_table *real,
+/* the column `name` of U with role `role` (*j = -1 when name is NULL): in both tables, classes */
+static int role_column(const mcr_table *U, const char *role, const char *name, const mcr_table *real,
                        const mcr_table *synth, int *j) {
-    *j = name ? mcr_table_find(U, name) : -1;
-    if (!name) return MCR_OK;
-    if (*j < 0)
-        return mcr_err(MCR_EINVAL, "%s: column '%s' is not in both %s and %s", opt, name, mcr_table_source(real),
+    if (name && mcr_table_find(U, name) < 0)
+        return mcr_err(MCR_EINVAL, "%s column '%s' is not in both %s and %s", role, name, mcr_table_source(real),
                        mcr_table_source(synth));
-    if (U->cols[*j].type != MCR_COL_CATEGORICAL)
-        return mcr_err(MCR_EINVAL, "%s: column '%s' is numeric; declare it with --categorical %s", opt, name, name);
-    return MCR_OK;
+    return mcr_role_column(U, role, name, MCR_ROLE_LEVELS, j);
 }
 
 static int build_union(const mcr_table *real, const mcr_table *synth, const mcr_table *hold,
@@ -221,8 +208,8 @@ static int build_union(const mcr_table *real, const mcr_table *synth, const mcr_
     u->R->source = mcr_strdup(mcr_table_source(real));
     u->S->source = mcr_strdup(mcr_table_source(synth));
     if (!u->R->source || !u->S->source) return MCR_NOMEM();
-    if ((rc = role_column(u->U, "--target", c->target, real, synth, &u->jt))) return rc;
-    return role_column(u->U, "--sensitive", c->sensitive, real, synth, &u->jg);
+    if ((rc = role_column(u->U, "target", c->target, real, synth, &u->jt))) return rc;
+    return role_column(u->U, "sensitive", c->sensitive, real, synth, &u->jg);
 }
 
 /* rows of U in [lo, hi) whose column j (if >= 0) has code `code`, as a seeded random sample of
@@ -366,7 +353,7 @@ static int dcr(const mcr_encoder *e, const unioned *u, const privacy_ctx *p, con
     free(X);
     if (rc) return free(dd), rc;
     qsort(dd, n, sizeof(double), mcr_cmp_double);
-    for (int k = 0; k < MCR_NQ; k++) qs[k] = quantile(dd, n, QS[k]);
+    for (int k = 0; k < MCR_NQ; k++) qs[k] = mcr_quantile_sorted(dd, n, QS[k]);
     *dist = dd;
     return MCR_OK;
 }
@@ -587,8 +574,45 @@ static int fidelity_scope(const mcr_table *real, const mcr_table *synth, const c
     return rc;
 }
 
+/* A target / sensitive column of integer codes in the real table: the three tables with it as
+ * levels (*lv[k] = NULL for a table that needs no change); returns 1 if any changed. */
+static int level_roles(const mcr_table *real, const mcr_table *synth, const mcr_assess_config *c,
+                       mcr_table *lv[3], int *rc) {
+    const char *names[2] = {c->target, c->sensitive};
+    const mcr_table *tabs[3] = {real, synth, c->holdout};
+    int any = 0;
+    *rc = MCR_OK;
+    lv[0] = lv[1] = lv[2] = NULL;
+    for (int a = 0; a < 2; a++) {
+        int j = names[a] ? mcr_table_find(real, names[a]) : -1;
+        any |= j >= 0 && real->cols[j].type != MCR_COL_CATEGORICAL && mcr_int_codes(real, j);
+    }
+    if (!any) return 0;
+    for (int k = 0; k < 3 && !*rc; k++) {
+        if (!tabs[k]) continue;
+        int js[2];
+        for (int a = 0; a < 2; a++) {
+            int jr = names[a] ? mcr_table_find(real, names[a]) : -1;
+            js[a] = jr >= 0 && real->cols[jr].type != MCR_COL_CATEGORICAL && mcr_int_codes(real, jr)
+                        ? mcr_table_find(tabs[k], names[a]) : -1;
+        }
+        *rc = mcr_table_levelled(tabs[k], js, 2, &lv[k]);
+    }
+    return 1;
+}
+
 int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_config *c,
                mcr_assess_result **out) {
+    mcr_table *lv[3];
+    int lrc;
+    if (level_roles(real, synth, c, lv, &lrc)) { /* integer codes: assess the levelled copies */
+        mcr_assess_config c2 = *c;
+        if (lv[2]) c2.holdout = lv[2];
+        if (!lrc) lrc = mcr_assess(lv[0] ? lv[0] : real, lv[1] ? lv[1] : synth, &c2, out);
+        else *out = NULL;
+        for (int k = 0; k < 3; k++) mcr_table_free(lv[k]);
+        return lrc;
+    }
     *out = NULL;
     if (c->folds < 2 || c->folds > 20) return mcr_err(MCR_EINVAL, "--folds must be in 2..20");
     if (c->max_rows < 10) return mcr_err(MCR_EINVAL, "--max-rows must be at least 10");
@@ -620,8 +644,7 @@ int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_c
         if (!cnt) goto nomem;
         for (size_t i = 0; i < u.nr; i++)
             if (U->cols[u.jt].cat[i] >= 0) cnt[U->cols[u.jt].cat[i]]++;
-        for (int k = 0; k < K; k++)
-            if (cnt[k] > 0 && (minority < 0 || cnt[k] < cnt[minority])) minority = k;
+        minority = mcr_minority_class(cnt, K, NULL);
         free(cnt);
         if (c->minority && (minority = mcr_table_level_find(U, u.jt, c->minority)) < 0) {
             rc = mcr_err(MCR_EINVAL, "--class: '%s' is not a value of '%s'", c->minority, c->target);

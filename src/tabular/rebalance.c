@@ -43,6 +43,7 @@ void mcr_augment_config_default(mcr_augment_config *c) {
     c->ratio = 1.0;
     c->synthetic_fraction = -1;
     c->k = 5;
+    c->dcr_check = 1;
     c->seed = 1;
     mcr_fit_config_default(&c->fit);
     mcr_sample_config_default(&c->sample);
@@ -162,7 +163,7 @@ static int build_cells(const mcr_table *t, const size_t *rows, size_t nrows, int
         for (int i = 0; i < nc; i++) sd += def[i] = (double)(ce->want[i] - ce->n[i]);
         if (sd == 0) {
             free(def);
-            return mcr_err(MCR_EINVAL, "--synthetic-fraction: the strategy leaves no class to fill");
+            return mcr_err(MCR_EINVAL, "synthetic fraction: the strategy leaves no class to fill");
         }
         size_t S = (size_t)llround(c->synthetic_fraction / (1 - c->synthetic_fraction) * tot);
         size_t *add = malloc((size_t)nc * sizeof(size_t));
@@ -194,17 +195,10 @@ static int encode_rows(const mcr_table *t, const size_t *rows, size_t nrows, con
     int rc = mcr_encoder_fit(t, feat, nfeat, rows, nrows, MCR_NUM_STANDARD, &e->enc);
     if (rc) return rc;
     int d = e->d = e->enc->d;
-    double *xd = malloc(nrows * (size_t)d * sizeof(double) + 1);
-    e->X = malloc(nrows * (size_t)d * sizeof(float) + 1);
     e->is_cat = calloc((size_t)d, sizeof(int));
     e->feat_of = calloc((size_t)d, sizeof(int));
-    if (!xd || !e->X || !e->is_cat || !e->feat_of) {
-        free(xd);
-        return MCR_NOMEM();
-    }
-    if ((rc = mcr_encoder_transform(e->enc, t, rows, nrows, xd))) return free(xd), rc;
-    for (size_t i = 0; i < nrows * (size_t)d; i++) e->X[i] = (float)xd[i];
-    free(xd);
+    if (!e->is_cat || !e->feat_of) return MCR_NOMEM();
+    if ((rc = mcr_encoder_transform_float(e->enc, t, rows, nrows, &e->X))) return rc;
     for (int a = 0; a < e->enc->nfeat; a++) {
         const mcr_encfeat *f = &e->enc->f[a];
         for (int k = 0; k < f->width; k++) {
@@ -413,6 +407,9 @@ done:
     return rc;
 }
 
+/* The DCR check: a random 20% of the training rows held out; the threshold is the 1st
+ * percentile (mcr_quantile_sorted) of their distances to the other 80%; *close counts the
+ * synthetic rows nearer than it to those 80%. */
 static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_model *m,
                       const mcr_table *syn, uint64_t seed, size_t *close, double *thr) {
     if (nrows < 10 || syn->nrows == 0) return MCR_OK;
@@ -428,65 +425,120 @@ static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, cons
     encoded e;
     int rc = encode_rows(t, order + nh, nref, cols, nc, &e);
     float *H = NULL, *S = NULL;
-    double *dh = NULL, *ds = NULL, *xd = NULL;
+    double *dh = NULL, *ds = NULL;
     if (rc) goto done;
     int d = e.d;
-    H = malloc(nh * (size_t)d * sizeof(float)), S = malloc(syn->nrows * (size_t)d * sizeof(float));
     dh = malloc(nh * sizeof(double)), ds = malloc(syn->nrows * sizeof(double));
-    size_t mx = nh > syn->nrows ? nh : syn->nrows;
-    xd = malloc(mx * (size_t)d * sizeof(double));
-    if (!H || !S || !dh || !ds || !xd) {
+    if (!dh || !ds) {
         rc = MCR_NOMEM();
         goto done;
     }
-    if ((rc = mcr_encoder_transform(e.enc, t, order, nh, xd))) goto done;
-    for (size_t i = 0; i < nh * (size_t)d; i++) H[i] = (float)xd[i];
-    if ((rc = mcr_encoder_transform(e.enc, syn, NULL, syn->nrows, xd))) goto done;
-    for (size_t i = 0; i < syn->nrows * (size_t)d; i++) S[i] = (float)xd[i];
+    if ((rc = mcr_encoder_transform_float(e.enc, t, order, nh, &H))) goto done;
+    if ((rc = mcr_encoder_transform_float(e.enc, syn, NULL, syn->nrows, &S))) goto done;
     if ((rc = mcr_nn_dist(H, nh, e.X, nref, d, dh)) || (rc = mcr_nn_dist(S, syn->nrows, e.X, nref, d, ds))) goto done;
     qsort(dh, nh, sizeof(double), mcr_cmp_double);
-    *thr = dh[(size_t)floor(0.01 * (double)(nh - 1))];
+    *thr = mcr_quantile_sorted(dh, nh, 0.01);
     *close = 0;
     for (size_t i = 0; i < syn->nrows; i++) *close += ds[i] < *thr;
 done:
     encoded_free(&e);
-    free(cols), free(order), free(H), free(S), free(dh), free(ds), free(xd);
+    free(cols), free(order), free(H), free(S), free(dh), free(ds);
     return rc;
+}
+
+void mcr_augment_result_free(mcr_augment_result *r) {
+    if (!r) return;
+    mcr_table_free(r->table);
+    mcr_model_free(r->model);
+    free(r->source);
+    free(r);
 }
 
 int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
                 mcr_table **out, size_t *nsynth) {
     *out = NULL;
     if (nsynth) *nsynth = 0;
-    if (!rows) nrows = t->nrows;
-    if (!c->target) return mcr_err(MCR_EINVAL, "--target is required");
-    int jt = mcr_table_find(t, c->target), js = -1;
-    if (jt < 0) return mcr_err(MCR_EINVAL, "--target: column '%s' does not exist in %s", c->target, mcr_table_source(t));
-    if (t->cols[jt].type != MCR_COL_CATEGORICAL)
-        return mcr_err(MCR_EINVAL, "--target: column '%s' is numeric; declare it with --categorical %s", c->target, c->target);
-    if (c->sensitive) {
-        js = mcr_table_find(t, c->sensitive);
-        if (js < 0) return mcr_err(MCR_EINVAL, "--sensitive: column '%s' does not exist in %s", c->sensitive, mcr_table_source(t));
-        if (t->cols[js].type != MCR_COL_CATEGORICAL)
-            return mcr_err(MCR_EINVAL, "--sensitive: column '%s' is numeric; band it or declare it categorical", c->sensitive);
-    }
+    mcr_augment_config c2 = *c;
+    c2.keep_model = 0;
+    c2.dcr_check = 0;
+    mcr_augment_result *r = NULL;
+    int rc = mcr_augment_run(t, rows, nrows, &c2, &r);
+    if (rc) return rc;
+    *out = r->table;
+    if (nsynth) *nsynth = r->nsynth;
+    r->table = NULL;
+    mcr_augment_result_free(r);
+    return MCR_OK;
+}
+
+/* the result, once the table is built */
+static int augment_result(const mcr_table *t, const mcr_augment_config *c, mcr_table *res, size_t nsynth,
+                          mcr_augment_result *ar) {
+    ar->table = res;
+    ar->nsynth = nsynth;
+    ar->nreal = res->nrows - nsynth;
+    ar->method = c->method;
+    ar->copies_resampled = !c->keep_copies;
+    return (ar->source = mcr_strdup(mcr_table_source(t))) ? MCR_OK : MCR_NOMEM();
+}
+
+static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                         mcr_augment_result *ar);
+
+int mcr_augment_run(const mcr_table *t0, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                    mcr_augment_result **out) {
+    *out = NULL;
+    if (!rows) nrows = t0->nrows;
+    if (!c->target) return mcr_err(MCR_EINVAL, "a target column is required");
+    int jt, js, rc;
+    if ((rc = mcr_role_column(t0, "target", c->target, MCR_ROLE_LEVELS, &jt))) return rc;
+    if ((rc = mcr_role_column(t0, "sensitive", c->sensitive, MCR_ROLE_LEVELS, &js))) return rc;
+    if (nrows == 0) return mcr_err(MCR_EINVAL, "%s has no rows to rebalance", mcr_table_source(t0));
+    /* integer codes as levels, in a copy */
+    int roles[2] = {jt, js};
+    mcr_table *lv = NULL;
+    if ((rc = mcr_table_levelled(t0, roles, 2, &lv))) return rc;
+    mcr_augment_result *ar = calloc(1, sizeof *ar);
+    if (!ar) return mcr_table_free(lv), MCR_NOMEM();
+    ar->dcr_threshold = NAN;
+    rc = augment_table(lv ? lv : t0, rows, nrows, c, ar);
+    mcr_table_free(lv);
+    if (rc) return mcr_augment_result_free(ar), rc;
+    *out = ar;
+    return MCR_OK;
+}
+
+static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                         mcr_augment_result *ar) {
+    int jt = mcr_table_find(t, c->target), js = c->sensitive ? mcr_table_find(t, c->sensitive) : -1;
     if (c->strategy == MCR_STRAT_GROUP_BALANCE && js < 0)
-        return mcr_err(MCR_EINVAL, "--strategy group-balance needs --sensitive COL");
+        return mcr_err(MCR_EINVAL, "strategy group-balance needs a sensitive column");
     if (c->strategy == MCR_STRAT_RATIO && !(c->ratio > 0 && c->ratio <= 1))
-        return mcr_err(MCR_EINVAL, "--ratio must be in (0, 1] (got %g)", c->ratio);
-    if (c->synthetic_fraction >= 1) return mcr_err(MCR_EINVAL, "--synthetic-fraction must be in [0, 1)");
-    if (c->k < 1 || c->k > 50) return mcr_err(MCR_EINVAL, "--k must be in 1..50 (got %d)", c->k);
+        return mcr_err(MCR_EINVAL, "ratio must be in (0, 1] (got %g)", c->ratio);
+    if (c->synthetic_fraction >= 1) return mcr_err(MCR_EINVAL, "synthetic fraction must be in [0, 1)");
+    if (c->k < 1 || c->k > 50) return mcr_err(MCR_EINVAL, "k (neighbours) must be in 1..50 (got %d)", c->k);
     if (c->mark_synthetic && mcr_table_find(t, c->mark_synthetic) >= 0)
-        return mcr_err(MCR_EINVAL, "--mark-synthetic: %s already has a column '%s'", mcr_table_source(t), c->mark_synthetic);
+        return mcr_err(MCR_EINVAL, "synthetic-row mark: %s already has a column '%s'", mcr_table_source(t), c->mark_synthetic);
     if (c->method == MCR_AUG_RUS && c->strategy == MCR_STRAT_GROUP_BALANCE)
         return mcr_err(MCR_EINVAL, "rus does not support group-balance");
     cells ce;
     int rc = build_cells(t, rows, nrows, jt, js, c, &ce);
     if (rc) return cells_free(&ce), rc;
+    int nclass = 0;
+    for (int k = 0; k < ce.K; k++) {
+        size_t nk = 0;
+        for (int g = 0; g < ce.G; g++) nk += ce.n[k * ce.G + g];
+        nclass += nk > 0;
+    }
+    if (nclass < 2) {
+        cells_free(&ce);
+        return mcr_err(MCR_EINVAL, "target column '%s' has %s in %s: nothing to rebalance", c->target,
+                       nclass ? "a single class" : "no values", mcr_table_source(t));
+    }
     mcr_rng r;
     mcr_rng_seed(&r, c->seed, 77);
     mcr_table *res = NULL, *syn = NULL;
-    size_t total_add = 0;
+    size_t total_add = 0, nsynth = 0;
     for (int i = 0; i < ce.ncell; i++) total_add += ce.want[i] > ce.n[i] ? ce.want[i] - ce.n[i] : 0;
     if (c->method == MCR_AUG_NONE) {
         rc = mcr_table_take(t, rows, nrows, &res);
@@ -541,17 +593,10 @@ int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_
         mcr_sample_config sc = c->sample;
         sc.seed = c->seed;
         rc = mcr_model_sample(m, counts, &sc, &syn);
-        size_t found = 0, left = 0;
-        if (!rc) rc = reject_copies(t, rows, nrows, m, &sc, c->keep_copies ? 0 : 10, syn, &found, &left);
-        if (c->copies_found) *c->copies_found = found;
-        if (c->copies_left) *c->copies_left = left;
-        if (!rc && c->dcr_close && c->dcr_threshold) {
-            *c->dcr_close = 0;
-            *c->dcr_threshold = NAN;
-            rc = dcr_report(t, rows, nrows, m, syn, c->seed, c->dcr_close, c->dcr_threshold);
-        }
+        if (!rc) rc = reject_copies(t, rows, nrows, m, &sc, c->keep_copies ? 0 : 10, syn, &ar->copies_found, &ar->copies_left);
+        if (!rc && c->dcr_check) rc = dcr_report(t, rows, nrows, m, syn, c->seed, &ar->dcr_close, &ar->dcr_threshold);
         free(counts);
-        if (!rc && c->model_out) *c->model_out = m;
+        if (!rc && c->keep_model) ar->model = m;
         else mcr_model_free(m);
     } else { /* smote, smote-nc, adasyn */
         int *feat = malloc((size_t)t->ncols * sizeof(int)), nfeat = 0;
@@ -616,7 +661,7 @@ int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_
     }
     if (!rc && syn) {
         rc = mcr_table_append(res, syn);
-        if (nsynth) *nsynth = syn->nrows;
+        nsynth = syn->nrows;
     }
     if (!rc && c->mark_synthetic) {
         size_t nreal = res->nrows - (syn ? syn->nrows : 0);
@@ -633,6 +678,39 @@ done:
         mcr_table_free(res);
         return rc;
     }
-    *out = res;
-    return MCR_OK;
+    return augment_result(t, c, res, nsynth, ar);
+}
+
+/* ---- the result as text and JSON ------------------------------------------------------------ */
+int mcr_augment_print(const mcr_augment_result *r, const char *prefix, const char *output, FILE *f) {
+    const char *p = prefix ? prefix : "";
+    size_t nrows = r->table ? r->table->nrows : 0;
+    fprintf(f, "%s%s: %zu real + %zu synthetic rows -> %s (%zu rows)\n", p, mcr_aug_method_name(r->method),
+            r->nreal, r->nsynth, output ? output : "table", nrows);
+    if (r->method == MCR_AUG_MCRAGE)
+        fprintf(f, "%ssynthetic rows that exactly copy a training row: %zu of %zu sampled, %zu left %s\n", p,
+                r->copies_found, r->nsynth, r->copies_left, r->copies_resampled ? "after resampling" : "(copies kept)");
+    if (r->method == MCR_AUG_MCRAGE && r->dcr_threshold == r->dcr_threshold)
+        fprintf(f, "%ssynthetic rows closer to a training row than 99%% of real holdout rows are (DCR < %.4g): "
+                   "%zu of %zu (%.1f%%; about 1%% is expected of new patients)\n", p,
+                r->dcr_threshold, r->dcr_close, r->nsynth, r->nsynth ? 100.0 * r->dcr_close / r->nsynth : 0.0);
+    return ferror(f) ? mcr_err(MCR_EIO, "write error") : MCR_OK;
+}
+
+int mcr_augment_write_json(const mcr_augment_result *r, const char *data, const char *output, FILE *f) {
+    fprintf(f, "{\"data\":");
+    mcr_json_string(f, data ? data : r->source);
+    fprintf(f, ",\"output\":");
+    if (output) mcr_json_string(f, output);
+    else fputs("null", f);
+    fprintf(f, ",\"method\":\"%s\",\"rows\":%zu,\"synthetic_rows\":%zu", mcr_aug_method_name(r->method),
+            r->table ? r->table->nrows : 0, r->nsynth);
+    if (r->method == MCR_AUG_MCRAGE) {
+        fprintf(f, ",\"exact_copies_found\":%zu,\"exact_copies_left\":%zu,\"copies_resampled\":%s",
+                r->copies_found, r->copies_left, r->copies_resampled ? "true" : "false");
+        if (r->dcr_threshold == r->dcr_threshold)
+            fprintf(f, ",\"dcr_holdout_p01\":%.6g,\"dcr_below_p01\":%zu", r->dcr_threshold, r->dcr_close);
+    }
+    fprintf(f, "}\n");
+    return ferror(f) ? mcr_err(MCR_EIO, "write error") : MCR_OK;
 }
