@@ -134,6 +134,10 @@ int cmd_augment(int argc, char **argv) {
     if (optind != argc - 1) return cli_usage(cmd, "expects exactly one DATA.csv");
     if (!a.target) return cli_usage(cmd, "missing --target COL");
     if (!out) return cli_usage(cmd, "missing -o AUGMENTED.csv");
+    if (a.strategy == MCR_STRAT_GROUP_BALANCE && !a.sensitive) {
+        fprintf(stderr, "mcrage: %s: --strategy group-balance needs --sensitive COL\n", cmd);
+        return EXIT_INPUT;
+    }
     a.drop = o.drop; /* dropped columns are kept in the output, not modelled */
     o.drop = NULL;
     mcr_set_threads(threads);
