@@ -333,6 +333,11 @@ MCR_API int mcr_augment_print(const mcr_augment_result *r, const char *prefix, c
 /* {"data", "output", "method", "rows", "synthetic_rows", and for mcrage the copy and DCR
  * checks}; data / output: the file names to record */
 MCR_API int mcr_augment_write_json(const mcr_augment_result *r, const char *data, const char *output, FILE *f);
+/* Rows per condition of a model (counts has mcr_model_ncond() entries), for mcr_model_sample:
+ * spec "VALUE=N,..." (N summed per value; cls and n ignored), or n rows of condition `cls`, or
+ * (both NULL) n rows split like the training data, largest remainder. */
+MCR_API int mcr_sample_counts(const struct mcr_model *m, const char *spec, const char *cls, size_t n,
+                              size_t *counts);
 /* mcr_augment_run keeping only the table: *out, and the synthetic row count in *nsynth */
 MCR_API int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
                 mcr_table **out, size_t *nsynth);

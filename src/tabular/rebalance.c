@@ -16,6 +16,7 @@
  */
 #include "eval/eval.h"
 #include "tabular/tabular.h"
+#include <errno.h>
 
 static const char *METHOD_NAMES[] = {"none", "ros", "rus", "smote", "smote-nc", "adasyn", "mcrage"};
 
@@ -713,4 +714,57 @@ int mcr_augment_write_json(const mcr_augment_result *r, const char *data, const 
     }
     fprintf(f, "}\n");
     return ferror(f) ? mcr_err(MCR_EIO, "write error") : MCR_OK;
+}
+
+/* ---- rows per condition for sampling ---------------------------------------------------------- */
+int mcr_sample_counts(const mcr_model *m, const char *spec, const char *cls, size_t n, size_t *counts) {
+    int K = mcr_model_ncond(m);
+    memset(counts, 0, (size_t)K * sizeof(size_t));
+    if (spec) { /* VALUE=N,... */
+        char *dup = mcr_strdup(spec), *save = NULL;
+        if (!dup) return MCR_NOMEM();
+        int rc = MCR_OK;
+        for (char *tok = strtok_r(dup, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+            char *eq = strrchr(tok, '='), *end;
+            if (!eq) {
+                rc = mcr_err(MCR_EINVAL, "counts expect VALUE=N pairs, got '%s'", tok);
+                break;
+            }
+            *eq = 0;
+            int c = mcr_model_cond_find(m, tok);
+            if (c < 0) {
+                rc = mcr_err(MCR_EINVAL, "counts: '%s' is not a condition value of this model", tok);
+                break;
+            }
+            errno = 0;
+            long long v = strtoll(eq + 1, &end, 10);
+            if (errno || end == eq + 1 || *end || v < 0 || v > 1000000000) {
+                rc = mcr_err(MCR_EINVAL, "counts: '%s' expects an integer from 0 to 1000000000, got '%s'", tok, eq + 1);
+                break;
+            }
+            counts[c] += (size_t)v;
+        }
+        free(dup);
+        return rc;
+    }
+    if (cls) { /* n rows of one condition */
+        int c = mcr_model_cond_find(m, cls);
+        if (c < 0) {
+            char lv[512] = "";
+            for (int k = 0; k < K && strlen(lv) < 400; k++)
+                snprintf(lv + strlen(lv), sizeof lv - strlen(lv), " '%s'", mcr_model_cond_name(m, k));
+            return mcr_err(MCR_EINVAL, "class '%s' is not a condition value of this model; values:%s", cls, lv);
+        }
+        counts[c] = n;
+        return MCR_OK;
+    }
+    /* n rows split like the training data (largest remainder; equally without counts) */
+    double *w = malloc((size_t)(K ? K : 1) * sizeof(double));
+    if (!w) return MCR_NOMEM();
+    size_t tot = 0;
+    for (int k = 0; k < K; k++) tot += mcr_model_cond_count(m, k);
+    for (int k = 0; k < K; k++) w[k] = tot ? (double)mcr_model_cond_count(m, k) : 1.0;
+    split_prop(n, w, K, counts);
+    free(w);
+    return MCR_OK;
 }
