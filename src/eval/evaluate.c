@@ -246,6 +246,65 @@ static int keep_example(mcr_eval_result *res, const mcr_table *t, const size_t *
     return MCR_OK;
 }
 
+/* ---- data preparation ---------------------------------------------------------------------- */
+/* one table: the data, then the test rows (levels merged by spelling) */
+static int join_test(const mcr_table *data, const mcr_table *test, mcr_table **out) {
+    mcr_table *t = NULL;
+    int rc = mcr_table_take(data, NULL, data->nrows, &t);
+    if (rc || !test) return *out = t, rc;
+    if (test->ncols != t->ncols)
+        rc = mcr_err(MCR_EINVAL, "--test: %s has %d columns, %s has %d", mcr_table_source(test),
+                     test->ncols, mcr_table_source(data), t->ncols);
+    for (int j = 0; j < t->ncols && !rc; j++)
+        if (strcmp(t->cols[j].name, test->cols[j].name) ||
+            (t->cols[j].type == MCR_COL_CATEGORICAL) != (test->cols[j].type == MCR_COL_CATEGORICAL))
+            rc = mcr_err(MCR_EINVAL, "--test: column %d of %s ('%s') does not match '%s' of %s "
+                         "(name or type; use --categorical/--numeric)", j + 1, mcr_table_source(test),
+                         test->cols[j].name, t->cols[j].name, mcr_table_source(data));
+    mcr_table *tt = NULL; /* numeric/integer may differ: align the test copy's types */
+    if (!rc) rc = mcr_table_take(test, NULL, test->nrows, &tt);
+    for (int j = 0; !rc && j < t->ncols; j++) tt->cols[j].type = t->cols[j].type;
+    if (!rc) rc = mcr_table_append(t, tt);
+    mcr_table_free(tt);
+    if (rc) return mcr_table_free(t), rc;
+    *out = t;
+    return MCR_OK;
+}
+
+/* target (binarised with positive), sensitive (banded, integer codes as levels), group */
+static int prepare_roles(mcr_table *t, const mcr_eval_config *c, int *jt, int *js, int *jg) {
+    int rc;
+    if ((rc = mcr_role_column(t, "target", c->target, MCR_ROLE_LEVELS, jt))) return rc;
+    if ((rc = mcr_table_codes_to_levels(t, *jt))) return rc;
+    if (c->positive && (rc = mcr_table_binarize(t, *jt, c->positive))) return rc;
+    if (c->bands && !c->sensitive) return mcr_err(MCR_EINVAL, "bands need a sensitive column");
+    if (c->sensitive) {
+        if ((rc = mcr_role_column(t, "sensitive", c->sensitive, 0, js))) return rc;
+        if (c->bands && (rc = mcr_table_band(t, *js, c->bands))) return rc;
+        if ((rc = mcr_role_column(t, "sensitive", c->sensitive, MCR_ROLE_LEVELS | MCR_ROLE_BANDS | MCR_ROLE_VALUES, js)))
+            return rc;
+        if ((rc = mcr_table_codes_to_levels(t, *js))) return rc;
+    }
+    return mcr_role_column(t, "group", c->group, 0, jg);
+}
+
+/* thin "CLASS:P" -> the class and the share kept */
+static int parse_thin(const mcr_table *t, int jt, const mcr_eval_config *c, int *thin_class, double *thin_p) {
+    *thin_class = -1;
+    *thin_p = 1;
+    if (!c->thin) return MCR_OK;
+    const char *colon = strrchr(c->thin, ':');
+    char cls[256];
+    if (!colon || (size_t)(colon - c->thin) >= sizeof cls ||
+        !mcr_parse_number(colon + 1, strlen(colon + 1), thin_p, NULL) || !(*thin_p > 0 && *thin_p <= 1))
+        return mcr_err(MCR_EINVAL, "--thin expects CLASS:P with P in (0, 1], got '%s'", c->thin);
+    memcpy(cls, c->thin, (size_t)(colon - c->thin));
+    cls[colon - c->thin] = 0;
+    if ((*thin_class = mcr_table_level_find(t, jt, cls)) < 0)
+        return mcr_err(MCR_EINVAL, "--thin: '%s' is not a class of '%s'", cls, c->target);
+    return MCR_OK;
+}
+
 /* ---- one seed, one method, one classifier ------------------------------------------------- */
 typedef struct {
     const mcr_eval_config *c;
@@ -423,63 +482,12 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
     size_t *train = NULL, *testr = NULL, *kept = NULL;
     int *yte = NULL, *gte = NULL, *feat = NULL;
     if (!res) return MCR_NOMEM();
-    /* one table: the data, then the test rows (levels merged by spelling) */
-    if ((rc = mcr_table_take(data, NULL, data->nrows, &t))) goto fail;
-    size_t ndata = t->nrows;
-    if (test) {
-        if (test->ncols != t->ncols) {
-            rc = mcr_err(MCR_EINVAL, "--test: %s has %d columns, %s has %d", mcr_table_source(test),
-                         test->ncols, mcr_table_source(data), t->ncols);
-            goto fail;
-        }
-        for (int j = 0; j < t->ncols; j++)
-            if (strcmp(t->cols[j].name, test->cols[j].name) ||
-                (t->cols[j].type == MCR_COL_CATEGORICAL) != (test->cols[j].type == MCR_COL_CATEGORICAL)) {
-                rc = mcr_err(MCR_EINVAL, "--test: column %d of %s ('%s') does not match '%s' of %s "
-                             "(name or type; use --categorical/--numeric)", j + 1, mcr_table_source(test),
-                             test->cols[j].name, t->cols[j].name, mcr_table_source(data));
-                goto fail;
-            }
-        mcr_table *tt = NULL; /* numeric/integer may differ: align the test copy's types */
-        if ((rc = mcr_table_take(test, NULL, test->nrows, &tt))) goto fail;
-        for (int j = 0; j < t->ncols; j++) tt->cols[j].type = t->cols[j].type;
-        rc = mcr_table_append(t, tt);
-        mcr_table_free(tt);
-        if (rc) goto fail;
-    }
-    int jt, js = -1, jg = -1;
-    if ((rc = mcr_role_column(t, "target", c->target, MCR_ROLE_LEVELS, &jt))) goto fail;
-    if ((rc = mcr_table_codes_to_levels(t, jt))) goto fail;
-    if (c->positive && (rc = mcr_table_binarize(t, jt, c->positive))) goto fail;
-    if (c->bands && !c->sensitive) {
-        rc = mcr_err(MCR_EINVAL, "bands need a sensitive column");
-        goto fail;
-    }
-    if (c->sensitive) {
-        if ((rc = mcr_role_column(t, "sensitive", c->sensitive, 0, &js))) goto fail;
-        if (c->bands && (rc = mcr_table_band(t, js, c->bands))) goto fail;
-        if ((rc = mcr_role_column(t, "sensitive", c->sensitive, MCR_ROLE_LEVELS | MCR_ROLE_BANDS | MCR_ROLE_VALUES, &js)))
-            goto fail;
-        if ((rc = mcr_table_codes_to_levels(t, js))) goto fail;
-    }
-    if ((rc = mcr_role_column(t, "group", c->group, 0, &jg))) goto fail;
-    int thin_class = -1;
+    size_t ndata = data->nrows;
+    int jt = -1, js = -1, jg = -1, thin_class = -1;
     double thin_p = 1;
-    if (c->thin) {
-        const char *colon = strrchr(c->thin, ':');
-        char cls[256];
-        if (!colon || (size_t)(colon - c->thin) >= sizeof cls ||
-            !mcr_parse_number(colon + 1, strlen(colon + 1), &thin_p, NULL) || !(thin_p > 0 && thin_p <= 1)) {
-            rc = mcr_err(MCR_EINVAL, "--thin expects CLASS:P with P in (0, 1], got '%s'", c->thin);
-            goto fail;
-        }
-        memcpy(cls, c->thin, (size_t)(colon - c->thin));
-        cls[colon - c->thin] = 0;
-        if ((thin_class = mcr_table_level_find(t, jt, cls)) < 0) {
-            rc = mcr_err(MCR_EINVAL, "--thin: '%s' is not a class of '%s'", cls, c->target);
-            goto fail;
-        }
-    }
+    if ((rc = join_test(data, test, &t)) || (rc = prepare_roles(t, c, &jt, &js, &jg)) ||
+        (rc = parse_thin(t, jt, c, &thin_class, &thin_p)))
+        goto fail;
     int K = t->cols[jt].nlevels, G = js >= 0 ? t->cols[js].nlevels : 0;
     if (K < 2) {
         rc = mcr_err(MCR_EINVAL, "target column '%s' has a single class", c->target);

@@ -447,6 +447,137 @@ done:
     return rc;
 }
 
+/* ---- the methods --------------------------------------------------------------------------- */
+/* rus: rows outside any cell (missing label) are kept; each cell keeps a random subset */
+static int rus_table(const mcr_table *t, const size_t *rows, size_t nrows, int jt, cells *ce, mcr_rng *r,
+                     mcr_table **res) {
+    size_t *keep = malloc((nrows ? nrows : 1) * sizeof(size_t)), nk = 0;
+    char *mark = calloc(t->nrows ? t->nrows : 1, 1);
+    if (!keep || !mark) return free(keep), free(mark), MCR_NOMEM();
+    for (int i = 0; i < ce->ncell; i++) {
+        size_t m = ce->n[i], w = ce->want[i] < m ? ce->want[i] : m;
+        size_t *cr = ce->rows[i];
+        for (size_t a = 0; a < w; a++) { /* partial Fisher-Yates */
+            size_t b = a + (size_t)mcr_rng_below(r, m - a), tmp = cr[a];
+            cr[a] = cr[b], cr[b] = tmp;
+            mark[cr[a]] = 1;
+        }
+    }
+    for (size_t q = 0; q < nrows; q++) {
+        size_t i = rows ? rows[q] : q;
+        int y = t->cols[jt].cat[i];
+        if (y < 0 || mark[i]) keep[nk++] = i;
+    }
+    int rc = mcr_table_take(t, keep, nk, res);
+    free(keep), free(mark);
+    return rc;
+}
+
+/* ros: rows of each cell drawn with replacement */
+static int ros_rows(const mcr_table *t, cells *ce, size_t total_add, mcr_rng *r, mcr_table **syn) {
+    size_t *pick = malloc(total_add * sizeof(size_t)), o = 0;
+    if (!pick) { return MCR_NOMEM(); }
+    for (int i = 0; i < ce->ncell; i++)
+        for (size_t a = ce->n[i]; a < ce->want[i]; a++) pick[o++] = ce->rows[i][mcr_rng_below(r, ce->n[i])];
+    int rc = mcr_table_take(t, pick, total_add, syn);
+    free(pick);
+    return rc;
+}
+
+/* mcrage: the diffusion model fitted on the rows, sampled per cell; copies of training rows
+ * resampled, the DCR check */
+static int mcrage_rows(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                       cells *ce, mcr_augment_result *ar, mcr_table **syn) {
+    mcr_fit_config fc = c->fit;
+    fc.target = c->target;
+    fc.sensitive = c->sensitive;
+    fc.drop = c->drop;
+    fc.seed = c->seed;
+    fc.condition = c->strategy == MCR_STRAT_GROUP_BALANCE ? MCR_COND_BOTH : MCR_COND_TARGET;
+    mcr_model *m = NULL;
+    int rc = mcr_model_fit(t, rows, nrows, &fc, &m);
+    if (rc) return rc;
+    size_t *counts = calloc((size_t)m->ncond, sizeof(size_t));
+    if (!counts) return mcr_model_free(m), MCR_NOMEM();
+    for (int i = 0; i < ce->ncell; i++) /* cell index == condition index (label * G + group) */
+        counts[i] = ce->want[i] > ce->n[i] ? ce->want[i] - ce->n[i] : 0;
+    mcr_sample_config sc = c->sample;
+    sc.seed = c->seed;
+    rc = mcr_model_sample(m, counts, &sc, syn);
+    if (!rc) rc = reject_copies(t, rows, nrows, m, &sc, c->keep_copies ? 0 : 10, *syn, &ar->copies_found, &ar->copies_left);
+    if (!rc && c->dcr_check) rc = dcr_report(t, rows, nrows, m, *syn, c->seed, &ar->dcr_close, &ar->dcr_threshold);
+    free(counts);
+    if (!rc && c->keep_model) ar->model = m;
+    else mcr_model_free(m);
+    return rc;
+}
+
+/* smote, smote-nc, adasyn on the encoded rows */
+static int smote_rows(const mcr_table *t, const size_t *rows, size_t nrows, int jt, int js,
+                      const mcr_augment_config *c, cells *ce, size_t total_add, mcr_rng *r, mcr_table **syn) {
+    int *feat = malloc((size_t)t->ncols * sizeof(int)), nfeat = 0;
+    int ndrop = 0;
+    char **drop = mcr_split_list(c->drop, &ndrop);
+    for (int j = 0; feat && j < t->ncols; j++) {
+        int dropped = 0;
+        for (int q = 0; q < ndrop; q++) dropped |= !strcmp(drop[q], t->cols[j].name);
+        if (j != jt && !(j == js && c->strategy == MCR_STRAT_GROUP_BALANCE) && !dropped) feat[nfeat++] = j;
+    }
+    free(drop);
+    encoded e;
+    size_t *pos_of = NULL;
+    double *gen = NULL;
+    int *lab = NULL;
+    if (!feat || nfeat == 0) {
+        int rc = feat ? mcr_err(MCR_EINVAL, "no feature columns to interpolate") : MCR_NOMEM();
+        free(feat);
+        return rc;
+    }
+    int rc = MCR_OK;
+    /* encoded rows in the order of rows[]; pos_of maps table row -> position */
+    size_t *order = malloc((nrows ? nrows : 1) * sizeof(size_t));
+    pos_of = malloc((t->nrows ? t->nrows : 1) * sizeof(size_t));
+    if (!order || !pos_of) { free(order); free(feat); rc = MCR_NOMEM(); goto smote_done; }
+    for (size_t q = 0; q < nrows; q++) order[q] = rows ? rows[q] : q, pos_of[order[q]] = q;
+    rc = encode_rows(t, order, nrows, feat, nfeat, &e);
+    free(feat);
+    if (rc) { free(order); goto smote_done; }
+    gen = malloc(total_add * (size_t)e.d * sizeof(double));
+    lab = malloc((nrows ? nrows : 1) * sizeof(int));
+    if (!gen || !lab) { free(order); rc = MCR_NOMEM(); goto smote_free; }
+    for (size_t q = 0; q < nrows; q++) lab[q] = t->cols[jt].cat[order[q]];
+    size_t o = 0;
+    for (int i = 0; i < ce->ncell && !rc; i++) {
+        size_t m = ce->n[i], add = ce->want[i] > m ? ce->want[i] - m : 0;
+        if (!add) continue;
+        size_t *pos = malloc(m * sizeof(size_t)), *bc = NULL;
+        if (!pos) { rc = MCR_NOMEM(); break; }
+        for (size_t a = 0; a < m; a++) pos[a] = pos_of[ce->rows[i][a]];
+        if (c->method == MCR_AUG_ADASYN) {
+            bc = calloc(m, sizeof(size_t));
+            rc = bc ? adasyn_counts(&e, nrows, lab, pos, m, c->k, add, bc) : MCR_NOMEM();
+        }
+        if (!rc) rc = smote_cell(&e, pos, m, bc, add, c->k, c->method == MCR_AUG_SMOTENC, r, gen + o * e.d);
+        o += add;
+        free(pos), free(bc);
+    }
+    free(order);
+    if (!rc && !(rc = mcr_table_new_like(t, total_add, syn))) {
+        rc = mcr_encoder_inverse(e.enc, gen, total_add, *syn, NULL);
+        size_t q = 0;
+        for (int i = 0; i < ce->ncell && !rc; i++)
+            for (size_t a = ce->n[i]; a < ce->want[i]; a++, q++) {
+                (*syn)->cols[jt].cat[q] = ce->label[i];
+                if (ce->group[i] >= 0) (*syn)->cols[js].cat[q] = ce->group[i];
+            }
+    }
+smote_free:
+    encoded_free(&e);
+smote_done:
+    free(pos_of), free(gen), free(lab);
+    return rc;
+}
+
 void mcr_augment_result_free(mcr_augment_result *r) {
     if (!r) return;
     mcr_table_free(r->table);
@@ -546,120 +677,14 @@ static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, c
         goto done;
     }
     if (c->method == MCR_AUG_RUS) {
-        size_t *keep = malloc((nrows ? nrows : 1) * sizeof(size_t)), nk = 0;
-        if (!keep) { rc = MCR_NOMEM(); goto done; }
-        /* rows outside any cell (missing label) are kept; each cell keeps a random subset */
-        char *mark = calloc(t->nrows ? t->nrows : 1, 1);
-        if (!mark) { free(keep); rc = MCR_NOMEM(); goto done; }
-        for (int i = 0; i < ce.ncell; i++) {
-            size_t m = ce.n[i], w = ce.want[i] < m ? ce.want[i] : m;
-            size_t *cr = ce.rows[i];
-            for (size_t a = 0; a < w; a++) { /* partial Fisher-Yates */
-                size_t b = a + (size_t)mcr_rng_below(&r, m - a), tmp = cr[a];
-                cr[a] = cr[b], cr[b] = tmp;
-                mark[cr[a]] = 1;
-            }
-        }
-        for (size_t q = 0; q < nrows; q++) {
-            size_t i = rows ? rows[q] : q;
-            int y = t->cols[jt].cat[i];
-            if (y < 0 || mark[i]) keep[nk++] = i;
-        }
-        rc = mcr_table_take(t, keep, nk, &res);
-        free(keep), free(mark);
+        rc = rus_table(t, rows, nrows, jt, &ce, &r, &res);
         goto done;
     }
     if ((rc = mcr_table_take(t, rows, nrows, &res))) goto done;
     if (total_add == 0) goto done;
-    if (c->method == MCR_AUG_ROS) {
-        size_t *pick = malloc(total_add * sizeof(size_t)), o = 0;
-        if (!pick) { rc = MCR_NOMEM(); goto done; }
-        for (int i = 0; i < ce.ncell; i++)
-            for (size_t a = ce.n[i]; a < ce.want[i]; a++) pick[o++] = ce.rows[i][mcr_rng_below(&r, ce.n[i])];
-        rc = mcr_table_take(t, pick, total_add, &syn);
-        free(pick);
-    } else if (c->method == MCR_AUG_MCRAGE) {
-        mcr_fit_config fc = c->fit;
-        fc.target = c->target;
-        fc.sensitive = c->sensitive;
-        fc.drop = c->drop;
-        fc.seed = c->seed;
-        fc.condition = c->strategy == MCR_STRAT_GROUP_BALANCE ? MCR_COND_BOTH : MCR_COND_TARGET;
-        mcr_model *m = NULL;
-        if ((rc = mcr_model_fit(t, rows, nrows, &fc, &m))) goto done;
-        size_t *counts = calloc((size_t)m->ncond, sizeof(size_t));
-        if (!counts) { mcr_model_free(m); rc = MCR_NOMEM(); goto done; }
-        for (int i = 0; i < ce.ncell; i++) /* cell index == condition index (label * G + group) */
-            counts[i] = ce.want[i] > ce.n[i] ? ce.want[i] - ce.n[i] : 0;
-        mcr_sample_config sc = c->sample;
-        sc.seed = c->seed;
-        rc = mcr_model_sample(m, counts, &sc, &syn);
-        if (!rc) rc = reject_copies(t, rows, nrows, m, &sc, c->keep_copies ? 0 : 10, syn, &ar->copies_found, &ar->copies_left);
-        if (!rc && c->dcr_check) rc = dcr_report(t, rows, nrows, m, syn, c->seed, &ar->dcr_close, &ar->dcr_threshold);
-        free(counts);
-        if (!rc && c->keep_model) ar->model = m;
-        else mcr_model_free(m);
-    } else { /* smote, smote-nc, adasyn */
-        int *feat = malloc((size_t)t->ncols * sizeof(int)), nfeat = 0;
-        int ndrop = 0;
-        char **drop = mcr_split_list(c->drop, &ndrop);
-        for (int j = 0; feat && j < t->ncols; j++) {
-            int dropped = 0;
-            for (int q = 0; q < ndrop; q++) dropped |= !strcmp(drop[q], t->cols[j].name);
-            if (j != jt && !(j == js && c->strategy == MCR_STRAT_GROUP_BALANCE) && !dropped) feat[nfeat++] = j;
-        }
-        free(drop);
-        encoded e;
-        size_t *pos_of = NULL;
-        double *gen = NULL;
-        int *lab = NULL;
-        if (!feat || nfeat == 0) {
-            rc = feat ? mcr_err(MCR_EINVAL, "no feature columns to interpolate") : MCR_NOMEM();
-            free(feat);
-            goto done;
-        }
-        /* encoded rows in the order of rows[]; pos_of maps table row -> position */
-        size_t *order = malloc((nrows ? nrows : 1) * sizeof(size_t));
-        pos_of = malloc((t->nrows ? t->nrows : 1) * sizeof(size_t));
-        if (!order || !pos_of) { free(order); free(feat); rc = MCR_NOMEM(); goto smote_done; }
-        for (size_t q = 0; q < nrows; q++) order[q] = rows ? rows[q] : q, pos_of[order[q]] = q;
-        rc = encode_rows(t, order, nrows, feat, nfeat, &e);
-        free(feat);
-        if (rc) { free(order); goto smote_done; }
-        gen = malloc(total_add * (size_t)e.d * sizeof(double));
-        lab = malloc((nrows ? nrows : 1) * sizeof(int));
-        if (!gen || !lab) { free(order); rc = MCR_NOMEM(); goto smote_free; }
-        for (size_t q = 0; q < nrows; q++) lab[q] = t->cols[jt].cat[order[q]];
-        size_t o = 0;
-        for (int i = 0; i < ce.ncell && !rc; i++) {
-            size_t m = ce.n[i], add = ce.want[i] > m ? ce.want[i] - m : 0;
-            if (!add) continue;
-            size_t *pos = malloc(m * sizeof(size_t)), *bc = NULL;
-            if (!pos) { rc = MCR_NOMEM(); break; }
-            for (size_t a = 0; a < m; a++) pos[a] = pos_of[ce.rows[i][a]];
-            if (c->method == MCR_AUG_ADASYN) {
-                bc = calloc(m, sizeof(size_t));
-                rc = bc ? adasyn_counts(&e, nrows, lab, pos, m, c->k, add, bc) : MCR_NOMEM();
-            }
-            if (!rc) rc = smote_cell(&e, pos, m, bc, add, c->k, c->method == MCR_AUG_SMOTENC, &r, gen + o * e.d);
-            o += add;
-            free(pos), free(bc);
-        }
-        free(order);
-        if (!rc && !(rc = mcr_table_new_like(t, total_add, &syn))) {
-            rc = mcr_encoder_inverse(e.enc, gen, total_add, syn, NULL);
-            size_t q = 0;
-            for (int i = 0; i < ce.ncell && !rc; i++)
-                for (size_t a = ce.n[i]; a < ce.want[i]; a++, q++) {
-                    syn->cols[jt].cat[q] = ce.label[i];
-                    if (ce.group[i] >= 0) syn->cols[js].cat[q] = ce.group[i];
-                }
-        }
-    smote_free:
-        encoded_free(&e);
-    smote_done:
-        free(pos_of), free(gen), free(lab);
-    }
+    if (c->method == MCR_AUG_ROS) rc = ros_rows(t, &ce, total_add, &r, &syn);
+    else if (c->method == MCR_AUG_MCRAGE) rc = mcrage_rows(t, rows, nrows, c, &ce, ar, &syn);
+    else rc = smote_rows(t, rows, nrows, jt, js, c, &ce, total_add, &r, &syn); /* smote, smote-nc, adasyn */
     if (!rc && syn) {
         rc = mcr_table_append(res, syn);
         nsynth = syn->nrows;
