@@ -60,7 +60,7 @@ static void progress_line(void *ctx, const char *msg) {
 }
 
 /* augment --json FILE: the result as JSON, written atomically */
-static int cli_write_json_fn(const char *path, const mcr_augment_result *r, const char *data, const char *out) {
+static int write_augment_json(const char *path, const mcr_augment_result *r, const char *data, const char *out) {
     char *buf = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&buf, &n);
@@ -154,7 +154,7 @@ int cmd_augment(int argc, char **argv) {
     if (rc) return mcr_table_free(t), cli_fail(cmd, rc);
     rc = mcr_table_write_csv(r->table, out);
     if (!rc && !quiet) rc = mcr_augment_print(r, "mcrage: augment: ", out, stderr);
-    if (!rc && json) rc = cli_write_json_fn(json, r, argv[optind], out);
+    if (!rc && json) rc = write_augment_json(json, r, argv[optind], out);
     if (!rc && report) {
         mcr_report *rep = NULL;
         char *line = cli_command_line(argc, argv);

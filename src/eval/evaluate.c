@@ -253,12 +253,12 @@ static int join_test(const mcr_table *data, const mcr_table *test, mcr_table **o
     int rc = mcr_table_take(data, NULL, data->nrows, &t);
     if (rc || !test) return *out = t, rc;
     if (test->ncols != t->ncols)
-        rc = mcr_err(MCR_EINVAL, "--test: %s has %d columns, %s has %d", mcr_table_source(test),
+        rc = mcr_err(MCR_EINVAL, "test table %s has %d columns, %s has %d", mcr_table_source(test),
                      test->ncols, mcr_table_source(data), t->ncols);
     for (int j = 0; j < t->ncols && !rc; j++)
         if (strcmp(t->cols[j].name, test->cols[j].name) ||
             (t->cols[j].type == MCR_COL_CATEGORICAL) != (test->cols[j].type == MCR_COL_CATEGORICAL))
-            rc = mcr_err(MCR_EINVAL, "--test: column %d of %s ('%s') does not match '%s' of %s "
+            rc = mcr_err(MCR_EINVAL, "test table: column %d of %s ('%s') does not match '%s' of %s "
                          "(name or type; use --categorical/--numeric)", j + 1, mcr_table_source(test),
                          test->cols[j].name, t->cols[j].name, mcr_table_source(data));
     mcr_table *tt = NULL; /* numeric/integer may differ: align the test copy's types */
@@ -472,9 +472,9 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
                  mcr_eval_result **out) {
     *out = NULL;
     if (!c->target) return mcr_err(MCR_EINVAL, "a target column is required");
-    if (c->seeds < 1 || c->seeds > 1000) return mcr_err(MCR_EINVAL, "--seeds must be in 1..1000");
+    if (c->seeds < 1 || c->seeds > 1000) return mcr_err(MCR_EINVAL, "seeds must be in 1..1000");
     if (!test && !(c->test_frac > 0 && c->test_frac < 1))
-        return mcr_err(MCR_EINVAL, "--test-frac must be in (0, 1)");
+        return mcr_err(MCR_EINVAL, "test fraction must be in (0, 1)");
     if (c->nmethods < 1 || c->nclassifiers < 1) return mcr_err(MCR_EINVAL, "no methods or classifiers");
     int rc;
     mcr_table *t = NULL;
