@@ -188,7 +188,20 @@ MCR_API const char *mcr_sim_group_name(int g);
 MCR_API void mcr_sim_counts(const mcr_sim_config *c, size_t *group_rows, size_t *group_pos);
 
 /* ---------------------------------------------------------------- 6. describe */
-/* Write a summary of `t` as text or JSON to `f`. target / sensitive may be NULL. */
+/* Summary of `t`: each column's type, missing count and range or levels; the class counts of
+ * `target` with the minority (the rarest class; none when the rarest classes tie); the group x
+ * class table of `sensitive`. target / sensitive may be NULL; either may be categorical or a
+ * numeric column of at most 20 integer codes (then its levels are the values as written).
+ * The result borrows `t`: free it first. */
+typedef struct mcr_describe_result mcr_describe_result;
+MCR_API int mcr_describe_compute(const mcr_table *t, const char *target, const char *sensitive,
+                                 mcr_describe_result **out);
+MCR_API int mcr_describe_print(const mcr_describe_result *r, FILE *f);
+MCR_API int mcr_describe_write_json(const mcr_describe_result *r, FILE *f);
+/* the minority class (borrowed), NULL without a target or when the rarest classes tie */
+MCR_API const char *mcr_describe_minority(const mcr_describe_result *r);
+MCR_API void mcr_describe_free(mcr_describe_result *r);
+/* compute, then write as text or JSON to `f`, and free */
 MCR_API int mcr_describe(const mcr_table *t, const char *target, const char *sensitive, int json, FILE *f);
 
 /* ---------------------------------------------------------------- 7. the diffusion model */
@@ -305,14 +318,12 @@ typedef struct mcr_augment_config {
     const char *mark_synthetic; /* add a column of this name: 1 for synthetic rows, else 0 */
     int keep_copies;            /* mcrage: keep synthetic rows that exactly copy a training row
                                    (default 0: they are resampled, up to 10 rounds) */
-    size_t *copies_found;       /* optional out: exact copies among the first samples */
-    size_t *copies_left;        /* optional out: exact copies remaining in the result */
-    /* optional out (mcrage): synthetic rows whose distance to the closest record (DCR, on
-     * the standardised / one-hot encoding) is below the 1st percentile of real holdout rows'
-     * DCR (a random 20% of the training rows held out, distances to the other 80%) */
-    size_t *dcr_close;
-    double *dcr_threshold;
-    struct mcr_model **model_out; /* optional out (mcrage): the fitted model, owned by the caller */
+    int keep_model;             /* mcrage: keep the fitted model in the result (default 0) */
+    int dcr_check;              /* mcrage: count synthetic rows whose distance to the closest
+                                   record (DCR, on the standardised / one-hot encoding) is below
+                                   the 1st percentile of real holdout rows' DCR (a random 20% of
+                                   the training rows held out, distances to the other 80%)
+                                   (default 1) */
     uint64_t seed;
     mcr_fit_config fit;         /* for method mcrage (target / sensitive / drop set from above) */
     mcr_sample_config sample;
@@ -320,8 +331,39 @@ typedef struct mcr_augment_config {
 MCR_API void mcr_augment_config_default(mcr_augment_config *c);
 MCR_API const char *mcr_aug_method_name(mcr_aug_method m);
 MCR_API int mcr_aug_method_parse(const char *s, mcr_aug_method *out); /* 0 or MCR_EINVAL */
-/* Rebalance rows[0..nrows) of t (NULL = all): the result holds those real rows (or, for rus,
- * the kept ones) followed by *nsynth synthetic rows, with t's schema. */
+/* What augment did. The table holds the real rows (or, for rus, the kept ones) followed by
+ * nsynth synthetic rows, with t's schema (a target / sensitive column of integer codes becomes
+ * categorical, written as before). Everything is owned by the result. */
+typedef struct mcr_augment_result {
+    mcr_table *table;
+    size_t nreal, nsynth;        /* real rows kept, synthetic rows added                       */
+    mcr_aug_method method;
+    char *source;                /* the input's file name                                      */
+    /* mcrage only: */
+    int copies_resampled;        /* 1: exact copies of training rows were resampled            */
+    size_t copies_found;         /* exact copies among the first samples                       */
+    size_t copies_left;          /* exact copies remaining in the result                       */
+    size_t dcr_close;            /* synthetic rows below the DCR threshold (dcr_check)         */
+    double dcr_threshold;        /* the holdout rows' 1st percentile DCR; NaN if not computed  */
+    struct mcr_model *model;     /* the fitted model (keep_model), else NULL                   */
+} mcr_augment_result;
+/* Rebalance rows[0..nrows) of t (NULL = all). Refused (MCR_EINVAL): no rows, a target with a
+ * single class. */
+MCR_API int mcr_augment_run(const mcr_table *t, const size_t *rows, size_t nrows,
+                            const mcr_augment_config *c, mcr_augment_result **out);
+MCR_API void mcr_augment_result_free(mcr_augment_result *r);
+/* The summary as text lines, each starting with `prefix` (e.g. "mcrage: augment: "); output
+ * is the file the table was written to (may be NULL). */
+MCR_API int mcr_augment_print(const mcr_augment_result *r, const char *prefix, const char *output, FILE *f);
+/* {"data", "output", "method", "rows", "synthetic_rows", and for mcrage the copy and DCR
+ * checks}; data / output: the file names to record */
+MCR_API int mcr_augment_write_json(const mcr_augment_result *r, const char *data, const char *output, FILE *f);
+/* Rows per condition of a model (counts has mcr_model_ncond() entries), for mcr_model_sample:
+ * spec "VALUE=N,..." (N summed per value; cls and n ignored), or n rows of condition `cls`, or
+ * (both NULL) n rows split like the training data, largest remainder. */
+MCR_API int mcr_sample_counts(const struct mcr_model *m, const char *spec, const char *cls, size_t n,
+                              size_t *counts);
+/* mcr_augment_run keeping only the table: *out, and the synthetic row count in *nsynth */
 MCR_API int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
                 mcr_table **out, size_t *nsynth);
 
@@ -571,6 +613,27 @@ MCR_API int mcr_report_distributions(mcr_report *r, const char *heading, const m
                              const mcr_table *synth, const char *target, const char *cls);
 /* fidelity, detection, privacy and utility scores with one-line readings; DCR box plots */
 MCR_API int mcr_report_assess(mcr_report *r, const char *heading, const mcr_assess_result *a);
+/* the closing sections: real vs synthetic distributions (rows with target = cls; all rows when
+ * cls is NULL; skipped without real or synth), the assessment (if a), the command line (if
+ * not NULL: the caller's, e.g. the quoted argv) */
+MCR_API int mcr_report_finish(mcr_report *r, const mcr_assess_result *a, const mcr_table *real,
+                              const mcr_table *synth, const char *target, const char *cls,
+                              const char *command_line);
+/* Whole reports, ready for mcr_report_write (progress: the assessment's messages, may be NULL).
+ * augment: the data, counts before and after, the loss curve (with the model kept), the added
+ * rows against the real ones. */
+MCR_API int mcr_report_augment(const mcr_table *t, const mcr_augment_result *r, const mcr_augment_config *c,
+                               const char *command_line, void (*progress)(void *, const char *),
+                               void *ctx, mcr_report **out);
+/* evaluate: the data, the first seed's rebalancing, the results, the loss curve, the first
+ * seed's synthetic rows against its training rows (its test part as holdout). */
+MCR_API int mcr_report_evaluate(const mcr_eval_result *r, const mcr_table *data, const mcr_eval_config *c,
+                                const char *command_line, void (*progress)(void *, const char *),
+                                void *ctx, mcr_report **out);
+/* fidelity: both tables, the minority class's distributions, the assessment a. */
+MCR_API int mcr_report_fidelity(const mcr_table *real, const mcr_table *synth, const mcr_assess_result *a,
+                                const char *target, const char *sensitive, const char *command_line,
+                                mcr_report **out);
 MCR_API int mcr_report_ncharts(const mcr_report *r);  /* <svg> charts so far */
 MCR_API int mcr_report_write(mcr_report *r, const char *path);
 

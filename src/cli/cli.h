@@ -69,11 +69,11 @@ double cli_wall(void);
 void cli_progress_line(void *ctx, const char *msg);  /* ctx: the command name */
 /* write fn(obj) to path atomically, or to stdout for "-" */
 int cli_write_json(const char *path, int (*fn)(const void *, FILE *), const void *obj);
-/* append the real-vs-synthetic distributions (rows of class cls; all if NULL), the assessment
- * (if a) and the command line, write the report and print "report: PATH" */
-int cli_report_finish(mcr_report *rep, const mcr_assess_result *a, const mcr_table *real,
-                      const mcr_table *synth, const char *target, const char *cls, int argc,
-                      char **argv, const char *path, int quiet, const char *cmd);
+/* the command line, quoted so that a POSIX shell reruns it (malloc'd; NULL: out of memory) */
+char *cli_command_line(int argc, char **argv);
+/* unless rc: write the report built by the library to path and print "wrote report PATH";
+ * frees rep; returns the status */
+int cli_report_write(int rc, mcr_report *rep, const char *path, const char *cmd);
 
 int cmd_simulate(int argc, char **argv);
 int cmd_augment(int argc, char **argv);

@@ -234,14 +234,10 @@ int cmd_fidelity(int argc, char **argv) {
     if (!rc && json) rc = cli_write_json(json, (int (*)(const void *, FILE *))mcr_assess_write_json, a);
     if (!rc && report) {
         mcr_report *rep = NULL;
-        char title[512];
-        snprintf(title, sizeof title, "mcrage fidelity: %s vs %s", argv[optind], argv[optind + 1]);
-        rc = mcr_report_new(title, &rep);
-        const mcr_assess_scope *m = rc ? NULL : mcr_assess_minority(a);
-        if (!rc) rc = mcr_report_dataset(rep, "Real data", r, ac.target, ac.sensitive);
-        if (!rc) rc = mcr_report_dataset(rep, "Synthetic data", s, ac.target, ac.sensitive);
-        if (!rc) rc = cli_report_finish(rep, a, r, s, ac.target, *m->value ? m->value : NULL, argc, argv, report, quiet, cmd);
-        mcr_report_free(rep);
+        char *line = cli_command_line(argc, argv);
+        rc = line ? mcr_report_fidelity(r, s, a, ac.target, ac.sensitive, line, &rep) : MCR_ENOMEM;
+        free(line);
+        rc = cli_report_write(rc, rep, report, cmd);
     }
     mcr_assess_free(a);
     mcr_table_free(r), mcr_table_free(s), mcr_table_free(h);

@@ -59,42 +59,16 @@ static void progress_line(void *ctx, const char *msg) {
     fprintf(stderr, "mcrage: %s\n", msg);
 }
 
-/* augment --report: the data, before/after counts, the loss curve (mcrage), the added rows
- * against the real ones (fidelity and privacy; no holdout, so no DCR ratio or membership
- * inference) */
-static int augment_report(const mcr_table *t, const mcr_table *res, size_t ns, const mcr_augment_config *a,
-                          const mcr_model *model, int argc, char **argv, const char *path, int quiet) {
-    const char *cmd = "augment";
-    char title[512];
-    snprintf(title, sizeof title, "mcrage augment: %s (%s)", mcr_table_source(t), mcr_aug_method_name(a->method));
-    mcr_report *rep = NULL;
-    mcr_table *synth = NULL;
-    mcr_assess_result *as = NULL;
-    int rc = mcr_report_new(title, &rep);
-    if (!rc) rc = mcr_report_dataset(rep, "Data", t, a->target, a->sensitive);
-    if (!rc) rc = mcr_report_balance(rep, "Rebalancing", t, res, NULL, a->target, a->sensitive);
-    if (!rc && model) {
-        int n, every;
-        const float *loss = mcr_model_loss_curve(model, &n, &every);
-        rc = mcr_report_loss(rep, "Training loss of the diffusion model", loss, n, every);
-    }
-    if (!rc && ns > 0) rc = mcr_table_slice(res, mcr_table_nrows(res) - ns, ns, &synth);
-    const char *minority = NULL;
-    if (!rc && synth) {
-        mcr_assess_config ac;
-        mcr_assess_config_default(&ac);
-        ac.target = a->target;
-        ac.sensitive = a->sensitive;
-        ac.drop = a->drop;
-        ac.seed = a->seed;
-        if (!quiet) ac.progress = cli_progress_line, ac.progress_ctx = (void *)cmd;
-        rc = mcr_assess(t, synth, &ac, &as);
-        if (!rc && *mcr_assess_minority(as)->value) minority = mcr_assess_minority(as)->value;
-    }
-    if (!rc) rc = cli_report_finish(rep, as, synth ? t : NULL, synth, a->target, minority, argc, argv, path, quiet, cmd);
-    mcr_assess_free(as);
-    mcr_table_free(synth);
-    mcr_report_free(rep);
+/* augment --json FILE: the result as JSON, written atomically */
+static int write_augment_json(const char *path, const mcr_augment_result *r, const char *data, const char *out) {
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f) return MCR_ENOMEM;
+    int rc = mcr_augment_write_json(r, data, out, f);
+    fclose(f);
+    if (!rc) rc = mcr_write_file_atomic(path, buf, n);
+    free(buf);
     return rc;
 }
 
@@ -160,116 +134,37 @@ int cmd_augment(int argc, char **argv) {
     if (optind != argc - 1) return cli_usage(cmd, "expects exactly one DATA.csv");
     if (!a.target) return cli_usage(cmd, "missing --target COL");
     if (!out) return cli_usage(cmd, "missing -o AUGMENTED.csv");
+    if (a.strategy == MCR_STRAT_GROUP_BALANCE && !a.sensitive) {
+        fprintf(stderr, "mcrage: %s: --strategy group-balance needs --sensitive COL\n", cmd);
+        return EXIT_INPUT;
+    }
     a.drop = o.drop; /* dropped columns are kept in the output, not modelled */
     o.drop = NULL;
     mcr_set_threads(threads);
-    mcr_table *t, *res;
+    mcr_table *t;
     int rc = mcr_table_read_csv(argv[optind], &o, &t);
     if (rc) return cli_fail(cmd, rc);
-    size_t ns = 0, found = 0, left = 0;
-    a.copies_found = &found;
-    a.copies_left = &left;
-    size_t dcr_close = 0;
-    double dcr_thr = NAN;
-    a.dcr_close = &dcr_close;
-    a.dcr_threshold = &dcr_thr;
     cli_progress pc = {!quiet && isatty(2), cli_wall()};
     a.fit.progress = cli_progress_bar;
     a.fit.progress_ctx = &pc;
+    a.keep_model = report != NULL;
     if (!quiet && a.method == MCR_AUG_MCRAGE) fprintf(stderr, "mcrage: augment: fitting the diffusion model (%d steps)\n", a.fit.steps);
-    mcr_model *model = NULL;
-    if (report) a.model_out = &model;
-    rc = mcr_augment(t, NULL, 0, &a, &res, &ns);
-    size_t nreal = mcr_table_nrows(t);
+    mcr_augment_result *r = NULL;
+    rc = mcr_augment_run(t, NULL, 0, &a, &r);
     if (rc) return mcr_table_free(t), cli_fail(cmd, rc);
-    rc = mcr_table_write_csv(res, out);
-    if (!rc && !quiet)
-        fprintf(stderr, "mcrage: augment: %s: %zu real + %zu synthetic rows -> %s (%zu rows)\n",
-                mcr_aug_method_name(a.method), a.method == MCR_AUG_RUS ? mcr_table_nrows(res) : nreal, ns,
-                out, mcr_table_nrows(res));
-    if (!rc && !quiet && a.method == MCR_AUG_MCRAGE)
-        fprintf(stderr, "mcrage: augment: synthetic rows that exactly copy a training row: %zu of %zu "
-                        "sampled, %zu left after %s\n", found, ns, left,
-                a.keep_copies ? "--keep-copies" : "resampling");
-    if (!rc && !quiet && a.method == MCR_AUG_MCRAGE && dcr_thr == dcr_thr)
-        fprintf(stderr, "mcrage: augment: synthetic rows closer to a training row than 99%% of real holdout "
-                        "rows are (DCR < %.4g): %zu of %zu (%.1f%%; about 1%% is expected of new patients)\n",
-                dcr_thr, dcr_close, ns, ns ? 100.0 * dcr_close / ns : 0.0);
-    if (!rc && json) {
-        char *buf = NULL;
-        size_t n = 0;
-        FILE *f = open_memstream(&buf, &n);
-        if (!f) return mcr_table_free(t), mcr_table_free(res), mcr_model_free(model), cli_fail(cmd, MCR_ENOMEM);
-        fprintf(f, "{\"data\":");
-        mcr_json_string(f, argv[optind]);
-        fprintf(f, ",\"output\":");
-        mcr_json_string(f, out);
-        fprintf(f, ",\"method\":\"%s\",\"rows\":%zu,\"synthetic_rows\":%zu", mcr_aug_method_name(a.method),
-                mcr_table_nrows(res), ns);
-        if (a.method == MCR_AUG_MCRAGE) {
-            fprintf(f, ",\"exact_copies_found\":%zu,\"exact_copies_left\":%zu,\"copies_resampled\":%s",
-                    found, left, a.keep_copies ? "false" : "true");
-            if (dcr_thr == dcr_thr)
-                fprintf(f, ",\"dcr_holdout_p01\":%.6g,\"dcr_below_p01\":%zu", dcr_thr, dcr_close);
-        }
-        fprintf(f, "}\n");
-        fclose(f);
-        rc = mcr_write_file_atomic(json, buf, n);
-        free(buf);
+    rc = mcr_table_write_csv(r->table, out);
+    if (!rc && !quiet) rc = mcr_augment_print(r, "mcrage: augment: ", out, stderr);
+    if (!rc && json) rc = write_augment_json(json, r, argv[optind], out);
+    if (!rc && report) {
+        mcr_report *rep = NULL;
+        char *line = cli_command_line(argc, argv);
+        rc = line ? mcr_report_augment(t, r, &a, line, quiet ? NULL : cli_progress_line, (void *)cmd, &rep) : MCR_ENOMEM;
+        free(line);
+        rc = cli_report_write(rc, rep, report, cmd);
     }
-    if (!rc && report) rc = augment_report(t, res, ns, &a, model, argc, argv, report, quiet);
-    mcr_model_free(model);
+    mcr_augment_result_free(r);
     mcr_table_free(t);
-    mcr_table_free(res);
     return rc ? cli_fail(cmd, rc) : EXIT_OK;
-}
-
-/* evaluate --report: the data, the first seed's rebalancing, the results, the diffusion model's
- * loss, the example's synthetic rows against the real training rows (fidelity and privacy with
- * the test part as holdout) */
-static int evaluate_report(const mcr_eval_result *r, const mcr_table *data, const mcr_eval_config *c,
-                           int argc, char **argv, const char *path, int quiet) {
-    const char *cmd = "evaluate";
-    mcr_eval_info_t info;
-    mcr_eval_info(r, &info);
-    char title[512];
-    snprintf(title, sizeof title, "mcrage evaluate: %s", info.source);
-    mcr_report *rep = NULL;
-    int rc = mcr_report_new(title, &rep);
-    if (rc) return rc;
-    rc = mcr_report_dataset(rep, "Data", data, c->target, c->sensitive);
-    const mcr_table *train = NULL, *synth = NULL, *test = NULL;
-    const mcr_model *model = NULL;
-    mcr_aug_method method = MCR_AUG_NONE;
-    int has = mcr_eval_example(r, &train, &synth, &test, &method, &model);
-    char h[256];
-    if (!rc && has) {
-        snprintf(h, sizeof h, "Rebalancing with %s (seed %llu, training part)", mcr_aug_method_name(method), (unsigned long long)c->seed);
-        rc = mcr_report_balance(rep, h, train, train, synth, c->target, c->sensitive);
-    }
-    if (!rc) rc = mcr_report_eval(rep, r);
-    if (!rc && model) {
-        int n, every;
-        const float *loss = mcr_model_loss_curve(model, &n, &every);
-        rc = mcr_report_loss(rep, "Training loss of the diffusion model (seed 1)", loss, n, every);
-    }
-    mcr_assess_result *a = NULL;
-    if (!rc && has) {
-        mcr_assess_config ac;
-        mcr_assess_config_default(&ac);
-        ac.target = c->target;
-        ac.sensitive = c->sensitive;
-        ac.minority = info.positive;
-        ac.holdout = test;
-        ac.drop = c->group;
-        ac.seed = c->seed;
-        if (!quiet) ac.progress = cli_progress_line, ac.progress_ctx = (void *)cmd;
-        rc = mcr_assess(train, synth, &ac, &a);
-    }
-    if (!rc) rc = cli_report_finish(rep, a, has ? train : NULL, synth, c->target, info.positive, argc, argv, path, quiet, cmd);
-    mcr_assess_free(a);
-    mcr_report_free(rep);
-    return rc;
 }
 
 int cmd_evaluate(int argc, char **argv) {
@@ -395,7 +290,13 @@ int cmd_evaluate(int argc, char **argv) {
         rc = mcr_eval_write_json(r, json);
         if (!rc && !quiet) fprintf(stderr, "mcrage: evaluate: wrote %s\n", json);
     }
-    if (!rc && report) rc = evaluate_report(r, t, &c, argc, argv, report, quiet);
+    if (!rc && report) {
+        mcr_report *rep = NULL;
+        char *line = cli_command_line(argc, argv);
+        rc = line ? mcr_report_evaluate(r, t, &c, line, quiet ? NULL : cli_progress_line, (void *)cmd, &rep) : MCR_ENOMEM;
+        free(line);
+        rc = cli_report_write(rc, rep, report, cmd);
+    }
     mcr_table_free(t);
     mcr_eval_free(r);
     return rc ? cli_fail(cmd, rc) : EXIT_OK;

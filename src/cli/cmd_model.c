@@ -194,45 +194,12 @@ int cmd_sample(int argc, char **argv) {
         return EXIT_RUNTIME;
     }
     int code = EXIT_OK;
-    if (counts_s) {
-        char *dup = strdup(counts_s), *save = NULL;
-        for (char *tok = strtok_r(dup, ",", &save); tok && !code; tok = strtok_r(NULL, ",", &save)) {
-            char *eq = strrchr(tok, '=');
-            long long cnt;
-            if (!eq) { code = cli_usage(cmd, "--counts expects VALUE=N pairs, got '%s'", tok); break; }
-            *eq = 0;
-            int c = mcr_model_cond_find(m, tok);
-            if (c < 0) { code = cli_usage(cmd, "--counts: '%s' is not a condition value of this model", tok); break; }
-            if (cli_long(cmd, "--counts", eq + 1, 0, 1000000000, &cnt)) { code = EXIT_USAGE; break; }
-            counts[c] += (size_t)cnt;
-        }
-        free(dup);
-    } else if (cls) {
-        int c = mcr_model_cond_find(m, cls);
-        if (c < 0) {
-            fprintf(stderr, "mcrage: sample: --class '%s' is not a condition value of this model; "
-                            "values:", cls);
-            for (int k = 0; k < K; k++) fprintf(stderr, " '%s'", mcr_model_cond_name(m, k));
-            fputc('\n', stderr);
-            code = EXIT_INPUT;
-        } else counts[c] = (size_t)n;
-    } else { /* split n like the training data (largest remainder) */
-        size_t tot = 0, used = 0;
-        for (int k = 0; k < K; k++) tot += mcr_model_cond_count(m, k);
-        double *rem = calloc((size_t)K, sizeof(double));
-        for (int k = 0; k < K && rem; k++) {
-            double x = tot ? (double)n * mcr_model_cond_count(m, k) / tot : (double)n / K;
-            counts[k] = (size_t)floor(x);
-            rem[k] = x - floor(x);
-            used += counts[k];
-        }
-        while (rem && used < (size_t)n) {
-            int b = 0;
-            for (int k = 1; k < K; k++) if (rem[k] > rem[b]) b = k;
-            counts[b]++, rem[b] = -1, used++;
-        }
-        free(rem);
-    }
+    rc = mcr_sample_counts(m, counts_s, cls, n < 0 ? 0 : (size_t)n, counts);
+    if (rc == MCR_EINVAL && counts_s) code = cli_usage(cmd, "--%s", mcr_last_error());
+    else if (rc == MCR_EINVAL) {
+        fprintf(stderr, "mcrage: sample: --%s\n", mcr_last_error());
+        code = EXIT_INPUT;
+    } else if (rc) code = cli_fail(cmd, rc);
     if (!code) {
         mcr_table *t;
         rc = mcr_model_sample(m, counts, &sc, &t);

@@ -19,7 +19,7 @@ int cli_write_json(const char *path, int (*fn)(const void *, FILE *), const void
 }
 
 /* the command line, quoted so that a POSIX shell reruns it */
-static char *command_line(int argc, char **argv) {
+char *cli_command_line(int argc, char **argv) {
     char *buf = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&buf, &n);
@@ -42,24 +42,9 @@ static char *command_line(int argc, char **argv) {
     return buf;
 }
 
-int cli_report_finish(mcr_report *rep, const mcr_assess_result *a, const mcr_table *real,
-                      const mcr_table *synth, const char *target, const char *cls, int argc,
-                      char **argv, const char *path, int quiet, const char *cmd) {
-    int rc = MCR_OK;
-    if (real && synth) {
-        char h[256];
-        snprintf(h, sizeof h, "Real and synthetic distributions%s%s%s%s", cls ? " (" : "", cls ? target : "",
-                 cls ? " = " : "", cls ? cls : "");
-        if (cls) strncat(h, ")", sizeof h - strlen(h) - 1);
-        rc = mcr_report_distributions(rep, h, real, synth, target, cls);
-    }
-    if (!rc && a) rc = mcr_report_assess(rep, "Fidelity, privacy and utility of the synthetic rows", a);
-    char *line = command_line(argc, argv);
-    if (!line) return MCR_ENOMEM;
-    if (!rc) mcr_report_text(rep, "Command", line);
-    free(line);
+int cli_report_write(int rc, mcr_report *rep, const char *path, const char *cmd) {
     if (!rc) rc = mcr_report_write(rep, path);
     if (!rc) fprintf(stderr, "mcrage: %s: wrote report %s (%d charts)\n", cmd, path, mcr_report_ncharts(rep));
-    (void)quiet;
+    mcr_report_free(rep);
     return rc;
 }

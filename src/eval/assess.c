@@ -61,15 +61,6 @@ void mcr_assess_free(mcr_assess_result *r) {
 
 #define say(c, ...) mcr_say((c)->progress, (c)->progress_ctx, __VA_ARGS__)
 
-/* quantile of sorted v[n] by linear interpolation (numpy's default) */
-static double quantile(const double *v, size_t n, double q) {
-    if (n == 0) return NAN;
-    double pos = q * (double)(n - 1);
-    size_t i = (size_t)floor(pos);
-    if (i + 1 >= n) return v[n - 1];
-    return v[i] + (pos - (double)i) * (v[i + 1] - v[i]);
-}
-
 /* ---- the union table ---------------------------------------------------------------------- */
 typedef struct {
     mcr_table *U;
@@ -141,17 +132,13 @@ static int append_projection(mcr_table *U, const mcr_table *t0, const size_t *ro
     return rc;
 }
 
-/* the categorical column `name` of U named by option `opt` (*j = -1 when name is NULL) */
-static int role_column(const mcr_table *U, const char *opt, const char *name, const mcr_table *real,
+/* the column `name` of U with role `role` (*j = -1 when name is NULL): in both tables, classes */
+static int role_column(const mcr_table *U, const char *role, const char *name, const mcr_table *real,
                        const mcr_table *synth, int *j) {
-    *j = name ? mcr_table_find(U, name) : -1;
-    if (!name) return MCR_OK;
-    if (*j < 0)
-        return mcr_err(MCR_EINVAL, "%s: column '%s' is not in both %s and %s", opt, name, mcr_table_source(real),
+    if (name && mcr_table_find(U, name) < 0)
+        return mcr_err(MCR_EINVAL, "%s column '%s' is not in both %s and %s", role, name, mcr_table_source(real),
                        mcr_table_source(synth));
-    if (U->cols[*j].type != MCR_COL_CATEGORICAL)
-        return mcr_err(MCR_EINVAL, "%s: column '%s' is numeric; declare it with --categorical %s", opt, name, name);
-    return MCR_OK;
+    return mcr_role_column(U, role, name, MCR_ROLE_LEVELS, j);
 }
 
 static int build_union(const mcr_table *real, const mcr_table *synth, const mcr_table *hold,
@@ -221,8 +208,8 @@ static int build_union(const mcr_table *real, const mcr_table *synth, const mcr_
     u->R->source = mcr_strdup(mcr_table_source(real));
     u->S->source = mcr_strdup(mcr_table_source(synth));
     if (!u->R->source || !u->S->source) return MCR_NOMEM();
-    if ((rc = role_column(u->U, "--target", c->target, real, synth, &u->jt))) return rc;
-    return role_column(u->U, "--sensitive", c->sensitive, real, synth, &u->jg);
+    if ((rc = role_column(u->U, "target", c->target, real, synth, &u->jt))) return rc;
+    return role_column(u->U, "sensitive", c->sensitive, real, synth, &u->jg);
 }
 
 /* rows of U in [lo, hi) whose column j (if >= 0) has code `code`, as a seeded random sample of
@@ -366,7 +353,7 @@ static int dcr(const mcr_encoder *e, const unioned *u, const privacy_ctx *p, con
     free(X);
     if (rc) return free(dd), rc;
     qsort(dd, n, sizeof(double), mcr_cmp_double);
-    for (int k = 0; k < MCR_NQ; k++) qs[k] = quantile(dd, n, QS[k]);
+    for (int k = 0; k < MCR_NQ; k++) qs[k] = mcr_quantile_sorted(dd, n, QS[k]);
     *dist = dd;
     return MCR_OK;
 }
@@ -587,11 +574,134 @@ static int fidelity_scope(const mcr_table *real, const mcr_table *synth, const c
     return rc;
 }
 
+/* minority: the named class or the rarest class among the real rows (the first of a tie) */
+static int find_minority(const unioned *u, const mcr_assess_config *c, const mcr_table *real, int *minority) {
+    const mcr_table *U = u->U;
+    *minority = -1;
+    if (u->jt < 0) return MCR_OK;
+    int K = U->cols[u->jt].nlevels;
+    size_t *cnt = calloc((size_t)K + 1, sizeof(size_t));
+    if (!cnt) return MCR_NOMEM();
+    for (size_t i = 0; i < u->nr; i++)
+        if (U->cols[u->jt].cat[i] >= 0) cnt[U->cols[u->jt].cat[i]]++;
+    *minority = mcr_minority_class(cnt, K, NULL);
+    free(cnt);
+    if (c->minority && (*minority = mcr_table_level_find(U, u->jt, c->minority)) < 0)
+        return mcr_err(MCR_EINVAL, "class '%s' is not a value of '%s'", c->minority, c->target);
+    if (*minority < 0)
+        return mcr_err(MCR_EINVAL, "target column '%s' has no values in %s", c->target, mcr_table_source(real));
+    if (c->minority && mcr_table_level_find(real, mcr_table_find(real, c->target), c->minority) < 0)
+        return mcr_err(MCR_EINVAL, "class '%s' is not a value of '%s' in %s", c->minority, c->target, mcr_table_source(real));
+    return MCR_OK;
+}
+
+/* scopes: all rows, classes (those with rows, and the minority), groups */
+static int list_scopes(const unioned *u, mcr_assess_result *res, int minority) {
+    const mcr_table *U = u->U;
+    int K = res->K, G = u->jg >= 0 ? U->cols[u->jg].nlevels : 0;
+    res->minority_scope = 0;
+    for (int s = 0; s < 1 + K + G; s++) {
+        if (s >= 1 && s <= K && s - 1 != minority) { /* a class neither table has: no scope */
+            size_t m = 0;
+            for (size_t i = 0; i < U->nrows && !m; i++) m += U->cols[u->jt].cat[i] == s - 1;
+            if (!m) continue;
+        }
+        mcr_assess_scope *sc = &res->scopes[res->nscopes];
+        const char *v = s == 0 ? "" : s <= K ? U->cols[u->jt].levels[s - 1] : U->cols[u->jg].levels[s - 1 - K];
+        if (!(res->scope_values[res->nscopes] = mcr_strdup(v))) return MCR_NOMEM();
+        sc->kind = s == 0 ? "all" : s <= K ? "class" : "group";
+        sc->value = res->scope_values[res->nscopes];
+        if (s - 1 == minority) res->minority_scope = res->nscopes;
+        res->nscopes++;
+    }
+    return MCR_OK;
+}
+
+/* every metric of scope s: fidelity, detection, privacy (rs, ss, hs, tmp: room for U's rows) */
+static int assess_scope(const mcr_assess_config *c, mcr_assess_result *res, const unioned *u, const privacy_ctx *pv,
+                        const mcr_encoder *e, mcr_rng *r, int s, size_t *rs, size_t *ss, size_t *hs, size_t *tmp) {
+    const mcr_table *U = u->U;
+    size_t n = U->nrows;
+    int rc = MCR_OK;
+    mcr_assess_scope *sc = &res->scopes[s];
+    int cls = !strcmp(sc->kind, "class"), j = s == 0 ? -1 : cls ? u->jt : u->jg;
+    int code = j < 0 ? 0 : mcr_table_level_find(U, j, sc->value);
+    const char *col = s == 0 ? NULL : cls ? c->target : c->sensitive;
+    size_t nr_all = pick_rows(U, 0, u->nr, j, code, (size_t)-1, r, tmp);
+    size_t ns_all = pick_rows(U, u->nr, u->nr + u->ns, j, code, (size_t)-1, r, tmp), ncop = 0;
+    for (size_t i = 0; c->privacy && i < ns_all; i++) ncop += (size_t)pv->copy[tmp[i] - u->nr];
+    size_t nh_all = u->nh ? pick_rows(U, u->nr + u->ns, n, j, code, (size_t)-1, r, tmp) : 0;
+    sc->nreal = nr_all, sc->nsynth = ns_all, sc->nholdout = nh_all;
+    sc->detect_logreg = sc->detect_xgb = sc->copy_rate = sc->dcr_ratio = sc->dcr_close = sc->mia_auroc = NAN;
+    for (int q = 0; q < MCR_NQ; q++) sc->dcr_synth[q] = sc->dcr_holdout[q] = NAN;
+    say(c, "scope %s%s%s: %zu real, %zu synthetic, %zu holdout rows", sc->kind, *sc->value ? " " : "",
+        sc->value, nr_all, ns_all, nh_all);
+    /* fidelity on U's real and synthetic parts (a group scope filters by the sensitive column) */
+    int keep = s == 0 ? 0 : s == res->minority_scope ? 1 : -1;
+    if (ns_all > 0 && nr_all > 0)
+        rc = fidelity_scope(u->R, u->S, col, sc->value, sc, keep >= 0 ? &res->cols[keep] : NULL,
+                            keep >= 0 ? &res->ncols[keep] : NULL, keep >= 0 ? &res->lowest[keep] : NULL);
+    else
+        sc->column_shapes = sc->pair_trends = NAN;
+    if (rc) return rc;
+    size_t nrs = pick_rows(U, 0, u->nr, j, code, c->max_rows, r, rs);
+    size_t nss = pick_rows(U, u->nr, u->nr + u->ns, j, code, c->max_rows, r, ss);
+    size_t nhs = u->nh ? pick_rows(U, u->nr + u->ns, n, j, code, c->max_rows, r, hs) : 0;
+    if (c->detection) { /* equal numbers of real and synthetic rows */
+        size_t m = nrs < nss ? nrs : nss;
+        double auc[NCLF];
+        subsample(rs, nrs, m, r, tmp);
+        subsample(ss, nss, m, r, tmp + nrs);
+        if ((rc = detect(e, U, tmp, tmp + nrs, m, c->folds, c->seed + (uint64_t)s, auc))) return rc;
+        sc->detect_logreg = auc[0], sc->detect_xgb = auc[1];
+    }
+    if (c->privacy && (rc = privacy_scope(e, u, pv, rs, nrs, ss, nss, hs, nhs, ns_all, ncop, c->seed + (uint64_t)s, sc)))
+        return rc;
+    return MCR_OK;
+}
+
+/* A target / sensitive column of integer codes in the real table: the three tables with it as
+ * levels (*lv[k] = NULL for a table that needs no change); returns 1 if any changed. */
+static int level_roles(const mcr_table *real, const mcr_table *synth, const mcr_assess_config *c,
+                       mcr_table *lv[3], int *rc) {
+    const char *names[2] = {c->target, c->sensitive};
+    const mcr_table *tabs[3] = {real, synth, c->holdout};
+    int any = 0;
+    *rc = MCR_OK;
+    lv[0] = lv[1] = lv[2] = NULL;
+    for (int a = 0; a < 2; a++) {
+        int j = names[a] ? mcr_table_find(real, names[a]) : -1;
+        any |= j >= 0 && real->cols[j].type != MCR_COL_CATEGORICAL && mcr_int_codes(real, j);
+    }
+    if (!any) return 0;
+    for (int k = 0; k < 3 && !*rc; k++) {
+        if (!tabs[k]) continue;
+        int js[2];
+        for (int a = 0; a < 2; a++) {
+            int jr = names[a] ? mcr_table_find(real, names[a]) : -1;
+            js[a] = jr >= 0 && real->cols[jr].type != MCR_COL_CATEGORICAL && mcr_int_codes(real, jr)
+                        ? mcr_table_find(tabs[k], names[a]) : -1;
+        }
+        *rc = mcr_table_levelled(tabs[k], js, 2, &lv[k]);
+    }
+    return 1;
+}
+
 int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_config *c,
                mcr_assess_result **out) {
+    mcr_table *lv[3];
+    int lrc;
+    if (level_roles(real, synth, c, lv, &lrc)) { /* integer codes: assess the levelled copies */
+        mcr_assess_config c2 = *c;
+        if (lv[2]) c2.holdout = lv[2];
+        if (!lrc) lrc = mcr_assess(lv[0] ? lv[0] : real, lv[1] ? lv[1] : synth, &c2, out);
+        else *out = NULL;
+        for (int k = 0; k < 3; k++) mcr_table_free(lv[k]);
+        return lrc;
+    }
     *out = NULL;
-    if (c->folds < 2 || c->folds > 20) return mcr_err(MCR_EINVAL, "--folds must be in 2..20");
-    if (c->max_rows < 10) return mcr_err(MCR_EINVAL, "--max-rows must be at least 10");
+    if (c->folds < 2 || c->folds > 20) return mcr_err(MCR_EINVAL, "folds must be in 2..20");
+    if (c->max_rows < 10) return mcr_err(MCR_EINVAL, "max rows must be at least 10");
     if (real->nrows == 0) return mcr_err(MCR_EINVAL, "%s has no rows", mcr_table_source(real));
     if (synth->nrows == 0) return mcr_err(MCR_EINVAL, "%s has no rows", mcr_table_source(synth));
     mcr_assess_result *res = calloc(1, sizeof *res);
@@ -613,29 +723,8 @@ int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_c
     res->nr_total = u.nr;
     const mcr_table *U = u.U;
     int K = u.jt >= 0 ? U->cols[u.jt].nlevels : 0, G = u.jg >= 0 ? U->cols[u.jg].nlevels : 0;
-    /* minority: the named class or the rarest class among the real rows */
     int minority = -1;
-    if (u.jt >= 0) {
-        size_t *cnt = calloc((size_t)K + 1, sizeof(size_t));
-        if (!cnt) goto nomem;
-        for (size_t i = 0; i < u.nr; i++)
-            if (U->cols[u.jt].cat[i] >= 0) cnt[U->cols[u.jt].cat[i]]++;
-        for (int k = 0; k < K; k++)
-            if (cnt[k] > 0 && (minority < 0 || cnt[k] < cnt[minority])) minority = k;
-        free(cnt);
-        if (c->minority && (minority = mcr_table_level_find(U, u.jt, c->minority)) < 0) {
-            rc = mcr_err(MCR_EINVAL, "--class: '%s' is not a value of '%s'", c->minority, c->target);
-            goto fail;
-        }
-        if (minority < 0) {
-            rc = mcr_err(MCR_EINVAL, "--target: column '%s' has no values in %s", c->target, mcr_table_source(real));
-            goto fail;
-        }
-        if (c->minority && mcr_table_level_find(real, mcr_table_find(real, c->target), c->minority) < 0) {
-            rc = mcr_err(MCR_EINVAL, "--class: '%s' is not a value of '%s' in %s", c->minority, c->target, mcr_table_source(real));
-            goto fail;
-        }
-    }
+    if ((rc = find_minority(&u, c, real, &minority))) goto fail;
     res->minority = mcr_strdup(minority >= 0 ? U->cols[u.jt].levels[minority] : "");
     res->K = K;
     res->classes = calloc((size_t)K + 1, sizeof(char *));
@@ -651,22 +740,7 @@ int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_c
         goto nomem;
     for (int k = 0; k < K; k++)
         if (!(res->classes[k] = mcr_strdup(U->cols[u.jt].levels[k]))) goto nomem;
-    /* scopes: all rows, classes, groups */
-    res->minority_scope = 0;
-    for (int s = 0; s < 1 + K + G; s++) {
-        if (s >= 1 && s <= K && s - 1 != minority) { /* a class neither table has: no scope */
-            size_t m = 0;
-            for (size_t i = 0; i < U->nrows && !m; i++) m += U->cols[u.jt].cat[i] == s - 1;
-            if (!m) continue;
-        }
-        mcr_assess_scope *sc = &res->scopes[res->nscopes];
-        const char *v = s == 0 ? "" : s <= K ? U->cols[u.jt].levels[s - 1] : U->cols[u.jg].levels[s - 1 - K];
-        if (!(res->scope_values[res->nscopes] = mcr_strdup(v))) goto nomem;
-        sc->kind = s == 0 ? "all" : s <= K ? "class" : "group";
-        sc->value = res->scope_values[res->nscopes];
-        if (s - 1 == minority) res->minority_scope = res->nscopes;
-        res->nscopes++;
-    }
+    if ((rc = list_scopes(&u, res, minority))) goto fail;
     /* one encoder for distances and detection: fitted on (a sample of) the real rows */
     mcr_rng r;
     mcr_rng_seed(&r, c->seed, 72);
@@ -686,42 +760,8 @@ int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_c
         if ((rc = mcr_encoder_transform_float(e, U, tmp, pv.nsyn, &pv.Xsyn))) goto fail;
         res->nref_train = pv.nref, res->nref_synth = pv.nsyn;
     }
-    for (int s = 0; s < res->nscopes; s++) {
-        mcr_assess_scope *sc = &res->scopes[s];
-        int cls = !strcmp(sc->kind, "class"), j = s == 0 ? -1 : cls ? u.jt : u.jg;
-        int code = j < 0 ? 0 : mcr_table_level_find(U, j, sc->value);
-        const char *col = s == 0 ? NULL : cls ? c->target : c->sensitive;
-        size_t nr_all = pick_rows(U, 0, u.nr, j, code, (size_t)-1, &r, tmp);
-        size_t ns_all = pick_rows(U, u.nr, u.nr + u.ns, j, code, (size_t)-1, &r, tmp), ncop = 0;
-        for (size_t i = 0; c->privacy && i < ns_all; i++) ncop += (size_t)pv.copy[tmp[i] - u.nr];
-        size_t nh_all = u.nh ? pick_rows(U, u.nr + u.ns, n, j, code, (size_t)-1, &r, tmp) : 0;
-        sc->nreal = nr_all, sc->nsynth = ns_all, sc->nholdout = nh_all;
-        sc->detect_logreg = sc->detect_xgb = sc->copy_rate = sc->dcr_ratio = sc->dcr_close = sc->mia_auroc = NAN;
-        for (int q = 0; q < MCR_NQ; q++) sc->dcr_synth[q] = sc->dcr_holdout[q] = NAN;
-        say(c, "scope %s%s%s: %zu real, %zu synthetic, %zu holdout rows", sc->kind, *sc->value ? " " : "",
-            sc->value, nr_all, ns_all, nh_all);
-        /* fidelity on U's real and synthetic parts (a group scope filters by the sensitive column) */
-        int keep = s == 0 ? 0 : s == res->minority_scope ? 1 : -1;
-        if (ns_all > 0 && nr_all > 0)
-            rc = fidelity_scope(u.R, u.S, col, sc->value, sc, keep >= 0 ? &res->cols[keep] : NULL,
-                                keep >= 0 ? &res->ncols[keep] : NULL, keep >= 0 ? &res->lowest[keep] : NULL);
-        else
-            sc->column_shapes = sc->pair_trends = NAN;
-        if (rc) goto fail;
-        size_t nrs = pick_rows(U, 0, u.nr, j, code, c->max_rows, &r, rs);
-        size_t nss = pick_rows(U, u.nr, u.nr + u.ns, j, code, c->max_rows, &r, ss);
-        size_t nhs = u.nh ? pick_rows(U, u.nr + u.ns, n, j, code, c->max_rows, &r, hs) : 0;
-        if (c->detection) { /* equal numbers of real and synthetic rows */
-            size_t m = nrs < nss ? nrs : nss;
-            double auc[NCLF];
-            subsample(rs, nrs, m, &r, tmp);
-            subsample(ss, nss, m, &r, tmp + nrs);
-            if ((rc = detect(e, U, tmp, tmp + nrs, m, c->folds, c->seed + (uint64_t)s, auc))) goto fail;
-            sc->detect_logreg = auc[0], sc->detect_xgb = auc[1];
-        }
-        if (c->privacy && (rc = privacy_scope(e, &u, &pv, rs, nrs, ss, nss, hs, nhs, ns_all, ncop, c->seed + (uint64_t)s, sc)))
-            goto fail;
-    }
+    for (int s = 0; s < res->nscopes && !rc; s++) rc = assess_scope(c, res, &u, &pv, e, &r, s, rs, ss, hs, tmp);
+    if (rc) goto fail;
     if (c->utility && u.jt >= 0) {
         say(c, "utility: TSTR vs TRTR");
         if ((rc = utility(&u, c, res))) goto fail;

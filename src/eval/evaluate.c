@@ -61,80 +61,6 @@ void mcr_eval_free(mcr_eval_result *r) {
     free(r);
 }
 
-/* ---- data preparation ------------------------------------------------------------------ */
-static void reset_levels(mcr_column *c) {
-    for (int k = 0; k < c->nlevels; k++) free(c->levels[k]);
-    c->nlevels = 0;
-    mcr_strmap_free(c->map);
-    c->map = NULL;
-}
-
-/* target := VALUE vs rest (levels "rest", VALUE) */
-static int binarize(mcr_table *t, int j, const char *value) {
-    mcr_column *c = &t->cols[j];
-    int v = mcr_table_level_find(t, j, value);
-    if (v < 0) {
-        char lv[512] = "";
-        for (int k = 0; k < c->nlevels && strlen(lv) < 400; k++)
-            snprintf(lv + strlen(lv), sizeof lv - strlen(lv), "%s'%s'", k ? ", " : "", c->levels[k]);
-        return mcr_err(MCR_EINVAL, "--positive: '%s' is not a value of '%s' (values: %s)", value, c->name, lv);
-    }
-    char *keep = mcr_strdup(c->levels[v]);
-    if (!keep) return MCR_NOMEM();
-    for (size_t i = 0; i < t->nrows; i++)
-        if (c->cat[i] >= 0) c->cat[i] = c->cat[i] == v;
-    reset_levels(c);
-    int rc = mcr_column_add_level(c, "rest", 4) < 0 || mcr_column_add_level(c, keep, strlen(keep)) < 0;
-    free(keep);
-    return rc ? MCR_NOMEM() : MCR_OK;
-}
-
-/* numeric column -> bands "<a", "a-b", ..., ">=z" */
-static int band(mcr_table *t, int j, const char *spec) {
-    mcr_column *c = &t->cols[j];
-    if (c->type == MCR_COL_CATEGORICAL)
-        return mcr_err(MCR_EINVAL, "--bands: column '%s' is already categorical", c->name);
-    int nb = 0;
-    char **cuts = mcr_split_list(spec, &nb);
-    double e[32];
-    if (!cuts || nb < 1 || nb > 30) {
-        free(cuts);
-        return mcr_err(MCR_EINVAL, "--bands expects 1 to 30 comma-separated cut points, got '%s'", spec);
-    }
-    for (int b = 0; b < nb; b++) {
-        if (!mcr_parse_number(cuts[b], strlen(cuts[b]), &e[b], NULL) || (b && e[b] <= e[b - 1])) {
-            free(cuts);
-            return mcr_err(MCR_EINVAL, "--bands: cut points must be increasing numbers, got '%s'", spec);
-        }
-    }
-    int32_t *cat = malloc((t->cap ? t->cap : 1) * sizeof(int32_t));
-    if (!cat) return free(cuts), MCR_NOMEM();
-    char name[128];
-    snprintf(name, sizeof name, "<%s", cuts[0]);
-    int rc = mcr_column_add_level(c, name, strlen(name)) < 0;
-    for (int b = 1; b < nb && !rc; b++) {
-        snprintf(name, sizeof name, "%s-%s", cuts[b - 1], cuts[b]);
-        rc = mcr_column_add_level(c, name, strlen(name)) < 0;
-    }
-    snprintf(name, sizeof name, ">=%s", cuts[nb - 1]);
-    rc = rc || mcr_column_add_level(c, name, strlen(name)) < 0;
-    free(cuts);
-    if (rc) return free(cat), MCR_NOMEM();
-    for (size_t i = 0; i < t->nrows; i++) {
-        double v = c->num[i];
-        int b = 0;
-        if (isnan(v)) b = -1;
-        else
-            while (b < nb && v >= e[b]) b++;
-        cat[i] = b;
-    }
-    free(c->num);
-    c->num = NULL;
-    c->cat = cat;
-    c->type = MCR_COL_CATEGORICAL;
-    return MCR_OK;
-}
-
 /* ---- statistics -------------------------------------------------------------------------- */
 static double t975(int df) {
     static const double t[] = {0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262,
@@ -320,13 +246,235 @@ static int keep_example(mcr_eval_result *res, const mcr_table *t, const size_t *
     return MCR_OK;
 }
 
+/* ---- data preparation ---------------------------------------------------------------------- */
+/* one table: the data, then the test rows (levels merged by spelling) */
+static int join_test(const mcr_table *data, const mcr_table *test, mcr_table **out) {
+    mcr_table *t = NULL;
+    int rc = mcr_table_take(data, NULL, data->nrows, &t);
+    if (rc || !test) return *out = t, rc;
+    if (test->ncols != t->ncols)
+        rc = mcr_err(MCR_EINVAL, "test table %s has %d columns, %s has %d", mcr_table_source(test),
+                     test->ncols, mcr_table_source(data), t->ncols);
+    for (int j = 0; j < t->ncols && !rc; j++)
+        if (strcmp(t->cols[j].name, test->cols[j].name) ||
+            (t->cols[j].type == MCR_COL_CATEGORICAL) != (test->cols[j].type == MCR_COL_CATEGORICAL))
+            rc = mcr_err(MCR_EINVAL, "test table: column %d of %s ('%s') does not match '%s' of %s "
+                         "(name or type; use --categorical/--numeric)", j + 1, mcr_table_source(test),
+                         test->cols[j].name, t->cols[j].name, mcr_table_source(data));
+    mcr_table *tt = NULL; /* numeric/integer may differ: align the test copy's types */
+    if (!rc) rc = mcr_table_take(test, NULL, test->nrows, &tt);
+    for (int j = 0; !rc && j < t->ncols; j++) tt->cols[j].type = t->cols[j].type;
+    if (!rc) rc = mcr_table_append(t, tt);
+    mcr_table_free(tt);
+    if (rc) return mcr_table_free(t), rc;
+    *out = t;
+    return MCR_OK;
+}
+
+/* target (binarised with positive), sensitive (banded, integer codes as levels), group */
+static int prepare_roles(mcr_table *t, const mcr_eval_config *c, int *jt, int *js, int *jg) {
+    int rc;
+    if ((rc = mcr_role_column(t, "target", c->target, MCR_ROLE_LEVELS, jt))) return rc;
+    if ((rc = mcr_table_codes_to_levels(t, *jt))) return rc;
+    if (c->positive && (rc = mcr_table_binarize(t, *jt, c->positive))) return rc;
+    if (c->bands && !c->sensitive) return mcr_err(MCR_EINVAL, "bands need a sensitive column");
+    if (c->sensitive) {
+        if ((rc = mcr_role_column(t, "sensitive", c->sensitive, 0, js))) return rc;
+        if (c->bands && (rc = mcr_table_band(t, *js, c->bands))) return rc;
+        if ((rc = mcr_role_column(t, "sensitive", c->sensitive, MCR_ROLE_LEVELS | MCR_ROLE_BANDS | MCR_ROLE_VALUES, js)))
+            return rc;
+        if ((rc = mcr_table_codes_to_levels(t, *js))) return rc;
+    }
+    return mcr_role_column(t, "group", c->group, 0, jg);
+}
+
+/* thin "CLASS:P" -> the class and the share kept */
+static int parse_thin(const mcr_table *t, int jt, const mcr_eval_config *c, int *thin_class, double *thin_p) {
+    *thin_class = -1;
+    *thin_p = 1;
+    if (!c->thin) return MCR_OK;
+    const char *colon = strrchr(c->thin, ':');
+    char cls[256];
+    if (!colon || (size_t)(colon - c->thin) >= sizeof cls ||
+        !mcr_parse_number(colon + 1, strlen(colon + 1), thin_p, NULL) || !(*thin_p > 0 && *thin_p <= 1))
+        return mcr_err(MCR_EINVAL, "--thin expects CLASS:P with P in (0, 1], got '%s'", c->thin);
+    memcpy(cls, c->thin, (size_t)(colon - c->thin));
+    cls[colon - c->thin] = 0;
+    if ((*thin_class = mcr_table_level_find(t, jt, cls)) < 0)
+        return mcr_err(MCR_EINVAL, "--thin: '%s' is not a class of '%s'", cls, c->target);
+    return MCR_OK;
+}
+
+/* ---- one seed, one method, one classifier ------------------------------------------------- */
+typedef struct {
+    const mcr_eval_config *c;
+    mcr_eval_result *res;
+    mcr_table *t;            /* the data (then the fixed test rows), roles prepared */
+    int jt, js, K, G;
+    const int *feat;
+    int nfeat;
+    int s;                   /* seed index */
+    uint64_t seed;
+    int pos;                 /* the positive (minority) class of this seed */
+    size_t *train;
+    size_t ntr;
+    size_t *testr;
+    size_t nte;
+    int *yte, *gte;          /* test classes and groups */
+    mcr_encoder *enc;        /* fitted on this seed's real training rows */
+    float *Xte;
+    int jg;                  /* the grouping column of splits (-1 = none) */
+} eval_ctx;
+
+/* this seed's training and test rows: the fixed test table's rows (rows from `ndata` on), or a
+ * split; then the thinning of one class in the training part */
+static int seed_rows(eval_ctx *x, size_t ndata, int thin_class, double thin_p, size_t *kept, mcr_rng *r) {
+    const mcr_table *t = x->t;
+    int jt = x->jt;
+    size_t n = t->nrows, *train = x->train;
+    x->ntr = x->nte = 0;
+    if (ndata) {
+        for (size_t i = 0; i < n; i++)
+            if (t->cols[jt].cat[i] >= 0) {
+                if (i < ndata) train[x->ntr++] = i;
+                else x->testr[x->nte++] = i;
+            }
+    } else {
+        int rc = split_rows(t, jt, x->jg, n, x->c->test_frac, r, train, &x->ntr, x->testr, &x->nte);
+        if (rc) return rc;
+    }
+    if (thin_class >= 0) { /* keep round(P n) rows of the class in the training part */
+        size_t m = 0, nk = 0;
+        for (size_t i = 0; i < x->ntr; i++)
+            if (t->cols[jt].cat[train[i]] == thin_class) kept[m++] = train[i];
+        mcr_rng_shuffle(r, kept, m);
+        size_t keepn = (size_t)llround(thin_p * m);
+        qsort(kept, keepn, sizeof(size_t), mcr_cmp_size);
+        size_t a = 0;
+        for (size_t i = 0; i < x->ntr; i++) {
+            size_t row = train[i];
+            if (t->cols[jt].cat[row] != thin_class) train[nk++] = row;
+            else {
+                while (a < keepn && kept[a] < row) a++;
+                if (a < keepn && kept[a] == row) train[nk++] = row;
+            }
+        }
+        x->ntr = nk;
+    }
+    if (x->ntr < 2 || x->nte < 1)
+        return mcr_err(MCR_EINVAL, "split left %zu training and %zu test rows", x->ntr, x->nte);
+    return MCR_OK;
+}
+
+/* the positive class: the positive value when the target was binarised, else the training
+ * part's rarest class (the first of a tie); -1 when out of memory */
+static int positive_class(const eval_ctx *x) {
+    if (x->c->positive) return 1;
+    size_t *cnt = calloc((size_t)x->K, sizeof(size_t));
+    if (!cnt) return -1;
+    for (size_t i = 0; i < x->ntr; i++) cnt[x->t->cols[x->jt].cat[x->train[i]]]++;
+    int pos = mcr_minority_class(cnt, x->K, NULL);
+    free(cnt);
+    return pos < 0 ? 0 : pos;
+}
+
+/* one (seed, method, classifier) run: train on Xa / ya, score on the test rows */
+static int eval_run_one(eval_ctx *x, mcr_aug_method method, mcr_clf_kind kind, const float *Xa,
+                        const int *ya, size_t na, size_t nsyn, double aug_s) {
+    const mcr_eval_config *c = x->c;
+    mcr_eval_result *res = x->res;
+    double t1 = mcr_now();
+    mcr_clf_config cc;
+    mcr_clf_config_default(&cc, kind);
+    cc.balanced = c->balanced;
+    cc.focal_gamma = c->focal_gamma;
+    cc.seed = x->seed;
+    mcr_classifier *clf = NULL;
+    double *prob = malloc((x->nte ? x->nte : 1) * (size_t)x->K * sizeof(double));
+    int rc = prob ? MCR_OK : MCR_NOMEM();
+    if (!rc) rc = mcr_clf_fit(&cc, Xa, ya, na, x->enc->d, x->K, &clf);
+    if (!rc) rc = mcr_clf_predict(clf, x->Xte, x->nte, prob);
+    eval_run *run = &res->runs[res->nruns];
+    if (!rc) {
+        run->method = method;
+        run->clf = kind;
+        run->seed = x->seed;
+        run->ntrain = na;
+        run->nsynth = nsyn;
+        run->ntest = x->nte;
+        run->groups = calloc((size_t)(x->G ? x->G : 1), sizeof(mcr_metrics));
+        if (!run->groups) rc = MCR_NOMEM();
+    }
+    if (!rc) rc = mcr_metrics_compute(x->yte, prob, x->nte, x->K, x->pos, &run->m);
+    if (!rc && x->G) rc = mcr_fairness_compute(x->yte, prob, x->gte, x->nte, x->K, x->pos, x->G, run->groups, &run->f);
+    if (!rc && !x->G) {
+        run->f.dp_difference = run->f.eo_difference = run->f.accuracy_gap = run->f.auroc_gap = NAN;
+        run->f.worst_group_accuracy = run->f.worst_group_recall = NAN;
+    }
+    if (!rc) {
+        run->seconds = mcr_now() - t1 + aug_s;
+        res->nruns++;
+        say(c, "seed %d/%d: %s + %s: minority F1 %.3f, AUROC %.3f", x->s + 1, c->seeds,
+            mcr_aug_method_name(method), mcr_clf_name(cc.kind), run->m.f1_minority, run->m.auroc);
+    } else if (run->groups) {
+        free(run->groups);
+        run->groups = NULL;
+    }
+    free(prob);
+    mcr_clf_free(clf);
+    return rc;
+}
+
+/* one (seed, method): rebalance the training part, keep the first seed's example, then each
+ * classifier */
+static int eval_method(eval_ctx *x, mcr_aug_method method) {
+    const mcr_eval_config *c = x->c;
+    mcr_eval_result *res = x->res;
+    double t0 = mcr_now();
+    mcr_augment_config ac = c->aug;
+    ac.target = c->target;
+    ac.sensitive = c->sensitive;
+    ac.method = method;
+    ac.seed = x->seed;
+    ac.drop = c->group; /* an id is not a feature for the rebalancers either */
+    ac.keep_model = x->s == 0 && method == MCR_AUG_MCRAGE;
+    ac.dcr_check = 0;
+    fit_relay relay = {c, x->s};
+    ac.fit.progress = c->progress ? relay_fit_progress : NULL;
+    ac.fit.progress_ctx = &relay;
+    ac.fit.progress_every = 1;
+    mcr_augment_result *ar = NULL;
+    say(c, "seed %d/%d: %s on %zu training rows", x->s + 1, c->seeds, mcr_aug_method_name(method), x->ntr);
+    int rc = mcr_augment_run(x->t, x->train, x->ntr, &ac, &ar);
+    if (rc) return rc;
+    double aug_s = mcr_now() - t0;
+    const mcr_table *A = ar->table;
+    size_t nsyn = ar->nsynth;
+    if (x->s == 0 && nsyn > 0 && (!res->ex_synth || (method == MCR_AUG_MCRAGE && res->ex_method != MCR_AUG_MCRAGE)))
+        rc = keep_example(res, x->t, x->testr, x->nte, A, nsyn, method, &ar->model);
+    /* labelled rows of the augmented part */
+    size_t na = 0;
+    size_t *arows = malloc((A->nrows ? A->nrows : 1) * sizeof(size_t));
+    int *ya = malloc((A->nrows ? A->nrows : 1) * sizeof(int));
+    float *Xa = NULL;
+    if (!rc && (!arows || !ya)) rc = MCR_NOMEM();
+    for (size_t i = 0; !rc && i < A->nrows; i++)
+        if (A->cols[x->jt].cat[i] >= 0) arows[na] = i, ya[na] = A->cols[x->jt].cat[i], na++;
+    if (!rc) rc = mcr_encoder_transform_float(x->enc, A, arows, na, &Xa);
+    for (int ci = 0; ci < c->nclassifiers && !rc; ci++)
+        rc = eval_run_one(x, method, c->classifiers[ci], Xa, ya, na, nsyn, aug_s);
+    free(arows), free(ya), free(Xa);
+    mcr_augment_result_free(ar);
+    return rc;
+}
+
 int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_config *c,
                  mcr_eval_result **out) {
     *out = NULL;
-    if (!c->target) return mcr_err(MCR_EINVAL, "--target is required");
-    if (c->seeds < 1 || c->seeds > 1000) return mcr_err(MCR_EINVAL, "--seeds must be in 1..1000");
+    if (!c->target) return mcr_err(MCR_EINVAL, "a target column is required");
+    if (c->seeds < 1 || c->seeds > 1000) return mcr_err(MCR_EINVAL, "seeds must be in 1..1000");
     if (!test && !(c->test_frac > 0 && c->test_frac < 1))
-        return mcr_err(MCR_EINVAL, "--test-frac must be in (0, 1)");
+        return mcr_err(MCR_EINVAL, "test fraction must be in (0, 1)");
     if (c->nmethods < 1 || c->nclassifiers < 1) return mcr_err(MCR_EINVAL, "no methods or classifiers");
     int rc;
     mcr_table *t = NULL;
@@ -334,82 +482,15 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
     size_t *train = NULL, *testr = NULL, *kept = NULL;
     int *yte = NULL, *gte = NULL, *feat = NULL;
     if (!res) return MCR_NOMEM();
-    /* one table: the data, then the test rows (levels merged by spelling) */
-    if ((rc = mcr_table_take(data, NULL, data->nrows, &t))) goto fail;
-    size_t ndata = t->nrows;
-    if (test) {
-        if (test->ncols != t->ncols) {
-            rc = mcr_err(MCR_EINVAL, "--test: %s has %d columns, %s has %d", mcr_table_source(test),
-                         test->ncols, mcr_table_source(data), t->ncols);
-            goto fail;
-        }
-        for (int j = 0; j < t->ncols; j++)
-            if (strcmp(t->cols[j].name, test->cols[j].name) ||
-                (t->cols[j].type == MCR_COL_CATEGORICAL) != (test->cols[j].type == MCR_COL_CATEGORICAL)) {
-                rc = mcr_err(MCR_EINVAL, "--test: column %d of %s ('%s') does not match '%s' of %s "
-                             "(name or type; use --categorical/--numeric)", j + 1, mcr_table_source(test),
-                             test->cols[j].name, t->cols[j].name, mcr_table_source(data));
-                goto fail;
-            }
-        mcr_table *tt = NULL; /* numeric/integer may differ: align the test copy's types */
-        if ((rc = mcr_table_take(test, NULL, test->nrows, &tt))) goto fail;
-        for (int j = 0; j < t->ncols; j++) tt->cols[j].type = t->cols[j].type;
-        rc = mcr_table_append(t, tt);
-        mcr_table_free(tt);
-        if (rc) goto fail;
-    }
-    int jt = mcr_table_find(t, c->target), js = -1, jg = -1;
-    if (jt < 0) {
-        rc = mcr_err(MCR_EINVAL, "--target: column '%s' does not exist in %s", c->target, mcr_table_source(data));
-        goto fail;
-    }
-    if (t->cols[jt].type != MCR_COL_CATEGORICAL) {
-        rc = mcr_err(MCR_EINVAL, "--target: column '%s' is numeric; declare it with --categorical %s", c->target, c->target);
-        goto fail;
-    }
-    if (c->positive && (rc = binarize(t, jt, c->positive))) goto fail;
-    if (c->sensitive) {
-        if ((js = mcr_table_find(t, c->sensitive)) < 0) {
-            rc = mcr_err(MCR_EINVAL, "--sensitive: column '%s' does not exist in %s", c->sensitive, mcr_table_source(data));
-            goto fail;
-        }
-        if (c->bands && (rc = band(t, js, c->bands))) goto fail;
-        if (t->cols[js].type != MCR_COL_CATEGORICAL) {
-            rc = mcr_err(MCR_EINVAL, "--sensitive: column '%s' is numeric; band it with --bands 40,65", c->sensitive);
-            goto fail;
-        }
-        if (mcr_table_nmissing(t, js) == t->nrows) {
-            rc = mcr_err(MCR_EINVAL, "--sensitive: column '%s' has no values (all missing)", c->sensitive);
-            goto fail;
-        }
-    } else if (c->bands) {
-        rc = mcr_err(MCR_EINVAL, "--bands needs --sensitive");
-        goto fail;
-    }
-    if (c->group && (jg = mcr_table_find(t, c->group)) < 0) {
-        rc = mcr_err(MCR_EINVAL, "--group: column '%s' does not exist in %s", c->group, mcr_table_source(data));
-        goto fail;
-    }
-    int thin_class = -1;
+    size_t ndata = data->nrows;
+    int jt = -1, js = -1, jg = -1, thin_class = -1;
     double thin_p = 1;
-    if (c->thin) {
-        const char *colon = strrchr(c->thin, ':');
-        char cls[256];
-        if (!colon || (size_t)(colon - c->thin) >= sizeof cls ||
-            !mcr_parse_number(colon + 1, strlen(colon + 1), &thin_p, NULL) || !(thin_p > 0 && thin_p <= 1)) {
-            rc = mcr_err(MCR_EINVAL, "--thin expects CLASS:P with P in (0, 1], got '%s'", c->thin);
-            goto fail;
-        }
-        memcpy(cls, c->thin, (size_t)(colon - c->thin));
-        cls[colon - c->thin] = 0;
-        if ((thin_class = mcr_table_level_find(t, jt, cls)) < 0) {
-            rc = mcr_err(MCR_EINVAL, "--thin: '%s' is not a class of '%s'", cls, c->target);
-            goto fail;
-        }
-    }
+    if ((rc = join_test(data, test, &t)) || (rc = prepare_roles(t, c, &jt, &js, &jg)) ||
+        (rc = parse_thin(t, jt, c, &thin_class, &thin_p)))
+        goto fail;
     int K = t->cols[jt].nlevels, G = js >= 0 ? t->cols[js].nlevels : 0;
     if (K < 2) {
-        rc = mcr_err(MCR_EINVAL, "--target: column '%s' has a single class", c->target);
+        rc = mcr_err(MCR_EINVAL, "target column '%s' has a single class", c->target);
         goto fail;
     }
     res->cfg = *c;
@@ -448,142 +529,35 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
         rc = mcr_err(MCR_EINVAL, "%s: no feature columns besides the target", mcr_table_source(data));
         goto fail;
     }
-    for (int s = 0; s < c->seeds; s++) {
-        uint64_t seed = c->seed + (uint64_t)s;
+    eval_ctx x = {.c = c, .res = res, .t = t, .jt = jt, .js = js, .K = K, .G = G, .feat = feat,
+                  .nfeat = nfeat, .train = train, .testr = testr, .yte = yte, .gte = gte, .jg = jg};
+    for (int s = 0; s < c->seeds && !rc; s++) {
+        x.s = s;
+        x.seed = c->seed + (uint64_t)s;
         mcr_rng r;
-        mcr_rng_seed(&r, seed, 4242);
-        size_t ntr, nte;
-        if (test) {
-            ntr = nte = 0;
-            for (size_t i = 0; i < n; i++)
-                if (t->cols[jt].cat[i] >= 0) {
-                    if (i < ndata) train[ntr++] = i;
-                    else testr[nte++] = i;
-                }
-        } else if ((rc = split_rows(t, jt, jg, n, c->test_frac, &r, train, &ntr, testr, &nte)))
-            goto fail;
-        if (thin_class >= 0) { /* keep round(P n) rows of the class in the training part */
-            size_t m = 0, nk = 0;
-            for (size_t i = 0; i < ntr; i++)
-                if (t->cols[jt].cat[train[i]] == thin_class) kept[m++] = train[i];
-            mcr_rng_shuffle(&r, kept, m);
-            size_t keepn = (size_t)llround(thin_p * m);
-            qsort(kept, keepn, sizeof(size_t), mcr_cmp_size);
-            size_t a = 0;
-            for (size_t i = 0; i < ntr; i++) {
-                size_t row = train[i];
-                if (t->cols[jt].cat[row] != thin_class) train[nk++] = row;
-                else {
-                    while (a < keepn && kept[a] < row) a++;
-                    if (a < keepn && kept[a] == row) train[nk++] = row;
-                }
-            }
-            ntr = nk;
+        mcr_rng_seed(&r, x.seed, 4242);
+        if ((rc = seed_rows(&x, test ? ndata : 0, thin_class, thin_p, kept, &r))) break;
+        x.pos = positive_class(&x);
+        if (x.pos < 0) {
+            rc = MCR_NOMEM();
+            break;
         }
-        if (ntr < 2 || nte < 1) {
-            rc = mcr_err(MCR_EINVAL, "split left %zu training and %zu test rows", ntr, nte);
-            goto fail;
+        if (s == 0 && !(res->positive_name = mcr_strdup(t->cols[jt].levels[x.pos]))) {
+            rc = MCR_NOMEM();
+            break;
         }
-        /* positive class: --positive's value, else the training part's minority */
-        size_t *cnt = calloc((size_t)K, sizeof(size_t));
-        if (!cnt) { rc = MCR_NOMEM(); goto fail; }
-        for (size_t i = 0; i < ntr; i++) cnt[t->cols[jt].cat[train[i]]]++;
-        int pos = 0;
-        for (int k = 1; k < K; k++)
-            if (cnt[k] > 0 && (cnt[pos] == 0 || cnt[k] < cnt[pos])) pos = k;
-        free(cnt);
-        if (c->positive) pos = 1;
-        if (s == 0) res->positive_name = mcr_strdup(t->cols[jt].levels[pos]);
-        mcr_encoder *enc = NULL;
-        float *Xte = NULL;
-        if ((rc = mcr_encoder_fit(t, feat, nfeat, train, ntr, MCR_NUM_STANDARD, &enc))) goto fail;
-        if ((rc = mcr_encoder_transform_float(enc, t, testr, nte, &Xte))) {
-            mcr_encoder_free(enc);
-            goto fail;
-        }
-        for (size_t i = 0; i < nte; i++) {
+        if (!(rc = mcr_encoder_fit(t, feat, nfeat, train, x.ntr, MCR_NUM_STANDARD, &x.enc)))
+            rc = mcr_encoder_transform_float(x.enc, t, testr, x.nte, &x.Xte);
+        for (size_t i = 0; !rc && i < x.nte; i++) {
             yte[i] = t->cols[jt].cat[testr[i]];
             gte[i] = js >= 0 ? t->cols[js].cat[testr[i]] : 0;
         }
-        for (int mi = 0; mi < c->nmethods && !rc; mi++) {
-            double t0 = mcr_now();
-            mcr_augment_config ac = c->aug;
-            ac.target = c->target;
-            ac.sensitive = c->sensitive;
-            ac.method = c->methods[mi];
-            ac.seed = seed;
-            ac.drop = c->group; /* an id is not a feature for the rebalancers either */
-            fit_relay relay = {c, s};
-            ac.fit.progress = c->progress ? relay_fit_progress : NULL;
-            ac.fit.progress_ctx = &relay;
-            ac.fit.progress_every = 1;
-            mcr_table *A = NULL;
-            mcr_model *model = NULL;
-            size_t nsyn = 0;
-            if (s == 0 && ac.method == MCR_AUG_MCRAGE) ac.model_out = &model;
-            say(c, "seed %d/%d: %s on %zu training rows", s + 1, c->seeds, mcr_aug_method_name(ac.method), ntr);
-            if ((rc = mcr_augment(t, train, ntr, &ac, &A, &nsyn))) break;
-            double aug_s = mcr_now() - t0;
-            if (s == 0 && nsyn > 0 && (!res->ex_synth || (ac.method == MCR_AUG_MCRAGE && res->ex_method != MCR_AUG_MCRAGE)))
-                rc = keep_example(res, t, testr, nte, A, nsyn, ac.method, &model);
-            mcr_model_free(model);
-            /* labelled rows of the augmented part */
-            size_t na = 0;
-            size_t *arows = malloc((A->nrows ? A->nrows : 1) * sizeof(size_t));
-            int *ya = malloc((A->nrows ? A->nrows : 1) * sizeof(int));
-            float *Xa = NULL;
-            if (!arows || !ya) rc = MCR_NOMEM();
-            for (size_t i = 0; !rc && i < A->nrows; i++)
-                if (A->cols[jt].cat[i] >= 0) arows[na] = i, ya[na] = A->cols[jt].cat[i], na++;
-            if (!rc) rc = mcr_encoder_transform_float(enc, A, arows, na, &Xa);
-            for (int ci = 0; ci < c->nclassifiers && !rc; ci++) {
-                double t1 = mcr_now();
-                mcr_clf_config cc;
-                mcr_clf_config_default(&cc, c->classifiers[ci]);
-                cc.balanced = c->balanced;
-                cc.focal_gamma = c->focal_gamma;
-                cc.seed = seed;
-                mcr_classifier *clf = NULL;
-                double *prob = malloc((nte ? nte : 1) * (size_t)K * sizeof(double));
-                if (!prob) rc = MCR_NOMEM();
-                if (!rc) rc = mcr_clf_fit(&cc, Xa, ya, na, enc->d, K, &clf);
-                if (!rc) rc = mcr_clf_predict(clf, Xte, nte, prob);
-                eval_run *run = &res->runs[res->nruns];
-                if (!rc) {
-                    run->method = ac.method;
-                    run->clf = c->classifiers[ci];
-                    run->seed = seed;
-                    run->ntrain = na;
-                    run->nsynth = nsyn;
-                    run->ntest = nte;
-                    run->groups = calloc((size_t)(G ? G : 1), sizeof(mcr_metrics));
-                    if (!run->groups) rc = MCR_NOMEM();
-                }
-                if (!rc) rc = mcr_metrics_compute(yte, prob, nte, K, pos, &run->m);
-                if (!rc && G) rc = mcr_fairness_compute(yte, prob, gte, nte, K, pos, G, run->groups, &run->f);
-                if (!rc && !G) {
-                    run->f.dp_difference = run->f.eo_difference = run->f.accuracy_gap = run->f.auroc_gap = NAN;
-                    run->f.worst_group_accuracy = run->f.worst_group_recall = NAN;
-                }
-                if (!rc) {
-                    run->seconds = mcr_now() - t1 + aug_s;
-                    res->nruns++;
-                    say(c, "seed %d/%d: %s + %s: minority F1 %.3f, AUROC %.3f", s + 1, c->seeds,
-                        mcr_aug_method_name(ac.method), mcr_clf_name(cc.kind), run->m.f1_minority, run->m.auroc);
-                } else if (run->groups) {
-                    free(run->groups);
-                    run->groups = NULL;
-                }
-                free(prob);
-                mcr_clf_free(clf);
-            }
-            free(arows), free(ya), free(Xa);
-            mcr_table_free(A);
-        }
-        mcr_encoder_free(enc);
-        free(Xte);
-        if (rc) goto fail;
+        for (int mi = 0; mi < c->nmethods && !rc; mi++) rc = eval_method(&x, c->methods[mi]);
+        mcr_encoder_free(x.enc);
+        free(x.Xte);
+        x.enc = NULL, x.Xte = NULL;
     }
+    if (rc) goto fail;
     free(train), free(testr), free(kept), free(yte), free(gte), free(feat);
     mcr_table_free(t);
     *out = res;

@@ -43,10 +43,10 @@ static int fid_rows_select(const mcr_table *real, const mcr_table *synth, const 
         f->jr = mcr_table_find(real, filter_col);
         js = mcr_table_find(synth, filter_col);
         if (f->jr < 0 || js < 0 || real->cols[f->jr].type != MCR_COL_CATEGORICAL || synth->cols[js].type != MCR_COL_CATEGORICAL)
-            return mcr_err(MCR_EINVAL, "--target: '%s' must be a categorical column of both tables", filter_col);
+            return mcr_err(MCR_EINVAL, "target '%s' must be a categorical column of both tables", filter_col);
         cr = mcr_table_level_find(real, f->jr, filter_value);
         cs = mcr_table_level_find(synth, js, filter_value);
-        if (cr < 0) return mcr_err(MCR_EINVAL, "--class: '%s' is not a value of '%s' in %s", filter_value, filter_col, mcr_table_source(real));
+        if (cr < 0) return mcr_err(MCR_EINVAL, "class '%s' is not a value of '%s' in %s", filter_value, filter_col, mcr_table_source(real));
     }
     f->rr = malloc((real->nrows + 1) * sizeof(size_t));
     f->rs = malloc((synth->nrows + 1) * sizeof(size_t));

@@ -676,3 +676,136 @@ int mcr_report_write(mcr_report *r, const char *path) {
     free(page);
     return rc;
 }
+
+/* ---- whole reports of augment, evaluate and fidelity ------------------------------------------ */
+int mcr_report_finish(mcr_report *rep, const mcr_assess_result *a, const mcr_table *real,
+                      const mcr_table *synth, const char *target, const char *cls, const char *command_line) {
+    int rc = MCR_OK;
+    if (real && synth) {
+        char h[256];
+        snprintf(h, sizeof h, "Real and synthetic distributions%s%s%s%s", cls ? " (" : "", cls ? target : "",
+                 cls ? " = " : "", cls ? cls : "");
+        if (cls) strncat(h, ")", sizeof h - strlen(h) - 1);
+        rc = mcr_report_distributions(rep, h, real, synth, target, cls);
+    }
+    if (!rc && a) rc = mcr_report_assess(rep, "Fidelity, privacy and utility of the synthetic rows", a);
+    if (!rc && command_line) mcr_report_text(rep, "Command", command_line);
+    return rc;
+}
+
+/* augment: the data, before/after counts, the loss curve (mcrage), the added rows against the
+ * real ones (fidelity and privacy; no holdout, so no DCR ratio or membership inference) */
+int mcr_report_augment(const mcr_table *t0, const mcr_augment_result *ar, const mcr_augment_config *a,
+                       const char *command_line, void (*progress)(void *, const char *), void *ctx,
+                       mcr_report **out) {
+    *out = NULL;
+    int roles[2] = {a->target ? mcr_table_find(t0, a->target) : -1, a->sensitive ? mcr_table_find(t0, a->sensitive) : -1};
+    mcr_table *lv = NULL; /* integer-code target / sensitive as levels, as augment saw them */
+    int rc = mcr_table_levelled(t0, roles, 2, &lv);
+    if (rc) return rc;
+    const mcr_table *t = lv ? lv : t0, *res = ar->table;
+    size_t ns = ar->nsynth;
+    char title[512];
+    snprintf(title, sizeof title, "mcrage augment: %s (%s)", mcr_table_source(t), mcr_aug_method_name(ar->method));
+    mcr_report *rep = NULL;
+    mcr_table *synth = NULL;
+    mcr_assess_result *as = NULL;
+    rc = mcr_report_new(title, &rep);
+    if (!rc) rc = mcr_report_dataset(rep, "Data", t, a->target, a->sensitive);
+    if (!rc) rc = mcr_report_balance(rep, "Rebalancing", t, res, NULL, a->target, a->sensitive);
+    if (!rc && ar->model) {
+        int n, every;
+        const float *loss = mcr_model_loss_curve(ar->model, &n, &every);
+        rc = mcr_report_loss(rep, "Training loss of the diffusion model", loss, n, every);
+    }
+    if (!rc && ns > 0) rc = mcr_table_slice(res, mcr_table_nrows(res) - ns, ns, &synth);
+    const char *minority = NULL;
+    if (!rc && synth) {
+        mcr_assess_config ac;
+        mcr_assess_config_default(&ac);
+        ac.target = a->target;
+        ac.sensitive = a->sensitive;
+        ac.drop = a->drop;
+        ac.seed = a->seed;
+        ac.progress = progress, ac.progress_ctx = ctx;
+        rc = mcr_assess(t, synth, &ac, &as);
+        if (!rc && *mcr_assess_minority(as)->value) minority = mcr_assess_minority(as)->value;
+    }
+    if (!rc) rc = mcr_report_finish(rep, as, synth ? t : NULL, synth, a->target, minority, command_line);
+    mcr_assess_free(as);
+    mcr_table_free(synth);
+    mcr_table_free(lv);
+    if (rc) return mcr_report_free(rep), rc;
+    *out = rep;
+    return MCR_OK;
+}
+
+/* evaluate: the data, the first seed's rebalancing, the results, the diffusion model's loss,
+ * the example's synthetic rows against the real training rows (fidelity and privacy with the
+ * test part as holdout) */
+int mcr_report_evaluate(const mcr_eval_result *r, const mcr_table *data, const mcr_eval_config *c,
+                        const char *command_line, void (*progress)(void *, const char *), void *ctx,
+                        mcr_report **out) {
+    *out = NULL;
+    mcr_eval_info_t info;
+    mcr_eval_info(r, &info);
+    char title[512];
+    snprintf(title, sizeof title, "mcrage evaluate: %s", info.source);
+    mcr_report *rep = NULL;
+    int rc = mcr_report_new(title, &rep);
+    if (rc) return rc;
+    rc = mcr_report_dataset(rep, "Data", data, c->target, c->sensitive);
+    const mcr_table *train = NULL, *synth = NULL, *test = NULL;
+    const mcr_model *model = NULL;
+    mcr_aug_method method = MCR_AUG_NONE;
+    int has = mcr_eval_example(r, &train, &synth, &test, &method, &model);
+    char h[256];
+    if (!rc && has) {
+        snprintf(h, sizeof h, "Rebalancing with %s (seed %llu, training part)", mcr_aug_method_name(method), (unsigned long long)c->seed);
+        rc = mcr_report_balance(rep, h, train, train, synth, c->target, c->sensitive);
+    }
+    if (!rc) rc = mcr_report_eval(rep, r);
+    if (!rc && model) {
+        int n, every;
+        const float *loss = mcr_model_loss_curve(model, &n, &every);
+        rc = mcr_report_loss(rep, "Training loss of the diffusion model (seed 1)", loss, n, every);
+    }
+    mcr_assess_result *a = NULL;
+    if (!rc && has) {
+        mcr_assess_config ac;
+        mcr_assess_config_default(&ac);
+        ac.target = c->target;
+        ac.sensitive = c->sensitive;
+        ac.minority = info.positive;
+        ac.holdout = test;
+        ac.drop = c->group;
+        ac.seed = c->seed;
+        ac.progress = progress, ac.progress_ctx = ctx;
+        rc = mcr_assess(train, synth, &ac, &a);
+    }
+    if (!rc) rc = mcr_report_finish(rep, a, has ? train : NULL, synth, c->target, info.positive, command_line);
+    mcr_assess_free(a);
+    if (rc) return mcr_report_free(rep), rc;
+    *out = rep;
+    return MCR_OK;
+}
+
+/* fidelity: both tables, the distributions of the minority class (all rows without a target)
+ * and the assessment */
+int mcr_report_fidelity(const mcr_table *real, const mcr_table *synth, const mcr_assess_result *a,
+                        const char *target, const char *sensitive, const char *command_line,
+                        mcr_report **out) {
+    *out = NULL;
+    mcr_report *rep = NULL;
+    char title[512];
+    snprintf(title, sizeof title, "mcrage fidelity: %s vs %s", mcr_table_source(real), mcr_table_source(synth));
+    int rc = mcr_report_new(title, &rep);
+    if (rc) return rc;
+    const mcr_assess_scope *m = mcr_assess_minority(a);
+    rc = mcr_report_dataset(rep, "Real data", real, target, sensitive);
+    if (!rc) rc = mcr_report_dataset(rep, "Synthetic data", synth, target, sensitive);
+    if (!rc) rc = mcr_report_finish(rep, a, real, synth, target, *m->value ? m->value : NULL, command_line);
+    if (rc) return mcr_report_free(rep), rc;
+    *out = rep;
+    return MCR_OK;
+}

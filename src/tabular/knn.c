@@ -68,3 +68,14 @@ int mcr_nn_dist(const float *Q, size_t nq, const float *R, size_t nr, int D, dou
     free(idx);
     return rc;
 }
+
+/* The one quantile rule of the distance checks (augment's DCR threshold, assess's DCR
+ * quantiles): linear interpolation between the order statistics of sorted v[n] (numpy's
+ * default); NaN for n = 0. */
+double mcr_quantile_sorted(const double *v, size_t n, double q) {
+    if (n == 0) return NAN;
+    double pos = q * (double)(n - 1);
+    size_t i = (size_t)floor(pos);
+    if (i + 1 >= n) return v[n - 1];
+    return v[i] + (pos - (double)i) * (v[i + 1] - v[i]);
+}

@@ -16,6 +16,7 @@
  */
 #include "eval/eval.h"
 #include "tabular/tabular.h"
+#include <errno.h>
 
 static const char *METHOD_NAMES[] = {"none", "ros", "rus", "smote", "smote-nc", "adasyn", "mcrage"};
 
@@ -43,6 +44,7 @@ void mcr_augment_config_default(mcr_augment_config *c) {
     c->ratio = 1.0;
     c->synthetic_fraction = -1;
     c->k = 5;
+    c->dcr_check = 1;
     c->seed = 1;
     mcr_fit_config_default(&c->fit);
     mcr_sample_config_default(&c->sample);
@@ -162,7 +164,7 @@ static int build_cells(const mcr_table *t, const size_t *rows, size_t nrows, int
         for (int i = 0; i < nc; i++) sd += def[i] = (double)(ce->want[i] - ce->n[i]);
         if (sd == 0) {
             free(def);
-            return mcr_err(MCR_EINVAL, "--synthetic-fraction: the strategy leaves no class to fill");
+            return mcr_err(MCR_EINVAL, "synthetic fraction: the strategy leaves no class to fill");
         }
         size_t S = (size_t)llround(c->synthetic_fraction / (1 - c->synthetic_fraction) * tot);
         size_t *add = malloc((size_t)nc * sizeof(size_t));
@@ -194,17 +196,10 @@ static int encode_rows(const mcr_table *t, const size_t *rows, size_t nrows, con
     int rc = mcr_encoder_fit(t, feat, nfeat, rows, nrows, MCR_NUM_STANDARD, &e->enc);
     if (rc) return rc;
     int d = e->d = e->enc->d;
-    double *xd = malloc(nrows * (size_t)d * sizeof(double) + 1);
-    e->X = malloc(nrows * (size_t)d * sizeof(float) + 1);
     e->is_cat = calloc((size_t)d, sizeof(int));
     e->feat_of = calloc((size_t)d, sizeof(int));
-    if (!xd || !e->X || !e->is_cat || !e->feat_of) {
-        free(xd);
-        return MCR_NOMEM();
-    }
-    if ((rc = mcr_encoder_transform(e->enc, t, rows, nrows, xd))) return free(xd), rc;
-    for (size_t i = 0; i < nrows * (size_t)d; i++) e->X[i] = (float)xd[i];
-    free(xd);
+    if (!e->is_cat || !e->feat_of) return MCR_NOMEM();
+    if ((rc = mcr_encoder_transform_float(e->enc, t, rows, nrows, &e->X))) return rc;
     for (int a = 0; a < e->enc->nfeat; a++) {
         const mcr_encfeat *f = &e->enc->f[a];
         for (int k = 0; k < f->width; k++) {
@@ -413,6 +408,9 @@ done:
     return rc;
 }
 
+/* The DCR check: a random 20% of the training rows held out; the threshold is the 1st
+ * percentile (mcr_quantile_sorted) of their distances to the other 80%; *close counts the
+ * synthetic rows nearer than it to those 80%. */
 static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_model *m,
                       const mcr_table *syn, uint64_t seed, size_t *close, double *thr) {
     if (nrows < 10 || syn->nrows == 0) return MCR_OK;
@@ -428,195 +426,268 @@ static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, cons
     encoded e;
     int rc = encode_rows(t, order + nh, nref, cols, nc, &e);
     float *H = NULL, *S = NULL;
-    double *dh = NULL, *ds = NULL, *xd = NULL;
+    double *dh = NULL, *ds = NULL;
     if (rc) goto done;
     int d = e.d;
-    H = malloc(nh * (size_t)d * sizeof(float)), S = malloc(syn->nrows * (size_t)d * sizeof(float));
     dh = malloc(nh * sizeof(double)), ds = malloc(syn->nrows * sizeof(double));
-    size_t mx = nh > syn->nrows ? nh : syn->nrows;
-    xd = malloc(mx * (size_t)d * sizeof(double));
-    if (!H || !S || !dh || !ds || !xd) {
+    if (!dh || !ds) {
         rc = MCR_NOMEM();
         goto done;
     }
-    if ((rc = mcr_encoder_transform(e.enc, t, order, nh, xd))) goto done;
-    for (size_t i = 0; i < nh * (size_t)d; i++) H[i] = (float)xd[i];
-    if ((rc = mcr_encoder_transform(e.enc, syn, NULL, syn->nrows, xd))) goto done;
-    for (size_t i = 0; i < syn->nrows * (size_t)d; i++) S[i] = (float)xd[i];
+    if ((rc = mcr_encoder_transform_float(e.enc, t, order, nh, &H))) goto done;
+    if ((rc = mcr_encoder_transform_float(e.enc, syn, NULL, syn->nrows, &S))) goto done;
     if ((rc = mcr_nn_dist(H, nh, e.X, nref, d, dh)) || (rc = mcr_nn_dist(S, syn->nrows, e.X, nref, d, ds))) goto done;
     qsort(dh, nh, sizeof(double), mcr_cmp_double);
-    *thr = dh[(size_t)floor(0.01 * (double)(nh - 1))];
+    *thr = mcr_quantile_sorted(dh, nh, 0.01);
     *close = 0;
     for (size_t i = 0; i < syn->nrows; i++) *close += ds[i] < *thr;
 done:
     encoded_free(&e);
-    free(cols), free(order), free(H), free(S), free(dh), free(ds), free(xd);
+    free(cols), free(order), free(H), free(S), free(dh), free(ds);
     return rc;
+}
+
+/* ---- the methods --------------------------------------------------------------------------- */
+/* rus: rows outside any cell (missing label) are kept; each cell keeps a random subset */
+static int rus_table(const mcr_table *t, const size_t *rows, size_t nrows, int jt, cells *ce, mcr_rng *r,
+                     mcr_table **res) {
+    size_t *keep = malloc((nrows ? nrows : 1) * sizeof(size_t)), nk = 0;
+    char *mark = calloc(t->nrows ? t->nrows : 1, 1);
+    if (!keep || !mark) return free(keep), free(mark), MCR_NOMEM();
+    for (int i = 0; i < ce->ncell; i++) {
+        size_t m = ce->n[i], w = ce->want[i] < m ? ce->want[i] : m;
+        size_t *cr = ce->rows[i];
+        for (size_t a = 0; a < w; a++) { /* partial Fisher-Yates */
+            size_t b = a + (size_t)mcr_rng_below(r, m - a), tmp = cr[a];
+            cr[a] = cr[b], cr[b] = tmp;
+            mark[cr[a]] = 1;
+        }
+    }
+    for (size_t q = 0; q < nrows; q++) {
+        size_t i = rows ? rows[q] : q;
+        int y = t->cols[jt].cat[i];
+        if (y < 0 || mark[i]) keep[nk++] = i;
+    }
+    int rc = mcr_table_take(t, keep, nk, res);
+    free(keep), free(mark);
+    return rc;
+}
+
+/* ros: rows of each cell drawn with replacement */
+static int ros_rows(const mcr_table *t, cells *ce, size_t total_add, mcr_rng *r, mcr_table **syn) {
+    size_t *pick = malloc(total_add * sizeof(size_t)), o = 0;
+    if (!pick) { return MCR_NOMEM(); }
+    for (int i = 0; i < ce->ncell; i++)
+        for (size_t a = ce->n[i]; a < ce->want[i]; a++) pick[o++] = ce->rows[i][mcr_rng_below(r, ce->n[i])];
+    int rc = mcr_table_take(t, pick, total_add, syn);
+    free(pick);
+    return rc;
+}
+
+/* mcrage: the diffusion model fitted on the rows, sampled per cell; copies of training rows
+ * resampled, the DCR check */
+static int mcrage_rows(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                       cells *ce, mcr_augment_result *ar, mcr_table **syn) {
+    mcr_fit_config fc = c->fit;
+    fc.target = c->target;
+    fc.sensitive = c->sensitive;
+    fc.drop = c->drop;
+    fc.seed = c->seed;
+    fc.condition = c->strategy == MCR_STRAT_GROUP_BALANCE ? MCR_COND_BOTH : MCR_COND_TARGET;
+    mcr_model *m = NULL;
+    int rc = mcr_model_fit(t, rows, nrows, &fc, &m);
+    if (rc) return rc;
+    size_t *counts = calloc((size_t)m->ncond, sizeof(size_t));
+    if (!counts) return mcr_model_free(m), MCR_NOMEM();
+    for (int i = 0; i < ce->ncell; i++) /* cell index == condition index (label * G + group) */
+        counts[i] = ce->want[i] > ce->n[i] ? ce->want[i] - ce->n[i] : 0;
+    mcr_sample_config sc = c->sample;
+    sc.seed = c->seed;
+    rc = mcr_model_sample(m, counts, &sc, syn);
+    if (!rc) rc = reject_copies(t, rows, nrows, m, &sc, c->keep_copies ? 0 : 10, *syn, &ar->copies_found, &ar->copies_left);
+    if (!rc && c->dcr_check) rc = dcr_report(t, rows, nrows, m, *syn, c->seed, &ar->dcr_close, &ar->dcr_threshold);
+    free(counts);
+    if (!rc && c->keep_model) ar->model = m;
+    else mcr_model_free(m);
+    return rc;
+}
+
+/* smote, smote-nc, adasyn on the encoded rows */
+static int smote_rows(const mcr_table *t, const size_t *rows, size_t nrows, int jt, int js,
+                      const mcr_augment_config *c, cells *ce, size_t total_add, mcr_rng *r, mcr_table **syn) {
+    int *feat = malloc((size_t)t->ncols * sizeof(int)), nfeat = 0;
+    int ndrop = 0;
+    char **drop = mcr_split_list(c->drop, &ndrop);
+    for (int j = 0; feat && j < t->ncols; j++) {
+        int dropped = 0;
+        for (int q = 0; q < ndrop; q++) dropped |= !strcmp(drop[q], t->cols[j].name);
+        if (j != jt && !(j == js && c->strategy == MCR_STRAT_GROUP_BALANCE) && !dropped) feat[nfeat++] = j;
+    }
+    free(drop);
+    encoded e;
+    size_t *pos_of = NULL;
+    double *gen = NULL;
+    int *lab = NULL;
+    if (!feat || nfeat == 0) {
+        int rc = feat ? mcr_err(MCR_EINVAL, "no feature columns to interpolate") : MCR_NOMEM();
+        free(feat);
+        return rc;
+    }
+    int rc = MCR_OK;
+    /* encoded rows in the order of rows[]; pos_of maps table row -> position */
+    size_t *order = malloc((nrows ? nrows : 1) * sizeof(size_t));
+    pos_of = malloc((t->nrows ? t->nrows : 1) * sizeof(size_t));
+    if (!order || !pos_of) { free(order); free(feat); rc = MCR_NOMEM(); goto smote_done; }
+    for (size_t q = 0; q < nrows; q++) order[q] = rows ? rows[q] : q, pos_of[order[q]] = q;
+    rc = encode_rows(t, order, nrows, feat, nfeat, &e);
+    free(feat);
+    if (rc) { free(order); goto smote_done; }
+    gen = malloc(total_add * (size_t)e.d * sizeof(double));
+    lab = malloc((nrows ? nrows : 1) * sizeof(int));
+    if (!gen || !lab) { free(order); rc = MCR_NOMEM(); goto smote_free; }
+    for (size_t q = 0; q < nrows; q++) lab[q] = t->cols[jt].cat[order[q]];
+    size_t o = 0;
+    for (int i = 0; i < ce->ncell && !rc; i++) {
+        size_t m = ce->n[i], add = ce->want[i] > m ? ce->want[i] - m : 0;
+        if (!add) continue;
+        size_t *pos = malloc(m * sizeof(size_t)), *bc = NULL;
+        if (!pos) { rc = MCR_NOMEM(); break; }
+        for (size_t a = 0; a < m; a++) pos[a] = pos_of[ce->rows[i][a]];
+        if (c->method == MCR_AUG_ADASYN) {
+            bc = calloc(m, sizeof(size_t));
+            rc = bc ? adasyn_counts(&e, nrows, lab, pos, m, c->k, add, bc) : MCR_NOMEM();
+        }
+        if (!rc) rc = smote_cell(&e, pos, m, bc, add, c->k, c->method == MCR_AUG_SMOTENC, r, gen + o * e.d);
+        o += add;
+        free(pos), free(bc);
+    }
+    free(order);
+    if (!rc && !(rc = mcr_table_new_like(t, total_add, syn))) {
+        rc = mcr_encoder_inverse(e.enc, gen, total_add, *syn, NULL);
+        size_t q = 0;
+        for (int i = 0; i < ce->ncell && !rc; i++)
+            for (size_t a = ce->n[i]; a < ce->want[i]; a++, q++) {
+                (*syn)->cols[jt].cat[q] = ce->label[i];
+                if (ce->group[i] >= 0) (*syn)->cols[js].cat[q] = ce->group[i];
+            }
+    }
+smote_free:
+    encoded_free(&e);
+smote_done:
+    free(pos_of), free(gen), free(lab);
+    return rc;
+}
+
+void mcr_augment_result_free(mcr_augment_result *r) {
+    if (!r) return;
+    mcr_table_free(r->table);
+    mcr_model_free(r->model);
+    free(r->source);
+    free(r);
 }
 
 int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
                 mcr_table **out, size_t *nsynth) {
     *out = NULL;
     if (nsynth) *nsynth = 0;
-    if (!rows) nrows = t->nrows;
-    if (!c->target) return mcr_err(MCR_EINVAL, "--target is required");
-    int jt = mcr_table_find(t, c->target), js = -1;
-    if (jt < 0) return mcr_err(MCR_EINVAL, "--target: column '%s' does not exist in %s", c->target, mcr_table_source(t));
-    if (t->cols[jt].type != MCR_COL_CATEGORICAL)
-        return mcr_err(MCR_EINVAL, "--target: column '%s' is numeric; declare it with --categorical %s", c->target, c->target);
-    if (c->sensitive) {
-        js = mcr_table_find(t, c->sensitive);
-        if (js < 0) return mcr_err(MCR_EINVAL, "--sensitive: column '%s' does not exist in %s", c->sensitive, mcr_table_source(t));
-        if (t->cols[js].type != MCR_COL_CATEGORICAL)
-            return mcr_err(MCR_EINVAL, "--sensitive: column '%s' is numeric; band it or declare it categorical", c->sensitive);
-    }
+    mcr_augment_config c2 = *c;
+    c2.keep_model = 0;
+    c2.dcr_check = 0;
+    mcr_augment_result *r = NULL;
+    int rc = mcr_augment_run(t, rows, nrows, &c2, &r);
+    if (rc) return rc;
+    *out = r->table;
+    if (nsynth) *nsynth = r->nsynth;
+    r->table = NULL;
+    mcr_augment_result_free(r);
+    return MCR_OK;
+}
+
+/* the result, once the table is built */
+static int augment_result(const mcr_table *t, const mcr_augment_config *c, mcr_table *res, size_t nsynth,
+                          mcr_augment_result *ar) {
+    ar->table = res;
+    ar->nsynth = nsynth;
+    ar->nreal = res->nrows - nsynth;
+    ar->method = c->method;
+    ar->copies_resampled = !c->keep_copies;
+    return (ar->source = mcr_strdup(mcr_table_source(t))) ? MCR_OK : MCR_NOMEM();
+}
+
+static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                         mcr_augment_result *ar);
+
+int mcr_augment_run(const mcr_table *t0, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                    mcr_augment_result **out) {
+    *out = NULL;
+    if (!rows) nrows = t0->nrows;
+    if (!c->target) return mcr_err(MCR_EINVAL, "a target column is required");
+    int jt, js, rc;
+    if ((rc = mcr_role_column(t0, "target", c->target, MCR_ROLE_LEVELS, &jt))) return rc;
+    if ((rc = mcr_role_column(t0, "sensitive", c->sensitive, MCR_ROLE_LEVELS, &js))) return rc;
+    if (nrows == 0) return mcr_err(MCR_EINVAL, "%s has no rows to rebalance", mcr_table_source(t0));
+    /* integer codes as levels, in a copy */
+    int roles[2] = {jt, js};
+    mcr_table *lv = NULL;
+    if ((rc = mcr_table_levelled(t0, roles, 2, &lv))) return rc;
+    mcr_augment_result *ar = calloc(1, sizeof *ar);
+    if (!ar) return mcr_table_free(lv), MCR_NOMEM();
+    ar->dcr_threshold = NAN;
+    rc = augment_table(lv ? lv : t0, rows, nrows, c, ar);
+    mcr_table_free(lv);
+    if (rc) return mcr_augment_result_free(ar), rc;
+    *out = ar;
+    return MCR_OK;
+}
+
+static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                         mcr_augment_result *ar) {
+    int jt = mcr_table_find(t, c->target), js = c->sensitive ? mcr_table_find(t, c->sensitive) : -1;
     if (c->strategy == MCR_STRAT_GROUP_BALANCE && js < 0)
-        return mcr_err(MCR_EINVAL, "--strategy group-balance needs --sensitive COL");
+        return mcr_err(MCR_EINVAL, "strategy group-balance needs a sensitive column");
     if (c->strategy == MCR_STRAT_RATIO && !(c->ratio > 0 && c->ratio <= 1))
-        return mcr_err(MCR_EINVAL, "--ratio must be in (0, 1] (got %g)", c->ratio);
-    if (c->synthetic_fraction >= 1) return mcr_err(MCR_EINVAL, "--synthetic-fraction must be in [0, 1)");
-    if (c->k < 1 || c->k > 50) return mcr_err(MCR_EINVAL, "--k must be in 1..50 (got %d)", c->k);
+        return mcr_err(MCR_EINVAL, "ratio must be in (0, 1] (got %g)", c->ratio);
+    if (c->synthetic_fraction >= 1) return mcr_err(MCR_EINVAL, "synthetic fraction must be in [0, 1)");
+    if (c->k < 1 || c->k > 50) return mcr_err(MCR_EINVAL, "k (neighbours) must be in 1..50 (got %d)", c->k);
     if (c->mark_synthetic && mcr_table_find(t, c->mark_synthetic) >= 0)
-        return mcr_err(MCR_EINVAL, "--mark-synthetic: %s already has a column '%s'", mcr_table_source(t), c->mark_synthetic);
+        return mcr_err(MCR_EINVAL, "synthetic-row mark: %s already has a column '%s'", mcr_table_source(t), c->mark_synthetic);
     if (c->method == MCR_AUG_RUS && c->strategy == MCR_STRAT_GROUP_BALANCE)
         return mcr_err(MCR_EINVAL, "rus does not support group-balance");
     cells ce;
     int rc = build_cells(t, rows, nrows, jt, js, c, &ce);
     if (rc) return cells_free(&ce), rc;
+    int nclass = 0;
+    for (int k = 0; k < ce.K; k++) {
+        size_t nk = 0;
+        for (int g = 0; g < ce.G; g++) nk += ce.n[k * ce.G + g];
+        nclass += nk > 0;
+    }
+    if (nclass < 2) {
+        cells_free(&ce);
+        return mcr_err(MCR_EINVAL, "target column '%s' has %s in %s: nothing to rebalance", c->target,
+                       nclass ? "a single class" : "no values", mcr_table_source(t));
+    }
     mcr_rng r;
     mcr_rng_seed(&r, c->seed, 77);
     mcr_table *res = NULL, *syn = NULL;
-    size_t total_add = 0;
+    size_t total_add = 0, nsynth = 0;
     for (int i = 0; i < ce.ncell; i++) total_add += ce.want[i] > ce.n[i] ? ce.want[i] - ce.n[i] : 0;
     if (c->method == MCR_AUG_NONE) {
         rc = mcr_table_take(t, rows, nrows, &res);
         goto done;
     }
     if (c->method == MCR_AUG_RUS) {
-        size_t *keep = malloc((nrows ? nrows : 1) * sizeof(size_t)), nk = 0;
-        if (!keep) { rc = MCR_NOMEM(); goto done; }
-        /* rows outside any cell (missing label) are kept; each cell keeps a random subset */
-        char *mark = calloc(t->nrows ? t->nrows : 1, 1);
-        if (!mark) { free(keep); rc = MCR_NOMEM(); goto done; }
-        for (int i = 0; i < ce.ncell; i++) {
-            size_t m = ce.n[i], w = ce.want[i] < m ? ce.want[i] : m;
-            size_t *cr = ce.rows[i];
-            for (size_t a = 0; a < w; a++) { /* partial Fisher-Yates */
-                size_t b = a + (size_t)mcr_rng_below(&r, m - a), tmp = cr[a];
-                cr[a] = cr[b], cr[b] = tmp;
-                mark[cr[a]] = 1;
-            }
-        }
-        for (size_t q = 0; q < nrows; q++) {
-            size_t i = rows ? rows[q] : q;
-            int y = t->cols[jt].cat[i];
-            if (y < 0 || mark[i]) keep[nk++] = i;
-        }
-        rc = mcr_table_take(t, keep, nk, &res);
-        free(keep), free(mark);
+        rc = rus_table(t, rows, nrows, jt, &ce, &r, &res);
         goto done;
     }
     if ((rc = mcr_table_take(t, rows, nrows, &res))) goto done;
     if (total_add == 0) goto done;
-    if (c->method == MCR_AUG_ROS) {
-        size_t *pick = malloc(total_add * sizeof(size_t)), o = 0;
-        if (!pick) { rc = MCR_NOMEM(); goto done; }
-        for (int i = 0; i < ce.ncell; i++)
-            for (size_t a = ce.n[i]; a < ce.want[i]; a++) pick[o++] = ce.rows[i][mcr_rng_below(&r, ce.n[i])];
-        rc = mcr_table_take(t, pick, total_add, &syn);
-        free(pick);
-    } else if (c->method == MCR_AUG_MCRAGE) {
-        mcr_fit_config fc = c->fit;
-        fc.target = c->target;
-        fc.sensitive = c->sensitive;
-        fc.drop = c->drop;
-        fc.seed = c->seed;
-        fc.condition = c->strategy == MCR_STRAT_GROUP_BALANCE ? MCR_COND_BOTH : MCR_COND_TARGET;
-        mcr_model *m = NULL;
-        if ((rc = mcr_model_fit(t, rows, nrows, &fc, &m))) goto done;
-        size_t *counts = calloc((size_t)m->ncond, sizeof(size_t));
-        if (!counts) { mcr_model_free(m); rc = MCR_NOMEM(); goto done; }
-        for (int i = 0; i < ce.ncell; i++) /* cell index == condition index (label * G + group) */
-            counts[i] = ce.want[i] > ce.n[i] ? ce.want[i] - ce.n[i] : 0;
-        mcr_sample_config sc = c->sample;
-        sc.seed = c->seed;
-        rc = mcr_model_sample(m, counts, &sc, &syn);
-        size_t found = 0, left = 0;
-        if (!rc) rc = reject_copies(t, rows, nrows, m, &sc, c->keep_copies ? 0 : 10, syn, &found, &left);
-        if (c->copies_found) *c->copies_found = found;
-        if (c->copies_left) *c->copies_left = left;
-        if (!rc && c->dcr_close && c->dcr_threshold) {
-            *c->dcr_close = 0;
-            *c->dcr_threshold = NAN;
-            rc = dcr_report(t, rows, nrows, m, syn, c->seed, c->dcr_close, c->dcr_threshold);
-        }
-        free(counts);
-        if (!rc && c->model_out) *c->model_out = m;
-        else mcr_model_free(m);
-    } else { /* smote, smote-nc, adasyn */
-        int *feat = malloc((size_t)t->ncols * sizeof(int)), nfeat = 0;
-        int ndrop = 0;
-        char **drop = mcr_split_list(c->drop, &ndrop);
-        for (int j = 0; feat && j < t->ncols; j++) {
-            int dropped = 0;
-            for (int q = 0; q < ndrop; q++) dropped |= !strcmp(drop[q], t->cols[j].name);
-            if (j != jt && !(j == js && c->strategy == MCR_STRAT_GROUP_BALANCE) && !dropped) feat[nfeat++] = j;
-        }
-        free(drop);
-        encoded e;
-        size_t *pos_of = NULL;
-        double *gen = NULL;
-        int *lab = NULL;
-        if (!feat || nfeat == 0) {
-            rc = feat ? mcr_err(MCR_EINVAL, "no feature columns to interpolate") : MCR_NOMEM();
-            free(feat);
-            goto done;
-        }
-        /* encoded rows in the order of rows[]; pos_of maps table row -> position */
-        size_t *order = malloc((nrows ? nrows : 1) * sizeof(size_t));
-        pos_of = malloc((t->nrows ? t->nrows : 1) * sizeof(size_t));
-        if (!order || !pos_of) { free(order); free(feat); rc = MCR_NOMEM(); goto smote_done; }
-        for (size_t q = 0; q < nrows; q++) order[q] = rows ? rows[q] : q, pos_of[order[q]] = q;
-        rc = encode_rows(t, order, nrows, feat, nfeat, &e);
-        free(feat);
-        if (rc) { free(order); goto smote_done; }
-        gen = malloc(total_add * (size_t)e.d * sizeof(double));
-        lab = malloc((nrows ? nrows : 1) * sizeof(int));
-        if (!gen || !lab) { free(order); rc = MCR_NOMEM(); goto smote_free; }
-        for (size_t q = 0; q < nrows; q++) lab[q] = t->cols[jt].cat[order[q]];
-        size_t o = 0;
-        for (int i = 0; i < ce.ncell && !rc; i++) {
-            size_t m = ce.n[i], add = ce.want[i] > m ? ce.want[i] - m : 0;
-            if (!add) continue;
-            size_t *pos = malloc(m * sizeof(size_t)), *bc = NULL;
-            if (!pos) { rc = MCR_NOMEM(); break; }
-            for (size_t a = 0; a < m; a++) pos[a] = pos_of[ce.rows[i][a]];
-            if (c->method == MCR_AUG_ADASYN) {
-                bc = calloc(m, sizeof(size_t));
-                rc = bc ? adasyn_counts(&e, nrows, lab, pos, m, c->k, add, bc) : MCR_NOMEM();
-            }
-            if (!rc) rc = smote_cell(&e, pos, m, bc, add, c->k, c->method == MCR_AUG_SMOTENC, &r, gen + o * e.d);
-            o += add;
-            free(pos), free(bc);
-        }
-        free(order);
-        if (!rc && !(rc = mcr_table_new_like(t, total_add, &syn))) {
-            rc = mcr_encoder_inverse(e.enc, gen, total_add, syn, NULL);
-            size_t q = 0;
-            for (int i = 0; i < ce.ncell && !rc; i++)
-                for (size_t a = ce.n[i]; a < ce.want[i]; a++, q++) {
-                    syn->cols[jt].cat[q] = ce.label[i];
-                    if (ce.group[i] >= 0) syn->cols[js].cat[q] = ce.group[i];
-                }
-        }
-    smote_free:
-        encoded_free(&e);
-    smote_done:
-        free(pos_of), free(gen), free(lab);
-    }
+    if (c->method == MCR_AUG_ROS) rc = ros_rows(t, &ce, total_add, &r, &syn);
+    else if (c->method == MCR_AUG_MCRAGE) rc = mcrage_rows(t, rows, nrows, c, &ce, ar, &syn);
+    else rc = smote_rows(t, rows, nrows, jt, js, c, &ce, total_add, &r, &syn); /* smote, smote-nc, adasyn */
     if (!rc && syn) {
         rc = mcr_table_append(res, syn);
-        if (nsynth) *nsynth = syn->nrows;
+        nsynth = syn->nrows;
     }
     if (!rc && c->mark_synthetic) {
         size_t nreal = res->nrows - (syn ? syn->nrows : 0);
@@ -633,6 +704,92 @@ done:
         mcr_table_free(res);
         return rc;
     }
-    *out = res;
+    return augment_result(t, c, res, nsynth, ar);
+}
+
+/* ---- the result as text and JSON ------------------------------------------------------------ */
+int mcr_augment_print(const mcr_augment_result *r, const char *prefix, const char *output, FILE *f) {
+    const char *p = prefix ? prefix : "";
+    size_t nrows = r->table ? r->table->nrows : 0;
+    fprintf(f, "%s%s: %zu real + %zu synthetic rows -> %s (%zu rows)\n", p, mcr_aug_method_name(r->method),
+            r->nreal, r->nsynth, output ? output : "table", nrows);
+    if (r->method == MCR_AUG_MCRAGE)
+        fprintf(f, "%ssynthetic rows that exactly copy a training row: %zu of %zu sampled, %zu left %s\n", p,
+                r->copies_found, r->nsynth, r->copies_left, r->copies_resampled ? "after resampling" : "(copies kept)");
+    if (r->method == MCR_AUG_MCRAGE && r->dcr_threshold == r->dcr_threshold)
+        fprintf(f, "%ssynthetic rows closer to a training row than 99%% of real holdout rows are (DCR < %.4g): "
+                   "%zu of %zu (%.1f%%; about 1%% is expected of new patients)\n", p,
+                r->dcr_threshold, r->dcr_close, r->nsynth, r->nsynth ? 100.0 * r->dcr_close / r->nsynth : 0.0);
+    return ferror(f) ? mcr_err(MCR_EIO, "write error") : MCR_OK;
+}
+
+int mcr_augment_write_json(const mcr_augment_result *r, const char *data, const char *output, FILE *f) {
+    fprintf(f, "{\"data\":");
+    mcr_json_string(f, data ? data : r->source);
+    fprintf(f, ",\"output\":");
+    if (output) mcr_json_string(f, output);
+    else fputs("null", f);
+    fprintf(f, ",\"method\":\"%s\",\"rows\":%zu,\"synthetic_rows\":%zu", mcr_aug_method_name(r->method),
+            r->table ? r->table->nrows : 0, r->nsynth);
+    if (r->method == MCR_AUG_MCRAGE) {
+        fprintf(f, ",\"exact_copies_found\":%zu,\"exact_copies_left\":%zu,\"copies_resampled\":%s",
+                r->copies_found, r->copies_left, r->copies_resampled ? "true" : "false");
+        if (r->dcr_threshold == r->dcr_threshold)
+            fprintf(f, ",\"dcr_holdout_p01\":%.6g,\"dcr_below_p01\":%zu", r->dcr_threshold, r->dcr_close);
+    }
+    fprintf(f, "}\n");
+    return ferror(f) ? mcr_err(MCR_EIO, "write error") : MCR_OK;
+}
+
+/* ---- rows per condition for sampling ---------------------------------------------------------- */
+int mcr_sample_counts(const mcr_model *m, const char *spec, const char *cls, size_t n, size_t *counts) {
+    int K = mcr_model_ncond(m);
+    memset(counts, 0, (size_t)K * sizeof(size_t));
+    if (spec) { /* VALUE=N,... */
+        char *dup = mcr_strdup(spec), *save = NULL;
+        if (!dup) return MCR_NOMEM();
+        int rc = MCR_OK;
+        for (char *tok = strtok_r(dup, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+            char *eq = strrchr(tok, '='), *end;
+            if (!eq) {
+                rc = mcr_err(MCR_EINVAL, "counts expect VALUE=N pairs, got '%s'", tok);
+                break;
+            }
+            *eq = 0;
+            int c = mcr_model_cond_find(m, tok);
+            if (c < 0) {
+                rc = mcr_err(MCR_EINVAL, "counts: '%s' is not a condition value of this model", tok);
+                break;
+            }
+            errno = 0;
+            long long v = strtoll(eq + 1, &end, 10);
+            if (errno || end == eq + 1 || *end || v < 0 || v > 1000000000) {
+                rc = mcr_err(MCR_EINVAL, "counts: '%s' expects an integer from 0 to 1000000000, got '%s'", tok, eq + 1);
+                break;
+            }
+            counts[c] += (size_t)v;
+        }
+        free(dup);
+        return rc;
+    }
+    if (cls) { /* n rows of one condition */
+        int c = mcr_model_cond_find(m, cls);
+        if (c < 0) {
+            char lv[512] = "";
+            for (int k = 0; k < K && strlen(lv) < 400; k++)
+                snprintf(lv + strlen(lv), sizeof lv - strlen(lv), " '%s'", mcr_model_cond_name(m, k));
+            return mcr_err(MCR_EINVAL, "class '%s' is not a condition value of this model; values:%s", cls, lv);
+        }
+        counts[c] = n;
+        return MCR_OK;
+    }
+    /* n rows split like the training data (largest remainder; equally without counts) */
+    double *w = malloc((size_t)(K ? K : 1) * sizeof(double));
+    if (!w) return MCR_NOMEM();
+    size_t tot = 0;
+    for (int k = 0; k < K; k++) tot += mcr_model_cond_count(m, k);
+    for (int k = 0; k < K; k++) w[k] = tot ? (double)mcr_model_cond_count(m, k) : 1.0;
+    split_prop(n, w, K, counts);
+    free(w);
     return MCR_OK;
 }

@@ -1033,3 +1033,189 @@ fail:
     mcr_table_free(s);
     return rc;
 }
+
+/* ------------------------------------------------------------------ column roles, levels, bands
+ * What describe, augment, evaluate and assess share: one check of a target / sensitive / group
+ * column, turning a column of a few integer codes into levels, banding a numeric column,
+ * binarising a class column, and the rarest class. */
+
+/* number of distinct values of column j if it is numeric with only integer values and at most
+ * MCR_MAX_CODES of them (0 otherwise, or for a column with no values) */
+int mcr_int_codes(const mcr_table *t, int j) {
+    const mcr_column *c = &t->cols[j];
+    if (c->type == MCR_COL_CATEGORICAL) return 0;
+    double seen[MCR_MAX_CODES];
+    int n = 0;
+    for (size_t i = 0; i < t->nrows; i++) {
+        double v = c->num[i];
+        if (isnan(v)) continue;
+        if (v != floor(v) || fabs(v) > 1e15) return 0;
+        int k = 0;
+        while (k < n && seen[k] != v) k++;
+        if (k == n) {
+            if (n == MCR_MAX_CODES) return 0;
+            seen[n++] = v;
+        }
+    }
+    return n;
+}
+
+int mcr_role_column(const mcr_table *t, const char *role, const char *name, int flags, int *j) {
+    *j = -1;
+    if (!name) return MCR_OK;
+    int k = mcr_table_find(t, name);
+    if (k < 0) return mcr_err(MCR_EINVAL, "%s column '%s' does not exist in %s", role, name, mcr_table_source(t));
+    if ((flags & MCR_ROLE_LEVELS) && t->cols[k].type != MCR_COL_CATEGORICAL && !mcr_int_codes(t, k)) {
+        if (flags & MCR_ROLE_BANDS)
+            return mcr_err(MCR_EINVAL, "%s column '%s' is numeric with more than %d distinct values; band it "
+                           "with --bands A,B,... or declare it with --categorical %s", role, name, MCR_MAX_CODES, name);
+        return mcr_err(MCR_EINVAL, "%s column '%s' is numeric with more than %d distinct values; declare it "
+                       "with --categorical %s", role, name, MCR_MAX_CODES, name);
+    }
+    if ((flags & MCR_ROLE_VALUES) && mcr_table_nmissing(t, k) == t->nrows)
+        return mcr_err(MCR_EINVAL, "%s column '%s' has no values (all missing)", role, name);
+    *j = k;
+    return MCR_OK;
+}
+
+/* a numeric column (integer values) -> levels spelled as the CSV writes them, in numeric order */
+int mcr_table_codes_to_levels(mcr_table *t, int j) {
+    mcr_column *c = &t->cols[j];
+    if (c->type == MCR_COL_CATEGORICAL) return MCR_OK;
+    size_t n = t->nrows;
+    double *v = malloc((n ? n : 1) * sizeof(double));
+    int32_t *cat = malloc((t->cap ? t->cap : 1) * sizeof(int32_t));
+    if (!v || !cat) return free(v), free(cat), MCR_NOMEM();
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(c->num[i])) {
+            if (c->num[i] != floor(c->num[i])) {
+                free(v), free(cat);
+                return mcr_err(MCR_EINVAL, "column '%s' has a value that is not an integer (%g)", c->name, c->num[i]);
+            }
+            v[m++] = c->num[i];
+        }
+    qsort(v, m, sizeof(double), mcr_cmp_double);
+    int rc = MCR_OK;
+    for (size_t i = 0; i < m && !rc; i++) {
+        if (i && v[i] == v[i - 1]) continue;
+        char name[64];
+        snprintf(name, sizeof name, "%.0f", v[i] == 0 ? 0.0 : v[i]); /* -0 spelled 0 */
+        if (mcr_column_add_level(c, name, strlen(name)) < 0) rc = MCR_NOMEM();
+    }
+    free(v);
+    if (rc) return free(cat), rc;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(c->num[i])) {
+            cat[i] = -1;
+            continue;
+        }
+        char name[64];
+        snprintf(name, sizeof name, "%.0f", c->num[i] == 0 ? 0.0 : c->num[i]);
+        cat[i] = mcr_table_level_find(t, j, name);
+    }
+    free(c->num);
+    c->num = NULL;
+    c->cat = cat;
+    c->type = MCR_COL_CATEGORICAL;
+    return MCR_OK;
+}
+
+int mcr_table_levelled(const mcr_table *t, const int *cols, int n, mcr_table **out) {
+    *out = NULL;
+    int need = 0;
+    for (int a = 0; a < n; a++) need |= cols[a] >= 0 && t->cols[cols[a]].type != MCR_COL_CATEGORICAL;
+    if (!need) return MCR_OK;
+    mcr_table *c = NULL;
+    int rc = mcr_table_take(t, NULL, t->nrows, &c);
+    for (int a = 0; a < n && !rc; a++)
+        if (cols[a] >= 0) rc = mcr_table_codes_to_levels(c, cols[a]);
+    if (rc) return mcr_table_free(c), rc;
+    *out = c;
+    return MCR_OK;
+}
+
+static void reset_levels(mcr_column *c) {
+    for (int k = 0; k < c->nlevels; k++) free(c->levels[k]);
+    c->nlevels = 0;
+    mcr_strmap_free(c->map);
+    c->map = NULL;
+}
+
+int mcr_table_binarize(mcr_table *t, int j, const char *value) {
+    mcr_column *c = &t->cols[j];
+    int v = mcr_table_level_find(t, j, value);
+    if (v < 0) {
+        char lv[512] = "";
+        for (int k = 0; k < c->nlevels && strlen(lv) < 400; k++)
+            snprintf(lv + strlen(lv), sizeof lv - strlen(lv), "%s'%s'", k ? ", " : "", c->levels[k]);
+        return mcr_err(MCR_EINVAL, "positive class '%s' is not a value of '%s' (values: %s)", value, c->name, lv);
+    }
+    char *keep = mcr_strdup(c->levels[v]);
+    if (!keep) return MCR_NOMEM();
+    for (size_t i = 0; i < t->nrows; i++)
+        if (c->cat[i] >= 0) c->cat[i] = c->cat[i] == v;
+    reset_levels(c);
+    int rc = mcr_column_add_level(c, "rest", 4) < 0 || mcr_column_add_level(c, keep, strlen(keep)) < 0;
+    free(keep);
+    return rc ? MCR_NOMEM() : MCR_OK;
+}
+
+int mcr_table_band(mcr_table *t, int j, const char *spec) {
+    mcr_column *c = &t->cols[j];
+    if (c->type == MCR_COL_CATEGORICAL)
+        return mcr_err(MCR_EINVAL, "bands of column '%s': the column is already categorical", c->name);
+    int nb = 0;
+    char **cuts = mcr_split_list(spec, &nb);
+    double e[32];
+    if (!cuts || nb < 1 || nb > 30) {
+        free(cuts);
+        return mcr_err(MCR_EINVAL, "bands of column '%s': expected 1 to 30 comma-separated cut points, got '%s'",
+                       c->name, spec);
+    }
+    for (int b = 0; b < nb; b++) {
+        if (!mcr_parse_number(cuts[b], strlen(cuts[b]), &e[b], NULL) || (b && e[b] <= e[b - 1])) {
+            free(cuts);
+            return mcr_err(MCR_EINVAL, "bands of column '%s': cut points must be increasing numbers, got '%s'",
+                           c->name, spec);
+        }
+    }
+    int32_t *cat = malloc((t->cap ? t->cap : 1) * sizeof(int32_t));
+    if (!cat) return free(cuts), MCR_NOMEM();
+    char name[128];
+    snprintf(name, sizeof name, "<%s", cuts[0]);
+    int rc = mcr_column_add_level(c, name, strlen(name)) < 0;
+    for (int b = 1; b < nb && !rc; b++) {
+        snprintf(name, sizeof name, "%s-%s", cuts[b - 1], cuts[b]);
+        rc = mcr_column_add_level(c, name, strlen(name)) < 0;
+    }
+    snprintf(name, sizeof name, ">=%s", cuts[nb - 1]);
+    rc = rc || mcr_column_add_level(c, name, strlen(name)) < 0;
+    free(cuts);
+    if (rc) return free(cat), MCR_NOMEM();
+    for (size_t i = 0; i < t->nrows; i++) {
+        double v = c->num[i];
+        int b = 0;
+        if (isnan(v)) b = -1;
+        else
+            while (b < nb && v >= e[b]) b++;
+        cat[i] = b;
+    }
+    free(c->num);
+    c->num = NULL;
+    c->cat = cat;
+    c->type = MCR_COL_CATEGORICAL;
+    return MCR_OK;
+}
+
+int mcr_minority_class(const size_t *counts, int K, int *unique) {
+    int m = -1;
+    for (int k = 0; k < K; k++)
+        if (counts[k] > 0 && (m < 0 || counts[k] < counts[m])) m = k;
+    if (unique) {
+        *unique = m >= 0;
+        for (int k = 0; k < K && m >= 0; k++)
+            if (k != m && counts[k] == counts[m]) *unique = 0;
+    }
+    return m;
+}

@@ -215,4 +215,32 @@ double mcr_trainer_grad(mcr_trainer *tr, uint64_t seed, int step, mcr_rng *r);
 void mcr_fill_normal(float *buf, size_t n, uint64_t seed, uint64_t stream);
 /* n uniforms in (0, 1), the same way */
 void mcr_fill_uniform(float *buf, size_t n, uint64_t seed, uint64_t stream);
+
+/* ---- table.c: column roles, integer codes, bands, the rarest class (describe, augment,
+ * evaluate, assess share them) */
+#define MCR_MAX_CODES 20 /* a numeric column of at most this many integer values can be groups */
+enum {
+    MCR_ROLE_LEVELS = 1, /* the column must hold classes/groups: categorical or integer codes */
+    MCR_ROLE_BANDS = 2,  /* a continuous column's message suggests --bands                  */
+    MCR_ROLE_VALUES = 4  /* the column must have a value somewhere                          */
+};
+/* The one check of a column with a role ("target", "sensitive", "group"): it exists and, with
+ * MCR_ROLE_LEVELS, is categorical or a few integer codes (mcr_int_codes). *j = -1 when name is
+ * NULL. Messages name the role and the column: "sensitive column 'x' ...". */
+int mcr_role_column(const mcr_table *t, const char *role, const char *name, int flags, int *j);
+int mcr_int_codes(const mcr_table *t, int j);
+/* integer column -> categorical, levels spelled as written ("1", "10"), in numeric order */
+int mcr_table_codes_to_levels(mcr_table *t, int j);
+/* a copy of t with the non-categorical columns among cols[0..n) (-1 skipped) turned into
+ * levels; *out = NULL when none needs it */
+int mcr_table_levelled(const mcr_table *t, const int *cols, int n, mcr_table **out);
+/* numeric column -> bands "<a", "a-b", ..., ">=z" (spec "a,b,...,z") */
+int mcr_table_band(mcr_table *t, int j, const char *spec);
+/* class column -> levels "rest", VALUE */
+int mcr_table_binarize(mcr_table *t, int j, const char *value);
+/* the rarest class with rows (the first of a tie; -1 if none); *unique = 0 on a tie */
+int mcr_minority_class(const size_t *counts, int K, int *unique);
+/* knn.c: quantile q of sorted v[n], linear interpolation (numpy's default); NaN for n = 0.
+ * The one rule of augment's DCR threshold and assess's DCR quantiles. */
+double mcr_quantile_sorted(const double *v, size_t n, double q);
 #endif /* MCR_TABULAR_H */

@@ -137,5 +137,25 @@ grep -qF "after rebalancing" "$D/a.html" && grep -qF "Training loss" "$D/a.html"
 expect "evaluate unknown classifier" 1 "unknown classifier 'svm'" -- "$M" evaluate "$D/c.csv" --target outcome --classifiers svm
 expect "evaluate bad positive" 2 "is not a value" -- "$M" evaluate "$D/c.csv" --target race --positive Martian --methods none --classifiers logreg --seeds 1
 
+# rough edges: augment refuses a header-only table and a one-class target (nothing written);
+# integer codes are groups; tied classes have no minority
+head -n 1 "$D/c.csv" >"$D/hdr.csv"
+expect "augment header-only refused" 2 "has no rows to rebalance" -- "$M" augment "$D/hdr.csv" --target outcome --method ros -o "$D/a4.csv"
+no_file "no output from a header-only table" "$D/a4.csv"
+awk -F, 'NR == 1 || $17 == "0"' "$D/c.csv" >"$D/oneclass.csv"
+expect "augment one class refused" 2 "has a single class" -- "$M" augment "$D/oneclass.csv" --target outcome --method smote -o "$D/a5.csv"
+no_file "no output from a one-class table" "$D/a5.csv"
+awk -F, 'BEGIN { OFS = "," } { print $0, (NR == 1 ? "stage" : 1 + NR % 4) }' "$D/c.csv" >"$D/stage.csv"
+expect "evaluate: integer codes as groups" 0 "groups by 'stage' (4)" -- "$M" evaluate "$D/stage.csv" --target outcome --sensitive stage --methods none --classifiers logreg --seeds 1 -q
+expect "augment: integer codes as groups" 0 "ros:" -- "$M" augment "$D/stage.csv" --target outcome --sensitive stage --strategy group-balance --method ros -o "$D/a6.csv"
+expect "describe: integer codes as groups" 0 "group x class ('stage' x 'outcome')" -- "$M" describe "$D/stage.csv" --target outcome --sensitive stage
+expect "fidelity: integer codes as groups" 0 "group 4" -- "$M" fidelity "$D/stage.csv" "$D/a6.csv" --target outcome --sensitive stage --max-rows 200 -q
+expect "continuous sensitive names --categorical" 2 "or declare it with --categorical age" -- "$M" evaluate "$D/c.csv" --target outcome --sensitive age --methods none --classifiers logreg --seeds 1
+printf 'x,y\n1,a\n2,b\n3,a\n4,b\n' >"$D/tie.csv"
+"$M" describe "$D/tie.csv" --target y >"$D/tie.txt" 2>&1
+"$M" describe "$D/tie.csv" --target y --json >"$D/tie.json" 2>&1
+if ! grep -q "minority$" "$D/tie.txt" && grep -qF '"minority":null' "$D/tie.json"; then ok "describe: no minority on a tie"; else bad "describe: no minority on a tie"; fi
+"$M" describe "$D/c.csv" --target outcome | grep -q "<- minority" && ok "describe marks a unique minority" || bad "describe marks a unique minority"
+
 echo "test_cli.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -116,15 +116,84 @@ static void test_errors(void) {
     CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "already categorical"), "bands: %s", mcr_last_error());
     c = base();
     c.sensitive = "age";
-    CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "--bands"), "numeric sensitive: %s", mcr_last_error());
+    CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "--bands") &&
+              strstr(mcr_last_error(), "--categorical age"), "numeric sensitive: %s", mcr_last_error());
     c = base();
     c.target = "heart_rate";
     CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "numeric"), "numeric target");
     mcr_table_free(t);
 }
 
+static char *described(const mcr_describe_result *d, int json) {
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    json ? mcr_describe_write_json(d, f) : mcr_describe_print(d, f);
+    fclose(f);
+    return buf;
+}
+
+/* a sensitive column of four integer codes ("stage") is groups in evaluate and describe; tied
+ * classes have no minority in describe */
+static void test_integer_groups_and_ties(void) {
+    char buf[16384], *p = buf;
+    p += sprintf(p, "x,stage,y\n");
+    mcr_rng r;
+    mcr_rng_seed(&r, 5, 0);
+    for (int i = 0; i < 300; i++) {
+        int b = i % 4 == 0;
+        p += sprintf(p, "%.4f,%d,%s\n", (b ? 1.5 : 0) + mcr_rng_normal(&r), 1 + (i / 3) % 4, b ? "B" : "A");
+    }
+    mcr_table *t = NULL;
+    CHECK(mcr_table_read_csv_mem(buf, (size_t)(p - buf), "st.csv", NULL, &t) == 0, "read");
+    mcr_eval_config c;
+    mcr_eval_config_default(&c);
+    c.target = "y";
+    c.sensitive = "stage";
+    c.seeds = 1;
+    c.methods[0] = MCR_AUG_NONE, c.methods[1] = MCR_AUG_ROS;
+    c.nmethods = 2;
+    c.classifiers[0] = MCR_CLF_LOGREG;
+    c.nclassifiers = 1;
+    mcr_eval_result *e = NULL;
+    CHECK(mcr_evaluate(t, NULL, &c, &e) == 0, "integer groups: %s", mcr_last_error());
+    if (e) {
+        char *s = printed(e);
+        CHECK(strstr(s, "groups by 'stage' (4)") != NULL, "four stages:\n%s", s);
+        free(s);
+    }
+    mcr_eval_free(e);
+    mcr_describe_result *d = NULL;
+    CHECK(mcr_describe_compute(t, "y", "stage", &d) == 0, "describe: %s", mcr_last_error());
+    if (d) {
+        char *s = described(d, 0);
+        CHECK(mcr_describe_minority(d) && !strcmp(mcr_describe_minority(d), "B") && strstr(s, "<- minority") &&
+                  strstr(s, "group x class ('stage' x 'y')") && strstr(s, "stage                        integer"),
+              "describe:\n%s", s);
+        free(s);
+    }
+    mcr_describe_free(d);
+    mcr_table_free(t);
+    /* tied classes */
+    const char *tie = "x,y\n1,a\n2,b\n3,a\n4,b\n";
+    CHECK(mcr_table_read_csv_mem(tie, strlen(tie), "tie.csv", NULL, &t) == 0, "read tie");
+    d = NULL;
+    CHECK(mcr_describe_compute(t, "y", NULL, &d) == 0, "describe tie");
+    if (d) {
+        char *s = described(d, 0), *j = described(d, 1);
+        CHECK(!mcr_describe_minority(d) && !strstr(s, "<- minority") && strstr(j, "\"minority\":null"), "tie:\n%s\n%s", s, j);
+        free(s), free(j);
+    }
+    mcr_describe_free(d);
+    /* a continuous column is refused as groups, naming --categorical */
+    CHECK(mcr_describe_compute(t, "y", "x", &d) == 0 && d, "x has four integer values: groups");
+    mcr_describe_free(d);
+    mcr_table_free(t);
+}
+
 int main(void) {
     mcr_set_threads(2);
+    TEST(test_integer_groups_and_ties);
     TEST(test_deterministic_and_complete);
     TEST(test_preparation_options);
     TEST(test_errors);

@@ -181,9 +181,63 @@ static void test_bad_config(void) {
     c.target = "cls";
     c.strategy = MCR_STRAT_RATIO;
     c.ratio = -1;
-    CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == MCR_EINVAL && strstr(mcr_last_error(), "--ratio"), "ratio -1");
+    CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == MCR_EINVAL && strstr(mcr_last_error(), "ratio"), "ratio -1");
     c.strategy = MCR_STRAT_GROUP_BALANCE;
-    CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == MCR_EINVAL && strstr(mcr_last_error(), "--sensitive"), "group-balance needs sensitive");
+    CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == MCR_EINVAL && strstr(mcr_last_error(), "sensitive column"), "group-balance needs sensitive");
+    /* no rows, or a single class: refused, nothing returned (was: the input copied) */
+    c.strategy = MCR_STRAT_BALANCE;
+    c.method = MCR_AUG_ROS;
+    size_t none[1] = {0};
+    mcr_augment_result *r = (mcr_augment_result *)1;
+    CHECK(mcr_augment_run(t, none, 0, &c, &r) == MCR_EINVAL && !r && strstr(mcr_last_error(), "no rows"), "no rows: %s", mcr_last_error());
+    size_t first[5] = {20, 21, 22, 23, 24}; /* all of class A */
+    CHECK(mcr_augment_run(t, first, 5, &c, &r) == MCR_EINVAL && !r && strstr(mcr_last_error(), "single class"), "one class: %s", mcr_last_error());
+    mcr_table_free(t);
+    mcr_table *e = NULL;
+    mcr_table_read_csv_mem("x,cls\n", 6, "e.csv", NULL, &e);
+    CHECK(e && mcr_augment_run(e, NULL, 0, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "no rows"), "header only");
+    mcr_table_free(e);
+}
+
+/* a sensitive column of a few integer codes is usable as groups; a continuous one is refused
+ * with a hint at --categorical */
+static void test_integer_groups(void) {
+    char buf[8192], *p = buf;
+    p += sprintf(p, "x,stage,cont,cls\n");
+    for (int i = 0; i < 80; i++) p += sprintf(p, "%d.5,%d,%d.25,%s\n", i, 1 + (i % 7) % 4, i, i % 5 ? "A" : "B");
+    mcr_table *t = NULL;
+    mcr_table_read_csv_mem(buf, (size_t)(p - buf), "s.csv", NULL, &t);
+    CHECK(t && mcr_table_coltype(t, mcr_table_find(t, "stage")) == MCR_COL_INTEGER, "stage reads as integer");
+    mcr_augment_config c;
+    mcr_augment_config_default(&c);
+    c.target = "cls";
+    c.sensitive = "stage";
+    c.method = MCR_AUG_ROS;
+    c.strategy = MCR_STRAT_GROUP_BALANCE;
+    mcr_augment_result *r = NULL;
+    CHECK(mcr_augment_run(t, NULL, 0, &c, &r) == 0, "integer groups: %s", mcr_last_error());
+    if (r) {
+        int j = mcr_table_find(r->table, "stage");
+        CHECK(mcr_table_coltype(r->table, j) == MCR_COL_CATEGORICAL && mcr_table_nlevels(r->table, j) == 4 &&
+                  !strcmp(mcr_table_level(r->table, j, 0), "1") && !strcmp(mcr_table_level(r->table, j, 3), "4"),
+              "stage as levels 1..4");
+        CHECK(r->nreal == 80 && r->nsynth > 0 && mcr_table_nrows(r->table) == 80 + r->nsynth, "counts %zu + %zu", r->nreal, r->nsynth);
+    }
+    mcr_augment_result_free(r);
+    r = NULL;
+    c.sensitive = "cont";
+    CHECK(mcr_augment_run(t, NULL, 0, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "--categorical cont") &&
+              strstr(mcr_last_error(), "sensitive column 'cont'"), "continuous refused: %s", mcr_last_error());
+    /* the minority finder: ties give no single minority */
+    size_t k1[3] = {5, 2, 9}, k2[3] = {5, 5, 9}, k3[3] = {0, 0, 0};
+    int u = -1;
+    CHECK(mcr_minority_class(k1, 3, &u) == 1 && u == 1, "rarest");
+    CHECK(mcr_minority_class(k2, 3, &u) == 0 && u == 0, "tie");
+    CHECK(mcr_minority_class(k3, 3, &u) == -1 && u == 0, "no rows");
+    /* the one quantile rule */
+    double v[5] = {0, 1, 2, 3, 4};
+    CHECK(mcr_quantile_sorted(v, 5, 0.5) == 2 && fabs(mcr_quantile_sorted(v, 5, 0.01) - 0.04) < 1e-12 &&
+              isnan(mcr_quantile_sorted(v, 0, 0.5)), "quantile");
     mcr_table_free(t);
 }
 
@@ -201,29 +255,37 @@ static void test_copy_guard(void) {
     c.fit.steps = 50;
     c.fit.widths[0] = c.fit.widths[1] = 16;
     c.fit.nwidths = 2;
-    size_t found = 99, left = 99, ns;
-    c.copies_found = &found;
-    c.copies_left = &left;
     c.keep_copies = 1;
-    mcr_table *o = NULL;
-    CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == 0, "augment: %s", mcr_last_error());
+    mcr_augment_result *r = NULL;
+    CHECK(mcr_augment_run(t, NULL, 0, &c, &r) == 0, "augment: %s", mcr_last_error());
     /* with only categorical columns drawn from the training levels, copies are certain */
-    CHECK(found > 0 && left == found, "counted copies %zu (left %zu)", found, left);
-    mcr_table_free(o);
+    CHECK(r && r->copies_found > 0 && r->copies_left == r->copies_found && !r->copies_resampled && !r->model,
+          "counted copies %zu (left %zu)", r ? r->copies_found : 0, r ? r->copies_left : 0);
+    mcr_augment_result_free(r);
     mcr_table_free(t);
     /* numeric data: copies are improbable but counted, and zero remain after resampling */
     t = data();
     c.target = "cls";
     c.keep_copies = 0;
-    size_t close = 99999;
-    double thr = -1;
-    c.dcr_close = &close;
-    c.dcr_threshold = &thr;
-    CHECK(mcr_augment(t, NULL, 0, &c, &o, &ns) == 0, "augment");
-    CHECK(left == 0 && found <= ns, "left %zu of found %zu", left, found);
-    /* DCR: a positive threshold from real holdout rows, and a count among the synthetic rows */
-    CHECK(thr > 0 && isfinite(thr) && close <= ns, "DCR threshold %g, close %zu of %zu", thr, close, ns);
-    mcr_table_free(o);
+    c.keep_model = 1;
+    r = NULL;
+    CHECK(mcr_augment_run(t, NULL, 0, &c, &r) == 0 && r, "augment");
+    if (r) {
+        CHECK(r->copies_left == 0 && r->copies_found <= r->nsynth, "left %zu of found %zu", r->copies_left, r->copies_found);
+        /* DCR: a positive threshold from real holdout rows, and a count among the synthetic rows */
+        CHECK(r->dcr_threshold > 0 && isfinite(r->dcr_threshold) && r->dcr_close <= r->nsynth, "DCR threshold %g, close %zu of %zu",
+              r->dcr_threshold, r->dcr_close, r->nsynth);
+        CHECK(r->model && mcr_model_ncond(r->model) == 2, "the model is kept in the result");
+        char *js = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&js, &n);
+        mcr_augment_write_json(r, "d.csv", "o.csv", f);
+        fclose(f);
+        CHECK(js && strstr(js, "\"dcr_holdout_p01\":") && strstr(js, "\"data\":\"d.csv\"") && strstr(js, "\"copies_resampled\":true"),
+              "json: %s", js ? js : "");
+        free(js);
+    }
+    mcr_augment_result_free(r);
     mcr_table_free(t);
 }
 
@@ -234,5 +296,6 @@ int main(void) {
     TEST(test_smote_on_segments);
     TEST(test_knn_brute_force);
     TEST(test_bad_config);
+    TEST(test_integer_groups);
     return DONE();
 }
