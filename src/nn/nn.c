@@ -249,7 +249,7 @@ static int cmp_by_t(const void *a, const void *b, void *ctx) {
     return (x > y) - (x < y);
 }
 
-static void unique_times(mcr_net *n, const int *t, int B) {
+void unique_times(mcr_net *n, const int *t, int B) {
     int same = 1;
     for (int r = 1; r < B && same; r++) same = t[r] == t[0];
     if (same) { /* sampling: every row at the same step */
@@ -269,7 +269,7 @@ static void unique_times(mcr_net *n, const int *t, int B) {
     n->U = U;
 }
 
-static void bias_act_forward(int act, float *h, float *z, const float *b, int B, int w) {
+void bias_act_forward(int act, float *h, float *z, const float *b, int B, int w) {
 #pragma omp parallel for schedule(static) if ((size_t)B * w > PAR_MIN)
     for (int r = 0; r < B; r++) {
         float *zr = z + (size_t)r * w, *hr = h + (size_t)r * w;
@@ -285,8 +285,6 @@ static void bias_act_forward(int act, float *h, float *z, const float *b, int B,
             }
     }
 }
-
-
 
 void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, const int *y,
                      int B, int train, uint64_t seed, uint64_t stream) {
@@ -325,7 +323,7 @@ void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, c
 }
 
 /* dz = dh * act'(z) (* dropout mask / (1-p)), written, not accumulated */
-static void act_backward_set(const mcr_net *n, float *dz, const float *dh, const float *z,
+void act_backward_set(const mcr_net *n, float *dz, const float *dh, const float *z,
                              const uint8_t *mask, size_t cnt) {
     float s = mask ? 1.0f / (1.0f - n->dropout) : 1.0f;
     if (n->act == MCR_ACT_SILU) {
@@ -345,7 +343,7 @@ static void act_backward_set(const mcr_net *n, float *dz, const float *dh, const
 }
 
 /* dinp [B, C] = dout [B, OC] @ w [OC, C] (overwrites) */
-static void matmul_dinp(float *dinp, const float *dout, const float *w, int B, int C, int OC) {
+void matmul_dinp(float *dinp, const float *dout, const float *w, int B, int C, int OC) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, C, OC, 1.0f, dout, OC, w, C, 0.0f,
                 dinp, C);
 }

@@ -83,6 +83,18 @@ void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, c
 void mcr_net_backward(mcr_net *n, const float *p, float *g, const float *dout, const float *x,
                       const int *y, int B);
 
+/* The denoiser's fused kernels, exposed for their naive twins in tests/nn/test_twins.c.
+ * Distinct time steps of t[B]: n->ut[0..n->U) ascending, n->uidx[r] = position of t[r]. */
+void unique_times(mcr_net *n, const int *t, int B);
+/* z [B, w] += b [w]; h [B, w] = act(z)  (act: MCR_ACT_RELU or MCR_ACT_SILU) */
+void bias_act_forward(int act, float *h, float *z, const float *b, int B, int w);
+/* dz [cnt] = dh * act'(z) (* mask / (1 - n->dropout) when mask != NULL); written, not
+ * accumulated */
+void act_backward_set(const mcr_net *n, float *dz, const float *dh, const float *z,
+                      const uint8_t *mask, size_t cnt);
+/* dinp [B, C] = dout [B, OC] @ w [OC, C]  (written, not accumulated) */
+void matmul_dinp(float *dinp, const float *dout, const float *w, int B, int C, int OC);
+
 /* ---- optimiser and training loop state (train.c) ----------------------------------------
  * A training step is two halves: the model computes its gradient into opt.g (forward, loss,
  * backward: model-specific), then mcr_optim_apply updates the flat parameter block (generic;
