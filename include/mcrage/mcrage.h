@@ -266,6 +266,8 @@ typedef struct mcr_sample_config {
     float guidance;         /* w in eps = (1+w) eps_cond - w eps_uncond (default 0)           */
     mcr_sampler sampler;    /* default DDIM                                                    */
     int sample_steps;       /* DDIM steps on the grid t = k T / K (default 100); DDPM uses all T */
+    float eta;              /* DDIM noise: 0 deterministic, 1 (default) the DDPM posterior on the
+                               DDIM grid (deterministic DDIM over-spreads tables' tails)          */
     uint64_t seed;          /* default 1                                                      */
     int chunk;              /* rows generated per batch (default 2048)                        */
 } mcr_sample_config;

@@ -136,12 +136,13 @@ int cmd_sample(int argc, char **argv) {
     double d;
     mcr_sample_config sc;
     mcr_sample_config_default(&sc);
-    enum { O_GUID = 3000, O_SSTEPS, O_SAMPLER, O_SEED, O_THREADS, O_COUNTS };
+    enum { O_GUID = 3000, O_SSTEPS, O_SAMPLER, O_SEED, O_THREADS, O_COUNTS, O_ETA };
     static const struct option lo[] = {
         {"n", required_argument, 0, 'n'}, {"class", required_argument, 0, 'c'},
         {"counts", required_argument, 0, O_COUNTS}, {"guidance", required_argument, 0, O_GUID},
         {"sample-steps", required_argument, 0, O_SSTEPS}, {"sampler", required_argument, 0, O_SAMPLER},
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
+        {"eta", required_argument, 0, O_ETA},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     optind = 1;
@@ -153,6 +154,7 @@ int cmd_sample(int argc, char **argv) {
         case O_COUNTS: counts_s = optarg; break;
         case O_GUID: if (cli_double(cmd, "--guidance", optarg, 0, 100, &d)) return EXIT_USAGE; sc.guidance = (float)d; break;
         case O_SSTEPS: if (cli_long(cmd, "--sample-steps", optarg, 1, 100000, &v)) return EXIT_USAGE; sc.sample_steps = (int)v; break;
+        case O_ETA: if (cli_double(cmd, "--eta", optarg, 0, 1, &d)) return EXIT_USAGE; sc.eta = (float)d; break;
         case O_SAMPLER:
             if (!strcmp(optarg, "ddim")) sc.sampler = MCR_SAMPLER_DDIM;
             else if (!strcmp(optarg, "ddpm")) sc.sampler = MCR_SAMPLER_DDPM;
@@ -170,11 +172,13 @@ int cmd_sample(int argc, char **argv) {
                    "      --guidance W       classifier-free guidance weight (default 0)\n"
                    "      --sampler S        ddim | ddpm (default ddim)\n"
                    "      --sample-steps K   DDIM steps, grid t = k T / K (default %d; ddpm uses all T)\n"
+                   "      --eta E            DDIM noise: 0 deterministic, 1 the DDPM posterior on the\n"
+                   "                         DDIM grid (default %g)\n"
                    "      --seed S           random seed (default 1)\n"
                    "      --threads N        threads, 0 = all cores (default 0)\n"
                    "  -o, --output FILE      output CSV (written atomically); '-' = stdout\n"
                    "\nexample: mcrage sample cohort.mcrg --class 1 --n 1000 -o synth.csv\n",
-                   sc.sample_steps);
+                   sc.sample_steps, (double)sc.eta);
             return EXIT_OK;
         default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }

@@ -49,10 +49,15 @@ void q_sample(float *xt, const float *x0, const float *eps, const int *t, const 
 
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-void ddim_step(float *x, const float *eps, int B, int d, int ld, const float *lo,
-               const float *hi, double abar_t, double abar_prev) {
+void ddim_step(float *x, const float *eps, const float *z, float eta, int B, int d, int ld,
+               const float *lo, const float *hi, double abar_t, double abar_prev) {
     float ra = (float)sqrt(abar_t), rb = (float)sqrt(1 - abar_t);
-    float pa = (float)sqrt(abar_prev), pb = (float)sqrt(1 - abar_prev);
+    double var = eta > 0 && abar_prev < 1 ? (double)eta * eta * (1 - abar_prev) / (1 - abar_t) *
+                                                (1 - abar_t / abar_prev)
+                                          : 0;
+    if (var > 1 - abar_prev) var = 1 - abar_prev;
+    float pa = (float)sqrt(abar_prev), pb = (float)sqrt(1 - abar_prev - var), sg = (float)sqrt(var);
+    if (!z) sg = 0;
 #pragma omp parallel for schedule(static) if ((size_t)B * d > 16384)
     for (int r = 0; r < B; r++)
         for (int k = 0; k < d; k++) {
@@ -63,7 +68,7 @@ void ddim_step(float *x, const float *eps, int B, int d, int ld, const float *lo
                 if (c != x0 && rb > 0) e = (x[i] - ra * c) / rb;
                 x0 = c;
             }
-            x[i] = pa * x0 + pb * e;
+            x[i] = sg > 0 ? pa * x0 + pb * e + sg * z[(size_t)r * d + k] : pa * x0 + pb * e;
         }
 }
 

@@ -36,6 +36,7 @@ void mcr_sample_config_default(mcr_sample_config *c) {
     c->guidance = 0;
     c->sampler = MCR_SAMPLER_DDIM;
     c->sample_steps = 100;
+    c->eta = 1;
     c->seed = 1;
     c->chunk = 2048;
 }
@@ -652,7 +653,9 @@ static void denoise(mcr_net *net, const float *p, const mcr_sched *s, const mcr_
         double at = s->abar[t], ap = tprev >= 0 ? s->abar[tprev] : 1.0;
         if (dg > 0) {
             if (sc->sampler == MCR_SAMPLER_DDIM) {
-                ddim_step(x, out, B, dg, d, mx->lo, mx->hi, at, ap);
+                int noisy = sc->eta > 0 && tprev >= 0;
+                if (noisy) mcr_fill_normal(z, (size_t)B * dg, sc->seed, stream * 100003 + (uint64_t)t);
+                ddim_step(x, out, noisy ? z : NULL, sc->eta, B, dg, d, mx->lo, mx->hi, at, ap);
             } else {
                 if (t > 0) mcr_fill_normal(z, (size_t)B * dg, sc->seed, stream * MCR_STREAM_SAMPLE_NOISE + (uint64_t)t);
                 ddpm_step(x, out, z, B, dg, d, mx->lo, mx->hi, s, t);

@@ -376,7 +376,7 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
     const char *b = p->buf;
     /* pass 1: what the values look like */
     size_t n_num = 0, n_na = 0, n_int = 0, n_nonfinite = 0, n_other = 0;
-    int maxdec = 0;
+    size_t dech[18] = {0}, n_exp = 0; /* values by digits after the point; with an exponent */
     size_t first_bad = (size_t)-1;
     for (size_t i = 0; i < nrows; i++) {
         size_t k = (i + 1) * (size_t)ncols + (size_t)j;
@@ -389,8 +389,8 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
         if (r == 1) {
             n_num++;
             if (v == floor(v)) n_int++;
-            if (dec < 0) maxdec = -1;
-            else if (maxdec >= 0 && dec > maxdec) maxdec = dec;
+            if (dec < 0) n_exp++;
+            else dech[dec < 17 ? dec : 17]++;
         } else if (r == 2 || is_nonfinite_word(s, len)) {
             n_nonfinite++;
             if (first_bad == (size_t)-1) first_bad = i;
@@ -433,7 +433,14 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
     }
     if (numeric) {
         c->type = (n_int == n_num) ? MCR_COL_INTEGER : MCR_COL_NUMERIC;
-        c->decimals = maxdec > 12 ? -1 : maxdec;
+        /* the column's usual precision: the most common count of digits after the point
+         * (ties: the larger). Synthetic values are rounded to it and values are written with
+         * it when that is exact; a value with more digits (one 14-digit lambda in flchain)
+         * keeps its own shortest exact form instead of setting the width of every value. */
+        int usual = 0;
+        for (int k = 1; k < 18; k++)
+            if (dech[k] >= dech[usual]) usual = k;
+        c->decimals = (n_exp > 0 || usual > 12) ? -1 : usual;
         c->num = malloc((nrows ? nrows : 1) * sizeof(double));
         if (!c->num) return MCR_NOMEM();
         for (size_t i = 0; i < nrows; i++) {
@@ -682,11 +689,14 @@ static void write_number(FILE *f, double v, mcr_coltype type, int decimals) {
         fprintf(f, "%.0f", v);
         return;
     }
-    if (decimals >= 0) {
-        fprintf(f, "%.*f", decimals, v);
-        return;
-    }
     char buf[64];
+    if (decimals >= 0) { /* the column's precision when exact, else the value's shortest form */
+        snprintf(buf, sizeof buf, "%.*f", decimals, v);
+        if (strtod(buf, NULL) == v) {
+            fputs(buf, f);
+            return;
+        }
+    }
     snprintf(buf, sizeof buf, "%.15g", v);
     if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
     fputs(buf, f);

@@ -64,9 +64,23 @@ double mcr_quantile_forward(const mcr_encfeat *f, double x) {
     int n = f->nq;
     const double *q = f->q;
     double p;
-    if (x - BOUNDS < q[0]) p = 0;
-    else if (x + BOUNDS > q[n - 1]) p = 1;
-    else {
+    if (x - BOUNDS < q[0] || x + BOUNDS > q[n - 1]) {
+        /* At a bound, scikit-learn sends every value to p = 0 or 1 (z = -+5.2), however many
+         * rows share it. A column clipped at its range (age 95, spo2 100, a lab's detection
+         * limit) then puts a point mass 2-3 sd away from its other values, and the denoiser
+         * spreads mass into that gap, which decodes to the bound: synthetic rows piled up at
+         * the columns' min and max (twice the real share). Tied bounds get the middle of
+         * their quantile range instead, as interior ties do; a lone bound stays at 0 or 1. */
+        int j = 0;
+        if (x - BOUNDS < q[0]) {
+            while (j + 1 < n && q[j + 1] == q[0]) j++;
+            p = 0.5 * ref(j, n);
+        } else {
+            j = n - 1;
+            while (j > 0 && q[j - 1] == q[n - 1]) j--;
+            p = 0.5 * (ref(j, n) + 1);
+        }
+    } else {
         /* left and right interpolation averaged, as scikit-learn does for repeated quantiles */
         int lo = 0, hi = n - 1;
         while (hi - lo > 1) {
@@ -403,6 +417,12 @@ int mcr_encoder_codes(const mcr_encoder *e, const mcr_table *t, const size_t *ro
     return MCR_OK;
 }
 
+static double pow10i(int k) {
+    double p = 1;
+    while (k-- > 0) p *= 10;
+    return p;
+}
+
 int mcr_encoder_inverse_ex(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
                            const size_t *rows, mcr_rng *rng) {
     int d = e->d;
@@ -434,7 +454,11 @@ int mcr_encoder_inverse_ex(const mcr_encoder *e, const double *x, size_t nrows, 
                 c->cat[i] = code;
             } else {
                 int miss = f->moff >= 0 && (e->split ? o[f->moff + 1] > o[f->moff] : o[f->moff] > 0.5);
-                c->num[i] = (miss || f->all_missing) ? NAN : decode_num(f, o[f->offset]);
+                double v = (miss || f->all_missing) ? NAN : decode_num(f, o[f->offset]);
+                /* numeric values at the column's usual precision (integers are rounded above) */
+                if (c->type == MCR_COL_NUMERIC && c->decimals >= 0 && c->decimals <= 12 && isfinite(v))
+                    v = round(v * pow10i(c->decimals)) / pow10i(c->decimals);
+                c->num[i] = v;
             }
         }
     }

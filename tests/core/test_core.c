@@ -89,6 +89,23 @@ static void test_quantile_hand_values(void) {
     CHECK(fabs(mcr_quantile_forward(f, 3.5) - mcr_norm_ppf(6.5 / 9)) < 1e-12, "3.5 -> 6.5/9");
     mcr_encoder_free(e);
     mcr_table_free(t);
+    /* ties at the bounds (a column clipped at its range): x = 1,1,1,2,3,4,5,9,9,9 (n = 10 =
+     * nq, refs k/9). 1 fills refs 0..2/9 and maps to the middle, p = 1/9; 9 fills refs
+     * 7/9..1, p = (7/9 + 1)/2 = 8/9. scikit-learn sends both to -+5.2 (p = 0, 1), a point
+     * mass far from the other values that made synthetic rows pile up at the bounds. */
+    t = rd("x\n1\n9\n1\n2\n9\n3\n1\n4\n9\n5\n");
+    CHECK(mcr_encoder_fit(t, &col, 1, NULL, 0, MCR_NUM_QUANTILE, &e) == 0, "fit bound ties");
+    f = &e->f[0];
+    CHECK(f->nq == 10, "nq %d", f->nq);
+    CHECK(fabs(mcr_quantile_forward(f, 1) - mcr_norm_ppf(1.0 / 9)) < 1e-12, "tied min -> p 1/9: %g",
+          mcr_quantile_forward(f, 1));
+    CHECK(fabs(mcr_quantile_forward(f, 9) - mcr_norm_ppf(8.0 / 9)) < 1e-12, "tied max -> p 8/9: %g",
+          mcr_quantile_forward(f, 9));
+    CHECK(mcr_quantile_forward(f, 0) == mcr_quantile_forward(f, 1), "below the range = the bound");
+    CHECK(mcr_quantile_inverse(f, mcr_quantile_forward(f, 1)) == 1, "tied min inverse");
+    CHECK(mcr_quantile_inverse(f, mcr_quantile_forward(f, 9)) == 9, "tied max inverse");
+    mcr_encoder_free(e);
+    mcr_table_free(t);
 }
 
 static void test_round_trip(void) {

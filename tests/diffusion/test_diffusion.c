@@ -66,9 +66,9 @@ static void test_ddim_perfect_predictor(void) {
     q_sample(x, x0, eps, tt, &s, 3, 2, 2);
     float y[6];
     memcpy(y, x, sizeof x);
-    ddim_step(x, eps, 3, 2, 2, NULL, NULL, s.abar[600], 1.0);
+    ddim_step(x, eps, NULL, 0, 3, 2, 2, NULL, NULL, s.abar[600], 1.0);
     for (int i = 0; i < 6; i++) CHECK(fabsf(x[i] - x0[i]) < 1e-5f, "x0[%d] %g vs %g", i, x[i], x0[i]);
-    ddim_step(y, eps, 3, 2, 2, NULL, NULL, s.abar[600], s.abar[200]);
+    ddim_step(y, eps, NULL, 0, 3, 2, 2, NULL, NULL, s.abar[600], s.abar[200]);
     float z[6];
     int t2[6] = {200, 200, 200, 200, 200, 200};
     q_sample(z, x0, eps, t2, &s, 3, 2, 2);
@@ -76,7 +76,7 @@ static void test_ddim_perfect_predictor(void) {
     /* clipping: a bound on x0_hat is respected exactly at t = -1 */
     float lo[2] = {-1, -1}, hi[2] = {1, 1};
     q_sample(x, x0, eps, tt, &s, 3, 2, 2);
-    ddim_step(x, eps, 3, 2, 2, lo, hi, s.abar[600], 1.0);
+    ddim_step(x, eps, NULL, 0, 3, 2, 2, lo, hi, s.abar[600], 1.0);
     for (int i = 0; i < 6; i++)
         CHECK(fabsf(x[i] - fminf(1, fmaxf(-1, x0[i]))) < 1e-5f, "clipped x0[%d] %g", i, x[i]);
     mcr_sched_free(&s);
@@ -115,12 +115,45 @@ static void test_cfg(void) {
     CHECK(c[0] == 5 && c[1] == 6 && c[2] == -5, "(1+w) c - w u");
 }
 
+static void test_ddim_eta(void) {
+    /* eta = 1 on a coarse grid is the DDPM posterior from t to s: mean
+     * sqrt(abar_s) x0 + sqrt(1 - abar_s - sigma^2) eps, sd sigma = sqrt((1-abar_s)/(1-abar_t)
+     * (1 - abar_t/abar_s)); written out here by hand. eta = 0 is plain DDIM; the last step
+     * (abar_s = 1) adds no noise whatever eta is. */
+    mcr_sched s;
+    mcr_sched_init(&s, 1000, MCR_SCHED_COSINE);
+    double at = s.abar[700], as = s.abar[300];
+    float x0[4] = {0.3f, -1.2f, 2.0f, 0.5f}, eps[4] = {1, -0.5f, 0.25f, 2}, z[4] = {0.7f, -1.1f, 0.2f, 1.9f};
+    int tt[4] = {700, 700, 700, 700};
+    float x[4], y[4], w[4];
+    q_sample(x, x0, eps, tt, &s, 2, 2, 2);
+    memcpy(y, x, sizeof x);
+    memcpy(w, x, sizeof x);
+    ddim_step(x, eps, z, 1.0f, 2, 2, 2, NULL, NULL, at, as);
+    ddim_step(y, eps, NULL, 0.0f, 2, 2, 2, NULL, NULL, at, as);
+    double sig = sqrt((1 - as) / (1 - at) * (1 - at / as));
+    for (int i = 0; i < 4; i++) {
+        double want = sqrt(as) * x0[i] + sqrt(1 - as - sig * sig) * eps[i] + sig * z[i];
+        CHECK(fabs(x[i] - want) < 1e-5, "eta=1 [%d]: %g vs %g", i, x[i], want);
+        double ddim = sqrt(as) * x0[i] + sqrt(1 - as) * eps[i];
+        CHECK(fabs(y[i] - ddim) < 1e-5, "eta=0 [%d]: %g vs %g", i, y[i], ddim);
+    }
+    /* the DDPM posterior variance of one step t -> t-1 is beta_t (1 - abar_{t-1}) / (1 - abar_t) */
+    double a1 = s.abar[500], a0 = s.abar[499], post = s.beta[500] * (1 - a0) / (1 - a1);
+    double s1 = (1 - a0) / (1 - a1) * (1 - a1 / a0);
+    CHECK(fabs(s1 - post) < 1e-9 * post + 1e-15, "one-step sigma^2 %g vs beta posterior %g", s1, post);
+    ddim_step(w, eps, z, 1.0f, 2, 2, 2, NULL, NULL, at, 1.0);
+    for (int i = 0; i < 4; i++) CHECK(fabsf(w[i] - x0[i]) < 1e-5f, "last step is x0_hat [%d]", i);
+    mcr_sched_free(&s);
+}
+
 int main(void) {
     TEST(test_linear_schedule);
     TEST(test_cosine_schedule);
     TEST(test_q_sample_moments);
     TEST(test_ddim_perfect_predictor);
     TEST(test_ddpm_step);
+    TEST(test_ddim_eta);
     TEST(test_cfg);
     return DONE();
 }

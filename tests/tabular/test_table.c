@@ -176,6 +176,42 @@ static void test_number_look_preserved(void) {
     mcr_table_free(t);
 }
 
+static void test_usual_precision(void) {
+    /* y: mostly 2 digits after the point, one value with 14 (as flchain's lambda): the column's
+     * precision is the usual 2, not the longest 14. Written back, every value is exact: 2-digit
+     * values as read, the long one in its shortest exact form, 5.7 padded to 5.70. */
+    int rc;
+    const char *s = "x,y\n1,1.25\n2,2.2656803102585168\n3,0.87\n4,5.7\n5,3.10\n";
+    mcr_table *t = rd(s, NULL, &rc);
+    CHECK(rc == 0 && t, "%s", mcr_last_error());
+    if (!t) return;
+    CHECK(t->cols[1].decimals == 2, "usual precision %d", t->cols[1].decimals);
+    char *o = wr(t);
+    CHECK(strcmp(o, "x,y\n1,1.25\n2,2.2656803102585168\n3,0.87\n4,5.70\n5,3.10\n") == 0, "written: %s", o);
+    free(o);
+    /* decoded (synthetic) values come out at that precision */
+    int col = 1;
+    mcr_encoder *e = NULL;
+    CHECK(mcr_encoder_fit(t, &col, 1, NULL, 0, MCR_NUM_STANDARD, &e) == 0, "fit");
+    mcr_table *syn = NULL;
+    CHECK(mcr_table_new_like(t, 3, &syn) == 0, "new_like");
+    if (e && syn) {
+        double z[3] = {0.123456789, -0.5, 0.9876};
+        CHECK(mcr_encoder_inverse(e, z, 3, syn, NULL) == 0, "inverse");
+        for (int i = 0; i < 3; i++) {
+            double v = syn->cols[1].num[i];
+            CHECK(fabs(v * 100 - round(v * 100)) < 1e-9, "synthetic value %.17g has more than 2 digits", v);
+        }
+        char *w = wr(syn);
+        const char *line = strchr(w, '\n') + 1;
+        CHECK(strlen(line) < 40, "short synthetic lines: %s", w);
+        free(w);
+    }
+    mcr_table_free(syn);
+    mcr_encoder_free(e);
+    mcr_table_free(t);
+}
+
 static void test_patient_treatment(void) {
     mcr_table *t;
     if (access(th_data("patient_treatment.csv"), R_OK))
@@ -281,6 +317,7 @@ int main(void) {
     TEST(test_inference_and_overrides);
     TEST(test_errors_name_line_col);
     TEST(test_number_look_preserved);
+    TEST(test_usual_precision);
     TEST(test_patient_treatment);
     TEST(test_large_linear);
     TEST(test_atomic_write);
