@@ -259,7 +259,7 @@ static int detect(const mcr_encoder *e, const mcr_table *U, const size_t *a, con
         goto done;
     }
     mcr_rng r;
-    mcr_rng_seed(&r, seed, 71);
+    mcr_rng_seed(&r, seed, MCR_STREAM_ASSESS_FOLDS);
     /* folds: a random permutation of each side, dealt round-robin */
     for (size_t i = 0; i < n; i++) rows[i] = a[i], rows[n + i] = b[i], y[i] = 0, y[n + i] = 1;
     size_t *idx = malloc(n * sizeof(size_t));
@@ -385,7 +385,7 @@ static int privacy_scope(const mcr_encoder *e, const unioned *u, const privacy_c
         if (!rows || !lab || !sco) rc = MCR_NOMEM();
         if (!rc) {
             mcr_rng r;
-            mcr_rng_seed(&r, seed, 74);
+            mcr_rng_seed(&r, seed, MCR_STREAM_ASSESS_SUBSAMPLE);
             subsample(rs, nrs, n, &r, rows);
             subsample(hs, nhs, n, &r, rows + n); /* overwrites the unused tail of the first */
         }
@@ -419,7 +419,7 @@ static int utility(const unioned *u, const mcr_assess_config *c, mcr_assess_resu
         goto done;
     }
     mcr_rng r;
-    mcr_rng_seed(&r, c->seed, 73);
+    mcr_rng_seed(&r, c->seed, MCR_STREAM_ASSESS_SPLIT);
     size_t nrr = 0, nss = 0, nte = 0;
     for (size_t i = u->nr; i < u->nr + u->ns; i++)
         if (U->cols[jt].cat[i] >= 0) seen[U->cols[jt].cat[i]] = 1;
@@ -743,7 +743,7 @@ int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_c
     if ((rc = list_scopes(&u, res, minority))) goto fail;
     /* one encoder for distances and detection: fitted on (a sample of) the real rows */
     mcr_rng r;
-    mcr_rng_seed(&r, c->seed, 72);
+    mcr_rng_seed(&r, c->seed, MCR_STREAM_ASSESS_ENCODER);
     int *all = malloc(((size_t)u.nc + 1) * sizeof(int));
     if (!all) goto nomem;
     for (int a = 0; a < u.nc; a++) all[a] = a;

@@ -324,7 +324,7 @@ static int mlp_fit(const mcr_clf_config *c, const float *X, const int *y, const 
     float *o = h2 + MLP_B * MLP_H2, *dout = o + MLP_B * K, *xb = dout + MLP_B * K;
     float *dh1 = xb + (size_t)MLP_B * d, *dh2 = dh1 + MLP_B * MLP_H1, *dz2 = dh2 + MLP_B * MLP_H2;
     mcr_rng r;
-    mcr_rng_seed(&r, c->seed, 0xC1F);
+    mcr_rng_seed(&r, c->seed, MCR_STREAM_CLASSIFY);
     /* PyTorch Linear initialisation */
     size_t fan[3] = {(size_t)d, MLP_H1, MLP_H2};
     for (int l = 0; l < 3; l++) {

@@ -535,7 +535,7 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
         x.s = s;
         x.seed = c->seed + (uint64_t)s;
         mcr_rng r;
-        mcr_rng_seed(&r, x.seed, 4242);
+        mcr_rng_seed(&r, x.seed, MCR_STREAM_EVALUATE);
         if ((rc = seed_rows(&x, test ? ndata : 0, thin_class, thin_p, kept, &r))) break;
         x.pos = positive_class(&x);
         if (x.pos < 0) {

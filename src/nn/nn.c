@@ -166,7 +166,7 @@ static void uniform_init(float *p, size_t n, float bound, mcr_rng *r) {
 
 void mcr_net_init_params(const mcr_net *n, float *p, uint64_t seed) {
     mcr_rng r;
-    mcr_rng_seed(&r, seed, 0x1417);
+    mcr_rng_seed(&r, seed, MCR_STREAM_INIT);
     int dt = n->dt;
     float bt = 1.0f / sqrtf((float)dt), bd = 1.0f / sqrtf((float)n->d);
     uniform_init(p + n->wt1, (size_t)dt * dt, bt, &r);

@@ -654,7 +654,7 @@ static void denoise(mcr_net *net, const float *p, const mcr_sched *s, const mcr_
         if (dg > 0) {
             if (sc->sampler == MCR_SAMPLER_DDIM) {
                 int noisy = sc->eta > 0 && tprev >= 0;
-                if (noisy) mcr_fill_normal(z, (size_t)B * dg, sc->seed, stream * 100003 + (uint64_t)t);
+                if (noisy) mcr_fill_normal(z, (size_t)B * dg, sc->seed, stream * MCR_STREAM_SAMPLE_NOISE + (uint64_t)t);
                 ddim_step(x, out, noisy ? z : NULL, sc->eta, B, dg, d, mx->lo, mx->hi, at, ap);
             } else {
                 if (t > 0) mcr_fill_normal(z, (size_t)B * dg, sc->seed, stream * MCR_STREAM_SAMPLE_NOISE + (uint64_t)t);

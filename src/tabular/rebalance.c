@@ -420,7 +420,7 @@ static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, cons
     int nc = compared_columns(m, cols);
     for (size_t q = 0; q < nrows; q++) order[q] = rows ? rows[q] : q;
     mcr_rng r;
-    mcr_rng_seed(&r, seed, 991);
+    mcr_rng_seed(&r, seed, MCR_STREAM_DCR);
     mcr_rng_shuffle(&r, order, nrows);
     size_t nh = nrows / 5, nref = nrows - nh;
     encoded e;
@@ -668,7 +668,7 @@ static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, c
                        nclass ? "a single class" : "no values", mcr_table_source(t));
     }
     mcr_rng r;
-    mcr_rng_seed(&r, c->seed, 77);
+    mcr_rng_seed(&r, c->seed, MCR_STREAM_AUGMENT);
     mcr_table *res = NULL, *syn = NULL;
     size_t total_add = 0, nsynth = 0;
     for (int i = 0; i < ce.ncell; i++) total_add += ce.want[i] > ce.n[i] ? ce.want[i] - ce.n[i] : 0;

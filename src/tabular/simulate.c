@@ -114,7 +114,7 @@ int mcr_simulate(const mcr_sim_config *cfg, mcr_table **out) {
     size_t grows[NG], gpos[NG];
     mcr_sim_counts(cfg, grows, gpos);
     mcr_rng r;
-    mcr_rng_seed(&r, cfg->seed, 0);
+    mcr_rng_seed(&r, cfg->seed, MCR_STREAM_SIMULATE);
     size_t p = 0;
     for (int g = 0; g < NG; g++)
         for (size_t i = 0; i < grows[g]; i++) grp[p++] = g;

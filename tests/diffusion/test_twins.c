@@ -177,7 +177,7 @@ static void test_gaussian_steps_twin(void) {
                 q_sample(xt, x0, eps, ts, &s, B, d, ld);
                 memcpy(xa, xt, sizeof xa), memcpy(xb, xt, sizeof xb);
                 double at = s.abar[t], ap = mcr_abar_prev(&s, t), tp = t > 10 ? s.abar[t - 10] : 1.0;
-                ddim_step(xa, e2, B, d, ld, clip ? lo : NULL, clip ? hi : NULL, at, tp);
+                ddim_step(xa, e2, NULL, 0, B, d, ld, clip ? lo : NULL, clip ? hi : NULL, at, tp);
                 ddpm_step(xb, e2, z, B, d, ld, clip ? lo : NULL, clip ? hi : NULL, &s, t);
                 double eq = 0, ea = 0, eb = 0;
                 int pad = 1;

@@ -140,7 +140,7 @@ static size_t c_diffusion(float *out) {
     memcpy(xt, x0, nx * sizeof(float));
     q_sample(xt, x0, eps, t, &s, B, d, ld);
     memcpy(xa, xt, nx * sizeof(float)), memcpy(xb, xt, nx * sizeof(float));
-    ddim_step(xa, epl, B, d, ld, lo, hi, s.abar[60], s.abar[40]);
+    ddim_step(xa, epl, eps, 1.0f, B, d, ld, lo, hi, s.abar[60], s.abar[40]);
     ddpm_step(xb, epl, eps, B, d, ld, lo, hi, &s, 60);
     free(x0), free(eps), free(epl), free(t);
     mcr_sched_free(&s);
