@@ -223,6 +223,9 @@ typedef struct mcr_fit_config {
     const char *target;          /* column to rebalance (required)                         */
     const char *sensitive;       /* sensitive attribute (optional)                         */
     const char *drop;            /* comma-separated columns not modelled (optional)        */
+    const char *features;        /* comma-separated columns modelled even if identifier-like:
+                                    by default identifier-like columns (mcr_table_identifiers)
+                                    are not modelled and synthetic rows leave them empty      */
     mcr_condition condition;     /* what the model is conditioned on (default target)      */
     int widths[MCR_MAX_LAYERS];  /* hidden widths (default 256,512,512,256)                */
     int nwidths;
@@ -258,6 +261,9 @@ typedef struct mcr_fit_config {
 MCR_API void mcr_fit_config_default(mcr_fit_config *c);
 
 /* Fit a conditional DDPM on all rows of t (or rows[0..nrows) if rows != NULL). */
+/* The columns a fit with config c leaves out as identifier-like: reason[ncols] gets MCR_IDENT_*
+ * (MCR_IDENT_NONE for modelled, condition, dropped and c->features columns). */
+MCR_API int mcr_fit_identifiers(const mcr_table *t, const mcr_fit_config *c, int *reason);
 MCR_API int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_fit_config *c,
                   mcr_model **out);
 MCR_API void mcr_model_free(mcr_model *m);

@@ -37,7 +37,7 @@ int cli_csv_option(const char *cmd, int c, const char *arg, mcr_csv_options *o, 
  * Returns 1 if handled (with *err set to an exit code on a bad value). */
 int cli_fit_option(const char *cmd, int c, const char *arg, mcr_fit_config *f, int *err);
 enum { O_STEPS = 2000, O_BATCH, O_LR, O_WIDTHS, O_DIMT, O_ACT, O_DROPOUT, O_T, O_SCHED, O_PUNC,
-       O_EMA, O_WARM, O_CLIP, O_WD, O_TRANSFORM, O_CATMODE, O_MINLEVEL };
+       O_EMA, O_WARM, O_CLIP, O_WD, O_TRANSFORM, O_CATMODE, O_MINLEVEL, O_FEATURE };
 #define CLI_FIT_LONGOPTS                                                                       \
     {"steps", required_argument, 0, O_STEPS}, {"batch", required_argument, 0, O_BATCH},       \
         {"lr", required_argument, 0, O_LR}, {"widths", required_argument, 0, O_WIDTHS},        \
@@ -48,14 +48,18 @@ enum { O_STEPS = 2000, O_BATCH, O_LR, O_WIDTHS, O_DIMT, O_ACT, O_DROPOUT, O_T, O
         {"grad-clip", required_argument, 0, O_CLIP},                                           \
         {"weight-decay", required_argument, 0, O_WD}, {"transform", required_argument, 0, O_TRANSFORM},    \
         {"categorical-mode", required_argument, 0, O_CATMODE},                                 \
-        {"min-level-count", required_argument, 0, O_MINLEVEL}
+        {"min-level-count", required_argument, 0, O_MINLEVEL}, {"feature", required_argument, 0, O_FEATURE}
 #define CLI_FIT_HELP                                                                           \
     "  diffusion model (method mcrage):\n"                                                     \
     "      --steps N --batch B --lr LR --widths W1,W2,... --T N --schedule cosine|linear\n"    \
     "      --dim-t N --act relu|silu --dropout P --p-uncond P --ema D --warmup N\n"           \
     "      --grad-clip G --weight-decay W --transform quantile|standard|minmax\n"             \
     "      --categorical-mode multinomial|onehot --min-level-count N\n"                      \
+    "      --feature COLS         model these identifier-like columns after all\n"            \
     "      (defaults as in 'mcrage fit --help')\n"
+
+/* one line on stderr for each identifier-like column the fit leaves out (nothing if none) */
+int cli_say_identifiers(const char *cmd, const mcr_table *t, const mcr_fit_config *c);
 
 /* progress bar on stderr for fit_config.progress (silent when stderr is not a terminal) */
 typedef struct {

@@ -151,6 +151,11 @@ int cmd_augment(int argc, char **argv) {
     a.fit.progress = cli_progress_bar;
     a.fit.progress_ctx = &pc;
     a.keep_model = report != NULL;
+    if (a.method == MCR_AUG_MCRAGE) {
+        mcr_fit_config fc = a.fit;
+        fc.target = a.target, fc.sensitive = a.sensitive, fc.drop = a.drop;
+        if ((rc = cli_say_identifiers(cmd, t, &fc))) return mcr_table_free(t), cli_fail(cmd, rc);
+    }
     if (!quiet && a.method == MCR_AUG_MCRAGE) fprintf(stderr, "mcrage: augment: fitting the diffusion model (%d steps)\n", a.fit.steps);
     mcr_augment_result *r = NULL;
     rc = mcr_augment_run(t, NULL, 0, &a, &r);

@@ -113,6 +113,11 @@ int cmd_fit(int argc, char **argv) {
         mcr_model_free(ck);
         return cli_fail(cmd, rc);
     }
+    if ((rc = cli_say_identifiers(cmd, t, &c))) {
+        mcr_table_free(t);
+        mcr_model_free(ck);
+        return cli_fail(cmd, rc);
+    }
     cli_progress pc = {!quiet && isatty(2), cli_wall()};
     c.progress = cli_progress_bar;
     c.progress_ctx = &pc;

@@ -161,6 +161,7 @@ int cli_fit_option(const char *cmd, int c, const char *arg, mcr_fit_config *f, i
     case O_WD: if (!(*err = cli_double(cmd, "--weight-decay", arg, 0, 10, &d) ? EXIT_USAGE : 0)) f->weight_decay = (float)d; return 1;
     case O_TRANSFORM: if (!(*err = pick(cmd, "--transform", arg, trans, 3, &k))) f->numeric = (mcr_numeric_transform)k; return 1;
     case O_CATMODE: if (!(*err = pick(cmd, "--categorical-mode", arg, cmodes, 2, &k))) f->catmode = (mcr_catmode)k; return 1;
+    case O_FEATURE: f->features = arg; return 1;
     case O_MINLEVEL: if (!(*err = cli_long(cmd, "--min-level-count", arg, 1, 1000000000, &v) ? EXIT_USAGE : 0)) f->min_level_count = (int)v; return 1;
     }
     return 0;
@@ -187,3 +188,16 @@ void cli_progress_bar(void *ctx, int step, int steps, float loss, double rows_pe
     fflush(stderr);
 }
 
+
+int cli_say_identifiers(const char *cmd, const mcr_table *t, const mcr_fit_config *c) {
+    int n = mcr_table_ncols(t), *why = calloc((size_t)n + 1, sizeof(int));
+    if (!why) return MCR_ENOMEM;
+    int rc = mcr_fit_identifiers(t, c, why);
+    for (int j = 0; j < n && !rc; j++)
+        if (why[j])
+            fprintf(stderr, "mcrage: %s: column '%s' is not modelled: identifier-like (%s); synthetic rows "
+                            "leave it empty (--feature %s models it)\n",
+                    cmd, mcr_table_colname(t, j), mcr_identifier_reason(why[j]), mcr_table_colname(t, j));
+    free(why);
+    return rc;
+}

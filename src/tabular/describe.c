@@ -26,12 +26,13 @@ struct mcr_describe_result {
     size_t *counts;          /* [K + 1] class counts, last: missing                      */
     size_t *cross;           /* [(G + 1) (K + 1)] group x class counts                    */
     int minority, rarest, majority; /* minority: the rarest class, -1 on a tie           */
+    int *ident;              /* [ncols] MCR_IDENT_*: identifier-like columns               */
 };
 
 void mcr_describe_free(mcr_describe_result *r) {
     if (!r) return;
     mcr_table_free(r->lv);
-    free(r->target), free(r->sensitive), free(r->counts), free(r->cross);
+    free(r->target), free(r->sensitive), free(r->counts), free(r->cross), free(r->ident);
     free(r);
 }
 
@@ -52,7 +53,11 @@ int mcr_describe_compute(const mcr_table *t, const char *target, const char *sen
     r->sensitive = mcr_strdup(sensitive ? sensitive : "");
     r->counts = calloc((size_t)K + 1, sizeof(size_t));
     r->cross = calloc(((size_t)G + 1) * ((size_t)K + 1), sizeof(size_t));
-    if (!r->target || !r->sensitive || !r->counts || !r->cross) return mcr_describe_free(r), MCR_NOMEM();
+    r->ident = calloc((size_t)t->ncols + 1, sizeof(int));
+    if (!r->target || !r->sensitive || !r->counts || !r->cross || !r->ident) return mcr_describe_free(r), MCR_NOMEM();
+    if ((rc = mcr_table_identifiers(t, r->ident))) return mcr_describe_free(r), rc;
+    if (jt >= 0) r->ident[jt] = MCR_IDENT_NONE;
+    if (js >= 0) r->ident[js] = MCR_IDENT_NONE;
     for (size_t i = 0; i < u->nrows; i++) {
         int y = jt >= 0 ? u->cols[jt].cat[i] : -1;
         int g = js >= 0 ? u->cols[js].cat[i] : -1;
@@ -97,6 +102,10 @@ int mcr_describe_write_json(const mcr_describe_result *r, FILE *f) {
         mcr_json_str(f, c->name);
         fprintf(f, ",\"type\":\"%s\",\"missing\":%zu", mcr_coltype_name(c->type),
                 mcr_table_nmissing(t, j));
+        if (r->ident[j]) {
+            fputs(",\"identifier\":", f);
+            mcr_json_str(f, mcr_identifier_reason(r->ident[j]));
+        }
         if (c->type == MCR_COL_CATEGORICAL) {
             size_t *lc = calloc((size_t)c->nlevels + 1, sizeof(size_t));
             if (!lc) return MCR_NOMEM();
@@ -189,6 +198,7 @@ int mcr_describe_print(const mcr_describe_result *r, FILE *f) {
             num_stats(c, n, &mn, &mx, &mean);
             fprintf(f, "[%g, %g], mean %.4g", mn, mx, mean);
         }
+        if (r->ident[j]) fprintf(f, "  <- identifier-like (%s): not modelled", mcr_identifier_reason(r->ident[j]));
         fputc('\n', f);
     }
     if (jt >= 0) {

@@ -305,6 +305,29 @@ static int row_cond(const mcr_model *m, const mcr_table *t, size_t i) {
 }
 
 /* Schema and conditions of a new model (no network yet). */
+int mcr_fit_identifiers(const mcr_table *t, const mcr_fit_config *c, int *reason) {
+    int rc = mcr_table_identifiers(t, reason);
+    if (rc) return rc;
+    int nf = 0, nd = 0;
+    char **feat = mcr_split_list(c->features, &nf), **drop = mcr_split_list(c->drop, &nd);
+    if ((c->features && !feat) || (c->drop && !drop)) {
+        free(feat), free(drop);
+        return MCR_NOMEM();
+    }
+    for (int i = 0; i < nf && !rc; i++)
+        if (mcr_table_find(t, feat[i]) < 0)
+            rc = mcr_err(MCR_EINVAL, "feature column '%s' does not exist in %s", feat[i], mcr_table_source(t));
+    for (int j = 0; j < t->ncols && !rc; j++) {
+        const char *name = t->cols[j].name;
+        int keep = (c->target && !strcmp(name, c->target)) || (c->sensitive && !strcmp(name, c->sensitive));
+        for (int i = 0; i < nf; i++) keep |= !strcmp(feat[i], name);
+        for (int i = 0; i < nd; i++) keep |= !strcmp(drop[i], name);
+        if (keep) reason[j] = MCR_IDENT_NONE;
+    }
+    free(feat), free(drop);
+    return rc;
+}
+
 static int model_setup(const mcr_table *t, const mcr_fit_config *c, mcr_model **out) {
     int rc;
     mcr_model *m = calloc(1, sizeof *m);
@@ -348,7 +371,13 @@ static int model_setup(const mcr_table *t, const mcr_fit_config *c, mcr_model **
         if (a >= 0 && g >= 0) snprintf(m->cond_names[k], len, "%s|%s", an, gn);
         else snprintf(m->cond_names[k], len, "%s", a >= 0 ? an : gn);
     }
-    /* features: every column but the conditions and the dropped ones */
+    /* features: every column but the conditions, the dropped ones and identifier-like ones */
+    int *ident = malloc((size_t)t->ncols * sizeof(int));
+    if (!ident) goto nomem;
+    if ((rc = mcr_fit_identifiers(t, c, ident))) {
+        free(ident);
+        goto fail;
+    }
     int ndrop = 0;
     char **drop = mcr_split_list(c->drop, &ndrop);
     for (int i = 0; i < ndrop; i++)
@@ -356,10 +385,12 @@ static int model_setup(const mcr_table *t, const mcr_fit_config *c, mcr_model **
             rc = mcr_err(MCR_EINVAL, "--drop: column '%s' does not exist in %s", drop[i],
                          mcr_table_source(t));
             free(drop);
+            free(ident);
             goto fail;
         }
     if (!(m->feat = malloc((size_t)t->ncols * sizeof(int)))) {
         free(drop);
+        free(ident);
         goto nomem;
     }
     for (int j = 0; j < t->ncols; j++) {
@@ -367,9 +398,10 @@ static int model_setup(const mcr_table *t, const mcr_fit_config *c, mcr_model **
                       (j == m->sensitive && m->condition != MCR_COND_TARGET);
         int dropped = 0;
         for (int i = 0; i < ndrop; i++) dropped |= strcmp(drop[i], t->cols[j].name) == 0;
-        if (!is_cond && !dropped) m->feat[m->nfeat++] = j;
+        if (!is_cond && !dropped && !ident[j]) m->feat[m->nfeat++] = j;
     }
     free(drop);
+    free(ident);
     if (m->nfeat == 0) {
         rc = mcr_err(MCR_EINVAL, "%s: no columns left to model besides the condition",
                      mcr_table_source(t));

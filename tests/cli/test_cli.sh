@@ -157,5 +157,14 @@ printf 'x,y\n1,a\n2,b\n3,a\n4,b\n' >"$D/tie.csv"
 if ! grep -q "minority$" "$D/tie.txt" && grep -qF '"minority":null' "$D/tie.json"; then ok "describe: no minority on a tie"; else bad "describe: no minority on a tie"; fi
 "$M" describe "$D/c.csv" --target outcome | grep -q "<- minority" && ok "describe marks a unique minority" || bad "describe marks a unique minority"
 
+# identifiers (issue 19): a unique patient number is not modelled; synthetic rows leave it empty
+awk 'BEGIN{srand(3); print "id,age,bmi,stroke"; for(i=0;i<600;i++) printf "%d,%d,%.1f,%d\n", 9046+7*i, 20+int(60*rand()), 18+20*rand(), rand()<0.1}' >"$D/ids.csv"
+expect "augment says the id is not modelled" 0 "column 'id' is not modelled: identifier-like" -- "$M" augment "$D/ids.csv" --target stroke --method mcrage --steps 30 --widths 16,16 --mark-synthetic syn -q -o "$D/ids_aug.csv"
+if awk -F, 'NR>1 && $5==1 && $1!="" {bad++} NR>1 && $5==0 && $1=="" {bad++} END{exit bad>0}' "$D/ids_aug.csv" && [ "$(awk -F, 'NR>1 && $5==1' "$D/ids_aug.csv" | wc -l)" -gt 0 ]
+then ok "no synthetic row carries an id; real rows keep theirs"; else bad "no synthetic row carries an id; real rows keep theirs"; fi
+expect "--feature id models it" 0 "steps in" -- "$M" fit "$D/ids.csv" --target stroke --feature id --steps 5 --widths 8 -o "$D/ids.mcrg"
+grep -q "identifier-like" "$D/err" && bad "--feature id: no identifier line" || ok "--feature id: no identifier line"
+expect "describe flags the id" 0 "<- identifier-like (a distinct value in nearly every row): not modelled" -- "$M" describe "$D/ids.csv"
+
 echo "test_cli.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -84,9 +84,47 @@ static void test_shared_tables(void) {
     }
 }
 
+static void test_fit_leaves_identifiers_out(void) {
+    /* a stroke-like table: the id column is not modelled, synthetic rows leave it empty (so no
+     * synthetic row carries a real patient's id); --feature id brings it back */
+    mcr_table *t = fixture("stroke", 400);
+    if (!t) return;
+    mcr_fit_config c;
+    mcr_fit_config_default(&c);
+    c.target = "stroke";
+    c.steps = 30;
+    c.batch = 128;
+    c.widths[0] = c.widths[1] = 32;
+    c.nwidths = 2;
+    int why[7];
+    CHECK(mcr_fit_identifiers(t, &c, why) == 0 && why[0] == MCR_IDENT_UNIQUE && why[6] == 0, "identifiers");
+    mcr_model *m = NULL;
+    CHECK(mcr_model_fit(t, NULL, 0, &c, &m) == 0, "%s", mcr_last_error());
+    mcr_table *s = NULL;
+    size_t counts[2] = {150, 150};
+    mcr_sample_config sc;
+    mcr_sample_config_default(&sc);
+    if (m) CHECK(mcr_model_sample(m, counts, &sc, &s) == 0, "%s", mcr_last_error());
+    if (s) {
+        size_t with_id = 0;
+        for (size_t i = 0; i < mcr_table_nrows(s); i++) with_id += !isnan(mcr_table_num(s, i, 0));
+        CHECK(with_id == 0, "%zu synthetic rows carry an id", with_id);
+        CHECK(mcr_table_nmissing(s, 2) == 0, "the other columns are generated");
+    }
+    mcr_table_free(s);
+    mcr_model_free(m);
+    c.features = "id";
+    CHECK(mcr_fit_identifiers(t, &c, why) == 0 && why[0] == MCR_IDENT_NONE, "--feature id");
+    c.features = "nosuch";
+    CHECK(mcr_fit_identifiers(t, &c, why) == MCR_EINVAL && strstr(mcr_last_error(), "feature column 'nosuch'"),
+          "%s", mcr_last_error());
+    mcr_table_free(t);
+}
+
 int main(void) {
     TEST(test_names);
     TEST(test_fixtures);
     TEST(test_shared_tables);
+    TEST(test_fit_leaves_identifiers_out);
     return DONE();
 }

@@ -186,7 +186,7 @@ static void test_usual_precision(void) {
     CHECK(rc == 0 && t, "%s", mcr_last_error());
     if (!t) return;
     CHECK(t->cols[1].decimals == 2, "usual precision %d", t->cols[1].decimals);
-    char *o = wr(t);
+    char *o = th_csv(t);
     CHECK(strcmp(o, "x,y\n1,1.25\n2,2.2656803102585168\n3,0.87\n4,5.70\n5,3.10\n") == 0, "written: %s", o);
     free(o);
     /* decoded (synthetic) values come out at that precision */
@@ -202,7 +202,7 @@ static void test_usual_precision(void) {
             double v = syn->cols[1].num[i];
             CHECK(fabs(v * 100 - round(v * 100)) < 1e-9, "synthetic value %.17g has more than 2 digits", v);
         }
-        char *w = wr(syn);
+        char *w = th_csv(syn);
         const char *line = strchr(w, '\n') + 1;
         CHECK(strlen(line) < 40, "short synthetic lines: %s", w);
         free(w);
