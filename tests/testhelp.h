@@ -48,6 +48,31 @@ static inline const char *th_data(const char *name) {
     return buf;
 }
 #ifdef MCRAGE_H
+/* a small model: `target`, two hidden layers of `width`, batch 256, `steps` steps, the rest default */
+static inline mcr_fit_config th_fit_config(const char *target, int width, int steps) {
+    mcr_fit_config c;
+    mcr_fit_config_default(&c);
+    c.target = target;
+    c.widths[0] = c.widths[1] = width;
+    c.nwidths = 2;
+    c.steps = steps;
+    c.batch = 256;
+    return c;
+}
+/* fit on t, then sample counts[] with the default sampler: the synthetic rows (NULL on failure,
+ * with the library's message printed); the model in *m when m is not NULL */
+static inline mcr_table *th_fit_sample(const mcr_table *t, const mcr_fit_config *c, const size_t *counts,
+                                       mcr_model **m) {
+    mcr_model *mm = NULL;
+    mcr_table *s = NULL;
+    mcr_sample_config sc;
+    mcr_sample_config_default(&sc);
+    if (mcr_model_fit(t, NULL, 0, c, &mm) || mcr_model_sample(mm, counts, &sc, &s))
+        fprintf(stderr, "  fit/sample: %s\n", mcr_last_error());
+    if (m) *m = mm;
+    else mcr_model_free(mm);
+    return s;
+}
 /* what a table writes as CSV, as a string (the caller frees it) */
 static inline char *th_csv(const mcr_table *t) {
     char *buf = NULL;

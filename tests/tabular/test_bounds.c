@@ -38,23 +38,11 @@ static void test_no_pile_up_at_bounds(void) {
     free(buf);
     CHECK(rc == 0, "%s", mcr_last_error());
     if (rc) return;
-    mcr_fit_config c;
-    mcr_fit_config_default(&c);
-    c.target = "y";
-    c.widths[0] = c.widths[1] = 64;
-    c.nwidths = 2;
-    c.steps = 500;
-    c.batch = 256;
-    mcr_model *m = NULL;
-    rc = mcr_model_fit(t, NULL, 0, &c, &m);
-    CHECK(rc == 0, "fit: %s", mcr_last_error());
-    if (rc) return mcr_table_free(t);
-    mcr_sample_config sc;
-    mcr_sample_config_default(&sc);
+    mcr_fit_config c = th_fit_config("y", 64, 500);
     size_t counts[2] = {2000, 2000};
-    mcr_table *s = NULL;
-    rc = mcr_model_sample(m, counts, &sc, &s);
-    CHECK(rc == 0, "sample: %s", mcr_last_error());
+    mcr_table *s = th_fit_sample(t, &c, counts, NULL);
+    CHECK(s != NULL, "fit and sample");
+    rc = s ? 0 : -1;
     if (!rc) {
         const int jx = 0, jk = 1, jy = 2;
         struct { int j; double v; const char *what; } b[4] = {
@@ -68,7 +56,6 @@ static void test_no_pile_up_at_bounds(void) {
             }
     }
     mcr_table_free(s);
-    mcr_model_free(m);
     mcr_table_free(t);
 }
 

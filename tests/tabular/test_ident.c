@@ -89,22 +89,13 @@ static void test_fit_leaves_identifiers_out(void) {
      * synthetic row carries a real patient's id); --feature id brings it back */
     mcr_table *t = fixture("stroke", 400);
     if (!t) return;
-    mcr_fit_config c;
-    mcr_fit_config_default(&c);
-    c.target = "stroke";
-    c.steps = 30;
+    mcr_fit_config c = th_fit_config("stroke", 32, 30);
     c.batch = 128;
-    c.widths[0] = c.widths[1] = 32;
-    c.nwidths = 2;
     int why[7];
     CHECK(mcr_fit_identifiers(t, &c, why) == 0 && why[0] == MCR_IDENT_UNIQUE && why[6] == 0, "identifiers");
-    mcr_model *m = NULL;
-    CHECK(mcr_model_fit(t, NULL, 0, &c, &m) == 0, "%s", mcr_last_error());
-    mcr_table *s = NULL;
     size_t counts[2] = {150, 150};
-    mcr_sample_config sc;
-    mcr_sample_config_default(&sc);
-    if (m) CHECK(mcr_model_sample(m, counts, &sc, &s) == 0, "%s", mcr_last_error());
+    mcr_table *s = th_fit_sample(t, &c, counts, NULL);
+    CHECK(s != NULL, "fit and sample");
     if (s) {
         size_t with_id = 0;
         for (size_t i = 0; i < mcr_table_nrows(s); i++) with_id += !isnan(mcr_table_num(s, i, 0));
@@ -112,7 +103,6 @@ static void test_fit_leaves_identifiers_out(void) {
         CHECK(mcr_table_nmissing(s, 2) == 0, "the other columns are generated");
     }
     mcr_table_free(s);
-    mcr_model_free(m);
     c.features = "id";
     CHECK(mcr_fit_identifiers(t, &c, why) == 0 && why[0] == MCR_IDENT_NONE, "--feature id");
     c.features = "nosuch";

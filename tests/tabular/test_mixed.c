@@ -14,16 +14,7 @@ static mcr_table *read_mem(const char *buf, size_t n, const char *name) {
 }
 
 /* target y, two hidden layers of `width`, batch 256, `steps` steps, other settings default */
-static mcr_fit_config config(int width, int steps) {
-    mcr_fit_config c;
-    mcr_fit_config_default(&c);
-    c.target = "y";
-    c.widths[0] = c.widths[1] = width;
-    c.nwidths = 2;
-    c.steps = steps;
-    c.batch = 256;
-    return c;
-}
+static mcr_fit_config config(int width, int steps) { return th_fit_config("y", width, steps); }
 
 static int draw(mcr_rng *r, const double *p, int K) {
     double u = mcr_rng_uniform(r), c = 0;
