@@ -11,6 +11,7 @@ enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_INPUT = 2, EXIT_RUNTIME = 3 };
 
 /* Print "mcrage: CMD: <last error>" and map a library status to an exit code. */
 int cli_fail(const char *cmd, int rc);
+const char *cli_error(void); /* mcr_last_error() with `field` names written as --options */
 /* Print "mcrage: CMD: message" plus a --help hint; returns EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Strict option parsing: the whole string must be a number in [lo, hi]. 0 on success. */

@@ -53,7 +53,7 @@ int cmd_simulate(int argc, char **argv) {
     if (!out) return cli_usage(cmd, "missing -o FILE.csv");
     mcr_table *t;
     int rc = mcr_simulate(&c, &t);
-    if (rc) return rc == MCR_EINVAL ? cli_usage(cmd, "%s", mcr_last_error()) : cli_fail(cmd, rc);
+    if (rc) return rc == MCR_EINVAL ? cli_usage(cmd, "%s", cli_error()) : cli_fail(cmd, rc);
     rc = strcmp(out, "-") ? mcr_table_write_csv(t, out) : mcr_table_write_csv_stream(t, stdout);
     mcr_table_free(t);
     if (rc) return cli_fail(cmd, rc);

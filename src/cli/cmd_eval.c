@@ -110,7 +110,7 @@ int cmd_augment(int argc, char **argv) {
         case E_REPORT: report = optarg; break;
         case E_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; a.seed = (uint64_t)v; break;
         case E_METHOD:
-            if (mcr_aug_method_parse(optarg, &a.method)) return cli_usage(cmd, "--method: %s", mcr_last_error());
+            if (mcr_aug_method_parse(optarg, &a.method)) return cli_usage(cmd, "--method: %s", cli_error());
             break;
         case 'h':
             printf("usage: mcrage augment DATA.csv --target COL --method M -o AUGMENTED.csv [options]\n\n"
@@ -236,7 +236,7 @@ int cmd_evaluate(int argc, char **argv) {
             free(dup);
             if (bad || n == 0)
                 return cli_usage(cmd, "%s: %s", ch == E_METHODS ? "--methods" : "--classifiers",
-                                 n == 0 && !bad ? "empty list" : mcr_last_error());
+                                 n == 0 && !bad ? "empty list" : cli_error());
             if (ch == E_METHODS) c.nmethods = n;
             else c.nclassifiers = n;
             break;

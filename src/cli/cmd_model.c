@@ -204,15 +204,15 @@ int cmd_sample(int argc, char **argv) {
     }
     int code = EXIT_OK;
     rc = mcr_sample_counts(m, counts_s, cls, n < 0 ? 0 : (size_t)n, counts);
-    if (rc == MCR_EINVAL && counts_s) code = cli_usage(cmd, "--%s", mcr_last_error());
+    if (rc == MCR_EINVAL && counts_s) code = cli_usage(cmd, "%s", cli_error());
     else if (rc == MCR_EINVAL) {
-        fprintf(stderr, "mcrage: sample: --%s\n", mcr_last_error());
+        fprintf(stderr, "mcrage: sample: %s\n", cli_error());
         code = EXIT_INPUT;
     } else if (rc) code = cli_fail(cmd, rc);
     if (!code) {
         mcr_table *t;
         rc = mcr_model_sample(m, counts, &sc, &t);
-        if (rc) code = rc == MCR_EINVAL ? cli_usage(cmd, "%s", mcr_last_error()) : cli_fail(cmd, rc);
+        if (rc) code = rc == MCR_EINVAL ? cli_usage(cmd, "%s", cli_error()) : cli_fail(cmd, rc);
         else {
             rc = strcmp(out, "-") ? mcr_table_write_csv(t, out) : mcr_table_write_csv_stream(t, stdout);
             if (rc) code = cli_fail(cmd, rc);

@@ -9,8 +9,30 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The library's last message with its field names (`min_level_count`) written as this tool's
+ * options (--min-level-count): the library names fields, each client maps them. */
+const char *cli_error(void) {
+    static char buf[4096];
+    const char *s = mcr_last_error();
+    size_t o = 0;
+    while (*s && o + 40 < sizeof buf) {
+        const char *e = *s == '`' ? strchr(s + 1, '`') : NULL;
+        if (!e) {
+            buf[o++] = *s++;
+            continue;
+        }
+        size_t n = (size_t)(e - s - 1);
+        if (n == 9 && !strncmp(s + 1, "ema_decay", 9)) n = 3; /* the one field named unlike its option */
+        buf[o++] = '-', buf[o++] = '-';
+        for (size_t i = 0; i < n && o + 2 < sizeof buf; i++) buf[o++] = s[1 + i] == '_' ? '-' : s[1 + i];
+        s = e + 1;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
 int cli_fail(const char *cmd, int rc) {
-    fprintf(stderr, "mcrage: %s: %s\n", cmd, mcr_last_error());
+    fprintf(stderr, "mcrage: %s: %s\n", cmd, cli_error());
     switch (rc) {
     case MCR_ENOMEM:
     case MCR_ENUMERIC:

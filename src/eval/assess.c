@@ -164,7 +164,7 @@ static int build_union(const mcr_table *real, const mcr_table *synth, const mcr_
         int cat = rc_->type == MCR_COL_CATEGORICAL;
         if (cat != (synth->cols[k].type == MCR_COL_CATEGORICAL)) {
             free(names), free(drop);
-            return mcr_err(MCR_EINVAL, "column '%s' is %s in %s but %s in %s (use --categorical/--numeric)",
+            return mcr_err(MCR_EINVAL, "column '%s' is %s in %s but %s in %s (use `categorical`/`numeric`)",
                            rc_->name, cat ? "categorical" : "numeric", mcr_table_source(real),
                            cat ? "numeric" : "categorical", mcr_table_source(synth));
         }
@@ -172,7 +172,7 @@ static int build_union(const mcr_table *real, const mcr_table *synth, const mcr_
             int h = mcr_table_find(hold, rc_->name);
             if (h < 0 || cat != (hold->cols[h].type == MCR_COL_CATEGORICAL)) {
                 free(names), free(drop);
-                return mcr_err(MCR_EINVAL, "--holdout: %s %s column '%s' of the real table %s", mcr_table_source(hold),
+                return mcr_err(MCR_EINVAL, "`holdout`: %s %s column '%s' of the real table %s", mcr_table_source(hold),
                                h < 0 ? "lacks" : "has another type (numeric/categorical) for", rc_->name, mcr_table_source(real));
             }
         }

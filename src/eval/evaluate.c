@@ -259,7 +259,7 @@ static int join_test(const mcr_table *data, const mcr_table *test, mcr_table **o
         if (strcmp(t->cols[j].name, test->cols[j].name) ||
             (t->cols[j].type == MCR_COL_CATEGORICAL) != (test->cols[j].type == MCR_COL_CATEGORICAL))
             rc = mcr_err(MCR_EINVAL, "test table: column %d of %s ('%s') does not match '%s' of %s "
-                         "(name or type; use --categorical/--numeric)", j + 1, mcr_table_source(test),
+                         "(name or type; use `categorical`/`numeric`)", j + 1, mcr_table_source(test),
                          test->cols[j].name, t->cols[j].name, mcr_table_source(data));
     mcr_table *tt = NULL; /* numeric/integer may differ: align the test copy's types */
     if (!rc) rc = mcr_table_take(test, NULL, test->nrows, &tt);
@@ -297,11 +297,11 @@ static int parse_thin(const mcr_table *t, int jt, const mcr_eval_config *c, int 
     char cls[256];
     if (!colon || (size_t)(colon - c->thin) >= sizeof cls ||
         !mcr_parse_number(colon + 1, strlen(colon + 1), thin_p, NULL) || !(*thin_p > 0 && *thin_p <= 1))
-        return mcr_err(MCR_EINVAL, "--thin expects CLASS:P with P in (0, 1], got '%s'", c->thin);
+        return mcr_err(MCR_EINVAL, "`thin` expects CLASS:P with P in (0, 1], got '%s'", c->thin);
     memcpy(cls, c->thin, (size_t)(colon - c->thin));
     cls[colon - c->thin] = 0;
     if ((*thin_class = mcr_table_level_find(t, jt, cls)) < 0)
-        return mcr_err(MCR_EINVAL, "--thin: '%s' is not a class of '%s'", cls, c->target);
+        return mcr_err(MCR_EINVAL, "`thin`: '%s' is not a class of '%s'", cls, c->target);
     return MCR_OK;
 }
 

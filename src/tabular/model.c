@@ -246,32 +246,32 @@ double mcr_trainer_grad(mcr_trainer *tr, uint64_t seed, int step, mcr_rng *r) {
 
 /* ------------------------------------------------------------------ fit */
 static int check_config(const mcr_fit_config *c) {
-    if (!c->target) return mcr_err(MCR_EINVAL, "--target is required");
+    if (!c->target) return mcr_err(MCR_EINVAL, "`target` is required");
     if (c->nwidths < 0 || c->nwidths > MCR_MAX_LAYERS)
-        return mcr_err(MCR_EINVAL, "--widths: between 0 and %d layers", MCR_MAX_LAYERS);
+        return mcr_err(MCR_EINVAL, "`widths`: between 0 and %d layers", MCR_MAX_LAYERS);
     for (int l = 0; l < c->nwidths; l++)
         if (c->widths[l] < 1 || c->widths[l] > 65536)
-            return mcr_err(MCR_EINVAL, "--widths: each width must be in 1..65536 (got %d)",
+            return mcr_err(MCR_EINVAL, "`widths`: each width must be in 1..65536 (got %d)",
                            c->widths[l]);
     if (c->dim_t < 2 || c->dim_t > 4096 || c->dim_t % 2)
-        return mcr_err(MCR_EINVAL, "--dim-t must be even, in 2..4096 (got %d)", c->dim_t);
-    if (c->T < 2 || c->T > 100000) return mcr_err(MCR_EINVAL, "--T must be in 2..100000 (got %d)", c->T);
-    if (c->steps < 1) return mcr_err(MCR_EINVAL, "--steps must be at least 1 (got %d)", c->steps);
-    if (c->batch < 1) return mcr_err(MCR_EINVAL, "--batch must be at least 1 (got %d)", c->batch);
-    if (!(c->lr > 0 && c->lr < 10)) return mcr_err(MCR_EINVAL, "--lr must be in (0, 10)");
-    if (!(c->dropout >= 0 && c->dropout < 1)) return mcr_err(MCR_EINVAL, "--dropout must be in [0, 1)");
+        return mcr_err(MCR_EINVAL, "`dim_t` must be even, in 2..4096 (got %d)", c->dim_t);
+    if (c->T < 2 || c->T > 100000) return mcr_err(MCR_EINVAL, "`T` must be in 2..100000 (got %d)", c->T);
+    if (c->steps < 1) return mcr_err(MCR_EINVAL, "`steps` must be at least 1 (got %d)", c->steps);
+    if (c->batch < 1) return mcr_err(MCR_EINVAL, "`batch` must be at least 1 (got %d)", c->batch);
+    if (!(c->lr > 0 && c->lr < 10)) return mcr_err(MCR_EINVAL, "`lr` must be in (0, 10)");
+    if (!(c->dropout >= 0 && c->dropout < 1)) return mcr_err(MCR_EINVAL, "`dropout` must be in [0, 1)");
     if (!(c->p_uncond >= 0 && c->p_uncond < 1))
-        return mcr_err(MCR_EINVAL, "--p-uncond must be in [0, 1)");
+        return mcr_err(MCR_EINVAL, "`p_uncond` must be in [0, 1)");
     if (!(c->ema_decay >= 0 && c->ema_decay < 1))
-        return mcr_err(MCR_EINVAL, "--ema must be in [0, 1)");
+        return mcr_err(MCR_EINVAL, "`ema_decay` must be in [0, 1)");
     if (c->warmup < 0 || c->warmup >= c->steps)
-        return mcr_err(MCR_EINVAL, "--warmup must be in [0, steps)");
+        return mcr_err(MCR_EINVAL, "`warmup` must be in [0, steps)");
     if (c->catmode != MCR_CAT_ONEHOT && c->catmode != MCR_CAT_MULTINOMIAL)
-        return mcr_err(MCR_EINVAL, "--categorical-mode must be onehot or multinomial");
+        return mcr_err(MCR_EINVAL, "`categorical_mode` must be onehot or multinomial");
     if (c->min_level_count < 1)
-        return mcr_err(MCR_EINVAL, "--min-level-count must be at least 1 (got %d)", c->min_level_count);
+        return mcr_err(MCR_EINVAL, "`min_level_count` must be at least 1 (got %d)", c->min_level_count);
     if ((c->condition == MCR_COND_SENSITIVE || c->condition == MCR_COND_BOTH) && !c->sensitive)
-        return mcr_err(MCR_EINVAL, "--condition %s needs --sensitive COL",
+        return mcr_err(MCR_EINVAL, "`condition` %s needs `sensitive` COL",
                        c->condition == MCR_COND_BOTH ? "both" : "sensitive");
     return MCR_OK;
 }
@@ -284,7 +284,7 @@ static int find_cat(const mcr_table *t, const char *name, const char *opt, int *
     if (t->cols[j].type != MCR_COL_CATEGORICAL)
         return mcr_err(MCR_EINVAL,
                        "%s: column '%s' is numeric with many values; a condition must be "
-                       "categorical (declare it with --categorical %s)",
+                       "categorical (declare it with `categorical` %s)",
                        opt, name, name);
     *out = j;
     return MCR_OK;
@@ -334,21 +334,21 @@ static int model_setup(const mcr_table *t, const mcr_fit_config *c, mcr_model **
     if (!m) return MCR_NOMEM();
     m->target = m->sensitive = -1;
     m->condition = c->condition;
-    if ((rc = find_cat(t, c->target, "--target", &m->target))) goto fail;
-    if (c->sensitive && (rc = find_cat(t, c->sensitive, "--sensitive", &m->sensitive))) goto fail;
+    if ((rc = find_cat(t, c->target, "`target`", &m->target))) goto fail;
+    if (c->sensitive && (rc = find_cat(t, c->sensitive, "`sensitive`", &m->sensitive))) goto fail;
     if (m->sensitive == m->target) {
-        rc = mcr_err(MCR_EINVAL, "--sensitive must differ from --target");
+        rc = mcr_err(MCR_EINVAL, "`sensitive` must differ from `target`");
         goto fail;
     }
     if ((rc = mcr_table_new_like(t, 0, &m->schema))) goto fail;
     int Kt = t->cols[m->target].nlevels, Kg = m->sensitive >= 0 ? t->cols[m->sensitive].nlevels : 0;
     if (Kt < 2) {
-        rc = mcr_err(MCR_EINVAL, "--target: column '%s' has %s; there is nothing to rebalance",
+        rc = mcr_err(MCR_EINVAL, "`target`: column '%s' has %s; there is nothing to rebalance",
                      c->target, Kt ? "a single class" : "no values");
         goto fail;
     }
     if ((m->condition != MCR_COND_TARGET) && Kg < 1) {
-        rc = mcr_err(MCR_EINVAL, "--sensitive: column '%s' has no values (all missing)", c->sensitive);
+        rc = mcr_err(MCR_EINVAL, "`sensitive`: column '%s' has no values (all missing)", c->sensitive);
         goto fail;
     }
     m->ncond = m->condition == MCR_COND_TARGET ? Kt : m->condition == MCR_COND_SENSITIVE ? Kg : Kt * Kg;
@@ -382,7 +382,7 @@ static int model_setup(const mcr_table *t, const mcr_fit_config *c, mcr_model **
     char **drop = mcr_split_list(c->drop, &ndrop);
     for (int i = 0; i < ndrop; i++)
         if (mcr_table_find(t, drop[i]) < 0) {
-            rc = mcr_err(MCR_EINVAL, "--drop: column '%s' does not exist in %s", drop[i],
+            rc = mcr_err(MCR_EINVAL, "`drop`: column '%s' does not exist in %s", drop[i],
                          mcr_table_source(t));
             free(drop);
             free(ident);
@@ -447,7 +447,7 @@ static int encode_rows(mcr_model *m, const mcr_table *t, const size_t *rows, siz
         if (f->type == MCR_COL_CATEGORICAL && f->width > MCR_MAX_ONEHOT)
             return mcr_err(MCR_EINVAL,
                            "%s: column '%s' has %d levels (more than %d); pool the rare ones with "
-                           "--min-level-count N or leave the column out with --drop %s",
+                           "`min_level_count` N or leave the column out with `drop` %s",
                            mcr_table_source(t), t->cols[f->col].name, f->width, MCR_MAX_ONEHOT,
                            t->cols[f->col].name);
     }
@@ -497,10 +497,10 @@ static int setup_trainer(mcr_trainer *tr, mcr_model *m, const fit_data *D, const
 static int resume(mcr_trainer *tr, mcr_model *m, const mcr_model *ck) {
     const mcr_train_state *s = ck->state;
     if (!s)
-        return mcr_err(MCR_EINVAL, "--resume: the model file holds no training state (fit with --checkpoint-every)");
+        return mcr_err(MCR_EINVAL, "`resume`: the model file holds no training state (fit with `checkpoint_every`)");
     if (s->data_crc != tr->st.data_crc || s->cfg_crc != tr->st.cfg_crc ||
         ck->net.nparams != m->net.nparams || s->n != tr->st.n)
-        return mcr_err(MCR_EINVAL, "--resume: the checkpoint was made with other data or settings "
+        return mcr_err(MCR_EINVAL, "`resume`: the checkpoint was made with other data or settings "
                                    "(give fit the same CSV and options)");
     mcr_train_copy(&tr->st, s);
     memcpy(m->loss_curve, ck->loss_curve, (size_t)ck->nloss * sizeof(float));
@@ -547,7 +547,7 @@ static int train_loop(mcr_trainer *tr, mcr_model *m, const fit_data *D, const mc
         if (!isfinite(loss))
             return mcr_err(MCR_ENUMERIC,
                            "training diverged at step %d (loss is %s); nothing was written; try a "
-                           "lower --lr or --grad-clip",
+                           "lower `lr` or `grad_clip`",
                            step + 1, isnan(loss) ? "NaN" : "infinite");
         mcr_optim_apply(&s->opt, step);
         s->step = step + 1;
@@ -718,9 +718,9 @@ int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_
                      mcr_table **out) {
     *out = NULL;
     if (sc->sampler == MCR_SAMPLER_DDIM && (sc->sample_steps < 1 || sc->sample_steps > m->cfg.T))
-        return mcr_err(MCR_EINVAL, "--sample-steps must be in 1..%d (the model's T)", m->cfg.T);
+        return mcr_err(MCR_EINVAL, "`sample_steps` must be in 1..%d (the model's T)", m->cfg.T);
     if (!isfinite(sc->guidance) || sc->guidance < 0 || sc->guidance > 100)
-        return mcr_err(MCR_EINVAL, "--guidance must be in [0, 100]");
+        return mcr_err(MCR_EINVAL, "`guidance` must be in [0, 100]");
     if (sc->chunk < 1) return mcr_err(MCR_EINVAL, "chunk must be positive");
     size_t total = 0;
     for (int c = 0; c < m->ncond; c++) total += counts[c];

@@ -752,19 +752,19 @@ int mcr_sample_counts(const mcr_model *m, const char *spec, const char *cls, siz
         for (char *tok = strtok_r(dup, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
             char *eq = strrchr(tok, '='), *end;
             if (!eq) {
-                rc = mcr_err(MCR_EINVAL, "counts expect VALUE=N pairs, got '%s'", tok);
+                rc = mcr_err(MCR_EINVAL, "`counts` expect VALUE=N pairs, got '%s'", tok);
                 break;
             }
             *eq = 0;
             int c = mcr_model_cond_find(m, tok);
             if (c < 0) {
-                rc = mcr_err(MCR_EINVAL, "counts: '%s' is not a condition value of this model", tok);
+                rc = mcr_err(MCR_EINVAL, "`counts`: '%s' is not a condition value of this model", tok);
                 break;
             }
             errno = 0;
             long long v = strtoll(eq + 1, &end, 10);
             if (errno || end == eq + 1 || *end || v < 0 || v > 1000000000) {
-                rc = mcr_err(MCR_EINVAL, "counts: '%s' expects an integer from 0 to 1000000000, got '%s'", tok, eq + 1);
+                rc = mcr_err(MCR_EINVAL, "`counts`: '%s' expects an integer from 0 to 1000000000, got '%s'", tok, eq + 1);
                 break;
             }
             counts[c] += (size_t)v;
@@ -778,7 +778,7 @@ int mcr_sample_counts(const mcr_model *m, const char *spec, const char *cls, siz
             char lv[512] = "";
             for (int k = 0; k < K && strlen(lv) < 400; k++)
                 snprintf(lv + strlen(lv), sizeof lv - strlen(lv), " '%s'", mcr_model_cond_name(m, k));
-            return mcr_err(MCR_EINVAL, "class '%s' is not a condition value of this model; values:%s", cls, lv);
+            return mcr_err(MCR_EINVAL, "`class` '%s' is not a condition value of this model; values:%s", cls, lv);
         }
         counts[c] = n;
         return MCR_OK;

@@ -73,9 +73,9 @@ static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > 
 int mcr_simulate(const mcr_sim_config *cfg, mcr_table **out) {
     *out = NULL;
     if (cfg->rows < 10 || cfg->rows > 100000000)
-        return mcr_err(MCR_EINVAL, "--rows must be between 10 and 100000000 (got %zu)", cfg->rows);
+        return mcr_err(MCR_EINVAL, "`rows` must be between 10 and 100000000 (got %zu)", cfg->rows);
     if (!(cfg->minority_rate > 0 && cfg->minority_rate <= 0.5))
-        return mcr_err(MCR_EINVAL, "--minority-rate must be in (0, 0.5] (got %g)",
+        return mcr_err(MCR_EINVAL, "`minority_rate` must be in (0, 0.5] (got %g)",
                        cfg->minority_rate);
     size_t n = cfg->rows;
     mcr_table *t = mcr_table_empty(n, ',');

@@ -482,7 +482,7 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
                 size_t line = p->rline[i + 1], col = p->foff[k] - p->rstart[i + 1] + 1;
                 return mcr_err(MCR_EPARSE,
                                "%s:%zu:%zu: column '%s' has more than %d distinct levels; "
-                               "drop it (--drop) or declare it numeric (--numeric)",
+                               "drop it (`drop`) or declare it numeric (`numeric`)",
                                p->name, line, col, c->name, max_levels);
             }
             code = add_level_keyed(c, ks, kl, s, len);
@@ -567,7 +567,7 @@ int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
     }
     char **lists[3] = {fcat, fnum, drop};
     int nlists[3] = {nfcat, nfnum, ndrop};
-    const char *optname[3] = {"--categorical", "--numeric", "--drop"};
+    const char *optname[3] = {"`categorical`", "`numeric`", "`drop`"};
     for (int L = 0; L < 3; L++)
         for (int i = 0; i < nlists[L]; i++) {
             int found = 0;
@@ -1078,9 +1078,9 @@ int mcr_role_column(const mcr_table *t, const char *role, const char *name, int 
     if ((flags & MCR_ROLE_LEVELS) && t->cols[k].type != MCR_COL_CATEGORICAL && !mcr_int_codes(t, k)) {
         if (flags & MCR_ROLE_BANDS)
             return mcr_err(MCR_EINVAL, "%s column '%s' is numeric with more than %d distinct values; band it "
-                           "with --bands A,B,... or declare it with --categorical %s", role, name, MCR_MAX_CODES, name);
+                           "with `bands` A,B,... or declare it with `categorical` %s", role, name, MCR_MAX_CODES, name);
         return mcr_err(MCR_EINVAL, "%s column '%s' is numeric with more than %d distinct values; declare it "
-                       "with --categorical %s", role, name, MCR_MAX_CODES, name);
+                       "with `categorical` %s", role, name, MCR_MAX_CODES, name);
     }
     if ((flags & MCR_ROLE_VALUES) && mcr_table_nmissing(t, k) == t->nrows)
         return mcr_err(MCR_EINVAL, "%s column '%s' has no values (all missing)", role, name);

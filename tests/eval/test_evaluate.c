@@ -110,14 +110,14 @@ static void test_errors(void) {
     CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "values: '0', '1'"), "positive: %s", mcr_last_error());
     c = base();
     c.thin = "1:1.5";
-    CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "--thin"), "thin: %s", mcr_last_error());
+    CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "`thin`"), "thin: %s", mcr_last_error());
     c = base();
     c.bands = "40,65";
     CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "already categorical"), "bands: %s", mcr_last_error());
     c = base();
     c.sensitive = "age";
-    CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "--bands") &&
-              strstr(mcr_last_error(), "--categorical age"), "numeric sensitive: %s", mcr_last_error());
+    CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "`bands`") &&
+              strstr(mcr_last_error(), "`categorical` age"), "numeric sensitive: %s", mcr_last_error());
     c = base();
     c.target = "heart_rate";
     CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "numeric"), "numeric target");

@@ -429,10 +429,10 @@ static void test_bad_configs(void) {
     CHECK(mcr_model_fit(g_data, NULL, 0, &c, &m) == MCR_EINVAL && strstr(mcr_last_error(), "categorical"), "numeric target");
     c = small_config();
     c.steps = 0;
-    CHECK(mcr_model_fit(g_data, NULL, 0, &c, &m) == MCR_EINVAL && strstr(mcr_last_error(), "--steps"), "steps 0");
+    CHECK(mcr_model_fit(g_data, NULL, 0, &c, &m) == MCR_EINVAL && strstr(mcr_last_error(), "`steps`"), "steps 0");
     c = small_config();
     c.condition = MCR_COND_BOTH;
-    CHECK(mcr_model_fit(g_data, NULL, 0, &c, &m) == MCR_EINVAL && strstr(mcr_last_error(), "--sensitive"), "both without sensitive");
+    CHECK(mcr_model_fit(g_data, NULL, 0, &c, &m) == MCR_EINVAL && strstr(mcr_last_error(), "`sensitive`"), "both without sensitive");
     c = small_config();
     c.lr = 5.0f; /* diverges: stopped with a clear message */
     c.grad_clip = 0;

@@ -226,7 +226,7 @@ static void test_integer_groups(void) {
     mcr_augment_result_free(r);
     r = NULL;
     c.sensitive = "cont";
-    CHECK(mcr_augment_run(t, NULL, 0, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "--categorical cont") &&
+    CHECK(mcr_augment_run(t, NULL, 0, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "`categorical` cont") &&
               strstr(mcr_last_error(), "sensitive column 'cont'"), "continuous refused: %s", mcr_last_error());
     /* the minority finder: ties give no single minority */
     size_t k1[3] = {5, 2, 9}, k2[3] = {5, 5, 9}, k3[3] = {0, 0, 0};
