@@ -111,6 +111,7 @@ double mcr_quantile_forward(const mcr_encfeat *f, double x) {
 double mcr_quantile_inverse(const mcr_encfeat *f, double z) {
     double p = mcr_norm_cdf(z);
     int n = f->nq;
+    if (isnan(p)) return NAN; /* a NaN from a damaged model: written as missing, never cast to int */
     if (p - BOUNDS < 0) return f->q[0];
     if (p + BOUNDS > 1) return f->q[n - 1];
     /* interp(p, references, quantiles): references are evenly spaced */
