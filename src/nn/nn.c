@@ -56,13 +56,16 @@ void silu_forward(float *out, const float *inp, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = inp[i] / (1.0f + expf(-inp[i]));
 }
 
+/* g * d/dx silu(x) = g s(x) (1 + x (1 - s(x))): the one SiLU derivative (silu_backward, the
+ * hidden layers' act_backward_set and the time MLP use it) */
+static inline float silu_grad(float g, float x) {
+    float s = 1.0f / (1.0f + expf(-x));
+    return g * s * (1.0f + x * (1.0f - s));
+}
+
 void silu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
-    /* d/dx x*s(x) = s(x) (1 + x (1 - s(x))) */
 #pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t i = 0; i < n; i++) {
-        float s = 1.0f / (1.0f + expf(-inp[i]));
-        dinp[i] += dout[i] * s * (1.0f + inp[i] * (1.0f - s));
-    }
+    for (size_t i = 0; i < n; i++) dinp[i] += silu_grad(dout[i], inp[i]);
 }
 
 void embedding_forward(float *out, const int *idx, const float *table, int B, int C) {
@@ -330,8 +333,7 @@ void act_backward_set(const mcr_net *n, float *dz, const float *dh, const float 
 #pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
         for (size_t i = 0; i < cnt; i++) {
             float g = mask ? (mask[i] ? dh[i] * s : 0.0f) : dh[i];
-            float sg = 1.0f / (1.0f + expf(-z[i]));
-            dz[i] = g * sg * (1.0f + z[i] * (1.0f - sg));
+            dz[i] = silu_grad(g, z[i]);
         }
     } else {
 #pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
@@ -379,9 +381,6 @@ void mcr_net_backward(mcr_net *n, const float *p, float *g, const float *dout, c
     size_t Udt = (size_t)U * dt;
     linear_backward(NULL, g + n->wt2, g + n->bt2, n->dtm, n->ta, p + n->wt2, U, dt, dt);
     matmul_dinp(dz, n->dtm, p + n->wt2, U, dt, dt);
-    for (size_t i = 0; i < Udt; i++) {
-        float s = 1.0f / (1.0f + expf(-n->tz[i]));
-        dh[i] = dz[i] * s * (1.0f + n->tz[i] * (1.0f - s));
-    }
+    for (size_t i = 0; i < Udt; i++) dh[i] = silu_grad(dz[i], n->tz[i]);
     linear_backward(NULL, g + n->wt1, g + n->bt1, dh, n->te, p + n->wt1, U, dt, dt);
 }
