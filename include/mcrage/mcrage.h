@@ -55,7 +55,8 @@ enum {
     MCR_ENOMEM = -4,    /* out of memory                                                   */
     MCR_ECORRUPT = -5,  /* a model file is damaged, truncated or of an unknown version     */
     MCR_ENUMERIC = -6,  /* training diverged (NaN/inf loss)                                 */
-    MCR_EINTERNAL = -7  /* a bug in mcrage                                                  */
+    MCR_EINTERNAL = -7, /* a bug in mcrage                                                  */
+    MCR_ECANCELED = -8  /* a progress callback asked to stop                                */
 };
 MCR_API const char *mcr_strerror(int code);  /* static string for a status code */
 MCR_API const char *mcr_last_error(void);    /* thread-local message of the last failure on this thread */
@@ -246,8 +247,9 @@ typedef struct mcr_fit_config {
     mcr_catmode catmode;         /* default multinomial                                    */
     int min_level_count;         /* levels seen fewer times are pooled (default 1: none)   */
     uint64_t seed;               /* default 1                                              */
-    /* progress: called every `progress_every` steps (default 10) and at the end */
-    void (*progress)(void *ctx, int step, int steps, float loss, double rows_per_s);
+    /* progress: called every `progress_every` steps (default 10) and at the end; a non-zero
+     * return stops the fit with MCR_ECANCELED ("cancelled at step N", nothing is returned) */
+    int (*progress)(void *ctx, int step, int steps, float loss, double rows_per_s);
     void *progress_ctx;
     int progress_every;
     /* checkpoints: every `checkpoint_every` steps (0 = never) the model file at

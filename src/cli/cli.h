@@ -67,7 +67,7 @@ typedef struct {
     int tty;
     double t0;
 } cli_progress;
-void cli_progress_bar(void *ctx, int step, int steps, float loss, double rows_per_s);
+int cli_progress_bar(void *ctx, int step, int steps, float loss, double rows_per_s); /* returns 0 */
 double cli_wall(void);
 
 /* --json OUT / --report FILE (cmd_report.c) */

@@ -196,9 +196,9 @@ double cli_wall(void) {
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-void cli_progress_bar(void *ctx, int step, int steps, float loss, double rows_per_s) {
+int cli_progress_bar(void *ctx, int step, int steps, float loss, double rows_per_s) {
     cli_progress *p = ctx;
-    if (!p->tty) return;
+    if (!p->tty) return 0;
     double el = cli_wall() - p->t0, eta = step ? el * (steps - step) / step : 0;
     int w = 24, fill = (int)((double)w * step / steps);
     char bar[32];
@@ -208,6 +208,7 @@ void cli_progress_bar(void *ctx, int step, int steps, float loss, double rows_pe
             loss, rows_per_s / 1000, (int)eta / 60, (int)eta % 60);
     if (step == steps) fputc('\n', stderr);
     fflush(stderr);
+    return 0;
 }
 
 

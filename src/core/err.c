@@ -16,6 +16,7 @@ const char *mcr_strerror(int code) {
     case MCR_ECORRUPT: return "damaged or incompatible model file";
     case MCR_ENUMERIC: return "numerical failure";
     case MCR_EINTERNAL: return "internal error";
+    case MCR_ECANCELED: return "cancelled";
     default: return "unknown error";
     }
 }

@@ -133,12 +133,13 @@ typedef struct {
     const mcr_eval_config *c;
     int seed_i;
 } fit_relay;
-static void relay_fit_progress(void *ctx, int step, int steps, float loss, double rows_per_s) {
+static int relay_fit_progress(void *ctx, int step, int steps, float loss, double rows_per_s) {
     fit_relay *f = ctx;
     int tenth = steps / 10 > 0 ? steps / 10 : 1;
     if (step % tenth == 0 || step == steps)
         say(f->c, "seed %d/%d: mcrage fitting: step %d/%d, loss %.4f, %.0f rows/s", f->seed_i + 1,
             f->c->seeds, step, steps, loss, rows_per_s);
+    return 0;
 }
 
 

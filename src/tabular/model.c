@@ -560,8 +560,10 @@ static int train_loop(mcr_trainer *tr, mcr_model *m, const fit_data *D, const mc
         int last = s->step == c->steps;
         if (c->progress && (last || (c->progress_every > 0 && s->step % c->progress_every == 0))) {
             double el = mcr_now() - t0;
-            c->progress(c->progress_ctx, s->step, c->steps, (float)(s->acc / s->nacc),
-                        el > 0 ? (double)s->step * tr->B / el : 0);
+            if (c->progress(c->progress_ctx, s->step, c->steps, (float)(s->acc / s->nacc),
+                            el > 0 ? (double)s->step * tr->B / el : 0))
+                return mcr_err(MCR_ECANCELED, "cancelled at step %d of %d; nothing was written",
+                               s->step, c->steps);
         }
         if (last || s->step % 100 == 0) {
             m->final_loss = (float)(s->acc / s->nacc);

@@ -114,12 +114,13 @@ static void test_learns_categorical_joint(void) {
 /* ---- 2. 60 categorical columns (10 with 200 levels) and 10 numerics --------------------- */
 static int nlosses, nonfinite;
 static float first_loss, last_loss;
-static void record(void *ctx, int step, int steps, float loss, double rps) {
+static int record(void *ctx, int step, int steps, float loss, double rps) {
     (void)ctx, (void)steps, (void)rps;
     if (!isfinite(loss)) nonfinite++;
     if (step == 1) first_loss = loss;
     last_loss = loss;
     nlosses++;
+    return 0;
 }
 
 static void test_many_columns_stable(void) {

@@ -478,6 +478,27 @@ static void test_fuzz_regression_nan(void) {
     free(buf);
 }
 
+static int cancel_at_5(void *ctx, int step, int steps, float loss, double rps) {
+    (void)steps, (void)loss, (void)rps;
+    *(int *)ctx = step;
+    return step >= 5;
+}
+static void test_cancel_from_progress(void) {
+    /* a progress callback returning non-zero stops the fit: MCR_ECANCELED, no model */
+    if (!g_data) return;
+    mcr_fit_config c = small_config();
+    c.steps = 50;
+    c.progress = cancel_at_5;
+    c.progress_every = 1;
+    int last = 0;
+    c.progress_ctx = &last;
+    mcr_model *m = (mcr_model *)&last; /* must be set to NULL */
+    int rc = mcr_model_fit(g_data, NULL, 0, &c, &m);
+    CHECK(rc == MCR_ECANCELED && m == NULL && last == 5, "cancelled: rc %d step %d", rc, last);
+    CHECK(strstr(mcr_last_error(), "cancelled at step 5 of 50") != NULL, "message: %s", mcr_last_error());
+    CHECK(strcmp(mcr_strerror(MCR_ECANCELED), "cancelled") == 0, "strerror");
+}
+
 int main(void) {
     mcr_set_threads(2);
     snprintf(g_dir, sizeof g_dir, "/tmp/mcr_model_XXXXXX");
@@ -491,6 +512,7 @@ int main(void) {
     TEST(test_optim_apply);
     TEST(test_same_seed_same_bytes);
     TEST(test_bad_configs);
+    TEST(test_cancel_from_progress);
     TEST(test_fuzz_regression_model);
     TEST(test_fuzz_regression_nan);
     mcr_model_free(g_model);
