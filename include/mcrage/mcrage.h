@@ -61,6 +61,9 @@ enum {
 MCR_API const char *mcr_strerror(int code);  /* static string for a status code */
 MCR_API const char *mcr_last_error(void);    /* thread-local message of the last failure on this thread */
 MCR_API const char *mcr_version(void);
+/* sizeof a public struct by name ("mcr_fit_config", ...; 0 if unknown): lets a binding that
+ * mirrors the structs (the Python package) check its layouts against the library it loaded. */
+MCR_API size_t mcr_sizeof(const char *type);
 
 /* Threads used by OpenMP loops and OpenBLAS (0 = all cores). Set once, before work. */
 MCR_API void mcr_set_threads(int n);
@@ -314,8 +317,10 @@ typedef enum {
 typedef enum {
     MCR_STRAT_BALANCE = 0,       /* every class up to the majority count (MCRAGE's rule)        */
     MCR_STRAT_RATIO = 1,         /* minority / majority = ratio                                 */
-    MCR_STRAT_GROUP_BALANCE = 2  /* per (group, label) cell: groups equal in size, each keeping
+    MCR_STRAT_GROUP_BALANCE = 2, /* per (group, label) cell: groups equal in size, each keeping
                                     the overall label prevalence (Ktena et al.)                 */
+    MCR_STRAT_COUNTS = 3         /* `counts`: "CLASS=N,..." rows to add to each class (rus: rows
+                                    to keep), as imbalanced-learn's sampling_strategy dict     */
 } mcr_aug_strategy;
 
 typedef struct mcr_augment_config {
@@ -323,6 +328,7 @@ typedef struct mcr_augment_config {
     mcr_aug_method method;
     mcr_aug_strategy strategy;
     double ratio;               /* for MCR_STRAT_RATIO */
+    const char *counts;         /* for MCR_STRAT_COUNTS: "CLASS=N,..." (classes not named: kept) */
     double synthetic_fraction;  /* share of synthetic rows in the result; < 0 = off (default) */
     int k;                      /* SMOTE / ADASYN neighbours (default 5) */
     const char *mark_synthetic; /* add a column of this name: 1 for synthetic rows, else 0 */

@@ -1,5 +1,7 @@
 /* err.c — status strings, thread-local last-error message, small allocation helpers. */
+#include <string.h>
 #include "core/core.h"
+#include <string.h>
 #include <errno.h>
 #include <omp.h>
 #include <cblas.h>
@@ -23,6 +25,31 @@ const char *mcr_strerror(int code) {
 
 const char *mcr_last_error(void) { return g_msg[0] ? g_msg : "no error"; }
 const char *mcr_version(void) { return MCR_VERSION; }
+
+size_t mcr_sizeof(const char *type) {
+#define MCR_SIZE(T) if (strcmp(type, #T) == 0) return sizeof(T)
+    if (!type) return 0;
+    MCR_SIZE(mcr_rng);
+    MCR_SIZE(mcr_csv_options);
+    MCR_SIZE(mcr_sim_config);
+    MCR_SIZE(mcr_fit_config);
+    MCR_SIZE(mcr_sample_config);
+    MCR_SIZE(mcr_augment_config);
+    MCR_SIZE(mcr_augment_result);
+    MCR_SIZE(mcr_metrics);
+    MCR_SIZE(mcr_fairness);
+    MCR_SIZE(mcr_colfid);
+    MCR_SIZE(mcr_pairfid);
+    MCR_SIZE(mcr_assess_config);
+    MCR_SIZE(mcr_assess_scope);
+    MCR_SIZE(mcr_assess_utility);
+    MCR_SIZE(mcr_eval_config);
+    MCR_SIZE(mcr_eval_cell);
+    MCR_SIZE(mcr_eval_info_t);
+    MCR_SIZE(mcr_bench_result);
+#undef MCR_SIZE
+    return 0;
+}
 
 int mcr_err(int code, const char *fmt, ...) {
     va_list ap;

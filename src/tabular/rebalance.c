@@ -84,6 +84,38 @@ static void split_prop(size_t total, const double *w, int n, size_t *out) {
     free(rem);
 }
 
+/* MCR_STRAT_COUNTS: want = n + N (rus: N, at most n) for each "CLASS=N" of c->counts; other
+ * classes keep their rows */
+static int counts_want(const mcr_table *t, int jt, const mcr_augment_config *c, cells *ce) {
+    int rus = c->method == MCR_AUG_RUS;
+    for (int i = 0; i < ce->ncell; i++) ce->want[i] = ce->n[i]; /* classes not named: unchanged */
+    if (!c->counts) return mcr_err(MCR_EINVAL, "strategy counts needs `counts` (CLASS=N,...)");
+    char *dup = mcr_strdup(c->counts), *save = NULL;
+    if (!dup) return MCR_NOMEM();
+    int rc = MCR_OK;
+    for (char *tok = strtok_r(dup, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strrchr(tok, '='), *end;
+        if (!eq) {
+            rc = mcr_err(MCR_EINVAL, "`counts` expect CLASS=N pairs, got '%s'", tok);
+            break;
+        }
+        *eq = 0;
+        int k = mcr_table_level_find(t, jt, tok);
+        errno = 0;
+        long long v = strtoll(eq + 1, &end, 10);
+        if (k < 0) rc = mcr_err(MCR_EINVAL, "`counts`: target '%s' has no class '%s'", c->target, tok);
+        else if (end == eq + 1 || *end || v < 0 || errno)
+            rc = mcr_err(MCR_EINVAL, "`counts`: '%s' is not a row count for class '%s'", eq + 1, tok);
+        else if (ce->n[k] == 0 && v > 0)
+            rc = mcr_err(MCR_EINVAL, "`counts`: class '%s' has no rows to %s", tok, rus ? "keep" : "make new ones from");
+        else if (rus && (size_t)v > ce->n[k])
+            rc = mcr_err(MCR_EINVAL, "`counts`: class '%s' has %zu rows, fewer than %lld to keep", tok, ce->n[k], v);
+        else ce->want[k] = rus ? (size_t)v : ce->n[k] + (size_t)v;
+    }
+    free(dup);
+    return rc;
+}
+
 static int build_cells(const mcr_table *t, const size_t *rows, size_t nrows, int jt, int js,
                        const mcr_augment_config *c, cells *ce) {
     memset(ce, 0, sizeof *ce);
@@ -125,6 +157,10 @@ static int build_cells(const mcr_table *t, const size_t *rows, size_t nrows, int
             if (ncls[k] < nmin) nmin = ncls[k];
         }
     int rus = c->method == MCR_AUG_RUS;
+    if (c->strategy == MCR_STRAT_COUNTS) {
+        free(ncls);
+        return counts_want(t, jt, c, ce);
+    }
     for (int i = 0; i < nc; i++) {
         size_t n = ce->n[i], w = n;
         if (n == 0) { /* an empty cell cannot be filled from its own rows */

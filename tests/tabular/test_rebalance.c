@@ -289,10 +289,60 @@ static void test_copy_guard(void) {
     mcr_table_free(t);
 }
 
+static void test_counts_strategy(void) {
+    /* "CLASS=N": exactly N rows added to each named class (rus: N kept), whatever the method */
+    mcr_table *t = data();
+    mcr_aug_method ms[] = {MCR_AUG_ROS, MCR_AUG_SMOTE, MCR_AUG_MCRAGE};
+    for (int i = 0; i < 3; i++) {
+        mcr_augment_config c;
+        mcr_augment_config_default(&c);
+        c.target = "cls";
+        c.method = ms[i];
+        c.strategy = MCR_STRAT_COUNTS;
+        c.counts = "B=7,A=3";
+        c.fit.steps = 20;
+        c.fit.widths[0] = c.fit.widths[1] = 32;
+        c.fit.nwidths = 2;
+        mcr_table *o = NULL;
+        size_t ns = 0, a, b;
+        int rc = mcr_augment(t, NULL, 0, &c, &o, &ns);
+        CHECK(rc == 0, "%s: %s", mcr_aug_method_name(ms[i]), mcr_last_error());
+        if (rc) continue;
+        counts(o, &a, &b);
+        CHECK(a == 93 && b == 17 && ns == 10, "%s counts: %zu/%zu (+%zu)", mcr_aug_method_name(ms[i]), a, b, ns);
+        mcr_table_free(o);
+    }
+    mcr_augment_config c;
+    mcr_augment_config_default(&c);
+    c.target = "cls";
+    c.method = MCR_AUG_RUS;
+    c.strategy = MCR_STRAT_COUNTS;
+    c.counts = "A=20";
+    mcr_table *o = NULL;
+    size_t a, b;
+    CHECK(mcr_augment(t, NULL, 0, &c, &o, NULL) == 0, "rus counts: %s", mcr_last_error());
+    if (o) {
+        counts(o, &a, &b);
+        CHECK(a == 20 && b == 10, "rus keeps A=20 and all of B (unnamed): %zu/%zu", a, b);
+    }
+    mcr_table_free(o), o = NULL;
+    const char *bad[] = {"C=3", "B=x", "B=-1", "B", NULL};
+    const char *msg[] = {"no class 'C'", "not a row count", "not a row count", "CLASS=N", "needs `counts`"};
+    c.method = MCR_AUG_ROS;
+    for (int i = 0; i < 5; i++) {
+        c.counts = bad[i];
+        int rc = mcr_augment(t, NULL, 0, &c, &o, NULL);
+        CHECK(rc == MCR_EINVAL && strstr(mcr_last_error(), msg[i]), "bad counts %s: %d %s", bad[i] ? bad[i] : "NULL", rc, mcr_last_error());
+        mcr_table_free(o), o = NULL;
+    }
+    mcr_table_free(t);
+}
+
 int main(void) {
     TEST(test_copy_guard);
     mcr_set_threads(2);
     TEST(test_strategies);
+    TEST(test_counts_strategy);
     TEST(test_smote_on_segments);
     TEST(test_knn_brute_force);
     TEST(test_bad_config);
