@@ -1,5 +1,4 @@
 /* err.c — status strings, thread-local last-error message, small allocation helpers. */
-#include <string.h>
 #include "core/core.h"
 #include <string.h>
 #include <errno.h>
