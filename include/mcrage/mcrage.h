@@ -126,6 +126,8 @@ MCR_API const char *mcr_table_level(const mcr_table *t, int j, int k);
 MCR_API int mcr_table_level_find(const mcr_table *t, int j, const char *s); /* code or -1 */
 MCR_API size_t mcr_table_nmissing(const mcr_table *t, int j);
 MCR_API const char *mcr_table_source(const mcr_table *t);          /* file name it was read from */
+/* digits written after the point for a numeric column (-1: shortest exact; -2: not numeric) */
+MCR_API int mcr_table_decimals(const mcr_table *t, int j);
 
 /* Identifier-like columns (a record number, an encounter id, a medical record number): never
  * modelled, since a synthetic row carrying a real identifier links it to a real patient.

@@ -107,3 +107,8 @@ int mcr_table_get_codes(const mcr_table *t, int j, int32_t *codes, ptrdiff_t str
     for (size_t i = 0; i < t->nrows; i++) codes[(ptrdiff_t)i * stride] = t->cols[j].cat[i];
     return MCR_OK;
 }
+
+int mcr_table_decimals(const mcr_table *t, int j) {
+    if (j < 0 || j >= t->ncols || t->cols[j].type == MCR_COL_CATEGORICAL) return -2;
+    return t->cols[j].decimals;
+}

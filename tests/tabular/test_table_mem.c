@@ -17,6 +17,10 @@ static void test_columns_from_arrays(void) {
     CHECK(mcr_table_add_numeric(t, "c", f64, MCR_F64, 1, MCR_COL_NUMERIC, -1) == 0, "%s", mcr_last_error());
     CHECK(mcr_table_add_categorical(t, "d", codes, 1, levels, 2) == 0, "%s", mcr_last_error());
     CHECK(mcr_table_ncols(t) == 4 && mcr_table_nrows(t) == 3, "shape");
+    CHECK(mcr_table_decimals(t, 0) == 2 && mcr_table_decimals(t, 1) == 0 && mcr_table_decimals(t, 2) == -1 &&
+              mcr_table_decimals(t, 3) == -2 && mcr_table_decimals(t, 9) == -2,
+          "decimals %d %d %d %d", mcr_table_decimals(t, 0), mcr_table_decimals(t, 1), mcr_table_decimals(t, 2),
+          mcr_table_decimals(t, 3));
     CHECK(!strcmp(mcr_table_source(t), "<memory>"), "source %s", mcr_table_source(t));
     char *s = th_csv(t);
     CHECK(s && !strcmp(s, "a,b,c,d\n1.50,10,0.1,\"yes, really\"\n2.25,,0.2,\n-3.00,30,0.30000000000000004,no\n"),
