@@ -286,7 +286,11 @@ typedef struct mcr_sample_config {
 } mcr_sample_config;
 MCR_API void mcr_sample_config_default(mcr_sample_config *c);
 
-/* Number of condition values and their printable names ("in", or "F|in" for both). */
+/* What the model is conditioned on; the target and sensitive columns' names (borrowed; NULL
+ * when the model has none), either pointer may be NULL. */
+MCR_API mcr_condition mcr_model_condition(const mcr_model *m, const char **target, const char **sensitive);
+/* Number of condition values and their printable names ("in", or "in|F" for both: target
+ * value, then sensitive value). */
 MCR_API int mcr_model_ncond(const mcr_model *m);
 MCR_API const char *mcr_model_cond_name(const mcr_model *m, int c);
 MCR_API int mcr_model_cond_find(const mcr_model *m, const char *name);  /* index or -1 */

@@ -623,6 +623,11 @@ fail:
 
 /* ------------------------------------------------------------------ sample */
 int mcr_model_ncond(const mcr_model *m) { return m->ncond; }
+mcr_condition mcr_model_condition(const mcr_model *m, const char **target, const char **sensitive) {
+    if (target) *target = m->target >= 0 ? m->schema->cols[m->target].name : NULL;
+    if (sensitive) *sensitive = m->sensitive >= 0 ? m->schema->cols[m->sensitive].name : NULL;
+    return (mcr_condition)m->condition;
+}
 const char *mcr_model_cond_name(const mcr_model *m, int c) { return m->cond_names[c]; }
 size_t mcr_model_cond_count(const mcr_model *m, int c) { return m->cond_count[c]; }
 size_t mcr_model_nparams(const mcr_model *m) { return m->net.nparams; }
@@ -840,11 +845,12 @@ int mcr_model_inspect(const mcr_model *m, FILE *f) {
     if (m->state)
         fprintf(f, "checkpoint: training state at step %d of %d (continue with fit --resume)\n",
                 m->state->step, c->steps);
-    fprintf(f, "\ncondition: %s on '%s'%s%s\n", cn[m->condition],
+    fprintf(f, "\ncondition: %s on '%s'%s%s%s\n", cn[m->condition],
             m->condition == MCR_COND_SENSITIVE ? m->schema->cols[m->sensitive].name
                                                : m->schema->cols[m->target].name,
             m->condition == MCR_COND_BOTH ? " x '" : "",
-            m->condition == MCR_COND_BOTH ? m->schema->cols[m->sensitive].name : "");
+            m->condition == MCR_COND_BOTH ? m->schema->cols[m->sensitive].name : "",
+            m->condition == MCR_COND_BOTH ? "'" : "");
     for (int k = 0; k < m->ncond; k++)
         fprintf(f, "  %-24s %zu training rows\n", m->cond_names[k], m->cond_count[k]);
     fprintf(f, "\nschema (%d columns):\n", m->schema->ncols);

@@ -130,6 +130,9 @@ static void test_model_file_round_trip(void) {
     CHECK(mcr_model_sample(g_model, counts, &sc, &a) == 0, "sample in memory");
     CHECK(mcr_model_sample(m2, counts, &sc, &b) == 0, "sample loaded");
     CHECK(tables_equal(a, b), "saved model samples differ from the in-memory model");
+    const char *tn = NULL, *sn = "x";
+    CHECK(mcr_model_condition(m2, &tn, &sn) == MCR_COND_TARGET && tn && !strcmp(tn, "cls") && sn == NULL,
+          "roles after loading: %s %s", tn ? tn : "NULL", sn ? sn : "NULL");
     sc.sampler = MCR_SAMPLER_DDPM;
     mcr_table *c;
     CHECK(mcr_model_sample(m2, counts, &sc, &c) == 0, "ddpm sampler");
