@@ -283,8 +283,8 @@ static int find_cat(const mcr_table *t, const char *name, const char *opt, int *
                        mcr_table_source(t));
     if (t->cols[j].type != MCR_COL_CATEGORICAL)
         return mcr_err(MCR_EINVAL,
-                       "%s: column '%s' is numeric with many values; a condition must be "
-                       "categorical (declare it with `categorical` %s)",
+                       "%s: column '%s' is numeric (not at most 20 integer codes); a condition "
+                       "must be categorical (declare it with `categorical` %s)",
                        opt, name, name);
     *out = j;
     return MCR_OK;
@@ -588,8 +588,16 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
     if (nrows < 2)
         return mcr_err(MCR_EINVAL, "%s: %zu data rows; at least 2 are needed to fit a model",
                        mcr_table_source(t), nrows);
+    /* a target / sensitive column of a few integer codes (0/1/2, as evaluate and augment take
+     * them) is modelled as their levels, in a copy */
+    int roles[2] = {c->target ? mcr_table_find(t, c->target) : -1, c->sensitive ? mcr_table_find(t, c->sensitive) : -1};
+    for (int i = 0; i < 2; i++)
+        if (roles[i] >= 0 && !mcr_int_codes(t, roles[i])) roles[i] = -1;
+    mcr_table *lv = NULL;
+    if ((rc = mcr_table_levelled(t, roles, 2, &lv))) return rc;
+    if (lv) t = lv;
     mcr_model *m = NULL;
-    if ((rc = model_setup(t, c, &m))) return rc;
+    if ((rc = model_setup(t, c, &m))) return mcr_table_free(lv), rc;
     m->cfg = *c;
     m->cfg.target = m->cfg.sensitive = m->cfg.drop = NULL;
     m->cfg.progress = NULL;
@@ -612,12 +620,14 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
     memcpy(m->ema, tr.st.opt.ema, np * sizeof(float));
     mcr_trainer_free(&tr);
     fit_data_free(&D);
+    mcr_table_free(lv);
     *out = m;
     return MCR_OK;
 fail:
     mcr_trainer_free(&tr);
     fit_data_free(&D);
     mcr_model_free(m);
+    mcr_table_free(lv);
     return rc;
 }
 

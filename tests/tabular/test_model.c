@@ -502,6 +502,27 @@ static void test_cancel_from_progress(void) {
     CHECK(strcmp(mcr_strerror(MCR_ECANCELED), "cancelled") == 0, "strerror");
 }
 
+static void test_integer_code_target(void) {
+    /* a target of integer codes (0/1/2) is fitted as its levels, as augment and evaluate take it */
+    char buf[4096], *p = buf;
+    p += sprintf(p, "x,y\n");
+    for (int i = 0; i < 120; i++) p += sprintf(p, "%d.5,%d\n", i, i % 3);
+    mcr_table *t = NULL;
+    CHECK(mcr_table_read_csv_mem(buf, (size_t)(p - buf), "codes.csv", NULL, &t) == 0, "%s", mcr_last_error());
+    if (!t) return;
+    CHECK(mcr_table_coltype(t, 1) == MCR_COL_INTEGER, "y read as integer codes");
+    mcr_fit_config c = th_fit_config("y", 16, 10);
+    mcr_model *m = NULL;
+    int rc = mcr_model_fit(t, NULL, 0, &c, &m);
+    CHECK(rc == 0 && m && mcr_model_ncond(m) == 3, "fit on codes: %s", mcr_last_error());
+    if (m) CHECK(mcr_model_cond_find(m, "2") == 2, "condition '2'");
+    mcr_model_free(m);
+    c.target = "x"; /* 120 distinct non-integers: refused, naming the column */
+    CHECK(mcr_model_fit(t, NULL, 0, &c, &m) == MCR_EINVAL && strstr(mcr_last_error(), "'x'") &&
+              strstr(mcr_last_error(), "20 integer codes"), "%s", mcr_last_error());
+    mcr_table_free(t);
+}
+
 int main(void) {
     mcr_set_threads(2);
     snprintf(g_dir, sizeof g_dir, "/tmp/mcr_model_XXXXXX");
@@ -516,6 +537,7 @@ int main(void) {
     TEST(test_same_seed_same_bytes);
     TEST(test_bad_configs);
     TEST(test_cancel_from_progress);
+    TEST(test_integer_code_target);
     TEST(test_fuzz_regression_model);
     TEST(test_fuzz_regression_nan);
     mcr_model_free(g_model);
