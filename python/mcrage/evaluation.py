@@ -1,0 +1,234 @@
+"""evaluation.py — mcrage.evaluate (the CLI's `evaluate` protocol) and mcrage.fidelity (its
+`fidelity`), from DataFrames, with results as DataFrames and the same HTML report."""
+import ctypes
+import json
+import os
+import tempfile
+
+from . import _config
+from ._lib import AssessConfig, EvalConfig, InvalidArgumentError, check, lib
+from ._table import to_table
+
+try:
+    import pandas as pd
+except ImportError:  # pragma: no cover
+    pd = None
+
+
+def _command_line(fn, **kw):
+    shown = ", ".join(f"{k}={v!r}" for k, v in kw.items() if v is not None)
+    return f"mcrage.{fn}({shown})  # Python"
+
+
+def _table_of(data, what):
+    if pd is not None and isinstance(data, (str, os.PathLike)):
+        raise InvalidArgumentError(f"{what}: give a DataFrame (read files with mcrage.read_csv)")
+    table, _ = to_table(data)
+    return table
+
+
+class EvaluationResult:
+    """What mcrage.evaluate returns.
+
+    runs     one row per method x classifier x seed: every metric (accuracy, f1_macro,
+             f1_minority, auroc, auprc, ..., worst_group_recall, eo_difference, ...)
+    groups   one row per method x classifier x seed x group: the per-group metrics
+    summary  one row per method x classifier: mean and 95% CI half-width over seeds
+    paired   paired differences of each method against none and smote (mean, 95% CI)
+    text     the CLI's printed table
+    """
+
+    def __init__(self, doc, text):
+        self.json = doc
+        self.text = text
+        runs, groups = [], []
+        for r in doc.get("runs", []):
+            row = {k: v for k, v in r.items() if k != "groups"}
+            runs.append(row)
+            for g, m in (r.get("groups") or {}).items():
+                groups.append({"method": r["method"], "classifier": r["classifier"],
+                               "seed": r["seed"], "group": g, **m})
+        self.runs = pd.DataFrame(runs)
+        self.groups = pd.DataFrame(groups)
+        self.summary = pd.DataFrame([_flatten(s, "mean", "ci95") for s in doc.get("summary", [])])
+        self.paired = pd.DataFrame([_flatten(s, "mean_difference", "ci95")
+                                    for s in doc.get("paired", [])])
+
+    def __repr__(self):
+        return self.text
+
+
+def _flatten(entry, mean_key, ci_key):
+    out = {}
+    for k, v in entry.items():
+        if isinstance(v, dict) and mean_key in v:
+            out[k] = v[mean_key]
+            out[k + "_ci95"] = v.get(ci_key)
+        else:
+            out[k] = v
+    return out
+
+
+def evaluate(data, target, *, sensitive=None, methods=("none", "ros", "smote", "mcrage"),
+             classifiers=("logreg", "xgb"), seeds=5, random_state=1, test_size=0.3, test=None,
+             group=None, positive=None, bands=None, thin=None, balanced=False, focal_gamma=0.0,
+             strategy=None, ratio=None, synthetic_fraction=None, k_neighbors=None, drop=None,
+             features=None, report=None, n_jobs=None, progress=None, **model):
+    """Compare rebalancing methods x classifiers over seeds, per group (the CLI's `evaluate`):
+    for each seed split the data (stratified, or by `group`), rebalance the training part with
+    each method, train each classifier and score it on the untouched test part. `model`: the
+    diffusion model's keywords (steps, widths, lr, ...; see Synthesizer; evaluate's default
+    steps is 2000 as in the CLI). report: path of the HTML report. Returns an
+    EvaluationResult (runs, groups, summary, paired as DataFrames; text)."""
+    table = _table_of(data, "data")
+    test_table = _table_of(test, "test") if test is not None else None
+    ec = EvalConfig()
+    lib.mcr_eval_config_default(ctypes.byref(ec))
+    ec.target, ec.sensitive, ec.group = map(_config.cstr, (target, sensitive, group))
+    ec.positive, ec.bands, ec.thin = map(_config.cstr, (positive, bands, thin))
+    ec.test_frac, ec.seeds, ec.seed = float(test_size), int(seeds), _config.seed_of(random_state)
+    ec.balanced, ec.focal_gamma = int(bool(balanced)), float(focal_gamma)
+    for i, name in enumerate(methods):
+        v = ctypes.c_int()
+        if lib.mcr_aug_method_parse(str(name).encode(), ctypes.byref(v)) < 0 or \
+                i >= len(ec.methods):
+            raise InvalidArgumentError(f"methods: unknown method '{name}' (none, ros, rus, smote, "
+                                       "smote-nc, adasyn, mcrage)")
+        ec.methods[i] = v.value
+    ec.nmethods = len(methods)
+    for i, name in enumerate(classifiers):
+        v = ctypes.c_int()
+        if lib.mcr_clf_kind_parse(str(name).encode(), ctypes.byref(v)) < 0 or \
+                i >= len(ec.classifiers):
+            raise InvalidArgumentError(f"classifiers: unknown classifier '{name}' (logreg, rf, "
+                                       "xgb, mlp)")
+        ec.classifiers[i] = v.value
+    ec.nclassifiers = len(classifiers)
+    ac = ec.aug
+    if strategy is not None:
+        ac.strategy = {"balance": 0, "ratio": 1, "group-balance": 2}.get(strategy, -1)
+        if ac.strategy < 0:
+            raise InvalidArgumentError(f"strategy must be balance, ratio or group-balance, "
+                                       f"got {strategy!r}")
+    if ratio is not None:
+        ac.strategy, ac.ratio = 1, float(ratio)
+    if synthetic_fraction is not None:
+        ac.synthetic_fraction = float(synthetic_fraction)
+    if k_neighbors is not None:
+        ac.k = int(k_neighbors)
+    ac.drop = _config.cstr(drop)
+    ac.fit.features = _config.cstr(features)
+    unknown = set(model) - set(_config.FIT_KEYS) - set(_config.SAMPLE_KEYS) - {"widths"}
+    if unknown:
+        raise InvalidArgumentError(f"evaluate: unknown keyword(s) {', '.join(sorted(unknown))}")
+    _config.fill_fit(ac.fit, model)
+    _config.fill_sample(ac.sample, model)
+    prog = _config.MsgProgress(progress)
+    ec.progress = prog.cfunc
+    out = ctypes.c_void_p()
+    with _config.set_threads(n_jobs):
+        check(lib.mcr_evaluate(table.handle, test_table.handle if test_table else None,
+                               ctypes.byref(ec), ctypes.byref(out)))
+    try:
+        text = _config.capture(lib.mcr_eval_print, out)
+        with tempfile.TemporaryDirectory(prefix="mcrage-") as d:
+            path = os.path.join(d, "eval.json")
+            check(lib.mcr_eval_write_json(out, path.encode()))
+            with open(path) as f:
+                doc = json.load(f)
+        if report is not None:
+            rep = ctypes.c_void_p()
+            cmd = _command_line("evaluate", target=target, sensitive=sensitive,
+                                methods=list(methods), classifiers=list(classifiers),
+                                seeds=seeds, random_state=random_state)
+            with _config.set_threads(n_jobs):
+                check(lib.mcr_report_evaluate(out, table.handle, ctypes.byref(ec), cmd.encode(),
+                                              prog.cfunc, None, ctypes.byref(rep)))
+            try:
+                check(lib.mcr_report_write(rep, _config.fspath(report)))
+            finally:
+                lib.mcr_report_free(rep)
+    finally:
+        lib.mcr_eval_free(out)
+    return EvaluationResult(doc, text)
+
+
+class FidelityResult:
+    """What mcrage.fidelity returns.
+
+    scores   one row per scope (all rows, each class, each group): column shapes, pair trends,
+             detection AUROCs, exact-copy rate, DCR ratio, membership-inference AUROC, ...
+    columns  per column of all rows: KS / TV statistic, score, missing rates
+    utility  one row per classifier: TRTR and TSTR accuracy, macro F1, AUROC
+    json     everything, as `mcrage fidelity --json` writes it; text: the CLI's printout
+    """
+
+    def __init__(self, doc, text):
+        self.json = doc
+        self.text = text
+        rows = []
+        for s in doc.get("scopes", []):
+            row = {}
+            for k, v in s.items():
+                if isinstance(v, dict):
+                    row.update({f"{k}_{q}": x for q, x in v.items()})
+                else:
+                    row[k] = v
+            rows.append(row)
+        self.scores = pd.DataFrame(rows)
+        self.columns = pd.DataFrame(doc.get("columns", []))
+        self.minority_columns = pd.DataFrame(doc.get("minority_columns", []))
+        util = []
+        for c in (doc.get("utility") or {}).get("classifiers", []):
+            row = {"classifier": c.get("classifier"), "test_rows": c.get("test_rows")}
+            for side in ("trtr", "tstr"):
+                for k in ("train_rows", "accuracy", "f1_macro", "auroc"):
+                    row[f"{side}_{k}"] = (c.get(side) or {}).get(k)
+            util.append(row)
+        self.utility = pd.DataFrame(util)
+
+    def __getitem__(self, key):
+        return self.json[key]
+
+    def __repr__(self):
+        return self.text
+
+
+def fidelity(real, synthetic, *, target=None, sensitive=None, minority=None, holdout=None,
+             drop=None, folds=5, max_rows=5000, detection=True, utility=True, privacy=True,
+             random_state=1, report=None, n_jobs=None, progress=None):
+    """How realistic, useful and private `synthetic` rows are against the `real` rows the
+    generator was trained on (and, for the privacy baselines, `holdout` rows it never saw):
+    the CLI's `fidelity`. Columns are matched by name, levels by spelling. Returns a
+    FidelityResult (scores, columns, utility as DataFrames; json; text)."""
+    rt, st = _table_of(real, "real"), _table_of(synthetic, "synthetic")
+    ht = _table_of(holdout, "holdout") if holdout is not None else None
+    c = AssessConfig()
+    lib.mcr_assess_config_default(ctypes.byref(c))
+    c.target, c.sensitive = _config.cstr(target), _config.cstr(sensitive)
+    c.minority, c.drop = _config.cstr(minority), _config.cstr(drop)
+    c.holdout = ht.handle if ht else None
+    c.folds, c.max_rows = int(folds), int(max_rows)
+    c.detection, c.utility, c.privacy = int(bool(detection)), int(bool(utility)), \
+        int(bool(privacy))
+    c.seed = _config.seed_of(random_state)
+    prog = _config.MsgProgress(progress)
+    c.progress = prog.cfunc
+    out = ctypes.c_void_p()
+    with _config.set_threads(n_jobs):
+        check(lib.mcr_assess(rt.handle, st.handle, ctypes.byref(c), ctypes.byref(out)))
+    try:
+        text = _config.capture(lib.mcr_assess_print, out)
+        doc = json.loads(_config.capture(lib.mcr_assess_write_json, out))
+        if report is not None:
+            rep = ctypes.c_void_p()
+            cmd = _command_line("fidelity", target=target, sensitive=sensitive)
+            check(lib.mcr_report_fidelity(rt.handle, st.handle, out, c.target, c.sensitive,
+                                          cmd.encode(), ctypes.byref(rep)))
+            try:
+                check(lib.mcr_report_write(rep, _config.fspath(report)))
+            finally:
+                lib.mcr_report_free(rep)
+    finally:
+        lib.mcr_assess_free(out)
+    return FidelityResult(doc, text)
