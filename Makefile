@@ -2,10 +2,12 @@
 #   make            release build in build/rel
 #   make test       build everything with -fsanitize=address,undefined and run the suite
 #   make bench      benchmark the denoiser (JSON lines)
-#   make install    PREFIX=/usr/local: library, headers, pkg-config file, CLI
+#   make install    PREFIX=/usr/local: library, headers, pkg-config file, CLI, Python package
+#   make pytest     the Python package's tests alone (Debian's python3, release library)
 
 CC       ?= cc
 PREFIX   ?= /usr/local
+PYDIR    ?= $(PREFIX)/lib/python3/dist-packages
 VERSION  := 0.1.0
 # Portable by default (x86-64 baseline): OpenBLAS and glibc pick their kernels at run time.
 # ARCH=-march=native builds for this CPU only.
@@ -37,7 +39,7 @@ R_CLIOBJ := $(CLI_SRC:%.c=$(R)/%.o)
 A_CLIOBJ := $(CLI_SRC:%.c=$(A)/%.o)
 A_TESTS  := $(TEST_SRC:tests/%.c=$(A)/tests/%)
 
-.PHONY: all test test-rel bench install clean demo fuzz
+.PHONY: all test test-rel bench install clean demo fuzz pytest
 all: $(R)/libmcrage.a $(R)/libmcrage.so $(R)/mcrage $(R)/examples/rebalance
 
 $(R)/%.o: %.c
@@ -82,6 +84,9 @@ fuzz: build/fuzz/fuzz_csv build/fuzz/fuzz_model $(R)/mcrage
 test: $(A_TESTS) $(A)/mcrage $(R)/mcrage $(R)/libmcrage.so
 	@MCRAGE=$(A)/mcrage TESTBIN=$(A)/tests sh tests/run.sh
 
+pytest: $(R)/mcrage $(R)/libmcrage.so
+	sh tests/python/test_pytest.sh
+
 bench: $(R)/bench/bench
 	$(R)/bench/bench
 
@@ -99,6 +104,10 @@ install: all
 	install -m 755 $(R)/mcrage $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@BLASDIR@|$(BLASDIR)|g' mcrage.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mcrage.pc
+	# the Python package, with the library beside it (found there first)
+	install -d $(DESTDIR)$(PYDIR)/mcrage
+	install -m 644 python/mcrage/*.py $(DESTDIR)$(PYDIR)/mcrage/
+	install -m 755 $(R)/libmcrage.so $(DESTDIR)$(PYDIR)/mcrage/libmcrage.so
 
 clean:
 	rm -rf build

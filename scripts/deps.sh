@@ -1,11 +1,15 @@
 #!/bin/sh
 # Install what mcrage needs on Debian 12 (run as root; skips what is already there).
 #   ./scripts/deps.sh            build dependencies
-#   ./scripts/deps.sh --tests    also what the test suite uses: Chromium (renders the HTML report
-#                                headless) and python3 (checks JSON outputs)
+#   ./scripts/deps.sh --python   also the Python package's: Debian's python3 with numpy, pandas,
+#                                scikit-learn and imbalanced-learn
+#   ./scripts/deps.sh --tests    also what the test suite uses: the above, pytest, and Chromium
+#                                (renders the HTML report headless)
 set -e
 PKGS="build-essential libopenblas-dev libopenblas-openmp-dev libxgboost-dev zlib1g-dev"
-[ "${1:-}" = "--tests" ] && PKGS="$PKGS chromium python3"
+PY="python3 python3-numpy python3-pandas python3-sklearn python3-imblearn"
+[ "${1:-}" = "--python" ] && PKGS="$PKGS $PY"
+[ "${1:-}" = "--tests" ] && PKGS="$PKGS $PY python3-pytest chromium"
 [ "${WITH_FUZZ:-0}" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev"
 missing=""
 for p in $PKGS; do

@@ -7,7 +7,7 @@ export MCRAGE ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export OMP_WAIT_POLICY=passive
 pass=0 fail=0 skip=0 log=$(mktemp)
-for t in "$TESTBIN"/*/test_* tests/cli/*.sh; do
+for t in "$TESTBIN"/*/test_* tests/cli/*.sh tests/python/*.sh; do
     [ -e "$t" ] || continue
     name=$(basename "$t")
     printf '== %s\n' "$name"

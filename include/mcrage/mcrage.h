@@ -349,6 +349,9 @@ typedef struct mcr_augment_config {
     uint64_t seed;
     mcr_fit_config fit;         /* for method mcrage (target / sensitive / drop set from above) */
     mcr_sample_config sample;
+    int synthetic_only;         /* the result table holds the synthetic rows alone (nreal = 0),
+                                   for callers that keep the real rows (the Python samplers);
+                                   ignored by none and rus (default 0) */
 } mcr_augment_config;
 MCR_API void mcr_augment_config_default(mcr_augment_config *c);
 MCR_API const char *mcr_aug_method_name(mcr_aug_method m);

@@ -6,6 +6,8 @@ CLI's options give the same model.
 import ctypes
 import numbers
 import os
+import signal
+import threading
 
 import numpy as np
 
@@ -161,15 +163,32 @@ class FitProgress:
             fc.progress_every = every
 
     def run(self, fn):
-        """Run fn() (a library call that reports through this callback; ctypes releases the GIL
-        for it, and the callback runs on this thread, where Python delivers Ctrl-C), then raise
-        what the callback caught: KeyboardInterrupt, the user's exception, or the status."""
-        rc = fn()
+        """Run fn() (a library call reporting through this callback; ctypes releases the GIL for
+        it), then raise what the callback caught: KeyboardInterrupt, the user's exception, the
+        status. On the main thread, Ctrl-C during the call only sets a flag (a SIGINT handler of
+        ours, delivered at the next progress report): the callback then asks the library to
+        stop, and KeyboardInterrupt is raised once it has returned, nothing half-built."""
+        old = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                old = signal.signal(signal.SIGINT, self._on_sigint)
+            except (ValueError, TypeError):  # pragma: no cover - embedded interpreters
+                old = None
+        try:
+            rc = fn()
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGINT, old)
         if self.interrupted:
+            if callable(old) and old is not signal.default_int_handler:
+                old(signal.SIGINT, None)
             raise KeyboardInterrupt("mcrage: fit cancelled by Ctrl-C; nothing was returned")
         if self.error is not None:
             raise self.error
         return check(rc)
+
+    def _on_sigint(self, signum, frame):
+        self.interrupted = True
 
 
 class MsgProgress:

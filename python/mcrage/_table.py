@@ -335,9 +335,20 @@ def from_table(table, schema, columns=None):
                                         "decimals": lib.mcr_table_decimals(table.handle, j)}
                                for c, j in zip(cols, idx) if table.coltype(j) != MCR_COL_CATEGORICAL}
         return out
-    parts = [column_out(c, table, j) for c, j in zip(cols, idx)]
-    if not parts:
+    if not cols:
         return np.empty((table.nrows, 0))
+    dts = {c.dtype for c in cols}
+    if len(dts) == 1 and all(c.kind == "float" for c in cols) and \
+            all(table.coltype(j) != MCR_COL_CATEGORICAL for j in idx) and \
+            next(iter(dts)) in (np.float32, np.float64):
+        # numbers only, one float dtype: each column straight into its place (one copy)
+        out = np.empty((table.nrows, len(cols)), dtype=next(iter(dts)))
+        code = MCR_F32 if out.dtype == np.float32 else MCR_F64
+        for k, j in enumerate(idx):
+            check(lib.mcr_table_get_numeric(table.handle, j, out.ctypes.data + k * out.itemsize,
+                                            code, len(cols)))
+        return out
+    parts = [column_out(c, table, j) for c, j in zip(cols, idx)]
     kinds = {c.kind for c in cols}
     dtype = cols[0].dtype if len({str(c.dtype) for c in cols}) == 1 and kinds <= {"float", "int"} \
         else (object if kinds & {"object", "bool"} else np.float64)

@@ -11,7 +11,7 @@ from sklearn.utils import check_consistent_length
 
 from . import _config
 from ._lib import AugmentConfig, AugmentResult, InvalidArgumentError, lib
-from ._table import from_table, to_table
+from ._table import Table, from_table, to_table
 
 try:
     import pandas as pd
@@ -76,6 +76,7 @@ class _LibrarySampler(BaseOverSampler):
         counts = ",".join(f"{k}={n}" for k, n in add.items() if n > 0)
         ac.counts = counts.encode()
         ac.seed = _config.seed_of(self.random_state)
+        ac.synthetic_only = 1  # X's rows are kept here as they came in
         self._configure(ac)
         res = ctypes.POINTER(AugmentResult)()
         prog = _config.FitProgress(getattr(self, "progress", None))
@@ -86,13 +87,11 @@ class _LibrarySampler(BaseOverSampler):
                                                  ctypes.byref(res)))
         try:
             r = res.contents
-            from ._table import Table
-            full = Table(r.table)
-            r.table = None  # owned by `full` now
-            nreal, nsynth = r.nreal, r.nsynth
+            syn = Table(r.table)
+            r.table = None  # owned by `syn` now
+            nsynth = r.nsynth
         finally:
             lib.mcr_augment_result_free(res)
-        syn = full.slice(nreal, nsynth)
         X_new = from_table(syn, schema)
         y_new = classes[syn.codes(syn.find(TARGET)).astype(np.int64)]
         if schema.frame:

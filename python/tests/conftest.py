@@ -2,7 +2,9 @@
 (tests check behaviour, not model quality), the shared datasets."""
 import os
 import pathlib
+import sys
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # python/: the package
 import mcrage  # noqa: F401  first: before numpy loads another OpenBLAS (see mcrage/_lib.py)
 import pytest
 

@@ -68,6 +68,8 @@ void mcr_json_num(FILE *f, double v); /* null for NaN/inf */
 int mcr_cmp_size(const void *a, const void *b);   /* size_t */
 int mcr_cmp_double(const void *a, const void *b); /* double, NaN not allowed */
 int mcr_cmp_float(const void *a, const void *b);  /* float, NaN not allowed */
+/* sort doubles ascending (no NaN): a radix sort, several times qsort's speed on large arrays */
+void mcr_sort_doubles(double *a, size_t n);
 
 /* seconds on a monotonic clock (differences only) */
 double mcr_now(void);

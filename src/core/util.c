@@ -22,3 +22,57 @@ double mcr_now(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
+
+/* LSD radix sort of doubles on their bit patterns mapped to unsigned order (sign bit flipped
+ * for positives, all bits for negatives): 8 passes of 8 bits, O(n), passes over a byte that is
+ * the same in every key skipped. Ties keep no particular order (they are equal values). */
+static uint64_t dkey(double v) {
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return (u >> 63) ? ~u : u | 0x8000000000000000ull;
+}
+static double dval(uint64_t k) {
+    uint64_t u = (k >> 63) ? k & ~0x8000000000000000ull : ~k;
+    double v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+void mcr_sort_doubles(double *a, size_t n) {
+    if (n < 256) {
+        for (size_t i = 1; i < n; i++) { /* insertion sort */
+            double v = a[i];
+            size_t j = i;
+            while (j > 0 && a[j - 1] > v) a[j] = a[j - 1], j--;
+            a[j] = v;
+        }
+        return;
+    }
+    uint64_t *k = malloc(n * sizeof(uint64_t)), *tmp = malloc(n * sizeof(uint64_t));
+    if (!k || !tmp) { /* no memory for the fast path: the library sort */
+        free(k), free(tmp);
+        qsort(a, n, sizeof(double), mcr_cmp_double);
+        return;
+    }
+    size_t count[8][256];
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = k[i] = dkey(a[i]);
+        for (int b = 0; b < 8; b++) count[b][(x >> (8 * b)) & 255]++;
+    }
+    uint64_t *src = k, *dst = tmp;
+    for (int b = 0; b < 8; b++) {
+        size_t *c = count[b], sum = 0;
+        if (c[(src[0] >> (8 * b)) & 255] == n) continue; /* one value of this byte: nothing moves */
+        for (int v = 0; v < 256; v++) {
+            size_t t = c[v];
+            c[v] = sum;
+            sum += t;
+        }
+        for (size_t i = 0; i < n; i++) dst[c[(src[i] >> (8 * b)) & 255]++] = src[i];
+        uint64_t *sw = src;
+        src = dst, dst = sw;
+    }
+    for (size_t i = 0; i < n; i++) a[i] = dval(src[i]);
+    free(k), free(tmp);
+}

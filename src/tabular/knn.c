@@ -1,56 +1,98 @@
-/* knn.c — exact k nearest neighbours by blocks: distances |q|^2 + |r|^2 - 2 q.r with one sgemm
- * per block of 256 queries, so memory is O(256 * nr) whatever the number of queries. Time is
- * O(nq * nr * D) (BLAS speed); SMOTE and ADASYN query the minority cells, so nq and nr are
- * the cell sizes. */
+/* knn.c — exact k nearest neighbours by tiles: distances |q|^2 + |r|^2 - 2 q.r, the q.r of a
+ * tile of KQB queries x KRB references by one (single-threaded) sgemm into a thread's own
+ * buffer that stays in cache, then the tile's rows scanned for the k smallest. Query tiles are
+ * shared out among threads (OpenMP, dynamic). Time is O(nq * nr * D) at BLAS speed plus the
+ * scan, which skips 16 candidates at a time when none beats the current k-th best; memory is
+ * O(threads * KQB * KRB). SMOTE and ADASYN query the minority cells, so nq and nr are the cell
+ * sizes; the distance checks query whole tables. Results do not depend on the thread count:
+ * each distance is the same sum whatever the tiling (K = D is never split), and candidates are
+ * met in index order (ties keep the lower index). */
 #include "tabular/tabular.h"
 #include <cblas.h>
+#include <omp.h>
 
-#define QB 256
+#define KQB 64
+#define KRB 2048
+#define KMAX 64
+
+/* fold candidates row[0..n) (reference indexes j0 + i) into the sorted lists best/out */
+static void knn_scan(const float *row, const float *rn, size_t j0, int n, float qq, long skip, int k,
+                     float *best, int *out, int *cnt) {
+    float thr = *cnt == k ? best[k - 1] : INFINITY;
+    for (int i0 = 0; i0 < n; i0 += 16) {
+        int ie = i0 + 16 < n ? i0 + 16 : n, hit = 0;
+        for (int i = i0; i < ie; i++) hit |= row[i] + rn[i] + qq < thr;
+        if (!hit) continue;
+        for (int i = i0; i < ie; i++) {
+            size_t j = j0 + (size_t)i;
+            if ((long)j == skip) continue;
+            float dj = row[i] + rn[i] + qq;
+            if (*cnt == k && !(dj < best[k - 1])) continue;
+            int pos = *cnt < k ? (*cnt)++ : k - 1; /* insertion keeps the list sorted */
+            while (pos > 0 && dj < best[pos - 1]) {
+                best[pos] = best[pos - 1];
+                out[pos] = out[pos - 1];
+                pos--;
+            }
+            best[pos] = dj;
+            out[pos] = (int)j;
+        }
+        thr = *cnt == k ? best[k - 1] : INFINITY;
+    }
+}
 
 int mcr_knn(const float *Q, size_t nq, const float *R, size_t nr, int D, int k, long self_offset,
             int *idx) {
-    float *dist = malloc((size_t)QB * (nr ? nr : 1) * sizeof(float));
+    if (k < 1 || k > KMAX) return mcr_err(MCR_EINTERNAL, "knn: k = %d outside 1..%d", k, KMAX);
     float *rn = malloc((nr ? nr : 1) * sizeof(float));
-    if (!dist || !rn) {
-        free(dist), free(rn);
-        return MCR_NOMEM();
-    }
+    if (!rn) return MCR_NOMEM();
+#pragma omp parallel for schedule(static)
     for (size_t j = 0; j < nr; j++) {
         double s = 0;
         for (int d = 0; d < D; d++) s += (double)R[j * D + d] * R[j * D + d];
         rn[j] = (float)s;
     }
-    for (size_t q0 = 0; q0 < nq; q0 += QB) {
-        int b = (int)(nq - q0 < QB ? nq - q0 : QB);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, (int)nr, D, -2.0f, Q + q0 * D, D, R,
-                    D, 0.0f, dist, (int)nr);
-#pragma omp parallel for schedule(static)
-        for (int qi = 0; qi < b; qi++) {
-            size_t q = q0 + (size_t)qi;
-            double qq = 0;
-            for (int d = 0; d < D; d++) qq += (double)Q[q * D + d] * Q[q * D + d];
-            int *out = idx + q * k;
-            float best[64];
-            int cnt = 0;
-            for (int a = 0; a < k; a++) out[a] = -1;
-            const float *row = dist + (size_t)qi * nr;
-            for (size_t j = 0; j < nr; j++) {
-                if (self_offset >= 0 && (long)j == (long)q + self_offset) continue;
-                float dj = row[j] + rn[j] + (float)qq;
-                if (cnt == k && !(dj < best[k - 1])) continue;
-                int pos = cnt < k ? cnt++ : k - 1; /* insertion keeps the list sorted; ties keep the lower index */
-                while (pos > 0 && dj < best[pos - 1]) {
-                    best[pos] = best[pos - 1];
-                    out[pos] = out[pos - 1];
-                    pos--;
+    long ntiles = (long)((nq + KQB - 1) / KQB);
+    int failed = 0;
+#pragma omp parallel
+    {
+        float *dist = malloc((size_t)KQB * KRB * sizeof(float));
+        float *best = malloc((size_t)KQB * k * sizeof(float));
+        float qq[KQB];
+        int cnt[KQB];
+        if (!dist || !best) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic)
+        for (long tq = 0; tq < ntiles; tq++) {
+            if (!dist || !best) continue;
+            size_t q0 = (size_t)tq * KQB;
+            int b = (int)(nq - q0 < KQB ? nq - q0 : KQB);
+            for (int qi = 0; qi < b; qi++) {
+                size_t q = q0 + (size_t)qi;
+                double s = 0;
+                for (int d = 0; d < D; d++) s += (double)Q[q * D + d] * Q[q * D + d];
+                qq[qi] = (float)s;
+                cnt[qi] = 0;
+                for (int a = 0; a < k; a++) idx[q * k + a] = -1;
+            }
+            for (size_t r0 = 0; r0 < nr; r0 += KRB) {
+                int rb = (int)(nr - r0 < KRB ? nr - r0 : KRB);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, rb, D, -2.0f, Q + q0 * D, D,
+                            R + r0 * D, D, 0.0f, dist, rb);
+                for (int qi = 0; qi < b; qi++) {
+                    size_t q = q0 + (size_t)qi;
+                    knn_scan(dist + (size_t)qi * rb, rn + r0, r0, rb, qq[qi],
+                             self_offset >= 0 ? (long)q + self_offset : -1, k, best + (size_t)qi * k,
+                             idx + q * k, &cnt[qi]);
                 }
-                best[pos] = dj;
-                out[pos] = (int)j;
             }
         }
+        free(dist), free(best);
     }
-    free(dist), free(rn);
-    return MCR_OK;
+    free(rn);
+    return failed ? MCR_NOMEM() : MCR_OK;
 }
 
 int mcr_nn_dist(const float *Q, size_t nq, const float *R, size_t nr, int D, double *out) {

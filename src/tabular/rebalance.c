@@ -226,8 +226,10 @@ static void encoded_free(encoded *e) {
     free(e->X), free(e->is_cat), free(e->feat_of);
 }
 
-static int encode_rows(const mcr_table *t, const size_t *rows, size_t nrows, const int *feat,
-                       int nfeat, encoded *e) {
+/* The encoder fitted on rows[0..nrows); e->X holds the encodings of xrows[0..nx) (the rows the
+ * caller needs, in that order). */
+static int encode_rows_subset(const mcr_table *t, const size_t *rows, size_t nrows, const size_t *xrows,
+                              size_t nx, const int *feat, int nfeat, encoded *e) {
     memset(e, 0, sizeof *e);
     int rc = mcr_encoder_fit(t, feat, nfeat, rows, nrows, MCR_NUM_STANDARD, &e->enc);
     if (rc) return rc;
@@ -235,7 +237,7 @@ static int encode_rows(const mcr_table *t, const size_t *rows, size_t nrows, con
     e->is_cat = calloc((size_t)d, sizeof(int));
     e->feat_of = calloc((size_t)d, sizeof(int));
     if (!e->is_cat || !e->feat_of) return MCR_NOMEM();
-    if ((rc = mcr_encoder_transform_float(e->enc, t, rows, nrows, &e->X))) return rc;
+    if ((rc = mcr_encoder_transform_float(e->enc, t, xrows, nx, &e->X))) return rc;
     for (int a = 0; a < e->enc->nfeat; a++) {
         const mcr_encfeat *f = &e->enc->f[a];
         for (int k = 0; k < f->width; k++) {
@@ -244,6 +246,11 @@ static int encode_rows(const mcr_table *t, const size_t *rows, size_t nrows, con
         }
     }
     return MCR_OK;
+}
+
+static int encode_rows(const mcr_table *t, const size_t *rows, size_t nrows, const int *feat, int nfeat,
+                       encoded *e) {
+    return encode_rows_subset(t, rows, nrows, rows, nrows, feat, nfeat, e);
 }
 
 /* One synthetic row from base row `base` of the cell: a uniform point between it and one of its
@@ -575,7 +582,21 @@ static int smote_rows(const mcr_table *t, const size_t *rows, size_t nrows, int 
     pos_of = malloc((t->nrows ? t->nrows : 1) * sizeof(size_t));
     if (!order || !pos_of) { free(order); free(feat); rc = MCR_NOMEM(); goto smote_done; }
     for (size_t q = 0; q < nrows; q++) order[q] = rows ? rows[q] : q, pos_of[order[q]] = q;
-    rc = encode_rows(t, order, nrows, feat, nfeat, &e);
+    /* the encoder is fitted on every row; SMOTE encodes only the rows of the cells it fills
+     * (ADASYN needs all: its weights count neighbours of other classes) */
+    size_t *xrows = order, nx = nrows;
+    if (c->method != MCR_AUG_ADASYN) {
+        nx = 0;
+        for (int i = 0; i < ce->ncell; i++)
+            if (ce->want[i] > ce->n[i]) nx += ce->n[i];
+        if (!(xrows = malloc((nx ? nx : 1) * sizeof(size_t)))) { free(order); free(feat); rc = MCR_NOMEM(); goto smote_done; }
+        nx = 0;
+        for (int i = 0; i < ce->ncell; i++)
+            if (ce->want[i] > ce->n[i])
+                for (size_t a = 0; a < ce->n[i]; a++) pos_of[ce->rows[i][a]] = nx, xrows[nx++] = ce->rows[i][a];
+    }
+    rc = encode_rows_subset(t, order, nrows, xrows, nx, feat, nfeat, &e);
+    if (xrows != order) free(xrows);
     free(feat);
     if (rc) { free(order); goto smote_done; }
     gen = malloc(total_add * (size_t)e.d * sizeof(double));
@@ -716,17 +737,23 @@ static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, c
         rc = rus_table(t, rows, nrows, jt, &ce, &r, &res);
         goto done;
     }
-    if ((rc = mcr_table_take(t, rows, nrows, &res))) goto done;
+    /* synthetic_only: the caller keeps the real rows; the result is the new rows alone */
+    if ((rc = c->synthetic_only ? mcr_table_new_like(t, 0, &res) : mcr_table_take(t, rows, nrows, &res))) goto done;
     if (total_add == 0) goto done;
     if (c->method == MCR_AUG_ROS) rc = ros_rows(t, &ce, total_add, &r, &syn);
     else if (c->method == MCR_AUG_MCRAGE) rc = mcrage_rows(t, rows, nrows, c, &ce, ar, &syn);
     else rc = smote_rows(t, rows, nrows, jt, js, c, &ce, total_add, &r, &syn); /* smote, smote-nc, adasyn */
     if (!rc && syn) {
-        rc = mcr_table_append(res, syn);
         nsynth = syn->nrows;
+        if (c->synthetic_only) {
+            mcr_table_free(res);
+            res = syn, syn = NULL;
+        } else {
+            rc = mcr_table_append(res, syn);
+        }
     }
     if (!rc && c->mark_synthetic) {
-        size_t nreal = res->nrows - (syn ? syn->nrows : 0);
+        size_t nreal = res->nrows - nsynth;
         int j = mcr_table_add_column(res, c->mark_synthetic, MCR_COL_CATEGORICAL, 0);
         if (j < 0) rc = j;
         else if (mcr_column_add_level(&res->cols[j], "0", 1) < 0 || mcr_column_add_level(&res->cols[j], "1", 1) < 0)

@@ -1105,7 +1105,7 @@ int mcr_table_codes_to_levels(mcr_table *t, int j) {
             }
             v[m++] = c->num[i];
         }
-    qsort(v, m, sizeof(double), mcr_cmp_double);
+    mcr_sort_doubles(v, m);
     int rc = MCR_OK;
     for (size_t i = 0; i < m && !rc; i++) {
         if (i && v[i] == v[i - 1]) continue;

@@ -311,7 +311,7 @@ int mcr_encoder_fit_ex(const mcr_table *t, const int *cols, int ncols, const siz
                 if (!(f->q = calloc(1, sizeof(double)))) goto nomem;
                 continue;
             }
-            qsort(buf, m, sizeof(double), mcr_cmp_double);
+            mcr_sort_doubles(buf, m);
             f->lo = buf[0];
             f->hi = buf[m - 1];
             double s = 0, s2 = 0;

@@ -226,8 +226,37 @@ static void test_simulate(void) {
     free(c);
 }
 
+static void test_sort_doubles(void) {
+    /* the radix sort against qsort: negatives, zeros of both signs, infinities, ties, tiny and
+     * huge magnitudes, sizes around the insertion-sort cut-off */
+    size_t sizes[] = {0, 1, 2, 255, 256, 257, 1000, 100000};
+    mcr_rng r;
+    mcr_rng_seed(&r, 11, 0);
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        size_t n = sizes[s];
+        double *a = malloc((n + 1) * sizeof(double)), *b = malloc((n + 1) * sizeof(double));
+        for (size_t i = 0; i < n; i++) {
+            double u = mcr_rng_uniform(&r), v;
+            if (u < 0.05) v = i % 2 ? -0.0 : 0.0;
+            else if (u < 0.07) v = i % 2 ? -INFINITY : INFINITY;
+            else if (u < 0.3) v = (double)(mcr_rng_below(&r, 7)) - 3; /* ties */
+            else if (u < 0.4) v = mcr_rng_normal(&r) * 1e-300;
+            else v = mcr_rng_normal(&r) * pow(10, (double)mcr_rng_below(&r, 40) - 20);
+            a[i] = b[i] = v;
+        }
+        mcr_sort_doubles(a, n);
+        qsort(b, n, sizeof(double), mcr_cmp_double);
+        int same = 1;
+        for (size_t i = 0; i < n; i++) same &= a[i] == b[i];
+        for (size_t i = 1; i < n; i++) same &= a[i - 1] <= a[i];
+        CHECK(same, "n = %zu: radix sort differs from qsort", n);
+        free(a), free(b);
+    }
+}
+
 int main(void) {
     TEST(test_rng);
+    TEST(test_sort_doubles);
     TEST(test_norm);
     TEST(test_quantile_hand_values);
     TEST(test_round_trip);

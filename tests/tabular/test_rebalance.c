@@ -312,6 +312,27 @@ static void test_counts_strategy(void) {
         CHECK(a == 93 && b == 17 && ns == 10, "%s counts: %zu/%zu (+%zu)", mcr_aug_method_name(ms[i]), a, b, ns);
         mcr_table_free(o);
     }
+    {   /* synthetic_only: the same new rows, without the real ones */
+        mcr_augment_config c;
+        mcr_augment_config_default(&c);
+        c.target = "cls";
+        c.method = MCR_AUG_SMOTE;
+        mcr_augment_result *full = NULL, *only = NULL;
+        CHECK(mcr_augment_run(t, NULL, 0, &c, &full) == 0, "%s", mcr_last_error());
+        c.synthetic_only = 1;
+        CHECK(mcr_augment_run(t, NULL, 0, &c, &only) == 0, "%s", mcr_last_error());
+        if (full && only) {
+            CHECK(only->nreal == 0 && only->nsynth == 80 && mcr_table_nrows(only->table) == 80, "synthetic only: %zu + %zu",
+                  only->nreal, only->nsynth);
+            mcr_table *tail = NULL;
+            mcr_table_slice(full->table, full->nreal, full->nsynth, &tail);
+            char *a = th_csv(tail), *b = th_csv(only->table);
+            CHECK(a && b && !strcmp(a, b), "synthetic rows differ");
+            free(a), free(b);
+            mcr_table_free(tail);
+        }
+        mcr_augment_result_free(full), mcr_augment_result_free(only);
+    }
     mcr_augment_config c;
     mcr_augment_config_default(&c);
     c.target = "cls";
