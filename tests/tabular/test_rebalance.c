@@ -134,20 +134,21 @@ static void test_smote_on_segments(void) {
     mcr_table_free(t);
 }
 
-static void test_knn_brute_force(void) {
-    int nq = 300, nr = 517, D = 7, k = 5;
-    float *Q = malloc(sizeof(float) * nq * D), *R = malloc(sizeof(float) * nr * D);
+static void knn_case(int nq, int nr, int D, int k, int self) {
+    /* brute force in double: the i-th returned neighbour's distance equals the true i-th */
+    float *Q = malloc(sizeof(float) * nq * D), *R = self ? Q : malloc(sizeof(float) * nr * D);
     mcr_rng r;
     mcr_rng_seed(&r, 9, 0);
     for (int i = 0; i < nq * D; i++) Q[i] = (float)mcr_rng_normal(&r);
-    for (int i = 0; i < nr * D; i++) R[i] = (float)mcr_rng_normal(&r);
-    int *idx = malloc(sizeof(int) * nq * k);
-    CHECK(mcr_knn(Q, nq, R, nr, D, k, -1, idx) == 0, "knn");
-    int bad = 0;
+    for (int i = 0; !self && i < nr * D; i++) R[i] = (float)mcr_rng_normal(&r);
+    int *idx = malloc(sizeof(int) * nq * k), *idx1 = malloc(sizeof(int) * nq * k);
+    CHECK(mcr_knn(Q, nq, R, nr, D, k, self ? 0 : -1, idx) == 0, "knn");
+    int bad = 0, selfhit = 0;
+    double *best = malloc(sizeof(double) * k);
     for (int q = 0; q < nq; q++) {
-        /* brute force in double: the returned set's k-th distance equals the true k-th */
-        double dk = 0, best[5] = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
+        for (int a = 0; a < k; a++) best[a] = INFINITY;
         for (int j = 0; j < nr; j++) {
+            if (self && j == q) continue;
             double s = 0;
             for (int d = 0; d < D; d++) s += (double)(Q[q * D + d] - R[j * D + d]) * (Q[q * D + d] - R[j * D + d]);
             for (int a = 0; a < k; a++)
@@ -159,15 +160,28 @@ static void test_knn_brute_force(void) {
         }
         for (int a = 0; a < k; a++) {
             int j = idx[q * k + a];
+            selfhit += self && j == q;
             double s = 0;
             for (int d = 0; d < D; d++) s += (double)(Q[q * D + d] - R[j * D + d]) * (Q[q * D + d] - R[j * D + d]);
             if (fabs(s - best[a]) > 1e-4 * (1 + best[a])) bad++;
-            dk = s;
         }
-        (void)dk;
     }
-    CHECK(bad == 0, "%d neighbours differ from brute force", bad);
-    free(Q), free(R), free(idx);
+    CHECK(bad == 0 && selfhit == 0, "%d x %d (self %d): %d neighbours differ from brute force, %d self", nq, nr, self,
+          bad, selfhit);
+    /* one thread: the same lists */
+    int th = mcr_get_threads();
+    mcr_set_threads(1);
+    CHECK(mcr_knn(Q, nq, R, nr, D, k, self ? 0 : -1, idx1) == 0, "knn 1 thread");
+    mcr_set_threads(th);
+    CHECK(memcmp(idx, idx1, sizeof(int) * nq * k) == 0, "1 vs %d threads differ", th);
+    free(best), free(idx), free(idx1), free(Q);
+    if (!self) free(R);
+}
+
+static void test_knn_brute_force(void) {
+    knn_case(300, 517, 7, 5, 0);    /* one query tile, ragged reference tiles */
+    knn_case(1300, 700, 30, 5, 0);  /* several query tiles */
+    knn_case(1100, 1100, 12, 8, 1); /* self-neighbours left out (SMOTE's case) */
 }
 
 static void test_bad_config(void) {
