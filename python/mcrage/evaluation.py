@@ -20,6 +20,16 @@ def _command_line(fn, **kw):
     return f"mcrage.{fn}({shown})  # Python"
 
 
+def _write_report(path, build):
+    """build(&report) makes an mcr_report; it is written (atomically) to path and freed."""
+    rep = ctypes.c_void_p()
+    check(build(ctypes.byref(rep)))
+    try:
+        check(lib.mcr_report_write(rep, _config.fspath(path)))
+    finally:
+        lib.mcr_report_free(rep)
+
+
 def _table_of(data, what):
     if pd is not None and isinstance(data, (str, os.PathLike)):
         raise InvalidArgumentError(f"{what}: give a DataFrame (read files with mcrage.read_csv)")
@@ -69,6 +79,18 @@ def _flatten(entry, mean_key, ci_key):
     return out
 
 
+def _parse_names(names, parse, out, what, known):
+    """names -> their enum values in the C array `out` (through the library's parser)."""
+    if len(names) > len(out):
+        raise InvalidArgumentError(f"{what}s: at most {len(out)}, got {len(names)}")
+    for i, name in enumerate(names):
+        v = ctypes.c_int()
+        if parse(str(name).encode(), ctypes.byref(v)) < 0:
+            raise InvalidArgumentError(f"{what}s: unknown {what} '{name}' ({known})")
+        out[i] = v.value
+    return len(names)
+
+
 def evaluate(data, target, *, sensitive=None, methods=("none", "ros", "smote", "mcrage"),
              classifiers=("logreg", "xgb"), seeds=5, random_state=1, test_size=0.3, test=None,
              group=None, positive=None, bands=None, thin=None, balanced=False, focal_gamma=0.0,
@@ -88,22 +110,10 @@ def evaluate(data, target, *, sensitive=None, methods=("none", "ros", "smote", "
     ec.positive, ec.bands, ec.thin = map(_config.cstr, (positive, bands, thin))
     ec.test_frac, ec.seeds, ec.seed = float(test_size), int(seeds), _config.seed_of(random_state)
     ec.balanced, ec.focal_gamma = int(bool(balanced)), float(focal_gamma)
-    for i, name in enumerate(methods):
-        v = ctypes.c_int()
-        if lib.mcr_aug_method_parse(str(name).encode(), ctypes.byref(v)) < 0 or \
-                i >= len(ec.methods):
-            raise InvalidArgumentError(f"methods: unknown method '{name}' (none, ros, rus, smote, "
-                                       "smote-nc, adasyn, mcrage)")
-        ec.methods[i] = v.value
-    ec.nmethods = len(methods)
-    for i, name in enumerate(classifiers):
-        v = ctypes.c_int()
-        if lib.mcr_clf_kind_parse(str(name).encode(), ctypes.byref(v)) < 0 or \
-                i >= len(ec.classifiers):
-            raise InvalidArgumentError(f"classifiers: unknown classifier '{name}' (logreg, rf, "
-                                       "xgb, mlp)")
-        ec.classifiers[i] = v.value
-    ec.nclassifiers = len(classifiers)
+    ec.nmethods = _parse_names(methods, lib.mcr_aug_method_parse, ec.methods, "method",
+                               "none, ros, rus, smote, smote-nc, adasyn, mcrage")
+    ec.nclassifiers = _parse_names(classifiers, lib.mcr_clf_kind_parse, ec.classifiers,
+                                   "classifier", "logreg, rf, xgb, mlp")
     ac = ec.aug
     if strategy is not None:
         ac.strategy = {"balance": 0, "ratio": 1, "group-balance": 2}.get(strategy, -1)
@@ -137,17 +147,12 @@ def evaluate(data, target, *, sensitive=None, methods=("none", "ros", "smote", "
             with open(path) as f:
                 doc = json.load(f)
         if report is not None:
-            rep = ctypes.c_void_p()
             cmd = _command_line("evaluate", target=target, sensitive=sensitive,
                                 methods=list(methods), classifiers=list(classifiers),
                                 seeds=seeds, random_state=random_state)
             with _config.set_threads(n_jobs):
-                check(lib.mcr_report_evaluate(out, table.handle, ctypes.byref(ec), cmd.encode(),
-                                              prog.cfunc, None, ctypes.byref(rep)))
-            try:
-                check(lib.mcr_report_write(rep, _config.fspath(report)))
-            finally:
-                lib.mcr_report_free(rep)
+                _write_report(report, lambda rep: lib.mcr_report_evaluate(
+                    out, table.handle, ctypes.byref(ec), cmd.encode(), prog.cfunc, None, rep))
     finally:
         lib.mcr_eval_free(out)
     return EvaluationResult(doc, text)
@@ -221,14 +226,9 @@ def fidelity(real, synthetic, *, target=None, sensitive=None, minority=None, hol
         text = _config.capture(lib.mcr_assess_print, out)
         doc = json.loads(_config.capture(lib.mcr_assess_write_json, out))
         if report is not None:
-            rep = ctypes.c_void_p()
             cmd = _command_line("fidelity", target=target, sensitive=sensitive)
-            check(lib.mcr_report_fidelity(rt.handle, st.handle, out, c.target, c.sensitive,
-                                          cmd.encode(), ctypes.byref(rep)))
-            try:
-                check(lib.mcr_report_write(rep, _config.fspath(report)))
-            finally:
-                lib.mcr_report_free(rep)
+            _write_report(report, lambda rep: lib.mcr_report_fidelity(
+                rt.handle, st.handle, out, c.target, c.sensitive, cmd.encode(), rep))
     finally:
         lib.mcr_assess_free(out)
     return FidelityResult(doc, text)

@@ -84,36 +84,54 @@ static void split_prop(size_t total, const double *w, int n, size_t *out) {
     free(rem);
 }
 
-/* MCR_STRAT_COUNTS: want = n + N (rus: N, at most n) for each "CLASS=N" of c->counts; other
- * classes keep their rows */
-static int counts_want(const mcr_table *t, int jt, const mcr_augment_config *c, cells *ce) {
-    int rus = c->method == MCR_AUG_RUS;
-    for (int i = 0; i < ce->ncell; i++) ce->want[i] = ce->n[i]; /* classes not named: unchanged */
-    if (!c->counts) return mcr_err(MCR_EINVAL, "strategy counts needs `counts` (CLASS=N,...)");
-    char *dup = mcr_strdup(c->counts), *save = NULL;
+/* "NAME=N,...": put(ctx, name, n) for each pair (the last '=' splits, so names may hold one);
+ * refused: a pair without '=', N not an integer from 0 to 1e9. */
+static int parse_counts(const char *spec, int (*put)(void *ctx, const char *name, size_t n), void *ctx) {
+    char *dup = mcr_strdup(spec), *save = NULL;
     if (!dup) return MCR_NOMEM();
     int rc = MCR_OK;
     for (char *tok = strtok_r(dup, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
         char *eq = strrchr(tok, '='), *end;
         if (!eq) {
-            rc = mcr_err(MCR_EINVAL, "`counts` expect CLASS=N pairs, got '%s'", tok);
+            rc = mcr_err(MCR_EINVAL, "`counts` expect NAME=N pairs, got '%s'", tok);
             break;
         }
         *eq = 0;
-        int k = mcr_table_level_find(t, jt, tok);
         errno = 0;
         long long v = strtoll(eq + 1, &end, 10);
-        if (k < 0) rc = mcr_err(MCR_EINVAL, "`counts`: target '%s' has no class '%s'", c->target, tok);
-        else if (end == eq + 1 || *end || v < 0 || errno)
-            rc = mcr_err(MCR_EINVAL, "`counts`: '%s' is not a row count for class '%s'", eq + 1, tok);
-        else if (ce->n[k] == 0 && v > 0)
-            rc = mcr_err(MCR_EINVAL, "`counts`: class '%s' has no rows to %s", tok, rus ? "keep" : "make new ones from");
-        else if (rus && (size_t)v > ce->n[k])
-            rc = mcr_err(MCR_EINVAL, "`counts`: class '%s' has %zu rows, fewer than %lld to keep", tok, ce->n[k], v);
-        else ce->want[k] = rus ? (size_t)v : ce->n[k] + (size_t)v;
+        if (errno || end == eq + 1 || *end || v < 0 || v > 1000000000)
+            rc = mcr_err(MCR_EINVAL, "`counts`: '%s' is not a row count (0 to 1000000000) for '%s'", eq + 1, tok);
+        else rc = put(ctx, tok, (size_t)v);
     }
     free(dup);
     return rc;
+}
+
+typedef struct {
+    const mcr_table *t;
+    int jt, rus;
+    const char *target;
+    cells *ce;
+} counts_ctx;
+static int put_class_count(void *ctx, const char *name, size_t v) {
+    counts_ctx *x = ctx;
+    int k = mcr_table_level_find(x->t, x->jt, name);
+    if (k < 0) return mcr_err(MCR_EINVAL, "`counts`: target '%s' has no class '%s'", x->target, name);
+    if (x->ce->n[k] == 0 && v > 0)
+        return mcr_err(MCR_EINVAL, "`counts`: class '%s' has no rows to %s", name, x->rus ? "keep" : "make new ones from");
+    if (x->rus && v > x->ce->n[k])
+        return mcr_err(MCR_EINVAL, "`counts`: class '%s' has %zu rows, fewer than %zu to keep", name, x->ce->n[k], v);
+    x->ce->want[k] = x->rus ? v : x->ce->n[k] + v;
+    return MCR_OK;
+}
+
+/* MCR_STRAT_COUNTS: want = n + N (rus: N, at most n) for each "CLASS=N" of c->counts; other
+ * classes keep their rows */
+static int counts_want(const mcr_table *t, int jt, const mcr_augment_config *c, cells *ce) {
+    for (int i = 0; i < ce->ncell; i++) ce->want[i] = ce->n[i]; /* classes not named: unchanged */
+    if (!c->counts) return mcr_err(MCR_EINVAL, "strategy counts needs `counts` (CLASS=N,...)");
+    counts_ctx x = {t, jt, c->method == MCR_AUG_RUS, c->target, ce};
+    return parse_counts(c->counts, put_class_count, &x);
 }
 
 static int build_cells(const mcr_table *t, const size_t *rows, size_t nrows, int jt, int js,
@@ -805,35 +823,24 @@ int mcr_augment_write_json(const mcr_augment_result *r, const char *data, const 
 }
 
 /* ---- rows per condition for sampling ---------------------------------------------------------- */
+typedef struct {
+    const mcr_model *m;
+    size_t *counts;
+} sample_ctx;
+static int put_cond_count(void *ctx, const char *name, size_t v) {
+    sample_ctx *x = ctx;
+    int c = mcr_model_cond_find(x->m, name);
+    if (c < 0) return mcr_err(MCR_EINVAL, "`counts`: '%s' is not a condition value of this model", name);
+    x->counts[c] += v;
+    return MCR_OK;
+}
+
 int mcr_sample_counts(const mcr_model *m, const char *spec, const char *cls, size_t n, size_t *counts) {
     int K = mcr_model_ncond(m);
     memset(counts, 0, (size_t)K * sizeof(size_t));
     if (spec) { /* VALUE=N,... */
-        char *dup = mcr_strdup(spec), *save = NULL;
-        if (!dup) return MCR_NOMEM();
-        int rc = MCR_OK;
-        for (char *tok = strtok_r(dup, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
-            char *eq = strrchr(tok, '='), *end;
-            if (!eq) {
-                rc = mcr_err(MCR_EINVAL, "`counts` expect VALUE=N pairs, got '%s'", tok);
-                break;
-            }
-            *eq = 0;
-            int c = mcr_model_cond_find(m, tok);
-            if (c < 0) {
-                rc = mcr_err(MCR_EINVAL, "`counts`: '%s' is not a condition value of this model", tok);
-                break;
-            }
-            errno = 0;
-            long long v = strtoll(eq + 1, &end, 10);
-            if (errno || end == eq + 1 || *end || v < 0 || v > 1000000000) {
-                rc = mcr_err(MCR_EINVAL, "`counts`: '%s' expects an integer from 0 to 1000000000, got '%s'", tok, eq + 1);
-                break;
-            }
-            counts[c] += (size_t)v;
-        }
-        free(dup);
-        return rc;
+        sample_ctx x = {m, counts};
+        return parse_counts(spec, put_cond_count, &x);
     }
     if (cls) { /* n rows of one condition */
         int c = mcr_model_cond_find(m, cls);

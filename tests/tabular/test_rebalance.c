@@ -362,7 +362,7 @@ static void test_counts_strategy(void) {
     }
     mcr_table_free(o), o = NULL;
     const char *bad[] = {"C=3", "B=x", "B=-1", "B", NULL};
-    const char *msg[] = {"no class 'C'", "not a row count", "not a row count", "CLASS=N", "needs `counts`"};
+    const char *msg[] = {"no class 'C'", "not a row count", "not a row count", "NAME=N", "needs `counts`"};
     c.method = MCR_AUG_ROS;
     for (int i = 0; i < 5; i++) {
         c.counts = bad[i];
