@@ -213,7 +213,9 @@ MCR_API int mcr_describe(const mcr_table *t, const char *target, const char *sen
 /* ---------------------------------------------------------------- 7. the diffusion model */
 typedef enum { MCR_COND_TARGET = 0, MCR_COND_SENSITIVE = 1, MCR_COND_BOTH = 2 } mcr_condition;
 typedef enum { MCR_SCHED_LINEAR = 0, MCR_SCHED_COSINE = 1 } mcr_schedule;
-typedef enum { MCR_SAMPLER_DDPM = 0, MCR_SAMPLER_DDIM = 1 } mcr_sampler;
+/* DDPM: all T ancestral steps; DDIM (Song et al. 2021) and DPM-Solver++(2M) (Lu et al. 2022, its
+ * SDE form with eta) on the grid t = k T / K of sample_steps K */
+typedef enum { MCR_SAMPLER_DDPM = 0, MCR_SAMPLER_DDIM = 1, MCR_SAMPLER_DPMPP = 2 } mcr_sampler;
 typedef enum { MCR_ACT_RELU = 0, MCR_ACT_SILU = 1 } mcr_activation;
 /* categorical columns (and numeric missing-value indicators) in the diffusion model */
 typedef enum {
@@ -278,9 +280,11 @@ MCR_API void mcr_model_free(mcr_model *m);
 typedef struct mcr_sample_config {
     float guidance;         /* w in eps = (1+w) eps_cond - w eps_uncond (default 0)           */
     mcr_sampler sampler;    /* default DDIM                                                    */
-    int sample_steps;       /* DDIM steps on the grid t = k T / K (default 100); DDPM uses all T */
-    float eta;              /* DDIM noise: 0 deterministic, 1 (default) the DDPM posterior on the
-                               DDIM grid (deterministic DDIM over-spreads tables' tails)          */
+    int sample_steps;       /* DDIM / DPM-Solver++ steps on the grid t = k T / K (default 100);
+                               DDPM uses all T                                                   */
+    float eta;              /* noise: 0 deterministic, 1 (default) the DDPM posterior on the grid
+                               (deterministic DDIM over-spreads tables' tails); both samplers
+                               agree at 0 and 1                                                   */
     uint64_t seed;          /* default 1                                                      */
     int chunk;              /* rows generated per batch (default 2048)                        */
 } mcr_sample_config;

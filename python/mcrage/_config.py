@@ -20,7 +20,7 @@ _ENUMS = {
     "numeric_transform": {"quantile": 0, "standard": 1, "minmax": 2},
     "categorical_mode": {"onehot": 0, "multinomial": 1},
     "condition": {"target": 0, "sensitive": 1, "both": 2},
-    "sampler": {"ddpm": 0, "ddim": 1},
+    "sampler": {"ddpm": 0, "ddim": 1, "dpmpp": 2},
 }
 # Python keyword -> FitConfig field
 FIT_KEYS = {"steps": "steps", "batch": "batch", "lr": "lr", "weight_decay": "weight_decay",

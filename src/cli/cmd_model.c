@@ -163,7 +163,8 @@ int cmd_sample(int argc, char **argv) {
         case O_SAMPLER:
             if (!strcmp(optarg, "ddim")) sc.sampler = MCR_SAMPLER_DDIM;
             else if (!strcmp(optarg, "ddpm")) sc.sampler = MCR_SAMPLER_DDPM;
-            else return cli_usage(cmd, "--sampler expects ddim or ddpm, got '%s'", optarg);
+            else if (!strcmp(optarg, "dpmpp")) sc.sampler = MCR_SAMPLER_DPMPP;
+            else return cli_usage(cmd, "--sampler expects ddim, ddpm or dpmpp, got '%s'", optarg);
             break;
         case O_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; sc.seed = (uint64_t)v; break;
         case O_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
@@ -175,7 +176,7 @@ int cmd_sample(int argc, char **argv) {
                    "  -c, --class VALUE      condition value to sample (e.g. a minority class)\n"
                    "      --counts V=N,...   rows per condition value\n"
                    "      --guidance W       classifier-free guidance weight (default 0)\n"
-                   "      --sampler S        ddim | ddpm (default ddim)\n"
+                   "      --sampler S        ddim | dpmpp (DPM-Solver++(2M)) | ddpm (default ddim)\n"
                    "      --sample-steps K   DDIM steps, grid t = k T / K (default %d; ddpm uses all T)\n"
                    "      --eta E            DDIM noise: 0 deterministic, 1 the DDPM posterior on the\n"
                    "                         DDIM grid (default %g)\n"

@@ -72,6 +72,31 @@ void ddim_step(float *x, const float *eps, const float *z, float eta, int B, int
         }
 }
 
+double dpmpp_step(float *x, const float *eps, float *x0_last, double h_last, const float *z, float eta,
+                  int B, int d, int ld, const float *lo, const float *hi, double abar_t, double abar_s) {
+    float ra = (float)sqrt(abar_t), rb = (float)sqrt(1 - abar_t);
+    int last = !(abar_s < 1);
+    double h = last ? INFINITY : 0.5 * log(abar_s / (1 - abar_s)) - 0.5 * log(abar_t / (1 - abar_t));
+    float cx = 0, c0 = 1, cn = 0, cr = 0;
+    if (!last) {
+        cx = (float)(sqrt((1 - abar_s) / (1 - abar_t)) * exp(-eta * h));
+        c0 = (float)(sqrt(abar_s) * -expm1(-(1 + eta) * h));
+        cn = z && eta > 0 ? (float)(sqrt(1 - abar_s) * sqrt(-expm1(-2.0 * eta * h))) : 0;
+        cr = h_last > 0 && isfinite(h_last) ? (float)(0.5 * h / h_last) : 0;
+    }
+#pragma omp parallel for schedule(static) if ((size_t)B * d > 16384)
+    for (int r = 0; r < B; r++)
+        for (int k = 0; k < d; k++) {
+            size_t i = (size_t)r * ld + k, j = (size_t)r * d + k;
+            float x0 = (x[i] - rb * eps[i]) / ra;
+            if (lo) x0 = clampf(x0, lo[k], hi[k]);
+            float D = cr != 0 ? x0 + cr * (x0 - x0_last[j]) : x0;
+            x[i] = last ? x0 : cx * x[i] + c0 * D + (cn != 0 ? cn * z[j] : 0);
+            x0_last[j] = x0;
+        }
+    return h;
+}
+
 void ddpm_step(float *x, const float *eps, const float *z, int B, int d, int ld, const float *lo,
                const float *hi, const mcr_sched *s, int t) {
     double at = s->abar[t], ap = mcr_abar_prev(s, t), beta = s->beta[t];

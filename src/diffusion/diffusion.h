@@ -44,6 +44,18 @@ void ddim_step(float *x, const float *eps, const float *z, float eta, int B, int
                const float *lo, const float *hi, double abar_t, double abar_prev);
 void ddpm_step(float *x, const float *eps, const float *z, int B, int d, int ld, const float *lo,
                const float *hi, const mcr_sched *s, int t);
+/* DPM-Solver++(2M) (Lu et al. 2022), data prediction, multistep, in its SDE form (eta = 0: the
+ * ODE solver; eta = 1: first order is the DDPM posterior, as ddim_step at eta = 1). With
+ * alpha = sqrt(abar), sigma = sqrt(1 - abar), lambda = log(alpha / sigma), h = lambda_s - lambda_t
+ * for the step from t to s (less noise):
+ *   x_s = (sigma_s / sigma_t) e^{-eta h} x_t + alpha_s (1 - e^{-(1+eta) h}) D
+ *         + sigma_s sqrt(1 - e^{-2 eta h}) z,
+ *   D = x0_hat + (x0_hat - x0_last) / (2 r),  r = h_last / h   (D = x0_hat on the first step),
+ * x0_hat clipped as in ddim_step. The last step (abar_s = 1) returns x0_hat. x0_last [B, d]
+ * compact holds the previous step's x0_hat and receives this one's; h_last <= 0 means none.
+ * Returns this step's h (for the next call). */
+double dpmpp_step(float *x, const float *eps, float *x0_last, double h_last, const float *z, float eta,
+                  int B, int d, int ld, const float *lo, const float *hi, double abar_t, double abar_s);
 /* Classifier-free guidance: eps = (1 + w) eps_cond - w eps_uncond (into eps_cond) */
 void cfg_combine(float *eps_cond, const float *eps_uncond, size_t n, float w);
 

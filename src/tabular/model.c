@@ -669,17 +669,19 @@ typedef struct {
  * their level indices in xc [B, nblk]); result in x. z holds B * dg floats, u B * sumK,
  * scratch threads * 2 Kmax. */
 static void denoise(mcr_net *net, const float *p, const mcr_sched *s, const mcr_sample_config *sc,
-                    const mixed *mx, float *x, float *x2, float *z, float *u, int32_t *xc,
+                    const mixed *mx, float *x, float *x2, float *z, float *u, float *x0l, int32_t *xc,
                     float *scratch, int *tv, int *yv, int B, int c, int ncond, uint64_t stream) {
     int d = net->d, dg = mx->dg, nb = mx->nblk, guided = sc->guidance != 0;
     int BB = guided ? 2 * B : B;
     size_t n = (size_t)B * d;
     for (int i = 0; i < B; i++) yv[i] = c, yv[B + i] = ncond;
-    int K = sc->sampler == MCR_SAMPLER_DDIM ? sc->sample_steps : s->T;
+    int grid = sc->sampler != MCR_SAMPLER_DDPM; /* DDIM and DPM-Solver++ on the coarse grid */
+    int K = grid ? sc->sample_steps : s->T;
     if (K > s->T) K = s->T;
+    double h_last = 0; /* DPM-Solver++: the previous step's h (0: none yet) */
     for (int k = K - 1; k >= 0; k--) {
         int t, tprev;
-        if (sc->sampler == MCR_SAMPLER_DDIM) {
+        if (grid) {
             /* the DDIM paper's uniform grid t_k = k T / K: it stops short of t = T-1, where the
              * cosine schedule's abar (~2e-9) makes the first jump ill-conditioned (a trailing
              * grid from T-1 measured a +0.2 mean bias on a 2-D Gaussian test) */
@@ -701,10 +703,14 @@ static void denoise(mcr_net *net, const float *p, const mcr_sched *s, const mcr_
         if (guided) cfg_combine(out, out + n, n, sc->guidance);
         double at = s->abar[t], ap = tprev >= 0 ? s->abar[tprev] : 1.0;
         if (dg > 0) {
-            if (sc->sampler == MCR_SAMPLER_DDIM) {
+            if (grid) {
                 int noisy = sc->eta > 0 && tprev >= 0;
                 if (noisy) mcr_fill_normal(z, (size_t)B * dg, sc->seed, stream * MCR_STREAM_SAMPLE_NOISE + (uint64_t)t);
-                ddim_step(x, out, noisy ? z : NULL, sc->eta, B, dg, d, mx->lo, mx->hi, at, ap);
+                if (sc->sampler == MCR_SAMPLER_DPMPP) /* first order into t = 0 ("lower order final":
+                                                       * on a 1-D Gaussian, 10 steps 0.07 vs 0.42 max error) */
+                    h_last = dpmpp_step(x, out, x0l, tprev == 0 ? 0 : h_last, noisy ? z : NULL, sc->eta, B, dg, d,
+                                        mx->lo, mx->hi, at, ap);
+                else ddim_step(x, out, noisy ? z : NULL, sc->eta, B, dg, d, mx->lo, mx->hi, at, ap);
             } else {
                 if (t > 0) mcr_fill_normal(z, (size_t)B * dg, sc->seed, stream * MCR_STREAM_SAMPLE_NOISE + (uint64_t)t);
                 ddpm_step(x, out, z, B, dg, d, mx->lo, mx->hi, s, t);
@@ -734,7 +740,9 @@ static void denoise(mcr_net *net, const float *p, const mcr_sched *s, const mcr_
 int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_config *sc,
                      mcr_table **out) {
     *out = NULL;
-    if (sc->sampler == MCR_SAMPLER_DDIM && (sc->sample_steps < 1 || sc->sample_steps > m->cfg.T))
+    if (sc->sampler != MCR_SAMPLER_DDPM && sc->sampler != MCR_SAMPLER_DDIM && sc->sampler != MCR_SAMPLER_DPMPP)
+        return mcr_err(MCR_EINVAL, "`sampler` must be ddpm, ddim or dpmpp");
+    if (sc->sampler != MCR_SAMPLER_DDPM && (sc->sample_steps < 1 || sc->sample_steps > m->cfg.T))
         return mcr_err(MCR_EINVAL, "`sample_steps` must be in 1..%d (the model's T)", m->cfg.T);
     if (!isfinite(sc->guidance) || sc->guidance < 0 || sc->guidance > 100)
         return mcr_err(MCR_EINVAL, "`guidance` must be in [0, 100]");
@@ -760,14 +768,14 @@ int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_
     mcr_rng rr;
     mcr_rng_seed(&rr, sc->seed, MCR_STREAM_SAMPLE_RARE); /* pooled rare levels */
     float *x = malloc((size_t)B * d * sizeof(float)), *x2 = malloc(2 * (size_t)B * d * sizeof(float));
-    float *z = malloc(((size_t)B * dg + 1) * sizeof(float));
+    float *z = malloc(((size_t)B * dg + 1) * sizeof(float)), *x0l = malloc(((size_t)B * dg + 1) * sizeof(float));
     float *u = malloc(((size_t)B * mx.sumK + 1) * sizeof(float));
     float *scr = malloc(((size_t)omp_get_max_threads() * 2 * mx.Kmax + 1) * sizeof(float));
     int32_t *xc = malloc(((size_t)B * nb + 1) * sizeof(int32_t));
     double *xd = malloc((size_t)B * d * sizeof(double));
     int *tv = malloc(2 * (size_t)B * sizeof(int)), *yv = malloc(2 * (size_t)B * sizeof(int));
     size_t *rows = malloc((size_t)B * sizeof(size_t));
-    if (!x || !x2 || !z || !u || !scr || !xc || !xd || !tv || !yv || !rows) {
+    if (!x || !x2 || !z || !x0l || !u || !scr || !xc || !xd || !tv || !yv || !rows) {
         rc = MCR_NOMEM();
         goto done;
     }
@@ -796,7 +804,7 @@ int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_
                     }
                 }
             }
-            denoise(&net, m->ema, &s, sc, &mx, x, x2, z, u, xc, scr, tv, yv, b, c, m->ncond, stream);
+            denoise(&net, m->ema, &s, sc, &mx, x, x2, z, u, x0l, xc, scr, tv, yv, b, c, m->ncond, stream);
             for (size_t i = 0; i < (size_t)b * d; i++) xd[i] = x[i];
             for (int i = 0; i < b; i++) rows[i] = row0 + (size_t)i;
             if ((rc = mcr_encoder_inverse_ex(e, xd, (size_t)b, t, rows, &rr))) goto done;
@@ -817,6 +825,7 @@ done:
     free(x);
     free(x2);
     free(z);
+    free(x0l);
     free(u);
     free(scr);
     free(xc);
@@ -954,18 +963,18 @@ int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int ste
     sc.sample_steps = 100;
     rc = mcr_net_alloc(&net, sample_rows);
     if (!rc) rc = mcr_sched_init(&s, c.T, c.schedule);
-    float *x = malloc((size_t)sample_rows * d * sizeof(float));
+    float *x = malloc((size_t)sample_rows * d * sizeof(float)), *z = malloc((size_t)sample_rows * d * sizeof(float));
     int *tv = malloc(2 * (size_t)sample_rows * sizeof(int)), *yv = malloc(2 * (size_t)sample_rows * sizeof(int));
-    if (!rc && (!x || !tv || !yv)) rc = MCR_NOMEM();
+    if (!rc && (!x || !z || !tv || !yv)) rc = MCR_NOMEM();
     if (!rc) {
         mcr_fill_normal(x, (size_t)sample_rows * d, 5, 0);
         t0 = mcr_now();
         mixed mx = {d, 0, 0, 0, NULL, NULL, NULL, NULL};
-        denoise(&net, tr.st.opt.ema, &s, &sc, &mx, x, NULL, NULL, NULL, NULL, NULL, tv, yv, sample_rows, 0, 2, 1);
+        denoise(&net, tr.st.opt.ema, &s, &sc, &mx, x, NULL, z, NULL, NULL, NULL, NULL, tv, yv, sample_rows, 0, 2, 1);
         res->sample_rows_per_s = sample_rows / (mcr_now() - t0);
         mcr_sched_free(&s);
     }
-    free(x), free(tv), free(yv);
+    free(x), free(z), free(tv), free(yv);
     mcr_net_free(&net);
     mcr_trainer_free(&tr);
     res->peak_rss_mb = peak_rss_mb();

@@ -67,6 +67,8 @@ expect "sample a class" 0 "wrote 300 rows" -- "$M" sample "$D/m.mcrg" --class 1 
 head -n 1 "$D/s.csv" | cmp -s - "$(head -n 1 "$D/c.csv" >"$D/h"; echo "$D/h")" && ok "sample keeps the header" || bad "sample keeps the header"
 [ "$(tail -n +2 "$D/s.csv" | cut -d, -f17 | sort -u)" = "1" ] && ok "sampled rows carry the class" || bad "sampled rows carry the class"
 expect "sample --counts" 0 "wrote 30 rows" -- "$M" sample "$D/m.mcrg" --counts 0=10,1=20 -o "$D/s2.csv"
+expect "sample dpmpp" 0 "wrote 40 rows" -- "$M" sample "$D/m.mcrg" --n 40 --sampler dpmpp --sample-steps 10 -o "$D/s6.csv"
+expect "sample bad sampler" 1 "--sampler expects ddim, ddpm or dpmpp" -- "$M" sample "$D/m.mcrg" --n 4 --sampler euler -o "$D/s7.csv"
 expect "sample unknown class" 2 "not a condition value" -- "$M" sample "$D/m.mcrg" --class 7 --n 5 -o "$D/s3.csv"
 expect "sample negative n" 1 "--n expects" -- "$M" sample "$D/m.mcrg" --n -5 -o "$D/s3.csv"
 expect "fit steps 0" 1 "--steps expects" -- "$M" fit "$D/c.csv" --target outcome --steps 0 -o "$D/m2.mcrg"
