@@ -279,8 +279,8 @@ MCR_API void mcr_model_free(mcr_model *m);
 
 typedef struct mcr_sample_config {
     float guidance;         /* w in eps = (1+w) eps_cond - w eps_uncond (default 0)           */
-    mcr_sampler sampler;    /* default DDIM                                                    */
-    int sample_steps;       /* DDIM / DPM-Solver++ steps on the grid t = k T / K (default 100);
+    mcr_sampler sampler;    /* default DPM-Solver++(2M) (25 steps: DDIM-100's fidelity)        */
+    int sample_steps;       /* DDIM / DPM-Solver++ steps on the grid t = k T / K (default 25);
                                DDPM uses all T                                                   */
     float eta;              /* noise: 0 deterministic, 1 (default) the DDPM posterior on the grid
                                (deterministic DDIM over-spreads tables' tails); both samplers

@@ -19,7 +19,7 @@ static int parse_strategy(const char *cmd, const char *s, mcr_augment_config *a)
 
 enum { E_METHOD = 4000, E_STRATEGY, E_RATIO, E_FRAC, E_K, E_SEED, E_THREADS, E_MARK, E_SSTEPS,
        E_GUID, E_METHODS, E_CLFS, E_SEEDS, E_TESTFRAC, E_TEST, E_THIN, E_JSON, E_POSITIVE,
-       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES, E_AJSON, E_REPORT, E_ETA };
+       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES, E_AJSON, E_REPORT, E_ETA, E_SAMPLER };
 
 /* options shared by augment and evaluate; returns 1 if handled */
 static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_config *a, int *threads, int *err) {
@@ -38,6 +38,12 @@ static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_conf
     case E_SSTEPS: if (cli_long(cmd, "--sample-steps", arg, 1, 100000, &v)) *err = EXIT_USAGE; else a->sample.sample_steps = (int)v; return 1;
     case E_GUID: if (cli_double(cmd, "--guidance", arg, 0, 100, &d)) *err = EXIT_USAGE; else a->sample.guidance = (float)d; return 1;
     case E_ETA: if (cli_double(cmd, "--eta", arg, 0, 1, &d)) *err = EXIT_USAGE; else a->sample.eta = (float)d; return 1;
+    case E_SAMPLER:
+        if (!strcmp(arg, "dpmpp")) a->sample.sampler = MCR_SAMPLER_DPMPP;
+        else if (!strcmp(arg, "ddim")) a->sample.sampler = MCR_SAMPLER_DDIM;
+        else if (!strcmp(arg, "ddpm")) a->sample.sampler = MCR_SAMPLER_DDPM;
+        else *err = cli_usage(cmd, "--sampler expects ddim, ddpm or dpmpp, got '%s'", arg);
+        return 1;
     }
     return 0;
 }
@@ -46,14 +52,15 @@ static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_conf
         {"synthetic-fraction", required_argument, 0, E_FRAC}, {"k", required_argument, 0, E_K}, \
         {"threads", required_argument, 0, E_THREADS},                                          \
         {"sample-steps", required_argument, 0, E_SSTEPS}, {"guidance", required_argument, 0, E_GUID}, \
-        {"eta", required_argument, 0, E_ETA}
+        {"eta", required_argument, 0, E_ETA}, {"sampler", required_argument, 0, E_SAMPLER}
 #define AUG_HELP                                                                               \
     "      --strategy S           balance | ratio:R | group-balance (default balance)\n"         \
     "      --ratio R              same as --strategy ratio:R (minority/majority = R)\n"          \
     "      --synthetic-fraction F share of synthetic rows in the result (default: off)\n"         \
     "      --k K                  SMOTE/ADASYN neighbours (default 5)\n"                          \
-    "      --sample-steps K       DDIM steps when sampling (default 100)\n"                       \
-    "      --eta E                DDIM noise, 0 (deterministic) to 1 (default 1)\n"            \
+    "      --sampler S            dpmpp | ddim | ddpm (default dpmpp)\n"                          \
+    "      --sample-steps K       sampler steps (default 25)\n"                                  \
+    "      --eta E                sampling noise, 0 (deterministic) to 1 (default 1)\n"       \
     "      --guidance W           classifier-free guidance weight (default 0)\n"                  \
     "      --threads N            threads, 0 = all cores (default 0)\n"
 
