@@ -513,6 +513,10 @@ typedef struct mcr_assess_scope {
     double dcr_synth[MCR_NQ], dcr_holdout[MCR_NQ];
     double dcr_ratio, dcr_close;        /* median ratio; share below the holdout's 5th pct     */
     double mia_auroc;
+    /* 95% intervals: membership AUROC by its Hanley-McNeil standard error (A +- 1.96 SE,
+     * within [0, 1]); DCR median ratio by a percentile bootstrap (1,000 resamples of both
+     * sides, fixed seed). NaN where the value is. */
+    double mia_lo, mia_hi, dcr_ratio_lo, dcr_ratio_hi;
 } mcr_assess_scope;
 
 typedef struct mcr_assess_utility {
@@ -550,6 +554,11 @@ typedef enum {
     MCR_READ_TSTR /* value: TSTR - TRTR macro F1 */
 } mcr_assess_metric;
 MCR_API const char *mcr_assess_reading(mcr_assess_metric m, double v);
+/* The reading of a privacy value with its 95% interval [lo, hi] (MCR_READ_MIA, MCR_READ_DCR;
+ * other metrics as mcr_assess_reading): "no evidence" only when the interval allows it,
+ * evidence when it lies wholly on the leaking side, "cannot tell" when it is too wide
+ * (thresholds in assess.c). */
+MCR_API const char *mcr_assess_reading_interval(mcr_assess_metric m, double v, double lo, double hi);
 MCR_API int mcr_assess_write_json(const mcr_assess_result *r, FILE *f);
 MCR_API void mcr_assess_free(mcr_assess_result *r);
 

@@ -358,17 +358,69 @@ static int dcr(const mcr_encoder *e, const unioned *u, const privacy_ctx *p, con
     return MCR_OK;
 }
 
+/* Hanley & McNeil (1982): SE of an AUROC A from n1 positives and n2 negatives */
+double mcr_auroc_se(double A, size_t n1, size_t n2) {
+    if (A != A || n1 == 0 || n2 == 0) return NAN;
+    double q1 = A / (2 - A), q2 = 2 * A * A / (1 + A);
+    double v = (A * (1 - A) + ((double)n1 - 1) * (q1 - A * A) + ((double)n2 - 1) * (q2 - A * A)) / ((double)n1 * (double)n2);
+    return sqrt(v > 0 ? v : 0);
+}
+
+/* the median (interpolated as mcr_quantile_sorted) of a bootstrap resample of sorted v[n]:
+ * counts of each index drawn (cnt[n], zeroed here), then the order statistics by a walk */
+static double boot_median(const double *v, size_t n, mcr_rng *r, size_t *cnt) {
+    memset(cnt, 0, n * sizeof(size_t));
+    for (size_t i = 0; i < n; i++) cnt[mcr_rng_below(r, n)]++;
+    double pos = 0.5 * (double)(n - 1);
+    size_t lo = (size_t)pos, hi = lo + (pos > (double)lo), seen = 0;
+    double a = NAN, b = NAN;
+    for (size_t i = 0; i < n && b != b; i++) {
+        seen += cnt[i];
+        if (a != a && seen > lo) a = v[i];
+        if (seen > hi) b = v[i];
+    }
+    return a + (pos - (double)lo) * (b - a);
+}
+
+/* percentile-bootstrap 95% interval of median(ds) / median(dh), both sorted */
+#define MCR_BOOT 1000
+static int dcr_ratio_interval(const double *ds, size_t ns, const double *dh, size_t nh, uint64_t seed, double *lo,
+                              double *hi) {
+    *lo = *hi = NAN;
+    if (ns < 2 || nh < 2) return MCR_OK;
+    size_t *cnt = malloc((ns > nh ? ns : nh) * sizeof(size_t));
+    double *rat = malloc(MCR_BOOT * sizeof(double));
+    if (!cnt || !rat) return free(cnt), free(rat), MCR_NOMEM();
+    mcr_rng r;
+    mcr_rng_seed(&r, seed, MCR_STREAM_ASSESS_BOOT);
+    int m = 0;
+    for (int b = 0; b < MCR_BOOT; b++) {
+        double s = boot_median(ds, ns, &r, cnt), h = boot_median(dh, nh, &r, cnt);
+        if (h > 0) rat[m++] = s / h;
+    }
+    if (m > 1) {
+        mcr_sort_doubles(rat, (size_t)m);
+        *lo = mcr_quantile_sorted(rat, (size_t)m, 0.025);
+        *hi = mcr_quantile_sorted(rat, (size_t)m, 0.975);
+    }
+    free(cnt), free(rat);
+    return MCR_OK;
+}
+
 static int privacy_scope(const mcr_encoder *e, const unioned *u, const privacy_ctx *p,
                          const size_t *rs, size_t nrs, const size_t *ss, size_t nss,
                          const size_t *hs, size_t nhs, size_t nsyn_all, size_t ncopies,
                          uint64_t seed, mcr_assess_scope *sc) {
     sc->copy_rate = nsyn_all ? (double)ncopies / (double)nsyn_all : NAN;
     sc->dcr_ratio = sc->dcr_close = sc->mia_auroc = NAN;
+    sc->mia_lo = sc->mia_hi = sc->dcr_ratio_lo = sc->dcr_ratio_hi = NAN;
     double *ds = NULL, *dh = NULL;
     int rc = dcr(e, u, p, ss, nss, sc->dcr_synth, &ds);
     if (!rc) rc = dcr(e, u, p, hs, nhs, sc->dcr_holdout, &dh);
     if (!rc && ds && dh) {
         sc->dcr_ratio = sc->dcr_holdout[2] > 0 ? sc->dcr_synth[2] / sc->dcr_holdout[2] : NAN;
+        if (sc->dcr_ratio == sc->dcr_ratio)
+            rc = dcr_ratio_interval(ds, nss, dh, nhs, seed, &sc->dcr_ratio_lo, &sc->dcr_ratio_hi);
         size_t close = 0;
         for (size_t i = 0; i < nss; i++) close += ds[i] < sc->dcr_holdout[0];
         sc->dcr_close = (double)close / (double)nss;
@@ -395,6 +447,11 @@ static int privacy_scope(const mcr_encoder *e, const unioned *u, const privacy_c
         if (!rc) {
             for (size_t i = 0; i < 2 * n; i++) sco[i] = -sco[i];
             sc->mia_auroc = mcr_auroc(sco, lab, 2 * n);
+            double se = mcr_auroc_se(sc->mia_auroc, n, n);
+            if (se == se) {
+                sc->mia_lo = fmax(0, sc->mia_auroc - 1.96 * se);
+                sc->mia_hi = fmin(1, sc->mia_auroc + 1.96 * se);
+            }
         }
         free(rows), free(lab), free(sco), free(X);
     }
@@ -633,6 +690,7 @@ static int assess_scope(const mcr_assess_config *c, mcr_assess_result *res, cons
     size_t nh_all = u->nh ? pick_rows(U, u->nr + u->ns, n, j, code, (size_t)-1, r, tmp) : 0;
     sc->nreal = nr_all, sc->nsynth = ns_all, sc->nholdout = nh_all;
     sc->detect_logreg = sc->detect_xgb = sc->copy_rate = sc->dcr_ratio = sc->dcr_close = sc->mia_auroc = NAN;
+    sc->mia_lo = sc->mia_hi = sc->dcr_ratio_lo = sc->dcr_ratio_hi = NAN;
     for (int q = 0; q < MCR_NQ; q++) sc->dcr_synth[q] = sc->dcr_holdout[q] = NAN;
     say(c, "scope %s%s%s: %zu real, %zu synthetic, %zu holdout rows", sc->kind, *sc->value ? " " : "",
         sc->value, nr_all, ns_all, nh_all);
@@ -849,6 +907,28 @@ const char *mcr_assess_reading(mcr_assess_metric m, double v) {
     return "";
 }
 
+/* Readings with a 95% interval. Membership AUROC: "cannot tell" when the interval is wider than
+ * 0.2 (about 100 rows a side or fewer); leak when it lies above 0.5 (weak while the value is at
+ * most 0.6); otherwise no evidence. DCR median ratio: "cannot tell" when the interval is wider
+ * than 0.5; closer than new patients when it lies below 1 (memorisation when below 0.9);
+ * otherwise no evidence. */
+const char *mcr_assess_reading_interval(mcr_assess_metric m, double v, double lo, double hi) {
+    if (v != v || (m != MCR_READ_MIA && m != MCR_READ_DCR)) return mcr_assess_reading(m, v);
+    if (lo != lo || hi != hi) return "no interval (too few rows): the test cannot tell";
+    if (m == MCR_READ_MIA) {
+        if (hi - lo > 0.2) return "too few rows for the test to tell (95% interval wider than 0.2)";
+        if (lo > 0.5)
+            return v <= 0.6 ? "a weak but real membership signal: the 95% interval lies above 0.5"
+                            : "training patients can be told from new ones: membership leaks";
+        return "no evidence of membership leakage: the 95% interval includes 0.5";
+    }
+    if (hi - lo > 0.5) return "too few rows for the test to tell (95% interval wider than 0.5)";
+    if (hi < 1)
+        return v < 0.9 ? "synthetic rows sit closer to training patients than new patients do (memorisation?)"
+                       : "synthetic rows sit slightly closer to training patients than new patients do (interval below 1)";
+    return "no evidence that synthetic rows sit closer to training patients than new patients do";
+}
+
 static void print_columns(FILE *f, const mcr_colfid *c, int n) {
     fprintf(f, "%-28s %-12s %8s %8s %10s %10s\n", "column", "type", "KS/TV", "score", "miss real", "miss syn");
     for (int i = 0; i < n; i++)
@@ -917,8 +997,10 @@ int mcr_assess_print(const mcr_assess_result *r, FILE *f) {
     fprintf(f, "  column pair trends %.3f: %s\n", a->pair_trends, mcr_assess_reading(MCR_READ_PAIRS, a->pair_trends));
     fprintf(f, "  detection AUROC %.3f (the higher of logreg, xgb): %s\n", det, mcr_assess_reading(MCR_READ_DETECT, det));
     fprintf(f, "  exact copies %.2f%%: %s\n", 100 * a->copy_rate, mcr_assess_reading(MCR_READ_COPIES, a->copy_rate));
-    fprintf(f, "  DCR median ratio %.3f: %s\n", a->dcr_ratio, mcr_assess_reading(MCR_READ_DCR, a->dcr_ratio));
-    fprintf(f, "  membership inference AUROC %.3f: %s\n", a->mia_auroc, mcr_assess_reading(MCR_READ_MIA, a->mia_auroc));
+    fprintf(f, "  DCR median ratio %.3f [%.3f, %.3f]: %s\n", a->dcr_ratio, a->dcr_ratio_lo, a->dcr_ratio_hi,
+            mcr_assess_reading_interval(MCR_READ_DCR, a->dcr_ratio, a->dcr_ratio_lo, a->dcr_ratio_hi));
+    fprintf(f, "  membership inference AUROC %.3f [%.3f, %.3f]: %s\n", a->mia_auroc, a->mia_lo, a->mia_hi,
+            mcr_assess_reading_interval(MCR_READ_MIA, a->mia_auroc, a->mia_lo, a->mia_hi));
     if (r->nutil) {
         const mcr_assess_utility *ut = &r->util[r->nutil - 1];
         double gap = ut->f1_macro[1] - ut->f1_macro[0];
@@ -927,8 +1009,10 @@ int mcr_assess_print(const mcr_assess_result *r, FILE *f) {
     }
     if (r->K) {
         double dm = mcr_assess_detection(m);
-        fprintf(f, "  minority %s: column shapes %.3f, detection AUROC %.3f, copies %.2f%%, DCR ratio %.3f, MIA %.3f\n",
-                r->minority, m->column_shapes, dm, 100 * m->copy_rate, m->dcr_ratio, m->mia_auroc);
+        fprintf(f, "  minority %s: column shapes %.3f, detection AUROC %.3f, copies %.2f%%, DCR ratio %.3f [%.3f, %.3f], "
+                   "MIA %.3f [%.3f, %.3f]\n    %s\n", r->minority, m->column_shapes, dm, 100 * m->copy_rate, m->dcr_ratio,
+                m->dcr_ratio_lo, m->dcr_ratio_hi, m->mia_auroc, m->mia_lo, m->mia_hi,
+                mcr_assess_reading_interval(MCR_READ_MIA, m->mia_auroc, m->mia_lo, m->mia_hi));
     }
     return ferror(f) ? mcr_err(MCR_EIO, "write failed") : MCR_OK;
 }
@@ -993,6 +1077,14 @@ int mcr_assess_write_json(const mcr_assess_result *r, FILE *f) {
         jkey(f, "dcr_median_ratio", s->dcr_ratio);
         jkey(f, "dcr_below_holdout_p05", s->dcr_close);
         jkey(f, "membership_inference_auroc", s->mia_auroc);
+        jkey(f, "dcr_median_ratio_ci95_lo", s->dcr_ratio_lo);
+        jkey(f, "dcr_median_ratio_ci95_hi", s->dcr_ratio_hi);
+        jkey(f, "membership_inference_auroc_ci95_lo", s->mia_lo);
+        jkey(f, "membership_inference_auroc_ci95_hi", s->mia_hi);
+        fprintf(f, ",\"membership_reading\":");
+        mcr_json_string(f, mcr_assess_reading_interval(MCR_READ_MIA, s->mia_auroc, s->mia_lo, s->mia_hi));
+        fprintf(f, ",\"dcr_reading\":");
+        mcr_json_string(f, mcr_assess_reading_interval(MCR_READ_DCR, s->dcr_ratio, s->dcr_ratio_lo, s->dcr_ratio_hi));
         fprintf(f, "}");
     }
     fprintf(f, "],\"utility\":");

@@ -16,6 +16,8 @@
 
 /* assess.c: the higher of a scope's two detection AUROCs, NaN ignored */
 double mcr_assess_detection(const mcr_assess_scope *s);
+/* Hanley & McNeil (1982): the standard error of an AUROC A from n1 positives, n2 negatives */
+double mcr_auroc_se(double A, size_t n1, size_t n2);
 
 
 

@@ -521,6 +521,13 @@ static void reading_row(FILE *f, const char *name, const char *fmt, double v, mc
     fputs("</td><td class=\"left\">", f), esc(f, mcr_assess_reading(m, v)), fputs("</td></tr>\n", f);
 }
 
+static void interval_row(FILE *f, const char *name, double v, double lo, double hi, mcr_assess_metric m) {
+    fputs("<tr><td>", f), esc(f, name), fputs("</td><td>", f);
+    num(f, "%.3f", v);
+    if (lo == lo && hi == hi) fprintf(f, " [%.3f, %.3f]", lo, hi);
+    fputs("</td><td class=\"left\">", f), esc(f, mcr_assess_reading_interval(m, v, lo, hi)), fputs("</td></tr>\n", f);
+}
+
 int mcr_report_assess(mcr_report *r, const char *heading, const mcr_assess_result *a) {
     FILE *f = r->f;
     const mcr_assess_scope *s0 = mcr_assess_scope_at(a, 0), *sm = mcr_assess_minority(a);
@@ -538,8 +545,9 @@ int mcr_report_assess(mcr_report *r, const char *heading, const mcr_assess_resul
         reading_row(f, "column pair trends", "%.3f", s->pair_trends, MCR_READ_PAIRS);
         reading_row(f, "detection AUROC (higher of logreg, xgb)", "%.3f", det, MCR_READ_DETECT);
         reading_row(f, "exact copies of training rows", "%.4f", s->copy_rate, MCR_READ_COPIES);
-        reading_row(f, "DCR median ratio (synthetic / holdout)", "%.3f", s->dcr_ratio, MCR_READ_DCR);
-        reading_row(f, "membership inference AUROC", "%.3f", s->mia_auroc, MCR_READ_MIA);
+        interval_row(f, "DCR median ratio (synthetic / holdout), 95% interval", s->dcr_ratio, s->dcr_ratio_lo,
+                     s->dcr_ratio_hi, MCR_READ_DCR);
+        interval_row(f, "membership inference AUROC, 95% interval", s->mia_auroc, s->mia_lo, s->mia_hi, MCR_READ_MIA);
         if (!pass && mcr_assess_nutility(a) > 0) {
             const mcr_assess_utility *u = mcr_assess_utility_at(a, mcr_assess_nutility(a) - 1);
             char name[96];

@@ -79,6 +79,16 @@ static void test_same_population(void) {
     CHECK(s->copy_rate < 0.01, "copies of an independent draw %g", s->copy_rate);
     CHECK(s->dcr_ratio > 0.85 && s->dcr_ratio < 1.15, "DCR ratio %g", s->dcr_ratio);
     CHECK(fabs(s->mia_auroc - 0.5) < 0.05, "membership AUROC %g", s->mia_auroc);
+    /* the membership interval covers 0.5; the DCR ratio's holds its estimate, is narrow at these
+     * sizes (measured [1.003, 1.032]: synthetic rows no closer than new ones); both read as no
+     * evidence */
+    CHECK(s->mia_lo < 0.5 && s->mia_hi > 0.5 && s->mia_hi - s->mia_lo < 0.1, "MIA interval [%g, %g]", s->mia_lo, s->mia_hi);
+    CHECK(s->dcr_ratio_lo <= s->dcr_ratio && s->dcr_ratio <= s->dcr_ratio_hi && s->dcr_ratio_hi - s->dcr_ratio_lo < 0.1,
+          "DCR ratio %g in [%g, %g]", s->dcr_ratio, s->dcr_ratio_lo, s->dcr_ratio_hi);
+    CHECK(strstr(mcr_assess_reading_interval(MCR_READ_MIA, s->mia_auroc, s->mia_lo, s->mia_hi), "no evidence") != NULL,
+          "MIA reading");
+    CHECK(strstr(mcr_assess_reading_interval(MCR_READ_DCR, s->dcr_ratio, s->dcr_ratio_lo, s->dcr_ratio_hi), "no evidence") != NULL,
+          "DCR reading");
     CHECK(s->column_shapes > 0.95, "shapes %g", s->column_shapes);
     const mcr_assess_utility *ut = mcr_assess_utility_at(a, 0);
     CHECK(ut && fabs(ut->auroc[1] - ut->auroc[0]) < 0.03, "TSTR AUROC %g vs TRTR %g", ut ? ut->auroc[1] : 0, ut ? ut->auroc[0] : 0);
@@ -214,9 +224,31 @@ static void test_minority_only_synthetic(void) {
     mcr_table_free(real), mcr_table_free(other), mcr_table_free(syn);
 }
 
+static void test_privacy_intervals(void) {
+    /* Hanley-McNeil by hand: A = 0.8, 50 + 50 -> 0.0445022; the issue's 0.553 with 369 rows a
+     * side -> SE 0.02112, interval [0.512, 0.594]: above 0.5, a weak but real signal */
+    CHECK(fabs(mcr_auroc_se(0.8, 50, 50) - 0.0445022) < 1e-6, "SE %g", mcr_auroc_se(0.8, 50, 50));
+    double se = mcr_auroc_se(0.553, 369, 369);
+    CHECK(fabs(se - 0.0211208) < 1e-6, "SE %g", se);
+    CHECK(strstr(mcr_assess_reading_interval(MCR_READ_MIA, 0.553, 0.553 - 1.96 * se, 0.553 + 1.96 * se), "weak but real"),
+          "0.553 read as weak but real");
+    struct { mcr_assess_metric m; double v, lo, hi; const char *want; } cases[] = {
+        {MCR_READ_MIA, 0.52, 0.47, 0.57, "no evidence"},   {MCR_READ_MIA, 0.55, 0.40, 0.70, "too few rows"},
+        {MCR_READ_MIA, 0.70, 0.66, 0.74, "membership leaks"}, {MCR_READ_DCR, 0.80, 0.70, 0.90, "memorisation"},
+        {MCR_READ_DCR, 0.95, 0.91, 0.99, "slightly closer"}, {MCR_READ_DCR, 1.05, 0.95, 1.15, "no evidence"},
+        {MCR_READ_DCR, 1.00, 0.60, 1.30, "too few rows"},     {MCR_READ_MIA, 0.60, NAN, NAN, "cannot tell"},
+        {MCR_READ_SHAPES, 0.95, 0.9, 1.0, "closely matches"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *got = mcr_assess_reading_interval(cases[i].m, cases[i].v, cases[i].lo, cases[i].hi);
+        CHECK(strstr(got, cases[i].want) != NULL, "case %zu: '%s' lacks '%s'", i, got, cases[i].want);
+    }
+}
+
 int main(void) {
     mcr_set_threads(2);
     TEST(test_copies);
+    TEST(test_privacy_intervals);
     TEST(test_same_population);
     TEST(test_shifted);
     TEST(test_determinism_and_errors);
