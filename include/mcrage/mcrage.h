@@ -499,6 +499,10 @@ typedef struct mcr_assess_config {
     uint64_t seed;               /* default 1                                                  */
     void (*progress)(void *ctx, const char *msg);
     void *progress_ctx;
+    int baseline;                /* with a holdout: the same fidelity and detection scores of
+                                    the holdout against the real rows, and of the synthetic rows
+                                    subsampled to the holdout's size (mcr_assess_baseline), so a
+                                    score can be read against what real data gets (default 1) */
 } mcr_assess_config;
 MCR_API void mcr_assess_config_default(mcr_assess_config *c);
 
@@ -548,6 +552,12 @@ MCR_API const char *mcr_assess_class_name(const mcr_assess_result *r, int k);
 MCR_API const mcr_colfid *mcr_assess_columns(const mcr_assess_result *r, int minority, int *n);
 /* Text: the per-column table, the scope table, utility; with one-line readings. */
 MCR_API int mcr_assess_print(const mcr_assess_result *r, FILE *f);
+/* The baselines of an assessment made with a holdout and `baseline` (else NULL): which 0, the
+ * real holdout (of the classes the synthetic table has) assessed as if it were synthetic;
+ * which 1, the synthetic rows subsampled to the holdout's size. Fidelity and detection only;
+ * scopes are matched by kind and value (mcr_assess_scope_find). */
+MCR_API const mcr_assess_result *mcr_assess_baseline(const mcr_assess_result *r, int which);
+MCR_API const mcr_assess_scope *mcr_assess_scope_find(const mcr_assess_result *r, const char *kind, const char *value);
 /* A one-line reading of a value (static string; thresholds documented in assess.c). */
 typedef enum {
     MCR_READ_SHAPES, MCR_READ_PAIRS, MCR_READ_DETECT, MCR_READ_COPIES, MCR_READ_DCR, MCR_READ_MIA,

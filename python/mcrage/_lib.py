@@ -168,7 +168,7 @@ class AssessConfig(Structure):
                 ("drop", c_char_p), ("holdout", c_void_p), ("folds", c_int),
                 ("max_rows", c_size_t), ("detection", c_int), ("utility", c_int),
                 ("privacy", c_int), ("seed", c_uint64), ("progress", PROGRESS_MSG),
-                ("progress_ctx", c_void_p)]
+                ("progress_ctx", c_void_p), ("baseline", c_int)]
 
 
 class EvalConfig(Structure):
@@ -289,7 +289,8 @@ SIGNATURES = {
     "mcr_assess_nclasses": (I, [P]), "mcr_assess_real_left_out": (Z, [P]),
     "mcr_assess_class_name": (S, [P, I]),
     "mcr_assess_columns": (POINTER(ColFid), [P, I, PI]), "mcr_assess_print": (I, [P, P]),
-    "mcr_assess_reading": (S, [I, D]), "mcr_assess_write_json": (I, [P, P]),
+    "mcr_assess_baseline": (P, [P, I]), "mcr_assess_scope_find": (P, [P, S, S]),
+    "mcr_assess_reading": (S, [I, D]), "mcr_assess_reading_interval": (S, [I, D, D, D]), "mcr_assess_write_json": (I, [P, P]),
     "mcr_assess_free": (None, [P]),
     "mcr_clf_kind_name": (S, [I]), "mcr_clf_kind_parse": (I, [S, PI]),
     "mcr_eval_config_default": (None, [POINTER(EvalConfig)]),

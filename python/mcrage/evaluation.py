@@ -165,6 +165,8 @@ class FidelityResult:
              detection AUROCs, exact-copy rate, DCR ratio, membership-inference AUROC, ...
     columns  per column of all rows: KS / TV statistic, score, missing rates
     utility  one row per classifier: TRTR and TSTR accuracy, macro F1, AUROC
+    baseline one row per scope (with a holdout): shapes, pair trends and detection of the
+             synthetic rows, of the synthetic rows at the holdout's size, of the real holdout
     json     everything, as `mcrage fidelity --json` writes it; text: the CLI's printout
     """
 
@@ -191,6 +193,14 @@ class FidelityResult:
                     row[f"{side}_{k}"] = (c.get(side) or {}).get(k)
             util.append(row)
         self.utility = pd.DataFrame(util)
+        base = []
+        for sc in (doc.get("baseline") or {}).get("scopes", []):
+            row = {"kind": sc["kind"], "value": sc["value"]}
+            for side in ("synthetic", "synthetic_at_holdout_size", "real_holdout"):
+                for k, v in (sc.get(side) or {}).items():
+                    row[f"{side}_{k}"] = v
+            base.append(row)
+        self.baseline = pd.DataFrame(base)
 
     def __getitem__(self, key):
         return self.json[key]
@@ -201,7 +211,7 @@ class FidelityResult:
 
 def fidelity(real, synthetic, *, target=None, sensitive=None, minority=None, holdout=None,
              drop=None, folds=5, max_rows=5000, detection=True, utility=True, privacy=True,
-             random_state=1, report=None, n_jobs=None, progress=None):
+             baseline=True, random_state=1, report=None, n_jobs=None, progress=None):
     """How realistic, useful and private `synthetic` rows are against the `real` rows the
     generator was trained on (and, for the privacy baselines, `holdout` rows it never saw):
     the CLI's `fidelity`. Columns are matched by name, levels by spelling. Returns a
@@ -217,6 +227,7 @@ def fidelity(real, synthetic, *, target=None, sensitive=None, minority=None, hol
     c.detection, c.utility, c.privacy = int(bool(detection)), int(bool(utility)), \
         int(bool(privacy))
     c.seed = _config.seed_of(random_state)
+    c.baseline = int(bool(baseline))
     prog = _config.MsgProgress(progress)
     c.progress = prog.cfunc
     out = ctypes.c_void_p()

@@ -75,6 +75,11 @@ def test_fidelity_scores(cohort, tmp_path):
     assert set(res.columns["name"]) >= {"age", "race", "lactate"}
     assert len(res.utility) >= 1 and res.utility["tstr_auroc"].notna().all()
     assert (tmp_path / "f.html").read_text().count("<svg") >= 2
+    b = res.baseline
+    assert len(b) == len(s) and b["real_holdout_rows"].iloc[0] == 500
+    assert b["synthetic_at_holdout_size_rows"].iloc[0] == 500
+    assert "real_holdout_column_shapes" in b and b["real_holdout_column_shapes"].between(0.8, 1).all()
+    assert "membership_inference_auroc_ci95_lo" in s
     # real against itself: columns identical, detection at chance
     same = mcrage.fidelity(train, train.copy(), target="outcome", utility=False, privacy=False)
     assert np.allclose(same.columns["score"], 1.0)

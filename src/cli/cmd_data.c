@@ -151,7 +151,7 @@ int cmd_fidelity(int argc, char **argv) {
     mcr_csv_options_default(&o);
     mcr_assess_config ac;
     mcr_assess_config_default(&ac);
-    enum { F_HOLDOUT = 5000, F_REPORT, F_FOLDS, F_MAXROWS, F_SEED, F_THREADS };
+    enum { F_HOLDOUT = 5000, F_REPORT, F_FOLDS, F_MAXROWS, F_SEED, F_THREADS, F_NOBASE };
     static const struct option lo[] = {{"target", required_argument, 0, 't'},
                                        {"class", required_argument, 0, 'c'},
                                        {"sensitive", required_argument, 0, 'g'},
@@ -162,6 +162,7 @@ int cmd_fidelity(int argc, char **argv) {
                                        {"max-rows", required_argument, 0, F_MAXROWS},
                                        {"seed", required_argument, 0, F_SEED},
                                        {"threads", required_argument, 0, F_THREADS},
+                                       {"no-baseline", no_argument, 0, F_NOBASE},
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        CLI_CSV_LONGOPTS,
@@ -185,6 +186,7 @@ int cmd_fidelity(int argc, char **argv) {
         case F_MAXROWS: if (cli_long(cmd, "--max-rows", optarg, 10, 100000000, &v)) return EXIT_USAGE; ac.max_rows = (size_t)v; break;
         case F_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; ac.seed = (uint64_t)v; break;
         case F_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
+        case F_NOBASE: ac.baseline = 0; break;
         case 'h':
             printf("usage: mcrage fidelity REAL.csv SYNTH.csv [--holdout HOLDOUT.csv] [--target COL [--class VALUE]]\n"
                    "                        [--sensitive COL] [--json OUT] [--report REPORT.html]\n\n"
@@ -201,11 +203,14 @@ int cmd_fidelity(int argc, char **argv) {
                    "                      inference AUROC (training vs holdout rows by distance to the nearest\n"
                    "                      synthetic row; 0.5: no leak)\n"
                    "  utility             train on synthetic, test on real (TSTR) vs train on real (TRTR),\n"
-                   "                      per class (needs --target)\n\n"
+                   "                      per class (needs --target)\n"
+                   "  baseline            with --holdout: shapes, pair trends and detection of the holdout\n"
+                   "                      scored as if synthetic, beside the synthetic rows at its size\n\n"
                    "  -t, --target COL        class column\n"
                    "  -c, --class VALUE       the minority class reported in detail (default: the rarest)\n"
                    "  -g, --sensitive COL     group column\n"
                    "      --holdout FILE      real rows not used to train the generator\n"
+                   "      --no-baseline       skip the real-vs-real baseline (with --holdout)\n"
                    "      --folds K           detection cross-validation folds (default %d)\n"
                    "      --max-rows N        rows per side sampled per scope (default %zu)\n"
                    "      --seed S            sampling and fold seed (default 1)\n"

@@ -153,6 +153,7 @@ enum mcr_stream {
     MCR_STREAM_ASSESS_SPLIT = 73,     /* assess.c: utility (TSTR) split                       */
     MCR_STREAM_ASSESS_SUBSAMPLE = 74, /* assess.c: capped samples of a scope                  */
     MCR_STREAM_ASSESS_BOOT = 75,      /* assess.c: bootstrap of the DCR median ratio          */
+    MCR_STREAM_ASSESS_BASE = 76,      /* assess.c: synthetic rows at the holdout's size       */
     MCR_STREAM_AUGMENT = 77,          /* rebalance.c: baseline row picks (ROS, RUS, SMOTE...) */
     MCR_STREAM_SAMPLE_RARE = 78,      /* sample: pooled rare levels (was 77, augment's)       */
     MCR_STREAM_DCR = 991,             /* rebalance.c: the DCR hold-out split                  */

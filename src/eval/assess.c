@@ -34,6 +34,7 @@ struct mcr_assess_result {
     mcr_assess_utility util[NCLF];
     char *util_test;               /* what utility was tested on */
     char *util_note;               /* why utility was not computed ("" if it was) */
+    struct mcr_assess_result *base[2]; /* baselines: the real holdout; synthetic at its size */
 };
 
 void mcr_assess_config_default(mcr_assess_config *c) {
@@ -42,6 +43,7 @@ void mcr_assess_config_default(mcr_assess_config *c) {
     c->max_rows = 5000;
     c->detection = c->utility = c->privacy = 1;
     c->seed = 1;
+    c->baseline = 1;
 }
 
 void mcr_assess_free(mcr_assess_result *r) {
@@ -56,6 +58,7 @@ void mcr_assess_free(mcr_assess_result *r) {
     free(r->missing_cols), free(r->classes);
     free(r->real_name), free(r->synth_name), free(r->holdout_name), free(r->target), free(r->sensitive);
     free(r->minority), free(r->util_test), free(r->util_note), free(r->lowest[0]), free(r->lowest[1]);
+    mcr_assess_free(r->base[0]), mcr_assess_free(r->base[1]);
     free(r);
 }
 
@@ -745,6 +748,36 @@ static int level_roles(const mcr_table *real, const mcr_table *synth, const mcr_
     return 1;
 }
 
+/* The two baselines (fidelity and detection only, same seed): the holdout rows of the classes
+ * the synthetic table has, assessed as synthetic; the synthetic rows subsampled to that size. */
+static int baselines(const mcr_table *real, const mcr_table *synth, const mcr_assess_config *c,
+                     mcr_assess_result *res) {
+    mcr_assess_config b = *c;
+    b.holdout = NULL, b.privacy = 0, b.utility = 0, b.baseline = 0;
+    size_t nh = c->holdout->nrows, ns = synth->nrows, n = 0, dropped = 0;
+    size_t *rows = malloc(((nh > ns ? nh : ns) + 1) * sizeof(size_t));
+    size_t *all = malloc((ns + 1) * sizeof(size_t));
+    mcr_table *hold = NULL, *sub = NULL;
+    int rc = rows && all ? class_rows(c->holdout, synth, c->target, rows, &n, &dropped) : MCR_NOMEM();
+    if (!rc && n == 0) goto out; /* no holdout row of the synthetic classes: no baseline */
+    if (!rc) rc = mcr_table_take(c->holdout, rows, n, &hold);
+    if (!rc && ns > n) { /* the synthetic rows at the holdout's size */
+        mcr_rng r;
+        mcr_rng_seed(&r, c->seed, MCR_STREAM_ASSESS_BASE);
+        for (size_t i = 0; i < ns; i++) all[i] = i;
+        subsample(all, ns, n, &r, rows);
+        qsort(rows, n, sizeof(size_t), mcr_cmp_size);
+        rc = mcr_table_take(synth, rows, n, &sub);
+    }
+    say(c, "baseline: the holdout (%zu rows) against the real rows, and %zu synthetic rows", n, sub ? n : ns);
+    if (!rc) rc = mcr_assess(real, hold, &b, &res->base[0]);
+    if (!rc) rc = mcr_assess(real, sub ? sub : synth, &b, &res->base[1]);
+out:
+    mcr_table_free(hold), mcr_table_free(sub);
+    free(rows), free(all);
+    return rc;
+}
+
 int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_config *c,
                mcr_assess_result **out) {
     mcr_table *lv[3];
@@ -835,6 +868,7 @@ int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_c
             res->colnames[res->ncolnames++] = s;
             res->cols[k][i].name = s;
         }
+    if (c->holdout && c->baseline && (rc = baselines(real, synth, c, res))) goto fail;
     goto done;
 nomem:
     rc = MCR_NOMEM();
@@ -858,6 +892,14 @@ const mcr_assess_scope *mcr_assess_scope_at(const mcr_assess_result *r, int i) {
     return i >= 0 && i < r->nscopes ? &r->scopes[i] : NULL;
 }
 const mcr_assess_scope *mcr_assess_minority(const mcr_assess_result *r) { return &r->scopes[r->minority_scope]; }
+const mcr_assess_result *mcr_assess_baseline(const mcr_assess_result *r, int which) {
+    return which == 0 || which == 1 ? r->base[which] : NULL;
+}
+const mcr_assess_scope *mcr_assess_scope_find(const mcr_assess_result *r, const char *kind, const char *value) {
+    for (int i = 0; r && i < r->nscopes; i++)
+        if (!strcmp(r->scopes[i].kind, kind) && !strcmp(r->scopes[i].value, value)) return &r->scopes[i];
+    return NULL;
+}
 int mcr_assess_nutility(const mcr_assess_result *r) { return r->nutil; }
 const mcr_assess_utility *mcr_assess_utility_at(const mcr_assess_result *r, int i) {
     return i >= 0 && i < r->nutil ? &r->util[i] : NULL;
@@ -936,6 +978,33 @@ static void print_columns(FILE *f, const mcr_colfid *c, int n) {
                 c[i].stat, 1 - c[i].stat, 100 * c[i].real_missing, 100 * c[i].synth_missing);
 }
 
+/* each scope's fidelity and detection: the synthetic rows, the same at the holdout's size, the
+ * real holdout */
+static void print_baseline(const mcr_assess_result *r, FILE *f) {
+    const mcr_assess_result *h = r->base[0], *s1 = r->base[1];
+    if (!h || !s1) return;
+    fprintf(f, "\nbaseline: real holdout rows scored as if synthetic (%zu rows), beside the synthetic rows\n"
+               "subsampled to that size (syn@n); a synthetic score near the holdout's is as good as real data gets\n",
+            h->scopes[0].nsynth);
+    fprintf(f, "%-22s %21s %21s %21s %21s\n", "scope", "shapes syn/syn@n/real", "pairs syn/syn@n/real",
+            "det-lr syn/syn@n/real", "det-xgb syn/syn@n/real");
+    for (int i = 0; i < r->nscopes; i++) {
+        const mcr_assess_scope *a = &r->scopes[i], *b = mcr_assess_scope_find(s1, a->kind, a->value),
+                               *c = mcr_assess_scope_find(h, a->kind, a->value);
+        char name[64];
+        snprintf(name, sizeof name, "%s%s%s", a->kind, *a->value ? " " : "", a->value);
+        double v[4][3];
+        for (int k = 0; k < 3; k++) {
+            const mcr_assess_scope *x = k == 0 ? a : k == 1 ? b : c;
+            v[0][k] = x ? x->column_shapes : NAN, v[1][k] = x ? x->pair_trends : NAN;
+            v[2][k] = x ? x->detect_logreg : NAN, v[3][k] = x ? x->detect_xgb : NAN;
+        }
+        fprintf(f, "%-22s", name);
+        for (int m = 0; m < 4; m++) fprintf(f, "    %5.3f/%5.3f/%5.3f", v[m][0], v[m][1], v[m][2]);
+        fprintf(f, "\n");
+    }
+}
+
 int mcr_assess_print(const mcr_assess_result *r, FILE *f) {
     fprintf(f, "%s (%zu real rows) vs %s (%zu synthetic rows)", r->real_name, r->scopes[0].nreal,
             r->synth_name, r->scopes[0].nsynth);
@@ -975,6 +1044,7 @@ int mcr_assess_print(const mcr_assess_result *r, FILE *f) {
                "reference rows of %zu); ratio: that median over the holdout's%s; MIA: membership-inference AUROC\n"
                "(0.5 = no leak)%s.\n", r->folds, r->nref_train, r->nr_total, r->has_holdout ? "" : " (needs --holdout)",
             r->has_holdout ? "" : ", needs --holdout");
+    print_baseline(r, f);
     if (r->nutil) {
         fprintf(f, "\nutility, tested on %s:\n%-8s %-5s %7s %7s %7s", r->util_test, "clf", "train", "rows", "acc", "F1");
         fprintf(f, " %7s", "AUROC");
@@ -1087,7 +1157,34 @@ int mcr_assess_write_json(const mcr_assess_result *r, FILE *f) {
         mcr_json_string(f, mcr_assess_reading_interval(MCR_READ_DCR, s->dcr_ratio, s->dcr_ratio_lo, s->dcr_ratio_hi));
         fprintf(f, "}");
     }
-    fprintf(f, "],\"utility\":");
+    fprintf(f, "],\"baseline\":");
+    if (r->base[0] && r->base[1]) { /* per scope: synthetic, synthetic at the holdout's size, holdout */
+        fprintf(f, "{\"holdout_rows\":%zu,\"scopes\":[", r->base[0]->scopes[0].nsynth);
+        for (int i = 0; i < r->nscopes; i++) {
+            const mcr_assess_scope *a = &r->scopes[i];
+            fprintf(f, "%s{\"kind\":\"%s\",\"value\":", i ? "," : "", a->kind);
+            mcr_json_string(f, a->value);
+            for (int k = 0; k < 3; k++) {
+                const mcr_assess_scope *x = k == 0 ? a : mcr_assess_scope_find(r->base[k == 1 ? 1 : 0], a->kind, a->value);
+                static const char *nm[3] = {"synthetic", "synthetic_at_holdout_size", "real_holdout"};
+                fprintf(f, ",\"%s\":", nm[k]);
+                if (!x) {
+                    fputs("null", f);
+                    continue;
+                }
+                fprintf(f, "{\"rows\":%zu", x->nsynth);
+                jkey(f, "column_shapes", x->column_shapes);
+                jkey(f, "column_pair_trends", x->pair_trends);
+                jkey(f, "detection_auroc_logreg", x->detect_logreg);
+                jkey(f, "detection_auroc_xgb", x->detect_xgb);
+                fputs("}", f);
+            }
+            fputs("}", f);
+        }
+        fputs("]}", f);
+    } else
+        fputs("null", f);
+    fprintf(f, ",\"utility\":");
     if (!r->nutil) {
         fprintf(f, "null,\"utility_note\":");
         mcr_json_string(f, r->util_note);

@@ -643,6 +643,26 @@ int mcr_report_assess(mcr_report *r, const char *heading, const mcr_assess_resul
         esc(f, mcr_assess_utility_note(a));
         fputs(".</p>\n", f);
     }
+    const mcr_assess_result *hb = mcr_assess_baseline(a, 0), *sb = mcr_assess_baseline(a, 1);
+    if (hb && sb) { /* each score beside what real data gets at the holdout's size */
+        fprintf(f, "<table class=\"num\"><caption>baseline: the real holdout (%zu rows) scored as if synthetic, beside "
+                   "the synthetic rows at that size</caption><tr><th>scope</th><th>shapes syn</th><th>syn@n</th>"
+                   "<th>real</th><th>pairs syn</th><th>syn@n</th><th>real</th><th>detection syn</th><th>syn@n</th>"
+                   "<th>real</th></tr>\n", mcr_assess_scope_at(hb, 0)->nsynth);
+        for (int i = 0; i < nscope; i++) {
+            const mcr_assess_scope *s = mcr_assess_scope_at(a, i);
+            const mcr_assess_scope *x[3] = {s, mcr_assess_scope_find(sb, s->kind, s->value),
+                                            mcr_assess_scope_find(hb, s->kind, s->value)};
+            fputs("<tr><td class=\"left\">", f), esc(f, s->kind), fputs(" ", f), esc(f, s->value), fputs("</td>", f);
+            for (int m = 0; m < 3; m++)
+                for (int k = 0; k < 3; k++) {
+                    double v = !x[k] ? NAN : m == 0 ? x[k]->column_shapes : m == 1 ? x[k]->pair_trends : mcr_assess_detection(x[k]);
+                    fputs("<td>", f), num(f, "%.3f", v), fputs("</td>", f);
+                }
+            fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+    }
     return MCR_OK;
 }
 

@@ -90,6 +90,20 @@ static void test_same_population(void) {
     CHECK(strstr(mcr_assess_reading_interval(MCR_READ_DCR, s->dcr_ratio, s->dcr_ratio_lo, s->dcr_ratio_hi), "no evidence") != NULL,
           "DCR reading");
     CHECK(s->column_shapes > 0.95, "shapes %g", s->column_shapes);
+    /* baseline: the holdout scored as synthetic, and the synthetic rows at its size, agree */
+    const mcr_assess_result *hb = mcr_assess_baseline(a, 0), *sb = mcr_assess_baseline(a, 1);
+    CHECK(hb && sb, "baselines computed");
+    if (hb && sb) {
+        const mcr_assess_scope *h = mcr_assess_scope_at(hb, 0), *b = mcr_assess_scope_find(sb, "all", "");
+        CHECK(h->nsynth == 1500 && b && b->nsynth == 1500, "baseline sizes %zu %zu", h->nsynth, b ? b->nsynth : 0);
+        if (b) {
+            CHECK(fabs(h->column_shapes - b->column_shapes) < 0.02 && fabs(h->pair_trends - b->pair_trends) < 0.02,
+                  "same population: shapes %g vs %g, pairs %g vs %g", b->column_shapes, h->column_shapes, b->pair_trends,
+                  h->pair_trends);
+            CHECK(fabs(h->detect_logreg - b->detect_logreg) < 0.06, "detection %g vs %g", b->detect_logreg, h->detect_logreg);
+        }
+        CHECK(isnan(h->mia_auroc) && mcr_assess_nutility(hb) == 0 && !mcr_assess_baseline(hb, 0), "baselines: fidelity only");
+    }
     const mcr_assess_utility *ut = mcr_assess_utility_at(a, 0);
     CHECK(ut && fabs(ut->auroc[1] - ut->auroc[0]) < 0.03, "TSTR AUROC %g vs TRTR %g", ut ? ut->auroc[1] : 0, ut ? ut->auroc[0] : 0);
 done:
@@ -124,6 +138,24 @@ static void test_shifted(void) {
     /* no holdout: the holdout-based numbers are not computed, the rest is */
     CHECK(isnan(s->dcr_ratio) && isnan(s->mia_auroc) && !isnan(s->dcr_synth[2]), "holdout-free privacy");
     CHECK(mcr_assess_nutility(a) == 0, "utility off");
+    CHECK(!mcr_assess_baseline(a, 0), "no holdout, no baseline");
+    {   /* with a holdout: the shifted synthetic rows score below what real rows get */
+        mcr_table *hold = th_cohort(600, 23);
+        mcr_assess_free(a), a = NULL;
+        c.holdout = hold;
+        c.privacy = 0;
+        CHECK(mcr_assess(real, syn, &c, &a) == 0, "assess: %s", mcr_last_error());
+        const mcr_assess_result *hb = a ? mcr_assess_baseline(a, 0) : NULL, *sb = a ? mcr_assess_baseline(a, 1) : NULL;
+        CHECK(hb && sb, "baselines");
+        if (hb && sb) {
+            const mcr_assess_scope *h = mcr_assess_scope_at(hb, 0), *b = mcr_assess_scope_at(sb, 0);
+            CHECK(b->nsynth == 600 && h->nsynth == 600, "at the holdout's size: %zu, %zu", b->nsynth, h->nsynth);
+            CHECK(b->column_shapes < h->column_shapes - 0.02 && b->detect_logreg > h->detect_logreg + 0.3,
+                  "shifted: shapes %g vs real %g, detection %g vs real %g", b->column_shapes, h->column_shapes,
+                  b->detect_logreg, h->detect_logreg);
+        }
+        mcr_table_free(hold);
+    }
 done:
     mcr_assess_free(a);
     mcr_table_free(real), mcr_table_free(syn);
