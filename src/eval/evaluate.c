@@ -23,6 +23,7 @@ typedef struct {
 struct mcr_eval_result {
     mcr_eval_config cfg;
     char *source, *target, *sensitive, *positive_name, *thin;
+    char *ids;               /* identifier-like columns left out of the features ("" if none) */
     size_t nrows;
     int K, G;
     char **group_names;
@@ -57,7 +58,7 @@ void mcr_eval_free(mcr_eval_result *r) {
     if (r->group_names)
         for (int g = 0; g < r->G; g++) free(r->group_names[g]);
     free(r->group_names);
-    free(r->source), free(r->target), free(r->sensitive), free(r->positive_name), free(r->thin);
+    free(r->source), free(r->target), free(r->sensitive), free(r->positive_name), free(r->thin), free(r->ids);
     free(r);
 }
 
@@ -522,10 +523,33 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
             rc = MCR_NOMEM();
             goto fail;
         }
-    /* classifier features: everything but the target and the grouping id */
+    /* classifier features: everything but the target, the grouping id and identifier-like
+     * columns (a record number predicts nothing about new patients; `features` forces one in) */
+    int *why = calloc((size_t)t->ncols + 1, sizeof(int));
+    mcr_fit_config fc = c->aug.fit;
+    fc.target = c->target, fc.sensitive = c->sensitive, fc.drop = c->group;
+    if (!why || (rc = mcr_fit_identifiers(t, &fc, why))) {
+        free(why);
+        if (!rc) rc = MCR_NOMEM();
+        goto fail;
+    }
+    size_t idlen = 1;
+    for (int j = 0; j < t->ncols; j++) idlen += why[j] ? strlen(t->cols[j].name) + 40 : 0;
+    if (!(res->ids = calloc(idlen, 1))) {
+        free(why);
+        rc = MCR_NOMEM();
+        goto fail;
+    }
     int nfeat = 0;
-    for (int j = 0; j < t->ncols; j++)
+    for (int j = 0; j < t->ncols; j++) {
+        if (why[j] && j != jg) {
+            snprintf(res->ids + strlen(res->ids), idlen - strlen(res->ids), "%s%s (%s)", *res->ids ? ", " : "",
+                     t->cols[j].name, mcr_identifier_reason(why[j]));
+            continue;
+        }
         if (j != jt && j != jg) feat[nfeat++] = j;
+    }
+    free(why);
     if (nfeat == 0) {
         rc = mcr_err(MCR_EINVAL, "%s: no feature columns besides the target", mcr_table_source(data));
         goto fail;
@@ -626,6 +650,7 @@ int mcr_eval_print(const mcr_eval_result *r, FILE *f) {
             r->nrows, r->target, r->positive_name ? r->positive_name : "?", S, S > 1 ? "s" : "");
     if (r->sensitive[0]) fprintf(f, ", groups by '%s' (%d)", r->sensitive, r->G);
     if (r->thin[0]) fprintf(f, ", training part thinned %s", r->thin);
+    if (r->ids && r->ids[0]) fprintf(f, "\nidentifier-like columns left out of the features: %s", r->ids);
     fprintf(f, "\nmean +- 95%% CI over seeds (Student t); * best in column%s\n\n",
             r->G ? "; EOD: lower is better" : "");
     mcr_eval_cell *cells = NULL;
@@ -710,6 +735,8 @@ int mcr_eval_write_json(const mcr_eval_result *r, const char *path) {
     mcr_json_str(f, r->sensitive);
     fputs(",\"thin\":", f);
     mcr_json_str(f, r->thin);
+    fputs(",\"identifiers_left_out\":", f);
+    mcr_json_str(f, r->ids ? r->ids : "");
     fprintf(f, ",\"seeds\":%d,\"test_frac\":", c->seeds);
     mcr_json_num(f, c->test_frac);
     fputs(",\"runs\":[", f);

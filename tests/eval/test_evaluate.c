@@ -191,11 +191,56 @@ static void test_integer_groups_and_ties(void) {
     mcr_table_free(t);
 }
 
+static void test_identifiers_not_features(void) {
+    /* a record number that alone gives the label away (positives numbered from 50000) is not a
+     * classifier feature: AUROC stays at chance on pure-noise features; `features` forces it in */
+    char *buf = malloc(200000), *p = buf;
+    p += sprintf(p, "record_id,x1,x2,y\n");
+    mcr_rng rg;
+    mcr_rng_seed(&rg, 5, 0);
+    for (int i = 0; i < 1000; i++) {
+        int y = i % 5 == 0;
+        p += sprintf(p, "%d,%.4f,%.4f,%d\n", (y ? 50000 : 1000) + i, mcr_rng_normal(&rg), mcr_rng_normal(&rg), y);
+    }
+    mcr_table *t = NULL;
+    CHECK(mcr_table_read_csv_mem(buf, (size_t)(p - buf), "ids.csv", NULL, &t) == 0, "%s", mcr_last_error());
+    free(buf);
+    if (!t) return;
+    mcr_eval_config c;
+    mcr_eval_config_default(&c);
+    c.target = "y";
+    c.seeds = 2;
+    c.methods[0] = MCR_AUG_NONE;
+    c.nmethods = 1;
+    c.classifiers[0] = MCR_CLF_LOGREG;
+    c.nclassifiers = 1;
+    double auroc[2] = {0, 0};
+    for (int forced = 0; forced < 2; forced++) {
+        c.aug.fit.features = forced ? "record_id" : NULL;
+        mcr_eval_result *r = NULL;
+        CHECK(mcr_evaluate(t, NULL, &c, &r) == 0, "%s", mcr_last_error());
+        if (!r) continue;
+        mcr_eval_cell *cells = NULL;
+        int n = 0;
+        mcr_eval_cells(r, &cells, &n);
+        if (n) auroc[forced] = cells[0].mean[MCR_EVAL_AUROC];
+        char *txt = printed(r);
+        CHECK(forced ? !strstr(txt, "left out of the features") : strstr(txt, "left out of the features: record_id") != NULL,
+              "printed: %.300s", txt);
+        free(txt), free(cells);
+        mcr_eval_free(r);
+    }
+    CHECK(auroc[0] < 0.65, "record_id used as a feature: AUROC %g", auroc[0]);
+    CHECK(auroc[1] > 0.95, "forced in, it gives the label away: AUROC %g", auroc[1]);
+    mcr_table_free(t);
+}
+
 int main(void) {
     mcr_set_threads(2);
     TEST(test_integer_groups_and_ties);
     TEST(test_deterministic_and_complete);
     TEST(test_preparation_options);
     TEST(test_errors);
+    TEST(test_identifiers_not_features);
     return DONE();
 }
