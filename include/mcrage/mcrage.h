@@ -356,6 +356,11 @@ typedef struct mcr_augment_config {
     int synthetic_only;         /* the result table holds the synthetic rows alone (nreal = 0),
                                    for callers that keep the real rows (the Python samplers);
                                    ignored by none and rus (default 0) */
+    const char *synthetic_id_prefix; /* identifier-like columns (mcr_fit_identifiers) of the
+                                   synthetic rows get PREFIX1, PREFIX2, ... (the column is then
+                                   written as text; refused if a token equals a real value);
+                                   NULL (default): left empty. Every method: an identifier is
+                                   never copied, interpolated or generated into a new row */
 } mcr_augment_config;
 MCR_API void mcr_augment_config_default(mcr_augment_config *c);
 MCR_API const char *mcr_aug_method_name(mcr_aug_method m);

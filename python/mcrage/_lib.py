@@ -131,7 +131,8 @@ class AugmentConfig(Structure):
                 ("counts", c_char_p), ("synthetic_fraction", c_double), ("k", c_int),
                 ("mark_synthetic", c_char_p), ("keep_copies", c_int), ("keep_model", c_int),
                 ("dcr_check", c_int), ("seed", c_uint64), ("fit", FitConfig),
-                ("sample", SampleConfig), ("synthetic_only", c_int)]
+                ("sample", SampleConfig), ("synthetic_only", c_int),
+                ("synthetic_id_prefix", c_char_p)]
 
 
 class AugmentResult(Structure):

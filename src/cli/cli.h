@@ -60,7 +60,7 @@ enum { O_STEPS = 2000, O_BATCH, O_LR, O_WIDTHS, O_DIMT, O_ACT, O_DROPOUT, O_T, O
     "      (defaults as in 'mcrage fit --help')\n"
 
 /* one line on stderr for each identifier-like column the fit leaves out (nothing if none) */
-int cli_say_identifiers(const char *cmd, const mcr_table *t, const mcr_fit_config *c);
+int cli_say_identifiers(const char *cmd, const mcr_table *t, const mcr_fit_config *c, const char *prefix);
 
 /* progress bar on stderr for fit_config.progress (silent when stderr is not a terminal) */
 typedef struct {

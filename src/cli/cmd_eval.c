@@ -19,7 +19,7 @@ static int parse_strategy(const char *cmd, const char *s, mcr_augment_config *a)
 
 enum { E_METHOD = 4000, E_STRATEGY, E_RATIO, E_FRAC, E_K, E_SEED, E_THREADS, E_MARK, E_SSTEPS,
        E_GUID, E_METHODS, E_CLFS, E_SEEDS, E_TESTFRAC, E_TEST, E_THIN, E_JSON, E_POSITIVE,
-       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES, E_AJSON, E_REPORT, E_ETA, E_SAMPLER };
+       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES, E_AJSON, E_REPORT, E_ETA, E_SAMPLER, E_IDPREFIX };
 
 /* options shared by augment and evaluate; returns 1 if handled */
 static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_config *a, int *threads, int *err) {
@@ -95,6 +95,7 @@ int cmd_augment(int argc, char **argv) {
         {"method", required_argument, 0, E_METHOD}, {"seed", required_argument, 0, E_SEED},
         {"mark-synthetic", required_argument, 0, E_MARK}, {"quiet", no_argument, 0, 'q'},
         {"keep-copies", no_argument, 0, E_KEEPCOPIES}, {"json", required_argument, 0, E_AJSON},
+        {"synthetic-id-prefix", required_argument, 0, E_IDPREFIX},
         {"report", required_argument, 0, E_REPORT},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
         AUG_LONGOPTS, CLI_CSV_LONGOPTS, CLI_FIT_LONGOPTS, {0, 0, 0, 0}};
@@ -113,6 +114,10 @@ int cmd_augment(int argc, char **argv) {
         case 'q': quiet = 1; break;
         case E_MARK: a.mark_synthetic = optarg; break;
         case E_KEEPCOPIES: a.keep_copies = 1; break;
+        case E_IDPREFIX:
+            if (!*optarg) return cli_usage(cmd, "--synthetic-id-prefix expects a non-empty prefix");
+            a.synthetic_id_prefix = optarg;
+            break;
         case E_AJSON: json = optarg; break;
         case E_REPORT: report = optarg; break;
         case E_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; a.seed = (uint64_t)v; break;
@@ -128,6 +133,8 @@ int cmd_augment(int argc, char **argv) {
                    "      --method M             none | ros | rus | smote | smote-nc | adasyn | mcrage\n"
                    "                             (default mcrage)\n" AUG_HELP
                    "      --mark-synthetic COL   add a column COL: 1 for synthetic rows, 0 for real\n"
+                   "      --synthetic-id-prefix P identifier-like columns of synthetic rows get P1, P2, ...\n"
+                   "                             (default: left empty; never a real patient's id)\n"
                    "      --keep-copies          mcrage: keep synthetic rows that exactly copy a training\n"
                    "                             row (default: resample them; the counts are printed)\n"
                    "      --seed S               random seed (default 1)\n"
@@ -158,10 +165,10 @@ int cmd_augment(int argc, char **argv) {
     a.fit.progress = cli_progress_bar;
     a.fit.progress_ctx = &pc;
     a.keep_model = report != NULL;
-    if (a.method == MCR_AUG_MCRAGE) {
+    if (a.method != MCR_AUG_NONE && a.method != MCR_AUG_RUS) { /* no method writes a real id into a new row */
         mcr_fit_config fc = a.fit;
         fc.target = a.target, fc.sensitive = a.sensitive, fc.drop = a.drop;
-        if ((rc = cli_say_identifiers(cmd, t, &fc))) return mcr_table_free(t), cli_fail(cmd, rc);
+        if (!quiet && (rc = cli_say_identifiers(cmd, t, &fc, a.synthetic_id_prefix))) return mcr_table_free(t), cli_fail(cmd, rc);
     }
     if (!quiet && a.method == MCR_AUG_MCRAGE) fprintf(stderr, "mcrage: augment: fitting the diffusion model (%d steps)\n", a.fit.steps);
     mcr_augment_result *r = NULL;

@@ -113,7 +113,7 @@ int cmd_fit(int argc, char **argv) {
         mcr_model_free(ck);
         return cli_fail(cmd, rc);
     }
-    if ((rc = cli_say_identifiers(cmd, t, &c))) {
+    if ((rc = cli_say_identifiers(cmd, t, &c, NULL))) {
         mcr_table_free(t);
         mcr_model_free(ck);
         return cli_fail(cmd, rc);

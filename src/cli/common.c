@@ -212,15 +212,17 @@ int cli_progress_bar(void *ctx, int step, int steps, float loss, double rows_per
 }
 
 
-int cli_say_identifiers(const char *cmd, const mcr_table *t, const mcr_fit_config *c) {
+int cli_say_identifiers(const char *cmd, const mcr_table *t, const mcr_fit_config *c, const char *prefix) {
     int n = mcr_table_ncols(t), *why = calloc((size_t)n + 1, sizeof(int));
     if (!why) return MCR_ENOMEM;
     int rc = mcr_fit_identifiers(t, c, why);
     for (int j = 0; j < n && !rc; j++)
         if (why[j])
             fprintf(stderr, "mcrage: %s: column '%s' is not modelled: identifier-like (%s); synthetic rows "
-                            "leave it empty (--feature %s models it)\n",
-                    cmd, mcr_table_colname(t, j), mcr_identifier_reason(why[j]), mcr_table_colname(t, j));
+                            "%s%s%s%s%s (--feature %s models it)\n",
+                    cmd, mcr_table_colname(t, j), mcr_identifier_reason(why[j]), prefix ? "get " : "leave it empty",
+                    prefix ? prefix : "", prefix ? "1, " : "", prefix ? prefix : "", prefix ? "2, ..." : "",
+                    mcr_table_colname(t, j));
     free(why);
     return rc;
 }

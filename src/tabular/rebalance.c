@@ -230,6 +230,13 @@ static int build_cells(const mcr_table *t, const size_t *rows, size_t nrows, int
     return MCR_OK;
 }
 
+/* The identifier-like columns of a rebalancing (those a fit would leave out), why[ncols]. */
+static int augment_identifiers(const mcr_table *t, const mcr_augment_config *c, int *why) {
+    mcr_fit_config fc = c->fit;
+    fc.target = c->target, fc.sensitive = c->sensitive, fc.drop = c->drop;
+    return mcr_fit_identifiers(t, &fc, why);
+}
+
 /* ---- SMOTE family ---------------------------------------------------------------------- */
 typedef struct {
     mcr_encoder *enc;
@@ -579,12 +586,16 @@ static int smote_rows(const mcr_table *t, const size_t *rows, size_t nrows, int 
     int *feat = malloc((size_t)t->ncols * sizeof(int)), nfeat = 0;
     int ndrop = 0;
     char **drop = mcr_split_list(c->drop, &ndrop);
+    /* identifier-like columns are not neighbours' coordinates (they are left empty after) */
+    int *why = calloc((size_t)t->ncols + 1, sizeof(int));
+    if (why && augment_identifiers(t, c, why)) free(why), why = NULL;
     for (int j = 0; feat && j < t->ncols; j++) {
         int dropped = 0;
         for (int q = 0; q < ndrop; q++) dropped |= !strcmp(drop[q], t->cols[j].name);
-        if (j != jt && !(j == js && c->strategy == MCR_STRAT_GROUP_BALANCE) && !dropped) feat[nfeat++] = j;
+        if (j != jt && !(j == js && c->strategy == MCR_STRAT_GROUP_BALANCE) && !dropped && !(why && why[j]))
+            feat[nfeat++] = j;
     }
-    free(drop);
+    free(drop), free(why);
     encoded e;
     size_t *pos_of = NULL;
     double *gen = NULL;
@@ -715,6 +726,43 @@ int mcr_augment_run(const mcr_table *t0, const size_t *rows, size_t nrows, const
     return MCR_OK;
 }
 
+/* Identifier-like columns of the synthetic rows. nsynth NULL: every row of `syn` is synthetic
+ * and is left empty there. nsynth set: the last *nsynth rows of `res` are the synthetic ones and
+ * get PREFIX1, PREFIX2, ... (the column turns into text, real values spelled as written). */
+static int scrub_identifiers(const mcr_table *t, const mcr_augment_config *c, mcr_table *res, const size_t *nsynth) {
+    int *why = calloc((size_t)t->ncols + 1, sizeof(int));
+    if (!why) return MCR_NOMEM();
+    int rc = augment_identifiers(t, c, why);
+    size_t first = nsynth ? res->nrows - *nsynth : 0;
+    for (int j = 0; j < t->ncols && !rc; j++) {
+        if (!why[j]) continue;
+        int k = mcr_table_find(res, t->cols[j].name);
+        if (k < 0) continue;
+        mcr_column *col = &res->cols[k];
+        if (!nsynth) { /* empty */
+            for (size_t i = 0; i < res->nrows; i++) {
+                if (col->type == MCR_COL_CATEGORICAL) col->cat[i] = -1;
+                else col->num[i] = NAN;
+            }
+            continue;
+        }
+        if ((rc = mcr_table_codes_to_levels(res, k))) break;
+        col = &res->cols[k];
+        for (size_t i = first; i < res->nrows && !rc; i++) {
+            char tok[512];
+            snprintf(tok, sizeof tok, "%s%zu", c->synthetic_id_prefix, i - first + 1);
+            int code = mcr_table_level_find(res, k, tok);
+            if (code >= 0)
+                rc = mcr_err(MCR_EINVAL, "`synthetic_id_prefix`: '%s' is a real value of identifier column '%s'; "
+                             "choose another prefix", tok, col->name);
+            else if ((code = mcr_column_add_level(col, tok, strlen(tok))) < 0) rc = code;
+            else col->cat[i] = code;
+        }
+    }
+    free(why);
+    return rc;
+}
+
 static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
                          mcr_augment_result *ar) {
     int jt = mcr_table_find(t, c->target), js = c->sensitive ? mcr_table_find(t, c->sensitive) : -1;
@@ -763,6 +811,9 @@ static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, c
     else rc = smote_rows(t, rows, nrows, jt, js, c, &ce, total_add, &r, &syn); /* smote, smote-nc, adasyn */
     if (!rc && syn) {
         nsynth = syn->nrows;
+        rc = scrub_identifiers(t, c, syn, NULL);
+    }
+    if (!rc && syn) {
         if (c->synthetic_only) {
             mcr_table_free(res);
             res = syn, syn = NULL;
@@ -770,6 +821,7 @@ static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, c
             rc = mcr_table_append(res, syn);
         }
     }
+    if (!rc && nsynth && c->synthetic_id_prefix) rc = scrub_identifiers(t, c, res, &nsynth);
     if (!rc && c->mark_synthetic) {
         size_t nreal = res->nrows - nsynth;
         int j = mcr_table_add_column(res, c->mark_synthetic, MCR_COL_CATEGORICAL, 0);

@@ -373,11 +373,95 @@ static void test_counts_strategy(void) {
     mcr_table_free(t);
 }
 
+/* stroke-like (a unique integer id) and diabetes-like (a unique encounter_id and a repeated
+ * patient_nbr) fixtures: no method writes a real identifier into a synthetic row */
+static mcr_table *id_fixture(int diabetes) {
+    char *buf = malloc(100000), *p = buf;
+    p += sprintf(p, diabetes ? "encounter_id,patient_nbr,x,c,y\n" : "id,x,c,y\n");
+    mcr_rng r;
+    mcr_rng_seed(&r, 4, 0);
+    for (int i = 0; i < 400; i++) {
+        int y = i % 8 == 0;
+        if (diabetes) p += sprintf(p, "%d,%d,", 100000 + 7 * i, 5000 + i / 2);
+        else p += sprintf(p, "%d,", 9000 + 13 * i);
+        p += sprintf(p, "%.3f,%s,%d\n", mcr_rng_normal(&r) + 2 * y, i % 3 ? "a" : "b", y);
+    }
+    mcr_table *t = NULL;
+    mcr_table_read_csv_mem(buf, (size_t)(p - buf), "ids.csv", NULL, &t);
+    free(buf);
+    return t;
+}
+
+static void test_identifiers_never_synthesised(void) {
+    mcr_aug_method ms[] = {MCR_AUG_ROS, MCR_AUG_SMOTE, MCR_AUG_SMOTENC, MCR_AUG_ADASYN, MCR_AUG_MCRAGE};
+    for (int dia = 0; dia < 2; dia++) {
+        mcr_table *t = id_fixture(dia);
+        CHECK(t != NULL, "fixture");
+        if (!t) continue;
+        const char *idc[2] = {dia ? "encounter_id" : "id", dia ? "patient_nbr" : NULL};
+        for (int m = 0; m < 5; m++)
+            for (int pre = 0; pre < 2; pre++) {
+                mcr_augment_config c;
+                mcr_augment_config_default(&c);
+                c.target = "y";
+                c.method = ms[m];
+                c.fit.steps = 20;
+                c.fit.widths[0] = c.fit.widths[1] = 16;
+                c.fit.nwidths = 2;
+                c.synthetic_id_prefix = pre ? "SYN-" : NULL;
+                mcr_augment_result *ar = NULL;
+                CHECK(mcr_augment_run(t, NULL, 0, &c, &ar) == 0, "%s: %s", mcr_aug_method_name(ms[m]), mcr_last_error());
+                if (!ar) continue;
+                const mcr_table *o = ar->table;
+                for (int k = 0; k < 2 && idc[k]; k++) {
+                    int j = mcr_table_find(o, idc[k]), jr = mcr_table_find(t, idc[k]);
+                    size_t bad = 0, tokens = 0;
+                    for (size_t i = ar->nreal; i < mcr_table_nrows(o); i++) {
+                        if (mcr_table_coltype(o, j) == MCR_COL_CATEGORICAL) {
+                            int code = mcr_table_cat(o, i, j);
+                            const char *sp = code >= 0 ? mcr_table_level(o, j, code) : NULL;
+                            if (sp && !strncmp(sp, "SYN-", 4)) tokens++;
+                            else if (sp) bad++;
+                        } else if (!isnan(mcr_table_num(o, i, j))) {
+                            double v = mcr_table_num(o, i, j);
+                            for (size_t q = 0; q < mcr_table_nrows(t); q++) bad += mcr_table_num(t, q, jr) == v;
+                        }
+                    }
+                    CHECK(bad == 0, "%s %s prefix %d: %zu synthetic rows carry a real %s", dia ? "diabetes" : "stroke",
+                          mcr_aug_method_name(ms[m]), pre, bad, idc[k]);
+                    size_t want = pre && (k == 0 || dia) ? ar->nsynth : 0;
+                    if (pre) CHECK(tokens == want, "%s: %zu tokens of %zu", idc[k], tokens, want);
+                    /* the real rows keep their ids, spelled as before */
+                    if (pre && mcr_table_coltype(o, j) == MCR_COL_CATEGORICAL)
+                        CHECK(mcr_table_num(t, 0, jr) == atof(mcr_table_level(o, j, mcr_table_cat(o, 0, j))), "real id kept");
+                }
+                mcr_augment_result_free(ar);
+            }
+        mcr_table_free(t);
+    }
+    /* a prefix whose token is a real value is refused */
+    const char *csv = "code,x,y\nA1,1,0\nA2,2,0\nA3,3,0\nA4,4,1\nA5,5,0\nA6,6,0\nA7,7,0\nA8,8,0\nA9,9,0\nA10,1,1\n"
+                      "A11,2,0\nA12,3,0\nA13,4,0\nA14,5,0\nA15,6,0\nA16,7,0\nA17,8,0\nA18,9,1\nA19,1,0\nA20,2,0\nA21,3,0\n";
+    mcr_table *t = NULL;
+    mcr_table_read_csv_mem(csv, strlen(csv), "codes.csv", NULL, &t);
+    mcr_augment_config c;
+    mcr_augment_config_default(&c);
+    c.target = "y";
+    c.method = MCR_AUG_ROS;
+    c.synthetic_id_prefix = "A";
+    mcr_augment_result *ar = NULL;
+    int rc = t ? mcr_augment_run(t, NULL, 0, &c, &ar) : -1;
+    CHECK(rc == MCR_EINVAL && strstr(mcr_last_error(), "'A1' is a real value"), "collision: %d %s", rc, mcr_last_error());
+    mcr_augment_result_free(ar);
+    mcr_table_free(t);
+}
+
 int main(void) {
     TEST(test_copy_guard);
     mcr_set_threads(2);
     TEST(test_strategies);
     TEST(test_counts_strategy);
+    TEST(test_identifiers_never_synthesised);
     TEST(test_smote_on_segments);
     TEST(test_knn_brute_force);
     TEST(test_bad_config);
