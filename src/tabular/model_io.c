@@ -97,9 +97,10 @@ static int get_conditions(mcr_rbuf *r, const char *path, mcr_model *m) {
     m->ncond = mcr_get_i32(r);
     if (r->bad || m->target < 0 || m->target >= ncols || m->sensitive < -1 ||
         m->sensitive >= ncols || m->condition < 0 || m->condition > 2 || m->ncond < 1 ||
-        m->ncond > 10000000) {
+        m->ncond > 10000000 || s->cols[m->target].type != MCR_COL_CATEGORICAL ||
+        (m->sensitive >= 0 && s->cols[m->sensitive].type != MCR_COL_CATEGORICAL)) {
         m->ncond = 0;
-        BAD("%s: damaged condition block", path);
+        BAD("%s: damaged condition block", path); /* (a condition column is categorical: found by fuzzing) */
     }
     m->cond_names = calloc((size_t)m->ncond, sizeof(char *));
     m->cond_count = calloc((size_t)m->ncond, sizeof(size_t));

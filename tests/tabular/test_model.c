@@ -452,12 +452,12 @@ static void test_bad_configs(void) {
     mcr_table_free(t);
 }
 
-static void test_fuzz_regression_nan(void) {
+static void fuzz_case(const char *path) {
     /* found by fuzz_model (CI's 100,000 runs): a resealed version-3 payload whose weights make
      * the network output NaN; sampling cast NaN to int in the quantile inverse (UB). It must load
      * or be refused, and sample without undefined behaviour: NaN values come out missing. */
-    FILE *f = fopen("tests/data/fuzz_model_nan.bin", "rb");
-    CHECK(f != NULL, "regression file");
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL, "regression file %s", path);
     if (!f) return;
     unsigned char in[8192];
     size_t n = fread(in, 1, sizeof in, f);
@@ -476,9 +476,16 @@ static void test_fuzz_regression_nan(void) {
         if (mcr_model_ncond(m) <= 64) mcr_model_sample(m, counts, &sc, &t); /* UBSan aborts on a NaN cast */
         mcr_table_free(t);
     }
-    CHECK(rc == MCR_OK || rc == MCR_ECORRUPT, "loaded or refused (%d: %s)", rc, mcr_last_error());
+    CHECK(rc == MCR_OK || rc == MCR_ECORRUPT, "%s: loaded or refused (%d: %s)", path, rc, mcr_last_error());
     mcr_model_free(m);
     free(buf);
+}
+
+static void test_fuzz_regression_nan(void) {
+    fuzz_case("tests/data/fuzz_model_nan.bin");
+    /* found by the 10M-run fuzz of fuzz_model: a resealed file whose condition column is numeric
+     * (sampling wrote a level code through the column's NULL code array); now refused */
+    fuzz_case("tests/data/fuzz_model_numeric_target.bin");
 }
 
 static int cancel_at_5(void *ctx, int step, int steps, float loss, double rps) {
