@@ -77,6 +77,11 @@ class _LibrarySampler(BaseOverSampler):
         ac.counts = counts.encode()
         ac.seed = _config.seed_of(self.random_state)
         ac.synthetic_only = 1  # X's rows are kept here as they came in
+        # every column of X is a feature, identifier-like or not: a sampler returns rows as
+        # wide as X, with values in every column
+        names = [str(c) for c in X.columns] if schema.frame else schema.names()
+        features = ",".join(names).encode()
+        ac.fit.features = features
         self._configure(ac)
         res = ctypes.POINTER(AugmentResult)()
         prog = _config.FitProgress(getattr(self, "progress", None))
@@ -148,13 +153,6 @@ class MCRAGESampler(_LibrarySampler):
         ac.fit.seed = ac.sample.seed = ac.seed
         ac.keep_copies = int(bool(self.keep_copies))
         ac.dcr_check = 0  # the privacy check is for shared tables: `mcrage augment`, fidelity
-        # every column of X is a feature: a sampler returns rows as wide as X
-        ac.fit.features = ",".join(self._feature_names).encode() if self._feature_names else None
-
-    def _fit_resample(self, X, y):
-        self._feature_names = [str(c) for c in X.columns] if pd is not None and \
-            isinstance(X, pd.DataFrame) else [f"x{j}" for j in range(np.shape(X)[1])]
-        return super()._fit_resample(X, y)
 
 
 class _Classical(_LibrarySampler):

@@ -144,3 +144,14 @@ def test_smote_points_on_segments():
             res = np.linalg.norm(minority[i] + lam[:, None] * d - p, axis=1)
             best = min(best, res.min())
         assert best < 1e-6
+
+
+def test_identifier_like_columns_still_filled():
+    """X's columns are all features for a sampler: an integer column unique per row (which
+    `mcrage augment` would leave empty in new rows) gets values, for every method."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.permutation(10000)[:300] + 100, rng.normal(size=300)]).astype(np.int64)
+    y = np.array([0] * 270 + [1] * 30)
+    for cls, kw in ((mcrage.SMOTE, {}), (mcrage.RandomOverSampler, {}), (mcrage.MCRAGESampler, SMALL)):
+        X_res, _ = cls(random_state=0, **kw).fit_resample(X, y)
+        assert X_res.shape == (540, 2) and X_res.dtype == np.int64
