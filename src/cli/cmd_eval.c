@@ -168,7 +168,7 @@ int cmd_augment(int argc, char **argv) {
     if (a.method != MCR_AUG_NONE && a.method != MCR_AUG_RUS) { /* no method writes a real id into a new row */
         mcr_fit_config fc = a.fit;
         fc.target = a.target, fc.sensitive = a.sensitive, fc.drop = a.drop;
-        if (!quiet && (rc = cli_say_identifiers(cmd, t, &fc, a.synthetic_id_prefix))) return mcr_table_free(t), cli_fail(cmd, rc);
+        if ((rc = cli_say_identifiers(cmd, t, &fc, a.synthetic_id_prefix))) return mcr_table_free(t), cli_fail(cmd, rc);
     }
     if (!quiet && a.method == MCR_AUG_MCRAGE) fprintf(stderr, "mcrage: augment: fitting the diffusion model (%d steps)\n", a.fit.steps);
     mcr_augment_result *r = NULL;

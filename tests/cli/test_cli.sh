@@ -101,8 +101,14 @@ assert d["minority"] == "1" and [s for s in d["scopes"] if s["minority"]][0]["va
 u = d["utility"]["classifiers"]
 assert [c["classifier"] for c in u] == ["logreg", "xgb"] and len(u[0]["tstr"]["per_class"]) == 2
 assert d["holdout"].endswith("hold.csv")
+assert a["membership_inference_auroc_ci95_lo"] <= a["membership_inference_auroc"] <= a["membership_inference_auroc_ci95_hi"]
+assert a["dcr_median_ratio_ci95_lo"] <= a["dcr_median_ratio"] <= a["dcr_median_ratio_ci95_hi"]
+b = d["baseline"]
+assert b["holdout_rows"] == 1000 and [s["kind"] for s in b["scopes"]] == kinds
+assert 0 < b["scopes"][0]["real_holdout"]["column_shapes"] <= 1 and b["scopes"][0]["synthetic_at_holdout_size"]["rows"] <= 1000
 PY
 grep -c '<svg' "$D/f.html" | grep -q '^[1-9]' && ok "fidelity report has charts" || bad "fidelity report has charts"
+expect "fidelity --no-baseline" 0 '"baseline":null' -- "$M" fidelity "$D/c.csv" "$D/s2.csv" --holdout "$D/hold.csv" --no-baseline --json - --max-rows 200 -q
 expect "fidelity json to stdout" 0 '"scopes":[' -- "$M" fidelity "$D/c.csv" "$D/s.csv" --json - --max-rows 200 -q
 head -n 3 "$D/c.csv" >"$D/two.csv" # two rows: every integer column reads as a 0/1-like flag on its own
 expect "fidelity reads the synthetic table with the real kinds" 0 "column shapes score" -- "$M" fidelity "$D/c.csv" "$D/two.csv" -q
@@ -164,6 +170,10 @@ awk 'BEGIN{srand(3); print "id,age,bmi,stroke"; for(i=0;i<600;i++) printf "%d,%d
 expect "augment says the id is not modelled" 0 "column 'id' is not modelled: identifier-like" -- "$M" augment "$D/ids.csv" --target stroke --method mcrage --steps 30 --widths 16,16 --mark-synthetic syn -q -o "$D/ids_aug.csv"
 if awk -F, 'NR>1 && $5==1 && $1!="" {bad++} NR>1 && $5==0 && $1=="" {bad++} END{exit bad>0}' "$D/ids_aug.csv" && [ "$(awk -F, 'NR>1 && $5==1' "$D/ids_aug.csv" | wc -l)" -gt 0 ]
 then ok "no synthetic row carries an id; real rows keep theirs"; else bad "no synthetic row carries an id; real rows keep theirs"; fi
+expect "augment --synthetic-id-prefix" 0 "get SYN-1, SYN-2" -- "$M" augment "$D/ids.csv" --target stroke --method smote --synthetic-id-prefix SYN- --mark-synthetic syn -o "$D/ids_aug2.csv"
+if awk -F, 'NR>1 && $5==1 && $1 !~ /^SYN-[0-9]+$/ {bad++} NR>1 && $5==0 && $1 !~ /^[0-9]+$/ {bad++} END{exit bad>0}' "$D/ids_aug2.csv"
+then ok "synthetic rows carry SYN-n, real rows their ids"; else bad "synthetic rows carry SYN-n, real rows their ids"; fi
+expect "--synthetic-id-prefix empty" 1 "non-empty prefix" -- "$M" augment "$D/ids.csv" --target stroke --method smote --synthetic-id-prefix "" -o "$D/ids_aug3.csv"
 expect "--feature id models it" 0 "steps in" -- "$M" fit "$D/ids.csv" --target stroke --feature id --steps 5 --widths 8 -o "$D/ids.mcrg"
 grep -q "identifier-like" "$D/err" && bad "--feature id: no identifier line" || ok "--feature id: no identifier line"
 expect "describe flags the id" 0 "<- identifier-like (a distinct value in nearly every row): not modelled" -- "$M" describe "$D/ids.csv"
