@@ -625,6 +625,13 @@ typedef struct mcr_eval_cell {
     int best[MCR_EVAL_NCOL];
 } mcr_eval_cell;
 MCR_API int mcr_eval_cells(const mcr_eval_result *r, mcr_eval_cell **out, int *n); /* free(*out) */
+/* "Did it help?" for classifier i of the configuration (0 .. nclassifiers-1): mcrage against
+ * `none` and against the best classical method run (by mean minority F1), on paired per-seed
+ * differences with 95% t intervals. Returns 1 helped (minority F1 interval above 0 against
+ * none, AUROC not lower beyond its interval), -1 hurt (minority F1 interval below 0, or AUROC
+ * lower by its whole interval), 0 no evidence, -2 no verdict (mcrage or none not run, or one
+ * seed); the one-sentence reading goes to buf[n]. */
+MCR_API int mcr_eval_verdict(const mcr_eval_result *r, int i, char *buf, size_t n);
 MCR_API const char *mcr_eval_col_label(int col);
 MCR_API int mcr_eval_col_lower_better(int col);
 typedef struct mcr_eval_info_t {

@@ -298,7 +298,7 @@ SIGNATURES = {
     "mcr_evaluate": (I, [P, P, POINTER(EvalConfig), PP]), "mcr_eval_print": (I, [P, P]),
     "mcr_eval_write_json": (I, [P, S]), "mcr_eval_free": (None, [P]),
     "mcr_eval_cells": (I, [P, POINTER(POINTER(EvalCell)), PI]),
-    "mcr_eval_col_label": (S, [I]), "mcr_eval_col_lower_better": (I, [I]),
+    "mcr_eval_col_label": (S, [I]), "mcr_eval_verdict": (I, [P, I, c_char_p, Z]), "mcr_eval_col_lower_better": (I, [I]),
     "mcr_eval_info": (None, [P, POINTER(EvalInfo)]),
     "mcr_eval_example": (I, [P, PP, PP, PP, PI, PP]),
     "mcr_report_new": (I, [S, PP]), "mcr_report_free": (None, [P]),

@@ -45,6 +45,8 @@ class EvaluationResult:
     groups   one row per method x classifier x seed x group: the per-group metrics
     summary  one row per method x classifier: mean and 95% CI half-width over seeds
     paired   paired differences of each method against none and smote (mean, 95% CI)
+    verdicts one row per classifier: did mcrage help (helped / no evidence / hurt / none) and
+             the sentence that says by how much
     text     the CLI's printed table
     """
 
@@ -63,6 +65,7 @@ class EvaluationResult:
         self.summary = pd.DataFrame([_flatten(s, "mean", "ci95") for s in doc.get("summary", [])])
         self.paired = pd.DataFrame([_flatten(s, "mean_difference", "ci95")
                                     for s in doc.get("paired", [])])
+        self.verdicts = pd.DataFrame(doc.get("verdicts", []))
 
     def __repr__(self):
         return self.text

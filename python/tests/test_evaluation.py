@@ -31,6 +31,9 @@ def test_evaluate_runs_summary_report(cohort, tmp_path):
     html = (tmp_path / "r.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and html.count("<svg") >= 3
     assert "minority F1" in res.text
+    assert list(res.verdicts["classifier"]) == ["logreg"]
+    assert res.verdicts["verdict"].iloc[0] in ("helped", "no evidence", "hurt")
+    assert "did rebalancing with mcrage help?" in res.text
 
 
 def test_evaluate_equals_cli(cli, tmp_path):

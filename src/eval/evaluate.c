@@ -641,6 +641,68 @@ int mcr_eval_example(const mcr_eval_result *r, const mcr_table **train, const mc
     return r->ex_synth != NULL;
 }
 
+/* paired per-seed differences (a - b) of metric k for classifier clf: mean, 95% interval */
+static int paired(const mcr_eval_result *r, int a, int b, int clf, int k, double *mean, double *lo, double *hi) {
+    int S = r->cfg.seeds;
+    double *v = malloc((size_t)S * sizeof(double)), *w = malloc((size_t)S * sizeof(double));
+    if (!v || !w) return free(v), free(w), 0;
+    int n1 = collect(r, a, clf, k, v), n2 = collect(r, b, clf, k, w), n = n1 < n2 ? n1 : n2;
+    for (int q = 0; q < n; q++) v[q] -= w[q];
+    double half;
+    mean_ci(v, n, mean, &half);
+    *lo = *mean - half, *hi = *mean + half;
+    free(v), free(w);
+    return n;
+}
+
+int mcr_eval_verdict(const mcr_eval_result *r, int i, char *buf, size_t n) {
+    const mcr_eval_config *c = &r->cfg;
+    if (n) buf[0] = 0;
+    if (i < 0 || i >= c->nclassifiers) return -2;
+    int clf = c->classifiers[i], has_m = 0, has_n = 0, best = -1;
+    double best_f1 = -INFINITY;
+    for (int mi = 0; mi < c->nmethods; mi++) {
+        int m = c->methods[mi];
+        has_m |= m == MCR_AUG_MCRAGE, has_n |= m == MCR_AUG_NONE;
+        if (m == MCR_AUG_MCRAGE || m == MCR_AUG_NONE) continue;
+        double mean, half, *v = malloc((size_t)c->seeds * sizeof(double)); /* its mean minority F1 */
+        if (!v) return -2;
+        mean_ci(v, collect(r, m, clf, 3, v), &mean, &half);
+        free(v);
+        if (isfinite(mean) && mean > best_f1) best_f1 = mean, best = m;
+    }
+    const char *cn = mcr_clf_name(clf);
+    if (!has_m || !has_n) {
+        snprintf(buf, n, "%s: no verdict (needs methods none and mcrage)", cn);
+        return -2;
+    }
+    double fm, flo, fhi, am, alo, ahi;
+    int S = paired(r, MCR_AUG_MCRAGE, MCR_AUG_NONE, clf, 3, &fm, &flo, &fhi);
+    paired(r, MCR_AUG_MCRAGE, MCR_AUG_NONE, clf, 4, &am, &alo, &ahi);
+    if (S < 2 || !isfinite(flo)) {
+        snprintf(buf, n, "%s: no verdict from %d seed%s (no interval; run 3 or more seeds)", cn, S, S == 1 ? "" : "s");
+        return -2;
+    }
+    int v = fhi < 0 || (isfinite(ahi) && ahi < 0) ? -1 : flo > 0 ? 1 : 0;
+    const char *word = v > 0 ? "helped" : v < 0 ? "hurt" : "no evidence of benefit";
+    int len = snprintf(buf, n, "%s: %s: minority F1 %+.3f [%+.3f, %+.3f] against none, AUROC %+.3f [%+.3f, %+.3f]", cn, word,
+                       fm, flo, fhi, am, alo, ahi);
+    if (r->G > 0 && len >= 0 && (size_t)len < n) {
+        double gm, glo, ghi;
+        paired(r, MCR_AUG_MCRAGE, MCR_AUG_NONE, clf, 9, &gm, &glo, &ghi);
+        if (isfinite(gm)) len += snprintf(buf + len, n - (size_t)len, ", worst-group recall %+.3f [%+.3f, %+.3f]", gm, glo, ghi);
+    }
+    if (best >= 0 && len >= 0 && (size_t)len < n) {
+        double bm, blo, bhi;
+        paired(r, MCR_AUG_MCRAGE, best, clf, 3, &bm, &blo, &bhi);
+        const char *cmp = !isfinite(blo) ? "against" : blo > 0 ? "beats" : bhi < 0 ? "trails" : "on par with";
+        len += snprintf(buf + len, n - (size_t)len, "; %s %s on minority F1 (%+.3f [%+.3f, %+.3f])", cmp,
+                        mcr_aug_method_name((mcr_aug_method)best), bm, blo, bhi);
+    }
+    if (v < 0 && len >= 0 && (size_t)len < n) snprintf(buf + len, n - (size_t)len, "; use no rebalancing");
+    return v;
+}
+
 int mcr_eval_print(const mcr_eval_result *r, FILE *f) {
     const mcr_eval_config *c = &r->cfg;
     int S = c->seeds;
@@ -704,6 +766,13 @@ int mcr_eval_print(const mcr_eval_result *r, FILE *f) {
         }
     }
     free(v), free(w);
+    char line[1024];
+    int any = 0;
+    for (int ci = 0; ci < c->nclassifiers; ci++)
+        if (mcr_eval_verdict(r, ci, line, sizeof line) != -2 || ci == 0) {
+            if (!any++) fprintf(f, "\ndid rebalancing with mcrage help? (paired per-seed differences, 95%% intervals)\n");
+            fprintf(f, "  %s\n", line);
+        }
     return ferror(f) ? mcr_err(MCR_EIO, "write error") : MCR_OK;
 }
 
@@ -811,6 +880,16 @@ int mcr_eval_write_json(const mcr_eval_result *r, const char *path) {
                 }
                 fputc('}', f);
             }
+    fputs("],\"verdicts\":[", f);
+    for (int ci = 0; ci < c->nclassifiers; ci++) {
+        char line[1024];
+        int k = mcr_eval_verdict(r, ci, line, sizeof line);
+        fprintf(f, "%s{\"classifier\":\"%s\",\"verdict\":\"%s\",\"reading\":", ci ? "," : "",
+                mcr_clf_name(c->classifiers[ci]),
+                k == 1 ? "helped" : k == -1 ? "hurt" : k == 0 ? "no evidence" : "none");
+        mcr_json_string(f, line);
+        fputc('}', f);
+    }
     fputs("]}\n", f);
     free(v), free(w);
     return mcr_afile_commit(&a);

@@ -782,6 +782,15 @@ int mcr_report_evaluate(const mcr_eval_result *r, const mcr_table *data, const m
     mcr_report *rep = NULL;
     int rc = mcr_report_new(title, &rep);
     if (rc) return rc;
+    { /* the verdict first: did rebalancing with mcrage help, per classifier */
+        char para[4096] = "", line[1024];
+        size_t used = 0;
+        for (int ci = 0; ci < c->nclassifiers && used < sizeof para - 2; ci++) {
+            mcr_eval_verdict(r, ci, line, sizeof line);
+            used += (size_t)snprintf(para + used, sizeof para - used, "%s%s.", ci ? " " : "", line);
+        }
+        mcr_report_text(rep, "Did rebalancing with mcrage help?", para);
+    }
     rc = mcr_report_dataset(rep, "Data", data, c->target, c->sensitive);
     const mcr_table *train = NULL, *synth = NULL, *test = NULL;
     const mcr_model *model = NULL;

@@ -47,12 +47,12 @@ static void test_deterministic_and_complete(void) {
     unlink(path);
     int runs = 0;
     for (char *p = js; (p = strstr(p, "\"classifier\":")); p++) runs++;
-    /* 12 runs + 6 summary rows + paired rows (4 vs none) each name a classifier */
-    CHECK(n > 0 && runs == 12 + 6 + 4, "classifier entries %d", runs);
+    /* 12 runs + 6 summary rows + paired rows (4 vs none) + verdicts (2) each name a classifier */
+    CHECK(n > 0 && runs == 12 + 6 + 4 + 2, "classifier entries %d", runs);
     const char *keys[] = {"\"method\":\"ros\"", "\"seed\":2", "\"accuracy\":", "\"balanced_accuracy\":",
                           "\"f1_macro\":", "\"f1_minority\":", "\"auroc\":", "\"auprc\":",
                           "\"worst_group_recall\":", "\"dp_difference\":", "\"eo_difference\":",
-                          "\"Asian\":{\"n\":", "\"summary\":", "\"paired\":"};
+                          "\"Asian\":{\"n\":", "\"summary\":", "\"paired\":", "\"verdicts\":"};
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) CHECK(strstr(js, keys[k]) != NULL, "json lacks %s", keys[k]);
     free(js), free(pa), free(pb);
     mcr_eval_free(a), mcr_eval_free(b);
@@ -235,6 +235,51 @@ static void test_identifiers_not_features(void) {
     mcr_table_free(t);
 }
 
+static void test_verdict(void) {
+    /* the verdict follows its rule on the paired differences it reports: helped when the minority
+     * F1 interval against none lies above 0 (AUROC not lower by its whole interval), hurt when it
+     * lies below 0, else no evidence; one seed gives no verdict */
+    mcr_table *t = th_cohort(800, 7);
+    if (!t) return;
+    mcr_eval_config c = base();
+    c.methods[0] = MCR_AUG_NONE, c.methods[1] = MCR_AUG_SMOTENC, c.methods[2] = MCR_AUG_MCRAGE;
+    c.nmethods = 3;
+    c.classifiers[0] = MCR_CLF_LOGREG, c.classifiers[1] = MCR_CLF_XGB;
+    c.nclassifiers = 2;
+    c.seeds = 3;
+    c.aug.fit.steps = 40;
+    c.aug.fit.widths[0] = c.aug.fit.widths[1] = 32;
+    c.aug.fit.nwidths = 2;
+    mcr_eval_result *r = NULL;
+    CHECK(mcr_evaluate(t, NULL, &c, &r) == 0, "%s", mcr_last_error());
+    if (r) {
+        for (int ci = 0; ci < 2; ci++) {
+            char line[1024];
+            int k = mcr_eval_verdict(r, ci, line, sizeof line);
+            double fm, flo, fhi, am, alo, ahi;
+            const char *p = strstr(line, "minority F1 ");
+            CHECK(p && sscanf(p, "minority F1 %lf [%lf, %lf] against none, AUROC %lf [%lf, %lf]", &fm, &flo, &fhi, &am,
+                              &alo, &ahi) == 6, "sentence: %s", line);
+            int want = fhi < 0 || ahi < 0 ? -1 : flo > 0 ? 1 : 0;
+            CHECK(k == want, "verdict %d, rule gives %d: %s", k, want, line);
+            CHECK(strstr(line, "smote-nc") != NULL, "compared with the best classical method: %s", line);
+        }
+        char *txt = printed(r);
+        CHECK(strstr(txt, "did rebalancing with mcrage help?") != NULL, "printed");
+        free(txt);
+        mcr_eval_free(r);
+    }
+    c.seeds = 1;
+    r = NULL;
+    CHECK(mcr_evaluate(t, NULL, &c, &r) == 0, "%s", mcr_last_error());
+    if (r) {
+        char line[256];
+        CHECK(mcr_eval_verdict(r, 0, line, sizeof line) == -2 && strstr(line, "no verdict from 1 seed"), "%s", line);
+        mcr_eval_free(r);
+    }
+    mcr_table_free(t);
+}
+
 int main(void) {
     mcr_set_threads(2);
     TEST(test_integer_groups_and_ties);
@@ -242,5 +287,6 @@ int main(void) {
     TEST(test_preparation_options);
     TEST(test_errors);
     TEST(test_identifiers_not_features);
+    TEST(test_verdict);
     return DONE();
 }
