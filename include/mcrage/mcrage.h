@@ -409,11 +409,18 @@ MCR_API int mcr_augment(const mcr_table *t, const size_t *rows, size_t nrows, co
  * AUPRC (average precision of the positive class, ties grouped as scikit-learn does).
  * Predictions are the arg-max class. Undefined quantities (no positives, one class only) are
  * NaN; F1/precision with an empty denominator are 0 (scikit-learn's zero_division=0). */
+/* Calibration of the positive class's probability p (van den Goorbergh et al. 2022): the slope
+ * and intercept of the logistic recalibration logit P(y) = a + b logit(p) fitted by maximum
+ * likelihood (1 and 0 when calibrated; slope < 1: over-confident), and the expected calibration
+ * error over 10 equal-width bins of p (sum of n_b/n |mean y - mean p|). NaN when undefined. */
 typedef struct mcr_metrics {
     size_t n;
     double accuracy, balanced_accuracy, f1_macro, f1_minority, precision_minority,
         recall_minority, auroc, auprc, log_loss, brier, selection_rate, tpr, fpr;
+    double calibration_slope, calibration_intercept, ece;
 } mcr_metrics;
+/* the calibration fields alone, from scores p[n] in [0, 1] and labels y[n] in {0, 1} */
+MCR_API void mcr_calibration(const double *p, const int *y, size_t n, double *slope, double *intercept, double *ece);
 MCR_API int mcr_metrics_compute(const int *y, const double *prob, size_t n, int K, int positive,
                         mcr_metrics *out);
 /* Binary AUROC of scores for labels 0/1 (Mann-Whitney with mid-ranks); NaN if a class is absent. */

@@ -145,7 +145,8 @@ class AugmentResult(Structure):
 class Metrics(Structure):
     _fields_ = [("n", c_size_t)] + [(f, c_double) for f in (
         "accuracy", "balanced_accuracy", "f1_macro", "f1_minority", "precision_minority",
-        "recall_minority", "auroc", "auprc", "log_loss", "brier", "selection_rate", "tpr", "fpr")]
+        "recall_minority", "auroc", "auprc", "log_loss", "brier", "selection_rate", "tpr", "fpr",
+        "calibration_slope", "calibration_intercept", "ece")]
 
 
 class Fairness(Structure):
@@ -276,6 +277,7 @@ SIGNATURES = {
     "mcr_sample_counts": (I, [P, S, S, Z, PZ]),
     "mcr_augment": (I, [P, PZ, Z, POINTER(AugmentConfig), PP, PZ]),
     "mcr_metrics_compute": (I, [PI, PD, Z, I, I, POINTER(Metrics)]),
+    "mcr_calibration": (None, [PD, PI, Z, PD, PD, PD]),
     "mcr_auroc": (D, [PD, PI, Z]), "mcr_average_precision": (D, [PD, PI, Z]),
     "mcr_fairness_compute": (I, [PI, PD, PI, Z, I, I, I, POINTER(Metrics), POINTER(Fairness)]),
     "mcr_write_file_atomic": (I, [S, c_char_p, Z]),

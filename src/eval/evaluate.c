@@ -96,7 +96,9 @@ static const metric_def METRICS[] = {
     {"log_loss", "log loss", 1},          {"brier", "Brier", 1},
     {"worst_group_accuracy", "worst-grp acc", 0}, {"worst_group_recall", "worst-grp rec", 0},
     {"dp_difference", "DPD", 1},          {"eo_difference", "EOD", 1},
-    {"accuracy_gap", "acc gap", 1},       {"auroc_gap", "AUROC gap", 1}};
+    {"accuracy_gap", "acc gap", 1},       {"auroc_gap", "AUROC gap", 1},
+    {"calibration_slope", "cal. slope", 0}, {"calibration_intercept", "cal. icpt", 0},
+    {"ece", "ECE", 1}};
 #define NMETRICS (int)(sizeof METRICS / sizeof METRICS[0])
 
 static double metric_value(const eval_run *r, int k) {
@@ -114,7 +116,10 @@ static double metric_value(const eval_run *r, int k) {
     case 10: return r->f.dp_difference;
     case 11: return r->f.eo_difference;
     case 12: return r->f.accuracy_gap;
-    default: return r->f.auroc_gap;
+    case 13: return r->f.auroc_gap;
+    case 14: return r->m.calibration_slope;
+    case 15: return r->m.calibration_intercept;
+    default: return r->m.ece;
     }
 }
 
@@ -699,6 +704,17 @@ int mcr_eval_verdict(const mcr_eval_result *r, int i, char *buf, size_t n) {
         len += snprintf(buf + len, n - (size_t)len, "; %s %s on minority F1 (%+.3f [%+.3f, %+.3f])", cmp,
                         mcr_aug_method_name((mcr_aug_method)best), bm, blo, bhi);
     }
+    if (len >= 0 && (size_t)len < n) { /* calibration: mean slopes (rebalancing moves the threshold
+                                         * and usually over-states the minority's risk) */
+        double sm, sn, half, *w = malloc((size_t)c->seeds * sizeof(double));
+        if (w) {
+            mean_ci(w, collect(r, MCR_AUG_MCRAGE, clf, 14, w), &sm, &half);
+            mean_ci(w, collect(r, MCR_AUG_NONE, clf, 14, w), &sn, &half);
+            free(w);
+            if (isfinite(sm) && isfinite(sn))
+                len += snprintf(buf + len, n - (size_t)len, "; calibration slope %.2f (none %.2f)", sm, sn);
+        }
+    }
     if (v < 0 && len >= 0 && (size_t)len < n) snprintf(buf + len, n - (size_t)len, "; use no rebalancing");
     return v;
 }
@@ -778,11 +794,12 @@ int mcr_eval_print(const mcr_eval_result *r, FILE *f) {
 
 static void json_metrics(FILE *f, const mcr_metrics *m) {
     const char *k[] = {"n", "accuracy", "balanced_accuracy", "f1_macro", "f1_minority", "precision_minority",
-                       "recall_minority", "auroc", "auprc", "log_loss", "brier", "selection_rate", "tpr", "fpr"};
+                       "recall_minority", "auroc", "auprc", "log_loss", "brier", "selection_rate", "tpr", "fpr",
+                       "calibration_slope", "calibration_intercept", "ece"};
     double v[] = {(double)m->n, m->accuracy, m->balanced_accuracy, m->f1_macro, m->f1_minority,
                   m->precision_minority, m->recall_minority, m->auroc, m->auprc, m->log_loss,
-                  m->brier, m->selection_rate, m->tpr, m->fpr};
-    for (int i = 0; i < 14; i++) {
+                  m->brier, m->selection_rate, m->tpr, m->fpr, m->calibration_slope, m->calibration_intercept, m->ece};
+    for (int i = 0; i < 17; i++) {
         fprintf(f, "%s\"%s\":", i ? "," : "", k[i]);
         mcr_json_num(f, v[i]);
     }
@@ -818,7 +835,7 @@ int mcr_eval_write_json(const mcr_eval_result *r, const char *path) {
         mcr_json_num(f, u->seconds);
         fputc(',', f);
         json_metrics(f, &u->m);
-        for (int k = 8; k < NMETRICS; k++) {
+        for (int k = 8; k < 14; k++) { /* the fairness metrics (the rest are in json_metrics) */
             fprintf(f, ",\"%s\":", METRICS[k].key);
             mcr_json_num(f, metric_value(u, k));
         }

@@ -139,8 +139,43 @@ int mcr_metrics_compute(const int *y, const double *prob, size_t n, int K, int p
     }
     for (size_t i = 0; i < n; i++) sc[i] = prob[i * K + positive], lb[i] = y[i] == positive;
     m->auprc = mcr_average_precision(sc, lb, n);
+    mcr_calibration(sc, lb, n, &m->calibration_slope, &m->calibration_intercept, &m->ece);
     free(conf), free(sc), free(lb);
     return MCR_OK;
+}
+
+void mcr_calibration(const double *p, const int *y, size_t n, double *slope, double *intercept, double *ece) {
+    *slope = *intercept = *ece = NAN;
+    if (n == 0) return;
+    double bn[10] = {0}, by[10] = {0}, bp[10] = {0};
+    size_t npos = 0;
+    for (size_t i = 0; i < n; i++) {
+        int b = (int)(p[i] * 10);
+        b = b < 0 ? 0 : b > 9 ? 9 : b;
+        bn[b]++, by[b] += y[i] != 0, bp[b] += p[i], npos += y[i] != 0;
+    }
+    double e = 0;
+    for (int b = 0; b < 10; b++)
+        if (bn[b] > 0) e += bn[b] / (double)n * fabs(by[b] / bn[b] - bp[b] / bn[b]);
+    *ece = e;
+    if (npos == 0 || npos == n) return;
+    /* logistic regression of y on z = logit(p) (p clipped to [1e-12, 1 - 1e-12]): Newton */
+    double a = 0, b = 1;
+    for (int it = 0; it < 50; it++) {
+        double g0 = 0, g1 = 0, h00 = 0, h01 = 0, h11 = 0;
+        for (size_t i = 0; i < n; i++) {
+            double q = p[i] < 1e-12 ? 1e-12 : p[i] > 1 - 1e-12 ? 1 - 1e-12 : p[i];
+            double z = log(q / (1 - q)), t = a + b * z, s = 1 / (1 + exp(-t)), r = (y[i] != 0) - s, w = s * (1 - s);
+            g0 += r, g1 += r * z, h00 += w, h01 += w * z, h11 += w * z * z;
+        }
+        double det = h00 * h11 - h01 * h01;
+        if (!(det > 1e-300)) return; /* separable or constant scores: no finite fit */
+        double da = (h11 * g0 - h01 * g1) / det, db = (h00 * g1 - h01 * g0) / det;
+        a += da, b += db;
+        if (!isfinite(a) || !isfinite(b) || fabs(a) > 1e6 || fabs(b) > 1e6) return;
+        if (fabs(da) < 1e-10 && fabs(db) < 1e-10) break;
+    }
+    *slope = b, *intercept = a;
 }
 
 int mcr_fairness_compute(const int *y, const double *prob, const int *g, size_t n, int K,

@@ -166,7 +166,41 @@ static void test_pair_trends_closed_forms(void) {
     mcr_table_free(tr), mcr_table_free(ts);
 }
 
+static void test_calibration(void) {
+    /* labels drawn from p: slope ~1, intercept ~0, small ECE; over-confident scores
+     * sigmoid(2 logit p): slope ~0.5; shifted sigmoid(logit p + 1): intercept ~-1, slope ~1;
+     * ECE by hand; one class only: no slope */
+    enum { N = 40000 };
+    double *p = malloc(N * sizeof(double)), *q = malloc(N * sizeof(double)), *s = malloc(N * sizeof(double));
+    int *y = malloc(N * sizeof(int));
+    mcr_rng r;
+    mcr_rng_seed(&r, 21, 0);
+    for (int i = 0; i < N; i++) {
+        p[i] = 0.02 + 0.96 * mcr_rng_uniform(&r);
+        y[i] = mcr_rng_uniform(&r) < p[i];
+        double z = log(p[i] / (1 - p[i]));
+        q[i] = 1 / (1 + exp(-2 * z)), s[i] = 1 / (1 + exp(-(z + 1)));
+    }
+    double b, a, e;
+    mcr_calibration(p, y, N, &b, &a, &e);
+    CHECK(fabs(b - 1) < 0.06 && fabs(a) < 0.06 && e < 0.02, "calibrated: slope %g intercept %g ECE %g", b, a, e);
+    mcr_calibration(q, y, N, &b, &a, &e);
+    CHECK(fabs(b - 0.5) < 0.04 && fabs(a) < 0.06 && e > 0.05, "over-confident: slope %g intercept %g ECE %g", b, a, e);
+    mcr_calibration(s, y, N, &b, &a, &e);
+    CHECK(fabs(b - 1) < 0.06 && fabs(a + 1) < 0.08, "shifted: slope %g intercept %g", b, a);
+    double h[10];
+    int hy[10] = {1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 10; i++) h[i] = 0.15;
+    mcr_calibration(h, hy, 10, &b, &a, &e);
+    CHECK(fabs(e - 0.15) < 1e-12 && isnan(b), "by hand: ECE %g (0.15), constant scores: slope %g", e, b);
+    int none[10] = {0};
+    mcr_calibration(p, none, 10, &b, &a, &e);
+    CHECK(isnan(b) && isnan(a) && !isnan(e), "one class: slope %g", b);
+    free(p), free(q), free(s), free(y);
+}
+
 int main(void) {
+    TEST(test_calibration);
     TEST(test_fidelity_closed_forms);
     TEST(test_pair_trends_closed_forms);
     TEST(test_binary_hand_case);
