@@ -608,6 +608,11 @@ typedef struct mcr_eval_config {
     mcr_augment_config aug;     /* strategy, ratio, k, and the diffusion model's settings */
     void (*progress)(void *ctx, const char *msg);
     void *progress_ctx;
+    int tune_threshold;         /* binary targets: each (seed, method, classifier) picks its
+                                   decision threshold on an inner validation split (a stratified
+                                   20% of the real training rows, kept out of rebalancing and
+                                   training) by minority F1, so no method wins by moving the
+                                   threshold alone; 0 (default): the arg-max (0.5) */
 } mcr_eval_config;
 MCR_API void mcr_eval_config_default(mcr_eval_config *c);
 

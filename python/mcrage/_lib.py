@@ -180,7 +180,8 @@ class EvalConfig(Structure):
                 ("methods", c_int * MCR_AUG_NMETHODS), ("nmethods", c_int),
                 ("classifiers", c_int * MCR_CLF_N), ("nclassifiers", c_int),
                 ("balanced", c_int), ("focal_gamma", c_double), ("aug", AugmentConfig),
-                ("progress", PROGRESS_MSG), ("progress_ctx", c_void_p)]
+                ("progress", PROGRESS_MSG), ("progress_ctx", c_void_p),
+                ("tune_threshold", c_int)]
 
 
 class EvalCell(Structure):

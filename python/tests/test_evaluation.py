@@ -56,6 +56,14 @@ def test_evaluate_equals_cli(cli, tmp_path):
     assert res.json["summary"] == ref["summary"]
 
 
+def test_evaluate_tuned_threshold(cohort):
+    res = mcrage.evaluate(cohort, target="outcome", methods=["none", "ros"], classifiers=["logreg"],
+                          seeds=2, threshold="tuned")
+    assert res.runs["threshold"].between(0, 1).all() and res.json["threshold"] == "tuned"
+    with pytest.raises(mcrage.InvalidArgumentError, match="threshold"):
+        mcrage.evaluate(cohort, target="outcome", threshold="0.3")
+
+
 def test_evaluate_bad_names(cohort):
     with pytest.raises(mcrage.InvalidArgumentError, match="unknown method 'smoteish'"):
         mcrage.evaluate(cohort, target="outcome", methods=["smoteish"])

@@ -19,7 +19,7 @@ static int parse_strategy(const char *cmd, const char *s, mcr_augment_config *a)
 
 enum { E_METHOD = 4000, E_STRATEGY, E_RATIO, E_FRAC, E_K, E_SEED, E_THREADS, E_MARK, E_SSTEPS,
        E_GUID, E_METHODS, E_CLFS, E_SEEDS, E_TESTFRAC, E_TEST, E_THIN, E_JSON, E_POSITIVE,
-       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES, E_AJSON, E_REPORT, E_ETA, E_SAMPLER, E_IDPREFIX };
+       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES, E_AJSON, E_REPORT, E_ETA, E_SAMPLER, E_IDPREFIX, E_THRESH };
 
 /* options shared by augment and evaluate; returns 1 if handled */
 static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_config *a, int *threads, int *err) {
@@ -206,6 +206,7 @@ int cmd_evaluate(int argc, char **argv) {
         {"thin", required_argument, 0, E_THIN}, {"json", required_argument, 0, E_JSON},
         {"positive", required_argument, 0, E_POSITIVE}, {"bands", required_argument, 0, E_BANDS},
         {"group", required_argument, 0, E_GROUP}, {"balanced", no_argument, 0, E_BALANCED},
+        {"threshold", required_argument, 0, E_THRESH},
         {"focal", required_argument, 0, E_FOCAL}, {"report", required_argument, 0, E_REPORT},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
         AUG_LONGOPTS, CLI_CSV_LONGOPTS, CLI_FIT_LONGOPTS, {0, 0, 0, 0}};
@@ -230,6 +231,11 @@ int cmd_evaluate(int argc, char **argv) {
         case E_BANDS: c.bands = optarg; break;
         case E_GROUP: c.group = optarg; break;
         case E_BALANCED: c.balanced = 1; break;
+        case E_THRESH:
+            if (!strcmp(optarg, "tuned")) c.tune_threshold = 1;
+            else if (!strcmp(optarg, "0.5")) c.tune_threshold = 0;
+            else return cli_usage(cmd, "--threshold expects 0.5 or tuned, got '%s'", optarg);
+            break;
         case E_FOCAL: if (cli_double(cmd, "--focal", optarg, 0, 10, &d)) return EXIT_USAGE; c.focal_gamma = d; break;
         case E_SEEDS: if (cli_long(cmd, "--seeds", optarg, 1, 1000, &v)) return EXIT_USAGE; c.seeds = (int)v; break;
         case E_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; c.seed = (uint64_t)v; break;
@@ -273,6 +279,9 @@ int cmd_evaluate(int argc, char **argv) {
                    "                           (default none,ros,smote,mcrage)\n"
                    "      --classifiers LIST   logreg,rf,xgb,mlp (default logreg,xgb)\n"
                    "      --balanced           class-weighted classifiers\n"
+                   "      --threshold T        0.5 (arg-max, default) | tuned: each method's threshold chosen\n"
+                   "                           by minority F1 on a stratified 20%% of its training part,\n"
+                   "                           kept out of rebalancing and training (binary targets)\n"
                    "      --focal GAMMA        logreg/mlp: focal loss -(1-p)^GAMMA log p (default 0: cross-entropy)\n"
                    "      --seeds N            repetitions (default %d)\n"
                    "      --seed S             first seed (default %llu)\n"

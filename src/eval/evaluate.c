@@ -15,6 +15,7 @@ typedef struct {
     uint64_t seed;
     size_t ntrain, nsynth, ntest;
     double seconds;
+    double threshold;    /* the tuned decision threshold (NaN: arg-max) */
     mcr_metrics m;
     mcr_fairness f;
     mcr_metrics *groups; /* [G] */
@@ -331,6 +332,9 @@ typedef struct {
     mcr_encoder *enc;        /* fitted on this seed's real training rows */
     float *Xte;
     int jg;                  /* the grouping column of splits (-1 = none) */
+    size_t *val, nval;       /* tune_threshold: validation rows (kept out of the training part) */
+    int *yval;
+    float *Xval;
 } eval_ctx;
 
 /* this seed's training and test rows: the fixed test table's rows (rows from `ndata` on), or a
@@ -385,6 +389,114 @@ static int positive_class(const eval_ctx *x) {
     return pos < 0 ? 0 : pos;
 }
 
+typedef struct {
+    double s;
+    int y;
+} scored_t;
+static int cmp_scored_desc(const void *a, const void *b) {
+    double u = ((const scored_t *)a)->s, v = ((const scored_t *)b)->s;
+    return (u < v) - (u > v);
+}
+
+/* tune_threshold: move a stratified 20% of this seed's training rows to the front of x->train
+ * (x->nval of them: the validation rows), their classes in x->yval */
+static int tuning_split(eval_ctx *x) {
+    if (x->K != 2) return mcr_err(MCR_EINVAL, "a tuned threshold needs a binary target (use `positive` VALUE)");
+    mcr_rng r;
+    mcr_rng_seed(&r, x->seed, MCR_STREAM_EVALUATE_TUNE);
+    size_t *tmp = malloc((x->ntr ? x->ntr : 1) * sizeof(size_t)), nv = 0, nr = 0;
+    if (!tmp) return MCR_NOMEM();
+    for (int k = 0; k < x->K; k++) { /* per class: shuffle its rows, the first 20% validate */
+        size_t m = 0, *rows = tmp + nr;
+        for (size_t i = 0; i < x->ntr; i++)
+            if (x->t->cols[x->jt].cat[x->train[i]] == k) rows[m++] = x->train[i];
+        for (size_t i = m; i > 1; i--) {
+            size_t j = (size_t)mcr_rng_below(&r, i), v = rows[i - 1];
+            rows[i - 1] = rows[j], rows[j] = v;
+        }
+        nr += m;
+    }
+    /* validation: the first 20% of each class's shuffled rows */
+    size_t *out = malloc((x->ntr ? x->ntr : 1) * sizeof(size_t)), at = 0, o = 0;
+    if (!out) return free(tmp), MCR_NOMEM();
+    size_t start[2], cnt[2];
+    for (int k = 0; k < 2; k++) {
+        start[k] = at;
+        cnt[k] = 0;
+        for (size_t i = at; i < nr && x->t->cols[x->jt].cat[tmp[i]] == k; i++) cnt[k]++;
+        at += cnt[k];
+    }
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < (cnt[k] + 4) / 5; i++) out[o++] = tmp[start[k] + i];
+    nv = o;
+    for (int k = 0; k < 2; k++)
+        for (size_t i = (cnt[k] + 4) / 5; i < cnt[k]; i++) out[o++] = tmp[start[k] + i];
+    memcpy(x->train, out, o * sizeof(size_t));
+    x->ntr = o;
+    free(tmp), free(out);
+    x->nval = nv;
+    if (!(x->yval = malloc((nv ? nv : 1) * sizeof(int)))) return MCR_NOMEM();
+    for (size_t i = 0; i < nv; i++) x->yval[i] = x->t->cols[x->jt].cat[x->train[i]];
+    return MCR_OK;
+}
+
+/* the threshold on the positive class's probability that maximises its F1 on (p, y) (ties: the
+ * lowest), among the midpoints between consecutive distinct scores; 0.5 without positives */
+static double best_threshold(const double *prob, const int *y, size_t n, int K, int pos) {
+    scored_t *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) return 0.5;
+    size_t np = 0;
+    for (size_t i = 0; i < n; i++) v[i].s = prob[i * K + pos], v[i].y = y[i] == pos, np += v[i].y;
+    if (np == 0) return free(v), 0.5;
+    qsort(v, n, sizeof *v, cmp_scored_desc);
+    double best = -1, thr = 0.5;
+    size_t tp = 0;
+    for (size_t i = 0; i < n; i++) { /* predict positive for the i+1 highest scores */
+        tp += v[i].y;
+        if (i + 1 < n && v[i + 1].s == v[i].s) continue;
+        double f1 = 2.0 * tp / (double)(i + 1 + np);
+        if (f1 > best) best = f1, thr = i + 1 < n ? 0.5 * (v[i].s + v[i + 1].s) : v[i].s;
+    }
+    free(v);
+    return thr;
+}
+
+/* metrics with decisions p_pos >= thr: the threshold-dependent ones from the decisions, the
+ * probability-based ones (AUROC, AUPRC, log loss, Brier, calibration) from prob */
+static int metrics_at(const int *y, const double *prob, const int *g, size_t n, int K, int pos, int G, double thr,
+                      mcr_metrics *m, mcr_metrics *groups, mcr_fairness *f) {
+    int rc = mcr_metrics_compute(y, prob, n, K, pos, m);
+    if (!rc && G) rc = mcr_fairness_compute(y, prob, g, n, K, pos, G, groups, f);
+    if (rc || thr != thr) return rc;
+    double *dec = malloc((n ? n : 1) * (size_t)K * sizeof(double));
+    mcr_metrics *dg = calloc((size_t)(G ? G : 1), sizeof(mcr_metrics));
+    if (!dec || !dg) return free(dec), free(dg), MCR_NOMEM();
+    for (size_t i = 0; i < n; i++) {
+        int d = prob[i * K + pos] >= thr;
+        for (int k = 0; k < K; k++) dec[i * K + k] = d ? k == pos : k == 1 - pos;
+    }
+    mcr_metrics md;
+    mcr_fairness fd;
+    rc = mcr_metrics_compute(y, dec, n, K, pos, &md);
+    if (!rc && G) rc = mcr_fairness_compute(y, dec, g, n, K, pos, G, dg, &fd);
+    for (int q = 0; !rc && q <= G; q++) {
+        mcr_metrics *to = q < G ? &groups[q] : m;
+        const mcr_metrics *fr = q < G ? &dg[q] : &md;
+        if (q < G && !G) break;
+        to->accuracy = fr->accuracy, to->balanced_accuracy = fr->balanced_accuracy, to->f1_macro = fr->f1_macro;
+        to->f1_minority = fr->f1_minority, to->precision_minority = fr->precision_minority;
+        to->recall_minority = fr->recall_minority, to->selection_rate = fr->selection_rate;
+        to->tpr = fr->tpr, to->fpr = fr->fpr;
+    }
+    if (!rc && G) {
+        double auroc_gap = f->auroc_gap;
+        *f = fd;
+        f->auroc_gap = auroc_gap;
+    }
+    free(dec), free(dg);
+    return rc;
+}
+
 /* one (seed, method, classifier) run: train on Xa / ya, score on the test rows */
 static int eval_run_one(eval_ctx *x, mcr_aug_method method, mcr_clf_kind kind, const float *Xa,
                         const int *ya, size_t na, size_t nsyn, double aug_s) {
@@ -401,6 +513,13 @@ static int eval_run_one(eval_ctx *x, mcr_aug_method method, mcr_clf_kind kind, c
     int rc = prob ? MCR_OK : MCR_NOMEM();
     if (!rc) rc = mcr_clf_fit(&cc, Xa, ya, na, x->enc->d, x->K, &clf);
     if (!rc) rc = mcr_clf_predict(clf, x->Xte, x->nte, prob);
+    double thr = NAN;
+    if (!rc && c->tune_threshold && x->nval) { /* chosen on the validation rows */
+        double *pv = malloc(x->nval * (size_t)x->K * sizeof(double));
+        rc = pv ? mcr_clf_predict(clf, x->Xval, x->nval, pv) : MCR_NOMEM();
+        if (!rc) thr = best_threshold(pv, x->yval, x->nval, x->K, x->pos);
+        free(pv);
+    }
     eval_run *run = &res->runs[res->nruns];
     if (!rc) {
         run->method = method;
@@ -412,8 +531,8 @@ static int eval_run_one(eval_ctx *x, mcr_aug_method method, mcr_clf_kind kind, c
         run->groups = calloc((size_t)(x->G ? x->G : 1), sizeof(mcr_metrics));
         if (!run->groups) rc = MCR_NOMEM();
     }
-    if (!rc) rc = mcr_metrics_compute(x->yte, prob, x->nte, x->K, x->pos, &run->m);
-    if (!rc && x->G) rc = mcr_fairness_compute(x->yte, prob, x->gte, x->nte, x->K, x->pos, x->G, run->groups, &run->f);
+    if (!rc) run->threshold = thr;
+    if (!rc) rc = metrics_at(x->yte, prob, x->gte, x->nte, x->K, x->pos, x->G, thr, &run->m, run->groups, &run->f);
     if (!rc && !x->G) {
         run->f.dp_difference = run->f.eo_difference = run->f.accuracy_gap = run->f.auroc_gap = NAN;
         run->f.worst_group_accuracy = run->f.worst_group_recall = NAN;
@@ -451,8 +570,11 @@ static int eval_method(eval_ctx *x, mcr_aug_method method) {
     ac.fit.progress_ctx = &relay;
     ac.fit.progress_every = 1;
     mcr_augment_result *ar = NULL;
-    say(c, "seed %d/%d: %s on %zu training rows", x->s + 1, c->seeds, mcr_aug_method_name(method), x->ntr);
-    int rc = mcr_augment_run(x->t, x->train, x->ntr, &ac, &ar);
+    const size_t *trows = x->train;
+    size_t ntr = x->ntr;
+    if (c->tune_threshold) trows = x->train + x->nval, ntr = x->ntr - x->nval; /* validation rows first */
+    say(c, "seed %d/%d: %s on %zu training rows", x->s + 1, c->seeds, mcr_aug_method_name(method), ntr);
+    int rc = mcr_augment_run(x->t, trows, ntr, &ac, &ar);
     if (rc) return rc;
     double aug_s = mcr_now() - t0;
     const mcr_table *A = ar->table;
@@ -576,17 +698,22 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
             rc = MCR_NOMEM();
             break;
         }
-        if (!(rc = mcr_encoder_fit(t, feat, nfeat, train, x.ntr, MCR_NUM_STANDARD, &x.enc)))
+        x.nval = 0;
+        if (c->tune_threshold && (rc = tuning_split(&x))) break;
+        /* the encoder sees the rows classifiers train on (without the validation rows) */
+        if (!(rc = mcr_encoder_fit(t, feat, nfeat, train + x.nval, x.ntr - x.nval, MCR_NUM_STANDARD, &x.enc)))
             rc = mcr_encoder_transform_float(x.enc, t, testr, x.nte, &x.Xte);
+        if (!rc && x.nval) rc = mcr_encoder_transform_float(x.enc, t, train, x.nval, &x.Xval);
         for (size_t i = 0; !rc && i < x.nte; i++) {
             yte[i] = t->cols[jt].cat[testr[i]];
             gte[i] = js >= 0 ? t->cols[js].cat[testr[i]] : 0;
         }
         for (int mi = 0; mi < c->nmethods && !rc; mi++) rc = eval_method(&x, c->methods[mi]);
         mcr_encoder_free(x.enc);
-        free(x.Xte);
-        x.enc = NULL, x.Xte = NULL;
+        free(x.Xte), free(x.Xval), free(x.yval);
+        x.enc = NULL, x.Xte = NULL, x.Xval = NULL, x.yval = NULL;
     }
+    free(x.Xval), free(x.yval);
     if (rc) goto fail;
     free(train), free(testr), free(kept), free(yte), free(gte), free(feat);
     mcr_table_free(t);
@@ -728,6 +855,7 @@ int mcr_eval_print(const mcr_eval_result *r, FILE *f) {
             r->nrows, r->target, r->positive_name ? r->positive_name : "?", S, S > 1 ? "s" : "");
     if (r->sensitive[0]) fprintf(f, ", groups by '%s' (%d)", r->sensitive, r->G);
     if (r->thin[0]) fprintf(f, ", training part thinned %s", r->thin);
+    if (c->tune_threshold) fprintf(f, ", thresholds tuned by minority F1 on a 20%% validation split");
     if (r->ids && r->ids[0]) fprintf(f, "\nidentifier-like columns left out of the features: %s", r->ids);
     fprintf(f, "\nmean +- 95%% CI over seeds (Student t); * best in column%s\n\n",
             r->G ? "; EOD: lower is better" : "");
@@ -821,6 +949,7 @@ int mcr_eval_write_json(const mcr_eval_result *r, const char *path) {
     mcr_json_str(f, r->sensitive);
     fputs(",\"thin\":", f);
     mcr_json_str(f, r->thin);
+    fprintf(f, ",\"threshold\":\"%s\"", c->tune_threshold ? "tuned" : "0.5");
     fputs(",\"identifiers_left_out\":", f);
     mcr_json_str(f, r->ids ? r->ids : "");
     fprintf(f, ",\"seeds\":%d,\"test_frac\":", c->seeds);
@@ -833,6 +962,8 @@ int mcr_eval_write_json(const mcr_eval_result *r, const char *path) {
                 i ? "," : "", mcr_aug_method_name(u->method), mcr_clf_name(u->clf),
                 (unsigned long long)u->seed, u->ntrain, u->nsynth, u->ntest);
         mcr_json_num(f, u->seconds);
+        fputs(",\"threshold\":", f);
+        mcr_json_num(f, u->threshold);
         fputc(',', f);
         json_metrics(f, &u->m);
         for (int k = 8; k < 14; k++) { /* the fairness metrics (the rest are in json_metrics) */

@@ -280,6 +280,55 @@ static void test_verdict(void) {
     mcr_table_free(t);
 }
 
+static void test_tuned_threshold(void) {
+    /* --threshold tuned: each run's threshold comes from a stratified 20% of its training part
+     * (so it trains on 80%), lies in (0, 1), and is written to the JSON; a target with more than
+     * two classes is refused */
+    mcr_table *t = th_cohort(1500, 9);
+    if (!t) return;
+    mcr_eval_config c = base();
+    c.methods[0] = MCR_AUG_NONE, c.methods[1] = MCR_AUG_ROS;
+    c.nmethods = 2;
+    c.classifiers[0] = MCR_CLF_LOGREG;
+    c.nclassifiers = 1;
+    mcr_eval_result *plain = NULL, *tuned = NULL;
+    CHECK(mcr_evaluate(t, NULL, &c, &plain) == 0, "%s", mcr_last_error());
+    c.tune_threshold = 1;
+    CHECK(mcr_evaluate(t, NULL, &c, &tuned) == 0, "%s", mcr_last_error());
+    if (plain && tuned) {
+        char path[] = "/tmp/mcr_tune_XXXXXX";
+        int fd = mkstemp(path);
+        close(fd);
+        mcr_eval_write_json(tuned, path);
+        FILE *f = fopen(path, "rb");
+        char *js = calloc(1, 1 << 21);
+        size_t n = f ? fread(js, 1, (1 << 21) - 1, f) : 0;
+        if (f) fclose(f);
+        unlink(path);
+        int nthr = 0, inrange = 1;
+        for (char *p = js; (p = strstr(p, "\"threshold\":")); p++) {
+            double v = atof(p + 12);
+            if (p[12] == '"') continue; /* the top-level "threshold":"tuned" */
+            nthr++;
+            inrange &= v > 0 && v < 1;
+        }
+        CHECK(n > 0 && nthr == 4 && inrange, "thresholds in the runs: %d, in (0, 1): %d", nthr, inrange);
+        CHECK(strstr(js, "\"threshold\":\"tuned\"") != NULL, "tuned recorded");
+        free(js);
+        char *txt = printed(tuned);
+        CHECK(strstr(txt, "thresholds tuned") != NULL, "printed");
+        free(txt);
+    }
+    mcr_eval_free(plain), mcr_eval_free(tuned);
+    c.target = "race"; /* five classes */
+    c.sensitive = NULL;
+    mcr_eval_result *r = NULL;
+    CHECK(mcr_evaluate(t, NULL, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "binary target"), "%s",
+          mcr_last_error());
+    mcr_eval_free(r);
+    mcr_table_free(t);
+}
+
 int main(void) {
     mcr_set_threads(2);
     TEST(test_integer_groups_and_ties);
@@ -288,5 +337,6 @@ int main(void) {
     TEST(test_errors);
     TEST(test_identifiers_not_features);
     TEST(test_verdict);
+    TEST(test_tuned_threshold);
     return DONE();
 }
