@@ -16,6 +16,12 @@
 
 /* assess.c: the higher of a scope's two detection AUROCs, NaN ignored */
 double mcr_assess_detection(const mcr_assess_scope *s);
+/* a score and its 0/1 label; qsort comparator by score, highest first (AUROC, AP, thresholds) */
+typedef struct {
+    double s;
+    int y;
+} mcr_scored;
+int mcr_cmp_scored_desc(const void *a, const void *b);
 /* Hanley & McNeil (1982): the standard error of an AUROC A from n1 positives, n2 negatives */
 double mcr_auroc_se(double A, size_t n1, size_t n2);
 

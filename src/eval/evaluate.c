@@ -389,15 +389,6 @@ static int positive_class(const eval_ctx *x) {
     return pos < 0 ? 0 : pos;
 }
 
-typedef struct {
-    double s;
-    int y;
-} scored_t;
-static int cmp_scored_desc(const void *a, const void *b) {
-    double u = ((const scored_t *)a)->s, v = ((const scored_t *)b)->s;
-    return (u < v) - (u > v);
-}
-
 /* tune_threshold: move a stratified 20% of this seed's training rows to the front of x->train
  * (x->nval of them: the validation rows), their classes in x->yval */
 static int tuning_split(eval_ctx *x) {
@@ -443,12 +434,12 @@ static int tuning_split(eval_ctx *x) {
 /* the threshold on the positive class's probability that maximises its F1 on (p, y) (ties: the
  * lowest), among the midpoints between consecutive distinct scores; 0.5 without positives */
 static double best_threshold(const double *prob, const int *y, size_t n, int K, int pos) {
-    scored_t *v = malloc((n ? n : 1) * sizeof *v);
+    mcr_scored *v = malloc((n ? n : 1) * sizeof *v);
     if (!v) return 0.5;
     size_t np = 0;
     for (size_t i = 0; i < n; i++) v[i].s = prob[i * K + pos], v[i].y = y[i] == pos, np += v[i].y;
     if (np == 0) return free(v), 0.5;
-    qsort(v, n, sizeof *v, cmp_scored_desc);
+    qsort(v, n, sizeof *v, mcr_cmp_scored_desc);
     double best = -1, thr = 0.5;
     size_t tp = 0;
     for (size_t i = 0; i < n; i++) { /* predict positive for the i+1 highest scores */

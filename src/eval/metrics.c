@@ -1,18 +1,13 @@
 /* metrics.c — classification metrics from probabilities, and group fairness summaries. */
 #include "eval/eval.h"
 
-typedef struct {
-    double s;
-    int y;
-} scored;
-
-static int cmp_desc(const void *a, const void *b) {
-    double x = ((const scored *)a)->s, y = ((const scored *)b)->s;
+int mcr_cmp_scored_desc(const void *a, const void *b) {
+    double x = ((const mcr_scored *)a)->s, y = ((const mcr_scored *)b)->s;
     return (x < y) - (x > y);
 }
 
 double mcr_auroc(const double *score, const int *label, size_t n) {
-    scored *v = malloc((n ? n : 1) * sizeof *v);
+    mcr_scored *v = malloc((n ? n : 1) * sizeof *v);
     if (!v) return NAN;
     size_t np = 0;
     for (size_t i = 0; i < n; i++) v[i].s = score[i], v[i].y = label[i] != 0, np += v[i].y;
@@ -21,7 +16,7 @@ double mcr_auroc(const double *score, const int *label, size_t n) {
         free(v);
         return NAN;
     }
-    qsort(v, n, sizeof *v, cmp_desc);
+    qsort(v, n, sizeof *v, mcr_cmp_scored_desc);
     /* walk from the highest score: each tie block contributes pos_in_block * neg_below +
      * pos_in_block * neg_in_block / 2 */
     double u = 0;
@@ -38,7 +33,7 @@ double mcr_auroc(const double *score, const int *label, size_t n) {
 }
 
 double mcr_average_precision(const double *score, const int *label, size_t n) {
-    scored *v = malloc((n ? n : 1) * sizeof *v);
+    mcr_scored *v = malloc((n ? n : 1) * sizeof *v);
     if (!v) return NAN;
     size_t np = 0;
     for (size_t i = 0; i < n; i++) v[i].s = score[i], v[i].y = label[i] != 0, np += v[i].y;
@@ -46,7 +41,7 @@ double mcr_average_precision(const double *score, const int *label, size_t n) {
         free(v);
         return NAN;
     }
-    qsort(v, n, sizeof *v, cmp_desc);
+    qsort(v, n, sizeof *v, mcr_cmp_scored_desc);
     double ap = 0, prev_r = 0;
     size_t tp = 0, i = 0;
     while (i < n) { /* one threshold per distinct score */
