@@ -644,6 +644,11 @@ MCR_API int mcr_eval_cells(const mcr_eval_result *r, mcr_eval_cell **out, int *n
  * lower by its whole interval), 0 no evidence, -2 no verdict (mcrage or none not run, or one
  * seed); the one-sentence reading goes to buf[n]. */
 MCR_API int mcr_eval_verdict(const mcr_eval_result *r, int i, char *buf, size_t n);
+/* Reliability of (method, classifier), pooled over seeds: for each tenth of the minority class's
+ * predicted probability, its test rows' mean prediction, observed minority share and count
+ * (NaN, NaN, 0 for an empty bin). Returns the number of runs pooled. */
+MCR_API int mcr_eval_reliability(const mcr_eval_result *r, int method, int clf, double mean_p[10], double frac[10],
+                                 size_t count[10]);
 MCR_API const char *mcr_eval_col_label(int col);
 MCR_API int mcr_eval_col_lower_better(int col);
 typedef struct mcr_eval_info_t {

@@ -16,6 +16,8 @@ typedef struct {
     size_t ntrain, nsynth, ntest;
     double seconds;
     double threshold;    /* the tuned decision threshold (NaN: arg-max) */
+    double bin_p[10], bin_y[10]; /* reliability: sums of p and of y per tenth of p (test rows) */
+    size_t bin_n[10];
     mcr_metrics m;
     mcr_fairness f;
     mcr_metrics *groups; /* [G] */
@@ -522,7 +524,17 @@ static int eval_run_one(eval_ctx *x, mcr_aug_method method, mcr_clf_kind kind, c
         run->groups = calloc((size_t)(x->G ? x->G : 1), sizeof(mcr_metrics));
         if (!run->groups) rc = MCR_NOMEM();
     }
-    if (!rc) run->threshold = thr;
+    if (!rc) {
+        run->threshold = thr;
+        memset(run->bin_p, 0, sizeof run->bin_p), memset(run->bin_y, 0, sizeof run->bin_y);
+        memset(run->bin_n, 0, sizeof run->bin_n);
+        for (size_t i = 0; i < x->nte; i++) {
+            double pp = prob[i * x->K + x->pos];
+            int b = (int)(pp * 10);
+            b = b < 0 ? 0 : b > 9 ? 9 : b;
+            run->bin_p[b] += pp, run->bin_y[b] += x->yte[i] == x->pos, run->bin_n[b]++;
+        }
+    }
     if (!rc) rc = metrics_at(x->yte, prob, x->gte, x->nte, x->K, x->pos, x->G, thr, &run->m, run->groups, &run->f);
     if (!rc && !x->G) {
         run->f.dp_difference = run->f.eo_difference = run->f.accuracy_gap = run->f.auroc_gap = NAN;
@@ -776,6 +788,25 @@ static int paired(const mcr_eval_result *r, int a, int b, int clf, int k, double
     *lo = *mean - half, *hi = *mean + half;
     free(v), free(w);
     return n;
+}
+
+int mcr_eval_reliability(const mcr_eval_result *r, int method, int clf, double mean_p[10], double frac[10],
+                         size_t count[10]) {
+    double sp[10] = {0}, sy[10] = {0};
+    size_t sn[10] = {0};
+    int runs = 0;
+    for (int i = 0; i < r->nruns; i++) {
+        const eval_run *u = &r->runs[i];
+        if (u->method != method || u->clf != clf) continue;
+        runs++;
+        for (int b = 0; b < 10; b++) sp[b] += u->bin_p[b], sy[b] += u->bin_y[b], sn[b] += u->bin_n[b];
+    }
+    for (int b = 0; b < 10; b++) {
+        count[b] = sn[b];
+        mean_p[b] = sn[b] ? sp[b] / (double)sn[b] : NAN;
+        frac[b] = sn[b] ? sy[b] / (double)sn[b] : NAN;
+    }
+    return runs;
 }
 
 int mcr_eval_verdict(const mcr_eval_result *r, int i, char *buf, size_t n) {

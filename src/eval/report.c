@@ -327,7 +327,44 @@ int mcr_report_eval(mcr_report *r, const mcr_eval_result *e) {
     }
     svg_legend(f, fs.L, 16, mn, mc, nleg);
     if (!info.groups) svg_text(f, fs.L + fs.W / 2, fs.T + fs.H / 2, "middle", 11, "no --sensitive groups: EOD undefined");
-    fputs("</svg>\n</div>\n", f);
+    fputs("</svg>\n", f);
+    /* reliability: observed minority share against mean predicted probability, per tenth of p,
+     * one line per method, the first classifier, pooled over seeds */
+    if (n > 0) {
+        int clf = cells[0].clf;
+        W = 420, H = 320;
+        svg_open(r, W, H, "reliability: observed minority share against predicted probability");
+        frame fc = {0, 1, 0, 1, 56, 30, W - 80, H - 90};
+        svg_axes(f, &fc, 5, "predicted probability of the minority class", "observed share");
+        fprintf(f, "<path d=\"M%.1f %.1f L%.1f %.1f\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n", px(&fc, 0),
+                py(&fc, 0), px(&fc, 1), py(&fc, 1));
+        const char *rn[MCR_AUG_NMETHODS], *rcol[MCR_AUG_NMETHODS];
+        int nr = 0;
+        for (int i = 0; i < n && nr < MCR_AUG_NMETHODS; i++) {
+            if ((int)cells[i].clf != clf) continue;
+            double mp[10], fy[10];
+            size_t cnt[10];
+            if (!mcr_eval_reliability(e, cells[i].method, clf, mp, fy, cnt)) continue;
+            rn[nr] = mcr_aug_method_name(cells[i].method), rcol[nr] = PALETTE[nr % 8];
+            fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" d=\"", rcol[nr]);
+            int first = 1;
+            for (int b = 0; b < 10; b++)
+                if (cnt[b]) fprintf(f, "%s%.1f %.1f ", first ? "M" : "L", px(&fc, mp[b]), py(&fc, fy[b])), first = 0;
+            fputs("\"/>\n", f);
+            for (int b = 0; b < 10; b++)
+                if (cnt[b])
+                    fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"><title>%s: %zu rows, mean p %.3f, "
+                               "observed %.3f</title></circle>\n", px(&fc, mp[b]), py(&fc, fy[b]), rcol[nr], rn[nr], cnt[b],
+                            mp[b], fy[b]);
+            nr++;
+        }
+        svg_legend(f, fc.L, 16, rn, rcol, nr);
+        char cap[96];
+        snprintf(cap, sizeof cap, "%s, test rows pooled over seeds; dashed: perfect calibration", mcr_clf_kind_name((mcr_clf_kind)clf));
+        svg_text(f, fc.L + fc.W / 2, H - 8, "middle", 10, cap);
+        fputs("</svg>\n", f);
+    }
+    fputs("</div>\n", f);
     free(cells);
     return MCR_OK;
 }

@@ -108,7 +108,20 @@ static void test_report_render(void) {
     if (!rc) rc = mcr_report_balance(r, "Balance", real, real, syn, "outcome", "race");
     int n0 = mcr_report_ncharts(r);
     if (!rc) rc = mcr_report_eval(r, er);
-    CHECK(mcr_report_ncharts(r) == n0 + 2, "eval section: bar chart and scatter (%d)", mcr_report_ncharts(r) - n0);
+    CHECK(mcr_report_ncharts(r) == n0 + 3, "eval section: bar chart, scatter, reliability (%d)", mcr_report_ncharts(r) - n0);
+    { /* the reliability bins: every test row of every seed in one bin, means inside their tenth */
+        double mp[10], fy[10];
+        size_t cnt[10], tot = 0;
+        int runs = mcr_eval_reliability(er, ec.methods[0], ec.classifiers[0], mp, fy, cnt);
+        int inside = 1;
+        for (int b = 0; b < 10; b++) {
+            tot += cnt[b];
+            if (cnt[b]) inside &= mp[b] >= b / 10.0 - 1e-12 && mp[b] <= (b + 1) / 10.0 + 1e-12 && fy[b] >= 0 && fy[b] <= 1;
+        }
+        mcr_eval_info_t info;
+        mcr_eval_info(er, &info);
+        CHECK(runs == ec.seeds && inside && tot > 0 && tot % (size_t)ec.seeds == 0, "reliability: %d runs, %zu rows", runs, tot);
+    }
     if (!rc) rc = mcr_report_loss(r, "Loss", loss, 50, 10);
     n0 = mcr_report_ncharts(r);
     if (!rc) rc = mcr_report_distributions(r, "Distributions", real, syn, "outcome", "1");
@@ -125,7 +138,7 @@ static void test_report_render(void) {
     if (!rc) rc = mcr_report_write(r, path);
     CHECK(rc == 0, "report: %s", mcr_last_error());
     int ncharts = mcr_report_ncharts(r);
-    CHECK(ncharts == 2 + 1 + 16 + 1, "charts: %d", ncharts); /* eval 2, loss 1, columns 16, DCR 1 */
+    CHECK(ncharts == 3 + 1 + 16 + 1, "charts: %d", ncharts); /* eval 3, loss 1, columns 16, DCR 1 */
     size_t len = 0;
     char *html = slurp(path, &len);
     CHECK(html != NULL, "read back");
