@@ -20,11 +20,11 @@ BASE     := -std=c11 -D_GNU_SOURCE -fopenmp -fPIC -fvisibility=hidden -DMCR_BUIL
 # build spins its own threads against ours; measured 4k vs 50k rows/s at 2 threads).
 MULTIARCH:= $(shell $(CC) -print-multiarch 2>/dev/null)
 BLASDIR  ?= /usr/lib/$(MULTIARCH)/openblas-openmp
-LIBS     := -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lxgboost -lz -lm
+LIBS     := -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lxgboost -lpng -lz -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-# one folder per concern (see README's layout): core, nn, diffusion, tabular, eval; cli/ is the tool
-LIB_DIRS := core nn diffusion tabular eval
+# one folder per concern (see README's layout): core, nn, diffusion, tabular, image, eval; cli/ is the tool
+LIB_DIRS := core nn diffusion tabular image eval
 LIB_SRC  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*/test_*.c))
@@ -78,7 +78,7 @@ FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=u
 build/fuzz/%: fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
-fuzz: build/fuzz/fuzz_csv build/fuzz/fuzz_model $(R)/mcrage
+fuzz: build/fuzz/fuzz_csv build/fuzz/fuzz_model build/fuzz/fuzz_npz $(R)/mcrage
 
 # The test command of the README and of .ci/run.
 test: $(A_TESTS) $(A)/mcrage $(R)/mcrage $(R)/libmcrage.so

@@ -16,6 +16,7 @@
  *                                  9c. assessing synthetic data (detection, utility, privacy).
  *  10. Evaluate;                   10b. the HTML report.
  *  11. Benchmark helpers
+ *  12. Images                     image sets from .npz (MedMNIST) or PNG + manifest; PNG, grid, .npz out.
  *
  * Ownership: a handle returned through `**out` is owned by the caller and freed with its
  * `_free` function (NULL-safe). A `const char *` returned by a getter is borrowed: valid until
@@ -723,6 +724,50 @@ typedef struct mcr_bench_result {
  * `sample_rows` rows, and measure the BLAS sgemm rate on the largest layer's shape. */
 MCR_API int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int steps,
                        int sample_rows, mcr_bench_result *r);
+
+/* ---------------------------------------------------------------- 12. images */
+/* An image set: n images of h x w x c (c = 1 grey or 3 RGB) 8-bit pixels, each with a label
+ * (or none: unlabelled), an attribute (or none: unknown) and a split (train, val, test).
+ * Read from
+ *   - a NumPy .npz in the MedMNIST layout: train_images (N,H,W) or (N,H,W,C) uint8 and
+ *     train_labels (N,1) or (N,) of an integer dtype, the same for val_ and test_ (each split
+ *     optional, at least one); optional *_attributes like the labels; negative = none;
+ *     label_names / attribute_names (|S bytes) when written by mcrage. Members stored or
+ *     deflated, ZIP64 fields read, CRC-32 checked.
+ *   - a CSV manifest with columns file,label[,attribute][,split] (file relative to the
+ *     manifest's folder; empty label = unlabelled, empty attribute = unknown; split train,
+ *     val or test, default train), each file a PNG of one size and channel count.
+ * Errors (MCR_EIO, MCR_EPARSE, MCR_EINVAL) name the file, and file:line for a manifest row. */
+typedef struct mcr_imageset mcr_imageset;
+MCR_API int mcr_imageset_read(const char *path, mcr_imageset **out); /* by content: ZIP or CSV */
+MCR_API int mcr_imageset_read_npz_mem(const void *data, size_t len, const char *name, mcr_imageset **out);
+MCR_API void mcr_imageset_free(mcr_imageset *s);
+MCR_API void mcr_imageset_dims(const mcr_imageset *s, int *n, int *h, int *w, int *c);
+/* pixels [n, h, w, c], borrowed */
+MCR_API const uint8_t *mcr_imageset_pixels(const mcr_imageset *s);
+MCR_API int mcr_imageset_label(const mcr_imageset *s, int i);  /* level, -1 = unlabelled */
+MCR_API int mcr_imageset_attr(const mcr_imageset *s, int i);   /* level, -1 = unknown */
+MCR_API char mcr_imageset_split(const mcr_imageset *s, int i); /* 't' train, 'v' val, 's' test */
+MCR_API int mcr_imageset_nlabels(const mcr_imageset *s);
+MCR_API int mcr_imageset_nattrs(const mcr_imageset *s);
+MCR_API const char *mcr_imageset_label_name(const mcr_imageset *s, int k); /* borrowed */
+MCR_API const char *mcr_imageset_attr_name(const mcr_imageset *s, int k);  /* borrowed */
+/* Images of split (0 = all) per label x attribute: counts[(nlabels + 1) * (nattrs + 1)], row
+ * nlabels = unlabelled, column nattrs = unknown attribute. Returns the images counted. */
+MCR_API size_t mcr_imageset_counts(const mcr_imageset *s, char split, size_t *counts);
+/* Sizes, channels, and per split the label x attribute counts (text, or JSON with json = 1). */
+MCR_API int mcr_imageset_describe(const mcr_imageset *s, int json, FILE *f);
+/* One image (pix [h, w, c], c = 1 or 3) as a PNG file, written atomically. */
+MCR_API int mcr_image_write_png(const char *path, const uint8_t *pix, int h, int w, int c);
+/* A PNG grid: one row per (label, attribute) pair with images in split (0 = all), in label
+ * order then attribute order (unlabelled / unknown last), the first per_cell images of each,
+ * separated by 2 px lines of grey 128. Written atomically; *nrows = rows drawn (may be NULL). */
+MCR_API int mcr_imageset_write_grid(const mcr_imageset *s, const char *path, int per_cell, char split,
+                                    int *nrows);
+/* The set as a MedMNIST-layout .npz (members stored): <split>_images uint8 (N,H,W[,C]),
+ * <split>_labels int64 (N,1) with -1 = unlabelled, <split>_attributes when any attribute is
+ * known, label_names / attribute_names; written atomically, readable by numpy.load. */
+MCR_API int mcr_imageset_write_npz(const mcr_imageset *s, const char *path);
 
 #ifdef __cplusplus
 }

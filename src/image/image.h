@@ -1,0 +1,110 @@
+/* image.h — private: image sets (pixels, labels, attributes, splits) and their files. What
+ * reads and writes them (npz.c: NumPy .npy/.npz over zlib; png.c: PNG through libpng, a folder
+ * of PNGs with a CSV manifest, grids), the per-split counts (image.c) and the conversion to the
+ * network's float layout and back (image.c). The model code (UNet, fit, sample) lives beside
+ * this and uses only what is declared here and in core.h. */
+#ifndef MCR_IMAGE_H
+#define MCR_IMAGE_H
+#include "core/core.h"
+
+/* Splits as stored in mcr_imageset.split */
+#define MCR_SPLIT_TRAIN 't'
+#define MCR_SPLIT_VAL 'v'
+#define MCR_SPLIT_TEST 's'
+
+struct mcr_imageset {
+    int n, h, w, c;          /* images, height, width, channels (1 grey, 3 RGB)                */
+    uint8_t *pix;            /* [n, h, w, c] as read (row-major, channels last)                */
+    int *label;              /* [n] label level, -1 = unlabelled                               */
+    int *attr;               /* [n] attribute level, -1 = unknown                              */
+    char *split;             /* [n] MCR_SPLIT_TRAIN / _VAL / _TEST                             */
+    int nlabels, nattrs;
+    char **label_names;      /* [nlabels] level spellings ("0", "1" for MedMNIST codes)        */
+    char **attr_names;       /* [nattrs]                                                       */
+    char *label_col, *attr_col; /* column names of the manifest ("label", "attribute")         */
+    char *source;            /* the file it was read from                                      */
+};
+
+/* An empty set of n images of h x w x c (pixels zero, labels and attributes -1, split train,
+ * no level names). */
+int mcr_imageset_alloc(int n, int h, int w, int c, mcr_imageset **out);
+/* Add a level name to a set's label (which = 0) or attribute (1) names; returns its index. */
+int mcr_imageset_add_level(mcr_imageset *s, int which, const char *name);
+
+/* Pixels to the network's layout: out[n, c, h, w] = pix[n, h, w, c] / 127.5 - 1, in [-1, 1]. */
+void mcr_image_to_float(float *out, const uint8_t *pix, int n, int h, int w, int c);
+/* And back: pix[n, h, w, c] = clip(floor((x[n, c, h, w] + 1) * 127.5 + 0.5), 0, 255); NaN -> 0.
+ * Exact inverse of mcr_image_to_float for every 8-bit value. */
+void mcr_image_from_float(uint8_t *pix, const float *x, int n, int h, int w, int c);
+
+/* npz.c: a .npy array from memory. Integer and unsigned dtypes of 1, 2, 4 and 8 bytes, either
+ * byte order ('|', '<', '>'), C order only, up to 8 dimensions. Data is copied. */
+typedef struct mcr_npy {
+    char kind;               /* 'u' unsigned, 'i' signed, 'b' bool, 'S' bytes                  */
+    int size;                /* bytes per element                                              */
+    int big;                 /* big-endian                                                     */
+    int ndim;
+    int64_t shape[8];
+    size_t count;            /* elements                                                       */
+    unsigned char *data;     /* [count * size], malloc'd, as in the file                       */
+} mcr_npy;
+int mcr_npy_parse(const unsigned char *p, size_t n, const char *what, mcr_npy *out);
+void mcr_npy_free(mcr_npy *a);
+int64_t mcr_npy_int(const mcr_npy *a, size_t i); /* element i as an integer (kind u/i/b)      */
+
+/* A ZIP archive in memory (what np.savez / np.savez_compressed write): members listed from
+ * the central directory (ZIP64 end record and extra fields read), read stored or deflated,
+ * CRC-32 checked. Borrows the bytes. */
+typedef struct mcr_zipent {
+    char *name;
+    int method;              /* 0 stored, 8 deflated                                           */
+    uint32_t crc;
+    uint64_t csize, usize, offset; /* offset of the local header                               */
+} mcr_zipent;
+typedef struct mcr_zip {
+    const unsigned char *p;
+    size_t n;
+    const char *path;        /* in messages                                                    */
+    int nent;
+    mcr_zipent *ent;
+} mcr_zip;
+int mcr_zip_open(const unsigned char *p, size_t n, const char *path, mcr_zip *z);
+void mcr_zip_close(mcr_zip *z);
+int mcr_zip_find(const mcr_zip *z, const char *name); /* entry index or -1                    */
+/* The bytes of entry i (malloc'd, *len bytes): inflated if deflated, CRC checked. */
+int mcr_zip_read(const mcr_zip *z, int i, unsigned char **data, size_t *len);
+
+/* An .npz writer: members stored (no compression), CRC-32 in every header, written atomically. */
+typedef struct mcr_npzw {
+    mcr_wbuf buf;            /* the archive so far                                             */
+    mcr_wbuf cdir;           /* its central directory                                          */
+    int nent;
+} mcr_npzw;
+/* Append member name.npy: an array of `descr` ("|u1", "<i8", "|S12") and shape[ndim]. */
+int mcr_npzw_add(mcr_npzw *w, const char *name, const char *descr, const int64_t *shape, int ndim,
+                 const void *data, size_t nbytes);
+int mcr_npzw_finish(mcr_npzw *w, const char *path); /* writes the file; frees w either way */
+void mcr_npzw_free(mcr_npzw *w);
+
+/* png.c: an 8-bit PNG from memory: grey or RGB (palette expanded, 1/2/4-bit grey expanded,
+ * 16-bit scaled to 8 by rounding, an alpha channel accepted only when every pixel is opaque).
+ * *pix [h, w, c] malloc'd. `what` names the file in messages. */
+int mcr_png_decode(const unsigned char *p, size_t n, const char *what, uint8_t **pix, int *h, int *w,
+                   int *c);
+/* pix [h, w, c] (c = 1 or 3) as PNG bytes (*out malloc'd, *len bytes). */
+int mcr_png_encode(const uint8_t *pix, int h, int w, int c, unsigned char **out, size_t *len);
+
+/* A folder of PNGs listed by a CSV manifest (columns file,label[,attribute][,split]), read with
+ * the tabular CSV reader (malformed CSV: file:line:col); row errors name manifest:line. */
+int mcr_imageset_read_manifest(const char *path, mcr_imageset **out);
+
+/* grid layout (png.c): the cells of mcr_imageset_write_grid, row r = (label, attribute) pair */
+typedef struct mcr_grid_row {
+    int label, attr;         /* -1: unlabelled / unknown                                       */
+    int count;               /* images of the split in this cell                               */
+} mcr_grid_row;
+/* The non-empty (label, attribute) pairs of split (0 = all) in label-major order, unlabelled
+ * and unknown last. *rows malloc'd. */
+int mcr_imageset_grid_rows(const mcr_imageset *s, char split, mcr_grid_row **rows, int *nrows);
+
+#endif /* MCR_IMAGE_H */
