@@ -127,6 +127,18 @@ int mcr_zip_open(const unsigned char *p, size_t n, const char *path, mcr_zip *z)
         }
         q += 46 + nl + xl + cl;
     }
+    /* every member's local header where the directory says, with the same name: a damaged
+     * name in either place would otherwise make a member silently absent */
+    for (int i = 0; i < z->nent; i++) {
+        const mcr_zipent *t = &z->ent[i];
+        size_t nl = strlen(t->name);
+        if (t->offset > n || n - t->offset < 30 + nl || rd32(p + t->offset) != SIG_LOCAL ||
+            rd16(p + t->offset + 26) != nl || memcmp(p + t->offset + 30, t->name, nl)) {
+            int rc = mcr_err(MCR_EPARSE, "%s: member '%s': local header missing or different (damaged)", path, t->name);
+            mcr_zip_close(z);
+            return rc;
+        }
+    }
     return MCR_OK;
 }
 
