@@ -89,6 +89,7 @@ int cmd_fit(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_image(int argc, char **argv); /* cmd_image.c: `image <sub-command>` */
 
 /* Re-execute with OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs where OpenBLAS picked a slower
  * kernel (Debian's 0.3.21 runs Haswell kernels on AMD Zen 4). */

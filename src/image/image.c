@@ -180,7 +180,10 @@ MCR_API int mcr_imageset_describe(const mcr_imageset *s, int json, FILE *f) {
         for (int k = 0; k < 3; k++) {
             size_t tot = mcr_imageset_counts(s, codes[k], counts);
             if (!tot) continue;
-            fprintf(f, "\n%s: %zu images\n  %-16s", split_name(codes[k]), tot, s->nattrs ? "label \\ attribute" : "label");
+            size_t u = 0;
+            for (int a = 0; a < A; a++) u += counts[(size_t)s->nlabels * (size_t)A + (size_t)a];
+            fprintf(f, "\n%s: %zu images, %zu unlabelled\n  %-18s", split_name(codes[k]), tot, u,
+                    s->nattrs ? "label \\ attribute" : "label");
             int show_unknown = 0;
             for (int l = 0; l < L; l++) show_unknown |= counts[(size_t)l * (size_t)A + (size_t)s->nattrs] != 0;
             for (int a = 0; a < s->nattrs; a++) fprintf(f, " %10.10s", s->attr_names[a]);
@@ -190,7 +193,7 @@ MCR_API int mcr_imageset_describe(const mcr_imageset *s, int json, FILE *f) {
                 size_t m = 0;
                 for (int a = 0; a < A; a++) m += counts[(size_t)l * (size_t)A + (size_t)a];
                 if (l == s->nlabels && !m) continue;
-                fprintf(f, "  %-16.16s", l < s->nlabels ? s->label_names[l] : "(unlabelled)");
+                fprintf(f, "  %-18.18s", l < s->nlabels ? s->label_names[l] : "(unlabelled)");
                 if (s->nattrs) {
                     for (int a = 0; a < s->nattrs; a++) fprintf(f, " %10zu", counts[(size_t)l * (size_t)A + (size_t)a]);
                     if (show_unknown) fprintf(f, " %10zu", counts[(size_t)l * (size_t)A + (size_t)s->nattrs]);
