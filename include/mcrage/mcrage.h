@@ -768,6 +768,9 @@ MCR_API int mcr_imageset_write_grid(const mcr_imageset *s, const char *path, int
  * <split>_labels int64 (N,1) with -1 = unlabelled, <split>_attributes when any attribute is
  * known, label_names / attribute_names; written atomically, readable by numpy.load. */
 MCR_API int mcr_imageset_write_npz(const mcr_imageset *s, const char *path);
+/* The set as a folder of PNGs (DIR/<split>_<i>.png, created if absent) with DIR/manifest.csv
+ * (file,label,attribute,split; empty = unlabelled / unknown), which mcr_imageset_read reads back. */
+MCR_API int mcr_imageset_write_dir(const mcr_imageset *s, const char *dir);
 
 #ifdef __cplusplus
 }

@@ -116,6 +116,46 @@ static int image_grid(int argc, char **argv) {
     return EXIT_OK;
 }
 
+static int image_convert(int argc, char **argv) {
+    const char *cmd = "image convert", *out = NULL;
+    int ch;
+    static const struct option lo[] = {{"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'o': out = optarg; break;
+        case 'h':
+            printf("usage: mcrage image convert DATA -o OUT.npz | -o DIR/\n\n"
+                   "Write the image set as a MedMNIST-layout .npz (members stored; labels int64 (N,1), -1 =\n"
+                   "unlabelled; *_attributes when known; label_names / attribute_names), or, for an -o\n"
+                   "ending in '/', as DIR/<split>_<i>.png with DIR/manifest.csv. Outputs are written\n"
+                   "atomically.\n\n"
+                   "  -o, --output OUT    OUT.npz or DIR/\n\n%s\n"
+                   "example: mcrage image convert pneumoniamnist.npz -o pngs/ && mcrage image describe pngs/manifest.csv\n",
+                   IMAGE_DATA_HELP);
+            return EXIT_OK;
+        default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) return cli_usage(cmd, "expects exactly one DATA (.npz or manifest .csv)");
+    if (!out || !*out) return cli_usage(cmd, "missing -o OUT.npz or -o DIR/");
+    size_t ol = strlen(out);
+    int dir = out[ol - 1] == '/';
+    if (!dir && (ol < 4 || strcmp(out + ol - 4, ".npz")))
+        return cli_usage(cmd, "-o expects a name ending in .npz or a folder ending in '/', got '%s'", out);
+    mcr_imageset *s;
+    int rc = mcr_imageset_read(argv[optind], &s);
+    if (rc) return cli_fail(cmd, rc);
+    int n;
+    mcr_imageset_dims(s, &n, NULL, NULL, NULL);
+    rc = dir ? mcr_imageset_write_dir(s, out) : mcr_imageset_write_npz(s, out);
+    mcr_imageset_free(s);
+    if (rc) return cli_fail(cmd, rc);
+    fprintf(stderr, "mcrage: wrote %d images to %s%s\n", n, out, dir ? "manifest.csv" : "");
+    return EXIT_OK;
+}
+
 static const struct {
     const char *name;
     int (*fn)(int, char **);
@@ -123,6 +163,7 @@ static const struct {
 } subs[] = {
     {"describe", image_describe, "sizes, channels, per split label x attribute counts"},
     {"grid", image_grid, "a PNG grid of images, one row per label x attribute"},
+    {"convert", image_convert, "write the set as .npz or as a folder of PNGs with a manifest"},
 };
 #define NSUB (int)(sizeof subs / sizeof subs[0])
 

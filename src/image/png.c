@@ -12,6 +12,7 @@
 #include <png.h>
 #include <setjmp.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 typedef struct {
     const unsigned char *p;
@@ -355,4 +356,49 @@ done:
     }
     *out = s;
     return MCR_OK;
+}
+
+/* ------------------------------------------------------------------ a folder of PNGs */
+static void csv_field(FILE *f, const char *v) {
+    if (!strpbrk(v, ",\"\r\n") && v[0] != ' ') {
+        fputs(v, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *v; v++) {
+        if (*v == '"') fputc('"', f);
+        fputc(*v, f);
+    }
+    fputc('"', f);
+}
+
+MCR_API int mcr_imageset_write_dir(const mcr_imageset *s, const char *dir) {
+    if (mkdir(dir, 0755) && errno != EEXIST) return mcr_err(MCR_EIO, "%s: cannot create folder: %s", dir, strerror(errno));
+    size_t dl = strlen(dir);
+    char *path = malloc(dl + 64);
+    if (!path) return MCR_NOMEM();
+    int digits = 1;
+    for (int m = s->n; m >= 10; m /= 10) digits++;
+    size_t plane = (size_t)s->h * (size_t)s->w * (size_t)s->c;
+    mcr_afile a;
+    snprintf(path, dl + 64, "%s/manifest.csv", dir);
+    int rc = mcr_afile_open(&a, path);
+    if (rc) return free(path), rc;
+    fprintf(a.f, "file,label,attribute,split\n");
+    for (int i = 0; i < s->n && !rc; i++) {
+        const char *sp = s->split[i] == MCR_SPLIT_VAL ? "val" : s->split[i] == MCR_SPLIT_TEST ? "test" : "train";
+        snprintf(path, dl + 64, "%s/%s_%0*d.png", dir, sp, digits, i);
+        rc = mcr_image_write_png(path, s->pix + (size_t)i * plane, s->h, s->w, s->c);
+        fprintf(a.f, "%s,", strrchr(path, '/') + 1);
+        if (s->label[i] >= 0) csv_field(a.f, s->label_names[s->label[i]]);
+        fputc(',', a.f);
+        if (s->attr[i] >= 0) csv_field(a.f, s->attr_names[s->attr[i]]);
+        fprintf(a.f, ",%s\n", sp);
+    }
+    free(path);
+    if (rc) {
+        mcr_afile_abort(&a);
+        return rc;
+    }
+    return mcr_afile_commit(&a);
 }
