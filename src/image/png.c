@@ -387,7 +387,10 @@ MCR_API int mcr_imageset_write_dir(const mcr_imageset *s, const char *dir) {
     fprintf(a.f, "file,label,attribute,split\n");
     for (int i = 0; i < s->n && !rc; i++) {
         const char *sp = s->split[i] == MCR_SPLIT_VAL ? "val" : s->split[i] == MCR_SPLIT_TEST ? "test" : "train";
-        snprintf(path, dl + 64, "%s/%s_%0*d.png", dir, sp, digits, i);
+        char num[24], pad[24] = "";
+        int nd = snprintf(num, sizeof num, "%d", i);
+        for (int z = nd; z < digits && z < 20; z++) strcat(pad, "0");
+        snprintf(path, dl + 64, "%s/%s_%s%s.png", dir, sp, pad, num);
         rc = mcr_image_write_png(path, s->pix + (size_t)i * plane, s->h, s->w, s->c);
         fprintf(a.f, "%s,", strrchr(path, '/') + 1);
         if (s->label[i] >= 0) csv_field(a.f, s->label_names[s->label[i]]);
