@@ -39,8 +39,6 @@ MCR_API void mcr_imageset_free(mcr_imageset *s) {
 int mcr_imageset_add_level(mcr_imageset *s, int which, const char *name) {
     char ***names = which ? &s->attr_names : &s->label_names;
     int *k = which ? &s->nattrs : &s->nlabels;
-    for (int i = 0; i < *k; i++)
-        if (!strcmp((*names)[i], name)) return i;
     if (*k >= 100000) return mcr_err(MCR_EINVAL, "more than 100000 %s levels", which ? "attribute" : "label");
     char **p = realloc(*names, (size_t)(*k + 1) * sizeof *p);
     if (!p) return MCR_NOMEM();

@@ -28,7 +28,8 @@ struct mcr_imageset {
 /* An empty set of n images of h x w x c (pixels zero, labels and attributes -1, split train,
  * no level names). */
 int mcr_imageset_alloc(int n, int h, int w, int c, mcr_imageset **out);
-/* Add a level name to a set's label (which = 0) or attribute (1) names; returns its index. */
+/* Append a level name to a set's label (which = 0) or attribute (1) names (the caller keeps
+ * names distinct); returns its index or a negative status. */
 int mcr_imageset_add_level(mcr_imageset *s, int which, const char *name);
 
 /* Pixels to the network's layout: out[n, c, h, w] = pix[n, h, w, c] / 127.5 - 1, in [-1, 1]. */

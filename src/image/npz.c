@@ -187,8 +187,8 @@ int mcr_zip_read(const mcr_zip *z, int i, unsigned char **data, size_t *len) {
         size_t inleft = (size_t)t->csize, outleft = (size_t)t->usize + 1; /* +1: detect overlong */
         s.next_in = (unsigned char *)src;
         s.next_out = out;
-        int zr = Z_OK;
-        while (zr == Z_OK) {
+        int zr;
+        for (;;) {
             if (!s.avail_in && inleft) {
                 s.avail_in = inleft > UINT_MAX ? UINT_MAX : (uInt)inleft;
                 inleft -= s.avail_in;
@@ -197,8 +197,12 @@ int mcr_zip_read(const mcr_zip *z, int i, unsigned char **data, size_t *len) {
                 s.avail_out = outleft > UINT_MAX ? UINT_MAX : (uInt)outleft;
                 outleft -= s.avail_out;
             }
+            uLong in0 = s.total_in, out0 = s.total_out;
             zr = inflate(&s, Z_NO_FLUSH);
-            if (zr == Z_BUF_ERROR && (s.avail_in || inleft) && (s.avail_out || outleft)) zr = Z_OK;
+            /* Z_BUF_ERROR after progress: a chunk ran out, refill; without progress: the input
+             * ended early or the output is full */
+            if (zr == Z_BUF_ERROR && (s.total_in != in0 || s.total_out != out0)) zr = Z_OK;
+            if (zr != Z_OK) break;
         }
         uint64_t got = s.total_out;
         inflateEnd(&s);
@@ -377,17 +381,21 @@ static int names_from(mcr_imageset *s, int which, const mcr_npy *a, const char *
     if (a->kind != 'S' || a->ndim != 1 || a->shape[0] > 100000)
         return mcr_err(MCR_EPARSE, "%s: expected a 1-D array of byte strings", what);
     char buf[4097];
-    for (size_t k = 0; k < a->count; k++) {
+    mcr_strmap *seen = mcr_strmap_new();
+    if (!seen) return MCR_NOMEM();
+    int rc = MCR_OK;
+    for (size_t k = 0; k < a->count && !rc; k++) {
         size_t len = 0;
         const char *src = (const char *)a->data + k * (size_t)a->size;
         while (len < (size_t)a->size && src[len]) len++;
         memcpy(buf, src, len);
         buf[len] = 0;
-        int rc = mcr_imageset_add_level(s, which, buf);
-        if (rc < 0) return rc;
-        if (rc != (int)k) return mcr_err(MCR_EPARSE, "%s: name '%s' appears twice", what, buf);
+        if (mcr_strmap_get(seen, buf, len) >= 0) rc = mcr_err(MCR_EPARSE, "%s: name '%s' appears twice", what, buf);
+        else if (mcr_strmap_put(seen, buf, len, (int)k) < 0) rc = MCR_NOMEM();
+        else if ((rc = mcr_imageset_add_level(s, which, buf)) >= 0) rc = MCR_OK;
     }
-    return MCR_OK;
+    mcr_strmap_free(seen);
+    return rc;
 }
 
 /* labels / attributes of one split: (N,) or (N,1) integers, negative = none */

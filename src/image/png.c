@@ -66,6 +66,7 @@ int mcr_png_decode(const unsigned char *p, size_t n, const char *what, uint8_t *
     if (depth == 16) png_set_scale_16(png); /* (v * 255 + 32767) / 65535: rounded, not truncated */
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
+    if ((uint64_t)W * H > ((uint64_t)1 << 26)) png_error(png, "image over 64 megapixels");
     int ch = png_get_channels(png, info);
     size_t rowbytes = png_get_rowbytes(png, info);
     if (png_get_bit_depth(png, info) != 8 || ch < 1 || ch > 4 || rowbytes != (size_t)W * (size_t)ch)
@@ -112,12 +113,18 @@ int mcr_png_encode(const uint8_t *pix, int h, int w, int c, unsigned char **out,
     }
     mcr_wbuf *volatile buf = calloc(1, sizeof(mcr_wbuf));
     png_bytep *volatile rows = malloc((size_t)h * sizeof *rows);
-    if (!buf || !rows || setjmp(png_jmpbuf(png))) {
+    if (!buf || !rows) {
         png_destroy_write_struct(&png, &info);
-        if (buf) mcr_wbuf_free(buf);
         free(buf);
         free(rows);
-        return msg[0] ? mcr_err(MCR_EINTERNAL, "PNG encoding failed: %s", msg) : MCR_NOMEM();
+        return MCR_NOMEM();
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        mcr_wbuf_free(buf);
+        free(buf);
+        free(rows);
+        return mcr_err(MCR_EINTERNAL, "PNG encoding failed: %s", msg);
     }
     png_set_write_fn(png, buf, on_write, on_flush);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, c == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
@@ -168,7 +175,7 @@ MCR_API int mcr_imageset_write_grid(const mcr_imageset *s, const char *path, int
     }
     size_t K = (size_t)per_cell, c = (size_t)s->c;
     size_t GW = K * (size_t)s->w + (K + 1) * GRID_SEP, GH = (size_t)R * (size_t)s->h + ((size_t)R + 1) * GRID_SEP;
-    if (GW > 100000 || GH > 100000 || GW * GH > ((size_t)1 << 28)) {
+    if (GW > 100000 || GH > 100000 || GW * GH > ((size_t)1 << 26)) {
         free(rows);
         return mcr_err(MCR_EINVAL, "grid of %zux%zu pixels is too large: draw fewer images per cell or one split", GW, GH);
     }
