@@ -406,6 +406,88 @@ static void test_npy_header(void) {
     mcr_wbuf_free(&w);
 }
 
+
+/* labels that are not labels, names that do not fit, splits of different sizes, in .npz */
+static void test_npz_label_errors(void) {
+    unsigned char img[256], img2[256], lab[256], names[256];
+    uint8_t px[8] = {0};
+    int64_t big[2] = {0, 5000000}, ok2[2] = {0, 2};
+    size_t ni = npy(img, "|u1", "(2, 2, 2)", px, 8);
+    member m[3] = {{"train_images.npy", img, ni, 0}, {"train_labels.npy", lab, npy(lab, "<i8", "(2, 1)", big, 16), 1},
+                   {"label_names.npy", names, 0, 0}};
+    mcr_wbuf w = {0};
+    mcr_imageset *s = NULL;
+    build_zip(&w, m, 2, 0);
+    int rc = mcr_imageset_read_npz_mem(w.p, w.n, "big.npz", &s);
+    CHECK(rc == MCR_EPARSE && contains(mcr_last_error(), "train_labels") && contains(mcr_last_error(), "not a class code"),
+          "label 5000000: %s", mcr_last_error());
+    mcr_wbuf_free(&w);
+    /* code 2 with two names */
+    m[1].n = npy(lab, "<i8", "(2, 1)", ok2, 16);
+    m[2].n = npy(names, "|S6", "(2,)", "normal" "pneumo", 12);
+    build_zip(&w, m, 3, 0);
+    rc = mcr_imageset_read_npz_mem(w.p, w.n, "names.npz", &s);
+    CHECK(rc == MCR_EPARSE && contains(mcr_last_error(), "label code 2 but only 2 names"), "names: %s", mcr_last_error());
+    mcr_wbuf_free(&w);
+    /* duplicate names */
+    ok2[1] = 1;
+    m[1].n = npy(lab, "<i8", "(2, 1)", ok2, 16);
+    m[2].n = npy(names, "|S3", "(2,)", "abcabc", 6);
+    build_zip(&w, m, 3, 0);
+    rc = mcr_imageset_read_npz_mem(w.p, w.n, "dup.npz", &s);
+    CHECK(rc == MCR_EPARSE && contains(mcr_last_error(), "'abc' appears twice"), "dup names: %s", mcr_last_error());
+    mcr_wbuf_free(&w);
+    /* names shorter than the field are NUL-padded, as numpy pads |S */
+    m[2].n = npy(names, "|S4", "(2,)", "ab\0\0wxyz", 8);
+    build_zip(&w, m, 3, 0);
+    rc = mcr_imageset_read_npz_mem(w.p, w.n, "pad.npz", &s);
+    CHECK(rc == MCR_OK && s->nlabels == 2 && !strcmp(s->label_names[0], "ab") && !strcmp(s->label_names[1], "wxyz"),
+          "padded names: %s", rc ? mcr_last_error() : "wrong");
+    if (!rc) mcr_imageset_free(s);
+    mcr_wbuf_free(&w);
+    /* test images of another size than the training images: both members named */
+    member two[2] = {{"train_images.npy", img, ni, 0}, {"test_images.npy", img2, npy(img2, "|u1", "(1, 2, 4)", px, 8), 0}};
+    build_zip(&w, two, 2, 0);
+    rc = mcr_imageset_read_npz_mem(w.p, w.n, "sizes.npz", &s);
+    CHECK(rc == MCR_EPARSE && contains(mcr_last_error(), "train_images are 2x2x1 but test_images are 2x4x1"),
+          "sizes: %s", mcr_last_error());
+    mcr_wbuf_free(&w);
+    /* labels with fewer rows than images */
+    int64_t one[1] = {0};
+    m[1].n = npy(lab, "<i8", "(1,)", one, 8);
+    build_zip(&w, m, 2, 0);
+    rc = mcr_imageset_read_npz_mem(w.p, w.n, "rows.npz", &s);
+    CHECK(rc == MCR_EPARSE && contains(mcr_last_error(), "1 rows for 2 images"), "rows: %s", mcr_last_error());
+    mcr_wbuf_free(&w);
+}
+
+/* a set whose names need CSV quoting goes to a folder and comes back */
+static void test_write_dir(void) {
+    mcr_imageset *s = NULL, *t = NULL;
+    if (mcr_imageset_alloc(3, 2, 2, 3, &s)) return;
+    for (int k = 0; k < 3 * 12; k++) s->pix[k] = (uint8_t)(k * 5);
+    mcr_imageset_add_level(s, 0, "a,b");
+    mcr_imageset_add_level(s, 0, "say \"hi\"");
+    mcr_imageset_add_level(s, 1, "site 1");
+    s->label[0] = 1, s->label[2] = 0, s->attr[1] = 0, s->split[2] = MCR_SPLIT_TEST;
+    int rc = mcr_imageset_write_dir(s, tmp("dir"));
+    CHECK(rc == MCR_OK, "%s", mcr_last_error());
+    rc = rc ? rc : mcr_imageset_read(tmp("dir/manifest.csv"), &t);
+    CHECK(rc == MCR_OK, "read back: %s", mcr_last_error());
+    if (!rc) {
+        CHECK(t->n == 3 && !memcmp(t->pix, s->pix, 36), "pixels");
+        CHECK(t->nlabels == 2 && t->nattrs == 1 && !strcmp(t->attr_names[0], "site 1"), "levels %d %d", t->nlabels,
+              t->nattrs);
+        for (int i = 0; i < 3; i++) {
+            const char *a = s->label[i] < 0 ? "" : s->label_names[s->label[i]];
+            const char *b = t->label[i] < 0 ? "" : t->label_names[t->label[i]];
+            CHECK(!strcmp(a, b) && s->attr[i] == t->attr[i] && s->split[i] == t->split[i], "image %d: '%s' vs '%s'", i,
+                  a, b);
+        }
+    }
+    mcr_imageset_free(s), mcr_imageset_free(t);
+}
+
 static void test_npz_write_roundtrip(void) {
     mcr_imageset *s = NULL, *t = NULL;
     if (mcr_imageset_read("tests/data/img_mixed.npz", &s)) {
@@ -684,7 +766,9 @@ int main(void) {
     TEST(test_npz_damaged);
     TEST(test_zip64);
     TEST(test_npy_header);
+    TEST(test_npz_label_errors);
     TEST(test_npz_write_roundtrip);
+    TEST(test_write_dir);
     TEST(test_png_roundtrip);
     TEST(test_png_corrupt);
     TEST(test_manifest);
