@@ -317,6 +317,17 @@ SIGNATURES = {
     "mcr_report_fidelity": (I, [P, P, P, S, S, S, PP]), "mcr_report_ncharts": (I, [P]),
     "mcr_report_write": (I, [P, S]),
     "mcr_bench_denoiser": (I, [I, PI, I, I, I, I, POINTER(BenchResult)]),
+    # 12. images
+    "mcr_imageset_read": (I, [S, PP]), "mcr_imageset_read_npz_mem": (I, [c_char_p, Z, S, PP]),
+    "mcr_imageset_free": (None, [P]), "mcr_imageset_dims": (None, [P, PI, PI, PI, PI]),
+    "mcr_imageset_pixels": (POINTER(ctypes.c_uint8), [P]), "mcr_imageset_label": (I, [P, I]),
+    "mcr_imageset_attr": (I, [P, I]), "mcr_imageset_split": (ctypes.c_char, [P, I]),
+    "mcr_imageset_nlabels": (I, [P]), "mcr_imageset_nattrs": (I, [P]),
+    "mcr_imageset_label_name": (S, [P, I]), "mcr_imageset_attr_name": (S, [P, I]),
+    "mcr_imageset_counts": (Z, [P, ctypes.c_char, PZ]), "mcr_imageset_describe": (I, [P, I, P]),
+    "mcr_image_write_png": (I, [S, POINTER(ctypes.c_uint8), I, I, I]),
+    "mcr_imageset_write_grid": (I, [P, S, I, ctypes.c_char, PI]),
+    "mcr_imageset_write_npz": (I, [P, S]), "mcr_imageset_write_dir": (I, [P, S]),
 }
 
 
