@@ -16,7 +16,7 @@ static const struct {
     {"fidelity", cmd_fidelity, "compare synthetic with real columns (KS, TV, missing rates)"},
     {"inspect", cmd_inspect, "print a model file's architecture, schema and settings"},
     {"bench", cmd_bench, "benchmark the denoiser's training and sampling speed"},
-    {"image", cmd_image, "image sets (.npz, PNG + manifest): describe, grid (see 'mcrage image --help')"},
+    {"image", cmd_image, "image sets (.npz, PNGs + manifest): describe, grid, convert"},
 };
 #define NCMD (int)(sizeof commands / sizeof commands[0])
 
