@@ -736,7 +736,8 @@ MCR_API int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch,
  *     deflated, ZIP64 fields read, CRC-32 checked.
  *   - a CSV manifest with columns file,label[,attribute][,split] (file relative to the
  *     manifest's folder; empty label = unlabelled, empty attribute = unknown; split train,
- *     val or test, default train), each file a PNG of one size and channel count.
+ *     val or test, any case; without a split column all are train), each file a PNG of one size
+ *     and channel count.
  * Errors (MCR_EIO, MCR_EPARSE, MCR_EINVAL) name the file, and file:line for a manifest row. */
 typedef struct mcr_imageset mcr_imageset;
 MCR_API int mcr_imageset_read(const char *path, mcr_imageset **out); /* by content: ZIP or CSV */

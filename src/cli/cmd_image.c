@@ -8,7 +8,8 @@ static const char *IMAGE_DATA_HELP =
     "DATA is an .npz in the MedMNIST layout (train_images (N,H,W) or (N,H,W,3) uint8, train_labels\n"
     "(N,1), the same for val_ and test_; stored or deflated members) or a CSV manifest with columns\n"
     "file,label[,attribute][,split] listing PNG files (relative to the manifest's folder; an empty\n"
-    "label is unlabelled, an empty attribute unknown; split train|val|test, default train).\n";
+    "label is unlabelled, an empty attribute unknown; split train|val|test;\n"
+    "without a split column every image is train).\n";
 
 static int image_describe(int argc, char **argv) {
     const char *cmd = "image describe";
