@@ -3,20 +3,7 @@
 # describe's counts equal what simulate was asked for, fit/sample/inspect end to end.
 # Prints "test_cli.sh: N passed, N failed".
 set -u
-M=${MCRAGE:-build/asan/mcrage}
-D=$(mktemp -d)
-trap 'rm -rf "$D"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$D/err" ] && sed 's/^/     /' "$D/err" | head -5; }
-# expect NAME CODE FRAGMENT -- command...   (stderr must contain FRAGMENT)
-expect() {
-    name=$1 code=$2 frag=$3; shift 4
-    "$@" >"$D/out" 2>"$D/err"; rc=$?
-    if [ "$rc" -eq "$code" ] && grep -qF -- "$frag" "$D/err" "$D/out"; then ok "$name"
-    else echo "     (exit $rc, expected $code; wanted '$frag')"; bad "$name"; fi
-}
-no_file() { if [ ! -e "$2" ] && [ -z "$(ls -A "$(dirname "$2")" | grep '\.tmp\.' )" ]; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/../clihelp.sh"
 
 expect "version" 0 "mcrage 0.1.0" -- "$M" --version
 expect "help" 0 "commands:" -- "$M" --help
@@ -178,5 +165,4 @@ expect "--feature id models it" 0 "steps in" -- "$M" fit "$D/ids.csv" --target s
 grep -q "identifier-like" "$D/err" && bad "--feature id: no identifier line" || ok "--feature id: no identifier line"
 expect "describe flags the id" 0 "<- identifier-like (a distinct value in nearly every row): not modelled" -- "$M" describe "$D/ids.csv"
 
-echo "test_cli.sh: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary test_cli.sh

@@ -3,20 +3,7 @@
 # Debian's python3-numpy is there) and to a folder of PNGs, and bad inputs: exit 2 with a message
 # naming the file, nothing written. Prints "test_image.sh: N passed, N failed[, N skipped]".
 set -u
-M=${MCRAGE:-build/asan/mcrage}
-D=$(mktemp -d)
-trap 'rm -rf "$D"' EXIT
-pass=0 fail=0 skip=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$D/err" ] && sed 's/^/     /' "$D/err" | head -5; }
-# expect NAME CODE FRAGMENT -- command...   (stderr or stdout must contain FRAGMENT)
-expect() {
-    name=$1 code=$2 frag=$3; shift 4
-    "$@" >"$D/out" 2>"$D/err"; rc=$?
-    if [ "$rc" -eq "$code" ] && grep -qF -- "$frag" "$D/err" "$D/out"; then ok "$name"
-    else echo "     (exit $rc, expected $code; wanted '$frag')"; bad "$name"; fi
-}
-no_tmp() { [ -z "$(ls -A "$1" | grep '\.tmp\.')" ]; }
+. "$(dirname "$0")/../clihelp.sh"
 PY=/usr/bin/python3
 have_numpy() { [ -x "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; }
 FX=tests/data/img_mixed.npz
@@ -119,6 +106,4 @@ printf 'file,label\na.png,0\na.png,"1\n' >"$D/m/quote.csv"
 expect "manifest: malformed CSV names file:line:col" 2 "quote.csv:3:" -- "$M" image describe "$D/m/quote.csv"
 expect "a PNG is not a set" 2 "a PNG image" -- "$M" image describe "$D/m/a.png"
 
-if [ "$skip" -gt 0 ]; then echo "test_image.sh: $pass passed, $fail failed, $skip skipped"
-else echo "test_image.sh: $pass passed, $fail failed"; fi
-[ "$fail" -eq 0 ]
+summary test_image.sh

@@ -3,12 +3,7 @@
 # model file to equal an uninterrupted run's byte for byte (one thread). Also: a checkpoint is
 # refused with other data, and a finished model cannot be resumed.
 set -u
-M=${MCRAGE:-build/asan/mcrage}
-D=$(mktemp -d)
-trap 'rm -rf "$D"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+. "$(dirname "$0")/../clihelp.sh"
 "$M" simulate --rows 2000 --seed 4 -o "$D/d.csv" 2>/dev/null
 "$M" simulate --rows 2000 --seed 5 -o "$D/other.csv" 2>/dev/null
 A="$D/d.csv --target outcome --steps 400 --widths 64,64 --batch 128 --dropout 0.1 --threads 1 --checkpoint-every 40 -q"
@@ -29,5 +24,4 @@ ls -A "$D" | grep -q '\.tmp\.' && bad "no temporary file left by the killed run"
     ok "resumed model equals the uninterrupted one" || bad "resumed model equals the uninterrupted one"
 "$M" fit $A --resume "$D/full.mcrg" -o "$D/y.mcrg" 2>"$D/err"
 [ $? -eq 2 ] && grep -q "holds no training state" "$D/err" && ok "finished model not resumable" || bad "finished model not resumable"
-echo "test_resume.sh: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary test_resume.sh
