@@ -9,25 +9,49 @@
 #include "tabular/tabular.h"
 #include <errno.h>
 #include <float.h>
+#include <sys/stat.h>
 
 /* ------------------------------------------------------------------ string map */
 
 /* ------------------------------------------------------------------ numbers */
-/* Returns 1 for a finite number, 2 for a number that overflows a double, 0 otherwise. */
+/* Exact powers of ten representable in a double (10^22 is the largest). */
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Returns 1 for a finite number, 2 for a number that overflows a double, 0 otherwise.
+ * Most fields take Clinger's fast path: with the significant digits m < 2^53 and the decimal
+ * exponent e in [-22, 22], m and 10^|e| are exact doubles and one multiplication or division
+ * rounds correctly, so the value is the one strtod gives; anything else goes to strtod. */
 static int parse_number(const char *s, size_t len, double *v, int *decimals) {
     size_t i = 0;
-    int dec = 0, ndig = 0;
+    int dec = 0, ndig = 0, neg = 0, sig = 0, exp10 = 0, over = 0;
+    uint64_t m = 0;
     if (len == 0 || len > 400) return 0;
-    if (s[i] == '+' || s[i] == '-') i++;
+    if (s[i] == '+' || s[i] == '-') neg = s[i] == '-', i++;
     size_t int_start = i;
-    while (i < len && s[i] >= '0' && s[i] <= '9') i++, ndig++;
+    while (i < len && s[i] >= '0' && s[i] <= '9') {
+        if (m || s[i] != '0') {
+            if (sig < 19) m = m * 10 + (uint64_t)(s[i] - '0'), sig++;
+            else over = 1;
+        }
+        i++, ndig++;
+    }
     /* "007" is an identifier, not the number 7: keep it as a category */
     if (i - int_start > 1 && s[int_start] == '0') return 0;
     if (i < len && s[i] == '.') {
         i++;
-        while (i < len && s[i] >= '0' && s[i] <= '9') i++, ndig++, dec++;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            if (m || s[i] != '0') {
+                if (sig < 19) m = m * 10 + (uint64_t)(s[i] - '0'), sig++;
+                else over = 1;
+            }
+            if (!over) exp10--;
+            i++, ndig++, dec++;
+        }
     }
     if (ndig == 0) return 0;
+    int has_exp = 0;
     if (i < len && (s[i] == 'e' || s[i] == 'E')) {
         i++;
         if (i < len && (s[i] == '+' || s[i] == '-')) i++;
@@ -35,8 +59,15 @@ static int parse_number(const char *s, size_t len, double *v, int *decimals) {
         while (i < len && s[i] >= '0' && s[i] <= '9') i++;
         if (i == e0) return 0;
         dec = -1;
+        has_exp = 1;
     }
     if (i != len) return 0;
+    if (!has_exp && !over && m <= ((uint64_t)1 << 53) && exp10 >= -22) {
+        double x = (double)m / pow10_exact[-exp10];
+        *v = neg ? -x : x;
+        if (decimals) *decimals = dec;
+        return 1;
+    }
     char tmp[408];
     memcpy(tmp, s, len);
     tmp[len] = 0;
@@ -52,11 +83,25 @@ int mcr_parse_number(const char *s, size_t len, double *v, int *decimals) {
     return parse_number(s, len, v, decimals) == 1;
 }
 
+/* The canonical spelling of number v read from s: "%.17g", which for a plain integer spelling
+ * (digits, maybe a '-', no leading zero, at most 15 digits) is the spelling itself. */
+static size_t numeric_key_of(double v, const char *s, size_t len, char *buf) {
+    if (v == 0) v = 0; /* -0 and 0 are one level */
+    size_t i = s[0] == '-' && v != 0;
+    int plain = len - i >= 1 && len - i <= 15;
+    for (size_t k = i; plain && k < len; k++) plain = s[k] >= '0' && s[k] <= '9';
+    if (plain) {
+        memcpy(buf, s, len);
+        buf[len] = 0;
+        return len;
+    }
+    return (size_t)snprintf(buf, 64, "%.17g", v);
+}
+
 size_t mcr_numeric_key(const char *s, size_t len, char *buf) {
     double v;
     if (parse_number(s, len, &v, NULL) != 1) return 0;
-    if (v == 0) v = 0; /* -0 and 0 are one level */
-    return (size_t)snprintf(buf, 64, "%.17g", v);
+    return numeric_key_of(v, s, len, buf);
 }
 
 static int is_nonfinite_word(const char *s, size_t len) {
@@ -317,14 +362,40 @@ static int in_list(char **list, int n, const char *s, size_t len) {
     return 0;
 }
 
-static int level_cmp_numeric = 0;
-static int cmp_levels(const void *a, const void *b) {
-    const char *x = *(char *const *)a, *y = *(char *const *)b;
-    if (level_cmp_numeric) {
-        double u = strtod(x, NULL), v = strtod(y, NULL);
-        return (u > v) - (u < v);
+/* in_list for the per-field NA test: token lengths computed once per column (at most 64
+ * tokens take this path; more fall back to in_list) */
+typedef struct {
+    char **tok;
+    int n;
+    size_t len[64];
+    uint64_t lenmask; /* bit L set when some token has length L < 64 */
+} na_set;
+static void na_set_init(na_set *z, char **tok, int n) {
+    z->tok = tok, z->n = n, z->lenmask = 0;
+    for (int i = 0; i < n && i < 64; i++) {
+        z->len[i] = strlen(tok[i]);
+        if (z->len[i] < 64) z->lenmask |= (uint64_t)1 << z->len[i];
     }
-    return strcmp(x, y);
+}
+static int na_has(const na_set *z, const char *s, size_t len) {
+    if (z->n > 64) return in_list(z->tok, z->n, s, len);
+    if (len >= 64 || !((z->lenmask >> len) & 1)) {
+        int any_long = 0;
+        for (int i = 0; i < z->n; i++) any_long |= z->len[i] >= 64;
+        if (!any_long) return 0;
+    }
+    for (int i = 0; i < z->n; i++)
+        if (z->len[i] == len && memcmp(z->tok[i], s, len) == 0) return 1;
+    return 0;
+}
+
+/* (two comparators, no shared flag: columns are built on several threads) */
+static int cmp_levels_numeric(const void *a, const void *b) {
+    double u = strtod(*(char *const *)a, NULL), v = strtod(*(char *const *)b, NULL);
+    return (u > v) - (u < v);
+}
+static int cmp_levels_text(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Sort levels (numerically when all are numbers) and remap codes, so that a schema does not
@@ -340,8 +411,7 @@ static int sort_levels(mcr_column *c, size_t nrows, int numeric) {
         return MCR_NOMEM();
     }
     memcpy(sorted, c->levels, (size_t)K * sizeof(char *));
-    level_cmp_numeric = numeric;
-    qsort(sorted, (size_t)K, sizeof(char *), cmp_levels);
+    qsort(sorted, (size_t)K, sizeof(char *), numeric ? cmp_levels_numeric : cmp_levels_text);
     for (int k = 0; k < K; k++) {
         const char *s = sorted[k];
         char key[64];
@@ -374,19 +444,27 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
                         int force_cat, int force_num, int max_levels) {
     size_t nrows = p->nr - 1;
     const char *b = p->buf;
+    na_set nas;
+    na_set_init(&nas, na, nna);
     /* pass 1: what the values look like */
     size_t n_num = 0, n_na = 0, n_int = 0, n_nonfinite = 0, n_other = 0;
     size_t dech[18] = {0}, n_exp = 0; /* values by digits after the point; with an exponent */
     size_t first_bad = (size_t)-1;
+    /* each field is parsed once: its value (NaN when missing or not a number) serves the
+     * numeric column, the flag test and the categorical keys */
+    double *val = malloc((nrows ? nrows : 1) * sizeof(double));
+    if (!val) return MCR_NOMEM();
     for (size_t i = 0; i < nrows; i++) {
         size_t k = (i + 1) * (size_t)ncols + (size_t)j;
         const char *s = b + p->foff[k];
         size_t len = p->flen[k];
-        if (in_list(na, nna, s, len)) { n_na++; continue; }
-        double v;
+        double v = NAN;
+        val[i] = NAN;
+        if (na_has(&nas, s, len)) { n_na++; continue; }
         int dec;
         int r = parse_number(s, len, &v, &dec);
         if (r == 1) {
+            val[i] = v;
             n_num++;
             if (v == floor(v)) n_int++;
             if (dec < 0) n_exp++;
@@ -405,6 +483,7 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
         size_t k = (first_bad + 1) * (size_t)ncols + (size_t)j;
         size_t line = p->rline[first_bad + 1];
         size_t col = p->foff[k] - p->rstart[first_bad + 1] + 1;
+        free(val);
         return mcr_err(MCR_EPARSE,
                        "%s:%zu:%zu: column '%s': '%.*s' is not a finite number%s", p->name,
                        line, col, c->name, (int)(p->flen[k] > 40 ? 40 : p->flen[k]),
@@ -418,11 +497,8 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
         double a = NAN, bb = NAN;
         int distinct = 0;
         for (size_t i = 0; i < nrows && distinct <= 2; i++) {
-            size_t k = (i + 1) * (size_t)ncols + (size_t)j;
-            const char *s = b + p->foff[k];
-            size_t len = p->flen[k];
-            double v;
-            if (in_list(na, nna, s, len) || parse_number(s, len, &v, NULL) != 1) continue;
+            double v = val[i];
+            if (isnan(v)) continue;
             if (distinct == 0) a = v, distinct = 1;
             else if (v != a && (distinct == 1 || v != bb)) {
                 if (distinct == 1) bb = v;
@@ -441,16 +517,7 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
         for (int k = 1; k < 18; k++)
             if (dech[k] >= dech[usual]) usual = k;
         c->decimals = (n_exp > 0 || usual > 12) ? -1 : usual;
-        c->num = malloc((nrows ? nrows : 1) * sizeof(double));
-        if (!c->num) return MCR_NOMEM();
-        for (size_t i = 0; i < nrows; i++) {
-            size_t k = (i + 1) * (size_t)ncols + (size_t)j;
-            const char *s = b + p->foff[k];
-            size_t len = p->flen[k];
-            double v = NAN;
-            if (!in_list(na, nna, s, len)) parse_number(s, len, &v, NULL);
-            c->num[i] = v;
-        }
+        c->num = val;
         return MCR_OK;
     }
     /* categorical; numbers spelled differently ("1", "1.0") are one level when every value is
@@ -459,13 +526,15 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
     c->type = MCR_COL_CATEGORICAL;
     c->decimals = 0;
     c->cat = malloc((nrows ? nrows : 1) * sizeof(int32_t));
-    if (!c->cat) return MCR_NOMEM();
-    if (!(c->map = mcr_strmap_new())) return MCR_NOMEM();
+    if (!c->cat || !(c->map = mcr_strmap_new())) {
+        free(val);
+        return MCR_NOMEM();
+    }
     for (size_t i = 0; i < nrows; i++) {
         size_t k = (i + 1) * (size_t)ncols + (size_t)j;
         const char *s = b + p->foff[k];
         size_t len = p->flen[k];
-        if (in_list(na, nna, s, len)) {
+        if (na_has(&nas, s, len)) {
             c->cat[i] = -1;
             continue;
         }
@@ -473,29 +542,37 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
         const char *ks = s;
         size_t kl = len;
         if (all_numbers) {
-            kl = mcr_numeric_key(s, len, key);
+            kl = numeric_key_of(val[i], s, len, key);
             ks = key;
         }
         int code = mcr_strmap_get(c->map, ks, kl);
         if (code < 0) {
             if (max_levels > 0 && c->nlevels >= max_levels) {
                 size_t line = p->rline[i + 1], col = p->foff[k] - p->rstart[i + 1] + 1;
+                free(val);
                 return mcr_err(MCR_EPARSE,
                                "%s:%zu:%zu: column '%s' has more than %d distinct levels; "
                                "drop it (`drop`) or declare it numeric (`numeric`)",
                                p->name, line, col, c->name, max_levels);
             }
             code = add_level_keyed(c, ks, kl, s, len);
-            if (code < 0) return code;
+            if (code < 0) {
+                free(val);
+                return code;
+            }
         }
         c->cat[i] = code;
     }
+    free(val);
     return sort_levels(c, nrows, all_numbers);
 }
 
-int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
-                           const mcr_csv_options *opt, mcr_table **out) {
+/* Read the CSV text buf[0..len) (buf has room for len + 1 bytes and is taken over: unquoted in
+ * place, then freed). */
+static int read_csv_buf(char *buf, size_t len, const char *name, const mcr_csv_options *opt,
+                        mcr_table **out) {
     *out = NULL;
+    const char *data = buf;
     mcr_csv_options dflt;
     if (!opt) {
         mcr_csv_options_default(&dflt);
@@ -508,6 +585,7 @@ int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
     char **na = NULL, **fcat = NULL, **fnum = NULL, **drop = NULL;
     int nna = 0, nfcat = 0, nfnum = 0, ndrop = 0, rc = MCR_OK;
     char *keep = NULL;
+    int *src = NULL, *crc = NULL; /* source field of each kept column; its build status */
     if (len == 0) {
         rc = mcr_err(MCR_EPARSE, "%s: empty file (no header row)", name);
         goto fail;
@@ -528,12 +606,8 @@ int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
                      name, l, c, (unsigned char)data[bad]);
         goto fail;
     }
-    p.buf = malloc(len + 1);
-    if (!p.buf) {
-        rc = MCR_NOMEM();
-        goto fail;
-    }
-    memcpy(p.buf, data, len);
+    p.buf = buf;
+    buf = NULL;
     p.buf[len] = 0;
     p.len = len;
     char sep = opt->sep ? opt->sep : detect_sep(p.buf, len);
@@ -596,8 +670,15 @@ int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
         rc = MCR_NOMEM();
         goto fail;
     }
+    src = malloc((size_t)(nkeep ? nkeep : 1) * sizeof(int));
+    crc = calloc((size_t)(nkeep ? nkeep : 1), sizeof(int));
+    if (!src || !crc) {
+        rc = MCR_NOMEM();
+        goto fail;
+    }
     for (int j = 0; j < ncols; j++) {
         if (!keep[j]) continue;
+        src[t->ncols] = j;
         mcr_column *c = &t->cols[t->ncols++];
         c->name = malloc(p.flen[j] + 1);
         if (!c->name) {
@@ -606,16 +687,39 @@ int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
         }
         memcpy(c->name, p.buf + p.foff[j], p.flen[j]);
         c->name[p.flen[j]] = 0;
-        int fc = in_list(fcat, nfcat, c->name, strlen(c->name));
-        int fn = in_list(fnum, nfnum, c->name, strlen(c->name));
-        rc = build_column(&p, c, j, ncols, na, nna, fc, fn, opt->max_levels);
-        if (rc) goto fail;
+    }
+    /* columns are typed and filled independently, on several threads for a large table; the
+     * first failing column (in column order) is built again on this thread for its message, so
+     * the error is the first column's whatever the thread count or schedule */
+    {
+        int nk = t->ncols;
+        int par = (double)(p.nr - 1) * nk > 200000.0;
+#pragma omp parallel for schedule(dynamic, 1) if (par)
+        for (int q = 0; q < nk; q++) {
+            mcr_column *c = &t->cols[q];
+            int fc = in_list(fcat, nfcat, c->name, strlen(c->name));
+            int fn = in_list(fnum, nfnum, c->name, strlen(c->name));
+            crc[q] = build_column(&p, c, src[q], ncols, na, nna, fc, fn, opt->max_levels);
+        }
+        for (int q = 0; q < nk; q++) {
+            if (!crc[q]) continue;
+            rc = crc[q];
+            mcr_column again = {.name = t->cols[q].name};
+            int fc = in_list(fcat, nfcat, again.name, strlen(again.name));
+            int fn = in_list(fnum, nfnum, again.name, strlen(again.name));
+            int rc2 = build_column(&p, &again, src[q], ncols, na, nna, fc, fn, opt->max_levels);
+            again.name = NULL;
+            column_free(&again);
+            if (rc2 != rc) rc = MCR_NOMEM();
+            goto fail;
+        }
     }
     goto done;
 fail:
     mcr_table_free(t);
     t = NULL;
 done:
+    free(buf);
     free(p.buf);
     free(p.foff);
     free(p.flen);
@@ -626,8 +730,19 @@ done:
     free(fnum);
     free(drop);
     free(keep);
+    free(src);
+    free(crc);
     *out = t;
     return rc;
+}
+
+int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
+                           const mcr_csv_options *opt, mcr_table **out) {
+    *out = NULL;
+    char *buf = malloc(len + 1);
+    if (!buf) return MCR_NOMEM();
+    memcpy(buf, data, len);
+    return read_csv_buf(buf, len, name, opt, out);
 }
 
 int mcr_table_read_csv(const char *path, const mcr_csv_options *opt, mcr_table **out) {
@@ -635,10 +750,13 @@ int mcr_table_read_csv(const char *path, const mcr_csv_options *opt, mcr_table *
     FILE *f = fopen(path, "rb");
     if (!f) return mcr_err(MCR_EIO, "%s: cannot open: %s", path, strerror(errno));
     char *data = NULL;
-    size_t len = 0, cap = 0;
+    size_t len = 0, cap = 0, want = 1 << 20;
+    struct stat st; /* a regular file is read into one buffer of its size */
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+        want = (size_t)st.st_size + 65536;
     for (;;) {
         if (cap - len < 65536) {
-            size_t nc = cap ? cap * 2 : 1 << 20;
+            size_t nc = cap ? cap * 2 : want;
             char *nd = realloc(data, nc);
             if (!nd) {
                 free(data);
@@ -658,9 +776,7 @@ int mcr_table_read_csv(const char *path, const mcr_csv_options *opt, mcr_table *
         free(data);
         return mcr_err(MCR_EIO, "%s: read error", path);
     }
-    int rc = mcr_table_read_csv_mem(data, len, path, opt, out);
-    free(data);
-    return rc;
+    return read_csv_buf(data, len, path, opt, out); /* cap - len >= 65536: room for the NUL */
 }
 
 /* ------------------------------------------------------------------ writing */

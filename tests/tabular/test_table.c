@@ -1,6 +1,7 @@
 /* test_table.c — CSV reading/writing edge cases, type inference, overrides, errors. */
 #include "tabular/tabular.h"
 #include "testhelp.h"
+#include <omp.h>
 #include <unistd.h>
 
 static mcr_table *rd(const char *s, const mcr_csv_options *o, int *rc) {
@@ -309,6 +310,120 @@ static void test_fuzz_regressions(void) {
     mcr_table_free(t);
 }
 
+/* The reader's number parser (a fast exact path for up to 19 significant digits and decimal
+ * exponents in [-22, 22], strtod otherwise) gives strtod's double bit for bit, on random
+ * spellings that reach both paths: long mantissas, many decimals, exponents, signs, zeros. */
+static void test_number_parse_exact(void) {
+    uint64_t st = 12345;
+    int bad = 0, n = 0;
+    char s[128];
+    for (int it = 0; it < 300000; it++) {
+        st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t r = st >> 11;
+        int nint = 1 + (int)(r % 12), nfrac = (int)((r >> 4) % 24), form = (int)((r >> 9) % 8);
+        size_t k = 0;
+        if (form == 1) s[k++] = '-';
+        if (form == 2) s[k++] = '+';
+        uint64_t q = st;
+        for (int d = 0; d < nint; d++) {
+            q = q * 6364136223846793005ULL + 1;
+            int dig = (int)((q >> 33) % 10);
+            if (d == 0 && nint > 1 && dig == 0) dig = 1 + (int)((q >> 40) % 9);
+            if (form == 3) dig = 0, nint = 1; /* 0.000ddd */
+            s[k++] = (char)('0' + dig);
+        }
+        if (nfrac) {
+            s[k++] = '.';
+            for (int d = 0; d < nfrac; d++) {
+                q = q * 6364136223846793005ULL + 1;
+                s[k++] = (char)('0' + (form == 3 && d < 5 ? 0 : (int)((q >> 33) % 10)));
+            }
+        }
+        if (form == 4) k += (size_t)sprintf(s + k, "e%d", (int)((r >> 20) % 40) - 20);
+        s[k] = 0;
+        double v = 0, ref = strtod(s, NULL);
+        int dec = 0;
+        int ok = mcr_parse_number(s, k, &v, &dec);
+        n++;
+        if (!ok || memcmp(&v, &ref, sizeof v) != 0) {
+            if (bad++ < 5) CHECK(0, "'%s': %.17g, strtod %.17g", s, v, ref);
+        }
+        int want_dec = form == 4 ? -1 : nfrac;
+        if (ok && dec != want_dec && bad++ < 5) CHECK(0, "'%s': decimals %d, want %d", s, dec, want_dec);
+    }
+    CHECK(bad == 0, "%d of %d spellings differ from strtod", bad, n);
+    const char *edge[] = {"0", "-0", "-0.0", "9007199254740992", "9007199254740993",
+                          "1.7976931348623157", "0.1", "123456789012345678901234", "4.9e-324",
+                          "1e22", "1e23", "0.0000000000000000000000001"};
+    for (size_t i = 0; i < sizeof edge / sizeof *edge; i++) {
+        double v = 0, ref = strtod(edge[i], NULL);
+        CHECK(mcr_parse_number(edge[i], strlen(edge[i]), &v, NULL) && memcmp(&v, &ref, sizeof v) == 0,
+              "'%s': %.17g vs %.17g", edge[i], v, ref);
+    }
+    /* a numeric level's key is "%.17g" of its value, also on the plain-integer shortcut */
+    const char *keys[] = {"7", "-7", "-0", "+7", "123456789012345", "1234567890123456789", "7.0", "10"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        char got[64], want[64];
+        size_t kl = mcr_numeric_key(keys[i], strlen(keys[i]), got);
+        double v = strtod(keys[i], NULL);
+        if (v == 0) v = 0;
+        snprintf(want, sizeof want, "%.17g", v);
+        CHECK(kl == strlen(want) && strcmp(got, want) == 0, "key of '%s': '%s', want '%s'", keys[i],
+              kl ? got : "", want);
+    }
+}
+
+/* A large table is built column by column on several threads: its content, and the first bad
+ * field's message when there is one, are the same at 1 and 2 threads. */
+static void test_columns_threads(void) {
+    size_t n = 40000; /* 240,000 fields: above the reader's threshold for threads */
+    char *buf = malloc(n * 48 + 64), *p = buf;
+    p += sprintf(p, "a,b,c,d,e,f\n");
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%zu.25,%zu,g%zu,%s,%d,x%zu\n", i % 1001, i * 7, i % 13, i % 9 ? "NA" : "1.5",
+                     (int)(i % 2), i % 3);
+    mcr_table *t1 = NULL, *t2 = NULL;
+    omp_set_num_threads(1);
+    int rc1 = mcr_table_read_csv_mem(buf, (size_t)(p - buf), "big.csv", NULL, &t1);
+    omp_set_num_threads(2);
+    int rc2 = mcr_table_read_csv_mem(buf, (size_t)(p - buf), "big.csv", NULL, &t2);
+    CHECK(rc1 == 0 && rc2 == 0 && t1 && t2, "read: %s", mcr_last_error());
+    if (t1 && t2) {
+        CHECK(mcr_table_ncols(t1) == 6 && mcr_table_nlevels(t1, 2) == 13 && mcr_table_nlevels(t1, 4) == 2,
+              "shape");
+        int all[6] = {0, 1, 2, 3, 4, 5};
+        uint64_t h1 = 0, h2 = 0;
+        for (size_t i = 0; i < n; i++) h1 ^= mcr_table_row_hash(t1, i, all, 6) * (i + 1),
+                                         h2 ^= mcr_table_row_hash(t2, i, all, 6) * (i + 1);
+        CHECK(h1 == h2, "1 and 2 threads read different tables");
+    }
+    mcr_table_free(t1);
+    mcr_table_free(t2);
+    /* bad values in columns b (row 20,001) and e (row 10,001): the message names b's, the first
+     * failing column, whatever the schedule */
+    char *q = buf;
+    for (size_t line = 0; line < 10001; line++) q = strchr(q, '\n') + 1;
+    char *e = q;
+    for (int f = 0; f < 4; f++) e = strchr(e, ',') + 1;
+    e[0] = 'z';
+    for (size_t line = 10001; line < 20001; line++) q = strchr(q, '\n') + 1;
+    char *bb = strchr(q, ',') + 1;
+    bb[0] = 'y';
+    char msg[2][512];
+    for (int th = 1; th <= 2; th++) {
+        omp_set_num_threads(th);
+        mcr_table *t = NULL;
+        int rc = mcr_table_read_csv_mem(buf, (size_t)(p - buf), "big.csv", (mcr_csv_options[]){{.numeric = "b,e"}}, &t);
+        CHECK(rc == MCR_EPARSE && !t, "bad field refused (%d)", rc);
+        snprintf(msg[th - 1], sizeof msg[0], "%s", mcr_last_error());
+        mcr_table_free(t);
+    }
+    CHECK(strstr(msg[0], "big.csv:20002:") && strstr(msg[0], "column 'b'"), "message: %s", msg[0]);
+    CHECK(strcmp(msg[0], msg[1]) == 0, "1 thread: %s / 2 threads: %s", msg[0], msg[1]);
+    omp_set_num_threads(1);
+    free(buf);
+}
+
 int main(void) {
     TEST(test_fuzz_regressions);
     TEST(test_quotes_crlf_bom);
@@ -320,6 +435,8 @@ int main(void) {
     TEST(test_usual_precision);
     TEST(test_patient_treatment);
     TEST(test_large_linear);
+    TEST(test_number_parse_exact);
+    TEST(test_columns_threads);
     TEST(test_atomic_write);
     return DONE();
 }
