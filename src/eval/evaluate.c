@@ -893,6 +893,12 @@ int mcr_eval_verdict_method(const mcr_eval_result *r, int i, mcr_aug_method subj
                 len += snprintf(buf + len, n - (size_t)len, "; calibration slope %.2f (none %.2f)", sm, sn);
         }
     }
+    if (subject == MCR_AUG_MCRAGE_AUTO && r->autos && len >= 0 && (size_t)len < n) { /* what it chose */
+        int none = 0, nseed = 0;
+        for (int s = 0; s < c->seeds; s++)
+            if (r->autos[s]) nseed++, none += r->autos[s]->points[r->autos[s]->chosen].share == 0;
+        len += snprintf(buf + len, n - (size_t)len, "; chose no synthetic rows in %d of %d seeds", none, nseed);
+    }
     if (v < 0 && len >= 0 && (size_t)len < n) snprintf(buf + len, n - (size_t)len, "; use no rebalancing");
     return v;
 }
