@@ -716,6 +716,8 @@ typedef struct mcr_eval_info_t {
     int seeds, groups;
 } mcr_eval_info_t;
 MCR_API void mcr_eval_info(const mcr_eval_result *r, mcr_eval_info_t *info);
+/* mcrage-auto's choice in seed index s (0 .. seeds-1; borrowed), NULL when it did not run */
+MCR_API const mcr_auto_result *mcr_eval_auto(const mcr_eval_result *r, int s);
 /* The first seed's example (borrowed): its training rows, the rows the example method added
  * (mcrage when it ran, else the first method that adds rows), the test rows and, for mcrage,
  * the fitted model (else NULL). Returns 0 (and NULLs) when no method added rows. */

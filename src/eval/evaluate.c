@@ -778,6 +778,10 @@ int mcr_eval_cells(const mcr_eval_result *r, mcr_eval_cell **out, int *ncells) {
     return MCR_OK;
 }
 
+const mcr_auto_result *mcr_eval_auto(const mcr_eval_result *r, int s) {
+    return r->autos && s >= 0 && s < r->cfg.seeds ? r->autos[s] : NULL;
+}
+
 void mcr_eval_info(const mcr_eval_result *r, mcr_eval_info_t *i) {
     i->source = r->source, i->target = r->target, i->positive = r->positive_name ? r->positive_name : "";
     i->sensitive = r->sensitive, i->thin = r->thin;
