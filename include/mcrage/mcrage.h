@@ -337,7 +337,8 @@ typedef enum {
                                     chosen by stratified K-fold cross-validation inside the rows
                                     (mcr_auto_choose), then applied to all of them               */
 } mcr_aug_strategy;
-/* What strategy auto maximises (`optimize`), on the held-out fold with arg-max decisions. */
+/* What strategy auto maximises (`optimize`), on the held-out fold with arg-max decisions (or
+ * tuned thresholds, auto_tuned). */
 typedef enum {
     MCR_AUTO_MINORITY_F1 = 0, MCR_AUTO_WORST_GROUP_RECALL = 1, MCR_AUTO_AUROC = 2,
     MCR_AUTO_BALANCED_ACCURACY = 3, MCR_AUTO_NMETRICS
@@ -382,6 +383,10 @@ typedef struct mcr_augment_config {
     mcr_auto_metric optimize;   /* strategy auto: the metric (default minority F1) */
     int auto_classifier;        /* strategy auto: the mcr_clf_kind scored (default -1: logreg;
                                    evaluate: its first classifier) */
+    int auto_tuned;             /* strategy auto, binary targets: decisions on each held-out fold
+                                   at a tuned threshold (chosen by minority F1 on the fold's other
+                                   half, both ways), not at 0.5; evaluate sets it with
+                                   tune_threshold (default 0) */
 } mcr_augment_config;
 MCR_API void mcr_augment_config_default(mcr_augment_config *c);
 MCR_API const char *mcr_aug_method_name(mcr_aug_method m);

@@ -133,7 +133,8 @@ class AugmentConfig(Structure):
                 ("dcr_check", c_int), ("seed", c_uint64), ("fit", FitConfig),
                 ("sample", SampleConfig), ("synthetic_only", c_int),
                 ("synthetic_id_prefix", c_char_p), ("amount", c_double), ("condition_both", c_int),
-                ("folds", c_int), ("optimize", c_int), ("auto_classifier", c_int)]
+                ("folds", c_int), ("optimize", c_int), ("auto_classifier", c_int),
+                ("auto_tuned", c_int)]
 
 
 class AugmentResult(Structure):

@@ -19,7 +19,9 @@
  * training part (conditioned on class and group when there is a sensitive column, so both
  * policies sample the same model), one sample of the largest amount per (policy, guidance),
  * and one classifier fit per point: smaller shares are nested prefixes of the largest sample
- * in each condition. Scores: the metric on the held-out fold with arg-max decisions. Fold
+ * in each condition. Scores: the metric on the held-out fold with arg-max decisions, or (auto_tuned,
+ * evaluate's tuned thresholds) at thresholds cross-fitted on the fold's two halves, so that
+ * auto does not pay for rows that only move the threshold. Fold
  * models are seeded from the seed and the fold, so the same seed gives the same choice.
  */
 #include "eval/eval.h"
@@ -56,6 +58,29 @@ void mcr_auto_point_label(const mcr_auto_point *p, char *buf, size_t n) {
                  p->strategy == MCR_STRAT_GROUP_BALANCE ? "group-balance" : "balance", (double)p->guidance);
 }
 
+/* prob[n, 2] -> one-hot decisions: rows of each parity get the threshold that maximises the
+ * minority F1 on the rows of the other parity (the validation rows come class by class in
+ * shuffled order, so the halves are stratified) */
+static int tuned_decisions(double *prob, const int *y, size_t n, int K, int pos) {
+    double *hp = malloc((n / 2 + 1) * (size_t)K * sizeof(double)), thr[2];
+    int *hy = malloc((n / 2 + 1) * sizeof(int));
+    if (!hp || !hy) return free(hp), free(hy), MCR_NOMEM();
+    for (int h = 0; h < 2; h++) { /* thr[h]: chosen on the other half */
+        size_t m = 0;
+        for (size_t i = (size_t)(1 - h); i < n; i += 2, m++) {
+            memcpy(hp + m * K, prob + i * K, (size_t)K * sizeof(double));
+            hy[m] = y[i];
+        }
+        thr[h] = mcr_best_threshold(hp, hy, m, K, pos);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int d = prob[i * K + pos] >= thr[i % 2];
+        for (int k = 0; k < K; k++) prob[i * K + k] = d ? k == pos : k != pos;
+    }
+    free(hp), free(hy);
+    return MCR_OK;
+}
+
 /* the metric of classifier `kind` trained on X[n, d] / y, on the validation rows Xv[nv, d] */
 static int fold_score(const mcr_augment_config *c, mcr_clf_kind kind, const float *X, const int *y, size_t n, int d,
                       int K, const float *Xv, const int *yv, const int *gv, size_t nv, int pos, int G, double *score) {
@@ -70,7 +95,14 @@ static int fold_score(const mcr_augment_config *c, mcr_clf_kind kind, const floa
     if (!rc) rc = mcr_clf_predict(clf, Xv, nv, prob);
     mcr_metrics m;
     mcr_fairness f;
+    double auroc = NAN;
+    if (!rc && c->auto_tuned && K == 2) { /* decisions at thresholds cross-fitted on the fold's halves */
+        rc = mcr_metrics_compute(yv, prob, nv, K, pos, &m);
+        auroc = m.auroc;
+        if (!rc) rc = tuned_decisions(prob, yv, nv, K, pos);
+    }
     if (!rc) rc = mcr_metrics_compute(yv, prob, nv, K, pos, &m);
+    if (!rc && isfinite(auroc)) m.auroc = auroc;
     if (!rc && c->optimize == MCR_AUTO_WORST_GROUP_RECALL) rc = mcr_fairness_compute(yv, prob, gv, nv, K, pos, G, pg, &f);
     if (!rc) switch (c->optimize) {
         case MCR_AUTO_WORST_GROUP_RECALL: *score = f.worst_group_recall; break;

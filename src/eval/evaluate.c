@@ -438,7 +438,7 @@ static int tuning_split(eval_ctx *x) {
 
 /* the threshold on the positive class's probability that maximises its F1 on (p, y) (ties: the
  * lowest), among the midpoints between consecutive distinct scores; 0.5 without positives */
-static double best_threshold(const double *prob, const int *y, size_t n, int K, int pos) {
+double mcr_best_threshold(const double *prob, const int *y, size_t n, int K, int pos) {
     mcr_scored *v = malloc((n ? n : 1) * sizeof *v);
     if (!v) return 0.5;
     size_t np = 0;
@@ -513,7 +513,7 @@ static int eval_run_one(eval_ctx *x, mcr_aug_method method, mcr_clf_kind kind, c
     if (!rc && c->tune_threshold && x->nval) { /* chosen on the validation rows */
         double *pv = malloc(x->nval * (size_t)x->K * sizeof(double));
         rc = pv ? mcr_clf_predict(clf, x->Xval, x->nval, pv) : MCR_NOMEM();
-        if (!rc) thr = best_threshold(pv, x->yval, x->nval, x->K, x->pos);
+        if (!rc) thr = mcr_best_threshold(pv, x->yval, x->nval, x->K, x->pos);
         free(pv);
     }
     eval_run *run = &res->runs[res->nruns];
@@ -570,6 +570,7 @@ static int eval_method(eval_ctx *x, mcr_aug_method method) {
     ac.seed = x->seed;
     if (ac.strategy == MCR_STRAT_AUTO) ac.strategy = MCR_STRAT_BALANCE; /* auto is the method mcrage-auto */
     if (ac.auto_classifier < 0) ac.auto_classifier = c->classifiers[0]; /* mcrage-auto scores evaluate's first */
+    ac.auto_tuned = c->tune_threshold; /* and with tuned thresholds, scores them tuned */
     ac.drop = c->group; /* an id is not a feature for the rebalancers either */
     ac.keep_model = x->s == 0 && method == MCR_AUG_MCRAGE;
     ac.dcr_check = 0;
