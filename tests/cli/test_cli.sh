@@ -181,7 +181,7 @@ expect "describe flags the id" 0 "<- identifier-like (a distinct value in nearly
 # strategy auto (issue 18): on classes separated by a wide margin the chosen share is 0 (or the
 # smallest), the grid is in the JSON; bad options name themselves; evaluate's mcrage-auto
 awk 'BEGIN{srand(5); print "x,z,y"; for(i=0;i<600;i++){y=(i%20==0); u1=rand(); u2=rand(); g=sqrt(-2*log(u1+1e-12))*cos(6.2831853*u2); printf "%.4f,%.4f,%d\n", (y?6:-6)+g, rand(), y}}' >"$D/blobs.csv"
-expect "augment --strategy auto" 0 "<- chosen" -- "$M" augment "$D/blobs.csv" --target y --strategy auto --steps 40 --widths 32,32 --batch 128 --json "$D/auto.json" -o "$D/auto.csv"
+expect "augment --strategy auto" 0 "<- chosen" -- "$M" augment "$D/blobs.csv" --target y --strategy auto --steps 40 --widths 32,32 --batch 128 --json "$D/auto.json" --report "$D/auto.html" -o "$D/auto.csv"
 python3 - "$D/auto.json" <<'PY' && ok "auto keeps no synthetic rows on separated classes; JSON has the grid" || bad "auto keeps no synthetic rows on separated classes; JSON has the grid"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -198,7 +198,7 @@ expect "augment --strategy auto needs mcrage" 1 "needs --method mcrage" -- "$M" 
 expect "evaluate --optimize nope" 1 "--optimize expects" -- "$M" evaluate "$D/blobs.csv" --target y --methods none,mcrage-auto --optimize nope
 expect "evaluate --folds 1" 1 "--folds expects" -- "$M" evaluate "$D/blobs.csv" --target y --methods none,mcrage-auto --folds 1
 no_file "no output from refused auto options" "$D/a7.csv"
-expect "evaluate --strategy auto adds mcrage-auto" 0 "mcrage-auto: 2-fold cross-validation" -- "$M" evaluate "$D/blobs.csv" --target y --strategy auto --methods none --classifiers logreg --seeds 2 --folds 2 --steps 40 --widths 32,32 --batch 128 -q --json "$D/ea.json"
+expect "evaluate --strategy auto adds mcrage-auto" 0 "mcrage-auto: 2-fold cross-validation" -- "$M" evaluate "$D/blobs.csv" --target y --strategy auto --methods none --classifiers logreg --seeds 2 --folds 2 --steps 40 --widths 32,32 --batch 128 -q --json "$D/ea.json" --report "$D/ea.html"
 python3 - "$D/ea.json" <<'PY' && ok "evaluate JSON: auto choice per seed, verdict on mcrage-auto" || bad "evaluate JSON: auto choice per seed, verdict on mcrage-auto"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -207,6 +207,7 @@ assert {r["method"] for r in d["runs"]} == {"none", "mcrage-auto"}
 v = d["verdicts"][0]
 assert v["method"] == "mcrage-auto" and v["verdict"] != "helped", v
 PY
+grep -qF "The amount, chosen by cross-validation" "$D/auto.html" && grep -qF "What mcrage-auto chose" "$D/ea.html" && ok "reports show auto's choice" || bad "reports show auto's choice"
 
 echo "test_cli.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
