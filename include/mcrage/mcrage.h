@@ -323,16 +323,29 @@ MCR_API const float *mcr_model_loss_curve(const mcr_model *m, int *n, int *every
 /* ---------------------------------------------------------------- 8. rebalancing */
 typedef enum {
     MCR_AUG_NONE = 0, MCR_AUG_ROS, MCR_AUG_RUS, MCR_AUG_SMOTE, MCR_AUG_SMOTENC, MCR_AUG_ADASYN,
-    MCR_AUG_MCRAGE, MCR_AUG_NMETHODS
+    MCR_AUG_MCRAGE, MCR_AUG_MCRAGE_AUTO, /* mcrage-auto: mcrage with strategy auto (evaluate) */
+    MCR_AUG_NMETHODS
 } mcr_aug_method;
 typedef enum {
     MCR_STRAT_BALANCE = 0,       /* every class up to the majority count (MCRAGE's rule)        */
     MCR_STRAT_RATIO = 1,         /* minority / majority = ratio                                 */
     MCR_STRAT_GROUP_BALANCE = 2, /* per (group, label) cell: groups equal in size, each keeping
                                     the overall label prevalence (Ktena et al.)                 */
-    MCR_STRAT_COUNTS = 3         /* `counts`: "CLASS=N,..." rows to add to each class (rus: rows
+    MCR_STRAT_COUNTS = 3,        /* `counts`: "CLASS=N,..." rows to add to each class (rus: rows
                                     to keep), as imbalanced-learn's sampling_strategy dict     */
+    MCR_STRAT_AUTO = 4           /* mcrage: the amount (share of the balancing rows, 0 = none), the
+                                    group policy (balance / group-balance) and the guidance weight
+                                    chosen by stratified K-fold cross-validation inside the rows
+                                    (mcr_auto_choose), then applied to all of them               */
 } mcr_aug_strategy;
+/* What strategy auto maximises (`optimize`), on the held-out fold with arg-max decisions (or
+ * tuned thresholds, auto_tuned). */
+typedef enum {
+    MCR_AUTO_MINORITY_F1 = 0, MCR_AUTO_WORST_GROUP_RECALL = 1, MCR_AUTO_AUROC = 2,
+    MCR_AUTO_BALANCED_ACCURACY = 3, MCR_AUTO_NMETRICS
+} mcr_auto_metric;
+MCR_API const char *mcr_auto_metric_name(mcr_auto_metric m); /* "minority-f1", ... */
+MCR_API int mcr_auto_metric_parse(const char *s, mcr_auto_metric *out); /* 0 or MCR_EINVAL */
 
 typedef struct mcr_augment_config {
     const char *target, *sensitive, *drop;
@@ -362,6 +375,19 @@ typedef struct mcr_augment_config {
                                    written as text; refused if a token equals a real value);
                                    NULL (default): left empty. Every method: an identifier is
                                    never copied, interpolated or generated into a new row */
+    double amount;              /* share of each cell's synthetic rows made, in (0, 1]; 0
+                                   (default) = all of them (strategy auto's "share") */
+    int condition_both;         /* mcrage with a sensitive column: condition the model on (class,
+                                   group) with any strategy; balance then splits each class's
+                                   new rows over groups as its rows are (auto sets it) */
+    int folds;                  /* strategy auto: K of the stratified K-fold CV (default 3) */
+    mcr_auto_metric optimize;   /* strategy auto: the metric (default minority F1) */
+    int auto_classifier;        /* strategy auto: the mcr_clf_kind scored (default -1: logreg;
+                                   evaluate: its first classifier) */
+    int auto_tuned;             /* strategy auto, binary targets: decisions on each held-out fold
+                                   at a tuned threshold (chosen by minority F1 on the fold's other
+                                   half, both ways), not at 0.5; evaluate sets it with
+                                   tune_threshold (default 0) */
 } mcr_augment_config;
 MCR_API void mcr_augment_config_default(mcr_augment_config *c);
 MCR_API const char *mcr_aug_method_name(mcr_aug_method m);
@@ -381,7 +407,41 @@ typedef struct mcr_augment_result {
     size_t dcr_close;            /* synthetic rows below the DCR threshold (dcr_check)         */
     double dcr_threshold;        /* the holdout rows' 1st percentile DCR; NaN if not computed  */
     struct mcr_model *model;     /* the fitted model (keep_model), else NULL                   */
+    struct mcr_auto_result *autochoice; /* strategy auto: the grid, its CV scores, the choice */
 } mcr_augment_result;
+/* Strategy auto (mcr_auto_choose). The grid: share of the strategy's synthetic rows {0, 0.25,
+ * 0.5, 1} x guidance {0, 1.5} x policy {balance, group-balance (with a sensitive column)}, share
+ * 0 once (no rebalancing). Per fold one diffusion model is fitted on the fold's training part
+ * (conditioned on class and group when there is a sensitive column) and the largest amount is
+ * sampled once per (policy, guidance); smaller shares take nested prefixes of those rows in
+ * each condition. The choice: the highest CV mean; ties go to the earlier (simpler) point. */
+typedef struct mcr_auto_point {
+    double share;               /* of the full balancing amount (0: no synthetic rows)        */
+    mcr_aug_strategy strategy;  /* MCR_STRAT_BALANCE or MCR_STRAT_GROUP_BALANCE               */
+    float guidance;
+    double mean, sd;            /* the metric over folds (sd: sample sd; NaN below 2 folds)   */
+    int nfolds;                 /* folds with a finite score                                  */
+} mcr_auto_point;
+typedef struct mcr_auto_result {
+    mcr_auto_point *points;     /* [npoints], simplest first                                  */
+    int npoints, chosen;
+    mcr_auto_metric optimize;
+    int classifier;             /* mcr_clf_kind */
+    int folds;
+    size_t nrows;               /* labelled rows cross-validated                              */
+} mcr_auto_result;
+/* Choose on rows[0..nrows) of t (NULL = all) for config c (target, sensitive, drop, fit,
+ * sample, seed, folds, optimize, auto_classifier). Same data, config and seed: same choice.
+ * Refused (MCR_EINVAL): folds outside 2..20, a class with fewer rows than folds, worst-group
+ * recall without a sensitive column. */
+MCR_API int mcr_auto_choose(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                            mcr_auto_result **out);
+MCR_API void mcr_auto_result_free(mcr_auto_result *r);
+/* "share 0.25, balance, guidance 1.5" */
+MCR_API void mcr_auto_point_label(const mcr_auto_point *p, char *buf, size_t n);
+/* the grid as text lines (each with prefix; the choice marked) / as one JSON object */
+MCR_API int mcr_auto_print(const mcr_auto_result *r, const char *prefix, FILE *f);
+MCR_API int mcr_auto_write_json(const mcr_auto_result *r, FILE *f);
 /* Rebalance rows[0..nrows) of t (NULL = all). Refused (MCR_EINVAL): no rows, a target with a
  * single class. */
 MCR_API int mcr_augment_run(const mcr_table *t, const size_t *rows, size_t nrows,
@@ -645,6 +705,10 @@ MCR_API int mcr_eval_cells(const mcr_eval_result *r, mcr_eval_cell **out, int *n
  * lower by its whole interval), 0 no evidence, -2 no verdict (mcrage or none not run, or one
  * seed); the one-sentence reading goes to buf[n]. */
 MCR_API int mcr_eval_verdict(const mcr_eval_result *r, int i, char *buf, size_t n);
+/* The same verdict on `subject`: mcrage, or mcrage-auto (whose choice, share 0 included, was
+ * made inside each seed's training part, so its differences are honest). mcr_eval_verdict
+ * judges mcrage when it ran, else mcrage-auto; the classical methods exclude both. */
+MCR_API int mcr_eval_verdict_method(const mcr_eval_result *r, int i, mcr_aug_method subject, char *buf, size_t n);
 /* Reliability of (method, classifier), pooled over seeds: for each tenth of the minority class's
  * predicted probability, its test rows' mean prediction, observed minority share and count
  * (NaN, NaN, 0 for an empty bin). Returns the number of runs pooled. */
@@ -658,6 +722,8 @@ typedef struct mcr_eval_info_t {
     int seeds, groups;
 } mcr_eval_info_t;
 MCR_API void mcr_eval_info(const mcr_eval_result *r, mcr_eval_info_t *info);
+/* mcrage-auto's choice in seed index s (0 .. seeds-1; borrowed), NULL when it did not run */
+MCR_API const mcr_auto_result *mcr_eval_auto(const mcr_eval_result *r, int s);
 /* The first seed's example (borrowed): its training rows, the rows the example method added
  * (mcrage when it ran, else the first method that adds rows), the test rows and, for mcrage,
  * the fitted model (else NULL). Returns 0 (and NULLs) when no method added rows. */

@@ -93,7 +93,7 @@ def check(code):
 PROGRESS_FIT = CFUNCTYPE(c_int, c_void_p, c_int, c_int, c_float, c_double)
 PROGRESS_MSG = CFUNCTYPE(None, c_void_p, c_char_p)
 MCR_MAX_LAYERS = 16
-MCR_AUG_NMETHODS = 7
+MCR_AUG_NMETHODS = 8
 MCR_CLF_N = 4
 MCR_EVAL_NCOL = 6
 
@@ -132,14 +132,16 @@ class AugmentConfig(Structure):
                 ("mark_synthetic", c_char_p), ("keep_copies", c_int), ("keep_model", c_int),
                 ("dcr_check", c_int), ("seed", c_uint64), ("fit", FitConfig),
                 ("sample", SampleConfig), ("synthetic_only", c_int),
-                ("synthetic_id_prefix", c_char_p)]
+                ("synthetic_id_prefix", c_char_p), ("amount", c_double), ("condition_both", c_int),
+                ("folds", c_int), ("optimize", c_int), ("auto_classifier", c_int),
+                ("auto_tuned", c_int)]
 
 
 class AugmentResult(Structure):
     _fields_ = [("table", c_void_p), ("nreal", c_size_t), ("nsynth", c_size_t),
                 ("method", c_int), ("source", c_char_p), ("copies_resampled", c_int),
                 ("copies_found", c_size_t), ("copies_left", c_size_t), ("dcr_close", c_size_t),
-                ("dcr_threshold", c_double), ("model", c_void_p)]
+                ("dcr_threshold", c_double), ("model", c_void_p), ("autochoice", c_void_p)]
 
 
 class Metrics(Structure):
@@ -270,7 +272,11 @@ SIGNATURES = {
     "mcr_model_final_loss": (F, [P]),
     "mcr_model_loss_curve": (POINTER(c_float), [P, PI, PI]),
     "mcr_augment_config_default": (None, [POINTER(AugmentConfig)]),
-    "mcr_aug_method_name": (S, [I]), "mcr_aug_method_parse": (I, [S, PI]),
+    "mcr_aug_method_name": (S, [I]), "mcr_aug_method_parse": (I, [S, PI]), "mcr_auto_metric_parse": (I, [S, PI]),
+    "mcr_auto_metric_name": (S, [I]), "mcr_auto_result_free": (None, [P]),
+    "mcr_auto_choose": (I, [P, PZ, Z, POINTER(AugmentConfig), PP]),
+    "mcr_auto_point_label": (None, [P, c_char_p, Z]), "mcr_auto_print": (I, [P, S, P]),
+    "mcr_auto_write_json": (I, [P, P]),
     "mcr_augment_run": (I, [P, PZ, Z, POINTER(AugmentConfig), POINTER(POINTER(AugmentResult))]),
     "mcr_augment_result_free": (None, [POINTER(AugmentResult)]),
     "mcr_augment_print": (I, [POINTER(AugmentResult), S, S, P]),
@@ -302,6 +308,7 @@ SIGNATURES = {
     "mcr_eval_write_json": (I, [P, S]), "mcr_eval_free": (None, [P]),
     "mcr_eval_cells": (I, [P, POINTER(POINTER(EvalCell)), PI]),
     "mcr_eval_col_label": (S, [I]), "mcr_eval_verdict": (I, [P, I, c_char_p, Z]),
+    "mcr_eval_verdict_method": (I, [P, I, I, c_char_p, Z]), "mcr_eval_auto": (P, [P, I]),
     "mcr_eval_reliability": (I, [P, I, I, PD, PD, PZ]), "mcr_eval_col_lower_better": (I, [I]),
     "mcr_eval_info": (None, [P, POINTER(EvalInfo)]),
     "mcr_eval_example": (I, [P, PP, PP, PP, PI, PP]),

@@ -6,7 +6,9 @@ import os
 import tempfile
 
 from . import _config
-from ._lib import AssessConfig, EvalConfig, InvalidArgumentError, check, lib
+from ._lib import MCR_AUG_NMETHODS, AssessConfig, EvalConfig, InvalidArgumentError, check, lib
+
+MCR_AUG_MCRAGE_AUTO = MCR_AUG_NMETHODS - 1
 from ._table import to_table
 
 try:
@@ -45,8 +47,9 @@ class EvaluationResult:
     groups   one row per method x classifier x seed x group: the per-group metrics
     summary  one row per method x classifier: mean and 95% CI half-width over seeds
     paired   paired differences of each method against none and smote (mean, 95% CI)
-    verdicts one row per classifier: did mcrage help (helped / no evidence / hurt / none) and
-             the sentence that says by how much
+    verdicts one row per classifier (and subject, mcrage / mcrage-auto): did it help (helped /
+             no evidence / hurt / none) and the sentence that says by how much
+    auto     mcrage-auto's grid per seed: share, strategy, guidance, CV mean and sd, chosen
     text     the CLI's printed table
     """
 
@@ -66,6 +69,8 @@ class EvaluationResult:
         self.paired = pd.DataFrame([_flatten(s, "mean_difference", "ci95")
                                     for s in doc.get("paired", [])])
         self.verdicts = pd.DataFrame(doc.get("verdicts", []))
+        self.auto = pd.DataFrame([{"seed": a["seed"], **p, "chosen": p == a["choice"]["chosen"]}
+                                  for a in doc.get("auto", []) for p in a["choice"]["grid"]])
 
     def __repr__(self):
         return self.text
@@ -98,15 +103,18 @@ def evaluate(data, target, *, sensitive=None, methods=("none", "ros", "smote", "
              classifiers=("logreg", "xgb"), seeds=5, random_state=1, test_size=0.3, test=None,
              group=None, positive=None, bands=None, thin=None, balanced=False, focal_gamma=0.0,
              threshold="0.5",
-             strategy=None, ratio=None, synthetic_fraction=None, k_neighbors=None, drop=None,
+             strategy=None, optimize=None, folds=None, auto_classifier=None, ratio=None, synthetic_fraction=None, k_neighbors=None, drop=None,
              features=None, report=None, n_jobs=None, progress=None, **model):
     """Compare rebalancing methods x classifiers over seeds, per group (the CLI's `evaluate`):
     for each seed split the data (stratified, or by `group`), rebalance the training part with
     each method, train each classifier and score it on the untouched test part. `model`: the
     diffusion model's keywords (steps, widths, lr, ...; see Synthesizer; evaluate's default
     steps is 2000 as in the CLI). threshold="tuned": each run's decision threshold chosen by
-    minority F1 on a stratified 20% of its training part (binary targets). report: path of the
-    HTML report. Returns an
+    minority F1 on a stratified 20% of its training part (binary targets). strategy="auto" (or
+    "mcrage-auto" in methods): mcrage whose share of synthetic rows (0 included), group policy
+    and guidance are chosen by `folds`-fold CV inside each training part for `optimize`
+    (minority-f1, worst-group-recall, auroc, balanced-accuracy) with `auto_classifier` (default
+    the first classifier); the choices are in .auto. report: path of the HTML report. Returns an
     EvaluationResult (runs, groups, summary, paired as DataFrames; text)."""
     table = _table_of(data, "data")
     test_table = _table_of(test, "test") if test is not None else None
@@ -124,11 +132,29 @@ def evaluate(data, target, *, sensitive=None, methods=("none", "ros", "smote", "
     ec.nclassifiers = _parse_names(classifiers, lib.mcr_clf_kind_parse, ec.classifiers,
                                    "classifier", "logreg, rf, xgb, mlp")
     ac = ec.aug
-    if strategy is not None:
+    if strategy == "auto":  # as the CLI: the method mcrage-auto beside the others
+        if "mcrage-auto" not in methods:
+            ec.methods[ec.nmethods] = MCR_AUG_MCRAGE_AUTO
+            ec.nmethods += 1
+    elif strategy is not None:
         ac.strategy = {"balance": 0, "ratio": 1, "group-balance": 2}.get(strategy, -1)
         if ac.strategy < 0:
-            raise InvalidArgumentError(f"strategy must be balance, ratio or group-balance, "
+            raise InvalidArgumentError(f"strategy must be balance, ratio, group-balance or auto, "
                                        f"got {strategy!r}")
+    if optimize is not None:
+        v = ctypes.c_int()
+        if lib.mcr_auto_metric_parse(str(optimize).encode(), ctypes.byref(v)) < 0:
+            raise InvalidArgumentError(f"optimize: unknown metric {optimize!r} (minority-f1, "
+                                       "worst-group-recall, auroc, balanced-accuracy)")
+        ac.optimize = v.value
+    if folds is not None:
+        if not 2 <= int(folds) <= 20:
+            raise InvalidArgumentError(f"folds must be in 2..20, got {folds!r}")
+        ac.folds = int(folds)
+    if auto_classifier is not None:
+        one = (ctypes.c_int * 1)()
+        _parse_names([auto_classifier], lib.mcr_clf_kind_parse, one, "classifier", "logreg, rf, xgb, mlp")
+        ac.auto_classifier = one[0]
     if ratio is not None:
         ac.strategy, ac.ratio = 1, float(ratio)
     if synthetic_fraction is not None:

@@ -95,3 +95,20 @@ def test_fidelity_scores(cohort, tmp_path):
     same = mcrage.fidelity(train, train.copy(), target="outcome", utility=False, privacy=False)
     assert np.allclose(same.columns["score"], 1.0)
     assert same.scores.iloc[0]["detection_auroc_logreg"] < 0.6
+
+
+def test_evaluate_strategy_auto(cohort):
+    # strategy="auto" adds mcrage-auto; its grid per seed (7 points without a sensitive column)
+    # is in .auto with one choice per seed, the same as naming mcrage-auto in methods
+    kw = dict(target="outcome", classifiers=["logreg"], seeds=2, folds=2, random_state=3, **MODEL)
+    res = mcrage.evaluate(cohort, methods=["none"], strategy="auto", **kw)
+    assert set(res.runs["method"]) == {"none", "mcrage-auto"}
+    assert len(res.auto) == 2 * 7 and res.auto.groupby("seed")["chosen"].sum().tolist() == [1, 1]
+    assert set(res.auto["share"]) == {0, 0.25, 0.5, 1} and res.auto["mean"].between(0, 1).all()
+    assert res.verdicts["method"].tolist() == ["mcrage-auto"]
+    again = mcrage.evaluate(cohort, methods=["none", "mcrage-auto"], **kw)
+    assert again.auto.equals(res.auto)
+    with pytest.raises(mcrage.InvalidArgumentError, match="optimize"):
+        mcrage.evaluate(cohort, target="outcome", strategy="auto", optimize="nope")
+    with pytest.raises(mcrage.InvalidArgumentError, match="folds"):
+        mcrage.evaluate(cohort, target="outcome", strategy="auto", folds=1)

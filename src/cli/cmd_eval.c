@@ -5,21 +5,23 @@
 #include <string.h>
 #include <unistd.h>
 
-/* --strategy balance | ratio:R | group-balance */
+/* --strategy balance | ratio:R | group-balance | auto */
 static int parse_strategy(const char *cmd, const char *s, mcr_augment_config *a) {
     if (!strcmp(s, "balance")) a->strategy = MCR_STRAT_BALANCE;
+    else if (!strcmp(s, "auto")) a->strategy = MCR_STRAT_AUTO;
     else if (!strcmp(s, "group-balance")) a->strategy = MCR_STRAT_GROUP_BALANCE;
     else if (!strncmp(s, "ratio:", 6)) {
         a->strategy = MCR_STRAT_RATIO;
         if (cli_double(cmd, "--strategy ratio:R", s + 6, 1e-6, 1, &a->ratio)) return EXIT_USAGE;
     } else
-        return cli_usage(cmd, "--strategy expects balance, ratio:R or group-balance, got '%s'", s);
+        return cli_usage(cmd, "--strategy expects balance, ratio:R, group-balance or auto, got '%s'", s);
     return 0;
 }
 
 enum { E_METHOD = 4000, E_STRATEGY, E_RATIO, E_FRAC, E_K, E_SEED, E_THREADS, E_MARK, E_SSTEPS,
        E_GUID, E_METHODS, E_CLFS, E_SEEDS, E_TESTFRAC, E_TEST, E_THIN, E_JSON, E_POSITIVE,
-       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES, E_AJSON, E_REPORT, E_ETA, E_SAMPLER, E_IDPREFIX, E_THRESH };
+       E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES, E_AJSON, E_REPORT, E_ETA, E_SAMPLER, E_IDPREFIX, E_THRESH,
+       E_OPTIMIZE, E_FOLDS, E_AUTOCLF };
 
 /* options shared by augment and evaluate; returns 1 if handled */
 static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_config *a, int *threads, int *err) {
@@ -44,6 +46,17 @@ static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_conf
         else if (!strcmp(arg, "ddpm")) a->sample.sampler = MCR_SAMPLER_DDPM;
         else *err = cli_usage(cmd, "--sampler expects ddim, ddpm or dpmpp, got '%s'", arg);
         return 1;
+    case E_OPTIMIZE:
+        if (mcr_auto_metric_parse(arg, &a->optimize))
+            *err = cli_usage(cmd, "--optimize expects minority-f1, worst-group-recall, auroc or balanced-accuracy, got '%s'", arg);
+        return 1;
+    case E_FOLDS: if (cli_long(cmd, "--folds", arg, 2, 20, &v)) *err = EXIT_USAGE; else a->folds = (int)v; return 1;
+    case E_AUTOCLF: {
+        mcr_clf_kind k;
+        if (mcr_clf_kind_parse(arg, &k)) *err = cli_usage(cmd, "--auto-classifier: %s", cli_error());
+        else a->auto_classifier = (int)k;
+        return 1;
+    }
     }
     return 0;
 }
@@ -52,9 +65,18 @@ static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_conf
         {"synthetic-fraction", required_argument, 0, E_FRAC}, {"k", required_argument, 0, E_K}, \
         {"threads", required_argument, 0, E_THREADS},                                          \
         {"sample-steps", required_argument, 0, E_SSTEPS}, {"guidance", required_argument, 0, E_GUID}, \
-        {"eta", required_argument, 0, E_ETA}, {"sampler", required_argument, 0, E_SAMPLER}
+        {"eta", required_argument, 0, E_ETA}, {"sampler", required_argument, 0, E_SAMPLER},      \
+        {"optimize", required_argument, 0, E_OPTIMIZE}, {"folds", required_argument, 0, E_FOLDS}, \
+        {"auto-classifier", required_argument, 0, E_AUTOCLF}
 #define AUG_HELP                                                                               \
-    "      --strategy S           balance | ratio:R | group-balance (default balance)\n"         \
+    "      --strategy S           balance | ratio:R | group-balance | auto (default balance)\n"  \
+    "                             auto (mcrage): the share of new rows (0 = none), balance or\n"  \
+    "                             group-balance and the guidance chosen by K-fold CV inside the\n" \
+    "                             rows (evaluate: the method mcrage-auto)\n"                       \
+    "      --optimize M           auto's metric: minority-f1 | worst-group-recall | auroc |\n"    \
+    "                             balanced-accuracy (default minority-f1)\n"                       \
+    "      --folds K              auto's stratified folds, 2..20 (default 3)\n"                    \
+    "      --auto-classifier C    auto's classifier (default logreg; evaluate: its first)\n"       \
     "      --ratio R              same as --strategy ratio:R (minority/majority = R)\n"          \
     "      --synthetic-fraction F share of synthetic rows in the result (default: off)\n"         \
     "      --k K                  SMOTE/ADASYN neighbours (default 5)\n"                          \
@@ -130,7 +152,8 @@ int cmd_augment(int argc, char **argv) {
                    "target classes, or with group-balance the (group, class) cells.\n\n"
                    "  -t, --target COL           class column (required)\n"
                    "  -g, --sensitive COL        group column (needed by group-balance)\n"
-                   "      --method M             none | ros | rus | smote | smote-nc | adasyn | mcrage\n"
+                   "      --method M             none | ros | rus | smote | smote-nc | adasyn | mcrage |\n"
+                   "                             mcrage-auto (= mcrage --strategy auto)\n"
                    "                             (default mcrage)\n" AUG_HELP
                    "      --mark-synthetic COL   add a column COL: 1 for synthetic rows, 0 for real\n"
                    "      --synthetic-id-prefix P identifier-like columns of synthetic rows get P1, P2, ...\n"
@@ -151,6 +174,12 @@ int cmd_augment(int argc, char **argv) {
     if (optind != argc - 1) return cli_usage(cmd, "expects exactly one DATA.csv");
     if (!a.target) return cli_usage(cmd, "missing --target COL");
     if (!out) return cli_usage(cmd, "missing -o AUGMENTED.csv");
+    if ((a.strategy == MCR_STRAT_AUTO || a.method == MCR_AUG_MCRAGE_AUTO) && a.method != MCR_AUG_MCRAGE &&
+        a.method != MCR_AUG_MCRAGE_AUTO)
+        return cli_usage(cmd, "--strategy auto chooses the amount of mcrage's rows; it needs --method mcrage (got %s)",
+                         mcr_aug_method_name(a.method));
+    if (a.optimize == MCR_AUTO_WORST_GROUP_RECALL && !a.sensitive)
+        return cli_usage(cmd, "--optimize worst-group-recall needs --sensitive COL");
     if (a.strategy == MCR_STRAT_GROUP_BALANCE && !a.sensitive) {
         fprintf(stderr, "mcrage: %s: --strategy group-balance needs --sensitive COL\n", cmd);
         return EXIT_INPUT;
@@ -170,7 +199,10 @@ int cmd_augment(int argc, char **argv) {
         fc.target = a.target, fc.sensitive = a.sensitive, fc.drop = a.drop;
         if ((rc = cli_say_identifiers(cmd, t, &fc, a.synthetic_id_prefix))) return mcr_table_free(t), cli_fail(cmd, rc);
     }
-    if (!quiet && a.method == MCR_AUG_MCRAGE) fprintf(stderr, "mcrage: augment: fitting the diffusion model (%d steps)\n", a.fit.steps);
+    if (!quiet && (a.strategy == MCR_STRAT_AUTO || a.method == MCR_AUG_MCRAGE_AUTO))
+        fprintf(stderr, "mcrage: augment: strategy auto: %d-fold cross-validation (up to %d diffusion fits of %d steps), then the chosen amount\n",
+                a.folds, a.folds + 1, a.fit.steps);
+    else if (!quiet && a.method == MCR_AUG_MCRAGE) fprintf(stderr, "mcrage: augment: fitting the diffusion model (%d steps)\n", a.fit.steps);
     mcr_augment_result *r = NULL;
     rc = mcr_augment_run(t, NULL, 0, &a, &r);
     if (rc) return mcr_table_free(t), cli_fail(cmd, rc);
@@ -275,8 +307,10 @@ int cmd_evaluate(int argc, char **argv) {
                    "      --test-frac F        test share (default %g)\n"
                    "      --test FILE.csv      a fixed test table instead of splits\n"
                    "      --thin CLASS:P       keep a share P of CLASS in each training part\n"
-                   "      --methods LIST       none,ros,rus,smote,smote-nc,adasyn,mcrage\n"
-                   "                           (default none,ros,smote,mcrage)\n"
+                   "      --methods LIST       none,ros,rus,smote,smote-nc,adasyn,mcrage,mcrage-auto\n"
+                   "                           (default none,ros,smote,mcrage); mcrage-auto chooses its\n"
+                   "                           amount, policy and guidance by CV inside each training part\n"
+                   "                           (--strategy auto adds it; --optimize, --folds, --auto-classifier)\n"
                    "      --classifiers LIST   logreg,rf,xgb,mlp (default logreg,xgb)\n"
                    "      --balanced           class-weighted classifiers\n"
                    "      --threshold T        0.5 (arg-max, default) | tuned: each method's threshold chosen\n"
@@ -300,6 +334,14 @@ int cmd_evaluate(int argc, char **argv) {
     }
     if (optind != argc - 1) return cli_usage(cmd, "expects exactly one DATA.csv");
     if (!c.target) return cli_usage(cmd, "missing --target COL");
+    if (c.aug.strategy == MCR_STRAT_AUTO) { /* auto is a method here: mcrage-auto beside the others */
+        int has = 0;
+        for (int i = 0; i < c.nmethods; i++) has |= c.methods[i] == MCR_AUG_MCRAGE_AUTO;
+        if (!has && c.nmethods < MCR_AUG_NMETHODS) c.methods[c.nmethods++] = MCR_AUG_MCRAGE_AUTO;
+        c.aug.strategy = MCR_STRAT_BALANCE;
+    }
+    if (c.aug.optimize == MCR_AUTO_WORST_GROUP_RECALL && !c.sensitive)
+        return cli_usage(cmd, "--optimize worst-group-recall needs --sensitive COL");
     mcr_set_threads(threads);
     if (!quiet) {
         c.progress = progress_line;

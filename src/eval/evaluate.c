@@ -37,6 +37,7 @@ struct mcr_eval_result {
     mcr_table *ex_train, *ex_synth, *ex_test;
     mcr_aug_method ex_method;
     mcr_model *ex_model;
+    mcr_auto_result **autos; /* [seeds] mcrage-auto's choice in each seed's training part */
 };
 
 void mcr_eval_config_default(mcr_eval_config *c) {
@@ -58,6 +59,8 @@ void mcr_eval_free(mcr_eval_result *r) {
     free(r->runs);
     mcr_table_free(r->ex_train), mcr_table_free(r->ex_synth), mcr_table_free(r->ex_test);
     mcr_model_free(r->ex_model);
+    for (int s = 0; r->autos && s < r->cfg.seeds; s++) mcr_auto_result_free(r->autos[s]);
+    free(r->autos);
     if (r->group_names)
         for (int g = 0; g < r->G; g++) free(r->group_names[g]);
     free(r->group_names);
@@ -435,7 +438,7 @@ static int tuning_split(eval_ctx *x) {
 
 /* the threshold on the positive class's probability that maximises its F1 on (p, y) (ties: the
  * lowest), among the midpoints between consecutive distinct scores; 0.5 without positives */
-static double best_threshold(const double *prob, const int *y, size_t n, int K, int pos) {
+double mcr_best_threshold(const double *prob, const int *y, size_t n, int K, int pos) {
     mcr_scored *v = malloc((n ? n : 1) * sizeof *v);
     if (!v) return 0.5;
     size_t np = 0;
@@ -510,7 +513,7 @@ static int eval_run_one(eval_ctx *x, mcr_aug_method method, mcr_clf_kind kind, c
     if (!rc && c->tune_threshold && x->nval) { /* chosen on the validation rows */
         double *pv = malloc(x->nval * (size_t)x->K * sizeof(double));
         rc = pv ? mcr_clf_predict(clf, x->Xval, x->nval, pv) : MCR_NOMEM();
-        if (!rc) thr = best_threshold(pv, x->yval, x->nval, x->K, x->pos);
+        if (!rc) thr = mcr_best_threshold(pv, x->yval, x->nval, x->K, x->pos);
         free(pv);
     }
     eval_run *run = &res->runs[res->nruns];
@@ -565,6 +568,9 @@ static int eval_method(eval_ctx *x, mcr_aug_method method) {
     ac.sensitive = c->sensitive;
     ac.method = method;
     ac.seed = x->seed;
+    if (ac.strategy == MCR_STRAT_AUTO) ac.strategy = MCR_STRAT_BALANCE; /* auto is the method mcrage-auto */
+    if (ac.auto_classifier < 0) ac.auto_classifier = c->classifiers[0]; /* mcrage-auto scores evaluate's first */
+    ac.auto_tuned = c->tune_threshold; /* and with tuned thresholds, scores them tuned */
     ac.drop = c->group; /* an id is not a feature for the rebalancers either */
     ac.keep_model = x->s == 0 && method == MCR_AUG_MCRAGE;
     ac.dcr_check = 0;
@@ -580,6 +586,16 @@ static int eval_method(eval_ctx *x, mcr_aug_method method) {
     int rc = mcr_augment_run(x->t, trows, ntr, &ac, &ar);
     if (rc) return rc;
     double aug_s = mcr_now() - t0;
+    if (ar->autochoice) { /* kept per seed */
+        mcr_auto_result_free(res->autos[x->s]);
+        res->autos[x->s] = ar->autochoice;
+        ar->autochoice = NULL;
+        const mcr_auto_point *p = &res->autos[x->s]->points[res->autos[x->s]->chosen];
+        char lab[128];
+        mcr_auto_point_label(p, lab, sizeof lab);
+        say(c, "seed %d/%d: mcrage-auto chose %s (CV %s %.3f)", x->s + 1, c->seeds, lab,
+            mcr_auto_metric_name(res->autos[x->s]->optimize), p->mean);
+    }
     const mcr_table *A = ar->table;
     size_t nsyn = ar->nsynth;
     if (x->s == 0 && nsyn > 0 && (!res->ex_synth || (method == MCR_AUG_MCRAGE && res->ex_method != MCR_AUG_MCRAGE)))
@@ -636,6 +652,7 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
     res->G = G;
     res->group_names = calloc((size_t)(G ? G : 1), sizeof(char *));
     res->runs = calloc((size_t)c->seeds * c->nmethods * c->nclassifiers, sizeof(eval_run));
+    res->autos = calloc((size_t)c->seeds, sizeof(mcr_auto_result *));
     size_t n = t->nrows;
     train = malloc((n ? n : 1) * sizeof(size_t));
     testr = malloc((n ? n : 1) * sizeof(size_t));
@@ -643,7 +660,7 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
     yte = malloc((n ? n : 1) * sizeof(int));
     gte = malloc((n ? n : 1) * sizeof(int));
     feat = malloc((size_t)t->ncols * sizeof(int));
-    if (!res->source || !res->group_names || !res->runs || !train || !testr || !kept ||
+    if (!res->source || !res->group_names || !res->runs || !res->autos || !train || !testr || !kept ||
         !yte || !gte || !feat) {
         rc = MCR_NOMEM();
         goto fail;
@@ -762,6 +779,10 @@ int mcr_eval_cells(const mcr_eval_result *r, mcr_eval_cell **out, int *ncells) {
     return MCR_OK;
 }
 
+const mcr_auto_result *mcr_eval_auto(const mcr_eval_result *r, int s) {
+    return r->autos && s >= 0 && s < r->cfg.seeds ? r->autos[s] : NULL;
+}
+
 void mcr_eval_info(const mcr_eval_result *r, mcr_eval_info_t *i) {
     i->source = r->source, i->target = r->target, i->positive = r->positive_name ? r->positive_name : "";
     i->sensitive = r->sensitive, i->thin = r->thin;
@@ -809,7 +830,19 @@ int mcr_eval_reliability(const mcr_eval_result *r, int method, int clf, double m
     return runs;
 }
 
+static int has_method(const mcr_eval_config *c, mcr_aug_method m) {
+    for (int mi = 0; mi < c->nmethods; mi++)
+        if (c->methods[mi] == m) return 1;
+    return 0;
+}
+
 int mcr_eval_verdict(const mcr_eval_result *r, int i, char *buf, size_t n) {
+    return mcr_eval_verdict_method(r, i, has_method(&r->cfg, MCR_AUG_MCRAGE) || !has_method(&r->cfg, MCR_AUG_MCRAGE_AUTO)
+                                             ? MCR_AUG_MCRAGE : MCR_AUG_MCRAGE_AUTO, buf, n);
+}
+
+/* the verdict on `subject` (mcrage or mcrage-auto); the classical methods exclude both */
+int mcr_eval_verdict_method(const mcr_eval_result *r, int i, mcr_aug_method subject, char *buf, size_t n) {
     const mcr_eval_config *c = &r->cfg;
     if (n) buf[0] = 0;
     if (i < 0 || i >= c->nclassifiers) return -2;
@@ -817,22 +850,23 @@ int mcr_eval_verdict(const mcr_eval_result *r, int i, char *buf, size_t n) {
     double best_f1 = -INFINITY;
     for (int mi = 0; mi < c->nmethods; mi++) {
         int m = c->methods[mi];
-        has_m |= m == MCR_AUG_MCRAGE, has_n |= m == MCR_AUG_NONE;
-        if (m == MCR_AUG_MCRAGE || m == MCR_AUG_NONE) continue;
+        has_m |= m == (int)subject, has_n |= m == MCR_AUG_NONE;
+        if (m == MCR_AUG_MCRAGE || m == MCR_AUG_MCRAGE_AUTO || m == MCR_AUG_NONE) continue;
         double mean, half, *v = malloc((size_t)c->seeds * sizeof(double)); /* its mean minority F1 */
         if (!v) return -2;
         mean_ci(v, collect(r, m, clf, 3, v), &mean, &half);
         free(v);
         if (isfinite(mean) && mean > best_f1) best_f1 = mean, best = m;
     }
-    const char *cn = mcr_clf_name(clf);
+    char cn[64];
+    snprintf(cn, sizeof cn, "%s%s", mcr_clf_name(clf), subject == MCR_AUG_MCRAGE_AUTO ? " (mcrage-auto)" : "");
     if (!has_m || !has_n) {
-        snprintf(buf, n, "%s: no verdict (needs methods none and mcrage)", cn);
+        snprintf(buf, n, "%s: no verdict (needs methods none and %s)", cn, mcr_aug_method_name(subject));
         return -2;
     }
     double fm, flo, fhi, am, alo, ahi;
-    int S = paired(r, MCR_AUG_MCRAGE, MCR_AUG_NONE, clf, 3, &fm, &flo, &fhi);
-    paired(r, MCR_AUG_MCRAGE, MCR_AUG_NONE, clf, 4, &am, &alo, &ahi);
+    int S = paired(r, subject, MCR_AUG_NONE, clf, 3, &fm, &flo, &fhi);
+    paired(r, subject, MCR_AUG_NONE, clf, 4, &am, &alo, &ahi);
     if (S < 2 || !isfinite(flo)) {
         snprintf(buf, n, "%s: no verdict from %d seed%s (no interval; run 3 or more seeds)", cn, S, S == 1 ? "" : "s");
         return -2;
@@ -843,12 +877,12 @@ int mcr_eval_verdict(const mcr_eval_result *r, int i, char *buf, size_t n) {
                        fm, flo, fhi, am, alo, ahi);
     if (r->G > 0 && len >= 0 && (size_t)len < n) {
         double gm, glo, ghi;
-        paired(r, MCR_AUG_MCRAGE, MCR_AUG_NONE, clf, 9, &gm, &glo, &ghi);
+        paired(r, subject, MCR_AUG_NONE, clf, 9, &gm, &glo, &ghi);
         if (isfinite(gm)) len += snprintf(buf + len, n - (size_t)len, ", worst-group recall %+.3f [%+.3f, %+.3f]", gm, glo, ghi);
     }
     if (best >= 0 && len >= 0 && (size_t)len < n) {
         double bm, blo, bhi;
-        paired(r, MCR_AUG_MCRAGE, best, clf, 3, &bm, &blo, &bhi);
+        paired(r, subject, best, clf, 3, &bm, &blo, &bhi);
         const char *cmp = !isfinite(blo) ? "against" : blo > 0 ? "beats" : bhi < 0 ? "trails" : "on par with";
         len += snprintf(buf + len, n - (size_t)len, "; %s %s on minority F1 (%+.3f [%+.3f, %+.3f])", cmp,
                         mcr_aug_method_name((mcr_aug_method)best), bm, blo, bhi);
@@ -857,15 +891,46 @@ int mcr_eval_verdict(const mcr_eval_result *r, int i, char *buf, size_t n) {
                                          * and usually over-states the minority's risk) */
         double sm, sn, half, *w = malloc((size_t)c->seeds * sizeof(double));
         if (w) {
-            mean_ci(w, collect(r, MCR_AUG_MCRAGE, clf, 14, w), &sm, &half);
+            mean_ci(w, collect(r, subject, clf, 14, w), &sm, &half);
             mean_ci(w, collect(r, MCR_AUG_NONE, clf, 14, w), &sn, &half);
             free(w);
             if (isfinite(sm) && isfinite(sn))
                 len += snprintf(buf + len, n - (size_t)len, "; calibration slope %.2f (none %.2f)", sm, sn);
         }
     }
+    if (subject == MCR_AUG_MCRAGE_AUTO && r->autos && len >= 0 && (size_t)len < n) { /* what it chose */
+        int none = 0, nseed = 0;
+        for (int s = 0; s < c->seeds; s++)
+            if (r->autos[s]) nseed++, none += r->autos[s]->points[r->autos[s]->chosen].share == 0;
+        len += snprintf(buf + len, n - (size_t)len, "; chose no synthetic rows in %d of %d seeds", none, nseed);
+    }
     if (v < 0 && len >= 0 && (size_t)len < n) snprintf(buf + len, n - (size_t)len, "; use no rebalancing");
     return v;
+}
+
+/* mcrage-auto's grid: one row per point, one column per seed (CV mean +- sd, * chosen) */
+static void print_autos(const mcr_eval_result *r, FILE *f) {
+    const mcr_auto_result *a0 = NULL;
+    for (int s = 0; s < r->cfg.seeds && !a0; s++) a0 = r->autos ? r->autos[s] : NULL;
+    if (!a0) return;
+    fprintf(f, "\nmcrage-auto: %d-fold cross-validation inside each seed's training part, %s of %s "
+               "(mean +- sd over folds; * chosen)\n%-40s", a0->folds, mcr_auto_metric_name(a0->optimize),
+            mcr_clf_kind_name((mcr_clf_kind)a0->classifier), "grid point");
+    for (int s = 0; s < r->cfg.seeds; s++) fprintf(f, " seed %-12llu", (unsigned long long)(r->cfg.seed + (uint64_t)s));
+    fputc('\n', f);
+    for (int i = 0; i < a0->npoints; i++) {
+        char lab[128];
+        mcr_auto_point_label(&a0->points[i], lab, sizeof lab);
+        fprintf(f, "%-40s", lab);
+        for (int s = 0; s < r->cfg.seeds; s++) {
+            const mcr_auto_result *a = r->autos[s];
+            char cell[64] = "n/a";
+            if (a && i < a->npoints)
+                snprintf(cell, sizeof cell, "%.3f+-%.3f%s", a->points[i].mean, a->points[i].sd, i == a->chosen ? "*" : "");
+            fprintf(f, " %-17s", cell);
+        }
+        fputc('\n', f);
+    }
 }
 
 int mcr_eval_print(const mcr_eval_result *r, FILE *f) {
@@ -884,12 +949,13 @@ int mcr_eval_print(const mcr_eval_result *r, FILE *f) {
     mcr_eval_cell *cells = NULL;
     int ncells = 0;
     if (mcr_eval_cells(r, &cells, &ncells)) return free(v), free(w), MCR_NOMEM();
-    fprintf(f, "%-9s %-7s", "method", "clf");
+    int mw = has_method(c, MCR_AUG_MCRAGE_AUTO) ? 11 : 9; /* the method column's width */
+    fprintf(f, "%-*s %-7s", mw, "method", "clf");
     for (int a = 0; a < NTABLE; a++) fprintf(f, " %-16s", METRICS[TABLE_METRICS[a]].label);
     fputc('\n', f);
     for (int i = 0; i < ncells; i++) {
         const mcr_eval_cell *e = &cells[i];
-        fprintf(f, "%-9s %-7s", mcr_aug_method_name(e->method), mcr_clf_name(e->clf));
+        fprintf(f, "%-*s %-7s", mw, mcr_aug_method_name(e->method), mcr_clf_name(e->clf));
         for (int a = 0; a < NTABLE; a++) {
             char cell[64];
             if (!isfinite(e->mean[a])) snprintf(cell, sizeof cell, "n/a");
@@ -906,14 +972,14 @@ int mcr_eval_print(const mcr_eval_result *r, FILE *f) {
         int has = 0;
         for (int mi = 0; mi < c->nmethods; mi++) has |= c->methods[mi] == bases[b];
         if (!has || c->nmethods < 2) continue;
-        fprintf(f, "\npaired difference vs %s (mean +- 95%% CI of per-seed differences):\n%-9s %-7s",
-                mcr_aug_method_name(bases[b]), "method", "clf");
+        fprintf(f, "\npaired difference vs %s (mean +- 95%% CI of per-seed differences):\n%-*s %-7s",
+                mcr_aug_method_name(bases[b]), mw, "method", "clf");
         for (int a = 0; a < 3; a++) fprintf(f, " %-18s", METRICS[PAIRED_METRICS[a]].label);
         fputc('\n', f);
         for (int mi = 0; mi < c->nmethods; mi++) {
             if (c->methods[mi] == bases[b]) continue;
             for (int ci = 0; ci < c->nclassifiers; ci++) {
-                fprintf(f, "%-9s %-7s", mcr_aug_method_name(c->methods[mi]), mcr_clf_name(c->classifiers[ci]));
+                fprintf(f, "%-*s %-7s", mw, mcr_aug_method_name(c->methods[mi]), mcr_clf_name(c->classifiers[ci]));
                 for (int a = 0; a < 3; a++) {
                     int n1 = collect(r, c->methods[mi], c->classifiers[ci], PAIRED_METRICS[a], v);
                     int n2 = collect(r, bases[b], c->classifiers[ci], PAIRED_METRICS[a], w);
@@ -933,12 +999,15 @@ int mcr_eval_print(const mcr_eval_result *r, FILE *f) {
     }
     free(v), free(w);
     char line[1024];
-    int any = 0;
-    for (int ci = 0; ci < c->nclassifiers; ci++)
+    int any = 0, both = has_method(c, MCR_AUG_MCRAGE) && has_method(c, MCR_AUG_MCRAGE_AUTO);
+    for (int ci = 0; ci < c->nclassifiers; ci++) {
         if (mcr_eval_verdict(r, ci, line, sizeof line) != -2 || ci == 0) {
             if (!any++) fprintf(f, "\ndid rebalancing with mcrage help? (paired per-seed differences, 95%% intervals)\n");
             fprintf(f, "  %s\n", line);
         }
+        if (both && mcr_eval_verdict_method(r, ci, MCR_AUG_MCRAGE_AUTO, line, sizeof line) != -2) fprintf(f, "  %s\n", line);
+    }
+    print_autos(r, f);
     return ferror(f) ? mcr_err(MCR_EIO, "write error") : MCR_OK;
 }
 
@@ -1051,13 +1120,29 @@ int mcr_eval_write_json(const mcr_eval_result *r, const char *path) {
                 fputc('}', f);
             }
     fputs("],\"verdicts\":[", f);
-    for (int ci = 0; ci < c->nclassifiers; ci++) {
-        char line[1024];
-        int k = mcr_eval_verdict(r, ci, line, sizeof line);
-        fprintf(f, "%s{\"classifier\":\"%s\",\"verdict\":\"%s\",\"reading\":", ci ? "," : "",
-                mcr_clf_name(c->classifiers[ci]),
-                k == 1 ? "helped" : k == -1 ? "hurt" : k == 0 ? "no evidence" : "none");
-        mcr_json_string(f, line);
+    int both = has_method(c, MCR_AUG_MCRAGE) && has_method(c, MCR_AUG_MCRAGE_AUTO);
+    first = 1;
+    for (int ci = 0; ci < c->nclassifiers; ci++)
+        for (int pass = 0; pass < 1 + both; pass++) {
+            char line[1024];
+            mcr_aug_method subj = pass ? MCR_AUG_MCRAGE_AUTO
+                                       : has_method(c, MCR_AUG_MCRAGE) || !has_method(c, MCR_AUG_MCRAGE_AUTO) ? MCR_AUG_MCRAGE
+                                                                                                         : MCR_AUG_MCRAGE_AUTO;
+            int k = mcr_eval_verdict_method(r, ci, subj, line, sizeof line);
+            fprintf(f, "%s{\"classifier\":\"%s\",\"method\":\"%s\",\"verdict\":\"%s\",\"reading\":", first ? "" : ",",
+                    mcr_clf_name(c->classifiers[ci]), mcr_aug_method_name(subj),
+                    k == 1 ? "helped" : k == -1 ? "hurt" : k == 0 ? "no evidence" : "none");
+            first = 0;
+            mcr_json_string(f, line);
+            fputc('}', f);
+        }
+    fputs("],\"auto\":[", f);
+    first = 1;
+    for (int s = 0; r->autos && s < c->seeds; s++) {
+        if (!r->autos[s]) continue;
+        fprintf(f, "%s{\"seed\":%llu,\"choice\":", first ? "" : ",", (unsigned long long)(c->seed + (uint64_t)s));
+        first = 0;
+        mcr_auto_write_json(r->autos[s], f);
         fputc('}', f);
     }
     fputs("]}\n", f);

@@ -778,6 +778,18 @@ int mcr_report_augment(const mcr_table *t0, const mcr_augment_result *ar, const 
     rc = mcr_report_new(title, &rep);
     if (!rc) rc = mcr_report_dataset(rep, "Data", t, a->target, a->sensitive);
     if (!rc) rc = mcr_report_balance(rep, "Rebalancing", t, res, NULL, a->target, a->sensitive);
+    if (!rc && ar->autochoice) { /* strategy auto: the grid and the choice */
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f) rc = MCR_NOMEM();
+        else {
+            mcr_auto_print(ar->autochoice, "", f);
+            fclose(f);
+            mcr_report_text(rep, "The amount, chosen by cross-validation (strategy auto)", buf);
+            free(buf);
+        }
+    }
     if (!rc && ar->model) {
         int n, every;
         const float *loss = mcr_model_loss_curve(ar->model, &n, &every);
@@ -822,11 +834,29 @@ int mcr_report_evaluate(const mcr_eval_result *r, const mcr_table *data, const m
     { /* the verdict first: did rebalancing with mcrage help, per classifier */
         char para[4096] = "", line[1024];
         size_t used = 0;
+        int both = 0, hasm = 0;
+        for (int mi = 0; mi < c->nmethods; mi++) hasm |= c->methods[mi] == MCR_AUG_MCRAGE, both |= c->methods[mi] == MCR_AUG_MCRAGE_AUTO;
+        both &= hasm;
         for (int ci = 0; ci < c->nclassifiers && used < sizeof para - 2; ci++) {
             mcr_eval_verdict(r, ci, line, sizeof line);
             used += (size_t)snprintf(para + used, sizeof para - used, "%s%s.", ci ? " " : "", line);
+            if (both && used < sizeof para - 2 && mcr_eval_verdict_method(r, ci, MCR_AUG_MCRAGE_AUTO, line, sizeof line) != -2)
+                used += (size_t)snprintf(para + used, sizeof para - used, " %s.", line);
         }
         mcr_report_text(rep, "Did rebalancing with mcrage help?", para);
+        /* mcrage-auto's choice per seed */
+        used = 0;
+        para[0] = 0;
+        for (int s = 0; s < info.seeds && used < sizeof para - 2; s++) {
+            const mcr_auto_result *a = mcr_eval_auto(r, s);
+            if (!a) continue;
+            mcr_auto_point_label(&a->points[a->chosen], line, sizeof line);
+            used += (size_t)snprintf(para + used, sizeof para - used, "%sseed %llu: %s (CV %s %.3f +- %.3f of %d points)",
+                                     used ? "; " : "", (unsigned long long)(c->seed + (uint64_t)s), line,
+                                     mcr_auto_metric_name(a->optimize), a->points[a->chosen].mean, a->points[a->chosen].sd,
+                                     a->npoints);
+        }
+        if (used) mcr_report_text(rep, "What mcrage-auto chose (cross-validation inside each training part)", para);
     }
     rc = mcr_report_dataset(rep, "Data", data, c->target, c->sensitive);
     const mcr_table *train = NULL, *synth = NULL, *test = NULL;

@@ -18,7 +18,7 @@
 #include "tabular/tabular.h"
 #include <errno.h>
 
-static const char *METHOD_NAMES[] = {"none", "ros", "rus", "smote", "smote-nc", "adasyn", "mcrage"};
+static const char *METHOD_NAMES[] = {"none", "ros", "rus", "smote", "smote-nc", "adasyn", "mcrage", "mcrage-auto"};
 
 const char *mcr_aug_method_name(mcr_aug_method m) {
     return m >= 0 && m < MCR_AUG_NMETHODS ? METHOD_NAMES[m] : "?";
@@ -34,7 +34,7 @@ int mcr_aug_method_parse(const char *s, mcr_aug_method *out) {
         *out = MCR_AUG_SMOTENC;
         return MCR_OK;
     }
-    return mcr_err(MCR_EINVAL, "unknown method '%s' (none, ros, rus, smote, smote-nc, adasyn, mcrage)", s);
+    return mcr_err(MCR_EINVAL, "unknown method '%s' (none, ros, rus, smote, smote-nc, adasyn, mcrage, mcrage-auto)", s);
 }
 
 void mcr_augment_config_default(mcr_augment_config *c) {
@@ -46,6 +46,9 @@ void mcr_augment_config_default(mcr_augment_config *c) {
     c->k = 5;
     c->dcr_check = 1;
     c->seed = 1;
+    c->folds = 3;
+    c->optimize = MCR_AUTO_MINORITY_F1;
+    c->auto_classifier = -1;
     mcr_fit_config_default(&c->fit);
     mcr_sample_config_default(&c->sample);
 }
@@ -227,6 +230,9 @@ static int build_cells(const mcr_table *t, const size_t *rows, size_t nrows, int
         for (int i = 0; i < nc; i++) ce->want[i] = ce->n[i] + add[i];
         free(add), free(def);
     }
+    if (c->amount > 0 && c->amount < 1 && !rus) /* a share of each cell's new rows */
+        for (int i = 0; i < nc; i++)
+            ce->want[i] = ce->n[i] + (size_t)llround(c->amount * (double)(ce->want[i] - ce->n[i]));
     return MCR_OK;
 }
 
@@ -552,8 +558,52 @@ static int ros_rows(const mcr_table *t, cells *ce, size_t total_add, mcr_rng *r,
     return rc;
 }
 
-/* mcrage: the diffusion model fitted on the rows, sampled per cell; copies of training rows
- * resampled, the DCR check */
+/* The new rows per condition of model m: a cell's new rows (cells and conditions share their
+ * index, label * G + group), or, for a model conditioned on (class, group) filling class cells,
+ * each class's new rows split over the groups in proportion to its rows in them (largest
+ * remainder; evenly when none of its rows has a group). counts[mcr_model_ncond(m)]. */
+static int cond_counts(const mcr_table *t, const cells *ce, const mcr_model *m, size_t *counts) {
+    int nc = m->ncond;
+    memset(counts, 0, (size_t)nc * sizeof(size_t));
+    if (nc == ce->ncell && (ce->G > 1 || m->condition != MCR_COND_BOTH)) {
+        for (int i = 0; i < nc; i++) counts[i] = ce->want[i] > ce->n[i] ? ce->want[i] - ce->n[i] : 0;
+        return MCR_OK;
+    }
+    if (m->condition != MCR_COND_BOTH || ce->G != 1 || m->sensitive < 0 || nc % ce->K)
+        return mcr_err(MCR_EINTERNAL, "rebalancing cells do not match the model's conditions");
+    int G = nc / ce->K;
+    double *w = malloc((size_t)G * sizeof(double));
+    if (!w) return MCR_NOMEM();
+    for (int k = 0; k < ce->K; k++) {
+        double sw = 0;
+        for (int g = 0; g < G; g++) w[g] = 0;
+        for (size_t a = 0; a < ce->n[k]; a++) {
+            int g = t->cols[m->sensitive].cat[ce->rows[k][a]];
+            if (g >= 0 && g < G) w[g]++, sw++;
+        }
+        if (sw == 0)
+            for (int g = 0; g < G; g++) w[g] = 1;
+        split_prop(ce->want[k] > ce->n[k] ? ce->want[k] - ce->n[k] : 0, w, G, counts + (size_t)k * G);
+    }
+    free(w);
+    return MCR_OK;
+}
+
+int mcr_augment_cond_counts(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                            const mcr_model *m, size_t *counts) {
+    if (c->strategy == MCR_STRAT_AUTO || c->method == MCR_AUG_RUS)
+        return mcr_err(MCR_EINVAL, "condition counts need a fixed strategy of added rows");
+    int jt = mcr_table_find(t, c->target), js = c->sensitive ? mcr_table_find(t, c->sensitive) : -1;
+    if (jt < 0) return mcr_err(MCR_EINVAL, "no target column '%s'", c->target ? c->target : "");
+    cells ce;
+    int rc = build_cells(t, rows, rows ? nrows : t->nrows, jt, js, c, &ce);
+    if (!rc) rc = cond_counts(t, &ce, m, counts);
+    cells_free(&ce);
+    return rc;
+}
+
+/* mcrage: the diffusion model fitted on the rows, sampled per cell (or, conditioned on class
+ * and group, per class split over groups); copies of training rows resampled, the DCR check */
 static int mcrage_rows(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
                        cells *ce, mcr_augment_result *ar, mcr_table **syn) {
     mcr_fit_config fc = c->fit;
@@ -561,17 +611,17 @@ static int mcrage_rows(const mcr_table *t, const size_t *rows, size_t nrows, con
     fc.sensitive = c->sensitive;
     fc.drop = c->drop;
     fc.seed = c->seed;
-    fc.condition = c->strategy == MCR_STRAT_GROUP_BALANCE ? MCR_COND_BOTH : MCR_COND_TARGET;
+    fc.condition = c->strategy == MCR_STRAT_GROUP_BALANCE || (c->condition_both && c->sensitive) ? MCR_COND_BOTH
+                                                                                                 : MCR_COND_TARGET;
     mcr_model *m = NULL;
     int rc = mcr_model_fit(t, rows, nrows, &fc, &m);
     if (rc) return rc;
     size_t *counts = calloc((size_t)m->ncond, sizeof(size_t));
     if (!counts) return mcr_model_free(m), MCR_NOMEM();
-    for (int i = 0; i < ce->ncell; i++) /* cell index == condition index (label * G + group) */
-        counts[i] = ce->want[i] > ce->n[i] ? ce->want[i] - ce->n[i] : 0;
+    rc = cond_counts(t, ce, m, counts);
     mcr_sample_config sc = c->sample;
     sc.seed = c->seed;
-    rc = mcr_model_sample(m, counts, &sc, syn);
+    if (!rc) rc = mcr_model_sample(m, counts, &sc, syn);
     if (!rc) rc = reject_copies(t, rows, nrows, m, &sc, c->keep_copies ? 0 : 10, *syn, &ar->copies_found, &ar->copies_left);
     if (!rc && c->dcr_check) rc = dcr_report(t, rows, nrows, m, *syn, c->seed, &ar->dcr_close, &ar->dcr_threshold);
     free(counts);
@@ -668,6 +718,7 @@ void mcr_augment_result_free(mcr_augment_result *r) {
     if (!r) return;
     mcr_table_free(r->table);
     mcr_model_free(r->model);
+    mcr_auto_result_free(r->autochoice);
     free(r->source);
     free(r);
 }
@@ -703,6 +754,36 @@ static int augment_result(const mcr_table *t, const mcr_augment_config *c, mcr_t
 static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
                          mcr_augment_result *ar);
 
+/* strategy auto (or method mcrage-auto): the choice by cross-validation inside the rows, then
+ * mcrage with it on all of them (share 0: the rows as they are) */
+static int augment_auto(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                        mcr_augment_result *ar) {
+    if (c->method != MCR_AUG_MCRAGE && c->method != MCR_AUG_MCRAGE_AUTO)
+        return mcr_err(MCR_EINVAL, "strategy auto chooses the amount of mcrage's rows; method %s is not mcrage",
+                       mcr_aug_method_name(c->method));
+    mcr_auto_result *ch = NULL;
+    int rc = mcr_auto_choose(t, rows, nrows, c, &ch);
+    if (rc) return rc;
+    const mcr_auto_point *p = &ch->points[ch->chosen];
+    mcr_augment_config c2 = *c;
+    c2.method = p->share > 0 ? MCR_AUG_MCRAGE : MCR_AUG_NONE;
+    c2.strategy = p->strategy;
+    c2.amount = p->share;
+    c2.condition_both = 1; /* as in the cross-validation */
+    c2.synthetic_fraction = -1;
+    c2.sample.guidance = p->guidance;
+    rc = augment_table(t, rows, nrows, &c2, ar);
+    if (!rc && p->share == 0 && c->synthetic_only) { /* no new rows */
+        mcr_table *empty = NULL;
+        if (!(rc = mcr_table_new_like(t, 0, &empty))) mcr_table_free(ar->table), ar->table = empty, ar->nreal = 0;
+    }
+    if (rc) return mcr_auto_result_free(ch), rc;
+    ar->method = MCR_AUG_MCRAGE_AUTO;
+    ar->copies_resampled = !c->keep_copies;
+    ar->autochoice = ch;
+    return MCR_OK;
+}
+
 int mcr_augment_run(const mcr_table *t0, const size_t *rows, size_t nrows, const mcr_augment_config *c,
                     mcr_augment_result **out) {
     *out = NULL;
@@ -719,7 +800,8 @@ int mcr_augment_run(const mcr_table *t0, const size_t *rows, size_t nrows, const
     mcr_augment_result *ar = calloc(1, sizeof *ar);
     if (!ar) return mcr_table_free(lv), MCR_NOMEM();
     ar->dcr_threshold = NAN;
-    rc = augment_table(lv ? lv : t0, rows, nrows, c, ar);
+    rc = c->strategy == MCR_STRAT_AUTO || c->method == MCR_AUG_MCRAGE_AUTO ? augment_auto(lv ? lv : t0, rows, nrows, c, ar)
+                                                                          : augment_table(lv ? lv : t0, rows, nrows, c, ar);
     mcr_table_free(lv);
     if (rc) return mcr_augment_result_free(ar), rc;
     *out = ar;
@@ -797,7 +879,7 @@ static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, c
     for (int i = 0; i < ce.ncell; i++) total_add += ce.want[i] > ce.n[i] ? ce.want[i] - ce.n[i] : 0;
     if (c->method == MCR_AUG_NONE) {
         rc = mcr_table_take(t, rows, nrows, &res);
-        goto done;
+        goto mark;
     }
     if (c->method == MCR_AUG_RUS) {
         rc = rus_table(t, rows, nrows, jt, &ce, &r, &res);
@@ -822,6 +904,7 @@ static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, c
         }
     }
     if (!rc && nsynth && c->synthetic_id_prefix) rc = scrub_identifiers(t, c, res, &nsynth);
+mark:
     if (!rc && c->mark_synthetic) {
         size_t nreal = res->nrows - nsynth;
         int j = mcr_table_add_column(res, c->mark_synthetic, MCR_COL_CATEGORICAL, 0);
@@ -846,13 +929,15 @@ int mcr_augment_print(const mcr_augment_result *r, const char *prefix, const cha
     size_t nrows = r->table ? r->table->nrows : 0;
     fprintf(f, "%s%s: %zu real + %zu synthetic rows -> %s (%zu rows)\n", p, mcr_aug_method_name(r->method),
             r->nreal, r->nsynth, output ? output : "table", nrows);
-    if (r->method == MCR_AUG_MCRAGE)
+    int mc = r->method == MCR_AUG_MCRAGE || (r->method == MCR_AUG_MCRAGE_AUTO && r->nsynth);
+    if (mc)
         fprintf(f, "%ssynthetic rows that exactly copy a training row: %zu of %zu sampled, %zu left %s\n", p,
                 r->copies_found, r->nsynth, r->copies_left, r->copies_resampled ? "after resampling" : "(copies kept)");
-    if (r->method == MCR_AUG_MCRAGE && r->dcr_threshold == r->dcr_threshold)
+    if (mc && r->dcr_threshold == r->dcr_threshold)
         fprintf(f, "%ssynthetic rows closer to a training row than 99%% of real holdout rows are (DCR < %.4g): "
                    "%zu of %zu (%.1f%%; about 1%% is expected of new patients)\n", p,
                 r->dcr_threshold, r->dcr_close, r->nsynth, r->nsynth ? 100.0 * r->dcr_close / r->nsynth : 0.0);
+    if (r->autochoice) mcr_auto_print(r->autochoice, p, f);
     return ferror(f) ? mcr_err(MCR_EIO, "write error") : MCR_OK;
 }
 
@@ -864,11 +949,15 @@ int mcr_augment_write_json(const mcr_augment_result *r, const char *data, const 
     else fputs("null", f);
     fprintf(f, ",\"method\":\"%s\",\"rows\":%zu,\"synthetic_rows\":%zu", mcr_aug_method_name(r->method),
             r->table ? r->table->nrows : 0, r->nsynth);
-    if (r->method == MCR_AUG_MCRAGE) {
+    if (r->method == MCR_AUG_MCRAGE || r->method == MCR_AUG_MCRAGE_AUTO) {
         fprintf(f, ",\"exact_copies_found\":%zu,\"exact_copies_left\":%zu,\"copies_resampled\":%s",
                 r->copies_found, r->copies_left, r->copies_resampled ? "true" : "false");
         if (r->dcr_threshold == r->dcr_threshold)
             fprintf(f, ",\"dcr_holdout_p01\":%.6g,\"dcr_below_p01\":%zu", r->dcr_threshold, r->dcr_close);
+    }
+    if (r->autochoice) {
+        fputs(",\"auto\":", f);
+        mcr_auto_write_json(r->autochoice, f);
     }
     fprintf(f, "}\n");
     return ferror(f) ? mcr_err(MCR_EIO, "write error") : MCR_OK;

@@ -240,6 +240,10 @@ int mcr_table_band(mcr_table *t, int j, const char *spec);
 int mcr_table_binarize(mcr_table *t, int j, const char *value);
 /* the rarest class with rows (the first of a tie; -1 if none); *unique = 0 on a tie */
 int mcr_minority_class(const size_t *counts, int K, int *unique);
+/* rebalance.c: the synthetic rows per condition of model m (counts[mcr_model_ncond(m)]) that
+ * augment with config c (strategy, amount) on rows[0..nrows) of t (NULL = all) would sample */
+int mcr_augment_cond_counts(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
+                            const mcr_model *m, size_t *counts);
 /* knn.c: quantile q of sorted v[n], linear interpolation (numpy's default); NaN for n = 0.
  * The one rule of augment's DCR threshold and assess's DCR quantiles. */
 double mcr_quantile_sorted(const double *v, size_t n, double q);

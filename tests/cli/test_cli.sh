@@ -73,7 +73,7 @@ expect "fidelity unknown class" 2 "is not a value" -- "$M" fidelity "$D/c.csv" "
 "$M" simulate --rows 1000 --seed 9 -o "$D/hold.csv" >/dev/null 2>&1
 expect "fidelity --holdout --json --report" 0 "wrote report" -- "$M" fidelity "$D/c.csv" "$D/s2.csv" --target outcome --sensitive race \
     --holdout "$D/hold.csv" --max-rows 400 --folds 3 --json "$D/f.json" --report "$D/f.html"
-python3 - "$D/f.json" <<'PY' && ok "fidelity json: scopes, privacy, utility" || bad "fidelity json: scopes, privacy, utility"
+/usr/bin/python3 - "$D/f.json" <<'PY' && ok "fidelity json: scopes, privacy, utility" || bad "fidelity json: scopes, privacy, utility"
 import json, sys
 d = json.load(open(sys.argv[1]))
 kinds = [s["kind"] for s in d["scopes"]]
@@ -105,7 +105,7 @@ expect "fidelity report to an unwritable path" 2 "cannot create" -- "$M" fidelit
 
 # augment / evaluate
 expect "augment smote" 0 "smote: 4000 real +" -- "$M" augment "$D/c.csv" --target outcome --method smote --mark-synthetic syn -o "$D/a.csv"
-python3 - "$D/a.csv" <<'PY' && ok "augment balances and marks synthetic rows" || bad "augment balances and marks synthetic rows"
+/usr/bin/python3 - "$D/a.csv" <<'PY' && ok "augment balances and marks synthetic rows" || bad "augment balances and marks synthetic rows"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 n0 = sum(r["outcome"] == "0" for r in rows); n1 = sum(r["outcome"] == "1" for r in rows)
@@ -164,5 +164,36 @@ expect "--synthetic-id-prefix empty" 1 "non-empty prefix" -- "$M" augment "$D/id
 expect "--feature id models it" 0 "steps in" -- "$M" fit "$D/ids.csv" --target stroke --feature id --steps 5 --widths 8 -o "$D/ids.mcrg"
 grep -q "identifier-like" "$D/err" && bad "--feature id: no identifier line" || ok "--feature id: no identifier line"
 expect "describe flags the id" 0 "<- identifier-like (a distinct value in nearly every row): not modelled" -- "$M" describe "$D/ids.csv"
+
+# strategy auto (issue 18): on classes separated by a wide margin the chosen share is 0 (or the
+# smallest), the grid is in the JSON; bad options name themselves; evaluate's mcrage-auto
+awk 'BEGIN{srand(5); print "x,z,y"; for(i=0;i<600;i++){y=(i%20==0); u1=rand(); u2=rand(); g=sqrt(-2*log(u1+1e-12))*cos(6.2831853*u2); printf "%.4f,%.4f,%d\n", (y?6:-6)+g, rand(), y}}' >"$D/blobs.csv"
+expect "augment --strategy auto" 0 "<- chosen" -- "$M" augment "$D/blobs.csv" --target y --strategy auto --steps 40 --widths 32,32 --batch 128 --json "$D/auto.json" --report "$D/auto.html" -o "$D/auto.csv"
+/usr/bin/python3 - "$D/auto.json" <<'PY' && ok "auto keeps no synthetic rows on separated classes; JSON has the grid" || bad "auto keeps no synthetic rows on separated classes; JSON has the grid"
+import json, sys
+d = json.load(open(sys.argv[1]))
+a = d["auto"]
+assert d["method"] == "mcrage-auto" and a["folds"] == 3 and a["optimize"] == "minority-f1" and a["classifier"] == "logreg"
+assert len(a["grid"]) == 7 and sorted({p["share"] for p in a["grid"]}) == [0, 0.25, 0.5, 1]
+assert all(0 <= p["mean"] <= 1 for p in a["grid"])
+assert a["chosen"]["share"] <= 0.25, a["chosen"]
+assert d["synthetic_rows"] == round(a["chosen"]["share"] * 540), (d["synthetic_rows"], a["chosen"])
+PY
+expect "augment --optimize nope" 1 "--optimize expects minority-f1" -- "$M" augment "$D/blobs.csv" --target y --strategy auto --optimize nope -o "$D/a7.csv"
+expect "augment --folds 1" 1 "--folds expects an integer from 2" -- "$M" augment "$D/blobs.csv" --target y --strategy auto --folds 1 -o "$D/a7.csv"
+expect "augment --strategy auto needs mcrage" 1 "needs --method mcrage" -- "$M" augment "$D/blobs.csv" --target y --strategy auto --method smote -o "$D/a7.csv"
+expect "evaluate --optimize nope" 1 "--optimize expects" -- "$M" evaluate "$D/blobs.csv" --target y --methods none,mcrage-auto --optimize nope
+expect "evaluate --folds 1" 1 "--folds expects" -- "$M" evaluate "$D/blobs.csv" --target y --methods none,mcrage-auto --folds 1
+no_file "no output from refused auto options" "$D/a7.csv"
+expect "evaluate --strategy auto adds mcrage-auto" 0 "mcrage-auto: 2-fold cross-validation" -- "$M" evaluate "$D/blobs.csv" --target y --strategy auto --methods none --classifiers logreg --seeds 2 --folds 2 --steps 40 --widths 32,32 --batch 128 -q --json "$D/ea.json" --report "$D/ea.html"
+/usr/bin/python3 - "$D/ea.json" <<'PY' && ok "evaluate JSON: auto choice per seed, verdict on mcrage-auto" || bad "evaluate JSON: auto choice per seed, verdict on mcrage-auto"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [a["seed"] for a in d["auto"]] == [1, 2] and all(len(a["choice"]["grid"]) == 7 for a in d["auto"])
+assert {r["method"] for r in d["runs"]} == {"none", "mcrage-auto"}
+v = d["verdicts"][0]
+assert v["method"] == "mcrage-auto" and v["verdict"] != "helped", v
+PY
+grep -qF "The amount, chosen by cross-validation" "$D/auto.html" && grep -qF "What mcrage-auto chose" "$D/ea.html" && ok "reports show auto's choice" || bad "reports show auto's choice"
 
 summary test_cli.sh
