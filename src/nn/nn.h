@@ -151,4 +151,77 @@ int mcr_train_get(mcr_rbuf *r, size_t nparams, const char *path, mcr_train_state
 /* ... and a parameter block: u64 count, floats (refused unless count == n and all finite). */
 void mcr_params_put(mcr_wbuf *w, const float *p, size_t n);
 int mcr_params_get(mcr_rbuf *r, size_t n, const char *path, float **out);
+/* ---- image kernels (conv.c): NCHW float32, llm.c style -----------------------------------
+ * Tensors are [N, C, H, W] row-major (W fastest). Every backward ACCUMULATES into its
+ * gradient outputs (dinp, dw, db, ...); pass NULL for a gradient that is not wanted where the
+ * comment says so. Kernels never allocate: scratch comes from a caller-provided workspace
+ * `ws` of `wsn` floats, sized by the matching *_workspace function. OpenMP runs over the
+ * batch; a kernel uses min(omp_get_max_threads(), threads the workspace holds) threads, and
+ * every result is independent of that number (per-image work, and reductions over the batch
+ * done in fixed chunks summed in chunk order), so 1 and 2 threads give identical bits.
+ * SiLU on NCHW is nn.h's silu_forward/silu_backward over N*C*H*W values. */
+#define CONV_DW_CHUNKS 8 /* fixed batch chunks of the dw/db reduction (thread-count independent) */
+
+/* Output size of a k x k convolution with stride s and zero padding p: (H + 2p - k)/s + 1. */
+static inline int conv_out_size(int H, int k, int s, int p) { return (H + 2 * p - k) / s + 1; }
+/* Floats of workspace conv2d_forward/backward need to run `nthreads` threads on N images
+ * (forward needs only the im2col columns; the same size serves both). */
+size_t conv2d_workspace(int N, int C, int H, int W, int OC, int k, int stride, int pad,
+                        int nthreads);
+/* out [N, OC, Ho, Wo] = conv(inp [N, C, H, W], w [OC, C, k, k]) + b [OC] (b may be NULL);
+ * im2col + cblas_sgemm per image (1x1 stride-1 pad-0 convolutions skip im2col). */
+void conv2d_forward(float *out, const float *inp, const float *w, const float *b, float *ws,
+                    size_t wsn, int N, int C, int H, int W, int OC, int k, int stride, int pad);
+/* dinp [N, C, H, W] += (may be NULL), dw [OC, C, k, k] +=, db [OC] += (may be NULL), from
+ * dout [N, OC, Ho, Wo]; im2col is recomputed from inp (not cached). */
+void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                     const float *w, float *ws, size_t wsn, int N, int C, int H, int W, int OC,
+                     int k, int stride, int pad);
+/* The naive direct twins (reference; one thread, double accumulators). */
+void conv2d_forward_naive(float *out, const float *inp, const float *w, const float *b, int N,
+                          int C, int H, int W, int OC, int k, int stride, int pad);
+void conv2d_backward_naive(float *dinp, float *dw, float *db, const float *dout,
+                           const float *inp, const float *w, int N, int C, int H, int W, int OC,
+                           int k, int stride, int pad);
+/* im2col of one image: col [C*k*k, Ho*Wo] from img [C, H, W]; col2im ACCUMULATES col into
+ * img. Row r = (c*k + ki)*k + kj, column oy*Wo + ox reads img[c, oy*s-p+ki, ox*s-p+kj]. */
+void im2col(float *col, const float *img, int C, int H, int W, int k, int stride, int pad);
+void col2im(float *img, const float *col, int C, int H, int W, int k, int stride, int pad);
+
+/* Group normalisation, G groups of C/G channels (C % G == 0), eps 1e-5:
+ * out [N, C, H, W] = (inp - mean[n,g]) * rstd[n,g] * gamma[c] + beta[c];
+ * mean, rstd [N, G] are written (the cache for backward). */
+void groupnorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                       const float *gamma, const float *beta, int N, int C, int HW, int G);
+/* dinp [N, C, H, W] +=, dgamma [C] +=, dbeta [C] += (dgamma/dbeta summed over n in order) */
+void groupnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                        const float *inp, const float *mean, const float *rstd,
+                        const float *gamma, int N, int C, int HW, int G);
+
+/* Nearest 2x upsampling: out [N, C, 2H, 2W], out[.., y, x] = inp[.., y/2, x/2]. */
+void upsample2x_forward(float *out, const float *inp, int N, int C, int H, int W);
+/* dinp [N, C, H, W] += sum of the 4 copies' gradients in dout [N, C, 2H, 2W] */
+void upsample2x_backward(float *dinp, const float *dout, int N, int C, int H, int W);
+/* 2x average pooling: out [N, C, H/2, W/2] (floor; an odd last row/column is dropped) */
+void avgpool2x_forward(float *out, const float *inp, int N, int C, int H, int W);
+/* dinp [N, C, H, W] += dout [N, C, H/2, W/2] / 4 on each of the 4 inputs */
+void avgpool2x_backward(float *dinp, const float *dout, int N, int C, int H, int W);
+
+/* FiLM from a conditioning vector: ss [N, 2C] = (scale [N, C], shift [N, C]) per image;
+ * out [N, C, HW] = inp * (1 + scale[n,c]) + shift[n,c]. out may alias inp. */
+void film_forward(float *out, const float *inp, const float *ss, int N, int C, int HW);
+/* dinp [N, C, HW] += (may be NULL), dss [N, 2C] +=; needs the forward's inp */
+void film_backward(float *dinp, float *dss, const float *dout, const float *inp,
+                   const float *ss, int N, int C, int HW);
+
+/* Multi-head self-attention over the HW positions. qkv [N, 3C, HW] is the output of a 1x1
+ * convolution C -> 3C (channels q | k | v; head h owns channels [h*d, (h+1)*d), d = C/nh).
+ * att [N, nh, HW, HW]: softmax(Q^T K / sqrt(d)) per head, row i = query position (the
+ * cache); out [N, C, HW]: out[h*d + c, i] = sum_j att[i, j] V[c, j]. The output projection
+ * is a 1x1 convolution after it. */
+size_t attention_workspace(int N, int HW, int nh, int nthreads);
+void attention_forward(float *out, float *att, const float *qkv, int N, int C, int HW, int nh);
+/* dqkv [N, 3C, HW] += from dout [N, C, HW]; ws holds one [HW, HW] matrix per thread */
+void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
+                        float *ws, size_t wsn, int N, int C, int HW, int nh);
 #endif
