@@ -66,6 +66,15 @@ $(R)/bench/bench: $(BENCH_SRC) $(R)/libmcrage.a $(R)/src/cli/common.o $(R)/src/c
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) $(ARCH) $(BASE) -Isrc/cli -o $@ $< $(R)/src/cli/common.o $(R)/src/cli/cmd_bench.o $(R)/libmcrage.a $(LIBS)
 
+# the convolution benchmark (JSON lines): im2col + sgemm against sgemm and oneDNN; only this
+# program links oneDNN (libdnnl-dev), the library does not
+.PHONY: bench-conv
+$(R)/bench/bench_conv: bench/bench_conv.c $(R)/src/nn/conv.o $(R)/src/core/rng.o
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) $(ARCH) $(BASE) -o $@ $< $(R)/src/nn/conv.o $(R)/src/core/rng.o $(LIBS) -ldnnl
+bench-conv: $(R)/bench/bench_conv
+	$(R)/bench/bench_conv
+
 # examples use only the public header
 $(R)/examples/%: examples/%.c $(R)/libmcrage.a
 	@mkdir -p $(dir $@)
