@@ -224,4 +224,90 @@ void attention_forward(float *out, float *att, const float *qkv, int N, int C, i
 /* dqkv [N, 3C, HW] += from dout [N, C, HW]; ws holds one [HW, HW] matrix per thread */
 void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
                         float *ws, size_t wsn, int N, int C, int HW, int nh);
+/* ---- the image denoiser: a conditional UNet (unet.c) --------------------------------------
+ * For N images x [N, in_ch, H, W], time steps t [N], labels y [N] (y == nlabel: the null
+ * label) and attributes a [N] (a == nattr: null):
+ *   emb  = silu(te @ Wt1^T + bt1) @ Wt2^T + bt2 + Lab[y] + Att[a]   [N, E], te = sinusoid(t)
+ *   semb = silu(emb)                                                  [N, E]
+ *   h = conv3x3(x) -> ch channels; down path: per level nres residual blocks (then
+ *   attention at the lowest level), a stride-2 3x3 conv between levels; middle: res, attn,
+ *   res; up path: per level nres+1 blocks, each on concat(h, skip), then nearest 2x + conv;
+ *   out = conv3x3(silu(groupnorm(h))) -> in_ch channels: the predicted noise eps.
+ * Residual block (ADM's scale-shift norm), x [N, ci, HW] -> [N, co, HW]:
+ *   h = conv3x3(silu(gn(x))); h = gn(h) * (1 + scale) + shift, (scale, shift) = semb @ Wp^T + bp;
+ *   h = conv3x3(silu(h)); out = h + (ci == co ? x : conv1x1(x)).
+ * Attention block: out = x + conv1x1(attention(conv1x1_{C->3C}(gn(x)))).
+ * The network is a list of modules over a list of tensors (each with a value and a gradient
+ * buffer sized for maxN images), built once by mcr_unet_layout; forward runs the list, and
+ * backward runs it in reverse, every kernel accumulating into its inputs' gradients, so a
+ * tensor read twice (a skip) sums both. All parameters are one flat float array.
+ * Not here yet (for the image line's next steps): the training loop (noise, loss, condition
+ * dropout, mcr_optim_apply), the sampler (reuse diffusion/), the model file section, commands. */
+#define UNET_MAX_LEVELS 6
+#define UNET_MAX_MODS 400
+#define UNET_MAX_TENS 400
+typedef struct mcr_unet_config {
+    int in_ch, H, W;              /* image channels and size; H, W divisible by 2^(nlevels-1) */
+    int ch;                       /* base channels (32) */
+    int nlevels;                  /* resolutions (3) */
+    int mult[UNET_MAX_LEVELS];    /* channel multipliers per level (1, 2, 4 -> 32-64-128) */
+    int nres;                     /* residual blocks per level on the down path (2) */
+    int attn;                     /* self-attention at the lowest level and in the middle (1) */
+    int nheads;                   /* attention heads (1); channels there divisible by it */
+    int groups;                   /* GroupNorm groups (8); every channel count divisible by it */
+    int nlabel, nattr;            /* label / attribute classes (rows nlabel, nattr are null) */
+    int tdim;                     /* sinusoid width (ch); the embedding width E = 4 * ch */
+} mcr_unet_config;
+/* The defaults above for in_ch channels, H x W images, nlabel labels and nattr attributes. */
+void mcr_unet_config_default(mcr_unet_config *c, int in_ch, int H, int W, int nlabel, int nattr);
+
+enum { UM_CONV, UM_GN, UM_SILU, UM_PROJ, UM_FILM, UM_ADD, UM_CAT, UM_ATTN, UM_UP };
+typedef struct mcr_umod {
+    int type, in0, in1, out;      /* tensor indices (in1: FILM's ss, ADD's/CAT's second) */
+    int k, stride, pad;           /* UM_CONV */
+    int G, nh;                    /* UM_GN groups, UM_ATTN heads */
+    size_t w, b;                  /* parameter offsets (conv w/b, gn gamma/beta, proj w/b) */
+    float *c0, *c1;               /* caches: GN mean, rstd [maxN, G]; ATTN att [maxN, nh, HW, HW] */
+} mcr_umod;
+typedef struct mcr_utensor {
+    int C, H, W;
+    float *v, *g;                 /* [maxN, C, H, W] value and gradient */
+} mcr_utensor;
+typedef struct mcr_unet {
+    mcr_unet_config cfg;
+    int E;                        /* embedding width */
+    size_t nparams;
+    size_t tw1, tb1, tw2, tb2, lab, att; /* time MLP [E, tdim], [E], [E, E], [E]; tables
+                                            [nlabel+1, E], [nattr+1, E] */
+    int nmods, ntens;
+    mcr_umod mods[UNET_MAX_MODS];
+    mcr_utensor tens[UNET_MAX_TENS];
+    int t_x, t_semb, t_out;       /* the input, silu(emb) [N, E, 1, 1], the output */
+    /* from mcr_unet_alloc */
+    int maxN;
+    float *mem;                   /* one allocation: every tensor, cache and the buffers below */
+    float *ws;                    /* [wsn] conv/attention workspace */
+    size_t wsn, memn;
+    float *te, *tz, *ta, *emb;    /* [maxN, tdim], [maxN, E] x3: sinusoid, pre-silu, silu, emb */
+    float *dta, *dtz, *demb;      /* [maxN, E] gradients */
+} mcr_unet;
+/* Build the module list and parameter layout (no allocation): MCR_OK, or MCR_EINVAL with a
+ * message naming the field (sizes not divisible, channels not divisible by groups/heads, too
+ * many modules). */
+int mcr_unet_layout(mcr_unet *n, const mcr_unet_config *c);
+/* PyTorch-style initialisation: conv/linear U(+-1/sqrt(fan_in)) for weights and biases,
+ * GroupNorm gamma 1 beta 0, embedding tables N(0, 1). */
+void mcr_unet_init_params(const mcr_unet *n, float *p, uint64_t seed);
+/* Activations for up to maxN images, sized once; workspace for the current thread count. */
+int mcr_unet_alloc(mcr_unet *n, int maxN);
+void mcr_unet_free(mcr_unet *n);
+size_t mcr_unet_activation_floats(const mcr_unet *n); /* floats mcr_unet_alloc holds */
+/* Forward for N <= maxN images: x [N, in_ch, H, W], t [N], y [N] in [0, nlabel],
+ * a [N] in [0, nattr]; the predicted noise in n->tens[n->t_out].v [N, in_ch, H, W]. */
+void mcr_unet_forward(mcr_unet *n, const float *p, const float *x, const int *t, const int *y,
+                      const int *a, int N);
+/* Backward of the last forward given dout [N, in_ch, H, W]: ACCUMULATES into g (layout of p);
+ * the gradient for x is left in n->tens[n->t_x].g. */
+void mcr_unet_backward(mcr_unet *n, const float *p, float *g, const float *dout, const int *y,
+                       const int *a, int N);
 #endif
