@@ -10,9 +10,14 @@
  *   onednn_fwd               oneDNN forward (inference) in the layouts it picks (blocked),
  *                            inputs already in them: its best case
  *   onednn_fwd_nchw          the same plus the reorders from and to our NCHW tensors
+ *   onednn_bwd               oneDNN backward data + backward weights (with bias), blocked
+ *                            layouts, inputs already in them
  * all in GFLOP/s (2 * N * OC * C * k * k * Ho * Wo flops per forward), best of the repeats.
  *
  *   build/rel/bench/bench_conv [--quick] [--threads 1,2] [--batch N]   (make bench-conv)
+ *
+ * Then one line per (UNet size, threads): the default UNet's forward and forward + backward
+ * times, images/s, parameters and activation memory (bench "unet").
  *
  * The library does not link oneDNN (see conv.c's header: im2col + sgemm was kept); this
  * program links it alone. */
@@ -131,6 +136,82 @@ static int onednn_conv(const float *x, const float *w, const float *b, float *y,
     return 0;
 }
 
+/* a oneDNN memory in the layout the primitive wants (md), filled from our NCHW/OIHW buffer */
+static int dn_mem(dnnl_memory_t *out, const dnnl_memory_desc_t *md, const dnnl_memory_desc_t *user_md,
+                  const float *user, dnnl_engine_t eng, dnnl_stream_t st) {
+    dnnl_memory_t mu;
+    dnnl_primitive_desc_t rpd;
+    dnnl_primitive_t rp;
+    DN(dnnl_memory_create(out, md, eng, DNNL_MEMORY_ALLOCATE));
+    DN(dnnl_memory_create(&mu, user_md, eng, (void *)user));
+    DN(dnnl_reorder_primitive_desc_create(&rpd, user_md, eng, md, eng, NULL));
+    DN(dnnl_primitive_create(&rp, rpd));
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, mu}, {DNNL_ARG_TO, *out}};
+    DN(dnnl_primitive_execute(rp, st, 2, args));
+    DN(dnnl_stream_wait(st));
+    dnnl_primitive_destroy(rp), dnnl_primitive_desc_destroy(rpd), dnnl_memory_destroy(mu);
+    return 0;
+}
+
+/* oneDNN backward (data + weights with bias), in the layouts it picks: best seconds */
+static int onednn_conv_bwd(const float *x, const float *w, const float *g, int N, int C, int H,
+                           int W, int OC, int k, int s, int p, double budget, double *t_bwd) {
+    int Ho = conv_out_size(H, k, s, p), Wo = conv_out_size(W, k, s, p);
+    dnnl_engine_t eng;
+    dnnl_stream_t st;
+    DN(dnnl_engine_create(&eng, dnnl_cpu, 0));
+    DN(dnnl_stream_create(&st, eng, dnnl_stream_default_flags));
+    dnnl_dims_t sd = {N, C, H, W}, wd = {OC, C, k, k}, bd = {OC}, dd = {N, OC, Ho, Wo};
+    dnnl_dims_t strides = {s, s}, pl = {p, p}, pr = {p, p};
+    dnnl_memory_desc_t src_any, w_any, b_md, dst_any, src_u, w_u, dst_u;
+    DN(dnnl_memory_desc_init_by_tag(&src_any, 4, sd, dnnl_f32, dnnl_format_tag_any));
+    DN(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
+    DN(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x));
+    DN(dnnl_memory_desc_init_by_tag(&dst_any, 4, dd, dnnl_f32, dnnl_format_tag_any));
+    DN(dnnl_memory_desc_init_by_tag(&src_u, 4, sd, dnnl_f32, dnnl_nchw));
+    DN(dnnl_memory_desc_init_by_tag(&w_u, 4, wd, dnnl_f32, dnnl_oihw));
+    DN(dnnl_memory_desc_init_by_tag(&dst_u, 4, dd, dnnl_f32, dnnl_nchw));
+    dnnl_convolution_desc_t fd, bdd, bwd;
+    DN(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
+                                          &src_any, &w_any, &b_md, &dst_any, strides, pl, pr));
+    DN(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &src_any, &w_any,
+                                                &dst_any, strides, pl, pr));
+    DN(dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &src_any, &w_any,
+                                                   &b_md, &dst_any, strides, pl, pr));
+    dnnl_primitive_desc_t fpd, dpd, wpd;
+    DN(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));
+    DN(dnnl_primitive_desc_create(&dpd, &bdd, NULL, eng, fpd));
+    DN(dnnl_primitive_desc_create(&wpd, &bwd, NULL, eng, fpd));
+    dnnl_memory_t m_dst_d, m_w_d, m_dsrc, m_src_w, m_dst_w, m_dw, m_db;
+    if (dn_mem(&m_dst_d, dnnl_primitive_desc_query_md(dpd, dnnl_query_diff_dst_md, 0), &dst_u, g, eng, st) ||
+        dn_mem(&m_w_d, dnnl_primitive_desc_query_md(dpd, dnnl_query_weights_md, 0), &w_u, w, eng, st) ||
+        dn_mem(&m_src_w, dnnl_primitive_desc_query_md(wpd, dnnl_query_src_md, 0), &src_u, x, eng, st) ||
+        dn_mem(&m_dst_w, dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_dst_md, 0), &dst_u, g, eng, st))
+        return -1;
+    DN(dnnl_memory_create(&m_dsrc, dnnl_primitive_desc_query_md(dpd, dnnl_query_diff_src_md, 0), eng,
+                          DNNL_MEMORY_ALLOCATE));
+    DN(dnnl_memory_create(&m_dw, dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0), eng,
+                          DNNL_MEMORY_ALLOCATE));
+    DN(dnnl_memory_create(&m_db, &b_md, eng, DNNL_MEMORY_ALLOCATE));
+    dnnl_primitive_t pd_, pw_;
+    DN(dnnl_primitive_create(&pd_, dpd));
+    DN(dnnl_primitive_create(&pw_, wpd));
+    dnnl_exec_arg_t ad[3] = {{DNNL_ARG_DIFF_DST, m_dst_d}, {DNNL_ARG_WEIGHTS, m_w_d}, {DNNL_ARG_DIFF_SRC, m_dsrc}};
+    dnnl_exec_arg_t aw[4] = {{DNNL_ARG_SRC, m_src_w}, {DNNL_ARG_DIFF_DST, m_dst_w},
+                             {DNNL_ARG_DIFF_WEIGHTS, m_dw}, {DNNL_ARG_DIFF_BIAS, m_db}};
+    TIME_BEST(*t_bwd, budget, 2,
+              (dnnl_primitive_execute(pd_, st, 3, ad), dnnl_primitive_execute(pw_, st, 4, aw),
+               dnnl_stream_wait(st)));
+    dnnl_primitive_destroy(pd_), dnnl_primitive_destroy(pw_);
+    dnnl_primitive_desc_destroy(fpd), dnnl_primitive_desc_destroy(dpd), dnnl_primitive_desc_destroy(wpd);
+    dnnl_memory_destroy(m_dst_d), dnnl_memory_destroy(m_w_d), dnnl_memory_destroy(m_dsrc),
+        dnnl_memory_destroy(m_src_w), dnnl_memory_destroy(m_dst_w), dnnl_memory_destroy(m_dw),
+        dnnl_memory_destroy(m_db);
+    dnnl_stream_destroy(st);
+    dnnl_engine_destroy(eng);
+    return 0;
+}
+
 /* the per-image sgemms of conv2d_forward without im2col: images over the OpenMP threads */
 static void sgemm_images(float *out, const float *w, const float *cols, int N, int OC, int K,
                          int HoWo, int T) {
@@ -165,6 +246,8 @@ static void bench_shape(int N, int C, int H, int OC, int k, int s, int p, int T,
     TIME_BEST(t_img, budget, 2, sgemm_images(y, w, bigB, N, OC, K, HoWo, T));
     free(bigB), free(bigC);
     int dn = onednn_conv(x, w, b, y, N, C, H, W, OC, k, s, p, budget, &t_dp, &t_dn);
+    double t_db = 0;
+    int dnb = onednn_conv_bwd(x, w, g, N, C, H, W, OC, k, s, p, budget, &t_db);
     double gf = flops * 1e-9;
     printf("{\"bench\":\"conv2d\",\"N\":%d,\"C\":%d,\"H\":%d,\"W\":%d,\"OC\":%d,\"k\":%d,"
            "\"stride\":%d,\"pad\":%d,\"threads\":%d,\"ours_fwd_gflops\":%.2f,"
@@ -175,24 +258,62 @@ static void bench_shape(int N, int C, int H, int OC, int k, int s, int p, int T,
     if (dn == 0)
         printf(",\"onednn_fwd_gflops\":%.2f,\"onednn_fwd_nchw_gflops\":%.2f", gf / t_dp, gf / t_dn);
     else printf(",\"onednn_fwd_gflops\":null,\"onednn_fwd_nchw_gflops\":null");
+    if (dnb == 0) printf(",\"onednn_bwd_gflops\":%.2f", 2 * gf / t_db);
+    else printf(",\"onednn_bwd_gflops\":null");
     printf("}\n");
     fflush(stdout);
     free(x), free(w), free(b), free(y), free(g), free(dx), free(dw), free(db), free(ws);
 }
 
+/* the default UNet (32-64-128, two blocks per level, attention at the lowest level): one
+ * forward, and one forward + backward (a training step without the optimiser), N images */
+static void bench_unet(int H, int in_ch, int N, int T, double budget, mcr_rng *r) {
+    omp_set_num_threads(T);
+    openblas_set_num_threads(T);
+    mcr_unet_config c;
+    mcr_unet_config_default(&c, in_ch, H, H, 2, 4);
+    mcr_unet n;
+    if (mcr_unet_layout(&n, &c) || mcr_unet_alloc(&n, N)) {
+        fprintf(stderr, "bench_conv: unet %dx%d: %s\n", H, H, mcr_last_error());
+        return;
+    }
+    float *p = malloc(n.nparams * sizeof(float)), *g = calloc(n.nparams, sizeof(float));
+    size_t nx = (size_t)N * in_ch * H * H;
+    float *x = frand(nx, r), *d = frand(nx, r);
+    int *t = malloc(sizeof(int) * N), *y = malloc(sizeof(int) * N), *a = malloc(sizeof(int) * N);
+    for (int i = 0; i < N; i++) t[i] = (int)mcr_rng_below(r, 1000), y[i] = i % 3, a[i] = i % 5;
+    mcr_unet_init_params(&n, p, 1);
+    double t_f, t_fb;
+    TIME_BEST(t_f, budget, 2, mcr_unet_forward(&n, p, x, t, y, a, N));
+    TIME_BEST(t_fb, budget, 2,
+              (mcr_unet_forward(&n, p, x, t, y, a, N), mcr_unet_backward(&n, p, g, d, y, a, N)));
+    printf("{\"bench\":\"unet\",\"H\":%d,\"W\":%d,\"in_ch\":%d,\"N\":%d,\"threads\":%d,"
+           "\"params\":%zu,\"modules\":%d,\"activation_mb\":%.1f,\"fwd_ms\":%.1f,"
+           "\"fwd_bwd_ms\":%.1f,\"sample_images_per_s\":%.1f,\"train_images_per_s\":%.1f}\n",
+           H, H, in_ch, N, T, n.nparams, n.nmods, mcr_unet_activation_floats(&n) * 4e-6,
+           1e3 * t_f, 1e3 * t_fb, N / t_f, N / t_fb);
+    fflush(stdout);
+    free(p), free(g), free(x), free(d), free(t), free(y), free(a);
+    mcr_unet_free(&n);
+}
+
 int main(int argc, char **argv) {
-    int quick = 0, N = 32, threads[8] = {1, 2}, nt = 2;
+    int quick = 0, N = 32, threads[8] = {1, 2}, nt = 2, conv = 1, unet = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--no-unet")) unet = 0;
+        else if (!strcmp(argv[i], "--no-conv")) conv = 0;
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) N = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
             nt = 0;
             for (char *t = strtok(argv[++i], ","); t && nt < 8; t = strtok(NULL, ","))
                 threads[nt++] = atoi(t);
         } else {
-            fprintf(stderr, "usage: bench_conv [--quick] [--threads 1,2] [--batch 32]\n"
+            fprintf(stderr, "usage: bench_conv [--quick] [--threads 1,2] [--batch 32] [--no-conv] [--no-unet]\n"
                             "  3x3 convolutions of the UNet at 28x28 and 64x64, C = 32, 64, 128,\n"
-                            "  stride 1 pad 1 and a stride-2 downsampling; --quick: batch 8\n");
+                            "  stride 1 pad 1 and a stride-2 downsampling; --quick: batch 8;\n"
+                            "  then the default UNet's forward and forward+backward at 28x28x1\n"
+                            "  (batch 8) and 64x64x3 (batch 4; --quick: 2 and 1)\n");
             return 1;
         }
     }
@@ -202,11 +323,15 @@ int main(int argc, char **argv) {
     mcr_rng r;
     mcr_rng_seed(&r, 1, 0);
     const int sizes[2] = {28, 64}, chans[3] = {32, 64, 128};
-    for (int ti = 0; ti < nt; ti++)
+    for (int ti = 0; ti < nt && conv; ti++)
         for (int si = 0; si < 2; si++) {
             for (int ci = 0; ci < 3; ci++)
                 bench_shape(N, chans[ci], sizes[si], chans[ci], 3, 1, 1, threads[ti], budget, &r);
             bench_shape(N, 32, sizes[si], 32, 3, 2, 1, threads[ti], budget, &r);
         }
+    for (int ti = 0; ti < nt && unet; ti++) {
+        bench_unet(28, 1, quick ? 2 : 8, threads[ti], budget, &r);
+        bench_unet(64, 3, quick ? 1 : 4, threads[ti], budget, &r);
+    }
     return 0;
 }
