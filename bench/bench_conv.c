@@ -10,6 +10,8 @@
  *   onednn_fwd               oneDNN forward (inference) in the layouts it picks (blocked),
  *                            inputs already in them: its best case
  *   onednn_fwd_nchw          the same plus the reorders from and to our NCHW tensors
+ *   onednn_fwd_plain         a primitive made for plain nchw/oihw tensors (no reorders; its
+ *                            implementation's name in onednn_plain_impl)
  *   onednn_bwd               oneDNN backward data + backward weights (with bias), blocked
  *                            layouts, inputs already in them
  * all in GFLOP/s (2 * N * OC * C * k * k * Ho * Wo flops per forward), best of the repeats.
@@ -72,7 +74,7 @@ static float *frand(size_t n, mcr_rng *r) {
 /* oneDNN forward: best seconds for the primitive alone (blocked layouts) and with reorders */
 static int onednn_conv(const float *x, const float *w, const float *b, float *y, int N, int C,
                        int H, int W, int OC, int k, int s, int p, double budget, double *t_prim,
-                       double *t_nchw) {
+                       double *t_nchw, double *t_plain, char *plain_impl) {
     int Ho = conv_out_size(H, k, s, p), Wo = conv_out_size(W, k, s, p);
     dnnl_engine_t eng;
     dnnl_stream_t st;
@@ -124,6 +126,25 @@ static int onednn_conv(const float *x, const float *w, const float *b, float *y,
     TIME_BEST(*t_nchw, budget, 2,
               (dnnl_primitive_execute(r_x, st, 2, ax), dnnl_primitive_execute(conv, st, 4, ac),
                dnnl_primitive_execute(r_y, st, 2, ay), dnnl_stream_wait(st)));
+    /* a primitive made for plain nchw / oihw tensors (what a drop-in for conv2d_forward would
+     * run: no reorders, oneDNN picks an implementation for those layouts) */
+    {
+        dnnl_convolution_desc_t cd2;
+        dnnl_primitive_desc_t pd2;
+        dnnl_primitive_t conv2;
+        DN(dnnl_convolution_forward_desc_init(&cd2, dnnl_forward_inference, dnnl_convolution_direct,
+                                              &src_u, &w_u, &b_md, &dst_u, strides, pl, pr));
+        DN(dnnl_primitive_desc_create(&pd2, &cd2, NULL, eng, NULL));
+        DN(dnnl_primitive_create(&conv2, pd2));
+        dnnl_exec_arg_t a2[4] = {{DNNL_ARG_SRC, mx_u}, {DNNL_ARG_WEIGHTS, mw_u}, {DNNL_ARG_BIAS, mb},
+                                 {DNNL_ARG_DST, my_u}};
+        TIME_BEST(*t_plain, budget, 2, (dnnl_primitive_execute(conv2, st, 4, a2), dnnl_stream_wait(st)));
+        const char *impl = NULL;
+        if (dnnl_primitive_desc_query(pd2, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl)
+            snprintf(plain_impl, 64, "%s", impl);
+        dnnl_primitive_destroy(conv2);
+        dnnl_primitive_desc_destroy(pd2);
+    }
     dnnl_primitive_destroy(conv), dnnl_primitive_destroy(r_x), dnnl_primitive_destroy(r_w),
         dnnl_primitive_destroy(r_y);
     dnnl_primitive_desc_destroy(pd), dnnl_primitive_desc_destroy(rpd_x),
@@ -235,7 +256,8 @@ static void bench_shape(int N, int C, int H, int OC, int k, int s, int p, int T,
     float *x = frand(ni, r), *w = frand(nw, r), *b = frand(OC, r), *y = frand(no, r),
           *g = frand(no, r), *dx = frand(ni, r), *dw = frand(nw, r), *db = frand(OC, r),
           *ws = frand(wsn, r);
-    double t_f, t_b, t_big, t_img, t_dp = 0, t_dn = 0;
+    double t_f, t_b, t_big, t_img, t_dp = 0, t_dn = 0, t_pl = 0;
+    char impl[64] = "?";
     TIME_BEST(t_f, budget, 2, conv2d_forward(y, x, w, b, ws, wsn, N, C, H, W, OC, k, s, p));
     TIME_BEST(t_b, budget, 2, conv2d_backward(dx, dw, db, g, x, w, ws, wsn, N, C, H, W, OC, k, s, p));
     /* sgemm_big: B = [K, N*HoWo] (the batch's columns side by side) */
@@ -245,7 +267,7 @@ static void bench_shape(int N, int C, int H, int OC, int k, int s, int p, int T,
                           bigB, N * HoWo, 0.0f, bigC, N * HoWo));
     TIME_BEST(t_img, budget, 2, sgemm_images(y, w, bigB, N, OC, K, HoWo, T));
     free(bigB), free(bigC);
-    int dn = onednn_conv(x, w, b, y, N, C, H, W, OC, k, s, p, budget, &t_dp, &t_dn);
+    int dn = onednn_conv(x, w, b, y, N, C, H, W, OC, k, s, p, budget, &t_dp, &t_dn, &t_pl, impl);
     double t_db = 0;
     int dnb = onednn_conv_bwd(x, w, g, N, C, H, W, OC, k, s, p, budget, &t_db);
     double gf = flops * 1e-9;
@@ -256,7 +278,9 @@ static void bench_shape(int N, int C, int H, int OC, int k, int s, int p, int T,
            N, C, H, W, OC, k, s, p, T, gf / t_f, 2 * gf / t_b, gf / t_big, gf / t_img,
            (gf / t_f) / (gf / t_big), (2 * gf / t_b) / (gf / t_big));
     if (dn == 0)
-        printf(",\"onednn_fwd_gflops\":%.2f,\"onednn_fwd_nchw_gflops\":%.2f", gf / t_dp, gf / t_dn);
+        printf(",\"onednn_fwd_gflops\":%.2f,\"onednn_fwd_nchw_gflops\":%.2f,"
+               "\"onednn_fwd_plain_gflops\":%.2f,\"onednn_plain_impl\":\"%s\"",
+               gf / t_dp, gf / t_dn, gf / t_pl, impl);
     else printf(",\"onednn_fwd_gflops\":null,\"onednn_fwd_nchw_gflops\":null");
     if (dnb == 0) printf(",\"onednn_bwd_gflops\":%.2f", 2 * gf / t_db);
     else printf(",\"onednn_bwd_gflops\":null");

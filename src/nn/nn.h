@@ -237,10 +237,11 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
  *   h = conv3x3(silu(gn(x))); h = gn(h) * (1 + scale) + shift, (scale, shift) = semb @ Wp^T + bp;
  *   h = conv3x3(silu(h)); out = h + (ci == co ? x : conv1x1(x)).
  * Attention block: out = x + conv1x1(attention(conv1x1_{C->3C}(gn(x)))).
- * The network is a list of modules over a list of tensors (each with a value and a gradient
- * buffer sized for maxN images), built once by mcr_unet_layout; forward runs the list, and
- * backward runs it in reverse, every kernel accumulating into its inputs' gradients, so a
- * tensor read twice (a skip) sums both. All parameters are one flat float array.
+ * The network is a list of modules over a list of tensors (each with a value buffer sized for
+ * maxN images, and a gradient buffer shared with others whose gradients are not live at the
+ * same time), built once by mcr_unet_layout; forward runs the list, and backward runs it in
+ * reverse, every kernel accumulating into its inputs' gradients, so a tensor read twice (a
+ * skip) sums both. All parameters are one flat float array.
  * Not here yet (for the image line's next steps): the training loop (noise, loss, condition
  * dropout, mcr_optim_apply), the sampler (reuse diffusion/), the model file section, commands. */
 #define UNET_MAX_LEVELS 6
@@ -271,7 +272,9 @@ typedef struct mcr_umod {
 } mcr_umod;
 typedef struct mcr_utensor {
     int C, H, W;
-    float *v, *g;                 /* [maxN, C, H, W] value and gradient */
+    float *v, *g;                 /* [maxN, C, H, W] value and gradient; gradients share
+                                     buffers by liveness in the backward pass (see unet.c) */
+    int zstep;                    /* backward step (reverse module position) zeroing g */
 } mcr_utensor;
 typedef struct mcr_unet {
     mcr_unet_config cfg;

@@ -3,10 +3,10 @@
  * Kernels from conv.c (conv, group norm, upsampling, FiLM, attention) and nn.c (linear, SiLU,
  * embedding, sinusoid).
  *
- * Memory: every module output keeps its value and gradient for the whole batch (the backward
- * pass needs the values; the gradients make skips and shared inputs plain accumulation). At
- * 64x64, 32-64-128 channels and nres = 2 that is ~50 level-0 tensors of maxN*32*4096 floats
- * each, x2: sizing maxN is the caller's memory/speed trade (mcr_unet_activation_floats).
+ * Memory: every module output keeps its value for the whole batch (the backward pass needs
+ * them); gradients share buffers by liveness (plan_gradients), so they cost the peak of the
+ * live set. Sizing maxN is the caller's memory/speed trade (mcr_unet_activation_floats; the
+ * default UNet holds ~26 MB per 28x28 image before this sharing, see bench_conv).
  *
  * Not here yet: the training loop (q_sample noise, MSE loss, label/attribute dropout to the
  * null rows, mcr_optim_apply), the samplers (reuse diffusion/), the model-file section and
@@ -232,11 +232,62 @@ void mcr_unet_init_params(const mcr_unet *n, float *p, uint64_t seed) {
 
 static size_t tsize(const mcr_utensor *t) { return (size_t)t->C * t->H * t->W; }
 
-/* floats for maxN images: tensors (value + gradient), caches, embedding buffers; and ws */
-static size_t unet_floats(const mcr_unet *n, int maxN, size_t *wsn) {
+/* Gradient buffers by liveness. Backward step s runs module nmods-1-s. A tensor's gradient is
+ * live from the first step that accumulates into it (its last reader in forward order; it is
+ * zeroed there, zstep) to its producer's step (which reads it as dout); the output's from
+ * before step 0, the input image's and semb's to the end. Buffers are handed out best-fit
+ * from those freed, so the gradient memory is the peak of the live set (the skips and a few
+ * tensors), not the sum over all tensors. Fills tens[i].zstep and goff[i] (floats per image
+ * from the start of the gradient area); returns the area's floats per image. */
+static size_t plan_gradients(mcr_unet *n, size_t *goff) {
+    enum { MAXB = UNET_MAX_TENS };
+    static const size_t FREE_ = (size_t)-1;
+    size_t bsize[MAXB], boff[MAXB], total = 0;
+    int bbusy[MAXB], nb = 0, owner[UNET_MAX_TENS];
+    for (int i = 0; i < n->ntens; i++) n->tens[i].zstep = -2, owner[i] = -1, goff[i] = FREE_;
+    int R = n->nmods;
+    /* hand a buffer to tensor j */
+#define GIVE(j)                                                                                  \
+    do {                                                                                         \
+        size_t need_ = tsize(&n->tens[j]);                                                       \
+        int best_ = -1;                                                                          \
+        for (int b_ = 0; b_ < nb; b_++)                                                          \
+            if (!bbusy[b_] && bsize[b_] >= need_ && (best_ < 0 || bsize[b_] < bsize[best_]))     \
+                best_ = b_;                                                                      \
+        if (best_ < 0) {                                                                         \
+            MCR_ASSERT(nb < MAXB);                                                               \
+            best_ = nb++;                                                                        \
+            bsize[best_] = need_, boff[best_] = total, total += need_;                          \
+        }                                                                                        \
+        bbusy[best_] = 1, owner[j] = best_, goff[j] = boff[best_];                              \
+    } while (0)
+    n->tens[n->t_out].zstep = -1;
+    GIVE(n->t_out);
+    for (int s = 0; s < R; s++) {
+        const mcr_umod *m = &n->mods[R - 1 - s];
+        int ins[2] = {m->in0, m->in1};
+        for (int q = 0; q < 2; q++) {
+            int j = ins[q];
+            if (j < 0 || n->tens[j].zstep != -2) continue;
+            n->tens[j].zstep = s;
+            GIVE(j);
+        }
+        /* m's output gradient is read by m's backward and dead after it */
+        int o = m->out;
+        if (o != n->t_x && o != n->t_semb && owner[o] >= 0) bbusy[owner[o]] = 0;
+    }
+#undef GIVE
+    for (int i = 0; i < n->ntens; i++) MCR_ASSERT(goff[i] != FREE_);
+    return total;
+}
+
+/* floats for maxN images: tensor values, gradient buffers, caches, embedding buffers; ws */
+static size_t unet_floats(mcr_unet *n, int maxN, size_t *wsn, size_t *gper, size_t *goff) {
     size_t N = (size_t)maxN, tot = 0, ws = 0;
     int T = omp_get_max_threads();
-    for (int i = 0; i < n->ntens; i++) tot += 2 * N * tsize(&n->tens[i]);
+    for (int i = 0; i < n->ntens; i++) tot += N * tsize(&n->tens[i]);
+    *gper = plan_gradients(n, goff);
+    tot += N * *gper;
     for (int i = 0; i < n->nmods; i++) {
         const mcr_umod *m = &n->mods[i];
         const mcr_utensor *in = &n->tens[m->in0], *out = &n->tens[m->out];
@@ -260,9 +311,14 @@ size_t mcr_unet_activation_floats(const mcr_unet *n) { return n->memn; }
 
 int mcr_unet_alloc(mcr_unet *n, int maxN) {
     MCR_ASSERT(maxN >= 1);
-    size_t wsn, tot = unet_floats(n, maxN, &wsn);
+    size_t *goff = malloc(sizeof(size_t) * (size_t)n->ntens), wsn, gper;
+    if (!goff) return MCR_NOMEM();
+    size_t tot = unet_floats(n, maxN, &wsn, &gper, goff);
     n->mem = malloc(tot * sizeof(float));
-    if (!n->mem) return MCR_NOMEM();
+    if (!n->mem) {
+        free(goff);
+        return MCR_NOMEM();
+    }
     n->memn = tot;
     n->maxN = maxN;
     size_t N = (size_t)maxN;
@@ -270,8 +326,10 @@ int mcr_unet_alloc(mcr_unet *n, int maxN) {
     for (int i = 0; i < n->ntens; i++) {
         mcr_utensor *t = &n->tens[i];
         t->v = q, q += N * tsize(t);
-        t->g = q, q += N * tsize(t);
     }
+    for (int i = 0; i < n->ntens; i++) n->tens[i].g = q + N * goff[i];
+    q += N * gper;
+    free(goff);
     for (int i = 0; i < n->nmods; i++) {
         mcr_umod *m = &n->mods[i];
         if (m->type == UM_GN) m->c0 = q, q += N * m->G, m->c1 = q, q += N * m->G;
@@ -343,9 +401,13 @@ void mcr_unet_forward(mcr_unet *n, const float *p, const float *x, const int *t,
         case UM_SILU: silu_forward(out->v, in->v, cnt); break;
         case UM_PROJ: linear_forward(out->v, in->v, p + m->w, p + m->b, N, in->C, out->C); break;
         case UM_FILM: film_forward(out->v, in->v, in1->v, N, in->C, HW); break;
-        case UM_ADD:
-            for (size_t k = 0; k < cnt; k++) out->v[k] = in->v[k] + in1->v[k];
+        case UM_ADD: {
+            float *o = out->v;
+            const float *u = in->v, *w = in1->v;
+#pragma omp parallel for schedule(static) if (cnt > 16384)
+            for (size_t k = 0; k < cnt; k++) o[k] = u[k] + w[k];
             break;
+        }
         case UM_CAT: cat_forward(out->v, in->v, in1->v, N, tsize(in), tsize(in1)); break;
         case UM_ATTN: attention_forward(out->v, m->c0, in->v, N, out->C, HW, m->nh); break;
         case UM_UP: upsample2x_forward(out->v, in->v, N, in->C, in->H, in->W); break;
@@ -356,14 +418,15 @@ void mcr_unet_forward(mcr_unet *n, const float *p, const float *x, const int *t,
 void mcr_unet_backward(mcr_unet *n, const float *p, float *g, const float *dout, const int *y,
                        const int *a, int N) {
     MCR_ASSERT(N >= 1 && N <= n->maxN);
-    for (int i = 0; i < n->ntens; i++)
-        memset(n->tens[i].g, 0, sizeof(float) * N * tsize(&n->tens[i]));
     mcr_utensor *to = &n->tens[n->t_out];
     memcpy(to->g, dout, sizeof(float) * N * tsize(to));
     for (int i = n->nmods - 1; i >= 0; i--) {
         mcr_umod *m = &n->mods[i];
         mcr_utensor *in = &n->tens[m->in0], *out = &n->tens[m->out];
         mcr_utensor *in1 = m->in1 >= 0 ? &n->tens[m->in1] : NULL;
+        int step = n->nmods - 1 - i; /* gradients that start here get zeroed first */
+        if (in->zstep == step) memset(in->g, 0, sizeof(float) * N * tsize(in));
+        if (in1 && in1->zstep == step) memset(in1->g, 0, sizeof(float) * N * tsize(in1));
         int HW = in->H * in->W;
         size_t cnt = (size_t)N * tsize(out);
         /* the input image's gradient is wanted too (n->tens[t_x].g), so dinp is never NULL */
@@ -381,9 +444,13 @@ void mcr_unet_backward(mcr_unet *n, const float *p, float *g, const float *dout,
             linear_backward(in->g, g + m->w, g + m->b, out->g, in->v, p + m->w, N, in->C, out->C);
             break;
         case UM_FILM: film_backward(in->g, in1->g, out->g, in->v, in1->v, N, in->C, HW); break;
-        case UM_ADD:
-            for (size_t k = 0; k < cnt; k++) in->g[k] += out->g[k], in1->g[k] += out->g[k];
+        case UM_ADD: {
+            float *gu = in->g, *gw = in1->g;
+            const float *go = out->g;
+#pragma omp parallel for schedule(static) if (cnt > 16384)
+            for (size_t k = 0; k < cnt; k++) gu[k] += go[k], gw[k] += go[k];
             break;
+        }
         case UM_CAT: {
             size_t na = tsize(in), nb = tsize(in1);
             for (int r = 0; r < N; r++) {
