@@ -201,6 +201,18 @@ static void test_conv_threads(void) {
             conv2d_forward(o[t], x, w, b, ws, wsn, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
             conv2d_backward(dx[t], dw[t], db[t], g, x, w, ws, wsn, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
         }
+        /* a workspace sized for one thread at 2 threads: the kernel runs fewer threads, same bits */
+        {
+            size_t wsn1 = conv2d_workspace(c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p, 1);
+            float *ws1 = zeros(wsn1), *o1 = zeros(no), *dx1 = zeros(ni), *dw1 = zeros(nw), *db1 = zeros(c.OC);
+            omp_set_num_threads(2);
+            conv2d_forward(o1, x, w, b, ws1, wsn1, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
+            conv2d_backward(dx1, dw1, db1, g, x, w, ws1, wsn1, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
+            CHECK(!memcmp(o1, o[0], no * sizeof(float)) && !memcmp(dx1, dx[0], ni * sizeof(float)) &&
+                      !memcmp(dw1, dw[0], nw * sizeof(float)) && !memcmp(db1, db[0], c.OC * sizeof(float)),
+                  "shape %d: one-thread workspace at 2 threads differs", si);
+            free(ws1), free(o1), free(dx1), free(dw1), free(db1);
+        }
         CHECK(!memcmp(o[0], o[1], no * sizeof(float)), "shape %d: forward differs", si);
         CHECK(!memcmp(dx[0], dx[1], ni * sizeof(float)), "shape %d: dinp differs", si);
         CHECK(!memcmp(dw[0], dw[1], nw * sizeof(float)), "shape %d: dw differs", si);
