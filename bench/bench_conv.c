@@ -19,7 +19,9 @@
  *   build/rel/bench/bench_conv [--quick] [--threads 1,2] [--batch N]   (make bench-conv)
  *
  * Then one line per (UNet size, threads): the default UNet's forward and forward + backward
- * times, images/s, parameters and activation memory (bench "unet").
+ * times, images/s, parameters, activation memory, the GFLOP/s achieved (convolutions,
+ * projections and attention products; backward counted as twice the forward) and the same
+ * run's sgemm rate at the UNet's 64-channel 3x3 GEMM shape (bench "unet").
  *
  * The library does not link oneDNN (see conv.c's header: im2col + sgemm was kept); this
  * program links it alone. */
@@ -289,6 +291,21 @@ static void bench_shape(int N, int C, int H, int OC, int k, int s, int p, int T,
     free(x), free(w), free(b), free(y), free(g), free(dx), free(dw), free(db), free(ws);
 }
 
+/* multiply-add flops of one forward of N images: convolutions, the embedding projections,
+ * attention's two products (the time MLP is negligible); backward is twice that */
+static double unet_flops(const mcr_unet *n, int N) {
+    double f = 0;
+    for (int i = 0; i < n->nmods; i++) {
+        const mcr_umod *m = &n->mods[i];
+        const mcr_utensor *in = &n->tens[m->in0], *out = &n->tens[m->out];
+        double hw = (double)out->H * out->W;
+        if (m->type == UM_CONV) f += 2.0 * out->C * in->C * m->k * m->k * hw;
+        if (m->type == UM_PROJ) f += 2.0 * out->C * in->C;
+        if (m->type == UM_ATTN) f += 2.0 * 2.0 * out->C * hw * hw;
+    }
+    return f * N;
+}
+
 /* the default UNet (32-64-128, two blocks per level, attention at the lowest level): one
  * forward, and one forward + backward (a training step without the optimiser), N images */
 static void bench_unet(int H, int in_ch, int N, int T, double budget, mcr_rng *r) {
@@ -307,15 +324,28 @@ static void bench_unet(int H, int in_ch, int N, int T, double budget, mcr_rng *r
     int *t = malloc(sizeof(int) * N), *y = malloc(sizeof(int) * N), *a = malloc(sizeof(int) * N);
     for (int i = 0; i < N; i++) t[i] = (int)mcr_rng_below(r, 1000), y[i] = i % 3, a[i] = i % 5;
     mcr_unet_init_params(&n, p, 1);
-    double t_f, t_fb;
+    double t_f, t_fb, t_g, fl = unet_flops(&n, N);
     TIME_BEST(t_f, budget, 2, mcr_unet_forward(&n, p, x, t, y, a, N));
+    /* the run's own sgemm rate at the UNet's middle shape (64 -> 64 channels, 3x3, at H/2) */
+    {
+        int M = 64, K = 64 * 9, Nc = N * (H / 2) * (H / 2);
+        float *A = frand((size_t)M * K, r), *B = frand((size_t)K * Nc, r), *Cm = frand((size_t)M * Nc, r);
+        TIME_BEST(t_g, budget, 2,
+                  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, Nc, K, 1.0f, A, K, B, Nc,
+                              0.0f, Cm, Nc));
+        t_g = 2.0 * M * K * Nc / t_g * 1e-9;
+        free(A), free(B), free(Cm);
+    }
     TIME_BEST(t_fb, budget, 2,
               (mcr_unet_forward(&n, p, x, t, y, a, N), mcr_unet_backward(&n, p, g, d, y, a, N)));
     printf("{\"bench\":\"unet\",\"H\":%d,\"W\":%d,\"in_ch\":%d,\"N\":%d,\"threads\":%d,"
            "\"params\":%zu,\"modules\":%d,\"activation_mb\":%.1f,\"fwd_ms\":%.1f,"
-           "\"fwd_bwd_ms\":%.1f,\"sample_images_per_s\":%.1f,\"train_images_per_s\":%.1f}\n",
+           "\"fwd_bwd_ms\":%.1f,\"sample_images_per_s\":%.1f,\"train_images_per_s\":%.1f,"
+           "\"fwd_gflops\":%.2f,\"fwd_bwd_gflops\":%.2f,\"sgemm_gflops\":%.2f,"
+           "\"ratio_fwd_bwd\":%.3f}\n",
            H, H, in_ch, N, T, n.nparams, n.nmods, mcr_unet_activation_floats(&n) * 4e-6,
-           1e3 * t_f, 1e3 * t_fb, N / t_f, N / t_fb);
+           1e3 * t_f, 1e3 * t_fb, N / t_f, N / t_fb, fl / t_f * 1e-9, 3 * fl / t_fb * 1e-9, t_g,
+           3 * fl / t_fb * 1e-9 / t_g);
     fflush(stdout);
     free(p), free(g), free(x), free(d), free(t), free(y), free(a);
     mcr_unet_free(&n);
