@@ -2,13 +2,14 @@
  * direct twin), group normalisation, nearest 2x upsampling, 2x average pooling, FiLM
  * scale/shift from a conditioning vector, and multi-head self-attention. See nn.h.
  *
- * Threads. OpenMP runs over images (or image x head for attention); inside a parallel
- * region OpenBLAS (OpenMP build) runs each sgemm on the calling thread. Per-image results
- * are therefore the same whatever the thread count. Reductions over the batch (dw, db of a
- * convolution) are summed per fixed chunk of images (CONV_DW_CHUNKS, not per thread) and
- * the chunk partials added in chunk order, so they too do not depend on the thread count or
- * on scheduling. With one image (sampling one at a time) or one thread the loop runs outside
- * a parallel region and sgemm may use the BLAS threads itself.
+ * Threads. OpenMP runs over groups of images (or image x head for attention); inside a
+ * parallel region OpenBLAS (OpenMP build) runs each sgemm on the calling thread. The groups
+ * depend on the shape only, so results are the same whatever the thread count. Reductions
+ * over the batch (dw, db of a convolution) are summed per fixed chunk of images (at most
+ * CONV_DW_CHUNKS, not per thread) and the chunk partials added in chunk order, so they too do
+ * not depend on the thread count or on scheduling. The exception: with one image (one group)
+ * the loop runs outside a parallel region and sgemm uses the BLAS threads itself, whose
+ * results may differ in the last bits from one thread's (deterministic for a thread count).
  *
  * im2col + sgemm, and oneDNN. bench/bench_conv.c (make bench-conv) measures both on the UNet's
  * 3x3 shapes. On the development machine (AMD EPYC with AVX-512, 2 shared cores, 2026-12-04):
@@ -38,14 +39,14 @@ static void valid_range(int W, int Wo, int kj, int s, int p, int *ox0, int *ox1)
     *ox0 = a, *ox1 = b;
 }
 
-void im2col(float *col, const float *img, int C, int H, int W, int k, int stride, int pad) {
-    /* col [C*k*k, Ho*Wo], img [C, H, W] */
+/* im2col into rows of stride ld (>= Ho*Wo): several images' columns side by side */
+static void im2col_ld(float *col, size_t ld, const float *img, int C, int H, int W, int k,
+                      int stride, int pad) {
     int Ho = conv_out_size(H, k, stride, pad), Wo = conv_out_size(W, k, stride, pad);
-    size_t HoWo = (size_t)Ho * Wo;
     for (int c = 0; c < C; c++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
-                float *row = col + ((size_t)(c * k + ki) * k + kj) * HoWo;
+                float *row = col + ((size_t)(c * k + ki) * k + kj) * ld;
                 const float *ic = img + (size_t)c * H * W;
                 int ox0, ox1;
                 valid_range(W, Wo, kj, stride, pad, &ox0, &ox1);
@@ -68,14 +69,13 @@ void im2col(float *col, const float *img, int C, int H, int W, int k, int stride
             }
 }
 
-void col2im(float *img, const float *col, int C, int H, int W, int k, int stride, int pad) {
-    /* img [C, H, W] += scatter of col [C*k*k, Ho*Wo] */
+static void col2im_ld(float *img, const float *col, size_t ld, int C, int H, int W, int k,
+                      int stride, int pad) {
     int Ho = conv_out_size(H, k, stride, pad), Wo = conv_out_size(W, k, stride, pad);
-    size_t HoWo = (size_t)Ho * Wo;
     for (int c = 0; c < C; c++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
-                const float *row = col + ((size_t)(c * k + ki) * k + kj) * HoWo;
+                const float *row = col + ((size_t)(c * k + ki) * k + kj) * ld;
                 float *ic = img + (size_t)c * H * W;
                 int ox0, ox1;
                 valid_range(W, Wo, kj, stride, pad, &ox0, &ox1);
@@ -89,23 +89,63 @@ void col2im(float *img, const float *col, int C, int H, int W, int k, int stride
             }
 }
 
-/* ------------------------------------------------------------------ convolution */
-static int is_pointwise(int k, int stride, int pad) { return k == 1 && stride == 1 && pad == 0; }
-
-static size_t conv_col_floats(int C, int H, int W, int k, int stride, int pad) {
-    if (is_pointwise(k, stride, pad)) return 0; /* the image itself is its column matrix */
-    size_t Ho = (size_t)conv_out_size(H, k, stride, pad), Wo = (size_t)conv_out_size(W, k, stride, pad);
-    return (size_t)C * k * k * Ho * Wo;
+void im2col(float *col, const float *img, int C, int H, int W, int k, int stride, int pad) {
+    /* col [C*k*k, Ho*Wo], img [C, H, W] */
+    size_t HoWo = (size_t)conv_out_size(H, k, stride, pad) * conv_out_size(W, k, stride, pad);
+    im2col_ld(col, HoWo, img, C, H, W, k, stride, pad);
 }
 
-static int conv_chunks(int N) { return N < CONV_DW_CHUNKS ? N : CONV_DW_CHUNKS; }
+void col2im(float *img, const float *col, int C, int H, int W, int k, int stride, int pad) {
+    /* img [C, H, W] += scatter of col [C*k*k, Ho*Wo] */
+    size_t HoWo = (size_t)conv_out_size(H, k, stride, pad) * conv_out_size(W, k, stride, pad);
+    col2im_ld(img, col, HoWo, C, H, W, k, stride, pad);
+}
+
+/* ------------------------------------------------------------------ convolution
+ * The batch is cut into G <= CONV_DW_CHUNKS fixed chunks (the dw/db partials), each chunk
+ * into sub-batches of nb images whose columns sit side by side in one GEMM of nb*Ho*Wo
+ * columns: small images (7x7 at the UNet's lowest level) would otherwise give GEMMs of 49
+ * columns, which OpenBLAS runs far below its rate. G and nb depend only on the shape (enough
+ * images for CONV_MIN_COLS columns), so the arithmetic is the same for every thread count.
+ * With nb = 1 the image's own rows are the GEMM's operands. */
+#define CONV_MIN_COLS 256
+
+typedef struct {
+    int N, C, H, W, OC, k, s, p; /* shape */
+    int Ho, Wo, HoWo, CKK, G, nb;
+    int nsub;                    /* sub-batches over all chunks */
+    int pw;                      /* 1x1, stride 1, no padding, nb == 1: no im2col */
+    size_t colsz, tmpsz;         /* per-thread floats: columns, gathered output rows */
+} conv_plan;
+
+static conv_plan plan(int N, int C, int H, int W, int OC, int k, int s, int p) {
+    conv_plan q;
+    q.N = N, q.C = C, q.H = H, q.W = W, q.OC = OC, q.k = k, q.s = s, q.p = p;
+    q.Ho = conv_out_size(H, k, s, p), q.Wo = conv_out_size(W, k, s, p);
+    q.HoWo = q.Ho * q.Wo;
+    q.CKK = C * k * k;
+    /* nb0 images make CONV_MIN_COLS columns; fewer chunks when images are small, so that a
+     * chunk holds them, but two at least (two threads' worth) when there are two images */
+    int nb0 = (CONV_MIN_COLS + q.HoWo - 1) / q.HoWo;
+    q.G = N < CONV_DW_CHUNKS ? N : CONV_DW_CHUNKS;
+    if (q.G > N / nb0) q.G = N / nb0 > 2 ? N / nb0 : (N < 2 ? 1 : 2);
+    int maxchunk = (N + q.G - 1) / q.G;
+    q.nb = nb0 < maxchunk ? nb0 : maxchunk;
+    q.nsub = 0;
+    for (int c = 0; c < q.G; c++) q.nsub += (N * (c + 1) / q.G - N * c / q.G + q.nb - 1) / q.nb;
+    q.pw = k == 1 && s == 1 && p == 0 && q.nb == 1;
+    q.colsz = q.pw ? 0 : (size_t)q.CKK * q.nb * q.HoWo;
+    q.tmpsz = q.nb > 1 ? (size_t)OC * q.nb * q.HoWo : 0;
+    return q;
+}
 
 size_t conv2d_workspace(int N, int C, int H, int W, int OC, int k, int stride, int pad,
                         int nthreads) {
+    conv_plan q = plan(N, C, H, W, OC, k, stride, pad);
     int T = nthreads < 1 ? 1 : nthreads;
-    if (T > N) T = N;
-    size_t partial = (size_t)OC * C * k * k + (size_t)OC;
-    return (size_t)T * conv_col_floats(C, H, W, k, stride, pad) + (size_t)conv_chunks(N) * partial;
+    if (T > q.nsub) T = q.nsub; /* forward: sub-batches over threads; backward: chunks (<=) */
+    size_t partial = (size_t)OC * q.CKK + (size_t)OC;
+    return (size_t)T * (q.colsz + q.tmpsz) + (size_t)q.G * partial;
 }
 
 /* threads the call may use: at most omp_get_max_threads(), `items`, and what ws holds */
@@ -118,29 +158,56 @@ static int fit_threads(size_t wsn, size_t fixed, size_t per_thread, int items) {
     return T;
 }
 
+/* A workspace for fewer threads than are running makes a kernel run its items one by one. Run
+ * them then inside an active parallel region (one thread working), so that OpenBLAS stays
+ * on that thread as it would with one thread: the bits do not depend on the thread count.
+ * Only a single item (one image) is left to sgemm's own threads. */
+static int keep_blas_serial(int items) { return items > 1 && omp_get_max_threads() > 1 && !omp_in_parallel(); }
+
 static void conv_check(int N, int C, int H, int W, int OC, int k, int stride, int pad) {
     MCR_ASSERT(N >= 1 && C >= 1 && OC >= 1 && k >= 1 && stride >= 1 && pad >= 0);
-    MCR_ASSERT(conv_out_size(H, k, stride, pad) >= 1 && conv_out_size(W, k, stride, pad) >= 1);
     MCR_ASSERT(H + 2 * pad >= k && W + 2 * pad >= k);
 }
 
-/* one image: out_n [OC, HoWo] = w [OC, CKK] @ col [CKK, HoWo] + b */
-static void conv_one_forward(float *o, const float *x, const float *w, const float *b, float *col,
-                             int C, int H, int W, int OC, int k, int stride, int pad) {
-    int Ho = conv_out_size(H, k, stride, pad), Wo = conv_out_size(W, k, stride, pad);
-    int HoWo = Ho * Wo, CKK = C * k * k;
-    const float *cm = x;
-    if (!is_pointwise(k, stride, pad)) {
-        im2col(col, x, C, H, W, k, stride, pad);
+/* sub-batch i (chunk by chunk, nb images at a time): its first image and image count */
+static void sub_batch(const conv_plan *q, int i, int *n0, int *m) {
+    for (int c = 0; c < q->G; c++) {
+        int a = q->N * c / q->G, e = q->N * (c + 1) / q->G, cnt = (e - a + q->nb - 1) / q->nb;
+        if (i < cnt) {
+            *n0 = a + i * q->nb;
+            *m = e - *n0 < q->nb ? e - *n0 : q->nb;
+            return;
+        }
+        i -= cnt;
+    }
+    MCR_ASSERT(0);
+}
+
+/* images [n0, n0+m), m <= nb: out = w [OC, CKK] @ columns + b; col, tmp: this thread's */
+static void conv_sub_forward(const conv_plan *q, float *out, const float *inp, const float *w,
+                             const float *b, float *col, float *tmp, int n0, int m) {
+    size_t isz = (size_t)q->C * q->H * q->W, osz = (size_t)q->OC * q->HoWo;
+    size_t ld = (size_t)m * q->HoWo;
+    const float *cm = inp + n0 * isz;
+    if (!q->pw) {
+        for (int j = 0; j < m; j++)
+            im2col_ld(col + (size_t)j * q->HoWo, ld, inp + (n0 + j) * isz, q->C, q->H, q->W, q->k,
+                      q->s, q->p);
         cm = col;
     }
+    float *o = m == 1 ? out + n0 * osz : tmp; /* [OC, ld] */
     if (b)
-        for (int oc = 0; oc < OC; oc++) {
-            float *r = o + (size_t)oc * HoWo;
-            for (int i = 0; i < HoWo; i++) r[i] = b[oc];
+        for (int oc = 0; oc < q->OC; oc++) {
+            float *r = o + (size_t)oc * ld;
+            for (size_t i = 0; i < ld; i++) r[i] = b[oc];
         }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, HoWo, CKK, 1.0f, w, CKK, cm, HoWo,
-                b ? 1.0f : 0.0f, o, HoWo);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->OC, (int)ld, q->CKK, 1.0f, w, q->CKK,
+                cm, (int)ld, b ? 1.0f : 0.0f, o, (int)ld);
+    if (m > 1) /* [OC, m, HoWo] -> [m, OC, HoWo] */
+        for (int j = 0; j < m; j++)
+            for (int oc = 0; oc < q->OC; oc++)
+                memcpy(out + (n0 + j) * osz + (size_t)oc * q->HoWo, tmp + (size_t)oc * ld + (size_t)j * q->HoWo,
+                       sizeof(float) * (size_t)q->HoWo);
 }
 
 void conv2d_forward(float *out, const float *inp, const float *w, const float *b, float *ws,
@@ -148,59 +215,75 @@ void conv2d_forward(float *out, const float *inp, const float *w, const float *b
     /* out [N, OC, Ho, Wo], inp [N, C, H, W], w [OC, C, k, k], b [OC] or NULL,
      * ws [wsn] floats (conv2d_workspace) */
     conv_check(N, C, H, W, OC, k, stride, pad);
-    size_t colsz = conv_col_floats(C, H, W, k, stride, pad);
-    size_t isz = (size_t)C * H * W;
-    size_t osz = (size_t)OC * conv_out_size(H, k, stride, pad) * conv_out_size(W, k, stride, pad);
-    int T = fit_threads(wsn, 0, colsz, N);
+    conv_plan q = plan(N, C, H, W, OC, k, stride, pad);
+    size_t per = q.colsz + q.tmpsz;
+    int T = fit_threads(wsn, 0, per, q.nsub);
     if (T == 1) {
-        for (int n = 0; n < N; n++)
-            conv_one_forward(out + n * osz, inp + n * isz, w, b, ws, C, H, W, OC, k, stride, pad);
-        return;
-    }
+#pragma omp parallel num_threads(2) if (keep_blas_serial(q.nsub))
+#pragma omp single
+        for (int i = 0; i < q.nsub; i++) {
+            int n0, m;
+            sub_batch(&q, i, &n0, &m);
+            conv_sub_forward(&q, out, inp, w, b, ws, ws + q.colsz, n0, m);
+        }
+    } else {
 #pragma omp parallel num_threads(T)
-    {
-        float *col = ws + (size_t)omp_get_thread_num() * colsz;
+        {
+            float *col = ws + (size_t)omp_get_thread_num() * per;
 #pragma omp for schedule(static)
-        for (int n = 0; n < N; n++)
-            conv_one_forward(out + n * osz, inp + n * isz, w, b, col, C, H, W, OC, k, stride, pad);
+            for (int i = 0; i < q.nsub; i++) {
+                int n0, m;
+                sub_batch(&q, i, &n0, &m);
+                conv_sub_forward(&q, out, inp, w, b, col, col + q.colsz, n0, m);
+            }
+        }
     }
 }
 
-/* the images of chunk c of G: [N*c/G, N*(c+1)/G) into the partial pdw [OC*CKK + OC] */
-static void conv_chunk_backward(float *dinp, float *pdw, const float *dout, const float *inp,
-                                const float *w, float *col, int n0, int n1, int C, int H, int W,
-                                int OC, int k, int stride, int pad) {
-    int Ho = conv_out_size(H, k, stride, pad), Wo = conv_out_size(W, k, stride, pad);
-    int HoWo = Ho * Wo, CKK = C * k * k;
-    size_t isz = (size_t)C * H * W, osz = (size_t)OC * HoWo;
-    int pw = is_pointwise(k, stride, pad);
+/* chunk [n0, n1) into the partial pdw [OC*CKK + OC], by sub-batches of nb images */
+static void conv_chunk_backward(const conv_plan *q, float *dinp, float *pdw, const float *dout,
+                                const float *inp, const float *w, float *col, float *tmp, int n0,
+                                int n1) {
+    int HoWo = q->HoWo, CKK = q->CKK, OC = q->OC;
+    size_t isz = (size_t)q->C * q->H * q->W, osz = (size_t)OC * HoWo;
     float *pdb = pdw + (size_t)OC * CKK;
     memset(pdw, 0, sizeof(float) * ((size_t)OC * CKK + OC));
-    for (int n = n0; n < n1; n++) {
-        const float *x = inp + n * isz, *g = dout + n * osz;
-        const float *cm = x;
-        if (!pw) {
-            im2col(col, x, C, H, W, k, stride, pad);
+    for (int s0 = n0; s0 < n1; s0 += q->nb) {
+        int m = n1 - s0 < q->nb ? n1 - s0 : q->nb;
+        size_t ld = (size_t)m * HoWo;
+        const float *cm = inp + s0 * isz, *g = dout + s0 * osz;
+        if (!q->pw) {
+            for (int j = 0; j < m; j++)
+                im2col_ld(col + (size_t)j * HoWo, ld, inp + (s0 + j) * isz, q->C, q->H, q->W, q->k,
+                          q->s, q->p);
             cm = col;
         }
-        /* dw [OC, CKK] += g [OC, HoWo] @ col^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, HoWo, 1.0f, g, HoWo, cm,
-                    HoWo, 1.0f, pdw, CKK);
+        if (m > 1) { /* gather dout [m, OC, HoWo] -> [OC, m*HoWo] */
+            for (int j = 0; j < m; j++)
+                for (int oc = 0; oc < OC; oc++)
+                    memcpy(tmp + (size_t)oc * ld + (size_t)j * HoWo, dout + (s0 + j) * osz + (size_t)oc * HoWo,
+                           sizeof(float) * (size_t)HoWo);
+            g = tmp;
+        }
+        /* dw [OC, CKK] += g [OC, ld] @ col^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, (int)ld, 1.0f, g, (int)ld, cm,
+                    (int)ld, 1.0f, pdw, CKK);
         for (int oc = 0; oc < OC; oc++) {
-            const float *r = g + (size_t)oc * HoWo;
-            float s = 0;
-            for (int i = 0; i < HoWo; i++) s += r[i];
-            pdb[oc] += s;
+            const float *r = g + (size_t)oc * ld;
+            float sum = 0;
+            for (size_t i = 0; i < ld; i++) sum += r[i];
+            pdb[oc] += sum;
         }
         if (!dinp) continue;
-        float *dx = dinp + n * isz;
-        if (pw) { /* dx [C, HW] += w^T [C, OC] @ g [OC, HW] */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, HoWo, OC, 1.0f, w, C, g, HoWo,
-                        1.0f, dx, HoWo);
-        } else { /* dcol [CKK, HoWo] = w^T @ g, scattered back */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, HoWo, OC, 1.0f, w, CKK, g,
-                        HoWo, 0.0f, col, HoWo);
-            col2im(dx, col, C, H, W, k, stride, pad);
+        if (q->pw) { /* dx [C, HW] += w^T [C, OC] @ g [OC, HW] */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q->C, HoWo, OC, 1.0f, w, q->C, g,
+                        HoWo, 1.0f, dinp + s0 * isz, HoWo);
+        } else { /* dcol [CKK, ld] = w^T @ g, scattered back image by image */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, (int)ld, OC, 1.0f, w, CKK, g,
+                        (int)ld, 0.0f, col, (int)ld);
+            for (int j = 0; j < m; j++)
+                col2im_ld(dinp + (s0 + j) * isz, col + (size_t)j * HoWo, ld, q->C, q->H, q->W, q->k,
+                          q->s, q->p);
         }
     }
 }
@@ -211,38 +294,40 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
     /* dinp [N, C, H, W] += (or NULL), dw [OC, C, k, k] +=, db [OC] += (or NULL),
      * dout [N, OC, Ho, Wo], inp [N, C, H, W], w [OC, C, k, k], ws [wsn] (conv2d_workspace) */
     conv_check(N, C, H, W, OC, k, stride, pad);
-    int G = conv_chunks(N);
-    size_t CKK = (size_t)C * k * k, partial = (size_t)OC * CKK + OC;
-    size_t colsz = conv_col_floats(C, H, W, k, stride, pad);
-    int T = fit_threads(wsn, (size_t)G * partial, colsz, G);
-    float *parts = ws + (size_t)T * colsz; /* [G, partial] */
+    conv_plan q = plan(N, C, H, W, OC, k, stride, pad);
+    int G = q.G;
+    size_t partial = (size_t)OC * q.CKK + OC, per = q.colsz + q.tmpsz;
+    int T = fit_threads(wsn, (size_t)G * partial, per, G);
+    float *parts = ws + (size_t)T * per; /* [G, partial] */
     if (T == 1) {
+#pragma omp parallel num_threads(2) if (keep_blas_serial(G))
+#pragma omp single
         for (int c = 0; c < G; c++)
-            conv_chunk_backward(dinp, parts + c * partial, dout, inp, w, ws, N * c / G,
-                                N * (c + 1) / G, C, H, W, OC, k, stride, pad);
+            conv_chunk_backward(&q, dinp, parts + c * partial, dout, inp, w, ws, ws + q.colsz,
+                                N * c / G, N * (c + 1) / G);
     } else {
 #pragma omp parallel num_threads(T)
         {
-            float *col = ws + (size_t)omp_get_thread_num() * colsz;
+            float *col = ws + (size_t)omp_get_thread_num() * per;
 #pragma omp for schedule(static)
             for (int c = 0; c < G; c++)
-                conv_chunk_backward(dinp, parts + c * partial, dout, inp, w, col, N * c / G,
-                                    N * (c + 1) / G, C, H, W, OC, k, stride, pad);
+                conv_chunk_backward(&q, dinp, parts + c * partial, dout, inp, w, col, col + q.colsz,
+                                    N * c / G, N * (c + 1) / G);
         }
     }
     /* chunk partials added in chunk order: the same bits for any thread count */
-    size_t nw = (size_t)OC * CKK;
+    size_t nw = (size_t)OC * q.CKK;
 #pragma omp parallel for schedule(static) if (nw > PAR_MIN)
     for (size_t i = 0; i < nw; i++) {
-        float s = dw[i];
-        for (int c = 0; c < G; c++) s += parts[c * partial + i];
-        dw[i] = s;
+        float sum = dw[i];
+        for (int c = 0; c < G; c++) sum += parts[c * partial + i];
+        dw[i] = sum;
     }
     if (db)
         for (int oc = 0; oc < OC; oc++) {
-            float s = db[oc];
-            for (int c = 0; c < G; c++) s += parts[c * partial + nw + oc];
-            db[oc] = s;
+            float sum = db[oc];
+            for (int c = 0; c < G; c++) sum += parts[c * partial + nw + oc];
+            db[oc] = sum;
         }
 }
 
@@ -545,43 +630,53 @@ void attention_forward(float *out, float *att, const float *qkv, int N, int C, i
     }
 }
 
+/* head nhi = n*nh + h of attention_backward, with dP [HW, HW] this thread's scratch */
+static void attention_backward_one(float *dqkv, const float *dout, const float *qkv,
+                                   const float *att, float *dP, int nhi, int C, int HW, int nh) {
+    int d = C / nh, n = nhi / nh, h = nhi % nh;
+    float scale = 1.0f / sqrtf((float)d);
+    size_t hw2 = (size_t)HW * HW;
+    size_t qo = ((size_t)n * 3 * C + (size_t)h * d) * HW;
+    const float *Q = qkv + qo, *K = Q + (size_t)C * HW, *V = Q + (size_t)2 * C * HW;
+    float *dQ = dqkv + qo, *dK = dQ + (size_t)C * HW, *dV = dQ + (size_t)2 * C * HW;
+    const float *P = att + (size_t)nhi * hw2;
+    const float *dY = dout + ((size_t)n * C + (size_t)h * d) * HW;
+    /* dP [HW, HW] = dY^T V;  dV [d, HW] += dY @ P */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HW, HW, d, 1.0f, dY, HW, V, HW, 0.0f, dP,
+                HW);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, HW, HW, 1.0f, dY, HW, P, HW, 1.0f, dV,
+                HW);
+    /* through the softmax: dS = P (dP - rowsum(P dP)), in place */
+    for (int i = 0; i < HW; i++) {
+        float *g = dP + (size_t)i * HW;
+        const float *p = P + (size_t)i * HW;
+        float s = 0;
+        for (int j = 0; j < HW; j++) s += p[j] * g[j];
+        for (int j = 0; j < HW; j++) g[j] = p[j] * (g[j] - s);
+    }
+    /* S = scale Q^T K:  dQ [d, HW] += scale K dS^T;  dK [d, HW] += scale Q dS */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d, HW, HW, scale, K, HW, dP, HW, 1.0f, dQ,
+                HW);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, HW, HW, scale, Q, HW, dP, HW, 1.0f, dK,
+                HW);
+}
+
 void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
                         float *ws, size_t wsn, int N, int C, int HW, int nh) {
     /* dqkv [N, 3C, HW] +=; dout [N, C, HW]; qkv [N, 3C, HW]; att [N, nh, HW, HW];
      * ws [wsn] (attention_workspace) */
-    int d = C / nh;
-    float scale = 1.0f / sqrtf((float)d);
     size_t hw2 = (size_t)HW * HW;
     int T = fit_threads(wsn, 0, hw2, N * nh);
-#pragma omp parallel num_threads(T) if (T > 1)
+    if (T == 1) {
+#pragma omp parallel num_threads(2) if (keep_blas_serial(N * nh))
+#pragma omp single
+        for (int i = 0; i < N * nh; i++) attention_backward_one(dqkv, dout, qkv, att, ws, i, C, HW, nh);
+        return;
+    }
+#pragma omp parallel num_threads(T)
     {
         float *dP = ws + (size_t)omp_get_thread_num() * hw2;
 #pragma omp for schedule(static)
-        for (int nhi = 0; nhi < N * nh; nhi++) {
-            int n = nhi / nh, h = nhi % nh;
-            size_t qo = ((size_t)n * 3 * C + (size_t)h * d) * HW;
-            const float *Q = qkv + qo, *K = Q + (size_t)C * HW, *V = Q + (size_t)2 * C * HW;
-            float *dQ = dqkv + qo, *dK = dQ + (size_t)C * HW, *dV = dQ + (size_t)2 * C * HW;
-            const float *P = att + (size_t)nhi * hw2;
-            const float *dY = dout + ((size_t)n * C + (size_t)h * d) * HW;
-            /* dP [HW, HW] = dY^T V;  dV [d, HW] += dY @ P */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, HW, HW, d, 1.0f, dY, HW, V, HW,
-                        0.0f, dP, HW);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, HW, HW, 1.0f, dY, HW, P, HW,
-                        1.0f, dV, HW);
-            /* through the softmax: dS = P (dP - rowsum(P dP)), in place */
-            for (int i = 0; i < HW; i++) {
-                float *g = dP + (size_t)i * HW;
-                const float *p = P + (size_t)i * HW;
-                float s = 0;
-                for (int j = 0; j < HW; j++) s += p[j] * g[j];
-                for (int j = 0; j < HW; j++) g[j] = p[j] * (g[j] - s);
-            }
-            /* S = scale Q^T K:  dQ [d, HW] += scale K dS^T;  dK [d, HW] += scale Q dS */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d, HW, HW, scale, K, HW, dP, HW,
-                        1.0f, dQ, HW);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d, HW, HW, scale, Q, HW, dP, HW,
-                        1.0f, dK, HW);
-        }
+        for (int i = 0; i < N * nh; i++) attention_backward_one(dqkv, dout, qkv, att, dP, i, C, HW, nh);
     }
 }

@@ -157,8 +157,9 @@ int mcr_params_get(mcr_rbuf *r, size_t n, const char *path, float **out);
  * comment says so. Kernels never allocate: scratch comes from a caller-provided workspace
  * `ws` of `wsn` floats, sized by the matching *_workspace function. OpenMP runs over the
  * batch; a kernel uses min(omp_get_max_threads(), threads the workspace holds) threads, and
- * every result is independent of that number (per-image work, and reductions over the batch
- * done in fixed chunks summed in chunk order), so 1 and 2 threads give identical bits.
+ * every result is independent of that number (work grouped by shape, reductions over the
+ * batch done in fixed chunks summed in chunk order), so 1 and 2 threads give identical bits
+ * for N >= 2 (one image: sgemm on the BLAS threads, deterministic for a thread count).
  * SiLU on NCHW is nn.h's silu_forward/silu_backward over N*C*H*W values. */
 #define CONV_DW_CHUNKS 8 /* fixed batch chunks of the dw/db reduction (thread-count independent) */
 

@@ -69,12 +69,15 @@ static size_t c_out(cshape c) { return (size_t)c.N * c.OC * c_ho(c) * c_wo(c); }
 static size_t c_w(cshape c) { return (size_t)c.OC * c.C * c.k * c.k; }
 
 /* awkward sizes: odd H/W, C and OC not multiples of anything, N = 1, stride 2 with odd sizes,
- * padding 0, 1 and 2, 1x1 (both the pointwise fast path and 1x1 with stride 2), k = 5 */
+ * padding 0, 1 and 2, 1x1 (both the pointwise fast path and 1x1 with stride 2), k = 5, and
+ * batches whose small images share one GEMM */
 static const cshape SHAPES[] = {
     {1, 3, 7, 5, 4, 3, 1, 1},  {2, 5, 9, 7, 7, 3, 2, 1},  {3, 4, 8, 8, 5, 1, 1, 0},
     {1, 2, 5, 7, 3, 3, 2, 0},  {2, 3, 7, 5, 2, 1, 2, 0},  {2, 1, 6, 6, 3, 5, 1, 2},
     {4, 17, 11, 13, 9, 3, 1, 1}, {9, 6, 10, 9, 11, 3, 2, 1}, {1, 1, 3, 3, 1, 3, 1, 0},
     {3, 7, 6, 5, 5, 3, 1, 0},
+    /* batches beyond CONV_DW_CHUNKS: several small images per GEMM (sub-batches of 2 and 3) */
+    {20, 3, 5, 7, 4, 3, 1, 1}, {19, 5, 4, 6, 3, 1, 1, 0}, {17, 2, 7, 7, 3, 3, 2, 1},
 };
 #define NSHAPES ((int)(sizeof SHAPES / sizeof SHAPES[0]))
 
@@ -172,8 +175,8 @@ static void test_conv_grad(void) {
     mcr_rng r;
     mcr_rng_seed(&r, 13, 0);
     const cshape sh[] = {{2, 3, 5, 4, 2, 3, 1, 1}, {1, 2, 7, 5, 3, 3, 2, 1}, {2, 3, 4, 3, 4, 1, 1, 0},
-                         {2, 2, 5, 5, 2, 3, 2, 0}};
-    for (int si = 0; si < 4; si++) {
+                         {2, 2, 5, 5, 2, 3, 2, 0}, {11, 2, 3, 4, 3, 3, 1, 1}, {12, 2, 3, 3, 2, 1, 1, 0}};
+    for (int si = 0; si < 6; si++) {
         cshape c = sh[si];
         conv_ctx k = {c, rnd(c_in(c), &r, 1), rnd(c_w(c), &r, 1), rnd(c.OC, &r, 1), zeros(c_out(c)),
                       rnd(c_out(c), &r, 1), NULL, ws_for(c)};
@@ -189,13 +192,14 @@ static void test_conv_grad(void) {
 }
 
 /* 1 vs 2 threads: forward, dinp, dw and db are the same bits (per-image work; dw/db summed in
- * fixed batch chunks) */
+ * fixed batch chunks; the last two shapes have one chunk, whose GEMMs run on BLAS threads) */
 static void test_conv_threads(void) {
     mcr_rng r;
     mcr_rng_seed(&r, 14, 0);
-    const cshape sh[] = {{5, 6, 9, 8, 7, 3, 1, 1}, {11, 4, 9, 9, 6, 3, 2, 1}, {3, 5, 6, 7, 4, 1, 1, 0}};
+    const cshape sh[] = {{5, 6, 9, 8, 7, 3, 1, 1}, {11, 4, 9, 9, 6, 3, 2, 1}, {3, 5, 6, 7, 4, 1, 1, 0},
+                         {21, 3, 7, 7, 5, 3, 1, 1}, {5, 3, 5, 5, 4, 3, 1, 1}, {9, 4, 3, 3, 6, 1, 1, 0}};
     int keep = omp_get_max_threads();
-    for (int si = 0; si < 3; si++) {
+    for (int si = 0; si < 6; si++) {
         cshape c = sh[si];
         size_t ni = c_in(c), no = c_out(c), nw = c_w(c);
         size_t wsn = conv2d_workspace(c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p, 2);

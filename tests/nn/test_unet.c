@@ -185,6 +185,8 @@ static void test_unet_condition_threads(void) {
     mcr_unet_config c;
     tiny(&c);
     mcr_unet n;
+    int keep = omp_get_max_threads();
+    omp_set_num_threads(2); /* the workspace holds two threads */
     CHECK(mcr_unet_layout(&n, &c) == MCR_OK && mcr_unet_alloc(&n, 4) == MCR_OK, "setup");
     float *p = malloc(n.nparams * sizeof(float));
     mcr_unet_init_params(&n, p, 9);
@@ -194,7 +196,6 @@ static void test_unet_condition_threads(void) {
     fill(x, 4 * 64, &r, 1);
     memcpy(x + 64, x, 64 * sizeof(float)); /* images 0 and 1 equal, t equal, labels differ */
     int t[4] = {10, 10, 10, 900}, y[4] = {0, 1, 0, 2}, a[4] = {0, 0, 3, 1};
-    int keep = omp_get_max_threads();
     float *g[2];
     for (int th = 0; th < 2; th++) {
         omp_set_num_threads(th + 1);
