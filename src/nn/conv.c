@@ -12,16 +12,18 @@
  * results may differ in the last bits from one thread's (deterministic for a thread count).
  *
  * im2col + sgemm, and oneDNN. bench/bench_conv.c (make bench-conv) measures both on the UNet's
- * 3x3 shapes. On the development machine (AMD EPYC with AVX-512, 2 shared cores, 2026-12-04):
- * ours runs at 0.8-1.2x the same run's plain sgemm rate at 64x64 (forward; 0.75-1.1x
- * backward), so the issue's >= 60% target holds; but OpenBLAS 0.3.21 takes this CPU for
- * Haswell (AVX2 kernels; OPENBLAS_CORETYPE=SkylakeX gave ~1.5x on sgemm), while oneDNN's
- * direct AVX-512 kernels in blocked layouts ran 2-3x faster than ours forward (1.5-2.5x even
- * with reorders from and to NCHW on every call) and 2-4x backward. A oneDNN primitive made
- * for plain NCHW picks "gemm:jit", i.e. im2col + its own sgemm, within ~1.3x of ours. The
- * library keeps im2col + sgemm for now: no new dependency, results independent of the
- * thread count (tested), and one code path for every shape; a oneDNN path (reorder at the
- * UNet's entry, blocked layouts inside) is the next step if convolutions dominate training. */
+ * 3x3 shapes (N = 32). On the development machine (AMD EPYC with AVX-512, 2 cores shared
+ * with other jobs, load ~7, 2026-12-04): at 64x64 ours ran at 0.86-1.15x the same run's
+ * plain sgemm rate forward and 0.84-1.10x backward (stride 1, 1 and 2 threads), so the
+ * issue's >= 60% target holds; stride-2 convolutions at 0.53-1.4x. But OpenBLAS 0.3.21 takes
+ * this CPU for Haswell (AVX2 kernels; OPENBLAS_CORETYPE=SkylakeX gave ~1.5x on sgemm), while
+ * at 64x64 oneDNN's direct AVX-512 kernels in blocked layouts ran 2.1-3.6x faster than ours
+ * forward (1.8-2.9x with reorders from and to NCHW on every call) and 2.1-3.1x backward. A
+ * oneDNN primitive made for plain NCHW picks "gemm:jit" (im2col + its own sgemm): 1.1-2.2x.
+ * The library keeps im2col + sgemm for now: no new dependency, results independent of the
+ * thread count (tested), one code path for every shape. A oneDNN path (reorder at the UNet's
+ * entry, blocked layouts inside, or per-call reorders as a first step) is the way to the
+ * issue's training target if convolutions dominate; it needs -ldnnl in the library's LIBS. */
 #include "nn/nn.h"
 #include <cblas.h>
 #include <omp.h>
