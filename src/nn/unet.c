@@ -31,8 +31,9 @@ void mcr_unet_config_default(mcr_unet_config *c, int in_ch, int H, int W, int nl
 /* ------------------------------------------------------------------ building the list */
 typedef struct {
     mcr_unet *n;
-    size_t o;    /* next parameter offset */
+    size_t o;        /* next parameter offset */
     int err;
+    mcr_umod spare;  /* written instead of a module past UNET_MAX_MODS (layout then fails) */
 } builder;
 
 static int tensor(builder *b, int C, int H, int W) {
@@ -50,10 +51,10 @@ static int tensor(builder *b, int C, int H, int W) {
 /* a module of `type` reading in0 (and in1), writing a new tensor [C, H, W]; its index */
 static mcr_umod *module(builder *b, int type, int in0, int in1, int C, int H, int W) {
     mcr_unet *n = b->n;
-    static mcr_umod dummy;
     if (n->nmods >= UNET_MAX_MODS) {
         b->err = 1;
-        return &dummy;
+        memset(&b->spare, 0, sizeof b->spare);
+        return &b->spare;
     }
     mcr_umod *m = &n->mods[n->nmods++];
     memset(m, 0, sizeof *m);
@@ -147,7 +148,10 @@ int mcr_unet_layout(mcr_unet *n, const mcr_unet_config *c) {
                        c->H, c->W, f);
     for (int l = 0; l < c->nlevels; l++)
         if (c->mult[l] < 1) return mcr_err(MCR_EINVAL, "unet: mult[%d] = %d must be >= 1", l, c->mult[l]);
-    builder b = {n, 0, 0};
+    if (1 + c->nlevels * c->nres + c->nlevels - 1 > 64)
+        return mcr_err(MCR_EINVAL, "unet: nlevels %d x nres %d gives more than 64 skip connections",
+                       c->nlevels, c->nres);
+    builder b = {n, 0, 0, {0}};
     n->E = 4 * c->ch;
     int E = n->E;
     n->tw1 = params(&b, (size_t)E * c->tdim);
@@ -166,11 +170,11 @@ int mcr_unet_layout(mcr_unet *n, const mcr_unet_config *c) {
         for (int r = 0; r < c->nres; r++) {
             h = resblock(&b, h, co);
             if (l == L - 1 && c->attn) h = attnblock(&b, h);
-            if (ns < 64) skips[ns++] = h;
+            skips[ns++] = h;
         }
         if (l < L - 1) {
             h = conv(&b, h, co, 3, 2, 1);
-            if (ns < 64) skips[ns++] = h;
+            skips[ns++] = h;
         }
     }
     int clow = c->ch * c->mult[L - 1];

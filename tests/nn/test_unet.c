@@ -172,6 +172,12 @@ static void test_unet_layout_refusals(void) {
     tiny(&c);
     c.nheads = 3;
     CHECK(mcr_unet_layout(&n, &c) == MCR_EINVAL && strstr(mcr_last_error(), "nheads"), "heads");
+    tiny(&c);
+    c.nres = 40; /* 81 skips */
+    CHECK(mcr_unet_layout(&n, &c) == MCR_EINVAL && strstr(mcr_last_error(), "skip"), "skips");
+    tiny(&c);
+    c.nres = 20; /* 41 skips, but far more than UNET_MAX_MODS modules */
+    CHECK(mcr_unet_layout(&n, &c) == MCR_EINVAL && strstr(mcr_last_error(), "modules"), "modules");
     /* the default at 28x28 and 64x64 lays out (28 -> 14 -> 7) */
     mcr_unet_config_default(&c, 1, 28, 28, 2, 4);
     CHECK(mcr_unet_layout(&n, &c) == MCR_OK, "default 28x28: %s", mcr_last_error());
