@@ -243,8 +243,13 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
  * same time), built once by mcr_unet_layout; forward runs the list, and backward runs it in
  * reverse, every kernel accumulating into its inputs' gradients, so a tensor read twice (a
  * skip) sums both. All parameters are one flat float array.
- * Not here yet (for the image line's next steps): the training loop (noise, loss, condition
- * dropout, mcr_optim_apply), the sampler (reuse diffusion/), the model file section, commands. */
+ * Use: mcr_unet_config_default + edits -> mcr_unet_layout -> mcr_unet_alloc(maxN) ->
+ * mcr_optim_init(nparams) + mcr_unet_init_params(o.p); a step: zero o.g, forward on x_t,
+ * the loss's gradient into dout (mse_forward_backward), mcr_unet_backward into o.g,
+ * mcr_optim_apply (tests/nn/test_unet.c test_unet_fits_a_batch does exactly this).
+ * Not here yet (for the image line's next steps): the training loop (q_sample noise, time
+ * steps, label/attribute dropout to the null rows with probability p, null for what an image
+ * lacks), the sampler and guidance (reuse diffusion/), the model file section, commands. */
 #define UNET_MAX_LEVELS 6
 #define UNET_MAX_MODS 400
 #define UNET_MAX_TENS 400
