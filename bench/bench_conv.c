@@ -21,7 +21,8 @@
  * Then one line per (UNet size, threads): the default UNet's forward and forward + backward
  * times, images/s, parameters, activation memory, the GFLOP/s achieved (convolutions,
  * projections and attention products; backward counted as twice the forward) and the same
- * run's sgemm rate at the UNet's 64-channel 3x3 GEMM shape (bench "unet").
+ * run's sgemm rate at the UNet's 64-channel 3x3 GEMM shape, and the peak RSS so far
+ * (bench "unet"; run with --no-conv for the UNet's own).
  *
  * The library does not link oneDNN (see conv.c's header: im2col + sgemm was kept); this
  * program links it alone. */
@@ -29,6 +30,7 @@
 #include <cblas.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
+#include <sys/resource.h>
 #include <time.h>
 
 void openblas_set_num_threads(int);
@@ -291,6 +293,13 @@ static void bench_shape(int N, int C, int H, int OC, int k, int s, int p, int T,
     free(x), free(w), free(b), free(y), free(g), free(dx), free(dw), free(db), free(ws);
 }
 
+/* the process's peak resident set so far (the run's largest UNet dominates it) */
+static double peak_rss_mb(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss / 1024.0;
+}
+
 /* multiply-add flops of one forward of N images: convolutions, the embedding projections,
  * attention's two products (the time MLP is negligible); backward is twice that */
 static double unet_flops(const mcr_unet *n, int N) {
@@ -342,10 +351,10 @@ static void bench_unet(int H, int in_ch, int N, int T, double budget, mcr_rng *r
            "\"params\":%zu,\"modules\":%d,\"activation_mb\":%.1f,\"fwd_ms\":%.1f,"
            "\"fwd_bwd_ms\":%.1f,\"sample_images_per_s\":%.1f,\"train_images_per_s\":%.1f,"
            "\"fwd_gflops\":%.2f,\"fwd_bwd_gflops\":%.2f,\"sgemm_gflops\":%.2f,"
-           "\"ratio_fwd_bwd\":%.3f}\n",
+           "\"ratio_fwd_bwd\":%.3f,\"peak_rss_mb\":%.1f}\n",
            H, H, in_ch, N, T, n.nparams, n.nmods, mcr_unet_activation_floats(&n) * 4e-6,
            1e3 * t_f, 1e3 * t_fb, N / t_f, N / t_fb, fl / t_f * 1e-9, 3 * fl / t_fb * 1e-9, t_g,
-           3 * fl / t_fb * 1e-9 / t_g);
+           3 * fl / t_fb * 1e-9 / t_g, peak_rss_mb());
     fflush(stdout);
     free(p), free(g), free(x), free(d), free(t), free(y), free(a);
     mcr_unet_free(&n);
