@@ -5,8 +5,9 @@
  *
  * Memory: every module output keeps its value for the whole batch (the backward pass needs
  * them); gradients share buffers by liveness (plan_gradients), so they cost the peak of the
- * live set. Sizing maxN is the caller's memory/speed trade (mcr_unet_activation_floats; the
- * default UNet holds ~26 MB per 28x28 image before this sharing, see bench_conv).
+ * live set (the default UNet: 26 -> 16 MB per 28x28 image, 45 MB per 64x64 RGB image;
+ * bench_conv's activation_mb). Sizing maxN is the caller's memory/speed trade
+ * (mcr_unet_activation_floats).
  *
  * Not here yet: the training loop (q_sample noise, MSE loss, label/attribute dropout to the
  * null rows, mcr_optim_apply), the samplers (reuse diffusion/), the model-file section and
@@ -48,7 +49,7 @@ static int tensor(builder *b, int C, int H, int W) {
     return n->ntens++;
 }
 
-/* a module of `type` reading in0 (and in1), writing a new tensor [C, H, W]; its index */
+/* a new module of `type` reading in0 (and in1) and writing a new tensor [C, H, W] */
 static mcr_umod *module(builder *b, int type, int in0, int in1, int C, int H, int W) {
     mcr_unet *n = b->n;
     if (n->nmods >= UNET_MAX_MODS) {
@@ -210,6 +211,9 @@ static void uniform_init(float *p, size_t n, float bound, mcr_rng *r) {
     for (size_t i = 0; i < n; i++) p[i] = (float)((2 * mcr_rng_uniform(r) - 1) * bound);
 }
 
+/* PyTorch's defaults (and MCR_STREAM_INIT, as the tabular denoiser). ADM also zeroes each
+ * residual block's second convolution and the output convolution; that is the trainer's
+ * choice to make (zero those modules' w and b after this call). */
 void mcr_unet_init_params(const mcr_unet *n, float *p, uint64_t seed) {
     mcr_rng r;
     mcr_rng_seed(&r, seed, MCR_STREAM_INIT);
