@@ -5,7 +5,7 @@
  *
  * Memory: every module output keeps its value for the whole batch (the backward pass needs
  * them); gradients share buffers by liveness (plan_gradients), so they cost the peak of the
- * live set (the default UNet: 26 -> 16 MB per 28x28 image, 45 MB per 64x64 RGB image;
+ * live set (the default UNet: 26 -> 16 MB per 28x28 image, ~77 MB per 64x64 RGB image;
  * bench_conv's activation_mb). Sizing maxN is the caller's memory/speed trade
  * (mcr_unet_activation_floats).
  *
