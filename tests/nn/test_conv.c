@@ -1,8 +1,8 @@
 /* test_conv.c — the image kernels of conv.c: every backward against central finite
  * differences (loss L = sum(out * R) with a fixed random R, accumulated and differenced in
  * double; the kernels themselves are float), the im2col + sgemm convolution against its naive
- * direct twin at awkward sizes, im2col/col2im as adjoints, closed forms, and 1 vs 2 threads
- * giving identical bits.
+ * direct twin at awkward sizes, im2col/col2im as adjoints, closed forms, 1 vs 2 threads
+ * giving identical bits, and PyTorch golden values for the conventions.
  *
  * Tolerances: a loss that is linear in the perturbed tensor (convolution, resampling, FiLM in
  * each of its inputs) has no truncation error, so a large step h = 0.25 keeps float rounding
@@ -426,6 +426,141 @@ static void test_attention_threads(void) {
     omp_set_num_threads(keep);
 }
 
+/* ------------------------------------------------------------------ PyTorch golden values
+ * Independent reference for the conventions (OIHW weights, padding, GroupNorm's biased
+ * variance and eps, attention's 1/sqrt(d) and row orientation): PyTorch 1.13 in float64 on
+ * inputs given by formulas, printed by this script (run with Debian's python3-torch; no
+ * PyTorch is needed to run the test):
+ * import math, torch
+ * torch.set_default_dtype(torch.float64)
+ * def seq(n, f): return torch.tensor([f(i) for i in range(n)])
+ * def carr(name, t):
+ *     v = t.detach().flatten().tolist()
+ *     body = ", ".join("%.9g" % x for x in v)
+ *     print("static const double %s[%d] = {%s};" % (name, len(v), body))
+ * # convolution N2 C3 H5 W4 -> OC2, k3, stride 2, pad 1
+ * x = seq(120, lambda i: math.sin(0.37 * i + 0.1)).reshape(2, 3, 5, 4).requires_grad_()
+ * w = seq(54, lambda i: math.cos(0.23 * i)).reshape(2, 3, 3, 3).requires_grad_()
+ * b = torch.tensor([0.1, -0.2]).requires_grad_()
+ * o = torch.nn.functional.conv2d(x, w, b, stride=2, padding=1)
+ * R = seq(o.numel(), lambda i: math.sin(0.11 * i + 0.5)).reshape(o.shape)
+ * (o * R).sum().backward()
+ * carr("G_CONV_OUT", o); carr("G_CONV_DW", w.grad); carr("G_CONV_DB", b.grad)
+ * print("static const double G_CONV_DX_DOT = %.12g;" % float((x.grad.flatten() * seq(120, lambda i: math.sin(0.05 * i))).sum()))
+ * # group norm N2 C4 HW3 G2
+ * x = seq(24, lambda i: 2 * math.sin(0.7 * i) + 0.3).reshape(2, 4, 3).requires_grad_()
+ * g = seq(4, lambda i: 1 + 0.1 * i).requires_grad_()
+ * be = seq(4, lambda i: 0.05 * i).requires_grad_()
+ * o = torch.nn.functional.group_norm(x, 2, g, be, eps=1e-5)
+ * R = seq(24, lambda i: math.cos(0.3 * i)).reshape(2, 4, 3)
+ * (o * R).sum().backward()
+ * carr("G_GN_OUT", o); carr("G_GN_DX", x.grad); carr("G_GN_DGAMMA", g.grad); carr("G_GN_DBETA", be.grad)
+ * # attention N1 C4 HW3, 2 heads of d = 2: qkv [1, 12, 3]
+ * q = seq(36, lambda i: math.sin(0.9 * i + 0.2)).reshape(1, 12, 3).requires_grad_()
+ * Q, K, V = (q[:, 0:4].reshape(1, 2, 2, 3), q[:, 4:8].reshape(1, 2, 2, 3), q[:, 8:12].reshape(1, 2, 2, 3))
+ * A = torch.softmax(torch.einsum('nhci,nhcj->nhij', Q, K) / math.sqrt(2), -1)
+ * Y = torch.einsum('nhij,nhcj->nhci', A, V).reshape(1, 4, 3)
+ * R = seq(12, lambda i: math.cos(0.4 * i)).reshape(1, 4, 3)
+ * (Y * R).sum().backward()
+ * carr("G_ATT_OUT", Y); carr("G_ATT_DQKV", q.grad)
+ */
+static const double G_CONV_OUT[24] = {
+    -3.17032561, -3.1296895, 5.14306015, 7.52694002, -2.47342837, -5.26148532, -3.33598211,
+    -2.98490167, 4.94325119, 7.01036498, -3.05733247, -5.72672835, 3.2275505, 2.5188646,
+    -5.17495163, -6.60410486, 3.07415785, 5.37436721, 2.72952721, 1.72744638, -5.49902188,
+    -6.58626815, 3.01389292, 5.14156979
+};
+static const double G_CONV_DW[54] = {
+    -0.220883616, -0.410738585, -0.317846239, -0.263044329, -0.489624351, -0.494544386,
+    -0.201605767, -0.369139603, -0.25535284, -0.0198325232, -0.018346443, 0.144927623,
+    -0.106482619, -0.309298039, -0.145934183, 0.0205741944, 0.0588210115, 0.213751586, 0.203488616,
+    0.394647018, 0.444961482, 0.169648993, 0.218340694, 0.366546294, 0.219651283, 0.420731198,
+    0.442833213, -0.213700123, -0.413539114, -0.405148136, 0.0463083344, 0.0702618342, 0.466923478,
+    -0.227080146, -0.433486626, -0.394593697, -0.127847364, -0.230053416, -0.0886834046,
+    0.607212701, 1.02843708, 1.11204596, -0.0958761476, -0.166350943, -0.0100246167, 0.101565884,
+    0.211760493, 0.327364396, 0.486274681, 0.831774833, 0.508446091, 0.142987689, 0.287581104,
+    0.385801159
+};
+static const double G_CONV_DB[2] = {9.22773439, 8.06288827};
+static const double G_CONV_DX_DOT = -6.70896776206;
+static const double G_GN_OUT[24] = {
+    -0.872336262, 0.488881128, 1.20989671, 1.09676615, -0.130965272, -1.72488661, -1.06741966,
+    -1.24368298, -0.685395009, 0.415278764, 1.51778325, 2.08814378, 1.71554991, 0.904640019,
+    -0.133531792, -0.951766805, -1.11747719, -0.516079956, -0.84377676, 0.750459852, 1.5552598,
+    1.33312253, -0.140535575, -2.00135842
+};
+static const double G_GN_DX[24] = {
+    0.524296531, 0.224760869, -0.0462489949, -0.147927168, -0.242302189, -0.312579048, 0.214426151,
+    -0.0384516999, -0.12133924, -0.125560535, -0.013693114, 0.0846184371, 0.0360738392,
+    -0.0632548108, -0.177571679, -0.201088971, 0.00486987833, 0.400971743, -0.270424069,
+    -0.133779563, -0.0341100671, 0.146058071, 0.17600084, 0.116254787
+};
+static const double G_GN_DGAMMA[4] = {-1.53639527, 0.322368303, 2.38664554, -3.35064787};
+static const double G_GN_DBETA[4] = {0.667720562, 1.30938585, 0.960134033, -0.11572808};
+static const double G_ATT_OUT[12] = {
+    -0.498817583, -0.686100448, -0.722024417, 0.211658534, 0.469593046, 0.520954084, 0.0485621462,
+    0.102403613, 0.199405435, -0.378954276, -0.409195708, -0.476189991
+};
+static const double G_ATT_DQKV[36] = {
+    -0.0843226589, -0.145450408, -0.182369239, 0.041334703, 0.0839821312, 0.108546716,
+    -0.00978908104, -0.00143024538, 0.0011624354, 0.00668157713, 0.0498316014, 0.0994294912,
+    0.238672694, 0.0215162901, -0.260188984, -0.179252894, -0.0358103321, 0.215063226,
+    -0.150135979, -0.00486383916, 0.154999818, 0.0711781156, 0.0190115549, -0.0901896705,
+    0.616019038, 0.716212956, 1.28553571, 0.0405085938, 0.0248272903, -0.148324488, -0.892907827,
+    -0.87307689, -0.911926115, -0.546411529, -0.670852803, -0.640470576
+};
+
+static double golden_err(const float *got, const double *want, size_t n) {
+    double mx = 0, e = 0;
+    for (size_t i = 0; i < n; i++) mx = fmax(mx, fabs(want[i]));
+    for (size_t i = 0; i < n; i++) e = fmax(e, fabs(got[i] - want[i]));
+    return e / fmax(mx, 1e-30);
+}
+
+/* the same formulas as the script */
+static void seqf(float *a, size_t n, double s, double o, double amp, double add, int cosine) {
+    for (size_t i = 0; i < n; i++)
+        a[i] = (float)(amp * (cosine ? cos(s * (double)i + o) : sin(s * (double)i + o)) + add);
+}
+
+static void test_torch_golden(void) {
+    /* bound: float kernels against float64, relative to the largest value */
+    const double TOL = 2e-6;
+    {
+        float x[120], w[54], b[2] = {0.1f, -0.2f}, o[24], R[24], dx[120] = {0}, dw[54] = {0}, db[2] = {0};
+        seqf(x, 120, 0.37, 0.1, 1, 0, 0), seqf(w, 54, 0.23, 0, 1, 0, 1), seqf(R, 24, 0.11, 0.5, 1, 0, 0);
+        size_t wsn = conv2d_workspace(2, 3, 5, 4, 2, 3, 2, 1, omp_get_max_threads());
+        float *ws = zeros(wsn);
+        conv2d_forward(o, x, w, b, ws, wsn, 2, 3, 5, 4, 2, 3, 2, 1);
+        conv2d_backward(dx, dw, db, R, x, w, ws, wsn, 2, 3, 5, 4, 2, 3, 2, 1);
+        double dot_ = 0;
+        for (int i = 0; i < 120; i++) dot_ += dx[i] * sin(0.05 * i);
+        double eo = golden_err(o, G_CONV_OUT, 24), ew = golden_err(dw, G_CONV_DW, 54),
+               eb = golden_err(db, G_CONV_DB, 2), ex = relerr(dot_, G_CONV_DX_DOT, 1);
+        CHECK(eo < TOL && ew < TOL && eb < TOL && ex < TOL, "conv: out %g dw %g db %g dinp %g", eo, ew, eb, ex);
+        free(ws);
+    }
+    {
+        float x[24], g[4], be[4], o[24], R[24], m[4], rs[4], dx[24] = {0}, dg[4] = {0}, db[4] = {0};
+        seqf(x, 24, 0.7, 0, 2, 0.3, 0), seqf(R, 24, 0.3, 0, 1, 0, 1);
+        for (int i = 0; i < 4; i++) g[i] = (float)(1 + 0.1 * i), be[i] = (float)(0.05 * i);
+        groupnorm_forward(o, m, rs, x, g, be, 2, 4, 3, 2);
+        groupnorm_backward(dx, dg, db, R, x, m, rs, g, 2, 4, 3, 2);
+        double eo = golden_err(o, G_GN_OUT, 24), ex = golden_err(dx, G_GN_DX, 24),
+               eg = golden_err(dg, G_GN_DGAMMA, 4), eb = golden_err(db, G_GN_DBETA, 4);
+        CHECK(eo < TOL && ex < TOL && eg < TOL && eb < TOL, "groupnorm: out %g dinp %g dgamma %g dbeta %g",
+              eo, ex, eg, eb);
+    }
+    {
+        float q[36], R[12], o[12], att[18], dq[36] = {0}, ws[18];
+        seqf(q, 36, 0.9, 0.2, 1, 0, 0), seqf(R, 12, 0.4, 0, 1, 0, 1);
+        attention_forward(o, att, q, 1, 4, 3, 2);
+        attention_backward(dq, R, q, att, ws, 18, 1, 4, 3, 2);
+        double eo = golden_err(o, G_ATT_OUT, 12), eq = golden_err(dq, G_ATT_DQKV, 36);
+        CHECK(eo < TOL && eq < TOL, "attention: out %g dqkv %g", eo, eq);
+    }
+}
+
 int main(void) {
     TEST(test_conv_naive_closed_form);
     TEST(test_conv_twin);
@@ -437,5 +572,6 @@ int main(void) {
     TEST(test_film);
     TEST(test_attention);
     TEST(test_attention_threads);
+    TEST(test_torch_golden);
     return DONE();
 }
