@@ -259,10 +259,58 @@ static void test_unet_fits_a_batch(void) {
     mcr_unet_free(&n);
 }
 
+/* other shapes: one level (no resampling), three levels on a non-square RGB image (8 x 16 ->
+ * 4 x 8 -> 2 x 4), without attention: finite outputs of the input's shape and a directional
+ * derivative along the image and along all parameters */
+static void test_unet_shapes(void) {
+    for (int v = 0; v < 2; v++) {
+        mcr_unet_config c;
+        mcr_unet_config_default(&c, v ? 3 : 1, 8, v ? 16 : 8, 3, 2);
+        c.ch = 8, c.groups = 4, c.tdim = 6;
+        if (v) c.nlevels = 3, c.mult[0] = 1, c.mult[1] = 1, c.mult[2] = 2, c.nres = 1, c.attn = 0;
+        else c.nlevels = 1, c.mult[0] = 2, c.nheads = 4;
+        mcr_unet n;
+        CHECK(mcr_unet_layout(&n, &c) == MCR_OK && mcr_unet_alloc(&n, 2) == MCR_OK, "variant %d: %s", v,
+              mcr_last_error());
+        size_t P = n.nparams, nx = (size_t)2 * c.in_ch * c.H * c.W;
+        float *p = malloc(P * sizeof(float)), *g = calloc(P, sizeof(float)), *q = malloc(P * sizeof(float)),
+              *dirp = malloc(P * sizeof(float)), *x = malloc(nx * sizeof(float)), *R = malloc(nx * sizeof(float));
+        mcr_unet_init_params(&n, p, 11);
+        mcr_rng r;
+        mcr_rng_seed(&r, 12, (uint64_t)v);
+        fill(x, nx, &r, 1), fill(R, nx, &r, 1), fill(dirp, P, &r, 1);
+        int t[2] = {7, 700}, y[2] = {3, 1}, a[2] = {0, 2};
+        mcr_unet_forward(&n, p, x, t, y, a, 2);
+        mcr_utensor *o = &n.tens[n.t_out];
+        int finite = 1;
+        for (size_t i = 0; i < nx; i++) finite &= isfinite(o->v[i]);
+        CHECK(o->C == c.in_ch && o->H == c.H && o->W == c.W && finite, "variant %d: output", v);
+        mcr_unet_backward(&n, p, g, R, y, a, 2);
+        double an = 0, D[2];
+        for (size_t i = 0; i < P; i++) an += (double)g[i] * dirp[i];
+        for (int s2 = 0; s2 < 2; s2++) {
+            float h = s2 ? 5e-4f : 1e-3f;
+            double l[2];
+            for (int sg = 0; sg < 2; sg++) {
+                for (size_t i = 0; i < P; i++) q[i] = p[i] + (sg ? -h : h) * dirp[i];
+                mcr_unet_forward(&n, q, x, t, y, a, 2);
+                l[sg] = 0;
+                for (size_t i = 0; i < nx; i++) l[sg] += (double)n.tens[n.t_out].v[i] * R[i];
+            }
+            D[s2] = (l[0] - l[1]) / (2.0 * h);
+        }
+        CHECK(relerr(richardson(D), an, 1e-3) < 1e-3, "variant %d: direction fd %g analytic %g", v,
+              richardson(D), an);
+        free(p), free(g), free(q), free(dirp), free(x), free(R);
+        mcr_unet_free(&n);
+    }
+}
+
 int main(void) {
     TEST(test_unet_grad);
     TEST(test_unet_layout_refusals);
     TEST(test_unet_condition_threads);
     TEST(test_unet_fits_a_batch);
+    TEST(test_unet_shapes);
     return DONE();
 }
