@@ -66,6 +66,16 @@ $(R)/bench/bench: $(BENCH_SRC) $(R)/libmcrage.a $(R)/src/cli/common.o $(R)/src/c
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) $(ARCH) $(BASE) -Isrc/cli -o $@ $< $(R)/src/cli/common.o $(R)/src/cli/cmd_bench.o $(R)/libmcrage.a $(LIBS)
 
+# the convolution benchmark (JSON lines): im2col + sgemm against sgemm and oneDNN; only this
+# program links oneDNN (libdnnl-dev), the library does not
+.PHONY: bench-conv
+BENCH_CONV_OBJ := $(R)/src/nn/conv.o $(R)/src/nn/unet.o $(R)/src/nn/nn.o $(R)/src/core/rng.o $(R)/src/core/err.o
+$(R)/bench/bench_conv: bench/bench_conv.c $(BENCH_CONV_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) $(ARCH) $(BASE) -o $@ $< $(BENCH_CONV_OBJ) $(LIBS) -ldnnl
+bench-conv: $(R)/bench/bench_conv
+	$(R)/bench/bench_conv
+
 # examples use only the public header
 $(R)/examples/%: examples/%.c $(R)/libmcrage.a
 	@mkdir -p $(dir $@)

@@ -151,4 +151,172 @@ int mcr_train_get(mcr_rbuf *r, size_t nparams, const char *path, mcr_train_state
 /* ... and a parameter block: u64 count, floats (refused unless count == n and all finite). */
 void mcr_params_put(mcr_wbuf *w, const float *p, size_t n);
 int mcr_params_get(mcr_rbuf *r, size_t n, const char *path, float **out);
+/* ---- image kernels (conv.c): NCHW float32, llm.c style -----------------------------------
+ * Tensors are [N, C, H, W] row-major (W fastest). Every backward ACCUMULATES into its
+ * gradient outputs (dinp, dw, db, ...); pass NULL for a gradient that is not wanted where the
+ * comment says so. Kernels never allocate: scratch comes from a caller-provided workspace
+ * `ws` of `wsn` floats, sized by the matching *_workspace function. OpenMP runs over the
+ * batch; a kernel uses min(omp_get_max_threads(), threads the workspace holds) threads, and
+ * every result is independent of that number (work grouped by shape, reductions over the
+ * batch done in fixed chunks summed in chunk order), so 1 and 2 threads give identical bits
+ * for N >= 2 (one image: sgemm on the BLAS threads, deterministic for a thread count).
+ * SiLU on NCHW is nn.h's silu_forward/silu_backward over N*C*H*W values. */
+#define CONV_DW_CHUNKS 8 /* fixed batch chunks of the dw/db reduction (thread-count independent) */
+
+/* Output size of a k x k convolution with stride s and zero padding p: (H + 2p - k)/s + 1. */
+static inline int conv_out_size(int H, int k, int s, int p) { return (H + 2 * p - k) / s + 1; }
+/* Floats of workspace conv2d_forward/backward need to run `nthreads` threads on N images
+ * (forward needs only the im2col columns; the same size serves both). */
+size_t conv2d_workspace(int N, int C, int H, int W, int OC, int k, int stride, int pad,
+                        int nthreads);
+/* out [N, OC, Ho, Wo] = conv(inp [N, C, H, W], w [OC, C, k, k]) + b [OC] (b may be NULL);
+ * im2col + cblas_sgemm per image (1x1 stride-1 pad-0 convolutions skip im2col). */
+void conv2d_forward(float *out, const float *inp, const float *w, const float *b, float *ws,
+                    size_t wsn, int N, int C, int H, int W, int OC, int k, int stride, int pad);
+/* dinp [N, C, H, W] += (may be NULL), dw [OC, C, k, k] +=, db [OC] += (may be NULL), from
+ * dout [N, OC, Ho, Wo]; im2col is recomputed from inp (not cached). */
+void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                     const float *w, float *ws, size_t wsn, int N, int C, int H, int W, int OC,
+                     int k, int stride, int pad);
+/* The naive direct twins (reference; one thread, double accumulators). */
+void conv2d_forward_naive(float *out, const float *inp, const float *w, const float *b, int N,
+                          int C, int H, int W, int OC, int k, int stride, int pad);
+void conv2d_backward_naive(float *dinp, float *dw, float *db, const float *dout,
+                           const float *inp, const float *w, int N, int C, int H, int W, int OC,
+                           int k, int stride, int pad);
+/* im2col of one image: col [C*k*k, Ho*Wo] from img [C, H, W]; col2im ACCUMULATES col into
+ * img. Row r = (c*k + ki)*k + kj, column oy*Wo + ox reads img[c, oy*s-p+ki, ox*s-p+kj]. */
+void im2col(float *col, const float *img, int C, int H, int W, int k, int stride, int pad);
+void col2im(float *img, const float *col, int C, int H, int W, int k, int stride, int pad);
+
+/* Group normalisation, G groups of C/G channels (C % G == 0), eps 1e-5:
+ * out [N, C, H, W] = (inp - mean[n,g]) * rstd[n,g] * gamma[c] + beta[c];
+ * mean, rstd [N, G] are written (the cache for backward). */
+void groupnorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                       const float *gamma, const float *beta, int N, int C, int HW, int G);
+/* dinp [N, C, H, W] +=, dgamma [C] +=, dbeta [C] += (dgamma/dbeta summed over n in order) */
+void groupnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+                        const float *inp, const float *mean, const float *rstd,
+                        const float *gamma, int N, int C, int HW, int G);
+
+/* Nearest 2x upsampling: out [N, C, 2H, 2W], out[.., y, x] = inp[.., y/2, x/2]. */
+void upsample2x_forward(float *out, const float *inp, int N, int C, int H, int W);
+/* dinp [N, C, H, W] += sum of the 4 copies' gradients in dout [N, C, 2H, 2W] */
+void upsample2x_backward(float *dinp, const float *dout, int N, int C, int H, int W);
+/* 2x average pooling: out [N, C, H/2, W/2] (floor; an odd last row/column is dropped) */
+void avgpool2x_forward(float *out, const float *inp, int N, int C, int H, int W);
+/* dinp [N, C, H, W] += dout [N, C, H/2, W/2] / 4 on each of the 4 inputs */
+void avgpool2x_backward(float *dinp, const float *dout, int N, int C, int H, int W);
+
+/* FiLM from a conditioning vector: ss [N, 2C] = (scale [N, C], shift [N, C]) per image;
+ * out [N, C, HW] = inp * (1 + scale[n,c]) + shift[n,c]. out may alias inp. */
+void film_forward(float *out, const float *inp, const float *ss, int N, int C, int HW);
+/* dinp [N, C, HW] += (may be NULL), dss [N, 2C] +=; needs the forward's inp */
+void film_backward(float *dinp, float *dss, const float *dout, const float *inp,
+                   const float *ss, int N, int C, int HW);
+
+/* Multi-head self-attention over the HW positions. qkv [N, 3C, HW] is the output of a 1x1
+ * convolution C -> 3C (channels q | k | v; head h owns channels [h*d, (h+1)*d), d = C/nh).
+ * att [N, nh, HW, HW]: softmax(Q^T K / sqrt(d)) per head, row i = query position (the
+ * cache); out [N, C, HW]: out[h*d + c, i] = sum_j att[i, j] V[c, j]. The output projection
+ * is a 1x1 convolution after it. */
+size_t attention_workspace(int N, int HW, int nh, int nthreads);
+void attention_forward(float *out, float *att, const float *qkv, int N, int C, int HW, int nh);
+/* dqkv [N, 3C, HW] += from dout [N, C, HW]; ws holds one [HW, HW] matrix per thread */
+void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
+                        float *ws, size_t wsn, int N, int C, int HW, int nh);
+/* ---- the image denoiser: a conditional UNet (unet.c) --------------------------------------
+ * For N images x [N, in_ch, H, W], time steps t [N], labels y [N] (y == nlabel: the null
+ * label) and attributes a [N] (a == nattr: null):
+ *   emb  = silu(te @ Wt1^T + bt1) @ Wt2^T + bt2 + Lab[y] + Att[a]   [N, E], te = sinusoid(t)
+ *   semb = silu(emb)                                                  [N, E]
+ *   h = conv3x3(x) -> ch channels; down path: per level nres residual blocks (then
+ *   attention at the lowest level), a stride-2 3x3 conv between levels; middle: res, attn,
+ *   res; up path: per level nres+1 blocks, each on concat(h, skip), then nearest 2x + conv;
+ *   out = conv3x3(silu(groupnorm(h))) -> in_ch channels: the predicted noise eps.
+ * Residual block (ADM's scale-shift norm), x [N, ci, HW] -> [N, co, HW]:
+ *   h = conv3x3(silu(gn(x))); h = gn(h) * (1 + scale) + shift, (scale, shift) = semb @ Wp^T + bp;
+ *   h = conv3x3(silu(h)); out = h + (ci == co ? x : conv1x1(x)).
+ * Attention block: out = x + conv1x1(attention(conv1x1_{C->3C}(gn(x)))).
+ * The network is a list of modules over a list of tensors (each with a value buffer sized for
+ * maxN images, and a gradient buffer shared with others whose gradients are not live at the
+ * same time), built once by mcr_unet_layout; forward runs the list, and backward runs it in
+ * reverse, every kernel accumulating into its inputs' gradients, so a tensor read twice (a
+ * skip) sums both. All parameters are one flat float array.
+ * Use: mcr_unet_config_default + edits -> mcr_unet_layout -> mcr_unet_alloc(maxN) ->
+ * mcr_optim_init(nparams) + mcr_unet_init_params(o.p); a step: zero o.g, forward on x_t,
+ * the loss's gradient into dout (mse_forward_backward), mcr_unet_backward into o.g,
+ * mcr_optim_apply (tests/nn/test_unet.c test_unet_fits_a_batch does exactly this).
+ * Not here yet (for the image line's next steps): the training loop (q_sample noise, time
+ * steps, label/attribute dropout to the null rows with probability p, null for what an image
+ * lacks), the sampler and guidance (reuse diffusion/), the model file section, commands. */
+#define UNET_MAX_LEVELS 6
+#define UNET_MAX_MODS 400
+#define UNET_MAX_TENS 400
+typedef struct mcr_unet_config {
+    int in_ch, H, W;              /* image channels and size; H, W divisible by 2^(nlevels-1) */
+    int ch;                       /* base channels (32) */
+    int nlevels;                  /* resolutions (3) */
+    int mult[UNET_MAX_LEVELS];    /* channel multipliers per level (1, 2, 4 -> 32-64-128) */
+    int nres;                     /* residual blocks per level on the down path (2) */
+    int attn;                     /* self-attention at the lowest level and in the middle (1) */
+    int nheads;                   /* attention heads (1); channels there divisible by it */
+    int groups;                   /* GroupNorm groups (8); every channel count divisible by it */
+    int nlabel, nattr;            /* label / attribute classes (rows nlabel, nattr are null) */
+    int tdim;                     /* sinusoid width (ch); the embedding width E = 4 * ch */
+} mcr_unet_config;
+/* The defaults above for in_ch channels, H x W images, nlabel labels and nattr attributes. */
+void mcr_unet_config_default(mcr_unet_config *c, int in_ch, int H, int W, int nlabel, int nattr);
+
+enum { UM_CONV, UM_GN, UM_SILU, UM_PROJ, UM_FILM, UM_ADD, UM_CAT, UM_ATTN, UM_UP };
+typedef struct mcr_umod {
+    int type, in0, in1, out;      /* tensor indices (in1: FILM's ss, ADD's/CAT's second) */
+    int k, stride, pad;           /* UM_CONV */
+    int G, nh;                    /* UM_GN groups, UM_ATTN heads */
+    size_t w, b;                  /* parameter offsets (conv w/b, gn gamma/beta, proj w/b) */
+    float *c0, *c1;               /* caches: GN mean, rstd [maxN, G]; ATTN att [maxN, nh, HW, HW] */
+} mcr_umod;
+typedef struct mcr_utensor {
+    int C, H, W;
+    float *v, *g;                 /* [maxN, C, H, W] value and gradient; gradients share
+                                     buffers by liveness in the backward pass (see unet.c) */
+    int zstep;                    /* backward step (reverse module position) zeroing g */
+} mcr_utensor;
+typedef struct mcr_unet {
+    mcr_unet_config cfg;
+    int E;                        /* embedding width */
+    size_t nparams;
+    size_t tw1, tb1, tw2, tb2, lab, att; /* time MLP [E, tdim], [E], [E, E], [E]; tables
+                                            [nlabel+1, E], [nattr+1, E] */
+    int nmods, ntens;
+    mcr_umod mods[UNET_MAX_MODS];
+    mcr_utensor tens[UNET_MAX_TENS];
+    int t_x, t_semb, t_out;       /* the input, silu(emb) [N, E, 1, 1], the output */
+    /* from mcr_unet_alloc */
+    int maxN;
+    float *mem;                   /* one allocation: every tensor, cache and the buffers below */
+    float *ws;                    /* [wsn] conv/attention workspace */
+    size_t wsn, memn;
+    float *te, *tz, *ta, *emb;    /* [maxN, tdim], [maxN, E] x3: sinusoid, pre-silu, silu, emb */
+    float *dta, *dtz, *demb;      /* [maxN, E] gradients */
+} mcr_unet;
+/* Build the module list and parameter layout (no allocation): MCR_OK, or MCR_EINVAL with a
+ * message naming the field (sizes not divisible, channels not divisible by groups/heads, too
+ * many modules). */
+int mcr_unet_layout(mcr_unet *n, const mcr_unet_config *c);
+/* PyTorch-style initialisation: conv/linear U(+-1/sqrt(fan_in)) for weights and biases,
+ * GroupNorm gamma 1 beta 0, embedding tables N(0, 1). */
+void mcr_unet_init_params(const mcr_unet *n, float *p, uint64_t seed);
+/* Activations for up to maxN images, sized once; workspace for the current thread count. */
+int mcr_unet_alloc(mcr_unet *n, int maxN);
+void mcr_unet_free(mcr_unet *n);
+size_t mcr_unet_activation_floats(const mcr_unet *n); /* floats mcr_unet_alloc holds */
+/* Forward for N <= maxN images: x [N, in_ch, H, W], t [N], y [N] in [0, nlabel],
+ * a [N] in [0, nattr]; the predicted noise in n->tens[n->t_out].v [N, in_ch, H, W]. */
+void mcr_unet_forward(mcr_unet *n, const float *p, const float *x, const int *t, const int *y,
+                      const int *a, int N);
+/* Backward of the last forward given dout [N, in_ch, H, W]: ACCUMULATES into g (layout of p);
+ * the gradient for x is left in n->tens[n->t_x].g. */
+void mcr_unet_backward(mcr_unet *n, const float *p, float *g, const float *dout, const int *y,
+                       const int *a, int N);
 #endif
