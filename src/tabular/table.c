@@ -26,30 +26,33 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
 static int parse_number(const char *s, size_t len, double *v, int *decimals) {
     size_t i = 0;
     int dec = 0, ndig = 0, neg = 0, sig = 0, exp10 = 0, over = 0;
+    unsigned nz = 0; /* a nonzero digit seen: the digits from there on are significant */
     uint64_t m = 0;
     if (len == 0 || len > 400) return 0;
     if (s[i] == '+' || s[i] == '-') neg = s[i] == '-', i++;
     size_t int_start = i;
-    while (i < len && s[i] >= '0' && s[i] <= '9') {
-        if (m || s[i] != '0') {
-            if (sig < 19) m = m * 10 + (uint64_t)(s[i] - '0'), sig++;
-            else over = 1;
-        }
-        i++, ndig++;
+    /* digits accumulate into m (leading zeros leave it 0 and are not significant); past 19
+     * significant digits m may wrap (10^19 < 2^64 before that), and `over` sends the field
+     * to strtod */
+    for (unsigned d; i < len && (d = (unsigned)(s[i] - '0')) < 10; i++) {
+        m = m * 10 + d;
+        nz |= d;
+        sig += nz != 0;
     }
+    ndig = (int)(i - int_start);
     /* "007" is an identifier, not the number 7: keep it as a category */
     if (i - int_start > 1 && s[int_start] == '0') return 0;
     if (i < len && s[i] == '.') {
-        i++;
-        while (i < len && s[i] >= '0' && s[i] <= '9') {
-            if (m || s[i] != '0') {
-                if (sig < 19) m = m * 10 + (uint64_t)(s[i] - '0'), sig++;
-                else over = 1;
-            }
-            if (!over) exp10--;
-            i++, ndig++, dec++;
+        size_t f0 = ++i;
+        for (unsigned d; i < len && (d = (unsigned)(s[i] - '0')) < 10; i++) {
+            m = m * 10 + d;
+            sig += m != 0;
         }
+        dec = (int)(i - f0);
+        ndig += dec;
+        exp10 = -dec;
     }
+    over = sig > 19;
     if (ndig == 0) return 0;
     int has_exp = 0;
     if (i < len && (s[i] == 'e' || s[i] == 'E')) {
@@ -181,9 +184,10 @@ typedef struct {
     size_t nr, capr;
 } csvparse;
 
-static int push_field(csvparse *p, size_t off, size_t len) {
-    if (p->nf == p->capf) {
-        size_t nc = p->capf ? p->capf * 2 : 1024;
+/* Grow the field arrays to hold at least `want` fields (doubling when want is 0). */
+static int reserve_fields(csvparse *p, size_t want) {
+    {
+        size_t nc = want ? want : (p->capf ? p->capf * 2 : 1024);
         size_t *o = realloc(p->foff, nc * sizeof(size_t));
         if (!o) return MCR_NOMEM();
         p->foff = o;
@@ -192,6 +196,12 @@ static int push_field(csvparse *p, size_t off, size_t len) {
         p->flen = l;
         p->capf = nc;
     }
+    return MCR_OK;
+}
+
+static int push_field(csvparse *p, size_t off, size_t len) {
+    int rc;
+    if (p->nf == p->capf && (rc = reserve_fields(p, 0))) return rc;
     if (len > UINT32_MAX) return mcr_err(MCR_EPARSE, "%s: field longer than 4 GiB", p->name);
     p->foff[p->nf] = off;
     p->flen[p->nf] = (uint32_t)len;
@@ -199,9 +209,9 @@ static int push_field(csvparse *p, size_t off, size_t len) {
     return MCR_OK;
 }
 
-static int push_record(csvparse *p, size_t line, size_t start) {
-    if (p->nr == p->capr) {
-        size_t nc = p->capr ? p->capr * 2 : 256;
+static int reserve_records(csvparse *p, size_t want) {
+    {
+        size_t nc = want ? want : (p->capr ? p->capr * 2 : 256);
         size_t *a = realloc(p->rline, nc * sizeof(size_t));
         if (!a) return MCR_NOMEM();
         p->rline = a;
@@ -210,6 +220,12 @@ static int push_record(csvparse *p, size_t line, size_t start) {
         p->rstart = b;
         p->capr = nc;
     }
+    return MCR_OK;
+}
+
+static int push_record(csvparse *p, size_t line, size_t start) {
+    int rc;
+    if (p->nr == p->capr && (rc = reserve_records(p, 0))) return rc;
     p->rline[p->nr] = line;
     p->rstart[p->nr] = start;
     p->nr++;
@@ -276,6 +292,8 @@ static int csv_tokenize(csvparse *p, char sep, int *ncols_out) {
         (unsigned char)b[2] == 0xBF)
         pos = 3;
     int ncols = -1;
+    unsigned char stop[256] = {0}; /* bytes that end an unquoted field */
+    stop[(unsigned char)sep] = stop['\n'] = stop['\r'] = 1;
     while (pos < n) {
         size_t rec_start = pos, rec_line = line, f0 = p->nf;
         int rc;
@@ -322,7 +340,7 @@ static int csv_tokenize(csvparse *p, char sep, int *ncols_out) {
                 if ((rc = push_field(p, fstart, flen))) return rc;
             } else {
                 size_t fstart = pos;
-                while (pos < n && b[pos] != sep && b[pos] != '\n' && b[pos] != '\r') pos++;
+                while (pos < n && !stop[(unsigned char)b[pos]]) pos++;
                 size_t e = pos;
                 while (e > fstart && b[e - 1] == ' ') e--;
                 if ((rc = push_field(p, fstart, e - fstart))) return rc;
@@ -343,6 +361,14 @@ static int csv_tokenize(csvparse *p, char sep, int *ncols_out) {
         }
         if (ncols < 0) {
             ncols = (int)nfields;
+            /* one allocation for the whole file: as many records as lines are left (quoted
+             * newlines only make this an overestimate), ncols fields each */
+            size_t lines = 1;
+            for (const char *q = b + pos; (q = memchr(q, '\n', (size_t)(b + n - q))); q++) lines++;
+            if (lines < ((size_t)1 << 40) / (size_t)ncols &&
+                ((rc = reserve_fields(p, p->nf + lines * (size_t)ncols)) ||
+                 (rc = reserve_records(p, p->nr + lines + 1))))
+                return rc;
         } else if ((int)nfields != ncols) {
             size_t col = nfields > (size_t)ncols ? p->foff[f0 + (size_t)ncols] - rec_start + 1
                                                  : pos - rec_start;
