@@ -176,7 +176,7 @@ typedef struct {
     const char *name;
     char *buf;         /* writable copy of the file */
     size_t len;
-    size_t *foff;      /* field offsets */
+    uint32_t *foff;    /* field offsets from the start of their record (rstart) */
     uint32_t *flen;    /* field lengths */
     size_t nf, capf;
     size_t *rline;     /* line number of each record */
@@ -188,7 +188,7 @@ typedef struct {
 static int reserve_fields(csvparse *p, size_t want) {
     {
         size_t nc = want ? want : (p->capf ? p->capf * 2 : 1024);
-        size_t *o = realloc(p->foff, nc * sizeof(size_t));
+        uint32_t *o = realloc(p->foff, nc * sizeof(uint32_t));
         if (!o) return MCR_NOMEM();
         p->foff = o;
         uint32_t *l = realloc(p->flen, nc * sizeof(uint32_t));
@@ -199,11 +199,12 @@ static int reserve_fields(csvparse *p, size_t want) {
     return MCR_OK;
 }
 
-static int push_field(csvparse *p, size_t off, size_t len) {
+static int push_field(csvparse *p, size_t rec_start, size_t off, size_t len) {
     int rc;
     if (p->nf == p->capf && (rc = reserve_fields(p, 0))) return rc;
-    if (len > UINT32_MAX) return mcr_err(MCR_EPARSE, "%s: field longer than 4 GiB", p->name);
-    p->foff[p->nf] = off;
+    if (off - rec_start + len > UINT32_MAX)
+        return mcr_err(MCR_EPARSE, "%s: a record longer than 4 GiB", p->name);
+    p->foff[p->nf] = (uint32_t)(off - rec_start);
     p->flen[p->nf] = (uint32_t)len;
     p->nf++;
     return MCR_OK;
@@ -337,13 +338,13 @@ static int csv_tokenize(csvparse *p, char sep, int *ncols_out) {
                                    "%s:%zu:%zu: unexpected character '%c' after a closing quote",
                                    p->name, l, c, b[pos]);
                 }
-                if ((rc = push_field(p, fstart, flen))) return rc;
+                if ((rc = push_field(p, rec_start, fstart, flen))) return rc;
             } else {
                 size_t fstart = pos;
                 while (pos < n && !stop[(unsigned char)b[pos]]) pos++;
                 size_t e = pos;
                 while (e > fstart && b[e - 1] == ' ') e--;
-                if ((rc = push_field(p, fstart, e - fstart))) return rc;
+                if ((rc = push_field(p, rec_start, fstart, e - fstart))) return rc;
             }
             if (pos < n && b[pos] == sep) {
                 pos++;
@@ -370,7 +371,7 @@ static int csv_tokenize(csvparse *p, char sep, int *ncols_out) {
                  (rc = reserve_records(p, p->nr + lines + 1))))
                 return rc;
         } else if ((int)nfields != ncols) {
-            size_t col = nfields > (size_t)ncols ? p->foff[f0 + (size_t)ncols] - rec_start + 1
+            size_t col = nfields > (size_t)ncols ? p->foff[f0 + (size_t)ncols] + (size_t)1
                                                  : pos - rec_start;
             return mcr_err(MCR_EPARSE, "%s:%zu:%zu: expected %d fields, found %zu (ragged row)",
                            p->name, rec_line, col, ncols, nfields);
@@ -482,7 +483,7 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
     if (!val) return MCR_NOMEM();
     for (size_t i = 0; i < nrows; i++) {
         size_t k = (i + 1) * (size_t)ncols + (size_t)j;
-        const char *s = b + p->foff[k];
+        const char *s = b + p->rstart[i + 1] + p->foff[k];
         size_t len = p->flen[k];
         double v = NAN;
         val[i] = NAN;
@@ -508,12 +509,12 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
     if (numeric && (n_other > 0 || n_nonfinite > 0)) {
         size_t k = (first_bad + 1) * (size_t)ncols + (size_t)j;
         size_t line = p->rline[first_bad + 1];
-        size_t col = p->foff[k] - p->rstart[first_bad + 1] + 1;
+        size_t col = (size_t)p->foff[k] + 1;
         free(val);
         return mcr_err(MCR_EPARSE,
                        "%s:%zu:%zu: column '%s': '%.*s' is not a finite number%s", p->name,
                        line, col, c->name, (int)(p->flen[k] > 40 ? 40 : p->flen[k]),
-                       b + p->foff[k],
+                       b + p->rstart[first_bad + 1] + p->foff[k],
                        n_nonfinite ? " (inf, nan and out-of-range numbers are refused; use an "
                                      "NA token for missing values)"
                                    : "");
@@ -558,7 +559,7 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
     }
     for (size_t i = 0; i < nrows; i++) {
         size_t k = (i + 1) * (size_t)ncols + (size_t)j;
-        const char *s = b + p->foff[k];
+        const char *s = b + p->rstart[i + 1] + p->foff[k];
         size_t len = p->flen[k];
         if (na_has(&nas, s, len)) {
             c->cat[i] = -1;
@@ -574,7 +575,7 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
         int code = mcr_strmap_get(c->map, ks, kl);
         if (code < 0) {
             if (max_levels > 0 && c->nlevels >= max_levels) {
-                size_t line = p->rline[i + 1], col = p->foff[k] - p->rstart[i + 1] + 1;
+                size_t line = p->rline[i + 1], col = (size_t)p->foff[k] + 1;
                 free(val);
                 return mcr_err(MCR_EPARSE,
                                "%s:%zu:%zu: column '%s' has more than %d distinct levels; "
@@ -656,11 +657,11 @@ static int read_csv_buf(char *buf, size_t len, const char *name, const mcr_csv_o
     }
     for (int j = 0; j < ncols; j++) {
         keep[j] = 1;
-        const char *s = p.buf + p.foff[j];
+        const char *s = p.buf + p.rstart[0] + p.foff[j];
         for (int k = 0; k < j; k++)
-            if (p.flen[k] == p.flen[j] && memcmp(p.buf + p.foff[k], s, p.flen[j]) == 0) {
+            if (p.flen[k] == p.flen[j] && memcmp(p.buf + p.rstart[0] + p.foff[k], s, p.flen[j]) == 0) {
                 rc = mcr_err(MCR_EPARSE, "%s:%zu:%zu: duplicate column name '%.*s'", name,
-                             p.rline[0], p.foff[j] - p.rstart[0] + 1, (int)p.flen[j], s);
+                             p.rline[0], (size_t)p.foff[j] + 1, (int)p.flen[j], s);
                 goto fail;
             }
         if (in_list(drop, ndrop, s, p.flen[j])) keep[j] = 0;
@@ -673,7 +674,7 @@ static int read_csv_buf(char *buf, size_t len, const char *name, const mcr_csv_o
             int found = 0;
             for (int j = 0; j < ncols && !found; j++)
                 found = p.flen[j] == strlen(lists[L][i]) &&
-                        memcmp(p.buf + p.foff[j], lists[L][i], p.flen[j]) == 0;
+                        memcmp(p.buf + p.rstart[0] + p.foff[j], lists[L][i], p.flen[j]) == 0;
             if (!found) {
                 rc = mcr_err(MCR_EINVAL, "%s: %s names column '%s', which %s does not have",
                              optname[L], optname[L], lists[L][i], name);
@@ -711,7 +712,7 @@ static int read_csv_buf(char *buf, size_t len, const char *name, const mcr_csv_o
             rc = MCR_NOMEM();
             goto fail;
         }
-        memcpy(c->name, p.buf + p.foff[j], p.flen[j]);
+        memcpy(c->name, p.buf + p.rstart[0] + p.foff[j], p.flen[j]);
         c->name[p.flen[j]] = 0;
     }
     /* columns are typed and filled independently, on several threads for a large table; the
