@@ -42,6 +42,7 @@ static int across_ranks(const char *name) {
 static int run(int argc, char **argv);
 
 int main(int argc, char **argv) {
+    cli_blas_fast_path(argv); /* may re-execute the binary: before MPI_Init */
     if (mcr_dist_init(&argc, &argv)) {
         fprintf(stderr, "mcrage: %s\n", mcr_last_error());
         return EXIT_RUNTIME;
@@ -59,7 +60,6 @@ int main(int argc, char **argv) {
 }
 
 static int run(int argc, char **argv) {
-    cli_blas_fast_path(argv);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
