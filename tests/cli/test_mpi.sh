@@ -107,7 +107,12 @@ if [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null; then
     rc=$?
     el=$(( $(date +%s) - t0 ))
     kill $watchdog 2>/dev/null
-    left=$(for r in $ranks; do kill -0 "$r" 2>/dev/null && echo "$r"; done)
+    for i in $(seq 1 100); do # the other rank: gone within 10 s more
+        left=$(for r in $ranks; do kill -0 "$r" 2>/dev/null && ! grep -q '^State:.*Z' /proc/"$r"/status 2>/dev/null && echo "$r"; done)
+        [ -z "$left" ] && break
+        sleep 0.1
+    done
+    el=$(( $(date +%s) - t0 ))
     [ $rc -ne 0 ] && [ $el -lt 60 ] && [ -z "$left" ] && [ ! -e "$D/k.mcrg" ] &&
         ok "a killed rank: mpirun exits $rc within $el s, the other rank is gone, no model file" ||
         bad "a killed rank (exit $rc after $el s; still running: ${left:-none})"
