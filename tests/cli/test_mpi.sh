@@ -102,7 +102,7 @@ mpirun --allow-run-as-root --oversubscribe --mca btl self,tcp --mca btl_tcp_if_i
 pid=$!
 ranks=""
 for i in $(seq 1 200); do
-    ranks=$(ps -o pid= --ppid $pid 2>/dev/null | tr -d ' ')
+    ranks=$(awk -v p=$pid '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null) # children (no ps needed)
     [ "$(echo "$ranks" | grep -c .)" -ge 2 ] && break
     sleep 0.05
 done
