@@ -4,6 +4,9 @@
 #   make bench      benchmark the denoiser (JSON lines)
 #   make install    PREFIX=/usr/local: library, headers, pkg-config file, CLI, Python package
 #   make pytest     the Python package's tests alone (Debian's python3, release library)
+#   make MPI=1      the same, built with mpicc against Open MPI, in build/mpi-rel and
+#                   build/mpi-asan (the default build is untouched and knows nothing of MPI)
+#   make test-mpi   the MPI build and tests/cli/test_mpi.sh (mpirun -np 1 vs -np 2)
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -24,14 +27,25 @@ LIBS     := -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lxgboost -lpng -lz -l
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # one folder per concern (see README's layout): core, nn, diffusion, tabular, image, eval; cli/ is the tool
-LIB_DIRS := core nn diffusion tabular image eval
+LIB_DIRS := core nn diffusion tabular image eval dist
 LIB_SRC  := $(sort $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c)))
+# src/dist/dist_mpi.c, the only user of <mpi.h>, only in the MPI build (make MPI=1): mpicc
+# for every file, MCR_WITH_MPI defined, objects in their own folders.
+MPI      ?= 0
+ifeq ($(MPI),1)
+MPICC    ?= mpicc
+override CC := $(MPICC)
+BASE     += -DMCR_WITH_MPI
+R := build/mpi-rel
+A := build/mpi-asan
+else
+LIB_SRC  := $(filter-out src/dist/dist_mpi.c,$(LIB_SRC))
+R := build/rel
+A := build/asan
+endif
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*/test_*.c))
 BENCH_SRC:= bench/bench.c
-
-R := build/rel
-A := build/asan
 
 R_LIBOBJ := $(LIB_SRC:%.c=$(R)/%.o)
 A_LIBOBJ := $(LIB_SRC:%.c=$(A)/%.o)
@@ -39,7 +53,7 @@ R_CLIOBJ := $(CLI_SRC:%.c=$(R)/%.o)
 A_CLIOBJ := $(CLI_SRC:%.c=$(A)/%.o)
 A_TESTS  := $(TEST_SRC:tests/%.c=$(A)/tests/%)
 
-.PHONY: all test test-rel bench install clean demo fuzz pytest
+.PHONY: all test test-rel bench install clean demo fuzz pytest mpi test-mpi
 all: $(R)/libmcrage.a $(R)/libmcrage.so $(R)/mcrage $(R)/examples/rebalance
 
 $(R)/%.o: %.c
@@ -93,6 +107,16 @@ fuzz: build/fuzz/fuzz_csv build/fuzz/fuzz_model build/fuzz/fuzz_npz $(R)/mcrage
 # The test command of the README and of .ci/run.
 test: $(A_TESTS) $(A)/mcrage $(R)/mcrage $(R)/libmcrage.so
 	@MCRAGE=$(A)/mcrage TESTBIN=$(A)/tests sh tests/run.sh
+
+# The MPI build's CLI and the parameter-comparison helper of tests/cli/test_mpi.sh, which
+# tests/run.sh runs when build/mpi-rel/mcrage exists (and skips otherwise).
+$(R)/tests/dist/paramdiff: tests/dist/paramdiff.c $(R)/libmcrage.a
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) $(ARCH) $(BASE) -o $@ $< $(R)/libmcrage.a $(LIBS)
+mpi:
+	$(MAKE) MPI=1 build/mpi-rel/mcrage build/mpi-rel/tests/dist/paramdiff
+test-mpi: mpi
+	MCRAGE_MPI=build/mpi-rel/mcrage sh tests/cli/test_mpi.sh
 
 pytest: $(R)/mcrage $(R)/libmcrage.so
 	sh tests/python/test_pytest.sh

@@ -3,13 +3,17 @@
 #   ./scripts/deps.sh            build dependencies
 #   ./scripts/deps.sh --python   also the Python package's: Debian's python3 with numpy, pandas,
 #                                scikit-learn and imbalanced-learn
-#   ./scripts/deps.sh --tests    also what the test suite uses: the above, pytest, and Chromium
-#                                (renders the HTML report headless)
+#   ./scripts/deps.sh --tests    also what the test suite uses: the above, pytest, Chromium
+#                                (renders the HTML report headless) and Open MPI (make MPI=1,
+#                                tests/cli/test_mpi.sh)
+#   ./scripts/deps.sh --mpi      also Open MPI, for the MPI build (make MPI=1)
 set -e
 PKGS="build-essential libopenblas-dev libopenblas-openmp-dev libxgboost-dev zlib1g-dev libpng-dev"
 PY="python3 python3-numpy python3-pandas python3-sklearn python3-imblearn"
+MPI="openmpi-bin libopenmpi-dev"
 [ "${1:-}" = "--python" ] && PKGS="$PKGS $PY"
-[ "${1:-}" = "--tests" ] && PKGS="$PKGS $PY python3-pytest chromium"
+[ "${1:-}" = "--mpi" ] && PKGS="$PKGS $MPI"
+[ "${1:-}" = "--tests" ] && PKGS="$PKGS $PY python3-pytest chromium $MPI"
 [ "${WITH_FUZZ:-0}" = 1 ] && PKGS="$PKGS clang libclang-rt-14-dev libomp-14-dev"
 missing=""
 for p in $PKGS; do

@@ -839,6 +839,28 @@ MCR_API int mcr_imageset_write_npz(const mcr_imageset *s, const char *path);
  * (file,label,attribute,split; empty = unlabelled / unknown), which mcr_imageset_read reads back. */
 MCR_API int mcr_imageset_write_dir(const mcr_imageset *s, const char *dir);
 
+/* ---------------------------------------------------------------- 13. processes (MPI)
+ * Data-parallel fit and sample across processes: with a library built by `make MPI=1` and a
+ * process started by an MPI launcher (mpirun, srun), mcr_dist_init joins the job and
+ * mcr_model_fit / mcr_model_sample / mcr_augment_run split their work across its ranks (the
+ * same model and rows on every rank, whatever the count); otherwise there is one process of
+ * rank 0 and nothing changes. Every rank calls the same functions in the same order; rank 0
+ * alone writes files. */
+MCR_API int mcr_dist_init(int *argc, char ***argv); /* once, first; argc/argv may be NULL */
+MCR_API int mcr_dist_rank(void);                    /* 0-based; 0 without MPI */
+MCR_API int mcr_dist_size(void);                    /* ranks; 1 without MPI */
+/* Collective: every rank's rc becomes every rank's: returns the status of the lowest rank
+ * that failed (MCR_OK if none), whose message (prefixed "rank R of N: ") mcr_last_error
+ * then gives on every rank. */
+MCR_API int mcr_dist_agree(int rc);
+/* End every rank of the job with this exit code (a failure the others cannot agree on);
+ * returns only with one process. */
+MCR_API void mcr_dist_abort(int code);
+/* Last, on every rank, with the exit code: 0 or a failure mcr_dist_agree gave every rank
+ * leaves the job cleanly and returns code; any other failure (this rank's alone: the others
+ * may be waiting on it) ends every rank of the job with code (mcr_dist_abort). */
+MCR_API int mcr_dist_finalize(int code);
+
 #ifdef __cplusplus
 }
 #endif

@@ -335,6 +335,9 @@ SIGNATURES = {
     "mcr_image_write_png": (I, [S, POINTER(ctypes.c_uint8), I, I, I]),
     "mcr_imageset_write_grid": (I, [P, S, I, ctypes.c_char, PI]),
     "mcr_imageset_write_npz": (I, [P, S]), "mcr_imageset_write_dir": (I, [P, S]),
+    # 13. processes (MPI): a Python process is one rank of 1 unless started by mpirun
+    "mcr_dist_init": (I, [P, P]), "mcr_dist_rank": (I, []), "mcr_dist_size": (I, []),
+    "mcr_dist_agree": (I, [I]), "mcr_dist_abort": (None, [I]), "mcr_dist_finalize": (I, [I]),
 }
 
 

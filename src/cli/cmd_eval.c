@@ -187,6 +187,7 @@ int cmd_augment(int argc, char **argv) {
     a.drop = o.drop; /* dropped columns are kept in the output, not modelled */
     o.drop = NULL;
     mcr_set_threads(threads);
+    if (mcr_dist_rank() != 0) quiet = 1; /* across ranks (mpirun), rank 0 reports */
     mcr_table *t;
     int rc = mcr_table_read_csv(argv[optind], &o, &t);
     if (rc) return cli_fail(cmd, rc);
@@ -206,16 +207,18 @@ int cmd_augment(int argc, char **argv) {
     mcr_augment_result *r = NULL;
     rc = mcr_augment_run(t, NULL, 0, &a, &r);
     if (rc) return mcr_table_free(t), cli_fail(cmd, rc);
-    rc = mcr_table_write_csv(r->table, out);
+    int r0 = mcr_dist_rank() == 0; /* across ranks (mpirun), rank 0 writes the outputs */
+    rc = r0 ? mcr_table_write_csv(r->table, out) : MCR_OK;
     if (!rc && !quiet) rc = mcr_augment_print(r, "mcrage: augment: ", out, stderr);
-    if (!rc && json) rc = write_augment_json(json, r, argv[optind], out);
-    if (!rc && report) {
+    if (!rc && json && r0) rc = write_augment_json(json, r, argv[optind], out);
+    if (!rc && report && r0) {
         mcr_report *rep = NULL;
         char *line = cli_command_line(argc, argv);
         rc = line ? mcr_report_augment(t, r, &a, line, quiet ? NULL : cli_progress_line, (void *)cmd, &rep) : MCR_ENOMEM;
         free(line);
         rc = cli_report_write(rc, rep, report, cmd);
     }
+    rc = mcr_dist_agree(rc);
     mcr_augment_result_free(r);
     mcr_table_free(t);
     return rc ? cli_fail(cmd, rc) : EXIT_OK;

@@ -97,6 +97,7 @@ int cmd_fit(int argc, char **argv) {
     c.drop = o.drop;
     o.drop = NULL;
     mcr_set_threads(threads);
+    if (mcr_dist_rank() != 0) quiet = 1; /* across ranks (mpirun), rank 0 reports */
     mcr_model *ck = NULL;
     if (resume) {
         int rr = mcr_model_load(resume, &ck);
@@ -126,7 +127,8 @@ int cmd_fit(int argc, char **argv) {
     mcr_table_free(t);
     mcr_model_free(ck);
     if (rc) return cli_fail(cmd, rc);
-    rc = mcr_model_save(m, out);
+    rc = mcr_dist_rank() == 0 ? mcr_model_save(m, out) : MCR_OK; /* one file, from rank 0 */
+    rc = mcr_dist_agree(rc);
     if (!rc && !quiet)
         fprintf(stderr, "mcrage: fit: %d steps in %.1f s, final loss %.4f, %zu parameters -> %s\n",
                 c.steps, cli_wall() - pc.t0, mcr_model_final_loss(m), mcr_model_nparams(m), out);
@@ -216,9 +218,11 @@ int cmd_sample(int argc, char **argv) {
         rc = mcr_model_sample(m, counts, &sc, &t);
         if (rc) code = rc == MCR_EINVAL ? cli_usage(cmd, "%s", cli_error()) : cli_fail(cmd, rc);
         else {
-            rc = strcmp(out, "-") ? mcr_table_write_csv(t, out) : mcr_table_write_csv_stream(t, stdout);
+            int r0 = mcr_dist_rank() == 0; /* across ranks (mpirun), rank 0 writes the file */
+            rc = !r0 ? MCR_OK : strcmp(out, "-") ? mcr_table_write_csv(t, out) : mcr_table_write_csv_stream(t, stdout);
+            rc = mcr_dist_agree(rc);
             if (rc) code = cli_fail(cmd, rc);
-            else if (strcmp(out, "-")) fprintf(stderr, "mcrage: sample: wrote %zu rows to %s\n", mcr_table_nrows(t), out);
+            else if (r0 && strcmp(out, "-")) fprintf(stderr, "mcrage: sample: wrote %zu rows to %s\n", mcr_table_nrows(t), out);
             mcr_table_free(t);
         }
     }

@@ -33,8 +33,33 @@ static void usage(FILE *f) {
                "mcrage describe cohort.csv --target outcome --sensitive race\n");
 }
 
+/* Under mpirun / srun with the MPI build, these run across the ranks (rank 0 writes); any
+ * other command runs in one process. */
+static int across_ranks(const char *name) {
+    return !strcmp(name, "fit") || !strcmp(name, "sample") || !strcmp(name, "augment");
+}
+
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv) {
-    cli_blas_fast_path(argv);
+    cli_blas_fast_path(argv); /* may re-execute the binary: before MPI_Init */
+    if (mcr_dist_init(&argc, &argv)) {
+        fprintf(stderr, "mcrage: %s\n", mcr_last_error());
+        return EXIT_RUNTIME;
+    }
+    int size = mcr_dist_size();
+    if (size > 1 && mcr_dist_rank() != 0 && !freopen("/dev/null", "w", stdout)) /* rank 0 speaks */
+        return mcr_dist_finalize(EXIT_RUNTIME);
+    if (size > 1 && argc >= 2 && argv[1][0] != '-' && !across_ranks(argv[1])) {
+        fprintf(stderr, "mcrage: %s runs in one process; start it without mpirun (fit, sample and "
+                        "augment run across ranks)\n", argv[1]);
+        mcr_dist_agree(MCR_EINVAL);
+        return mcr_dist_finalize(EXIT_USAGE);
+    }
+    return mcr_dist_finalize(run(argc, argv));
+}
+
+static int run(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -2,6 +2,7 @@
  * The model file format lives in model_io.c. */
 #include "tabular/tabular.h"
 #include "diffusion/diffusion.h"
+#include "dist/dist.h"
 #include <cblas.h>
 #include <omp.h>
 #include <zlib.h>
@@ -193,17 +194,17 @@ static void mn_noise(mcr_trainer *tr, uint64_t seed, int step) {
 /* After the forward pass: the per-column KL (decoder NLL at t = 0) and its gradient into dout.
  * TabDDPM's weighting: T * L_t per column (the 1/p(t) of uniform time sampling), summed over
  * columns, averaged over rows, divided by the number of columns. Returns that loss. */
-static double mn_loss_batch(mcr_trainer *tr) {
-    int B = tr->B, d = tr->net.d, nb = tr->nblk, T = tr->sched.T;
+static double mn_loss_batch(mcr_trainer *tr, int lo, int B) { /* rows [lo, lo + B) of the batch */
+    int d = tr->net.d, nb = tr->nblk, T = tr->sched.T;
     float w = (float)T / ((float)B * nb);
     const float *out = tr->net.out;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < B; i++) {
         float *scr = tr->scratch + (size_t)omp_get_thread_num() * 4 * tr->Kmax;
-        int t = tr->t[i];
+        int t = tr->t[lo + i];
         double at = tr->sched.abar[t], as = mcr_abar_prev(&tr->sched, t), sum = 0;
         for (int b = 0; b < nb; b++) {
-            size_t o = (size_t)i * d + tr->boff[b], ib = (size_t)i * nb + b;
+            size_t o = (size_t)i * d + tr->boff[b], ib = (size_t)(lo + i) * nb + b;
             sum += mn_loss(tr->dout + o, out + o, tr->c0[ib], tr->ct[ib], tr->bK[b], at, as, w, scr);
         }
         tr->rowloss[i] = sum;
@@ -215,35 +216,46 @@ static double mn_loss_batch(mcr_trainer *tr) {
 
 /* mean squared error of out vs eps on the Gaussian columns [0, dg) (mse_forward_backward on
  * those columns gathered); gradient into dout */
-static double gauss_loss(mcr_trainer *tr) {
-    int B = tr->B, d = tr->net.d, dg = tr->dg;
+static double gauss_loss(mcr_trainer *tr, int lo, int B) { /* rows [lo, lo + B) of the batch */
+    int d = tr->net.d, dg = tr->dg;
     size_t n = (size_t)B * dg;
-    if (dg == d) return mse_forward_backward(tr->dout, tr->net.out, tr->eps, n);
+    const float *eps = tr->eps + (size_t)lo * dg;
+    if (dg == d) return mse_forward_backward(tr->dout, tr->net.out, eps, n);
     if (dg == 0) return 0;
     float *pred = tr->gp, *dpred = tr->gp + n;
     for (int i = 0; i < B; i++)
         memcpy(pred + (size_t)i * dg, tr->net.out + (size_t)i * d, (size_t)dg * sizeof(float));
-    double loss = mse_forward_backward(dpred, pred, tr->eps, n);
+    double loss = mse_forward_backward(dpred, pred, eps, n);
     for (int i = 0; i < B; i++)
         memcpy(tr->dout + (size_t)i * d, dpred + (size_t)i * dg, (size_t)dg * sizeof(float));
     return loss;
 }
 
-double mcr_trainer_grad(mcr_trainer *tr, uint64_t seed, int step, mcr_rng *r) {
-    int B = tr->B, d = tr->net.d, dg = tr->dg;
+/* The gradient of rows [lo, hi) of the batch (the mean over those rows), for data-parallel
+ * training: the time steps, Gaussian and multinomial noise are drawn for the whole batch, so
+ * each row gets the same draws whichever process trains on it (only dropout masks, keyed on
+ * lo, differ from one process's). lo = 0, hi = B is mcr_trainer_grad. */
+static double trainer_grad_rows(mcr_trainer *tr, uint64_t seed, int step, mcr_rng *r, int lo, int hi) {
+    int B = tr->B, d = tr->net.d, dg = tr->dg, nl = hi - lo;
     float *p = tr->st.opt.p, *g = tr->st.opt.g;
     for (int i = 0; i < B; i++) tr->t[i] = (int)mcr_rng_below(r, (uint64_t)tr->sched.T);
     mcr_fill_normal(tr->eps, (size_t)B * dg, seed, MCR_STREAM_FIT_NOISE + (uint64_t)step);
-    q_sample(tr->xt, tr->x0, tr->eps, tr->t, &tr->sched, B, dg, d);
-    if (tr->nblk) mn_noise(tr, seed, step);
-    mcr_net_forward(&tr->net, p, tr->xt, tr->t, tr->y, B, 1, seed,
-                    MCR_STREAM_DROPOUT + (uint64_t)step);
-    double loss = gauss_loss(tr);
-    if (tr->nblk) loss += mn_loss_batch(tr);
-    if (!isfinite(loss)) return loss;
     memset(g, 0, tr->st.opt.n * sizeof(float));
-    mcr_net_backward(&tr->net, p, g, tr->dout, tr->xt, tr->y, B);
+    if (nl <= 0) return 0; /* more processes than rows in the batch: nothing here */
+    float *xt = tr->xt + (size_t)lo * d;
+    q_sample(xt, tr->x0 + (size_t)lo * d, tr->eps + (size_t)lo * dg, tr->t + lo, &tr->sched, nl, dg, d);
+    if (tr->nblk) mn_noise(tr, seed, step);
+    mcr_net_forward(&tr->net, p, xt, tr->t + lo, tr->y + lo, nl, 1,
+                    seed + (uint64_t)lo * 0x9E3779B97F4A7C15ULL, MCR_STREAM_DROPOUT + (uint64_t)step);
+    double loss = gauss_loss(tr, lo, nl);
+    if (tr->nblk) loss += mn_loss_batch(tr, lo, nl);
+    if (!isfinite(loss)) return loss;
+    mcr_net_backward(&tr->net, p, g, tr->dout, xt, tr->y + lo, nl);
     return loss;
+}
+
+double mcr_trainer_grad(mcr_trainer *tr, uint64_t seed, int step, mcr_rng *r) {
+    return trainer_grad_rows(tr, seed, step, r, 0, tr->B);
 }
 
 /* ------------------------------------------------------------------ fit */
@@ -536,16 +548,59 @@ static int write_checkpoint(const mcr_model *m, const mcr_trainer *tr, const cha
     return mcr_model_write(m, tr->st.opt.ema, &tr->st, path);
 }
 
+/* Across processes (mcr_dist_get()->size > 1; dist.h): every rank draws the whole batch and
+ * its noise, computes the gradient of its share of the rows (dist_range), and one allreduce
+ * per step sums the shares weighted by their row counts, with the loss and a stop flag at
+ * the end of the buffer: every rank then takes the same optimiser step, stops at the same
+ * step, and rank 0 alone writes checkpoints. */
+static int dist_step(mcr_dist *dd, mcr_trainer *tr, float *red, size_t lo, size_t hi, double *loss,
+                     int *stop) {
+    size_t n = tr->st.opt.n;
+    float w = (float)(hi - lo) / (float)tr->B, *g = tr->st.opt.g;
+    for (size_t i = 0; i < n; i++) red[i] = g[i] * w;
+    red[n] = (float)(*loss * w);
+    red[n + 1] = (float)*stop;
+    int rc = dd->allreduce_sum(dd, red, n + 2);
+    if (rc) return rc;
+    memcpy(g, red, n * sizeof(float));
+    *loss = red[n];
+    *stop = red[n + 1] > 0;
+    return MCR_OK;
+}
+
+/* All ranks hold the same weights after training (the same bits: MPI's sum is the same on
+ * every rank); checked with a CRC of the weights and moments, so a drift is an error. */
+static int dist_check_same(mcr_dist *dd, const mcr_optim *o) {
+    uint32_t crc = (uint32_t)crc32(0L, (const unsigned char *)o->p, (uInt)(o->n * sizeof(float)));
+    crc = (uint32_t)crc32(crc, (const unsigned char *)o->ema, (uInt)(o->n * sizeof(float)));
+    uint32_t *all = malloc((size_t)dd->size * sizeof(uint32_t));
+    int rc = all ? MCR_OK : MCR_NOMEM();
+    if (!rc) rc = dd->allgather(dd, &crc, sizeof crc, all);
+    for (int r = 1; !rc && r < dd->size; r++)
+        if (all[r] != all[0])
+            rc = mcr_err(MCR_EINTERNAL, "data-parallel fit: the weights of rank %d differ from rank 0's", r);
+    free(all);
+    return rc;
+}
+
 /* Steps from the trainer's current one to c->steps: batch, gradient, update, loss curve,
  * progress, checkpoints. */
-static int train_loop(mcr_trainer *tr, mcr_model *m, const fit_data *D, const mcr_fit_config *c) {
+static int train_steps(mcr_trainer *tr, mcr_model *m, const fit_data *D, const mcr_fit_config *c,
+                       mcr_dist *dd, float *red, size_t lo, size_t hi, int *stop) {
     mcr_train_state *s = &tr->st;
     int every = c->steps / 200 > 0 ? c->steps / 200 : 1;
     double t0 = mcr_now();
     while (s->step < c->steps) {
         int step = s->step;
         fill_batch(tr, m, D, c->p_uncond);
-        double loss = mcr_trainer_grad(tr, c->seed, step, &s->rng);
+        double loss = trainer_grad_rows(tr, c->seed, step, &s->rng, (int)lo, (int)hi);
+        if (red) {
+            int rc = dist_step(dd, tr, red, lo, hi, &loss, stop);
+            if (rc) return rc;
+            if (*stop)
+                return mcr_err(MCR_ECANCELED, "cancelled at step %d of %d; nothing was written",
+                               s->step, c->steps);
+        }
         if (!isfinite(loss))
             return mcr_err(MCR_ENUMERIC,
                            "training diverged at step %d (loss is %s); nothing was written; try a "
@@ -563,22 +618,41 @@ static int train_loop(mcr_trainer *tr, mcr_model *m, const fit_data *D, const mc
         if (c->progress && (last || (c->progress_every > 0 && s->step % c->progress_every == 0))) {
             double el = mcr_now() - t0;
             if (c->progress(c->progress_ctx, s->step, c->steps, (float)(s->acc / s->nacc),
-                            el > 0 ? (double)s->step * tr->B / el : 0))
-                return mcr_err(MCR_ECANCELED, "cancelled at step %d of %d; nothing was written",
-                               s->step, c->steps);
+                            el > 0 ? (double)s->step * tr->B / el : 0)) {
+                if (red) *stop = 1; /* every rank stops at the next step's allreduce */
+                else return mcr_err(MCR_ECANCELED, "cancelled at step %d of %d; nothing was written",
+                                    s->step, c->steps);
+            }
         }
         if (last || s->step % 100 == 0) {
             m->final_loss = (float)(s->acc / s->nacc);
             s->acc = 0, s->nacc = 0;
         }
         if (c->checkpoint_every > 0 && c->checkpoint_path && !last && s->step % c->checkpoint_every == 0) {
-            int rc = write_checkpoint(m, tr, c->checkpoint_path);
-            if (rc) return rc;
+            int rc = dd->rank == 0 ? write_checkpoint(m, tr, c->checkpoint_path) : MCR_OK;
+            if ((rc = dist_agree(dd, rc))) return rc;
         }
     }
-    if (s->nwin) m->loss_curve[m->nloss++] = (float)(s->window / s->nwin);
     m->train_seconds = mcr_now() - t0;
     return MCR_OK;
+}
+
+static int train_loop(mcr_trainer *tr, mcr_model *m, const fit_data *D, const mcr_fit_config *c) {
+    mcr_train_state *s = &tr->st;
+    mcr_dist *dd = mcr_dist_get();
+    size_t lo = 0, hi = (size_t)tr->B;
+    float *red = NULL;
+    int stop = 0;
+    if (dd->size > 1) {
+        dist_range((size_t)tr->B, dd->rank, dd->size, &lo, &hi);
+        if (!(red = malloc((s->opt.n + 2) * sizeof(float)))) return MCR_NOMEM();
+    }
+    int rc = train_steps(tr, m, D, c, dd, red, lo, hi, &stop);
+    if (!rc && dd->size > 1) rc = dist_check_same(dd, &s->opt); /* on every rank, even a stopping one */
+    if (!rc && stop) rc = mcr_err(MCR_ECANCELED, "cancelled at step %d of %d; nothing was written", s->step, c->steps);
+    free(red);
+    if (!rc && s->nwin) m->loss_curve[m->nloss++] = (float)(s->window / s->nwin);
+    return rc;
 }
 
 int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_fit_config *c,
@@ -611,9 +685,10 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
     fit_data D;
     mcr_trainer tr;
     memset(&tr, 0, sizeof tr);
-    if ((rc = encode_rows(m, t, rows, nrows, c, &D)) || (rc = setup_trainer(&tr, m, &D, c)) ||
-        (c->resume && (rc = resume(&tr, m, c->resume))) || (rc = train_loop(&tr, m, &D, c)))
-        goto fail;
+    if (!(rc = encode_rows(m, t, rows, nrows, c, &D)) && !(rc = setup_trainer(&tr, m, &D, c)) && c->resume)
+        rc = resume(&tr, m, c->resume);
+    /* across processes every rank enters the loop, or none does (see train_loop) */
+    if ((rc = dist_agree(mcr_dist_get(), rc)) || (rc = train_loop(&tr, m, &D, c))) goto fail;
     size_t np = m->net.nparams; /* keep the EMA weights, free the rest */
     if (!(m->ema = malloc(np * sizeof(float)))) {
         rc = MCR_NOMEM();
@@ -739,6 +814,48 @@ static void denoise(mcr_net *net, const float *p, const mcr_sched *s, const mcr_
     }
 }
 
+/* Batch `stream` of a sample starts from noise: x [b, d] from N(0, I), or Gaussian columns
+ * from N(0, I) and blocks from the uniform q(x_T) (level indices in xc [b, nblk]); keyed on
+ * (seed, stream) only. */
+static void sample_start(const mcr_model *m, const mixed *mx, uint64_t seed, float *x, float *z,
+                         int32_t *xc, int b, uint64_t stream) {
+    const mcr_encoder *e = m->enc;
+    int d = m->net.d, dg = mx->dg, nb = mx->nblk;
+    if (dg == d) {
+        mcr_fill_normal(x, (size_t)b * d, seed, stream * MCR_STREAM_SAMPLE_NOISE);
+        return;
+    }
+    mcr_fill_normal(z, (size_t)b * dg, seed, stream * MCR_STREAM_SAMPLE_NOISE);
+    mcr_rng r0;
+    mcr_rng_seed(&r0, seed, MCR_STREAM_SAMPLE_LEVELS + stream);
+    for (int i = 0; i < b; i++) {
+        float *row = x + (size_t)i * d;
+        memcpy(row, z + (size_t)i * dg, (size_t)dg * sizeof(float));
+        memset(row + dg, 0, (size_t)(d - dg) * sizeof(float));
+        for (int k = 0; k < nb; k++) {
+            int lv = (int)mcr_rng_below(&r0, (uint64_t)e->bK[k]);
+            xc[(size_t)i * nb + k] = lv;
+            row[e->boff[k] + lv] = 1;
+        }
+    }
+}
+
+/* Rows [row0, row0 + b) of t from the denoised batch x [b, d] of condition c (xd [b, d] and
+ * rows [b] scratch; rr: the rare-level draws, in row order). */
+static int finish_batch(const mcr_model *m, const float *x, double *xd, size_t *rows, mcr_rng *rr,
+                        int b, int c, size_t row0, mcr_table *t) {
+    int d = m->net.d;
+    for (size_t i = 0; i < (size_t)b * d; i++) xd[i] = x[i];
+    for (int i = 0; i < b; i++) rows[i] = row0 + (size_t)i;
+    int rc = mcr_encoder_inverse_ex(m->enc, xd, (size_t)b, t, rows, rr);
+    if (rc) return rc;
+    for (int i = 0; i < b; i++) {
+        if (m->cond_tlevel[c] >= 0) t->cols[m->target].cat[row0 + i] = m->cond_tlevel[c];
+        if (m->cond_glevel[c] >= 0) t->cols[m->sensitive].cat[row0 + i] = m->cond_glevel[c];
+    }
+    return MCR_OK;
+}
+
 int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_config *sc,
                      mcr_table **out) {
     *out = NULL;
@@ -777,50 +894,60 @@ int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_
     double *xd = malloc((size_t)B * d * sizeof(double));
     int *tv = malloc(2 * (size_t)B * sizeof(int)), *yv = malloc(2 * (size_t)B * sizeof(int));
     size_t *rows = malloc((size_t)B * sizeof(size_t));
-    if (!x || !x2 || !z || !x0l || !u || !scr || !xc || !xd || !tv || !yv || !rows) {
-        rc = MCR_NOMEM();
-        goto done;
+    /* across P processes (dist.h): batch k (its noise keyed on k alone) is denoised by rank
+     * k % P; each round of P batches is allgathered and every rank decodes them in order (the
+     * rare-level draws rr run over all rows), so every rank holds the rows one process makes */
+    mcr_dist *dd = mcr_dist_get();
+    int P = dd->size, nr = 0, *rc_c = NULL, *rb = NULL;
+    float *xr = NULL;
+    uint64_t nbatch = 0;
+    for (int c = 0; c < m->ncond; c++) nbatch += (counts[c] + (size_t)B - 1) / (size_t)B;
+    if (P > 1) {
+        xr = malloc(((size_t)P + 1) * B * d * sizeof(float));
+        rc_c = malloc((size_t)P * sizeof(int)), rb = malloc((size_t)P * sizeof(int));
     }
-    if ((rc = mcr_net_alloc(&net, sc->guidance != 0 ? 2 * B : B))) goto done;
-    if ((rc = mcr_sched_init(&s, m->cfg.T, m->cfg.schedule))) goto done;
+    if (!x || !x2 || !z || !x0l || !u || !scr || !xc || !xd || !tv || !yv || !rows || (P > 1 && (!xr || !rc_c || !rb)))
+        rc = MCR_NOMEM();
+    if (!rc) rc = mcr_net_alloc(&net, sc->guidance != 0 ? 2 * B : B);
+    if (!rc) rc = mcr_sched_init(&s, m->cfg.T, m->cfg.schedule);
+    if ((rc = dist_agree(dd, rc))) goto done;
     size_t row0 = 0;
     uint64_t stream = 0;
     for (int c = 0; c < m->ncond; c++) {
         for (size_t done_c = 0; done_c < counts[c];) {
             int b = (int)(counts[c] - done_c < (size_t)B ? counts[c] - done_c : (size_t)B);
             stream++;
-            if (dg == d) {
-                mcr_fill_normal(x, (size_t)b * d, sc->seed, stream * MCR_STREAM_SAMPLE_NOISE);
-            } else { /* Gaussian columns from N(0, I), blocks from the uniform q(x_T) */
-                mcr_fill_normal(z, (size_t)b * dg, sc->seed, stream * MCR_STREAM_SAMPLE_NOISE);
-                mcr_rng r0;
-                mcr_rng_seed(&r0, sc->seed, MCR_STREAM_SAMPLE_LEVELS + stream);
-                for (int i = 0; i < b; i++) {
-                    float *row = x + (size_t)i * d;
-                    memcpy(row, z + (size_t)i * dg, (size_t)dg * sizeof(float));
-                    memset(row + dg, 0, (size_t)(d - dg) * sizeof(float));
-                    for (int k = 0; k < nb; k++) {
-                        int lv = (int)mcr_rng_below(&r0, (uint64_t)e->bK[k]);
-                        xc[(size_t)i * nb + k] = lv;
-                        row[e->boff[k] + lv] = 1;
-                    }
-                }
-            }
-            denoise(&net, m->ema, &s, sc, &mx, x, x2, z, u, x0l, xc, scr, tv, yv, b, c, m->ncond, stream);
-            for (size_t i = 0; i < (size_t)b * d; i++) xd[i] = x[i];
-            for (int i = 0; i < b; i++) rows[i] = row0 + (size_t)i;
-            if ((rc = mcr_encoder_inverse_ex(e, xd, (size_t)b, t, rows, &rr))) goto done;
-            for (int i = 0; i < b; i++) {
-                if (m->cond_tlevel[c] >= 0) t->cols[m->target].cat[row0 + i] = m->cond_tlevel[c];
-                if (m->cond_glevel[c] >= 0) t->cols[m->sensitive].cat[row0 + i] = m->cond_glevel[c];
-            }
-            row0 += (size_t)b;
             done_c += (size_t)b;
+            if (P == 1) {
+                sample_start(m, &mx, sc->seed, x, z, xc, b, stream);
+                denoise(&net, m->ema, &s, sc, &mx, x, x2, z, u, x0l, xc, scr, tv, yv, b, c, m->ncond, stream);
+                if ((rc = finish_batch(m, x, xd, rows, &rr, b, c, row0, t))) goto done;
+                row0 += (size_t)b;
+                continue;
+            }
+            float *mine = xr + (size_t)P * B * d; /* this rank's batch of the round */
+            rc_c[nr] = c, rb[nr] = b;
+            if ((int)((stream - 1) % (uint64_t)P) == dd->rank) {
+                sample_start(m, &mx, sc->seed, x, z, xc, b, stream);
+                denoise(&net, m->ema, &s, sc, &mx, x, x2, z, u, x0l, xc, scr, tv, yv, b, c, m->ncond, stream);
+                memcpy(mine, x, (size_t)b * d * sizeof(float));
+            }
+            if (++nr < P && stream < nbatch) continue;
+            if ((rc = dd->allgather(dd, mine, (size_t)B * d * sizeof(float), xr))) goto done;
+            for (int j = 0; j < nr && !rc; j++) {
+                rc = finish_batch(m, xr + (size_t)j * B * d, xd, rows, &rr, rb[j], rc_c[j], row0, t);
+                row0 += (size_t)rb[j];
+            }
+            nr = 0;
+            if ((rc = dist_agree(dd, rc))) goto done;
         }
     }
     *out = t;
     t = NULL;
 done:
+    free(xr);
+    free(rc_c);
+    free(rb);
     mcr_table_free(t);
     mcr_net_free(&net);
     mcr_sched_free(&s);
