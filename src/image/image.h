@@ -1,8 +1,9 @@
 /* image.h — private: image sets (pixels, labels, attributes, splits) and their files. What
  * reads and writes them (npz.c: NumPy .npy/.npz over zlib; png.c: PNG through libpng, a folder
  * of PNGs with a CSV manifest, grids), the per-split counts (image.c) and the conversion to the
- * network's float layout and back (image.c). The model code (UNet, fit, sample) lives beside
- * this and uses only what is declared here and in core.h. */
+ * network's float layout and back (image.c). The model (imodel.c: fit, sample, counts, file;
+ * public in mcrage.h 12b) uses what is declared here, in core.h, nn.h (the UNet, mcr_optim,
+ * mcr_train_state) and diffusion.h (schedule, q_sample, ddim_step, ddpm_step). */
 #ifndef MCR_IMAGE_H
 #define MCR_IMAGE_H
 #include "core/core.h"
