@@ -267,6 +267,7 @@ MCR_API int mcr_imodel_fit(const mcr_imageset *s, const mcr_ifit_config *c, mcr_
             rc = mcr_err(MCR_EINVAL, "`resume`: the checkpoint was started with other settings (give the same options)");
         if (rc) goto done;
         mcr_train_copy(st, r->state);
+        memcpy(o->ema, r->ema, net->nparams * sizeof(float)); /* the file keeps the EMA as the weights */
     } else {
         mcr_rng ir;
         mcr_rng_seed(&ir, c->seed, MCR_STREAM_IMAGE_INIT);
