@@ -98,11 +98,24 @@ static void unet_config(const mcr_ifit_config *c, int C, int H, int W, int L, in
     u->tdim = c->channels[0] < 2 ? 2 : c->channels[0] & ~1;
 }
 
-/* fingerprint of what a resumed fit must share with the checkpoint */
+static void put_settings(mcr_wbuf *w, const mcr_ifit_config *c) {
+    mcr_put_i32(w, c->steps), mcr_put_i32(w, c->batch), mcr_put_f32(w, c->lr);
+    mcr_put_i32(w, c->warmup), mcr_put_f32(w, c->weight_decay), mcr_put_f32(w, c->grad_clip);
+    mcr_put_f32(w, c->ema_decay), mcr_put_f32(w, c->cond_drop);
+    mcr_put_i32(w, c->nlevels);
+    for (int l = 0; l < UNET_MAX_LEVELS; l++) mcr_put_i32(w, c->channels[l]);
+    mcr_put_i32(w, c->nres), mcr_put_i32(w, c->attn), mcr_put_i32(w, c->groups);
+    mcr_put_u64(w, c->seed);
+    mcr_put_i32(w, c->T);
+}
+
+/* fingerprint of what a resumed fit must share with the checkpoint: the settings as written */
 static uint32_t cfg_crc(const mcr_ifit_config *c) {
-    mcr_ifit_config k = *c;
-    k.checkpoint_every = 0, k.checkpoint_path = NULL, k.resume = NULL, k.progress = NULL, k.progress_ctx = NULL;
-    return (uint32_t)crc32(0, (const unsigned char *)&k, (uInt)sizeof k);
+    mcr_wbuf w = {0};
+    put_settings(&w, c);
+    uint32_t crc = w.oom ? 0 : (uint32_t)crc32(0, w.p, (uInt)w.n);
+    mcr_wbuf_free(&w);
+    return crc;
 }
 
 /* ------------------------------------------------------------------ the model struct */
@@ -580,13 +593,7 @@ static int write_model(const mcr_imodel *m, const float *ema, const mcr_train_st
     const mcr_ifit_config *c = &m->cfg;
     size_t at = mcr_put_section(&w, "ICFG");
     mcr_put_i32(&w, m->C), mcr_put_i32(&w, m->H), mcr_put_i32(&w, m->W);
-    mcr_put_i32(&w, c->steps), mcr_put_i32(&w, c->batch), mcr_put_f32(&w, c->lr);
-    mcr_put_i32(&w, c->warmup), mcr_put_f32(&w, c->weight_decay), mcr_put_f32(&w, c->grad_clip);
-    mcr_put_f32(&w, c->ema_decay), mcr_put_f32(&w, c->cond_drop);
-    mcr_put_i32(&w, c->nlevels);
-    for (int l = 0; l < UNET_MAX_LEVELS; l++) mcr_put_i32(&w, c->channels[l]);
-    mcr_put_i32(&w, c->nres), mcr_put_i32(&w, c->attn), mcr_put_i32(&w, c->groups);
-    mcr_put_u64(&w, c->seed);
+    put_settings(&w, c); /* the T here is the fit's; SCHD holds the schedule sampling uses */
     mcr_put_f32(&w, m->final_loss);
     mcr_end_section(&w, at);
     at = mcr_put_section(&w, "LEVL");
@@ -645,6 +652,7 @@ static int read_model(const unsigned char *data, size_t len, const char *path, m
     for (int l = 0; l < UNET_MAX_LEVELS; l++) c->channels[l] = mcr_get_i32(&sec);
     c->nres = mcr_get_i32(&sec), c->attn = mcr_get_i32(&sec), c->groups = mcr_get_i32(&sec);
     c->seed = mcr_get_u64(&sec);
+    c->T = mcr_get_i32(&sec);
     m->final_loss = mcr_get_f32(&sec);
     if (sec.bad || (m->C != 1 && m->C != 3) || m->H < 1 || m->W < 1 || m->H > 65536 || m->W > 65536)
         BAD("%s: damaged image model (settings)", path);
@@ -663,8 +671,8 @@ static int read_model(const unsigned char *data, size_t len, const char *path, m
     for (size_t k = 0; k < (size_t)(m->L + 1) * (size_t)(m->A + 1); k++) m->cell[k] = mcr_get_u64(&sec);
     if (sec.bad) BAD("%s: damaged image model (counts)", path);
     if (!mcr_get_section(&r, "SCHD", &sec)) BAD("%s: damaged image model (no schedule section)", path);
-    m->T = c->T = mcr_get_i32(&sec), m->schedule = mcr_get_i32(&sec);
-    if (sec.bad || m->T < 2 || m->T > 100000 || (m->schedule != MCR_SCHED_COSINE && m->schedule != MCR_SCHED_LINEAR))
+    m->T = mcr_get_i32(&sec), m->schedule = mcr_get_i32(&sec);
+    if (sec.bad || m->T != c->T || m->T < 2 || m->T > 100000 || (m->schedule != MCR_SCHED_COSINE && m->schedule != MCR_SCHED_LINEAR))
         BAD("%s: damaged image model (schedule)", path);
     if (check_config(c)) BAD("%s: damaged image model (settings: %s)", path, mcr_last_error());
     unet_config(c, m->C, m->H, m->W, m->L, m->A, &m->ucfg);
