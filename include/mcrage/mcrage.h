@@ -906,7 +906,7 @@ typedef enum { MCR_IPOLICY_BALANCE = 0, MCR_IPOLICY_GROUP_BALANCE = 1 } mcr_ipol
 MCR_API int mcr_imodel_counts_parse(const mcr_imodel *m, const char *spec, size_t *counts);
 /* n images by policy, exact (largest remainder): balance = labels uniform, each label's
  * attributes as in its training images; group-balance = attributes uniform, the training label
- * prevalence kept in each. Without attributes the attribute is null. */
+ * prevalence kept in each (known attributes only count). Without attributes it is null. */
 MCR_API int mcr_imodel_counts_policy(const mcr_imodel *m, mcr_ipolicy policy, size_t n, size_t *counts);
 
 typedef struct mcr_isample_config {
@@ -919,7 +919,7 @@ typedef struct mcr_isample_config {
      * product of the two conditionals over the marginal (defaults 1, 1). A null factor of a
      * cell drops its term. */
     float w_label, w_attr;
-    int batch;               /* images per network call (default 64)                          */
+    int batch;               /* images per batch, x3 network rows with guidance (default 16)   */
     uint64_t seed;           /* default 1                                                     */
 } mcr_isample_config;
 MCR_API void mcr_isample_config_default(mcr_isample_config *c);

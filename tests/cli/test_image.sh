@@ -129,6 +129,10 @@ expect "image sample --policy group-balance" 0 "label 0, attribute 0: 1 images" 
 "$M" image fit "$FX" $IF --steps 6 --checkpoint-every 3 -o "$D/ck.mcrg" 2>/dev/null
 cmp -s "$D/ck.mcrg" "$D/m.mcrg" && ok "image fit --checkpoint-every: the same final model" || bad "image fit --checkpoint-every: the same final model"
 expect "image fit --resume of a finished model" 1 "--resume: the model is finished" -- "$M" image fit "$FX" $IF --steps 6 --resume "$D/m.mcrg" -o "$D/o2/r.mcrg"
+# two threads: the same bytes twice
+"$M" image fit "$FX" $IF --steps 4 --threads 2 -o "$D/th1.mcrg" 2>/dev/null
+"$M" image fit "$FX" $IF --steps 4 --threads 2 -o "$D/th2.mcrg" 2>/dev/null
+cmp -s "$D/th1.mcrg" "$D/th2.mcrg" && ok "image fit --threads 2: same model bytes twice" || bad "image fit --threads 2: same model bytes twice"
 # bad options exit 1 naming the option; bad files exit 2 naming the file; nothing written
 mkdir -p "$D/o2"
 expect "image sample: bad --counts" 1 "--counts: unknown label '9'" -- "$M" image sample "$D/m.mcrg" --counts 'label=9:3' -o "$D/o2/x.npz"
