@@ -109,4 +109,9 @@ typedef struct mcr_grid_row {
  * and unknown last. *rows malloc'd. */
 int mcr_imageset_grid_rows(const mcr_imageset *s, char split, mcr_grid_row **rows, int *nrows);
 
+/* imodel.c, for tests: the EMA weights of a model and the UNet configuration they are laid out
+ * by (nn.h's mcr_unet_layout gives the offsets). */
+struct mcr_unet_config;
+const float *mcr_imodel_weights(const mcr_imodel *m, struct mcr_unet_config *cfg);
+
 #endif /* MCR_IMAGE_H */

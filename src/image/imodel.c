@@ -143,6 +143,10 @@ MCR_API int mcr_imodel_nlabels(const mcr_imodel *m) { return m->L; }
 MCR_API int mcr_imodel_nattrs(const mcr_imodel *m) { return m->A; }
 MCR_API const char *mcr_imodel_label_name(const mcr_imodel *m, int k) { return k >= 0 && k < m->L ? m->label_names[k] : NULL; }
 MCR_API const char *mcr_imodel_attr_name(const mcr_imodel *m, int k) { return k >= 0 && k < m->A ? m->attr_names[k] : NULL; }
+const float *mcr_imodel_weights(const mcr_imodel *m, mcr_unet_config *cfg) {
+    *cfg = m->ucfg;
+    return m->ema;
+}
 MCR_API void mcr_imodel_progress(const mcr_imodel *m, int *done, int *planned) {
     *done = m->state ? m->state->step : -1;
     *planned = m->cfg.steps;

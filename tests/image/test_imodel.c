@@ -4,6 +4,7 @@
  * cancelling, and a learning test with a known answer (where the bright square is). Tiny UNets
  * on 8 x 8 grey images so the whole file runs in seconds under ASan. */
 #include "image/image.h"
+#include "nn/nn.h"
 #include "testhelp.h"
 #include <unistd.h>
 
@@ -269,6 +270,44 @@ static void test_guidance_zero_is_unconditional(void) {
     mcr_imageset_free(s);
 }
 
+/* Which embedding rows a fit trains. Rows no image ever uses keep their initial weights (Adam
+ * with a zero gradient moves nothing; weight decay 0), so they are equal between a 4-step and an
+ * 8-step fit, while used rows differ: with cond_drop 0 and every image labelled the null label
+ * row stays; with every label hidden the label rows stay and the null row trains; with cond_drop
+ * 0.5 the null rows train. */
+static double row_change(const mcr_imodel *a, const mcr_imodel *b, int table, int row) {
+    mcr_unet_config ca, cb;
+    const float *pa = mcr_imodel_weights(a, &ca), *pb = mcr_imodel_weights(b, &cb);
+    mcr_unet *n = calloc(1, sizeof *n);
+    mcr_unet_layout(n, &ca);
+    size_t off = (table ? n->att : n->lab) + (size_t)row * n->E;
+    double d = 0;
+    for (int k = 0; k < n->E; k++) d = fmax(d, fabs((double)pa[off + k] - pb[off + k]));
+    free(n);
+    return d;
+}
+static void test_condition_rows(void) {
+    mcr_ifit_config c;
+    mcr_imodel *m4, *m8;
+    for (int v = 0; v < 3; v++) {
+        mcr_imageset *s = square_set(32, 7, v == 1 ? 1.0 : 0.0);
+        tiny(&c, 4);
+        c.cond_drop = v == 2 ? 0.5f : 0;
+        c.warmup = 1, c.ema_decay = 0; /* EMA = the weights */
+        CHECK(mcr_imodel_fit(s, &c, &m4) == MCR_OK, "%s", mcr_last_error());
+        c.steps = 8;
+        CHECK(mcr_imodel_fit(s, &c, &m8) == MCR_OK, "%s", mcr_last_error());
+        if (!m4 || !m8) return;
+        double lab0 = row_change(m4, m8, 0, 0), lnull = row_change(m4, m8, 0, 2), anull = row_change(m4, m8, 1, 2),
+               att0 = row_change(m4, m8, 1, 0);
+        if (v == 0) CHECK(lab0 > 1e-4 && att0 > 1e-4 && lnull < 1e-7 && anull < 1e-7, "drop 0: %g %g %g %g", lab0, att0, lnull, anull);
+        if (v == 1) CHECK(lab0 < 1e-7 && lnull > 1e-4 && att0 > 1e-4 && anull < 1e-7, "unlabelled: %g %g %g %g", lab0, lnull, att0, anull);
+        if (v == 2) CHECK(lab0 > 1e-4 && lnull > 1e-4 && anull > 1e-4, "drop 0.5: %g %g %g", lab0, lnull, anull);
+        mcr_imodel_free(m4), mcr_imodel_free(m8);
+        mcr_imageset_free(s);
+    }
+}
+
 static int stop_at_3(void *ctx, int step, int steps, float loss, double ips) {
     (void)steps, (void)loss, (void)ips;
     *(int *)ctx = step;
@@ -349,6 +388,7 @@ int main(void) {
     TEST(test_damaged_files);
     TEST(test_guidance_zero_is_unconditional);
     TEST(test_cancel);
+    TEST(test_condition_rows);
     TEST(test_learns_square);
     TEST(test_learns_with_hidden_labels);
     char cmd[300];
