@@ -11,7 +11,7 @@ static int load_table_model(const char *cmd, const char *path, mcr_model **m) {
     int rc = mcr_model_load(path, m);
     if (rc && mcr_imodel_is_file(path)) {
         fprintf(stderr, "mcrage: %s: %s is an image model (written by mcrage image fit); use mcrage image %s\n", cmd,
-                path, strcmp(cmd, "inspect") ? "sample" : "inspect");
+                path, cmd);
         return EXIT_INPUT;
     }
     return rc ? cli_fail(cmd, rc) : EXIT_OK;
@@ -110,8 +110,8 @@ int cmd_fit(int argc, char **argv) {
     mcr_set_threads(threads);
     mcr_model *ck = NULL;
     if (resume) {
-        int rr = mcr_model_load(resume, &ck);
-        if (rr) return cli_fail(cmd, rr);
+        int rr = load_table_model(cmd, resume, &ck);
+        if (rr) return rr;
         int done, planned;
         mcr_model_progress(ck, &done, &planned);
         if (!quiet && done >= 0) fprintf(stderr, "mcrage: fit: resuming %s at step %d of %d\n", resume, done, planned);
