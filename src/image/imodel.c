@@ -750,9 +750,13 @@ MCR_API int mcr_imodel_inspect(const mcr_imodel *m, FILE *f) {
     else fprintf(f, "final loss:  %.5f\n", (double)m->final_loss);
     fprintf(f, "labels:      %d (", m->L);
     for (int k = 0; k < m->L; k++) fprintf(f, "%s%s", k ? ", " : "", m->label_names[k]);
-    fprintf(f, ")\n%-12s %d (", "attribute:", m->A);
-    for (int k = 0; k < m->A; k++) fprintf(f, "%s%s", k ? ", " : "", m->attr_names[k]);
-    fprintf(f, ")%s%s\n", m->A ? " column " : "", m->A ? m->attr_col : "");
+    fprintf(f, ")\n");
+    if (!m->A) fprintf(f, "attribute:   none (sampled with the null token)\n");
+    else {
+        fprintf(f, "attribute:   %d (", m->A);
+        for (int k = 0; k < m->A; k++) fprintf(f, "%s%s", k ? ", " : "", m->attr_names[k]);
+        fprintf(f, ") column %s\n", m->attr_col);
+    }
     fprintf(f, "training images per cell (label x %s):\n", m->attr_col);
     for (int l = 0; l <= m->L; l++)
         for (int a = 0; a <= m->A; a++) {
