@@ -16,7 +16,8 @@
  *                                  9c. assessing synthetic data (detection, utility, privacy).
  *  10. Evaluate;                   10b. the HTML report.
  *  11. Benchmark helpers
- *  12. Images                     image sets from .npz (MedMNIST) or PNG + manifest; PNG, grid, .npz out.
+ *  12. Images                     image sets from .npz (MedMNIST) or PNG + manifest; PNG, grid, .npz out;
+ *                                 12b. the conditional image diffusion model (fit, sample, file).
  *
  * Ownership: a handle returned through `**out` is owned by the caller and freed with its
  * `_free` function (NULL-safe). A `const char *` returned by a getter is borrowed: valid until
@@ -838,6 +839,94 @@ MCR_API int mcr_imageset_write_npz(const mcr_imageset *s, const char *path);
 /* The set as a folder of PNGs (DIR/<split>_<i>.png, created if absent) with DIR/manifest.csv
  * (file,label,attribute,split; empty = unlabelled / unknown), which mcr_imageset_read reads back. */
 MCR_API int mcr_imageset_write_dir(const mcr_imageset *s, const char *dir);
+
+/* ---------------------------------------------------------------- 12b. the image diffusion model */
+/* A conditional image DDPM (Ktena et al. 2024): a UNet predicting the noise (eps), conditioned
+ * on time, the label and the attribute, each with a learned null token; cosine schedule. fit
+ * trains on the train split as float NCHW in [-1, 1]: each step a minibatch in epoch order, t
+ * uniform in [0, T), eps ~ N(0, 1), x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, loss the MSE
+ * of the predicted eps; AdamW, gradient clipping and EMA (the EMA weights are saved). The label
+ * and the attribute are replaced by the null token independently with probability cond_drop,
+ * and always where the image has none: unlabelled images train the null-label path.
+ * Everything is deterministic for a seed and a thread count. */
+typedef struct mcr_imodel mcr_imodel;
+typedef struct mcr_ifit_config {
+    int steps;                   /* optimiser steps (default 2000)                            */
+    int batch;                   /* images per step (default 32)                              */
+    float lr;                    /* peak AdamW rate, linear warm-up then decay to 0 (2e-4)   */
+    int warmup;                  /* warm-up steps (default 0 = steps / 20)                    */
+    float weight_decay;          /* AdamW (default 0)                                         */
+    float grad_clip;             /* global norm clip (default 1)                              */
+    float ema_decay;             /* EMA decay of the saved weights (default 0.999)            */
+    float cond_drop;             /* label / attribute dropped to null, each (default 0.1)     */
+    int T;                       /* diffusion steps (default 1000)                            */
+    int nlevels;                 /* UNet resolutions (default 3)                              */
+    int channels[6];             /* channels per resolution (default 32, 64, 128); each a     */
+                                 /* multiple of channels[0] and of groups                     */
+    int nres;                    /* residual blocks per level (default 2)                     */
+    int attn;                    /* self-attention at the lowest level (default 1)            */
+    int groups;                  /* GroupNorm groups (default 8)                              */
+    uint64_t seed;               /* default 1                                                 */
+    int checkpoint_every;        /* write checkpoint_path every N steps (0 = never)           */
+    const char *checkpoint_path; /* the model file a checkpoint is written to                 */
+    const mcr_imodel *resume;    /* a checkpoint to continue (same data and settings)        */
+    /* called every step; non-zero stops the fit with MCR_ECANCELED */
+    int (*progress)(void *ctx, int step, int steps, float loss, double images_per_s);
+    void *progress_ctx;
+} mcr_ifit_config;
+MCR_API void mcr_ifit_config_default(mcr_ifit_config *c);
+/* Fit on the train split of s (sizes must be divisible by 2^(nlevels-1)). MCR_EINVAL names the
+ * field (steps, batch, lr, cond-drop, channels, ...). */
+MCR_API int mcr_imodel_fit(const mcr_imageset *s, const mcr_ifit_config *c, mcr_imodel **out);
+MCR_API void mcr_imodel_free(mcr_imodel *m);
+/* The file: the saved-model container with magic "MCRGIMDL" and sections ICFG (image size,
+ * settings, final loss), LEVL (label / attribute names and training counts), SCHD (schedule),
+ * WGHT (EMA weights), TRST (trainer state, checkpoints only). A damaged file is refused
+ * (MCR_ECORRUPT), and so is a table model, with a message saying so. */
+MCR_API int mcr_imodel_save(const mcr_imodel *m, const char *path);
+MCR_API int mcr_imodel_load(const char *path, mcr_imodel **out);
+MCR_API int mcr_imodel_inspect(const mcr_imodel *m, FILE *f);
+MCR_API size_t mcr_imodel_nparams(const mcr_imodel *m);
+MCR_API float mcr_imodel_final_loss(const mcr_imodel *m);
+MCR_API void mcr_imodel_progress(const mcr_imodel *m, int *done, int *planned); /* -1: finished */
+MCR_API int mcr_imodel_nlabels(const mcr_imodel *m);
+MCR_API int mcr_imodel_nattrs(const mcr_imodel *m);
+MCR_API const char *mcr_imodel_label_name(const mcr_imodel *m, int k); /* borrowed */
+MCR_API const char *mcr_imodel_attr_name(const mcr_imodel *m, int k);  /* borrowed */
+/* 1 if the file at path starts with the image model's magic, 0 if not (or unreadable). */
+MCR_API int mcr_imodel_is_file(const char *path);
+
+/* Counts per cell: counts[(nlabels + 1) * (nattrs + 1)], cell l * (nattrs + 1) + a; l = nlabels
+ * is the null label (sampled without a label), a = nattrs the null attribute. */
+typedef enum { MCR_IPOLICY_BALANCE = 0, MCR_IPOLICY_GROUP_BALANCE = 1 } mcr_ipolicy;
+/* From a spec "label=1,attribute=B:500;label=0:200": cells separated by ';', each a
+ * comma-separated list of label=LEVEL and/or attribute=LEVEL (the attribute also by its column
+ * name) then ':' and a count; a factor left out is null. Repeated cells add up. MCR_EINVAL
+ * naming --counts on a bad spec or an unknown level. */
+MCR_API int mcr_imodel_counts_parse(const mcr_imodel *m, const char *spec, size_t *counts);
+/* n images by policy, exact (largest remainder): balance = labels uniform, each label's
+ * attributes as in its training images; group-balance = attributes uniform, the training label
+ * prevalence kept in each (known attributes only count). Without attributes it is null. */
+MCR_API int mcr_imodel_counts_policy(const mcr_imodel *m, mcr_ipolicy policy, size_t n, size_t *counts);
+
+typedef struct mcr_isample_config {
+    mcr_sampler sampler;     /* DDIM (default) or DDPM (all T steps)                          */
+    int sample_steps;        /* DDIM steps on the grid t = (k+1) T / K - 1 (default 50)       */
+    float eta;               /* DDIM noise, 0 deterministic (default 0)                       */
+    /* classifier-free guidance, composed (Liu et al. 2022):
+     *   eps = eps(0,0) + w_label (eps(l,0) - eps(0,0)) + w_attr (eps(0,a) - eps(0,0))
+     * with 0 the null token; weights 0 give the unconditional model, w_label = w_attr = 1 the
+     * product of the two conditionals over the marginal (defaults 1, 1). A null factor of a
+     * cell drops its term. */
+    float w_label, w_attr;
+    int batch;               /* images per batch, x3 network rows with guidance (default 16)   */
+    uint64_t seed;           /* default 1                                                     */
+} mcr_isample_config;
+MCR_API void mcr_isample_config_default(mcr_isample_config *c);
+/* Exactly counts[cell] images per cell, in cell order, as an image set (split train, labels
+ * and attributes of the cell, -1 for null; level names of the model). */
+MCR_API int mcr_imodel_sample(const mcr_imodel *m, const size_t *counts, const mcr_isample_config *c,
+                              mcr_imageset **out);
 
 /* ---------------------------------------------------------------- 13. processes (MPI)
  * Data-parallel fit and sample across processes: with a library built by `make MPI=1` and a

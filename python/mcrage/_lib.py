@@ -335,6 +335,16 @@ SIGNATURES = {
     "mcr_image_write_png": (I, [S, POINTER(ctypes.c_uint8), I, I, I]),
     "mcr_imageset_write_grid": (I, [P, S, I, ctypes.c_char, PI]),
     "mcr_imageset_write_npz": (I, [P, S]), "mcr_imageset_write_dir": (I, [P, S]),
+    # 12b. the image model (mcr_ifit_config / mcr_isample_config not mirrored yet: passed as P)
+    "mcr_ifit_config_default": (None, [P]), "mcr_imodel_fit": (I, [P, P, PP]),
+    "mcr_imodel_free": (None, [P]), "mcr_imodel_save": (I, [P, S]), "mcr_imodel_load": (I, [S, PP]),
+    "mcr_imodel_inspect": (I, [P, P]), "mcr_imodel_nparams": (Z, [P]),
+    "mcr_imodel_final_loss": (c_float, [P]), "mcr_imodel_progress": (None, [P, PI, PI]),
+    "mcr_imodel_nlabels": (I, [P]), "mcr_imodel_nattrs": (I, [P]),
+    "mcr_imodel_label_name": (S, [P, I]), "mcr_imodel_attr_name": (S, [P, I]),
+    "mcr_imodel_is_file": (I, [S]), "mcr_imodel_counts_parse": (I, [P, S, PZ]),
+    "mcr_imodel_counts_policy": (I, [P, I, Z, PZ]),
+    "mcr_isample_config_default": (None, [P]), "mcr_imodel_sample": (I, [P, PZ, P, PP]),
     # 13. processes (MPI): a Python process is one rank of 1 unless started by mpirun
     "mcr_dist_init": (I, [P, P]), "mcr_dist_rank": (I, []), "mcr_dist_size": (I, []),
     "mcr_dist_agree": (I, [I]), "mcr_dist_abort": (None, [I]), "mcr_dist_finalize": (I, [I]),

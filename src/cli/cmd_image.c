@@ -3,6 +3,7 @@
 #include "cli.h"
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *IMAGE_DATA_HELP =
     "DATA is an .npz in the MedMNIST layout (train_images (N,H,W) or (N,H,W,3) uint8, train_labels\n"
@@ -157,6 +158,287 @@ static int image_convert(int argc, char **argv) {
     return EXIT_OK;
 }
 
+/* ------------------------------------------------------------------ fit / sample / inspect */
+static int parse_channels(const char *cmd, const char *s, mcr_ifit_config *c) {
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *e;
+        long v = strtol(p, &e, 10);
+        if (e == p || v < 1 || v > 4096 || (*e && *e != ',') || n == 6)
+            return cli_usage(cmd, "--channels expects 1 to 6 comma-separated widths from 1 to 4096 (e.g. 32,64,128), got '%s'", s);
+        c->channels[n++] = (int)v;
+        p = *e ? e + 1 : e;
+        if (*e && !*p) return cli_usage(cmd, "--channels: trailing comma in '%s'", s);
+    }
+    if (!n) return cli_usage(cmd, "--channels expects widths such as 32,64,128");
+    c->nlevels = n;
+    return 0;
+}
+
+static int image_fit(int argc, char **argv) {
+    const char *cmd = "image fit", *out = NULL, *resume = NULL;
+    int quiet = 0, threads = 0, ch;
+    long long v;
+    double d;
+    mcr_ifit_config c;
+    mcr_ifit_config_default(&c);
+    enum { F_STEPS = 4000, F_BATCH, F_LR, F_CHAN, F_DROP, F_SEED, F_THREADS, F_CKPT, F_RESUME, F_T, F_NRES, F_ATTN,
+           F_GROUPS, F_EMA, F_WARM, F_CLIP };
+    static const struct option lo[] = {
+        {"steps", required_argument, 0, F_STEPS}, {"batch", required_argument, 0, F_BATCH},
+        {"lr", required_argument, 0, F_LR}, {"channels", required_argument, 0, F_CHAN},
+        {"cond-drop", required_argument, 0, F_DROP}, {"seed", required_argument, 0, F_SEED},
+        {"threads", required_argument, 0, F_THREADS}, {"checkpoint-every", required_argument, 0, F_CKPT},
+        {"resume", required_argument, 0, F_RESUME}, {"T", required_argument, 0, F_T},
+        {"res-blocks", required_argument, 0, F_NRES}, {"attention", required_argument, 0, F_ATTN},
+        {"groups", required_argument, 0, F_GROUPS}, {"ema", required_argument, 0, F_EMA},
+        {"warmup", required_argument, 0, F_WARM}, {"grad-clip", required_argument, 0, F_CLIP},
+        {"quiet", no_argument, 0, 'q'}, {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "o:qh", lo, NULL)) != -1) {
+        switch (ch) {
+        case F_STEPS: if (cli_long(cmd, "--steps", optarg, 1, 100000000, &v)) return EXIT_USAGE; c.steps = (int)v; break;
+        case F_BATCH: if (cli_long(cmd, "--batch", optarg, 1, 65536, &v)) return EXIT_USAGE; c.batch = (int)v; break;
+        case F_LR: if (cli_double(cmd, "--lr", optarg, 1e-8, 0.999, &d)) return EXIT_USAGE; c.lr = (float)d; break;
+        case F_CHAN: if (parse_channels(cmd, optarg, &c)) return EXIT_USAGE; break;
+        case F_DROP: if (cli_double(cmd, "--cond-drop", optarg, 0, 1, &d)) return EXIT_USAGE; c.cond_drop = (float)d; break;
+        case F_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; c.seed = (uint64_t)v; break;
+        case F_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
+        case F_CKPT: if (cli_long(cmd, "--checkpoint-every", optarg, 1, 100000000, &v)) return EXIT_USAGE; c.checkpoint_every = (int)v; break;
+        case F_RESUME: resume = optarg; break;
+        case F_T: if (cli_long(cmd, "--T", optarg, 2, 100000, &v)) return EXIT_USAGE; c.T = (int)v; break;
+        case F_NRES: if (cli_long(cmd, "--res-blocks", optarg, 1, 8, &v)) return EXIT_USAGE; c.nres = (int)v; break;
+        case F_ATTN: if (cli_long(cmd, "--attention", optarg, 0, 1, &v)) return EXIT_USAGE; c.attn = (int)v; break;
+        case F_GROUPS: if (cli_long(cmd, "--groups", optarg, 1, 4096, &v)) return EXIT_USAGE; c.groups = (int)v; break;
+        case F_EMA: if (cli_double(cmd, "--ema", optarg, 0, 0.999999, &d)) return EXIT_USAGE; c.ema_decay = (float)d; break;
+        case F_WARM: if (cli_long(cmd, "--warmup", optarg, 0, 100000000, &v)) return EXIT_USAGE; c.warmup = (int)v; break;
+        case F_CLIP: if (cli_double(cmd, "--grad-clip", optarg, 0, 1e6, &d)) return EXIT_USAGE; c.grad_clip = (float)d; break;
+        case 'q': quiet = 1; break;
+        case 'o': out = optarg; break;
+        case 'h':
+            printf("usage: mcrage image fit DATA -o MODEL.mcrg [options]\n\n"
+                   "Train a conditional image diffusion model (UNet, eps-prediction, cosine schedule) on the\n"
+                   "train split of DATA, conditioned on the label and the attribute, each with a null token:\n"
+                   "each is dropped to null with probability --cond-drop, and is always null where an image\n"
+                   "has none (unlabelled images train the null-label path).\n\n"
+                   "      --steps N            optimiser steps (default %d)\n"
+                   "      --batch B            images per step (default %d)\n"
+                   "      --lr LR              AdamW peak rate, warm-up then linear decay to 0 (default %g)\n"
+                   "      --warmup N           warm-up steps, 0 = steps/20 (default 0)\n"
+                   "      --channels C1,C2,... UNet channels per resolution, multiples of the first\n"
+                   "                           (default 32,64,128); image sides divisible by 2^(levels-1)\n"
+                   "      --res-blocks N       residual blocks per level (default %d)\n"
+                   "      --attention 0|1      self-attention at the lowest level (default %d)\n"
+                   "      --groups G           GroupNorm groups; every width divisible by G (default %d)\n"
+                   "      --cond-drop P        label / attribute dropped to null, each (default %g)\n"
+                   "      --T N                diffusion steps (default %d)\n"
+                   "      --ema D              EMA decay of the saved weights (default %g)\n"
+                   "      --grad-clip G        clip the gradient norm, 0 = off (default %g)\n"
+                   "      --seed S             random seed (default %llu)\n"
+                   "      --threads N          threads, 0 = all cores (default 0)\n"
+                   "      --checkpoint-every N rewrite -o with the full training state every N steps\n"
+                   "      --resume FILE        continue a checkpoint; same DATA and options give the result\n"
+                   "                           of an uninterrupted run (same thread count)\n"
+                   "  -q, --quiet              no progress output\n"
+                   "  -o, --output FILE        model file (written atomically)\n\n%s\n"
+                   "example: mcrage image fit pneumoniamnist.npz --steps 3000 --channels 32,64 -o pneu.mcrg\n",
+                   c.steps, c.batch, (double)c.lr, c.nres, c.attn, c.groups, (double)c.cond_drop, c.T,
+                   (double)c.ema_decay, (double)c.grad_clip, (unsigned long long)c.seed, IMAGE_DATA_HELP);
+            return EXIT_OK;
+        default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) return cli_usage(cmd, "expects exactly one DATA (.npz or manifest .csv)");
+    if (!out) return cli_usage(cmd, "missing -o MODEL.mcrg");
+    if (c.warmup >= c.steps) return cli_usage(cmd, "--warmup must be smaller than --steps");
+    for (int l = 0; l < c.nlevels; l++)
+        if (c.channels[l] % c.channels[0] || c.channels[l] % c.groups)
+            return cli_usage(cmd, "--channels: %d is not a multiple of the first width (%d) and of --groups (%d)",
+                             c.channels[l], c.channels[0], c.groups);
+    mcr_set_threads(threads);
+    mcr_imodel *ck = NULL;
+    if (resume) {
+        int rr = mcr_imodel_load(resume, &ck);
+        if (rr) return cli_fail(cmd, rr);
+        int done, planned;
+        mcr_imodel_progress(ck, &done, &planned);
+        if (!quiet && done >= 0) fprintf(stderr, "mcrage: image fit: resuming %s at step %d of %d\n", resume, done, planned);
+        c.resume = ck;
+    }
+    c.checkpoint_path = out;
+    mcr_imageset *s;
+    int rc = mcr_imageset_read(argv[optind], &s);
+    if (rc) {
+        mcr_imodel_free(ck);
+        return cli_fail(cmd, rc);
+    }
+    cli_progress pc = {!quiet && isatty(2), cli_wall()};
+    c.progress = cli_progress_bar;
+    c.progress_ctx = &pc;
+    mcr_imodel *m;
+    rc = mcr_imodel_fit(s, &c, &m);
+    mcr_imageset_free(s);
+    mcr_imodel_free(ck);
+    if (rc == MCR_EINVAL) return cli_usage(cmd, "%s", cli_error());
+    if (rc) return cli_fail(cmd, rc);
+    rc = mcr_imodel_save(m, out);
+    if (!rc && !quiet)
+        fprintf(stderr, "mcrage: image fit: %d steps in %.1f s, final loss %.4f, %zu parameters -> %s\n", c.steps,
+                cli_wall() - pc.t0, (double)mcr_imodel_final_loss(m), mcr_imodel_nparams(m), out);
+    mcr_imodel_free(m);
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
+}
+
+static int image_sample(int argc, char **argv) {
+    const char *cmd = "image sample", *out = NULL, *counts_s = NULL, *policy_s = NULL, *grid = NULL;
+    long long n = -1, v;
+    int threads = 0, ch;
+    double d;
+    mcr_isample_config sc;
+    mcr_isample_config_default(&sc);
+    enum { S_COUNTS = 4100, S_POLICY, S_GUID, S_GL, S_GA, S_SAMPLER, S_STEPS, S_ETA, S_SEED, S_THREADS, S_GRID, S_BATCH };
+    static const struct option lo[] = {
+        {"counts", required_argument, 0, S_COUNTS}, {"policy", required_argument, 0, S_POLICY},
+        {"n", required_argument, 0, 'n'}, {"guidance", required_argument, 0, S_GUID},
+        {"guidance-label", required_argument, 0, S_GL}, {"guidance-attr", required_argument, 0, S_GA},
+        {"sampler", required_argument, 0, S_SAMPLER}, {"sample-steps", required_argument, 0, S_STEPS},
+        {"eta", required_argument, 0, S_ETA}, {"seed", required_argument, 0, S_SEED},
+        {"threads", required_argument, 0, S_THREADS}, {"grid", required_argument, 0, S_GRID},
+        {"batch", required_argument, 0, S_BATCH},
+        {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "n:o:h", lo, NULL)) != -1) {
+        switch (ch) {
+        case S_COUNTS: counts_s = optarg; break;
+        case S_POLICY:
+            if (strcmp(optarg, "balance") && strcmp(optarg, "group-balance"))
+                return cli_usage(cmd, "--policy expects balance or group-balance, got '%s'", optarg);
+            policy_s = optarg;
+            break;
+        case 'n': if (cli_long(cmd, "--n", optarg, 0, 100000000, &n)) return EXIT_USAGE; break;
+        case S_GUID: if (cli_double(cmd, "--guidance", optarg, 0, 100, &d)) return EXIT_USAGE; sc.w_label = sc.w_attr = (float)d; break;
+        case S_GL: if (cli_double(cmd, "--guidance-label", optarg, 0, 100, &d)) return EXIT_USAGE; sc.w_label = (float)d; break;
+        case S_GA: if (cli_double(cmd, "--guidance-attr", optarg, 0, 100, &d)) return EXIT_USAGE; sc.w_attr = (float)d; break;
+        case S_SAMPLER:
+            if (!strcmp(optarg, "ddim")) sc.sampler = MCR_SAMPLER_DDIM;
+            else if (!strcmp(optarg, "ddpm")) sc.sampler = MCR_SAMPLER_DDPM;
+            else return cli_usage(cmd, "--sampler expects ddim or ddpm, got '%s'", optarg);
+            break;
+        case S_STEPS: if (cli_long(cmd, "--sample-steps", optarg, 1, 100000, &v)) return EXIT_USAGE; sc.sample_steps = (int)v; break;
+        case S_ETA: if (cli_double(cmd, "--eta", optarg, 0, 1, &d)) return EXIT_USAGE; sc.eta = (float)d; break;
+        case S_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; sc.seed = (uint64_t)v; break;
+        case S_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
+        case S_BATCH: if (cli_long(cmd, "--batch", optarg, 1, 4096, &v)) return EXIT_USAGE; sc.batch = (int)v; break;
+        case S_GRID: grid = optarg; break;
+        case 'o': out = optarg; break;
+        case 'h':
+            printf("usage: mcrage image sample MODEL.mcrg (--counts SPEC | --policy P --n N) -o OUT.npz|DIR/\n"
+                   "                          [--grid GRID.png] [options]\n\n"
+                   "Generate images per (label, attribute) cell, exactly the counts asked for.\n\n"
+                   "      --counts SPEC        cells separated by ';', each KEY=LEVEL[,KEY=LEVEL]:N with keys\n"
+                   "                           label and attribute (or the attribute's column name); a key\n"
+                   "                           left out is sampled with the null token, e.g.\n"
+                   "                           --counts 'label=1,attribute=B:500;label=0:200'\n"
+                   "      --policy P --n N     balance: labels uniform, each label's attributes as in its\n"
+                   "                           training images; group-balance: attributes uniform, the\n"
+                   "                           training label prevalence kept in each (exact counts)\n"
+                   "      --guidance W         both guidance weights (default 1)\n"
+                   "      --guidance-label W   label weight; --guidance-attr W attribute weight:\n"
+                   "                           eps = eps(0,0) + wl (eps(l,0) - eps(0,0)) + wa (eps(0,a) - eps(0,0)),\n"
+                   "                           0 = null token; weights 0 sample the unconditional model\n"
+                   "      --sampler S          ddim | ddpm (all T steps) (default ddim)\n"
+                   "      --sample-steps K     DDIM steps (default %d)\n"
+                   "      --eta E              DDIM noise, 0 deterministic (default %g)\n"
+                   "      --batch B            images per network call (default %d)\n"
+                   "      --seed S             random seed (default 1)\n"
+                   "      --threads N          threads, 0 = all cores (default 0)\n"
+                   "      --grid FILE          also a PNG grid, one row per cell (up to 16 images each)\n"
+                   "  -o, --output OUT         OUT.npz (MedMNIST layout) or DIR/ (PNGs + manifest.csv), atomic\n"
+                   "\nexample: mcrage image sample pneu.mcrg --policy balance --n 1000 -o synth.npz --grid synth.png\n",
+                   sc.sample_steps, (double)sc.eta, sc.batch);
+            return EXIT_OK;
+        default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) return cli_usage(cmd, "expects exactly one MODEL.mcrg");
+    if (!out || !*out) return cli_usage(cmd, "missing -o OUT.npz or -o DIR/");
+    size_t ol = strlen(out);
+    int dir = out[ol - 1] == '/';
+    if (!dir && (ol < 4 || strcmp(out + ol - 4, ".npz")))
+        return cli_usage(cmd, "-o expects a name ending in .npz or a folder ending in '/', got '%s'", out);
+    if (counts_s && (policy_s || n >= 0)) return cli_usage(cmd, "--counts excludes --policy and --n");
+    if (!counts_s && !policy_s) return cli_usage(cmd, "missing --counts SPEC or --policy P --n N");
+    if (policy_s && n < 0) return cli_usage(cmd, "--policy needs --n N");
+    if (!policy_s && n >= 0) return cli_usage(cmd, "--n needs --policy P");
+    mcr_set_threads(threads);
+    mcr_imodel *m;
+    int rc = mcr_imodel_load(argv[optind], &m);
+    if (rc) return cli_fail(cmd, rc);
+    int code = EXIT_OK;
+    size_t nc = (size_t)(mcr_imodel_nlabels(m) + 1) * (size_t)(mcr_imodel_nattrs(m) + 1);
+    size_t *counts = calloc(nc, sizeof *counts);
+    if (!counts) {
+        mcr_imodel_free(m);
+        return EXIT_RUNTIME;
+    }
+    if (counts_s) rc = mcr_imodel_counts_parse(m, counts_s, counts);
+    else rc = mcr_imodel_counts_policy(m, strcmp(policy_s, "balance") ? MCR_IPOLICY_GROUP_BALANCE : MCR_IPOLICY_BALANCE,
+                                       (size_t)n, counts);
+    if (rc == MCR_EINVAL) code = cli_usage(cmd, "%s", cli_error());
+    else if (rc) code = cli_fail(cmd, rc);
+    mcr_imageset *s = NULL;
+    if (!code) {
+        rc = mcr_imodel_sample(m, counts, &sc, &s);
+        if (rc == MCR_EINVAL) code = cli_usage(cmd, "%s", cli_error());
+        else if (rc) code = cli_fail(cmd, rc);
+    }
+    if (!code) {
+        rc = dir ? mcr_imageset_write_dir(s, out) : mcr_imageset_write_npz(s, out);
+        if (!rc && grid) rc = mcr_imageset_write_grid(s, grid, 16, 0, NULL);
+        if (rc) code = cli_fail(cmd, rc);
+        else {
+            int ni;
+            mcr_imageset_dims(s, &ni, NULL, NULL, NULL);
+            int L = mcr_imodel_nlabels(m), A = mcr_imodel_nattrs(m);
+            for (int l = 0; l <= L; l++)
+                for (int a = 0; a <= A; a++) {
+                    size_t k = counts[(size_t)l * (size_t)(A + 1) + (size_t)a];
+                    if (!k) continue;
+                    fprintf(stderr, "mcrage: image sample: label %s", l < L ? mcr_imodel_label_name(m, l) : "(null)");
+                    if (A) fprintf(stderr, ", attribute %s", a < A ? mcr_imodel_attr_name(m, a) : "(null)");
+                    fprintf(stderr, ": %zu images\n", k);
+                }
+            fprintf(stderr, "mcrage: image sample: wrote %d images to %s%s%s%s\n", ni, out, dir ? "manifest.csv" : "",
+                    grid ? " and a grid to " : "", grid ? grid : "");
+        }
+    }
+    mcr_imageset_free(s);
+    free(counts);
+    mcr_imodel_free(m);
+    return code;
+}
+
+static int image_inspect(int argc, char **argv) {
+    const char *cmd = "image inspect";
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: mcrage image inspect MODEL.mcrg\n\nPrint the image size, the UNet, the schedule, the training "
+               "settings,\nthe final loss (or the checkpoint's step), the label and attribute levels and the\n"
+               "training images per cell.\n\nexample: mcrage image inspect pneu.mcrg\n");
+        return EXIT_OK;
+    }
+    if (argc != 2 || argv[1][0] == '-') return cli_usage(cmd, "expects exactly one MODEL.mcrg");
+    mcr_imodel *m;
+    int rc = mcr_imodel_load(argv[1], &m);
+    if (rc) return cli_fail(cmd, rc);
+    rc = mcr_imodel_inspect(m, stdout);
+    mcr_imodel_free(m);
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
+}
+
 static const struct {
     const char *name;
     int (*fn)(int, char **);
@@ -165,6 +447,9 @@ static const struct {
     {"describe", image_describe, "sizes, channels, per split label x attribute counts"},
     {"grid", image_grid, "a PNG grid of images, one row per label x attribute"},
     {"convert", image_convert, "write the set as .npz or as a folder of PNGs with a manifest"},
+    {"fit", image_fit, "train a conditional image diffusion model (label, attribute, null tokens)"},
+    {"sample", image_sample, "generate images per label x attribute cell (--counts or --policy)"},
+    {"inspect", image_inspect, "print an image model's settings, levels and training counts"},
 };
 #define NSUB (int)(sizeof subs / sizeof subs[0])
 

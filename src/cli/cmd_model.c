@@ -6,6 +6,17 @@
 #include <time.h>
 #include <unistd.h>
 
+/* mcr_model_load, and for an image model a message pointing at the image commands */
+static int load_table_model(const char *cmd, const char *path, mcr_model **m) {
+    int rc = mcr_model_load(path, m);
+    if (rc && mcr_imodel_is_file(path)) {
+        fprintf(stderr, "mcrage: %s: %s is an image model (written by mcrage image fit); use mcrage image %s\n", cmd,
+                path, cmd);
+        return EXIT_INPUT;
+    }
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
+}
+
 int cmd_fit(int argc, char **argv) {
     const char *cmd = "fit", *out = NULL;
     int quiet = 0, threads = 0;
@@ -100,8 +111,8 @@ int cmd_fit(int argc, char **argv) {
     if (mcr_dist_rank() != 0) quiet = 1; /* across ranks (mpirun), rank 0 reports */
     mcr_model *ck = NULL;
     if (resume) {
-        int rr = mcr_model_load(resume, &ck);
-        if (rr) return cli_fail(cmd, rr);
+        int rr = load_table_model(cmd, resume, &ck);
+        if (rr) return rr;
         int done, planned;
         mcr_model_progress(ck, &done, &planned);
         if (!quiet && done >= 0) fprintf(stderr, "mcrage: fit: resuming %s at step %d of %d\n", resume, done, planned);
@@ -198,8 +209,8 @@ int cmd_sample(int argc, char **argv) {
     if (!counts_s && n < 0) return cli_usage(cmd, "missing --n N (or --counts)");
     mcr_set_threads(threads);
     mcr_model *m;
-    int rc = mcr_model_load(argv[optind], &m);
-    if (rc) return cli_fail(cmd, rc);
+    int rc = load_table_model(cmd, argv[optind], &m);
+    if (rc) return rc;
     int K = mcr_model_ncond(m);
     size_t *counts = calloc((size_t)K, sizeof(size_t));
     if (!counts) {
@@ -240,8 +251,8 @@ int cmd_inspect(int argc, char **argv) {
     }
     if (argc != 2 || argv[1][0] == '-') return cli_usage(cmd, "expects exactly one MODEL.mcrg");
     mcr_model *m;
-    int rc = mcr_model_load(argv[1], &m);
-    if (rc) return cli_fail(cmd, rc);
+    int rc = load_table_model(cmd, argv[1], &m);
+    if (rc) return rc;
     rc = mcr_model_inspect(m, stdout);
     mcr_model_free(m);
     return rc ? cli_fail(cmd, rc) : EXIT_OK;

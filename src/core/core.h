@@ -161,6 +161,9 @@ enum mcr_stream {
     MCR_STREAM_EVALUATE = 4242,       /* evaluate.c: the train/test split of each seed        */
     MCR_STREAM_EVALUATE_TUNE = 4243,  /* evaluate.c: the threshold-tuning validation split    */
     MCR_STREAM_AUTO_FOLDS = 4244,     /* auto.c: strategy auto's cross-validation folds        */
+    MCR_STREAM_IMAGE_FIT = 4245,      /* imodel.c: image fit's epoch order, t, dropout, noise  */
+    MCR_STREAM_IMAGE_INIT = 4246,     /* imodel.c: the UNet's initial weights                  */
+    MCR_STREAM_IMAGE_SAMPLE = 4247,   /* imodel.c: image sample's initial and step noise       */
     MCR_STREAM_INIT = 0x1417,         /* fit: initial weights (mcr_net_init_params)           */
     MCR_STREAM_FIT_NOISE = 1000,      /* + step: fit's Gaussian noise (x16 chunks)            */
     MCR_STREAM_SAMPLE_LEVELS = 1000000, /* + batch: sample's initial levels                   */

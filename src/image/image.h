@@ -1,8 +1,9 @@
 /* image.h — private: image sets (pixels, labels, attributes, splits) and their files. What
  * reads and writes them (npz.c: NumPy .npy/.npz over zlib; png.c: PNG through libpng, a folder
  * of PNGs with a CSV manifest, grids), the per-split counts (image.c) and the conversion to the
- * network's float layout and back (image.c). The model code (UNet, fit, sample) lives beside
- * this and uses only what is declared here and in core.h. */
+ * network's float layout and back (image.c). The model (imodel.c: fit, sample, counts, file;
+ * public in mcrage.h 12b) uses what is declared here, in core.h, nn.h (the UNet, mcr_optim,
+ * mcr_train_state) and diffusion.h (schedule, q_sample, ddim_step, ddpm_step). */
 #ifndef MCR_IMAGE_H
 #define MCR_IMAGE_H
 #include "core/core.h"
@@ -107,5 +108,10 @@ typedef struct mcr_grid_row {
 /* The non-empty (label, attribute) pairs of split (0 = all) in label-major order, unlabelled
  * and unknown last. *rows malloc'd. */
 int mcr_imageset_grid_rows(const mcr_imageset *s, char split, mcr_grid_row **rows, int *nrows);
+
+/* imodel.c, for tests: the EMA weights of a model and the UNet configuration they are laid out
+ * by (nn.h's mcr_unet_layout gives the offsets). */
+struct mcr_unet_config;
+const float *mcr_imodel_weights(const mcr_imodel *m, struct mcr_unet_config *cfg);
 
 #endif /* MCR_IMAGE_H */

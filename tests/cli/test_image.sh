@@ -106,4 +106,58 @@ printf 'file,label\na.png,0\na.png,"1\n' >"$D/m/quote.csv"
 expect "manifest: malformed CSV names file:line:col" 2 "quote.csv:3:" -- "$M" image describe "$D/m/quote.csv"
 expect "a PNG is not a set" 2 "a PNG image" -- "$M" image describe "$D/m/a.png"
 
+# image fit / sample / inspect on the fixture (4 x 6 RGB: a tiny UNet of two levels)
+IF="--channels 8,16 --groups 4 --res-blocks 1 --attention 0 --T 50 --batch 4"
+for c in fit sample inspect; do expect "image $c --help shows an example" 0 "example" -- "$M" image "$c" --help; done
+expect "image fit" 0 "image fit: 6 steps in" -- "$M" image fit "$FX" $IF --steps 6 -o "$D/m.mcrg"
+[ -s "$D/m.mcrg" ] && no_tmp "$D" && ok "image fit wrote the model atomically" || bad "image fit wrote the model atomically"
+"$M" image fit "$FX" $IF --steps 6 -o "$D/m2.mcrg" 2>/dev/null
+cmp -s "$D/m.mcrg" "$D/m2.mcrg" && ok "image fit: same seed, same model bytes" || bad "image fit: same seed, same model bytes"
+expect "image inspect" 0 "label (unlabelled) attribute 1            1" -- "$M" image inspect "$D/m.mcrg"
+grep -q "^unet: *channels 8,16, 1 residual blocks per level, attention off" "$D/out" && ok "inspect: the UNet" || bad "inspect: the UNet"
+expect "image sample --counts" 0 "wrote 5 images to $D/s.npz and a grid to $D/s.png" -- \
+    "$M" image sample "$D/m.mcrg" --counts 'label=1,attribute=0:3;label=2:2' --sample-steps 4 -o "$D/s.npz" --grid "$D/s.png"
+expect "sampled cells are the counts" 0 "train: 5 images, 0 unlabelled" -- "$M" image describe "$D/s.npz"
+grep -q "^  1  *3  *0  *0  *3$" "$D/out" && grep -q "^  2  *0  *0  *2  *2$" "$D/out" && ok "cells: (1,0) 3, (2,null) 2" || bad "cells: (1,0) 3, (2,null) 2"
+"$M" image sample "$D/m.mcrg" --counts 'label=1,attribute=0:3;label=2:2' --sample-steps 4 -o "$D/s2.npz" 2>/dev/null
+cmp -s "$D/s.npz" "$D/s2.npz" && ok "image sample: same seed, same images" || bad "image sample: same seed, same images"
+expect "image sample --policy balance" 0 "wrote 7 images" -- "$M" image sample "$D/m.mcrg" --policy balance --n 7 --sample-steps 2 -o "$D/b/"
+[ "$(grep -c '\.png' "$D/b/manifest.csv")" = 7 ] && ok "balance: 7 PNGs in the manifest" || bad "balance: 7 PNGs in the manifest"
+expect "image sample --policy group-balance" 0 "label 0, attribute 0: 1 images" -- \
+    "$M" image sample "$D/m.mcrg" --policy group-balance --n 7 --sampler ddpm --guidance-label 2 --guidance-attr 0 -o "$D/gb.npz"
+# checkpoints along the way leave the same final model (resume itself: tests/image/test_imodel.c)
+"$M" image fit "$FX" $IF --steps 6 --checkpoint-every 3 -o "$D/ck.mcrg" 2>/dev/null
+cmp -s "$D/ck.mcrg" "$D/m.mcrg" && ok "image fit --checkpoint-every: the same final model" || bad "image fit --checkpoint-every: the same final model"
+expect "image fit --resume of a finished model" 1 "--resume: the model is finished" -- "$M" image fit "$FX" $IF --steps 6 --resume "$D/m.mcrg" -o "$D/o2/r.mcrg"
+# two threads: the same bytes twice
+"$M" image fit "$FX" $IF --steps 4 --threads 2 -o "$D/th1.mcrg" 2>/dev/null
+"$M" image fit "$FX" $IF --steps 4 --threads 2 -o "$D/th2.mcrg" 2>/dev/null
+cmp -s "$D/th1.mcrg" "$D/th2.mcrg" && ok "image fit --threads 2: same model bytes twice" || bad "image fit --threads 2: same model bytes twice"
+# bad options exit 1 naming the option; bad files exit 2 naming the file; nothing written
+mkdir -p "$D/o2"
+expect "image sample: bad --counts" 1 "--counts: unknown label '9'" -- "$M" image sample "$D/m.mcrg" --counts 'label=9:3' -o "$D/o2/x.npz"
+expect "image sample: --counts without a count" 1 "--counts: cell 'label=1' has no ':COUNT'" -- "$M" image sample "$D/m.mcrg" --counts 'label=1' -o "$D/o2/x.npz"
+expect "image sample: bad --policy" 1 "--policy expects balance or group-balance" -- "$M" image sample "$D/m.mcrg" --policy even --n 3 -o "$D/o2/x.npz"
+expect "image sample: --policy without --n" 1 "--policy needs --n" -- "$M" image sample "$D/m.mcrg" --policy balance -o "$D/o2/x.npz"
+expect "image sample: --counts and --policy" 1 "--counts excludes" -- "$M" image sample "$D/m.mcrg" --counts 'label=1:1' --policy balance --n 2 -o "$D/o2/x.npz"
+expect "image sample: --sampler dpmpp" 1 "--sampler expects ddim or ddpm" -- "$M" image sample "$D/m.mcrg" --sampler dpmpp --policy balance --n 2 -o "$D/o2/x.npz"
+expect "image sample: -o not .npz" 1 "-o expects a name ending in .npz" -- "$M" image sample "$D/m.mcrg" --policy balance --n 2 -o "$D/o2/x.csv"
+expect "image fit: bad --channels" 1 "--channels: 12 is not a multiple" -- "$M" image fit "$FX" --channels 8,12 --groups 4 -o "$D/o2/x.mcrg"
+expect "image fit: bad --cond-drop" 1 "--cond-drop expects a number from 0 to 1" -- "$M" image fit "$FX" --cond-drop 1.5 -o "$D/o2/x.mcrg"
+expect "image fit: sizes not divisible" 1 "divisible" -- "$M" image fit "$FX" --channels 8,16,32 --groups 4 --steps 1 -o "$D/o2/x.mcrg"
+expect "image fit: missing data" 2 "nope.npz" -- "$M" image fit "$D/nope.npz" -o "$D/o2/x.mcrg"
+cp "$D/m.mcrg" "$D/flip.mcrg"
+printf '\377' | dd of="$D/flip.mcrg" bs=1 seek=400 conv=notrunc 2>/dev/null
+expect "image sample: damaged model (CRC)" 2 "flip.mcrg: checksum mismatch" -- "$M" image sample "$D/flip.mcrg" --policy balance --n 2 -o "$D/o2/x.npz"
+expect "image inspect: damaged model" 2 "flip.mcrg" -- "$M" image inspect "$D/flip.mcrg"
+expect "image sample: a data file is not a model" 2 "not an mcrage image model file" -- "$M" image sample "$FX" --policy balance --n 2 -o "$D/o2/x.npz"
+"$M" simulate --rows 300 --seed 1 -o "$D/t.csv" 2>/dev/null
+"$M" fit "$D/t.csv" --target outcome --steps 3 --widths 16 --batch 32 -q -o "$D/t.mcrg" 2>/dev/null
+if [ -s "$D/t.mcrg" ]; then
+    expect "image sample: a table model refused" 2 "is a table model (written by mcrage fit)" -- "$M" image sample "$D/t.mcrg" --policy balance --n 2 -o "$D/o2/x.npz"
+else skipped 1 "table model (fit failed)"; fi
+expect "sample: an image model refused" 2 "is an image model (written by mcrage image fit)" -- "$M" sample "$D/m.mcrg" --n 3 -o "$D/o2/x.csv"
+expect "inspect: an image model refused" 2 "use mcrage image inspect" -- "$M" inspect "$D/m.mcrg"
+[ -z "$(ls -A "$D/o2")" ] && ok "nothing written for bad options or files" || bad "nothing written for bad options or files"
+
 summary test_image.sh
