@@ -20,7 +20,7 @@ BASE     := -std=c11 -D_GNU_SOURCE -fopenmp -fPIC -fvisibility=hidden -DMCR_BUIL
 # build spins its own threads against ours; measured 4k vs 50k rows/s at 2 threads).
 MULTIARCH:= $(shell $(CC) -print-multiarch 2>/dev/null)
 BLASDIR  ?= /usr/lib/$(MULTIARCH)/openblas-openmp
-LIBS     := -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lxgboost -lz -lm
+LIBS     := -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -ldnnl -lxgboost -lz -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # one folder per concern (see README's layout): core, nn, diffusion, tabular, eval; cli/ is the tool

@@ -6,7 +6,7 @@
 #   ./scripts/deps.sh --tests    also what the test suite uses: the above, pytest, and Chromium
 #                                (renders the HTML report headless)
 set -e
-PKGS="build-essential libopenblas-dev libopenblas-openmp-dev libxgboost-dev zlib1g-dev"
+PKGS="build-essential libopenblas-dev libopenblas-openmp-dev libxgboost-dev zlib1g-dev libdnnl-dev"
 PY="python3 python3-numpy python3-pandas python3-sklearn python3-imblearn"
 [ "${1:-}" = "--python" ] && PKGS="$PKGS $PY"
 [ "${1:-}" = "--tests" ] && PKGS="$PKGS $PY python3-pytest chromium"
