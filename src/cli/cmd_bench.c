@@ -5,10 +5,17 @@
 
 int cmd_bench(int argc, char **argv) {
     const char *cmd = "bench";
-    int quick = 0, prec = -1, sampler = MCR_SAMPLER_DPMPP, ssteps = -1; /* prec -1: fp32 and bf16 */
+    int quick = 0, only_cfg = 0, only_th = 0, prec = -1, sampler = MCR_SAMPLER_DPMPP, ssteps = -1; /* prec -1: fp32 and bf16 */
     long long v;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            if (cli_long(cmd, "--config", argv[++i], 1, 3, &v)) return EXIT_USAGE;
+            only_cfg = (int)v;
+        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            if (cli_long(cmd, "--threads", argv[++i], 1, 2, &v)) return EXIT_USAGE;
+            only_th = (int)v;
+        }
         else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
             mcr_precision p;
             if (cli_precision(cmd, argv[++i], &p)) return EXIT_USAGE;
@@ -22,7 +29,8 @@ int cmd_bench(int argc, char **argv) {
             if (cli_long(cmd, "--sample-steps", argv[++i], 1, 1000, &v)) return EXIT_USAGE;
             ssteps = (int)v;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: mcrage bench [--quick] [--precision P] [--sampler S] [--sample-steps K]\n\n"
+            printf("usage: mcrage bench [--quick] [--precision P] [--sampler S] [--sample-steps K]\n"
+                   "                    [--config 1|2|3] [--threads 1|2]\n\n"
                    "Train the denoiser on random data (d = 32) at three configurations, at 1 and 2 threads,\n"
                    "and print one JSON line each: train rows/s, achieved GFLOP/s (6 x params x rows), the\n"
                    "same run's sgemm GFLOP/s at the largest layer's shape, sampling rows/s (2,000 rows)\n"
@@ -31,7 +39,9 @@ int cmd_bench(int argc, char **argv) {
                    "  --precision P      fp32 | bf16 | auto (default: fp32, and bf16 beside it where the\n"
                    "                     CPU has AVX512-BF16 or AMX)\n"
                    "  --sampler S        dpmpp (default, 25 steps) | ddim (100 steps)\n"
-                   "  --sample-steps K   sampler steps (default 25 for dpmpp, 100 for ddim)\n\n"
+                   "  --sample-steps K   sampler steps (default 25 for dpmpp, 100 for ddim)\n"
+                   "  --config K         only the K-th configuration (for profiling)\n"
+                   "  --threads N        only N threads\n\n"
                    "example: mcrage bench | tee bench.jsonl\n");
             return EXIT_OK;
         } else return cli_usage(cmd, "unknown or incomplete option '%s'", argv[i]);
@@ -49,6 +59,7 @@ int cmd_bench(int argc, char **argv) {
     for (int k = 0; k < 3; k++)
         for (int th = 1; th <= 2; th++)
             for (int ip = 0; ip < np; ip++) {
+                if ((only_cfg && k + 1 != only_cfg) || (only_th && th != only_th)) continue;
                 mcr_set_threads(th);
                 mcr_bench_result r;
                 int steps = quick ? 3 : cfg[k].steps, p = precs[ip];

@@ -59,18 +59,26 @@ const char *mcr_precision_name(int precision) {
 }
 
 /* ------------------------------------------------------------------ conversions */
-/* round to nearest even; NaN stays a (quiet) NaN */
+/* round to nearest even; NaN stays a (quiet) NaN; branch-free so that it vectorises */
 static inline uint16_t bf16_round(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
+    uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16, q = (u >> 16) | 0x40u;
+    return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? q : r);
+}
+
+__attribute__((target_clones("avx512f", "default")))
+static void to_bf16_chunk(uint16_t *out, const float *inp, size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; i++) out[i] = bf16_round(inp[i]);
 }
 
 void f32_to_bf16(uint16_t *out, const float *inp, size_t n) {
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t i = 0; i < n; i++) out[i] = bf16_round(inp[i]);
+    int nth = n > PAR_MIN ? omp_get_max_threads() : 1;
+#pragma omp parallel num_threads(nth)
+    {
+        int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+        to_bf16_chunk(out, inp, n * tid / nt, n * (tid + 1) / nt);
+    }
 }
 
 void bf16_to_f32(float *out, const uint16_t *inp, size_t n) {

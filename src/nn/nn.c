@@ -235,6 +235,14 @@ int mcr_net_alloc(mcr_net *n, int maxB) {
     n->g2 = q, q += B * maxw;
     n->maxB = maxB;
     n->bf = NULL, n->bfmem = NULL, n->wsrc = NULL;
+    /* memo of the sinusoid rows of t < TEMB_ROWS (a pure function of t: the same floats) */
+    n->temb = malloc((size_t)TEMB_ROWS * dt * sizeof(float) + TEMB_ROWS);
+    if (!n->temb) {
+        mcr_net_free(n);
+        return MCR_NOMEM();
+    }
+    n->temb_done = (uint8_t *)(n->temb + (size_t)TEMB_ROWS * dt);
+    memset(n->temb_done, 0, TEMB_ROWS);
     if (n->use_bf16) {
         size_t btot = n->nparams + B * maxw + B * dt; /* wb, gb, hb[0] */
         for (int l = 0; l < n->nl; l++) btot += B * (size_t)n->widths[l];
@@ -264,6 +272,8 @@ void mcr_net_free(mcr_net *n) {
     n->bf = NULL;
     n->bfmem = NULL;
     n->wsrc = NULL;
+    free(n->temb);
+    n->temb = NULL;
     free(n->mem);
     free(n->maskmem);
     free(n->ut);
@@ -353,7 +363,17 @@ void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, c
     /* time MLP on the distinct steps, label SiLU on the table */
     unique_times(n, t, B);
     int U = n->U;
-    timestep_embedding(n->te, n->ut, U, dt);
+    for (int u = 0; u < U; u++) { /* the sinusoid of each distinct step, memoised */
+        int tu = n->ut[u];
+        float *row = n->te + (size_t)u * dt;
+        if (tu < 0 || tu >= TEMB_ROWS) {
+            timestep_embedding(row, &tu, 1, dt);
+            continue;
+        }
+        float *memo = n->temb + (size_t)tu * dt;
+        if (!n->temb_done[tu]) timestep_embedding(memo, &tu, 1, dt), n->temb_done[tu] = 1;
+        memcpy(row, memo, (size_t)dt * sizeof(float));
+    }
     linear_forward(n->tz, n->te, p + n->wt1, p + n->bt1, U, dt, dt);
     silu_forward(n->ta, n->tz, (size_t)U * dt);
     linear_forward(n->tm, n->ta, p + n->wt2, p + n->bt2, U, dt, dt);

@@ -76,7 +76,10 @@ typedef struct mcr_net {
     uint16_t *hb[MCR_MAX_LAYERS + 1]; /* bf16 copies of the layers' inputs h[l] [B, w_l] */
     uint16_t *gb;                  /* [B, max width] bf16 copy of the gradient being propagated */
     const float *wsrc;             /* the parameter array wb was converted from */
+    float *temb;                   /* [TEMB_ROWS, dt] memo of timestep_embedding rows ... */
+    uint8_t *temb_done;            /* [TEMB_ROWS] ... and which are filled */
 } mcr_net;
+#define TEMB_ROWS 1024             /* steps t < this are memoised (the default T is 1000) */
 
 /* Fill the layout (sizes, offsets, nparams); no allocation. */
 void mcr_net_layout(mcr_net *n, int d, int dt, int ncond, const int *widths, int nl, int act,

@@ -311,7 +311,7 @@ static void test_fit_tracks_fp32(void) {
     CHECK(mcr_simulate(&sc, &t) == MCR_OK, "simulate");
     mcr_model *m[2] = {NULL, NULL};
     for (int k = 0; k < 2; k++) {
-        mcr_fit_config c = th_fit_config("outcome", 128, 400);
+        mcr_fit_config c = th_fit_config("outcome", 96, 300);
         c.precision = k ? MCR_PRECISION_BF16 : MCR_PRECISION_FP32;
         CHECK(mcr_model_fit(t, NULL, 0, &c, &m[k]) == MCR_OK, "fit %d: %s", k, mcr_last_error());
     }
