@@ -3,7 +3,8 @@
  * Each layer is a pair of plain functions: <layer>_forward(out, inp, weights, sizes) and
  * <layer>_backward(dinp, dweights, dout, inp, weights, sizes); backward ACCUMULATES into its
  * gradient outputs. Weights are PyTorch-shaped: a Linear's w is [OC, C] (row-major), so
- * out = inp @ w^T + b. Matrix products go through CBLAS (OpenBLAS). Element-wise loops are
+ * out = inp @ w^T + b. Matrix products go through CBLAS (OpenBLAS), or oneDNN in bf16 for the
+ * hidden and output layers of a net with use_bf16 (bf16.c). Element-wise loops are
  * OpenMP-parallel with static schedules, so results are identical for a given thread count.
  *
  * The denoiser, for a batch of B rows of width d, time steps t and condition indices y
