@@ -11,8 +11,10 @@
 
 /* ------------------------------------------------------------------ kernels */
 /* One chunk of the AdamW loop, cloned for AVX-512: the same IEEE operations in the same order
- * (no contraction under -std=c11), so the same bits as the baseline clone, 16 lanes wide
- * (the small benchmark config spent 14% of its time here with SSE2). */
+ * (no contraction under -std=c11), so the same bits as the baseline clone, 16 lanes wide;
+ * train.c is compiled with -fno-math-errno (Makefile): sqrtf is then the (correctly rounded)
+ * instruction and the loop vectorises (with the errno check it was a scalar loop: 0.6 ms a
+ * step for 145k parameters, 13% of the small benchmark config). */
 __attribute__((target_clones("avx512f", "default")))
 static void adamw_chunk(float *p, const float *g, float *m, float *v, size_t i0, size_t i1, float b1,
                         float b2, float c1, float c2, float wd, float eps, float lr) {
