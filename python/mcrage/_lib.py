@@ -317,6 +317,8 @@ SIGNATURES = {
     "mcr_report_fidelity": (I, [P, P, P, S, S, S, PP]), "mcr_report_ncharts": (I, [P]),
     "mcr_report_write": (I, [P, S]),
     "mcr_bench_denoiser": (I, [I, PI, I, I, I, I, POINTER(BenchResult)]),
+    "mcr_bench_denoiser_ex": (I, [I, PI, I, I, I, I, I, I, I, POINTER(BenchResult)]),
+    "mcr_cpu_has_bf16": (I, []),
 }
 
 
