@@ -8,7 +8,7 @@
 #                                tests/cli/test_mpi.sh)
 #   ./scripts/deps.sh --mpi      also Open MPI, for the MPI build (make MPI=1)
 set -e
-PKGS="build-essential libopenblas-dev libopenblas-openmp-dev libxgboost-dev zlib1g-dev libpng-dev"
+PKGS="build-essential libopenblas-dev libopenblas-openmp-dev libxgboost-dev zlib1g-dev libpng-dev libdnnl-dev"
 PY="python3 python3-numpy python3-pandas python3-sklearn python3-imblearn"
 MPI="openmpi-bin libopenmpi-dev"
 [ "${1:-}" = "--python" ] && PKGS="$PKGS $PY"

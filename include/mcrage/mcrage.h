@@ -218,6 +218,13 @@ typedef enum { MCR_SCHED_LINEAR = 0, MCR_SCHED_COSINE = 1 } mcr_schedule;
 /* DDPM: all T ancestral steps; DDIM (Song et al. 2021) and DPM-Solver++(2M) (Lu et al. 2022, its
  * SDE form with eta) on the grid t = k T / K of sample_steps K */
 typedef enum { MCR_SAMPLER_DDPM = 0, MCR_SAMPLER_DDIM = 1, MCR_SAMPLER_DPMPP = 2 } mcr_sampler;
+/* Precision of the denoiser's matrix products (hidden and output layers): fp32 (OpenBLAS, the
+ * default and the reference), bf16 (oneDNN: bf16 inputs, fp32 accumulation, fp32 master
+ * weights and optimiser state; only on CPUs with AVX512-BF16 or AMX, else MCR_EINVAL), auto
+ * (bf16 where the CPU has it, else fp32). */
+typedef enum { MCR_PRECISION_FP32 = 0, MCR_PRECISION_BF16 = 1, MCR_PRECISION_AUTO = 2 } mcr_precision;
+/* 1 when this CPU multiplies bf16 natively (what auto picks) */
+MCR_API int mcr_cpu_has_bf16(void);
 typedef enum { MCR_ACT_RELU = 0, MCR_ACT_SILU = 1 } mcr_activation;
 /* categorical columns (and numeric missing-value indicators) in the diffusion model */
 typedef enum {
@@ -268,6 +275,8 @@ typedef struct mcr_fit_config {
     /* continue the training state of this checkpoint (loaded with mcr_model_load); the data
      * and settings must be the ones it was made with (checked by checksums) */
     const struct mcr_model *resume;
+    /* matrix products in training (default fp32); the model file records the one used */
+    mcr_precision precision;
 } mcr_fit_config;
 MCR_API void mcr_fit_config_default(mcr_fit_config *c);
 
@@ -289,6 +298,7 @@ typedef struct mcr_sample_config {
                                agree at 0 and 1                                                   */
     uint64_t seed;          /* default 1                                                      */
     int chunk;              /* rows generated per batch (default 2048)                        */
+    mcr_precision precision; /* matrix products while sampling (default fp32)                 */
 } mcr_sample_config;
 MCR_API void mcr_sample_config_default(mcr_sample_config *c);
 
@@ -791,6 +801,11 @@ typedef struct mcr_bench_result {
  * `sample_rows` rows, and measure the BLAS sgemm rate on the largest layer's shape. */
 MCR_API int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int steps,
                        int sample_rows, mcr_bench_result *r);
+/* The same with the precision of training and sampling, and the sampler (sample_steps on
+ * its grid; DDPM uses all T) to time. */
+MCR_API int mcr_bench_denoiser_ex(int d, const int *widths, int nwidths, int batch, int steps,
+                                  int sample_rows, mcr_precision precision, mcr_sampler sampler,
+                                  int sample_steps, mcr_bench_result *r);
 
 /* ---------------------------------------------------------------- 12. images */
 /* An image set: n images of h x w x c (c = 1 grey or 3 RGB) 8-bit pixels, each with a label

@@ -117,12 +117,12 @@ class FitConfig(Structure):
                 ("numeric", c_int), ("catmode", c_int), ("min_level_count", c_int),
                 ("seed", c_uint64), ("progress", PROGRESS_FIT), ("progress_ctx", c_void_p),
                 ("progress_every", c_int), ("checkpoint_every", c_int),
-                ("checkpoint_path", c_char_p), ("resume", c_void_p)]
+                ("checkpoint_path", c_char_p), ("resume", c_void_p), ("precision", c_int)]
 
 
 class SampleConfig(Structure):
     _fields_ = [("guidance", c_float), ("sampler", c_int), ("sample_steps", c_int),
-                ("eta", c_float), ("seed", c_uint64), ("chunk", c_int)]
+                ("eta", c_float), ("seed", c_uint64), ("chunk", c_int), ("precision", c_int)]
 
 
 class AugmentConfig(Structure):
@@ -348,6 +348,8 @@ SIGNATURES = {
     # 13. processes (MPI): a Python process is one rank of 1 unless started by mpirun
     "mcr_dist_init": (I, [P, P]), "mcr_dist_rank": (I, []), "mcr_dist_size": (I, []),
     "mcr_dist_agree": (I, [I]), "mcr_dist_abort": (None, [I]), "mcr_dist_finalize": (I, [I]),
+    "mcr_bench_denoiser_ex": (I, [I, PI, I, I, I, I, I, I, I, POINTER(BenchResult)]),
+    "mcr_cpu_has_bf16": (I, []),
 }
 
 

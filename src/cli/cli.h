@@ -37,6 +37,11 @@ int cli_csv_option(const char *cmd, int c, const char *arg, mcr_csv_options *o, 
  * --categorical-mode --min-level-count.
  * Returns 1 if handled (with *err set to an exit code on a bad value). */
 int cli_fit_option(const char *cmd, int c, const char *arg, mcr_fit_config *f, int *err);
+/* --precision fp32|bf16|auto (fit, sample, augment, evaluate, bench); EXIT_USAGE on others */
+int cli_precision(const char *cmd, const char *arg, mcr_precision *out);
+#define CLI_PRECISION_HELP                                                                     \
+    "      --precision P          matrix products: fp32 (default) | bf16 (CPUs with AVX512-BF16\n" \
+    "                             or AMX) | auto (bf16 where the CPU has it)\n"
 enum { O_STEPS = 2000, O_BATCH, O_LR, O_WIDTHS, O_DIMT, O_ACT, O_DROPOUT, O_T, O_SCHED, O_PUNC,
        O_EMA, O_WARM, O_CLIP, O_WD, O_TRANSFORM, O_CATMODE, O_MINLEVEL, O_FEATURE };
 #define CLI_FIT_LONGOPTS                                                                       \

@@ -5,38 +5,80 @@
 
 int cmd_bench(int argc, char **argv) {
     const char *cmd = "bench";
-    int quick = 0;
+    int quick = 0, only_cfg = 0, only_th = 0, prec = -1, sampler = MCR_SAMPLER_DPMPP, ssteps = -1; /* prec -1: fp32 and bf16 */
+    long long v;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: mcrage bench [--quick]\n\nTrain the denoiser on random data (d = 32) at three "
-                   "configurations, at 1 and 2 threads,\nand print one JSON line each: train rows/s, "
-                   "achieved GFLOP/s (6 x params x rows), the same\nrun's sgemm GFLOP/s at the largest "
-                   "layer's shape, DDIM-100 sampling rows/s (2,000 rows)\nand peak RSS.\n\n"
-                   "  --quick   3 steps per configuration (a smoke run, not a measurement)\n\n"
+        else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            if (cli_long(cmd, "--config", argv[++i], 1, 3, &v)) return EXIT_USAGE;
+            only_cfg = (int)v;
+        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            if (cli_long(cmd, "--threads", argv[++i], 1, 2, &v)) return EXIT_USAGE;
+            only_th = (int)v;
+        }
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
+            mcr_precision p;
+            if (cli_precision(cmd, argv[++i], &p)) return EXIT_USAGE;
+            prec = p;
+        } else if (!strcmp(argv[i], "--sampler") && i + 1 < argc) {
+            const char *s = argv[++i];
+            if (!strcmp(s, "dpmpp")) sampler = MCR_SAMPLER_DPMPP;
+            else if (!strcmp(s, "ddim")) sampler = MCR_SAMPLER_DDIM;
+            else return cli_usage(cmd, "--sampler expects ddim or dpmpp, got '%s'", s);
+        } else if (!strcmp(argv[i], "--sample-steps") && i + 1 < argc) {
+            if (cli_long(cmd, "--sample-steps", argv[++i], 1, 1000, &v)) return EXIT_USAGE;
+            ssteps = (int)v;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: mcrage bench [--quick] [--precision P] [--sampler S] [--sample-steps K]\n"
+                   "                    [--config 1|2|3] [--threads 1|2]\n\n"
+                   "Train the denoiser on random data (d = 32) at three configurations, at 1 and 2 threads,\n"
+                   "and print one JSON line each: train rows/s, achieved GFLOP/s (6 x params x rows), the\n"
+                   "same run's sgemm GFLOP/s at the largest layer's shape, sampling rows/s (2,000 rows)\n"
+                   "and peak RSS, with the precision and sampler of the line.\n\n"
+                   "  --quick            3 steps per configuration (a smoke run, not a measurement)\n"
+                   "  --precision P      fp32 | bf16 | auto (default: fp32, and bf16 beside it where the\n"
+                   "                     CPU has AVX512-BF16 or AMX)\n"
+                   "  --sampler S        dpmpp (default, 25 steps) | ddim (100 steps)\n"
+                   "  --sample-steps K   sampler steps (default 25 for dpmpp, 100 for ddim)\n"
+                   "  --config K         only the K-th configuration (for profiling)\n"
+                   "  --threads N        only N threads\n\n"
                    "example: mcrage bench | tee bench.jsonl\n");
             return EXIT_OK;
-        } else return cli_usage(cmd, "unknown option '%s'", argv[i]);
+        } else return cli_usage(cmd, "unknown or incomplete option '%s'", argv[i]);
+    }
+    if (ssteps < 0) ssteps = sampler == MCR_SAMPLER_DPMPP ? 25 : 100;
+    int precs[2], np = 0;
+    if (prec >= 0) precs[np++] = prec;
+    else {
+        precs[np++] = MCR_PRECISION_FP32;
+        if (mcr_cpu_has_bf16()) precs[np++] = MCR_PRECISION_BF16;
     }
     static const struct { int w[4], nw, batch, steps; } cfg[] = {
         {{256, 256}, 2, 256, 300}, {{512, 512}, 2, 1024, 60}, {{256, 1024, 1024, 256}, 4, 4096, 12}};
     const char *core = openblas_get_corename();
     for (int k = 0; k < 3; k++)
-        for (int th = 1; th <= 2; th++) {
-            mcr_set_threads(th);
-            mcr_bench_result r;
-            int steps = quick ? 3 : cfg[k].steps;
-            int rc = mcr_bench_denoiser(32, cfg[k].w, cfg[k].nw, cfg[k].batch, steps, quick ? 200 : 2000, &r);
-            if (rc) return cli_fail(cmd, rc);
-            printf("{\"d\":32,\"widths\":[");
-            for (int l = 0; l < cfg[k].nw; l++) printf(l ? ",%d" : "%d", cfg[k].w[l]);
-            printf("],\"batch\":%d,\"threads\":%d,\"params\":%zu,\"train_rows_per_s\":%.0f,"
-                   "\"train_gflops\":%.1f,\"sgemm_gflops\":%.1f,\"ratio\":%.3f,"
-                   "\"sample_rows_per_s\":%.0f,\"peak_rss_mb\":%.1f,\"blas_core\":\"%s\"}\n",
-                   cfg[k].batch, th, r.nparams, r.train_rows_per_s, r.train_gflops, r.sgemm_gflops,
-                   r.train_gflops / r.sgemm_gflops, r.sample_rows_per_s, r.peak_rss_mb,
-                   core ? core : "?");
-            fflush(stdout);
-        }
+        for (int th = 1; th <= 2; th++)
+            for (int ip = 0; ip < np; ip++) {
+                if ((only_cfg && k + 1 != only_cfg) || (only_th && th != only_th)) continue;
+                mcr_set_threads(th);
+                mcr_bench_result r;
+                int steps = quick ? 3 : cfg[k].steps, p = precs[ip];
+                if (p == MCR_PRECISION_AUTO) p = mcr_cpu_has_bf16() ? MCR_PRECISION_BF16 : MCR_PRECISION_FP32;
+                int rc = mcr_bench_denoiser_ex(32, cfg[k].w, cfg[k].nw, cfg[k].batch, steps, quick ? 200 : 2000,
+                                               (mcr_precision)p, (mcr_sampler)sampler, ssteps, &r);
+                if (rc) return cli_fail(cmd, rc);
+                printf("{\"impl\":\"mcrage\",\"d\":32,\"widths\":[");
+                for (int l = 0; l < cfg[k].nw; l++) printf(l ? ",%d" : "%d", cfg[k].w[l]);
+                printf("],\"batch\":%d,\"threads\":%d,\"precision\":\"%s\",\"sampler\":\"%s\","
+                       "\"sample_steps\":%d,\"params\":%zu,\"train_rows_per_s\":%.0f,"
+                       "\"train_gflops\":%.1f,\"sgemm_gflops\":%.1f,\"ratio\":%.3f,"
+                       "\"sample_rows_per_s\":%.0f,\"peak_rss_mb\":%.1f,\"blas_core\":\"%s\"}\n",
+                       cfg[k].batch, th, p == MCR_PRECISION_BF16 ? "bf16" : "fp32",
+                       sampler == MCR_SAMPLER_DPMPP ? "dpmpp" : "ddim", ssteps, r.nparams,
+                       r.train_rows_per_s, r.train_gflops, r.sgemm_gflops,
+                       r.train_gflops / r.sgemm_gflops, r.sample_rows_per_s, r.peak_rss_mb,
+                       core ? core : "?");
+                fflush(stdout);
+            }
     return EXIT_OK;
 }

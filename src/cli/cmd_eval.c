@@ -21,7 +21,7 @@ static int parse_strategy(const char *cmd, const char *s, mcr_augment_config *a)
 enum { E_METHOD = 4000, E_STRATEGY, E_RATIO, E_FRAC, E_K, E_SEED, E_THREADS, E_MARK, E_SSTEPS,
        E_GUID, E_METHODS, E_CLFS, E_SEEDS, E_TESTFRAC, E_TEST, E_THIN, E_JSON, E_POSITIVE,
        E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES, E_AJSON, E_REPORT, E_ETA, E_SAMPLER, E_IDPREFIX, E_THRESH,
-       E_OPTIMIZE, E_FOLDS, E_AUTOCLF };
+       E_OPTIMIZE, E_FOLDS, E_AUTOCLF, E_PREC };
 
 /* options shared by augment and evaluate; returns 1 if handled */
 static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_config *a, int *threads, int *err) {
@@ -57,6 +57,10 @@ static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_conf
         else a->auto_classifier = (int)k;
         return 1;
     }
+    case E_PREC: /* training and sampling */
+        if (cli_precision(cmd, arg, &a->fit.precision)) *err = EXIT_USAGE;
+        else a->sample.precision = a->fit.precision;
+        return 1;
     }
     return 0;
 }
@@ -67,7 +71,7 @@ static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_conf
         {"sample-steps", required_argument, 0, E_SSTEPS}, {"guidance", required_argument, 0, E_GUID}, \
         {"eta", required_argument, 0, E_ETA}, {"sampler", required_argument, 0, E_SAMPLER},      \
         {"optimize", required_argument, 0, E_OPTIMIZE}, {"folds", required_argument, 0, E_FOLDS}, \
-        {"auto-classifier", required_argument, 0, E_AUTOCLF}
+        {"auto-classifier", required_argument, 0, E_AUTOCLF}, {"precision", required_argument, 0, E_PREC}
 #define AUG_HELP                                                                               \
     "      --strategy S           balance | ratio:R | group-balance | auto (default balance)\n"  \
     "                             auto (mcrage): the share of new rows (0 = none), balance or\n"  \
@@ -84,6 +88,7 @@ static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_conf
     "      --sample-steps K       sampler steps (default 25)\n"                                  \
     "      --eta E                sampling noise, 0 (deterministic) to 1 (default 1)\n"       \
     "      --guidance W           classifier-free guidance weight (default 0)\n"                  \
+    CLI_PRECISION_HELP                                                                         \
     "      --threads N            threads, 0 = all cores (default 0)\n"
 
 static void progress_line(void *ctx, const char *msg) {

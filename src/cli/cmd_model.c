@@ -24,13 +24,14 @@ int cmd_fit(int argc, char **argv) {
     mcr_fit_config_default(&c);
     mcr_csv_options o;
     mcr_csv_options_default(&o);
-    enum { O_COND = 2100, O_SEED, O_THREADS, O_CKPT, O_RESUME };
+    enum { O_COND = 2100, O_SEED, O_THREADS, O_CKPT, O_RESUME, O_PREC };
     const char *resume = NULL;
     static const struct option lo[] = {
         {"target", required_argument, 0, 't'}, {"sensitive", required_argument, 0, 'g'},
         {"condition", required_argument, 0, O_COND}, {"seed", required_argument, 0, O_SEED},
         {"threads", required_argument, 0, O_THREADS}, {"quiet", no_argument, 0, 'q'},
         {"checkpoint-every", required_argument, 0, O_CKPT}, {"resume", required_argument, 0, O_RESUME},
+        {"precision", required_argument, 0, O_PREC},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
         CLI_CSV_LONGOPTS, CLI_FIT_LONGOPTS, {0, 0, 0, 0}};
     int ch, err;
@@ -57,6 +58,7 @@ int cmd_fit(int argc, char **argv) {
         case O_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
         case O_CKPT: if (cli_long(cmd, "--checkpoint-every", optarg, 1, 100000000, &v)) return EXIT_USAGE; c.checkpoint_every = (int)v; break;
         case O_RESUME: resume = optarg; break;
+        case O_PREC: if (cli_precision(cmd, optarg, &c.precision)) return EXIT_USAGE; break;
         case 'h':
             printf("usage: mcrage fit DATA.csv --target COL -o MODEL.mcrg [options]\n\n"
                    "Train a conditional denoising diffusion model (TabDDPM-style MLP) on the rows\n"
@@ -87,6 +89,9 @@ int cmd_fit(int argc, char **argv) {
                    "                           level, drawn back among them by frequency (default 1)\n"
                    "      --seed S             random seed (default %llu)\n"
                    "      --threads N          threads, 0 = all cores (default 0)\n"
+                   "      --precision P        matrix products: fp32 (default) | bf16 (oneDNN, fp32\n"
+                   "                           accumulation and master weights; CPUs with AVX512-BF16\n"
+                   "                           or AMX) | auto (bf16 where the CPU has it)\n"
                    "      --checkpoint-every N rewrite the model file with the full training state every\n"
                    "                           N steps (a killed run loses at most N steps)\n"
                    "      --resume FILE        continue a checkpoint; give the same CSV and options: the\n"
@@ -154,13 +159,13 @@ int cmd_sample(int argc, char **argv) {
     double d;
     mcr_sample_config sc;
     mcr_sample_config_default(&sc);
-    enum { O_GUID = 3000, O_SSTEPS, O_SAMPLER, O_SEED, O_THREADS, O_COUNTS, O_ETA };
+    enum { O_GUID = 3000, O_SSTEPS, O_SAMPLER, O_SEED, O_THREADS, O_COUNTS, O_ETA, O_PREC };
     static const struct option lo[] = {
         {"n", required_argument, 0, 'n'}, {"class", required_argument, 0, 'c'},
         {"counts", required_argument, 0, O_COUNTS}, {"guidance", required_argument, 0, O_GUID},
         {"sample-steps", required_argument, 0, O_SSTEPS}, {"sampler", required_argument, 0, O_SAMPLER},
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
-        {"eta", required_argument, 0, O_ETA},
+        {"eta", required_argument, 0, O_ETA}, {"precision", required_argument, 0, O_PREC},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     optind = 1;
@@ -181,6 +186,7 @@ int cmd_sample(int argc, char **argv) {
             break;
         case O_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; sc.seed = (uint64_t)v; break;
         case O_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
+        case O_PREC: if (cli_precision(cmd, optarg, &sc.precision)) return EXIT_USAGE; break;
         case 'o': out = optarg; break;
         case 'h':
             printf("usage: mcrage sample MODEL.mcrg (--n N [--class VALUE] | --counts V=N,...) -o SYNTH.csv\n\n"
@@ -196,6 +202,8 @@ int cmd_sample(int argc, char **argv) {
                    "                         (default %g)\n"
                    "      --seed S           random seed (default 1)\n"
                    "      --threads N        threads, 0 = all cores (default 0)\n"
+                   "      --precision P      matrix products: fp32 (default) | bf16 (AVX512-BF16 or\n"
+                   "                         AMX CPUs) | auto (bf16 where the CPU has it)\n"
                    "  -o, --output FILE      output CSV (written atomically); '-' = stdout\n"
                    "\nexample: mcrage sample cohort.mcrg --class 1 --n 1000 -o synth.csv\n",
                    sc.sample_steps, (double)sc.eta);

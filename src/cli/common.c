@@ -154,6 +154,14 @@ static int pick(const char *cmd, const char *opt, const char *arg, const char *c
     return cli_usage(cmd, "%s expects one of %s, got '%s'", opt, list, arg);
 }
 
+int cli_precision(const char *cmd, const char *arg, mcr_precision *out) {
+    static const char *const names[] = {"fp32", "bf16", "auto"}; /* MCR_PRECISION_* order */
+    int k = 0;
+    if (pick(cmd, "--precision", arg, names, 3, &k)) return EXIT_USAGE;
+    *out = (mcr_precision)k;
+    return 0;
+}
+
 int cli_fit_option(const char *cmd, int c, const char *arg, mcr_fit_config *f, int *err) {
     long long v;
     double d;

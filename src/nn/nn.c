@@ -25,18 +25,20 @@ void linear_backward(float *dinp, float *dw, float *db, const float *dout, const
                     1.0f, dinp, C);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, B, 1.0f, dout, OC, inp, C, 1.0f,
                 dw, C);
-    if (db) {
-        /* column sums, each column summed in row order (deterministic) */
-        int nth = omp_get_max_threads();
-        if ((size_t)B * OC <= PAR_MIN) nth = 1;
+    if (db) bias_grad(db, dout, B, OC);
+}
+
+void bias_grad(float *db, const float *dout, int B, int OC) {
+    /* column sums, each column summed in row order (deterministic) */
+    int nth = omp_get_max_threads();
+    if ((size_t)B * OC <= PAR_MIN) nth = 1;
 #pragma omp parallel num_threads(nth)
-        {
-            int tid = omp_get_thread_num(), nt = omp_get_num_threads();
-            int c0 = (int)((long)OC * tid / nt), c1 = (int)((long)OC * (tid + 1) / nt);
-            for (int r = 0; r < B; r++) {
-                const float *row = dout + (size_t)r * OC;
-                for (int c = c0; c < c1; c++) db[c] += row[c];
-            }
+    {
+        int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+        int c0 = (int)((long)OC * tid / nt), c1 = (int)((long)OC * (tid + 1) / nt);
+        for (int r = 0; r < B; r++) {
+            const float *row = dout + (size_t)r * OC;
+            for (int c = c0; c < c1; c++) db[c] += row[c];
         }
     }
 }
@@ -232,10 +234,46 @@ int mcr_net_alloc(mcr_net *n, int maxB) {
     n->g1 = q, q += B * maxw;
     n->g2 = q, q += B * maxw;
     n->maxB = maxB;
+    n->bf = NULL, n->bfmem = NULL, n->wsrc = NULL;
+    /* memo of the sinusoid rows of t < TEMB_ROWS (a pure function of t: the same floats) */
+    n->temb = malloc((size_t)TEMB_ROWS * dt * sizeof(float) + TEMB_ROWS);
+    if (!n->temb) {
+        mcr_net_free(n);
+        return MCR_NOMEM();
+    }
+    n->temb_done = (uint8_t *)(n->temb + (size_t)TEMB_ROWS * dt);
+    memset(n->temb_done, 0, TEMB_ROWS);
+    if (n->use_bf16) {
+        size_t btot = n->nparams + B * maxw + B * dt; /* wb, gb, hb[0] */
+        for (int l = 0; l < n->nl; l++) btot += B * (size_t)n->widths[l];
+        int rc = mcr_bf16_new(&n->bf);
+        if (rc) {
+            mcr_net_free(n);
+            return rc;
+        }
+        if (!(n->bfmem = malloc(btot * sizeof(uint16_t)))) {
+            mcr_net_free(n);
+            return MCR_NOMEM();
+        }
+        uint16_t *bq = n->bfmem;
+        n->wb = bq, bq += n->nparams;
+        n->gb = bq, bq += B * maxw;
+        for (int l = 0; l <= n->nl; l++) {
+            size_t w = l ? (size_t)n->widths[l - 1] : dt;
+            n->hb[l] = bq, bq += B * w;
+        }
+    }
     return MCR_OK;
 }
 
 void mcr_net_free(mcr_net *n) {
+    mcr_bf16_free(n->bf);
+    free(n->bfmem);
+    n->bf = NULL;
+    n->bfmem = NULL;
+    n->wsrc = NULL;
+    free(n->temb);
+    n->temb = NULL;
     free(n->mem);
     free(n->maskmem);
     free(n->ut);
@@ -289,6 +327,34 @@ void bias_act_forward(int act, float *h, float *z, const float *b, int B, int w)
     }
 }
 
+/* Layer l of the hidden/output stack (weights p + n->w[l], input n->h[l] [B, C]):
+ * out [B, OC] = h W^T (+ b), in bf16 when the net has it (fp32 if oneDNN refuses a shape). */
+static void net_linear_forward(mcr_net *n, int l, float *out, const float *p, const float *b,
+                               int B, int C, int OC) {
+    if (n->bf) {
+        f32_to_bf16(n->hb[l], n->h[l], (size_t)B * C); /* once per layer: reused by backward */
+        if (!linear_forward_bf16(n->bf, out, n->hb[l], n->wb + n->w[l], b, B, C, OC)) return;
+    }
+    linear_forward(out, n->h[l], p + n->w[l], b, B, C, OC);
+}
+
+/* Its backward: dw, db (accumulated) and dinp [B, C] (written, if not NULL) from dout [B, OC]. */
+static void net_linear_backward(mcr_net *n, int l, float *dinp, float *g, const float *p,
+                                const float *dout, int B, int C, int OC) {
+    if (n->bf) { /* each product falls back to fp32 alone if oneDNN refuses its shape */
+        f32_to_bf16(n->gb, dout, (size_t)B * OC);
+        if (bf16_matmul(n->bf, 1, 0, OC, C, B, n->gb, n->hb[l], g + n->w[l], 1))
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, B, 1.0f, dout, OC, n->h[l],
+                        C, 1.0f, g + n->w[l], C);
+        bias_grad(g + n->b[l], dout, B, OC);
+        if (dinp && bf16_matmul(n->bf, 0, 0, B, C, OC, n->gb, n->wb + n->w[l], dinp, 0))
+            matmul_dinp(dinp, dout, p + n->w[l], B, C, OC);
+        return;
+    }
+    linear_backward(NULL, g + n->w[l], g + n->b[l], dout, n->h[l], p + n->w[l], B, C, OC);
+    if (dinp) matmul_dinp(dinp, dout, p + n->w[l], B, C, OC);
+}
+
 void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, const int *y,
                      int B, int train, uint64_t seed, uint64_t stream) {
     MCR_ASSERT(B <= n->maxB);
@@ -297,7 +363,17 @@ void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, c
     /* time MLP on the distinct steps, label SiLU on the table */
     unique_times(n, t, B);
     int U = n->U;
-    timestep_embedding(n->te, n->ut, U, dt);
+    for (int u = 0; u < U; u++) { /* the sinusoid of each distinct step, memoised */
+        int tu = n->ut[u];
+        float *row = n->te + (size_t)u * dt;
+        if (tu < 0 || tu >= TEMB_ROWS) {
+            timestep_embedding(row, &tu, 1, dt);
+            continue;
+        }
+        float *memo = n->temb + (size_t)tu * dt;
+        if (!n->temb_done[tu]) timestep_embedding(memo, &tu, 1, dt), n->temb_done[tu] = 1;
+        memcpy(row, memo, (size_t)dt * sizeof(float));
+    }
     linear_forward(n->tz, n->te, p + n->wt1, p + n->bt1, U, dt, dt);
     silu_forward(n->ta, n->tz, (size_t)U * dt);
     linear_forward(n->tm, n->ta, p + n->wt2, p + n->bt2, U, dt, dt);
@@ -310,19 +386,26 @@ void mcr_net_forward(mcr_net *n, const float *p, const float *x, const int *t, c
         const float *tm = n->tm + (size_t)n->uidx[r] * dt, *ls = n->ls + (size_t)y[r] * dt;
         for (int k = 0; k < dt; k++) h[k] += tm[k] + ls[k];
     }
+    if (n->bf && (train || n->wsrc != p)) { /* bf16 weights: once per optimiser step */
+        for (int l = 0; l <= n->nl; l++) {
+            size_t cnt = (size_t)(l < n->nl ? n->widths[l] : n->d) * (l ? n->widths[l - 1] : dt);
+            f32_to_bf16(n->wb + n->w[l], p + n->w[l], cnt);
+        }
+        n->wsrc = p;
+    }
     int prev = dt;
     for (int l = 1; l <= n->nl; l++) {
         int w = n->widths[l - 1];
         size_t nw = (size_t)B * w;
         /* z = h W^T (no bias), then one fused pass: z += b; h = act(z) */
-        linear_forward(n->z[l], n->h[l - 1], p + n->w[l - 1], NULL, B, prev, w);
+        net_linear_forward(n, l - 1, n->z[l], p, NULL, B, prev, w);
         bias_act_forward(n->act, n->h[l], n->z[l], p + n->b[l - 1], B, w);
         if (train && n->dropout > 0)
             dropout_forward(n->h[l], n->mask[l], n->h[l], nw, n->dropout, seed,
                             stream * (MCR_MAX_LAYERS + 1) + (uint64_t)l);
         prev = w;
     }
-    linear_forward(n->out, n->h[n->nl], p + n->w[n->nl], p + n->b[n->nl], B, prev, n->d);
+    net_linear_forward(n, n->nl, n->out, p, p + n->b[n->nl], B, prev, n->d);
 }
 
 /* dz = dh * act'(z) (* dropout mask / (1-p)), written, not accumulated */
@@ -357,14 +440,11 @@ void mcr_net_backward(mcr_net *n, const float *p, float *g, const float *dout, c
     int prev = nl ? n->widths[nl - 1] : dt;
     float *dh = n->g1, *dz = n->g2;
     /* output layer */
-    linear_backward(NULL, g + n->w[nl], g + n->b[nl], dout, n->h[nl], p + n->w[nl], B, prev, n->d);
-    matmul_dinp(dh, dout, p + n->w[nl], B, prev, n->d);
+    net_linear_backward(n, nl, dh, g, p, dout, B, prev, n->d);
     for (int l = nl; l >= 1; l--) {
         int w = n->widths[l - 1], in = l > 1 ? n->widths[l - 2] : dt;
         act_backward_set(n, dz, dh, n->z[l], n->dropout > 0 ? n->mask[l] : NULL, (size_t)B * w);
-        linear_backward(NULL, g + n->w[l - 1], g + n->b[l - 1], dz, n->h[l - 1], p + n->w[l - 1],
-                        B, in, w);
-        matmul_dinp(dh, dz, p + n->w[l - 1], B, in, w);
+        net_linear_backward(n, l - 1, dh, g, p, dz, B, in, w);
     }
     /* dh = d h0 [B, dt]; h0 = x Win^T + bin + tm[u(r)] + ls[y(r)] */
     linear_backward(NULL, g + n->win, g + n->bin, dh, x, p + n->win, B, n->d, dt);

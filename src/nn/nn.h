@@ -3,7 +3,8 @@
  * Each layer is a pair of plain functions: <layer>_forward(out, inp, weights, sizes) and
  * <layer>_backward(dinp, dweights, dout, inp, weights, sizes); backward ACCUMULATES into its
  * gradient outputs. Weights are PyTorch-shaped: a Linear's w is [OC, C] (row-major), so
- * out = inp @ w^T + b. Matrix products go through CBLAS (OpenBLAS). Element-wise loops are
+ * out = inp @ w^T + b. Matrix products go through CBLAS (OpenBLAS), or oneDNN in bf16 for the
+ * hidden and output layers of a net with use_bf16 (bf16.c). Element-wise loops are
  * OpenMP-parallel with static schedules, so results are identical for a given thread count.
  *
  * The denoiser, for a batch of B rows of width d, time steps t and condition indices y
@@ -67,7 +68,19 @@ typedef struct mcr_net {
     float *out;                    /* [B, d] */
     float *g1, *g2;                /* backward scratch [B, max width] */
     uint8_t *maskmem;
+    /* bf16 products (set use_bf16 before mcr_net_alloc; see "bf16 matrix products" below):
+     * the hidden and output layers multiply in bf16, the input layer and time MLP in fp32 */
+    int use_bf16;
+    struct mcr_bf16 *bf;           /* oneDNN engine, stream and primitive cache */
+    uint16_t *bfmem;               /* one allocation holding the three below */
+    uint16_t *wb;                  /* [nparams] bf16 weights (only w[0..nl] filled) */
+    uint16_t *hb[MCR_MAX_LAYERS + 1]; /* bf16 copies of the layers' inputs h[l] [B, w_l] */
+    uint16_t *gb;                  /* [B, max width] bf16 copy of the gradient being propagated */
+    const float *wsrc;             /* the parameter array wb was converted from */
+    float *temb;                   /* [TEMB_ROWS, dt] memo of timestep_embedding rows ... */
+    uint8_t *temb_done;            /* [TEMB_ROWS] ... and which are filled */
 } mcr_net;
+#define TEMB_ROWS 1024             /* steps t < this are memoised (the default T is 1000) */
 
 /* Fill the layout (sizes, offsets, nparams); no allocation. */
 void mcr_net_layout(mcr_net *n, int d, int dt, int ncond, const int *widths, int nl, int act,
@@ -94,6 +107,38 @@ void act_backward_set(const mcr_net *n, float *dz, const float *dh, const float 
                       const uint8_t *mask, size_t cnt);
 /* dinp [B, C] = dout [B, OC] @ w [OC, C]  (written, not accumulated) */
 void matmul_dinp(float *dinp, const float *dout, const float *w, int B, int C, int OC);
+
+/* ---- bf16 matrix products (bf16.c) ------------------------------------------------------
+ * Through oneDNN's matmul: bf16 inputs (round to nearest even), f32 accumulation and f32
+ * output; primitives created once per shape and cached in the context. Used only where the
+ * CPU multiplies bf16 natively (AVX512-BF16 or AMX); fp32 master weights, Adam state and
+ * everything element-wise stay fp32. A net with use_bf16 converts its weights at every
+ * training forward (once per optimiser step) and at an inference forward whose p differs
+ * from the last one (set n->wsrc = NULL after changing p in place between two). */
+typedef struct mcr_bf16 mcr_bf16;
+int mcr_bf16_supported(void);      /* 1 on AVX512-BF16 / AMX (MCRAGE_BF16=0 in the env: 0) */
+/* MCR_PRECISION_* -> use bf16 or not; bf16 on a CPU without it is an error */
+int mcr_bf16_resolve(int precision, int *use_bf16);
+const char *mcr_precision_name(int precision); /* "fp32", "bf16", "auto" */
+int mcr_bf16_new(mcr_bf16 **out);
+void mcr_bf16_free(mcr_bf16 *x);
+int mcr_bf16_nprims(const mcr_bf16 *x); /* primitives in the cache */
+void f32_to_bf16(uint16_t *out, const float *inp, size_t n);
+void bf16_to_f32(float *out, const uint16_t *inp, size_t n);
+/* C [M, N] (+)= A [M, K] @ B [K, N]; A stored [K, M] when ta, B stored [N, K] when tb;
+ * acc: accumulate into C, else overwrite. Returns MCR_OK or an error (oneDNN refused). */
+int bf16_matmul(mcr_bf16 *x, int ta, int tb, int M, int N, int K, const uint16_t *A,
+                const uint16_t *B, float *C, int acc);
+/* out [B, OC] = inp [B, C] @ w [OC, C]^T (+ b): inp, w in bf16 */
+int linear_forward_bf16(mcr_bf16 *x, float *out, const uint16_t *inp, const uint16_t *w,
+                        const float *b, int B, int C, int OC);
+/* dinp [B, C] = doutb @ w (written, if dinp); dw [OC, C] += doutb^T @ inp; db [OC] += column
+ * sums of dout [B, OC] (f32). doutb is dout in bf16. */
+int linear_backward_bf16(mcr_bf16 *x, float *dinp, float *dw, float *db, const float *dout,
+                         const uint16_t *doutb, const uint16_t *inp, const uint16_t *w, int B,
+                         int C, int OC);
+/* db [OC] += column sums of dout [B, OC], each column in row order (deterministic) */
+void bias_grad(float *db, const float *dout, int B, int OC);
 
 /* ---- optimiser and training loop state (train.c) ----------------------------------------
  * A training step is two halves: the model computes its gradient into opt.g (forward, loss,

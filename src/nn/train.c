@@ -10,18 +10,33 @@
 #define PAR_MIN 16384 /* element-wise loops below this size run on one thread */
 
 /* ------------------------------------------------------------------ kernels */
-void adamw_update(mcr_adamw *o, float *p, const float *g, float *m, float *v, size_t n, float lr) {
-    o->t++;
-    float b1 = o->beta1, b2 = o->beta2;
-    float c1 = 1.0f - powf(b1, (float)o->t), c2 = 1.0f - powf(b2, (float)o->t);
-    float wd = o->weight_decay, eps = o->eps;
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-    for (size_t i = 0; i < n; i++) {
+/* One chunk of the AdamW loop, cloned for AVX-512: the same IEEE operations in the same order
+ * (no contraction under -std=c11), so the same bits as the baseline clone, 16 lanes wide;
+ * train.c is compiled with -fno-math-errno (Makefile): sqrtf is then the (correctly rounded)
+ * instruction and the loop vectorises (with the errno check it was a scalar loop: 0.6 ms a
+ * step for 145k parameters, 13% of the small benchmark config). */
+__attribute__((target_clones("avx512f", "default")))
+static void adamw_chunk(float *p, const float *g, float *m, float *v, size_t i0, size_t i1, float b1,
+                        float b2, float c1, float c2, float wd, float eps, float lr) {
+    for (size_t i = i0; i < i1; i++) {
         float gi = g[i];
         float mi = m[i] = b1 * m[i] + (1 - b1) * gi;
         float vi = v[i] = b2 * v[i] + (1 - b2) * gi * gi;
         float mh = mi / c1, vh = vi / c2;
         p[i] -= lr * (mh / (sqrtf(vh) + eps) + wd * p[i]);
+    }
+}
+
+void adamw_update(mcr_adamw *o, float *p, const float *g, float *m, float *v, size_t n, float lr) {
+    o->t++;
+    float b1 = o->beta1, b2 = o->beta2;
+    float c1 = 1.0f - powf(b1, (float)o->t), c2 = 1.0f - powf(b2, (float)o->t);
+    float wd = o->weight_decay, eps = o->eps;
+    int nth = n > PAR_MIN ? omp_get_max_threads() : 1;
+#pragma omp parallel num_threads(nth)
+    {
+        int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+        adamw_chunk(p, g, m, v, n * tid / nt, n * (tid + 1) / nt, b1, b2, c1, c2, wd, eps, lr);
     }
 }
 

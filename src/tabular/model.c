@@ -42,6 +42,7 @@ void mcr_sample_config_default(mcr_sample_config *c) {
     c->eta = 1;
     c->seed = 1;
     c->chunk = 2048;
+    c->precision = MCR_PRECISION_FP32;
 }
 
 void mcr_model_free(mcr_model *m) {
@@ -76,7 +77,12 @@ static uint32_t cfg_checksum(const mcr_fit_config *c, int d, int ncond, size_t n
                   c->ema_decay, c->p_uncond, c->numeric, (double)c->seed, d, ncond, (double)nrows,
                   c->catmode, c->min_level_count};
     uint32_t crc = (uint32_t)crc32(0L, (const unsigned char *)v, sizeof v);
-    return (uint32_t)crc32(crc, (const unsigned char *)c->widths, (uInt)(sizeof(int) * (size_t)c->nwidths));
+    crc = (uint32_t)crc32(crc, (const unsigned char *)c->widths, (uInt)(sizeof(int) * (size_t)c->nwidths));
+    if (c->precision != MCR_PRECISION_FP32) { /* fp32 checksums as before this setting existed */
+        int32_t p = c->precision;
+        crc = (uint32_t)crc32(crc, (const unsigned char *)&p, sizeof p);
+    }
+    return crc;
 }
 
 /* ------------------------------------------------------------------ noise */
@@ -117,8 +123,8 @@ int mcr_trainer_init(mcr_trainer *tr, const mcr_net *layout, int B, const mcr_fi
     for (int b = 0; b < nblk; b++)
         if (bK[b] > tr->Kmax) tr->Kmax = bK[b];
     size_t np = layout->nparams, bd = (size_t)B * layout->d;
-    int rc = mcr_net_alloc(&tr->net, B);
-    if (rc) return rc;
+    int rc = mcr_bf16_resolve(c->precision, &tr->net.use_bf16);
+    if (rc || (rc = mcr_net_alloc(&tr->net, B))) return rc;
     if ((rc = mcr_sched_init(&tr->sched, c->T, c->schedule))) goto fail;
     if ((rc = mcr_train_init(&tr->st, np, n, c->seed, MCR_STREAM_FIT))) goto fail;
     tr->x0 = malloc(bd * sizeof(float));
@@ -284,6 +290,9 @@ static int check_config(const mcr_fit_config *c) {
         return mcr_err(MCR_EINVAL, "`categorical_mode` must be onehot or multinomial");
     if (c->min_level_count < 1)
         return mcr_err(MCR_EINVAL, "`min_level_count` must be at least 1 (got %d)", c->min_level_count);
+    int bf;
+    int rc = mcr_bf16_resolve(c->precision, &bf); /* bf16 on a CPU without it: refused here */
+    if (rc) return rc;
     if ((c->condition == MCR_COND_SENSITIVE || c->condition == MCR_COND_BOTH) && !c->sensitive)
         return mcr_err(MCR_EINVAL, "`condition` %s needs `sensitive` COL",
                        c->condition == MCR_COND_BOTH ? "both" : "sensitive");
@@ -681,6 +690,9 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
     m->cfg.checkpoint_path = NULL;
     m->cfg.resume = NULL;
     m->cfg.checkpoint_every = 0;
+    int bf16 = 0;
+    mcr_bf16_resolve(c->precision, &bf16); /* checked by check_config */
+    m->cfg.precision = bf16 ? MCR_PRECISION_BF16 : MCR_PRECISION_FP32; /* what ran, for the file */
     m->version = MCR_MODEL_VERSION;
     fit_data D;
     mcr_trainer tr;
@@ -866,9 +878,10 @@ int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_
     if (!isfinite(sc->guidance) || sc->guidance < 0 || sc->guidance > 100)
         return mcr_err(MCR_EINVAL, "`guidance` must be in [0, 100]");
     if (sc->chunk < 1) return mcr_err(MCR_EINVAL, "chunk must be positive");
+    int bf16 = 0, rc;
+    if ((rc = mcr_bf16_resolve(sc->precision, &bf16))) return rc;
     size_t total = 0;
     for (int c = 0; c < m->ncond; c++) total += counts[c];
-    int rc;
     mcr_table *t = NULL;
     if ((rc = mcr_table_new_like(m->schema, total, &t))) return rc;
     int d = m->net.d, B = sc->chunk;
@@ -882,6 +895,7 @@ int mcr_model_sample(const mcr_model *m, const size_t *counts, const mcr_sample_
     }
     int dg = mx.dg, nb = mx.nblk;
     mcr_net net = m->net;
+    net.use_bf16 = bf16;
     mcr_sched s;
     memset(&s, 0, sizeof s);
     mcr_rng rr;
@@ -989,6 +1003,8 @@ int mcr_model_inspect(const mcr_model *m, FILE *f) {
                " grad clip %g, EMA %g, seed %llu\n",
             c->steps, c->batch, c->lr, c->warmup, c->weight_decay, c->grad_clip, c->ema_decay,
             (unsigned long long)c->seed);
+    fprintf(f, "precision: %s matrix products in training%s\n", mcr_precision_name(c->precision),
+            c->precision == MCR_PRECISION_BF16 ? " (oneDNN, fp32 accumulation and master weights)" : "");
     fprintf(f, "final loss (mean of the last <=100 steps): %.5f\n", m->final_loss);
     if (m->state)
         fprintf(f, "checkpoint: training state at step %d of %d (continue with fit --resume)\n",
@@ -1034,9 +1050,20 @@ static double peak_rss_mb(void) {
 
 int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int steps,
                        int sample_rows, mcr_bench_result *res) {
+    return mcr_bench_denoiser_ex(d, widths, nwidths, batch, steps, sample_rows, MCR_PRECISION_FP32,
+                                 MCR_SAMPLER_DDIM, 100, res);
+}
+
+int mcr_bench_denoiser_ex(int d, const int *widths, int nwidths, int batch, int steps,
+                          int sample_rows, mcr_precision precision, mcr_sampler sampler,
+                          int sample_steps, mcr_bench_result *res) {
     memset(res, 0, sizeof *res);
+    int bf16 = 0;
+    int rc = mcr_bf16_resolve(precision, &bf16);
+    if (rc) return rc;
     mcr_fit_config c;
     mcr_fit_config_default(&c);
+    c.precision = bf16 ? MCR_PRECISION_BF16 : MCR_PRECISION_FP32;
     c.steps = steps + 2;
     c.batch = batch;
     memcpy(c.widths, widths, (size_t)nwidths * sizeof(int));
@@ -1045,7 +1072,7 @@ int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int ste
     mcr_net_layout(&layout, d, c.dim_t, 2, widths, nwidths, MCR_ACT_RELU, 0);
     res->nparams = layout.nparams;
     mcr_trainer tr;
-    int rc = mcr_trainer_init(&tr, &layout, batch, &c, 0, d, 0, NULL, NULL);
+    rc = mcr_trainer_init(&tr, &layout, batch, &c, 0, d, 0, NULL, NULL);
     if (rc) return rc;
     mcr_rng r;
     mcr_rng_seed(&r, 7, 0);
@@ -1084,27 +1111,30 @@ int mcr_bench_denoiser(int d, const int *widths, int nwidths, int batch, int ste
     el = mcr_now() - t0;
     res->sgemm_gflops = 2.0 * batch * K * N * reps / el / 1e9;
     free(A), free(Bm), free(C);
-    /* DDIM-100 sampling of sample_rows rows with the trained EMA weights */
+    /* sampling of sample_rows rows with the trained EMA weights */
     mcr_net net = layout;
+    net.use_bf16 = bf16;
     mcr_sched s;
     mcr_sample_config sc;
     mcr_sample_config_default(&sc);
-    sc.sampler = MCR_SAMPLER_DDIM;
-    sc.sample_steps = 100;
+    sc.sampler = sampler;
+    sc.sample_steps = sample_steps;
+    sc.precision = c.precision;
     rc = mcr_net_alloc(&net, sample_rows);
     if (!rc) rc = mcr_sched_init(&s, c.T, c.schedule);
     float *x = malloc((size_t)sample_rows * d * sizeof(float)), *z = malloc((size_t)sample_rows * d * sizeof(float));
+    float *x0l = malloc((size_t)sample_rows * d * sizeof(float));
     int *tv = malloc(2 * (size_t)sample_rows * sizeof(int)), *yv = malloc(2 * (size_t)sample_rows * sizeof(int));
-    if (!rc && (!x || !z || !tv || !yv)) rc = MCR_NOMEM();
+    if (!rc && (!x || !z || !x0l || !tv || !yv)) rc = MCR_NOMEM();
     if (!rc) {
         mcr_fill_normal(x, (size_t)sample_rows * d, 5, 0);
         t0 = mcr_now();
         mixed mx = {d, 0, 0, 0, NULL, NULL, NULL, NULL};
-        denoise(&net, tr.st.opt.ema, &s, &sc, &mx, x, NULL, z, NULL, NULL, NULL, NULL, tv, yv, sample_rows, 0, 2, 1);
+        denoise(&net, tr.st.opt.ema, &s, &sc, &mx, x, NULL, z, NULL, x0l, NULL, NULL, tv, yv, sample_rows, 0, 2, 1);
         res->sample_rows_per_s = sample_rows / (mcr_now() - t0);
         mcr_sched_free(&s);
     }
-    free(x), free(z), free(tv), free(yv);
+    free(x), free(z), free(x0l), free(tv), free(yv);
     mcr_net_free(&net);
     mcr_trainer_free(&tr);
     res->peak_rss_mb = peak_rss_mb();

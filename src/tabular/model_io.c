@@ -50,6 +50,9 @@ static void put_settings(mcr_wbuf *w, const mcr_model *m) {
     mcr_put(w, m->loss_curve, (size_t)m->nloss * sizeof(float));
     mcr_put(w, m->xlo, (size_t)m->enc->d * sizeof(float));
     mcr_put(w, m->xhi, (size_t)m->enc->d * sizeof(float));
+    /* appended field: written only when not fp32, so fp32 files are byte-identical to those
+     * written before it existed; a file without it reads as fp32 */
+    if (c->precision != MCR_PRECISION_FP32) mcr_put_i32(w, c->precision);
 }
 
 int mcr_model_write(const mcr_model *m, const float *ema, const mcr_train_state *st,
@@ -164,6 +167,12 @@ static int get_settings(mcr_rbuf *r, const char *path, mcr_model *m) {
         BAD("%s: damaged sampling bounds", path);
     for (int k = 0; k < d; k++)
         if (!(m->xlo[k] <= m->xhi[k])) BAD("%s: damaged sampling bounds", path);
+    c->precision = MCR_PRECISION_FP32;
+    if (m->version >= 3 && mcr_rbuf_left(r) >= 4) { /* the precision training used (absent: fp32) */
+        int32_t p = mcr_get_i32(r);
+        if (r->bad || (p != MCR_PRECISION_FP32 && p != MCR_PRECISION_BF16)) BAD("%s: damaged settings (precision)", path);
+        c->precision = (mcr_precision)p;
+    }
     mcr_net_layout(&m->net, d, c->dim_t, m->ncond, c->widths, c->nwidths, c->act, c->dropout);
 fail:
     return rc;
