@@ -58,6 +58,17 @@ expect "sample dpmpp" 0 "wrote 40 rows" -- "$M" sample "$D/m.mcrg" --n 40 --samp
 expect "sample bad sampler" 1 "--sampler expects ddim, ddpm or dpmpp" -- "$M" sample "$D/m.mcrg" --n 4 --sampler euler -o "$D/s7.csv"
 expect "sample unknown class" 2 "not a condition value" -- "$M" sample "$D/m.mcrg" --class 7 --n 5 -o "$D/s3.csv"
 expect "sample negative n" 1 "--n expects" -- "$M" sample "$D/m.mcrg" --n -5 -o "$D/s3.csv"
+# --precision (issue 17): a bad value names the option; fp32 is recorded; bf16 where the CPU has it
+expect "fit --precision nope" 1 "--precision expects one of fp32, bf16, auto" -- "$M" fit "$D/c.csv" --target outcome --precision nope -o "$D/mp.mcrg"
+no_file "no model from a refused --precision" "$D/mp.mcrg"
+expect "inspect says fp32" 0 "precision: fp32" -- "$M" inspect "$D/m.mcrg"
+if grep -q avx512_bf16 /proc/cpuinfo 2>/dev/null && [ "${MCRAGE_BF16:-1}" != 0 ]; then
+    expect "fit --precision bf16" 0 "final loss" -- "$M" fit "$D/c.csv" --target outcome --steps 20 --batch 128 --widths 64,64 --threads 2 --precision bf16 -o "$D/mb.mcrg"
+    expect "inspect says bf16" 0 "precision: bf16" -- "$M" inspect "$D/mb.mcrg"
+    expect "sample a bf16 model" 0 "wrote 50 rows" -- "$M" sample "$D/mb.mcrg" --n 50 -o "$D/sb.csv"
+else
+    skipped 3 "bf16 checks (no AVX512-BF16 on this CPU)"
+fi
 expect "fit steps 0" 1 "--steps expects" -- "$M" fit "$D/c.csv" --target outcome --steps 0 -o "$D/m2.mcrg"
 cp "$D/m.mcrg" "$D/flip.mcrg"
 printf '\377' | dd of="$D/flip.mcrg" bs=1 seek=2000 conv=notrunc 2>/dev/null
