@@ -22,8 +22,8 @@ ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 # loopback TCP only; bounded: no mpirun here may run longer than 120 s
-run() { n=$1; shift; timeout 120 mpirun --allow-run-as-root --oversubscribe --mca btl self,tcp \
-    --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo -np "$n" "$@"; }
+MPIRUN="mpirun --allow-run-as-root --oversubscribe --mca btl self,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo"
+run() { n=$1; shift; timeout 120 $MPIRUN -np "$n" "$@"; }
 "$M" simulate --rows 3000 --seed 3 -o "$D/d.csv" 2>/dev/null || bad "simulate"
 F="$D/d.csv --target outcome --steps 20 --widths 128,128 --threads 1 -q"
 
@@ -67,9 +67,12 @@ run 2 "$M" augment "$D/d.csv" --target outcome --steps 20 --widths 64,64 --threa
 
 # 4. checkpoints from rank 0; a 2-rank run stopped after a checkpoint and resumed under 2 ranks
 # equals the uninterrupted 2-rank run byte for byte
-R="$D/d.csv --target outcome --steps 300 --widths 64,64 --batch 128 --threads 1 -q --checkpoint-every 20"
+# (2,000 steps: long enough, about 5 s, that the TERM lands before the run ends)
+R="$D/d.csv --target outcome --steps 2000 --widths 64,64 --batch 128 --threads 1 -q --checkpoint-every 20"
 run 2 "$M" fit $R -o "$D/full.mcrg" || bad "uninterrupted 2-rank fit"
-run 2 "$M" fit $R -o "$D/part.mcrg" &
+# (started without the run function: $! must be timeout itself, which passes the TERM on to
+# mpirun and waits for it; a function's subshell would die alone and leave the job running)
+timeout 120 $MPIRUN -np 2 "$M" fit $R -o "$D/part.mcrg" &
 pid=$!
 while [ ! -e "$D/part.mcrg" ] && kill -0 $pid 2>/dev/null; do sleep 0.05; done
 kill -TERM $pid 2>/dev/null && stopped=1 || stopped=0
