@@ -186,16 +186,14 @@ typedef struct {
 
 /* Grow the field arrays to hold at least `want` fields (doubling when want is 0). */
 static int reserve_fields(csvparse *p, size_t want) {
-    {
-        size_t nc = want ? want : (p->capf ? p->capf * 2 : 1024);
-        uint32_t *o = realloc(p->foff, nc * sizeof(uint32_t));
-        if (!o) return MCR_NOMEM();
-        p->foff = o;
-        uint32_t *l = realloc(p->flen, nc * sizeof(uint32_t));
-        if (!l) return MCR_NOMEM();
-        p->flen = l;
-        p->capf = nc;
-    }
+    size_t nc = want ? want : (p->capf ? p->capf * 2 : 1024);
+    uint32_t *o = realloc(p->foff, nc * sizeof(uint32_t));
+    if (!o) return MCR_NOMEM();
+    p->foff = o;
+    uint32_t *l = realloc(p->flen, nc * sizeof(uint32_t));
+    if (!l) return MCR_NOMEM();
+    p->flen = l;
+    p->capf = nc;
     return MCR_OK;
 }
 
@@ -211,16 +209,14 @@ static int push_field(csvparse *p, size_t rec_start, size_t off, size_t len) {
 }
 
 static int reserve_records(csvparse *p, size_t want) {
-    {
-        size_t nc = want ? want : (p->capr ? p->capr * 2 : 256);
-        size_t *a = realloc(p->rline, nc * sizeof(size_t));
-        if (!a) return MCR_NOMEM();
-        p->rline = a;
-        size_t *b = realloc(p->rstart, nc * sizeof(size_t));
-        if (!b) return MCR_NOMEM();
-        p->rstart = b;
-        p->capr = nc;
-    }
+    size_t nc = want ? want : (p->capr ? p->capr * 2 : 256);
+    size_t *a = realloc(p->rline, nc * sizeof(size_t));
+    if (!a) return MCR_NOMEM();
+    p->rline = a;
+    size_t *b = realloc(p->rstart, nc * sizeof(size_t));
+    if (!b) return MCR_NOMEM();
+    p->rstart = b;
+    p->capr = nc;
     return MCR_OK;
 }
 
@@ -406,11 +402,7 @@ static void na_set_init(na_set *z, char **tok, int n) {
 }
 static int na_has(const na_set *z, const char *s, size_t len) {
     if (z->n > 64) return in_list(z->tok, z->n, s, len);
-    if (len >= 64 || !((z->lenmask >> len) & 1)) {
-        int any_long = 0;
-        for (int i = 0; i < z->n; i++) any_long |= z->len[i] >= 64;
-        if (!any_long) return 0;
-    }
+    if (len < 64 && !((z->lenmask >> len) & 1)) return 0; /* no token of this length */
     for (int i = 0; i < z->n; i++)
         if (z->len[i] == len && memcmp(z->tok[i], s, len) == 0) return 1;
     return 0;
