@@ -64,6 +64,10 @@ int mcr_threads(void);
 void mcr_json_str(FILE *f, const char *s);
 void mcr_json_num(FILE *f, double v); /* null for NaN/inf */
 
+/* Largest-remainder split of `total` in proportion to w[0..n) (w >= 0): out sums to total,
+ * ties go to the lower index; all weights 0 gives all zeros. */
+void mcr_apportion(size_t total, const double *w, int n, size_t *out);
+
 /* qsort comparators (ascending) */
 int mcr_cmp_size(const void *a, const void *b);   /* size_t */
 int mcr_cmp_double(const void *a, const void *b); /* double, NaN not allowed */

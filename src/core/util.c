@@ -1,6 +1,29 @@
-/* util.c — comparators and the monotonic clock shared by every module. */
+/* util.c — comparators, the largest-remainder split and the monotonic clock shared by every
+ * module. */
 #include "core/core.h"
+#include <math.h>
 #include <time.h>
+
+void mcr_apportion(size_t total, const double *w, int n, size_t *out) {
+    double s = 0, stack[64];
+    for (int i = 0; i < n; i++) s += w[i];
+    double *rem = n <= 64 ? stack : malloc((size_t)n * sizeof(double));
+    size_t used = 0;
+    for (int i = 0; i < n; i++) {
+        double x = s > 0 ? total * w[i] / s : 0;
+        out[i] = (size_t)floor(x);
+        if (rem) rem[i] = x - floor(x);
+        used += out[i];
+    }
+    while (used < total && s > 0) { /* (without memory for the remainders: the first index) */
+        int b = 0;
+        for (int i = 1; rem && i < n; i++)
+            if (rem[i] > rem[b]) b = i;
+        out[b]++, used++;
+        if (rem) rem[b] = -1;
+    }
+    if (rem != stack) free(rem);
+}
 
 int mcr_cmp_size(const void *a, const void *b) {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;

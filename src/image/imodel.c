@@ -347,23 +347,11 @@ done:
 static void apportion(size_t n, const double *w, int k, size_t *out) {
     double sum = 0;
     for (int i = 0; i < k; i++) sum += w[i];
-    size_t given = 0;
-    double rem[64 + 1];
-    double *r = k <= 64 ? rem : malloc((size_t)k * sizeof(double));
-    for (int i = 0; i < k; i++) {
-        double q = sum > 0 ? (double)n * w[i] / sum : (double)n / k;
-        out[i] = (size_t)floor(q);
-        if (r) r[i] = q - (double)out[i];
-        given += out[i];
+    if (sum > 0) {
+        mcr_apportion(n, w, k, out);
+        return;
     }
-    while (given < n) {
-        int best = 0;
-        for (int i = 1; i < k; i++)
-            if (r ? r[i] > r[best] : 0) best = i;
-        out[best]++, given++;
-        if (r) r[best] = -1;
-    }
-    if (r != rem) free(r);
+    for (int i = 0; i < k; i++) out[i] = n / (size_t)k + ((size_t)i < n % (size_t)k);
 }
 
 MCR_API int mcr_imodel_counts_policy(const mcr_imodel *m, mcr_ipolicy policy, size_t n, size_t *counts) {

@@ -66,27 +66,6 @@ static void cells_free(cells *c) {
     free(c->rows), free(c->n), free(c->want), free(c->label), free(c->group);
 }
 
-/* largest-remainder split of `total` in proportion to w[0..n) */
-static void split_prop(size_t total, const double *w, int n, size_t *out) {
-    double s = 0;
-    for (int i = 0; i < n; i++) s += w[i];
-    size_t used = 0;
-    double *rem = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
-    for (int i = 0; i < n; i++) {
-        double x = s > 0 ? total * w[i] / s : 0;
-        out[i] = (size_t)floor(x);
-        if (rem) rem[i] = x - floor(x);
-        used += out[i];
-    }
-    while (rem && used < total && s > 0) {
-        int b = 0;
-        for (int i = 1; i < n; i++)
-            if (rem[i] > rem[b]) b = i;
-        out[b]++, rem[b] = -1, used++;
-    }
-    free(rem);
-}
-
 /* "NAME=N,...": put(ctx, name, n) for each pair (the last '=' splits, so names may hold one);
  * refused: a pair without '=', N not an integer from 0 to 1e9. */
 static int parse_counts(const char *spec, int (*put)(void *ctx, const char *name, size_t n), void *ctx) {
@@ -206,7 +185,7 @@ static int build_cells(const mcr_table *t, const size_t *rows, size_t nrows, int
             size_t *share = malloc((size_t)ce->K * sizeof(size_t));
             if (!prev || !share) return free(prev), free(share), free(ncls), MCR_NOMEM();
             for (int k = 0; k < ce->K; k++) prev[k] = (double)ncls[k];
-            split_prop(gmax, prev, ce->K, share);
+            mcr_apportion(gmax, prev, ce->K, share);
             w = share[ce->label[i]];
             free(prev), free(share);
             if (w < n) w = n;
@@ -226,7 +205,7 @@ static int build_cells(const mcr_table *t, const size_t *rows, size_t nrows, int
         size_t S = (size_t)llround(c->synthetic_fraction / (1 - c->synthetic_fraction) * tot);
         size_t *add = malloc((size_t)nc * sizeof(size_t));
         if (!add) return free(def), MCR_NOMEM();
-        split_prop(S, def, nc, add);
+        mcr_apportion(S, def, nc, add);
         for (int i = 0; i < nc; i++) ce->want[i] = ce->n[i] + add[i];
         free(add), free(def);
     }
@@ -379,7 +358,7 @@ static int adasyn_counts(const encoded *e, size_t nall, const int *lab, const si
     }
     if (sw == 0)
         for (size_t i = 0; i < m; i++) w[i] = 1;
-    if (!rc) split_prop(add, w, (int)m, counts);
+    if (!rc) mcr_apportion(add, w, (int)m, counts);
     free(w), free(nn), free(Q);
     return rc;
 }
@@ -583,7 +562,7 @@ static int cond_counts(const mcr_table *t, const cells *ce, const mcr_model *m, 
         }
         if (sw == 0)
             for (int g = 0; g < G; g++) w[g] = 1;
-        split_prop(ce->want[k] > ce->n[k] ? ce->want[k] - ce->n[k] : 0, w, G, counts + (size_t)k * G);
+        mcr_apportion(ce->want[k] > ce->n[k] ? ce->want[k] - ce->n[k] : 0, w, G, counts + (size_t)k * G);
     }
     free(w);
     return MCR_OK;
@@ -1000,7 +979,7 @@ int mcr_sample_counts(const mcr_model *m, const char *spec, const char *cls, siz
     size_t tot = 0;
     for (int k = 0; k < K; k++) tot += mcr_model_cond_count(m, k);
     for (int k = 0; k < K; k++) w[k] = tot ? (double)mcr_model_cond_count(m, k) : 1.0;
-    split_prop(n, w, K, counts);
+    mcr_apportion(n, w, K, counts);
     free(w);
     return MCR_OK;
 }
