@@ -6,7 +6,8 @@
 #   make pytest     the Python package's tests alone (Debian's python3, release library)
 #   make MPI=1      the same, built with mpicc against Open MPI, in build/mpi-rel and
 #                   build/mpi-asan (the default build is untouched and knows nothing of MPI)
-#   make test-mpi   the MPI build and tests/cli/test_mpi.sh (mpirun -np 1 vs -np 2)
+#   make test-mpi   the MPI build and tests/cli/test_mpi.sh (mpirun -np 1 vs -np 2); make test
+#                   builds and runs it too where mpicc is installed
 
 CC       ?= cc
 PREFIX   ?= /usr/local
@@ -107,8 +108,11 @@ build/fuzz/%: fuzz/%.c $(LIB_SRC)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)
 fuzz: build/fuzz/fuzz_csv build/fuzz/fuzz_model build/fuzz/fuzz_npz $(R)/mcrage
 
-# The test command of the README and of .ci/run.
-test: $(A_TESTS) $(A)/mcrage $(R)/mcrage $(R)/libmcrage.so
+# The test command of the README and of .ci/run. Where mpicc is installed (scripts/deps.sh
+# --tests installs Open MPI) it builds the MPI variant too, so tests/cli/test_mpi.sh runs
+# instead of skipping.
+TEST_MPI := $(if $(shell command -v $(or $(MPICC),mpicc) 2>/dev/null),mpi)
+test: $(A_TESTS) $(A)/mcrage $(R)/mcrage $(R)/libmcrage.so $(TEST_MPI)
 	@MCRAGE=$(A)/mcrage TESTBIN=$(A)/tests sh tests/run.sh
 
 # The MPI build's CLI and the parameter-comparison helper of tests/cli/test_mpi.sh, which
