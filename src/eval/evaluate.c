@@ -841,6 +841,22 @@ int mcr_eval_verdict(const mcr_eval_result *r, int i, char *buf, size_t n) {
                                              ? MCR_AUG_MCRAGE : MCR_AUG_MCRAGE_AUTO, buf, n);
 }
 
+/* the minority F1 of flagging every test row as the minority, 2 pi / (1 + pi) with pi the
+ * minority's share of the test rows, averaged over the seeds of (method, clf); NaN if unknown */
+static double trivial_f1(const mcr_eval_result *r, int method, int clf) {
+    double s = 0;
+    int m = 0;
+    for (int i = 0; i < r->nruns; i++) {
+        const eval_run *u = &r->runs[i];
+        if (u->method != method || u->clf != clf || !u->ntest) continue;
+        double pos = 0;
+        for (int b = 0; b < 10; b++) pos += u->bin_y[b];
+        double pi = pos / (double)u->ntest;
+        s += 2 * pi / (1 + pi), m++;
+    }
+    return m ? s / m : NAN;
+}
+
 /* the verdict on `subject` (mcrage or mcrage-auto); the classical methods exclude both */
 int mcr_eval_verdict_method(const mcr_eval_result *r, int i, mcr_aug_method subject, char *buf, size_t n) {
     const mcr_eval_config *c = &r->cfg;
@@ -872,6 +888,19 @@ int mcr_eval_verdict_method(const mcr_eval_result *r, int i, mcr_aug_method subj
         return -2;
     }
     int v = fhi < 0 || (isfinite(ahi) && ahi < 0) ? -1 : flo > 0 ? 1 : 0;
+    /* A minority F1 above none's is no benefit when it is no better than flagging every test row
+     * as the minority (F1 2 pi / (1 + pi), pi its share of the test rows): at the 0.5 threshold a
+     * classifier that never predicts the minority scores 0, and any shift of the threshold gains
+     * that much on a table whose features say nothing of the class. */
+    double floor_f1 = trivial_f1(r, subject, clf), sf, shalf;
+    {
+        double *w = malloc((size_t)c->seeds * sizeof(double));
+        if (!w) return -2;
+        mean_ci(w, collect(r, subject, clf, 3, w), &sf, &shalf);
+        free(w);
+    }
+    int at_floor = v > 0 && isfinite(floor_f1) && !(sf - (isfinite(shalf) ? shalf : 0) > floor_f1);
+    if (at_floor) v = 0;
     const char *word = v > 0 ? "helped" : v < 0 ? "hurt" : "no evidence of benefit";
     int len = snprintf(buf, n, "%s: %s: minority F1 %+.3f [%+.3f, %+.3f] against none, AUROC %+.3f [%+.3f, %+.3f]", cn, word,
                        fm, flo, fhi, am, alo, ahi);
@@ -904,6 +933,9 @@ int mcr_eval_verdict_method(const mcr_eval_result *r, int i, mcr_aug_method subj
             if (r->autos[s]) nseed++, none += r->autos[s]->points[r->autos[s]->chosen].share == 0;
         len += snprintf(buf + len, n - (size_t)len, "; chose no synthetic rows in %d of %d seeds", none, nseed);
     }
+    if (at_floor && len >= 0 && (size_t)len < n)
+        len += snprintf(buf + len, n - (size_t)len, "; its minority F1 %.3f [%.3f, %.3f] is no better than flagging every row (%.3f)",
+                        sf, sf - shalf, sf + shalf, floor_f1);
     if (v < 0 && len >= 0 && (size_t)len < n) snprintf(buf + len, n - (size_t)len, "; use no rebalancing");
     return v;
 }
