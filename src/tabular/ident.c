@@ -67,12 +67,15 @@ int mcr_table_identifiers(const mcr_table *t, int *reason) {
     for (int j = 0; j < t->ncols; j++) {
         const mcr_column *c = &t->cols[j];
         reason[j] = MCR_IDENT_NONE;
+        int discrete = c->type != MCR_COL_NUMERIC;
+        /* a numeric column is flagged only by its name: skip the sort (O(n log n) per column,
+           40% of SMOTE at 300k x 30) when the name cannot flag it */
+        if (!discrete && !mcr_identifier_name(c->name)) continue;
         size_t nd, nv;
         int rc = distinct(c, t->nrows, &nd, &nv);
         if (rc) return rc;
         if (nv == 0) continue;
         double share = (double)nd / (double)nv;
-        int discrete = c->type != MCR_COL_NUMERIC;
         if (discrete && nv >= 20 && share >= 0.95) reason[j] = MCR_IDENT_UNIQUE;
         else if (mcr_identifier_name(c->name) && share >= 0.5 && nd >= 20) reason[j] = MCR_IDENT_NAME;
     }
