@@ -316,10 +316,11 @@ def _levels_out(col, table, j):
     return vals
 
 
-def from_table(table, schema, columns=None):
+def from_table(table, schema, columns=None, out=None):
     """Rows of `table` as the schema's input type: a DataFrame (same labels, dtypes and
     categories) when a DataFrame came in, else a 2-D numpy array of the input's dtype.
-    columns: the schema columns to return (default all)."""
+    columns: the schema columns to return (default all). out: a C-contiguous array of the
+    result's shape and dtype to write float columns into (returned when it was used)."""
     cols = columns if columns is not None else schema.columns
     idx = []
     for c in cols:
@@ -342,7 +343,10 @@ def from_table(table, schema, columns=None):
             all(table.coltype(j) != MCR_COL_CATEGORICAL for j in idx) and \
             next(iter(dts)) in (np.float32, np.float64):
         # numbers only, one float dtype: each column straight into its place (one copy)
-        out = np.empty((table.nrows, len(cols)), dtype=next(iter(dts)))
+        dt = next(iter(dts))
+        if out is None or out.shape != (table.nrows, len(cols)) or out.dtype != dt or \
+                not out.flags.c_contiguous:
+            out = np.empty((table.nrows, len(cols)), dtype=dt)
         code = MCR_F32 if out.dtype == np.float32 else MCR_F64
         for k, j in enumerate(idx):
             check(lib.mcr_table_get_numeric(table.handle, j, out.ctypes.data + k * out.itemsize,

@@ -97,7 +97,11 @@ class _LibrarySampler(BaseOverSampler):
             nsynth = r.nsynth
         finally:
             lib.mcr_augment_result_free(res)
-        X_new = from_table(syn, schema)
+        tail = None
+        if not schema.frame:  # the result allocated once, the new rows written into its tail
+            X_res = np.empty((len(X) + nsynth, X.shape[1]), dtype=X.dtype)
+            tail = X_res[len(X):]
+        X_new = from_table(syn, schema, out=tail)
         y_new = classes[syn.codes(syn.find(TARGET)).astype(np.int64)]
         if schema.frame:
             X_new.index = pd.RangeIndex(len(X), len(X) + nsynth)
@@ -106,7 +110,9 @@ class _LibrarySampler(BaseOverSampler):
                 X_res = X_res.reset_index(drop=True)
             X_res = X_res.astype(X.dtypes.to_dict())
         else:
-            X_res = np.concatenate([X, X_new.astype(X.dtype, copy=False)], axis=0)
+            X_res[:len(X)] = X
+            if X_new is not tail:
+                tail[...] = X_new
             if fmt:
                 X_res = sparse.csr_matrix(X_res).asformat(fmt)
         y_res = np.concatenate([np.asarray(y), y_new.astype(np.asarray(y).dtype, copy=False)])

@@ -31,6 +31,11 @@ int mcr_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 void mcr_say(void (*cb)(void *, const char *), void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 void *mcr_xcalloc(size_t n, size_t size); /* calloc that checks n*size overflow */
+/* malloc for large buffers (columns, encoded rows): from 4 MiB on, the pages are marked for
+ * transparent huge pages (madvise). On the virtual machines measured, first touch of 4 KiB
+ * pages ran at ~0.4 GB/s (a 192 MB column: 0.50 s) and 0.15 s with huge pages; free() as usual. */
+void *mcr_malloc_big(size_t n);
+void *mcr_realloc_big(void *p, size_t n);
 char *mcr_strdup(const char *s);
 
 /* Split "a,b,c" into a NULL-terminated array of strings (one allocation; free the array). */
@@ -74,6 +79,8 @@ int mcr_cmp_double(const void *a, const void *b); /* double, NaN not allowed */
 int mcr_cmp_float(const void *a, const void *b);  /* float, NaN not allowed */
 /* sort doubles ascending (no NaN): a radix sort, several times qsort's speed on large arrays */
 void mcr_sort_doubles(double *a, size_t n);
+/* The k-th smallest (0-based) of a[0..n), n > k, NaN-free; reorders a (quickselect, O(n)). */
+double mcr_select_double(double *a, size_t n, size_t k);
 
 /* seconds on a monotonic clock (differences only) */
 double mcr_now(void);

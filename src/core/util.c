@@ -3,6 +3,59 @@
 #include "core/core.h"
 #include <math.h>
 #include <time.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static void *huge_hint(void *p, size_t n) {
+#ifdef MADV_HUGEPAGE
+    if (p && n >= ((size_t)4 << 20)) {
+        static long pg;
+        if (!pg) pg = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+        uintptr_t a = ((uintptr_t)p + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+        uintptr_t e = ((uintptr_t)p + n) & ~((uintptr_t)pg - 1);
+        if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE); /* a hint: failure is harmless */
+    }
+#endif
+    return p;
+}
+
+void *mcr_malloc_big(size_t n) { return huge_hint(malloc(n ? n : 1), n); }
+void *mcr_realloc_big(void *p, size_t n) { return huge_hint(realloc(p, n ? n : 1), n); }
+
+double mcr_select_double(double *a, size_t n, size_t k) {
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        if (hi - lo < 16) { /* insertion sort of the last few */
+            for (size_t i = lo + 1; i <= hi; i++) {
+                double v = a[i];
+                size_t j = i;
+                while (j > lo && a[j - 1] > v) a[j] = a[j - 1], j--;
+                a[j] = v;
+            }
+            break;
+        }
+        size_t mid = lo + (hi - lo) / 2; /* median of three as the pivot */
+        double x = a[lo], y = a[mid], z = a[hi];
+        double piv = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        size_t i = lo, j = hi;
+        while (i <= j) { /* Hoare partition: a[lo..j] <= piv <= a[i..hi] */
+            while (a[i] < piv) i++;
+            while (a[j] > piv) j--;
+            if (i <= j) {
+                double t = a[i];
+                a[i] = a[j], a[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return a[k]; /* between the parts: equal to the pivot */
+    }
+    return a[k];
+}
 
 void mcr_apportion(size_t total, const double *w, int n, size_t *out) {
     double s = 0, stack[64];

@@ -5,7 +5,8 @@
  * block once for many queries). Query tiles are shared out among threads (OpenMP, dynamic).
  * Time is O(nq * nr * D) at BLAS speed plus the scan (one branch-free pass per row and tile
  * when the k-th best is already below the tile's distances); memory O(threads * KQB * KRB).
- * SMOTE and ADASYN query the minority cells, so nq and nr are the cell sizes; the distance
+ * SMOTE and ADASYN query the minority cells, so nq and nr are the cell sizes; those self queries
+ * (Q == R, self_offset 0) take knn_self below, which computes each pair once. The distance
  * checks query whole tables. Results do not depend on the thread count or tiling: each
  * distance is the same sum (K = D is never split) and candidates are met in index order (ties
  * keep the lower index). */
@@ -52,6 +53,136 @@ static void knn_scan(const float *row, const float *rn, size_t j0, int n, float 
     }
 }
 
+/* ---- a table's own neighbours (SMOTE, ADASYN's cells): each pair once ------------------------
+ * d(i, j) = -2 x_i.x_j + (|x_i|^2 + |x_j|^2) is symmetric, so the tiles (I, J) with I <= J are
+ * enough: one sgemm per tile, its rows offered to the rows of I and its columns to the rows of
+ * J. Half the sgemm work of the general path. Each thread keeps its own lists for every row (no
+ * locks; memory threads * n * (k + 1) * 8 bytes), merged at the end. Candidates are ordered by
+ * (distance, index), so the lists do not depend on which thread met them first: the same result
+ * for any thread count (each pair's distance is computed once, by one tile of a fixed tiling). */
+#define SB 256
+
+static inline int knn_before(float d, int j, float bd, int bj) { return d < bd || (d == bd && j < bj); }
+
+static inline void knn_insert(float *best, int *out, int *cnt, int k, float d, int j) {
+    if (*cnt == k && !knn_before(d, j, best[k - 1], out[k - 1])) return;
+    int pos = *cnt < k ? (*cnt)++ : k - 1;
+    while (pos > 0 && knn_before(d, j, best[pos - 1], out[pos - 1])) {
+        best[pos] = best[pos - 1];
+        out[pos] = out[pos - 1];
+        pos--;
+    }
+    best[pos] = d;
+    out[pos] = j;
+}
+
+/* rows a of tile (I0.., J0..): offer row a's candidates (columns b) to row I0 + a, and, when
+ * `cols`, each (a, b) to row J0 + b as well; `skip`: the diagonal (I0 == J0) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void knn_tile(const float *dist, int bi, int bj, size_t I0, size_t J0, const float *rn, int cols,
+                     int k, float *best, int *out, int *cnt, float *thrj) {
+    const float *rj = rn + J0;
+    if (cols)
+        for (int b = 0; b < bj; b++) {
+            size_t j = J0 + (size_t)b;
+            thrj[b] = cnt[j] == k ? best[j * k + k - 1] : INFINITY;
+        }
+    for (int a = 0; a < bi; a++) {
+        const float *row = dist + (size_t)a * bj;
+        size_t i = I0 + (size_t)a;
+        float ri = rn[i], *bi_ = best + i * k;
+        int *oi = out + i * k;
+        float thr = cnt[i] == k ? bi_[k - 1] : INFINITY;
+        int anyr = 0, anyc = 0; /* one branch-free pass: does row a hold a candidate for anyone? */
+        if (cols)
+            for (int b = 0; b < bj; b++) {
+                float d = row[b] + (ri + rj[b]);
+                anyr |= d <= thr;
+                anyc |= d <= thrj[b];
+            }
+        else
+            for (int b = 0; b < bj; b++) anyr |= row[b] + (ri + rj[b]) <= thr;
+        for (int b0 = 0; anyr && b0 < bj; b0 += 16) {
+            int be = b0 + 16 < bj ? b0 + 16 : bj, hit = 0;
+            for (int b = b0; b < be; b++) hit |= row[b] + (ri + rj[b]) <= thr;
+            if (!hit) continue;
+            for (int b = b0; b < be; b++) {
+                float d = row[b] + (ri + rj[b]);
+                if (d <= thr && (cols || b != a)) {
+                    knn_insert(bi_, oi, &cnt[i], k, d, (int)(J0 + (size_t)b));
+                    thr = cnt[i] == k ? bi_[k - 1] : INFINITY;
+                }
+            }
+        }
+        for (int b0 = 0; anyc && b0 < bj; b0 += 16) {
+            int be = b0 + 16 < bj ? b0 + 16 : bj, hit = 0;
+            for (int b = b0; b < be; b++) hit |= row[b] + (ri + rj[b]) <= thrj[b];
+            if (!hit) continue;
+            for (int b = b0; b < be; b++) {
+                float d = row[b] + (ri + rj[b]);
+                if (!(d <= thrj[b])) continue;
+                size_t j = J0 + (size_t)b;
+                knn_insert(best + j * k, out + j * k, &cnt[j], k, d, (int)i);
+                thrj[b] = cnt[j] == k ? best[j * k + k - 1] : INFINITY;
+            }
+        }
+    }
+}
+
+static int knn_self(const float *X, size_t n, int D, int k, const float *rn, int *idx) {
+    size_t nb = (n + SB - 1) / SB;
+    long ntask = (long)(nb * (nb + 1) / 2);
+    int nth = omp_get_max_threads(), failed = 0;
+    float **bests = calloc((size_t)nth, sizeof(float *));
+    int **outs = calloc((size_t)nth, sizeof(int *)), **cnts = calloc((size_t)nth, sizeof(int *));
+    if (!bests || !outs || !cnts) return free(bests), free(outs), free(cnts), MCR_NOMEM();
+    int used = 1;
+#pragma omp parallel num_threads(nth)
+    {
+        int t = omp_get_thread_num();
+#pragma omp single
+        used = omp_get_num_threads();
+        float *dist = malloc((size_t)SB * SB * sizeof(float)), thrj[SB];
+        float *best = bests[t] = mcr_malloc_big(n * (size_t)k * sizeof(float));
+        int *out = outs[t] = mcr_malloc_big(n * (size_t)k * sizeof(int));
+        int *cnt = cnts[t] = calloc(n, sizeof(int));
+        if (!dist || !best || !out || !cnt) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        /* tasks in row-major order of the upper triangle: consecutive tasks share block I */
+#pragma omp for schedule(dynamic, 4)
+        for (long task = 0; task < ntask; task++) {
+            if (!dist || !best || !out || !cnt) continue;
+            /* task -> (I, J), J >= I: row I starts at I*nb - I*(I-1)/2 */
+            size_t bI = 0, rem = (size_t)task;
+            while (rem >= nb - bI) rem -= nb - bI, bI++;
+            size_t bJ = bI + rem, I0 = bI * SB, J0 = bJ * SB;
+            int bi = (int)(n - I0 < SB ? n - I0 : SB), bj = (int)(n - J0 < SB ? n - J0 : SB);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, bi, bj, D, -2.0f, X + I0 * D, D,
+                        X + J0 * D, D, 0.0f, dist, bj);
+            knn_tile(dist, bi, bj, I0, J0, rn, bI != bJ, k, best, out, cnt, thrj);
+        }
+        free(dist);
+    }
+    if (!failed) {
+#pragma omp parallel for schedule(static)
+        for (size_t q = 0; q < n; q++) {
+            float mb[KMAX];
+            int mo[KMAX], mc = 0;
+            for (int t = 0; t < used; t++)
+                for (int a = 0; a < cnts[t][q]; a++)
+                    knn_insert(mb, mo, &mc, k, bests[t][q * k + a], outs[t][q * k + a]);
+            for (int a = 0; a < k; a++) idx[q * k + a] = a < mc ? mo[a] : -1;
+        }
+    }
+    for (int t = 0; t < nth; t++) free(bests[t]), free(outs[t]), free(cnts[t]);
+    free(bests), free(outs), free(cnts);
+    return failed ? MCR_NOMEM() : MCR_OK;
+}
+
 int mcr_knn(const float *Q, size_t nq, const float *R, size_t nr, int D, int k, long self_offset,
             int *idx) {
     if (k < 1 || k > KMAX) return mcr_err(MCR_EINTERNAL, "knn: k = %d outside 1..%d", k, KMAX);
@@ -62,6 +193,11 @@ int mcr_knn(const float *Q, size_t nq, const float *R, size_t nr, int D, int k, 
         double s = 0;
         for (int d = 0; d < D; d++) s += (double)R[j * D + d] * R[j * D + d];
         rn[j] = (float)s;
+    }
+    if (self_offset == 0 && Q == R && nq == nr) { /* a table's own neighbours */
+        int rc = knn_self(R, nr, D, k, rn, idx);
+        free(rn);
+        return rc;
     }
     long ntiles = (long)((nq + KQB - 1) / KQB);
     int failed = 0;

@@ -263,20 +263,18 @@ static int encode_rows(const mcr_table *t, const size_t *rows, size_t nrows, con
     return encode_rows_subset(t, rows, nrows, rows, nrows, feat, nfeat, e);
 }
 
-/* One synthetic row from base row `base` of the cell: a uniform point between it and one of its
- * kk nearest cell neighbours; with nc_mode, one-hot blocks get the neighbours' vote counts
+/* One synthetic row from base row `base` of the cell: the point at `gap` (uniform) between it and
+ * nb, one of its kk nearest cell neighbours; with nc_mode, one-hot blocks get the neighbours' vote counts
  * (arg-max = the most frequent value, ties to the lower level). */
-static void smote_one(const encoded *e, const size_t *pos, const int *nn, int kk, size_t base,
-                      int nc_mode, mcr_rng *r, double *y) {
+static void smote_one(const encoded *e, const size_t *pos, const int *nn, int kk, size_t base, int nb,
+                      double gap, int nc_mode, double *y) {
     int d = e->d;
     const float *xb = e->X + pos[base] * d;
     if (kk == 0) { /* a cell of one row: copy it */
         for (int j = 0; j < d; j++) y[j] = xb[j];
         return;
     }
-    int nb = nn[base * kk + mcr_rng_below(r, (uint64_t)kk)];
     const float *xn = e->X + pos[nb] * d;
-    double gap = mcr_rng_uniform(r);
     for (int j = 0; j < d; j++) y[j] = xb[j] + gap * (xn[j] - xb[j]);
     if (nc_mode)
         for (int j = 0; j < d; j++) {
@@ -290,10 +288,10 @@ static void smote_one(const encoded *e, const size_t *pos, const int *nn, int kk
 /* Generate `add` rows for one cell (its rows' encodings at e->X[pos[i]]). base_counts: rows per
  * base row (ADASYN), or NULL for uniformly random base rows. */
 static int smote_cell(const encoded *e, const size_t *pos, size_t m, const size_t *base_counts,
-                      size_t add, int k, int nc_mode, mcr_rng *r, double *out /* [add, d] */) {
+                      size_t add, int k, int nc_mode, mcr_rng *r, mcr_table *syn, size_t first) {
     int d = e->d;
     if (m == 0 || add == 0) return MCR_OK;
-    float *C = malloc(m * (size_t)d * sizeof(float));
+    float *C = mcr_malloc_big(m * (size_t)d * sizeof(float));
     int kk = (int)(m - 1 < (size_t)k ? m - 1 : (size_t)k);
     int *nn = malloc(m * (size_t)(kk ? kk : 1) * sizeof(int));
     if (!C || !nn) return free(C), free(nn), MCR_NOMEM();
@@ -322,13 +320,44 @@ static int smote_cell(const encoded *e, const size_t *pos, size_t m, const size_
     int rc = kk ? mcr_knn(C, m, C, m, d, kk, 0, nn) : MCR_OK;
     free(C);
     if (rc) return free(nn), rc;
+    /* the draws in order (base row, neighbour, gap: the stream of one row after another), then
+     * the rows themselves in parallel: the same rows for any thread count */
+    size_t *bases = malloc(add * sizeof(size_t));
+    int *nbs = malloc(add * sizeof(int));
+    double *gaps = malloc(add * sizeof(double));
+    if (!bases || !nbs || !gaps) return free(bases), free(nbs), free(gaps), free(nn), MCR_NOMEM();
     size_t o = 0;
-    if (base_counts) {
+    if (base_counts)
         for (size_t b = 0; b < m; b++)
-            for (size_t q = 0; q < base_counts[b] && o < add; q++, o++)
-                smote_one(e, pos, nn, kk, b, nc_mode, r, out + o * d);
+            for (size_t q = 0; q < base_counts[b] && o < add; q++) bases[o++] = b;
+    for (size_t nfixed = o, q = 0; q < add; q++) { /* rows past the base counts draw their base */
+        if (q >= nfixed) bases[q] = (size_t)mcr_rng_below(r, m);
+        nbs[q] = kk ? nn[bases[q] * kk + mcr_rng_below(r, (uint64_t)kk)] : 0;
+        gaps[q] = kk ? mcr_rng_uniform(r) : 0;
     }
-    for (; o < add; o++) smote_one(e, pos, nn, kk, (size_t)mcr_rng_below(r, m), nc_mode, r, out + o * d);
+    /* chunks of rows encoded in a thread's buffer and decoded straight into syn's rows first.. */
+    const size_t CH = 2048;
+    size_t nch = (add + CH - 1) / CH;
+    int failed = 0;
+#pragma omp parallel if (add * (size_t)d > 100000)
+    {
+        double *buf = malloc(CH * (size_t)d * sizeof(double));
+        if (!buf) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (size_t ch = 0; ch < nch; ch++) {
+            if (!buf) continue;
+            size_t q0 = ch * CH, q1 = q0 + CH < add ? q0 + CH : add;
+            for (size_t q = q0; q < q1; q++)
+                smote_one(e, pos, nn, kk, bases[q], nbs[q], gaps[q], nc_mode, buf + (q - q0) * d);
+            mcr_encoder_inverse_at(e->enc, buf, q1 - q0, syn, first + q0);
+        }
+        free(buf);
+    }
+    free(bases), free(nbs), free(gaps);
+    if (failed) return free(nn), MCR_NOMEM();
     free(nn);
     return MCR_OK;
 }
@@ -627,7 +656,6 @@ static int smote_rows(const mcr_table *t, const size_t *rows, size_t nrows, int 
     free(drop), free(why);
     encoded e;
     size_t *pos_of = NULL;
-    double *gen = NULL;
     int *lab = NULL;
     if (!feat || nfeat == 0) {
         int rc = feat ? mcr_err(MCR_EINVAL, "no feature columns to interpolate") : MCR_NOMEM();
@@ -657,9 +685,9 @@ static int smote_rows(const mcr_table *t, const size_t *rows, size_t nrows, int 
     if (xrows != order) free(xrows);
     free(feat);
     if (rc) { free(order); goto smote_done; }
-    gen = malloc(total_add * (size_t)e.d * sizeof(double));
     lab = malloc((nrows ? nrows : 1) * sizeof(int));
-    if (!gen || !lab) { free(order); rc = MCR_NOMEM(); goto smote_free; }
+    if (!lab) { free(order); rc = MCR_NOMEM(); goto smote_free; }
+    if ((rc = mcr_table_new_like(t, total_add, syn))) { free(order); goto smote_free; }
     for (size_t q = 0; q < nrows; q++) lab[q] = t->cols[jt].cat[order[q]];
     size_t o = 0;
     for (int i = 0; i < ce->ncell && !rc; i++) {
@@ -672,13 +700,12 @@ static int smote_rows(const mcr_table *t, const size_t *rows, size_t nrows, int 
             bc = calloc(m, sizeof(size_t));
             rc = bc ? adasyn_counts(&e, nrows, lab, pos, m, c->k, add, bc) : MCR_NOMEM();
         }
-        if (!rc) rc = smote_cell(&e, pos, m, bc, add, c->k, c->method == MCR_AUG_SMOTENC, r, gen + o * e.d);
+        if (!rc) rc = smote_cell(&e, pos, m, bc, add, c->k, c->method == MCR_AUG_SMOTENC, r, *syn, o);
         o += add;
         free(pos), free(bc);
     }
     free(order);
-    if (!rc && !(rc = mcr_table_new_like(t, total_add, syn))) {
-        rc = mcr_encoder_inverse(e.enc, gen, total_add, *syn, NULL);
+    if (!rc) {
         size_t q = 0;
         for (int i = 0; i < ce->ncell && !rc; i++)
             for (size_t a = ce->n[i]; a < ce->want[i]; a++, q++) {
@@ -689,7 +716,7 @@ static int smote_rows(const mcr_table *t, const size_t *rows, size_t nrows, int 
 smote_free:
     encoded_free(&e);
 smote_done:
-    free(pos_of), free(gen), free(lab);
+    free(pos_of), free(lab);
     return rc;
 }
 

@@ -187,10 +187,10 @@ typedef struct {
 /* Grow the field arrays to hold at least `want` fields (doubling when want is 0). */
 static int reserve_fields(csvparse *p, size_t want) {
     size_t nc = want ? want : (p->capf ? p->capf * 2 : 1024);
-    uint32_t *o = realloc(p->foff, nc * sizeof(uint32_t));
+    uint32_t *o = mcr_realloc_big(p->foff, nc * sizeof(uint32_t));
     if (!o) return MCR_NOMEM();
     p->foff = o;
-    uint32_t *l = realloc(p->flen, nc * sizeof(uint32_t));
+    uint32_t *l = mcr_realloc_big(p->flen, nc * sizeof(uint32_t));
     if (!l) return MCR_NOMEM();
     p->flen = l;
     p->capf = nc;
@@ -210,10 +210,10 @@ static int push_field(csvparse *p, size_t rec_start, size_t off, size_t len) {
 
 static int reserve_records(csvparse *p, size_t want) {
     size_t nc = want ? want : (p->capr ? p->capr * 2 : 256);
-    size_t *a = realloc(p->rline, nc * sizeof(size_t));
+    size_t *a = mcr_realloc_big(p->rline, nc * sizeof(size_t));
     if (!a) return MCR_NOMEM();
     p->rline = a;
-    size_t *b = realloc(p->rstart, nc * sizeof(size_t));
+    size_t *b = mcr_realloc_big(p->rstart, nc * sizeof(size_t));
     if (!b) return MCR_NOMEM();
     p->rstart = b;
     p->capr = nc;
@@ -471,7 +471,7 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
     size_t first_bad = (size_t)-1;
     /* each field is parsed once: its value (NaN when missing or not a number) serves the
      * numeric column, the flag test and the categorical keys */
-    double *val = malloc((nrows ? nrows : 1) * sizeof(double));
+    double *val = mcr_malloc_big((nrows ? nrows : 1) * sizeof(double));
     if (!val) return MCR_NOMEM();
     for (size_t i = 0; i < nrows; i++) {
         size_t k = (i + 1) * (size_t)ncols + (size_t)j;
@@ -544,7 +544,7 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
     int all_numbers = n_other == 0 && n_nonfinite == 0 && n_num > 0;
     c->type = MCR_COL_CATEGORICAL;
     c->decimals = 0;
-    c->cat = malloc((nrows ? nrows : 1) * sizeof(int32_t));
+    c->cat = mcr_malloc_big((nrows ? nrows : 1) * sizeof(int32_t));
     if (!c->cat || !(c->map = mcr_strmap_new())) {
         free(val);
         return MCR_NOMEM();
@@ -776,7 +776,7 @@ int mcr_table_read_csv(const char *path, const mcr_csv_options *opt, mcr_table *
     for (;;) {
         if (cap - len < 65536) {
             size_t nc = cap ? cap * 2 : want;
-            char *nd = realloc(data, nc);
+            char *nd = mcr_realloc_big(data, nc);
             if (!nd) {
                 free(data);
                 fclose(f);
@@ -961,14 +961,22 @@ int mcr_table_new_like(const mcr_table *like, size_t nrows, mcr_table **out) {
         c->decimals = s->decimals;
         if (!(c->name = mcr_strdup(s->name))) goto nomem;
         if (s->type == MCR_COL_CATEGORICAL) {
-            if (!(c->cat = malloc((nrows ? nrows : 1) * sizeof(int32_t)))) goto nomem;
-            for (size_t i = 0; i < nrows; i++) c->cat[i] = -1;
+            if (!(c->cat = mcr_malloc_big((nrows ? nrows : 1) * sizeof(int32_t)))) goto nomem;
             for (int k = 0; k < s->nlevels; k++)
                 if (mcr_column_add_level(c, s->levels[k], strlen(s->levels[k])) < 0) goto nomem;
-        } else {
-            if (!(c->num = malloc((nrows ? nrows : 1) * sizeof(double)))) goto nomem;
-            for (size_t i = 0; i < nrows; i++) c->num[i] = NAN;
+        } else if (!(c->num = mcr_malloc_big((nrows ? nrows : 1) * sizeof(double)))) {
+            goto nomem;
         }
+    }
+    /* every value missing; the pages first touched by several threads (first touch is what
+     * costs here: a column of 800k doubles, 6.4 MB) */
+#pragma omp parallel for schedule(dynamic) if ((size_t)t->ncols * nrows > 1000000)
+    for (int j = 0; j < t->ncols; j++) {
+        mcr_column *c = &t->cols[j];
+        if (c->type == MCR_COL_CATEGORICAL)
+            for (size_t i = 0; i < nrows; i++) c->cat[i] = -1;
+        else
+            for (size_t i = 0; i < nrows; i++) c->num[i] = NAN;
     }
     *out = t;
     return MCR_OK;
@@ -985,11 +993,11 @@ int mcr_table_append(mcr_table *dst, const mcr_table *src) {
         for (int j = 0; j < dst->ncols; j++) {
             mcr_column *c = &dst->cols[j];
             if (c->type == MCR_COL_CATEGORICAL) {
-                int32_t *p = realloc(c->cat, nc * sizeof(int32_t));
+                int32_t *p = mcr_realloc_big(c->cat, nc * sizeof(int32_t));
                 if (!p) return MCR_NOMEM();
                 c->cat = p;
             } else {
-                double *p = realloc(c->num, nc * sizeof(double));
+                double *p = mcr_realloc_big(c->num, nc * sizeof(double));
                 if (!p) return MCR_NOMEM();
                 c->num = p;
             }
@@ -1043,10 +1051,11 @@ int mcr_table_add_column(mcr_table *t, const char *name, mcr_coltype type, int d
     size_t cap = t->cap ? t->cap : 1;
     if (!(c->name = mcr_strdup(name))) return MCR_NOMEM();
     if (type == MCR_COL_CATEGORICAL) {
-        if (!(c->cat = malloc(cap * sizeof(int32_t)))) return free(c->name), MCR_NOMEM();
+        if (!(c->cat = mcr_malloc_big(cap * sizeof(int32_t)))) return free(c->name), MCR_NOMEM();
         for (size_t i = 0; i < cap; i++) c->cat[i] = -1;
     } else {
-        if (!(c->num = malloc(cap * sizeof(double)))) return free(c->name), MCR_NOMEM();
+        if (!(c->num = mcr_malloc_big(cap * sizeof(double)))) return free(c->name), MCR_NOMEM();
+#pragma omp parallel for schedule(static) if (cap > 200000) /* first touch by every thread */
         for (size_t i = 0; i < cap; i++) c->num[i] = NAN;
     }
     return t->ncols++;

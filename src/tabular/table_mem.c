@@ -38,20 +38,26 @@ int mcr_table_add_numeric(mcr_table *t, const char *name, const void *values, mc
     if (decimals < -1 || decimals > 17)
         return mcr_err(MCR_EINVAL, "%s: column '%s': decimals must be -1 (shortest) to 17, not %d",
                        t->source, name, decimals);
-    for (size_t i = 0; i < t->nrows; i++) {
-        double v = elem(values, dtype, stride, i);
-        if (isinf(v))
-            return mcr_err(MCR_EINVAL, "%s: column '%s', row %zu: infinite value (NaN marks a missing value)",
-                           t->source, name, i);
-        if (type == MCR_COL_INTEGER && !isnan(v) && v != floor(v))
-            return mcr_err(MCR_EINVAL, "%s: column '%s', row %zu: %g is not a whole number (the column "
-                                       "was given as integer)", t->source, name, i, v);
-    }
     int j = mcr_table_add_column(t, name, type, type == MCR_COL_INTEGER && decimals < 0 ? 0 : decimals);
     if (j < 0) return j;
+    /* copied, then checked in the copy (one strided pass over the caller's array) */
     double *num = t->cols[j].num;
-    for (size_t i = 0; i < t->nrows; i++) num[i] = elem(values, dtype, stride, i);
-    return MCR_OK;
+    size_t n = t->nrows, bad = SIZE_MAX;
+    int integer = type == MCR_COL_INTEGER;
+#pragma omp parallel for schedule(static) if (n > 200000)
+    for (size_t i = 0; i < n; i++) num[i] = elem(values, dtype, stride, i);
+#pragma omp parallel for schedule(static) reduction(min : bad) if (n > 200000)
+    for (size_t i = 0; i < n; i++)
+        if (isinf(num[i]) || (integer && !isnan(num[i]) && num[i] != floor(num[i]))) bad = i < bad ? i : bad;
+    if (bad == SIZE_MAX) return MCR_OK;
+    double v = num[bad];
+    t->ncols--; /* the column is taken back: the table is as it was */
+    free(t->cols[j].name), free(t->cols[j].num);
+    if (isinf(v))
+        return mcr_err(MCR_EINVAL, "%s: column '%s', row %zu: infinite value (NaN marks a missing value)",
+                       t->source, name, bad);
+    return mcr_err(MCR_EINVAL, "%s: column '%s', row %zu: %g is not a whole number (the column "
+                               "was given as integer)", t->source, name, bad, v);
 }
 
 int mcr_table_add_categorical(mcr_table *t, const char *name, const int32_t *codes, ptrdiff_t stride,
@@ -93,10 +99,13 @@ int mcr_table_get_numeric(const mcr_table *t, int j, void *values, mcr_dtype dty
     if (j < 0 || j >= t->ncols || t->cols[j].type == MCR_COL_CATEGORICAL || (dtype != MCR_F32 && dtype != MCR_F64))
         return mcr_err(MCR_EINVAL, "%s: column %d is not a numeric column", t->source, j);
     const double *num = t->cols[j].num;
-    for (size_t i = 0; i < t->nrows; i++) {
-        ptrdiff_t k = (ptrdiff_t)i * stride;
-        if (dtype == MCR_F32) ((float *)values)[k] = (float)num[i];
-        else ((double *)values)[k] = num[i];
+    size_t n = t->nrows;
+    if (dtype == MCR_F32) {
+#pragma omp parallel for schedule(static) if (n > 200000)
+        for (size_t i = 0; i < n; i++) ((float *)values)[(ptrdiff_t)i * stride] = (float)num[i];
+    } else {
+#pragma omp parallel for schedule(static) if (n > 200000)
+        for (size_t i = 0; i < n; i++) ((double *)values)[(ptrdiff_t)i * stride] = num[i];
     }
     return MCR_OK;
 }

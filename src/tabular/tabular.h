@@ -103,6 +103,9 @@ int mcr_encoder_codes(const mcr_encoder *e, const mcr_table *t, const size_t *ro
  * (r == NULL: the most frequent pooled level). */
 int mcr_encoder_inverse_ex(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
                            const size_t *rows, mcr_rng *r);
+/* Decode x[nrows, d] into table rows first .. first + nrows - 1 (one thread: for callers that
+ * decode chunks in parallel; the most frequent pooled level for "__other__"). */
+int mcr_encoder_inverse_at(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t, size_t first);
 /* mcr_encoder_transform into a new float array out[n * d] (the caller frees it) */
 int mcr_encoder_transform_float(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
                                 float **out);

@@ -12,6 +12,7 @@
  * in mcr_int.h.
  */
 #include "tabular/tabular.h"
+#include <omp.h>
 
 #define BOUNDS 1e-7
 /* norm_ppf(BOUNDS - 2^-52): the clip of transformed values, as scikit-learn's (test_core checks
@@ -273,19 +274,72 @@ static int fit_levels(mcr_encfeat *f, const mcr_column *c, const size_t *rows, s
     return MCR_OK;
 }
 
+/* A numeric column's mean, sd, range and median over rows[0..nrows) (NaN left out) in O(n),
+ * without sorting: the statistics of the standard and min-max transforms. buf: nrows doubles. */
+typedef struct {
+    size_t m;
+    double mean, sd, lo, hi, median;
+} numstat;
+
+static void num_stats(const mcr_column *c, const size_t *rows, size_t nrows, double *buf, numstat *st) {
+    size_t m = 0;
+    for (size_t r = 0; r < nrows; r++) {
+        double v = c->num[rows ? rows[r] : r];
+        if (!isnan(v)) buf[m++] = v;
+    }
+    memset(st, 0, sizeof *st);
+    if ((st->m = m) == 0) return;
+    double s = 0, s2 = 0, lo = buf[0], hi = buf[0];
+    for (size_t i = 0; i < m; i++) s += buf[i];
+    st->mean = s / m;
+    for (size_t i = 0; i < m; i++) {
+        s2 += (buf[i] - st->mean) * (buf[i] - st->mean);
+        lo = buf[i] < lo ? buf[i] : lo, hi = buf[i] > hi ? buf[i] : hi;
+    }
+    st->sd = sqrt(s2 / m);
+    st->lo = lo, st->hi = hi;
+    double med = mcr_select_double(buf, m, m / 2);
+    if (m % 2 == 0) { /* the largest of the lower half, which select left below m/2 */
+        double b = buf[0];
+        for (size_t i = 1; i < m / 2; i++) b = buf[i] > b ? buf[i] : b;
+        med = 0.5 * (b + med);
+    }
+    st->median = med;
+}
+
 int mcr_encoder_fit_ex(const mcr_table *t, const int *cols, int ncols, const size_t *rows,
                        size_t nrows, mcr_numeric_transform kind, int split, int min_count,
                        mcr_encoder **out) {
     *out = NULL;
     if (!rows) nrows = t->nrows;
     mcr_encoder *e = calloc(1, sizeof *e);
-    double *buf = malloc((nrows ? nrows : 1) * sizeof(double));
+    double *buf = mcr_malloc_big((nrows ? nrows : 1) * sizeof(double));
     if (!e || !buf || !(e->f = calloc((size_t)(ncols ? ncols : 1), sizeof(mcr_encfeat)))) {
         free(buf);
         mcr_encoder_free(e);
         return MCR_NOMEM();
     }
     e->split = split;
+    /* the standard and min-max transforms need no quantiles: their statistics in O(n) per
+     * column, the columns in parallel */
+    numstat *ns = NULL;
+    if (kind != MCR_NUM_QUANTILE) {
+        if (!(ns = calloc((size_t)(ncols ? ncols : 1), sizeof(numstat)))) goto nomem;
+        int fail = 0;
+#pragma omp parallel if ((size_t)ncols * nrows > 200000)
+        {
+            double *b = omp_get_thread_num() == 0 ? buf : mcr_malloc_big((nrows ? nrows : 1) * sizeof(double));
+            if (!b) {
+#pragma omp atomic write
+                fail = 1;
+            }
+#pragma omp for schedule(dynamic)
+            for (int a = 0; a < ncols; a++)
+                if (b && t->cols[cols[a]].type != MCR_COL_CATEGORICAL) num_stats(&t->cols[cols[a]], rows, nrows, b, &ns[a]);
+            if (b != buf) free(b);
+        }
+        if (fail) goto nomem;
+    }
     for (int a = 0; a < ncols; a++) {
         const mcr_column *c = &t->cols[cols[a]];
         mcr_encfeat *f = &e->f[a];
@@ -296,6 +350,15 @@ int mcr_encoder_fit_ex(const mcr_table *t, const int *cols, int ncols, const siz
         f->other = -1;
         if (c->type == MCR_COL_CATEGORICAL) {
             if (fit_levels(f, c, rows, nrows, min_count)) goto nomem;
+        } else if (ns && ns[a].m) {
+            const numstat *st = &ns[a];
+            f->has_missing = st->m < nrows;
+            f->lo = st->lo, f->hi = st->hi, f->mean = st->mean;
+            f->sd = st->sd > 0 ? st->sd : 1;
+            f->nq = 2; /* kept for the model file's layout: the range */
+            if (!(f->q = malloc(2 * sizeof(double)))) goto nomem;
+            f->q[0] = st->lo, f->q[1] = st->hi;
+            f->fill = encode_num(f, st->median);
         } else {
             size_t m = 0;
             for (size_t r = 0; r < nrows; r++) {
@@ -337,12 +400,15 @@ int mcr_encoder_fit_ex(const mcr_table *t, const int *cols, int ncols, const siz
             f->fill = encode_num(f, median);
         }
     }
+    free(ns);
+    ns = NULL;
     free(buf);
     buf = NULL;
     if (mcr_encoder_layout(e)) goto nomem;
     *out = e;
     return MCR_OK;
 nomem:
+    free(ns);
     free(buf);
     mcr_encoder_free(e);
     return MCR_NOMEM();
@@ -424,46 +490,65 @@ static double pow10i(int k) {
     return p;
 }
 
-int mcr_encoder_inverse_ex(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
-                           const size_t *rows, mcr_rng *rng) {
+/* rows x[0..nrows) into table rows rows[r] (rows != NULL) or first + r */
+static int inverse_impl(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
+                        const size_t *rows, mcr_rng *rng, size_t first, int may_par) {
     int d = e->d;
-    for (int a = 0; a < e->nfeat; a++) {
-        const mcr_encfeat *f = &e->f[a];
-        mcr_column *c = &t->cols[f->col];
-        MCR_ASSERT(c->type == f->type);
-        for (size_t r = 0; r < nrows; r++) {
-            size_t i = rows ? rows[r] : r;
-            const double *o = x + r * (size_t)d;
-            if (f->type == MCR_COL_CATEGORICAL) {
-                int best = 0;
-                for (int k = 1; k < f->width; k++)
-                    if (o[f->offset + k] > o[f->offset + best]) best = k;
-                int code = f->inv[best];
-                if (best == f->other && f->nrare > 0) {
-                    code = f->rare[0];
-                    if (rng) { /* a pooled level, in proportion to its training count */
-                        double u = mcr_rng_uniform(rng) * f->rcum[f->nrare - 1];
-                        int lo = 0, hi = f->nrare - 1;
-                        while (lo < hi) {
-                            int mid = (lo + hi) / 2;
-                            if (f->rcum[mid] > u) hi = mid;
-                            else lo = mid + 1;
+    /* rows in chunks (a chunk's encodings stay in cache while its columns are written), the
+     * chunks in parallel; one chunk, column after column, when pooled levels draw from rng (its
+     * stream in that order) or rows[] places them (in the caller's order) */
+    int par = may_par && !rng && !rows && nrows * (size_t)e->nfeat > 100000;
+    size_t CH = par ? 1024 : (nrows ? nrows : 1), nch = (nrows + CH - 1) / CH;
+#pragma omp parallel for schedule(static) if (par)
+    for (size_t ch = 0; ch < nch; ch++) {
+        size_t r0 = ch * CH, r1 = r0 + CH < nrows ? r0 + CH : nrows;
+        for (int a = 0; a < e->nfeat; a++) {
+            const mcr_encfeat *f = &e->f[a];
+            mcr_column *c = &t->cols[f->col];
+            MCR_ASSERT(c->type == f->type);
+            for (size_t r = r0; r < r1; r++) {
+                size_t i = rows ? rows[r] : first + r;
+                const double *o = x + r * (size_t)d;
+                if (f->type == MCR_COL_CATEGORICAL) {
+                    int best = 0;
+                    for (int k = 1; k < f->width; k++)
+                        if (o[f->offset + k] > o[f->offset + best]) best = k;
+                    int code = f->inv[best];
+                    if (best == f->other && f->nrare > 0) {
+                        code = f->rare[0];
+                        if (rng) { /* a pooled level, in proportion to its training count */
+                            double u = mcr_rng_uniform(rng) * f->rcum[f->nrare - 1];
+                            int lo = 0, hi = f->nrare - 1;
+                            while (lo < hi) {
+                                int mid = (lo + hi) / 2;
+                                if (f->rcum[mid] > u) hi = mid;
+                                else lo = mid + 1;
+                            }
+                            code = f->rare[lo];
                         }
-                        code = f->rare[lo];
                     }
+                    c->cat[i] = code;
+                } else {
+                    int miss = f->moff >= 0 && (e->split ? o[f->moff + 1] > o[f->moff] : o[f->moff] > 0.5);
+                    double v = (miss || f->all_missing) ? NAN : decode_num(f, o[f->offset]);
+                    /* numeric values at the column's usual precision (integers are rounded above) */
+                    if (c->type == MCR_COL_NUMERIC && c->decimals >= 0 && c->decimals <= 12 && isfinite(v))
+                        v = round(v * pow10i(c->decimals)) / pow10i(c->decimals);
+                    c->num[i] = v;
                 }
-                c->cat[i] = code;
-            } else {
-                int miss = f->moff >= 0 && (e->split ? o[f->moff + 1] > o[f->moff] : o[f->moff] > 0.5);
-                double v = (miss || f->all_missing) ? NAN : decode_num(f, o[f->offset]);
-                /* numeric values at the column's usual precision (integers are rounded above) */
-                if (c->type == MCR_COL_NUMERIC && c->decimals >= 0 && c->decimals <= 12 && isfinite(v))
-                    v = round(v * pow10i(c->decimals)) / pow10i(c->decimals);
-                c->num[i] = v;
             }
         }
     }
     return MCR_OK;
+}
+
+int mcr_encoder_inverse_ex(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
+                           const size_t *rows, mcr_rng *rng) {
+    return inverse_impl(e, x, nrows, t, rows, rng, 0, 1);
+}
+
+int mcr_encoder_inverse_at(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t, size_t first) {
+    return inverse_impl(e, x, nrows, t, NULL, NULL, first, 0);
 }
 
 int mcr_encoder_inverse(const mcr_encoder *e, const double *x, size_t nrows, mcr_table *t,
@@ -474,8 +559,8 @@ int mcr_encoder_inverse(const mcr_encoder *e, const double *x, size_t nrows, mcr
 int mcr_encoder_transform_float(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
                                 float **out) {
     int d = e->d;
-    double *xd = malloc((n ? n : 1) * (size_t)d * sizeof(double));
-    float *x = malloc((n ? n : 1) * (size_t)d * sizeof(float));
+    double *xd = mcr_malloc_big((n ? n : 1) * (size_t)d * sizeof(double));
+    float *x = mcr_malloc_big((n ? n : 1) * (size_t)d * sizeof(float));
     if (!xd || !x) return free(xd), free(x), MCR_NOMEM();
     int rc = mcr_encoder_transform(e, t, rows, n, xd);
     for (size_t i = 0; !rc && i < n * (size_t)d; i++) x[i] = (float)xd[i];

@@ -254,9 +254,40 @@ static void test_sort_doubles(void) {
     }
 }
 
+static void test_select_double(void) {
+    /* quickselect against the sorted array, every k of small arrays and a spread of k in large
+     * ones: ties (few distinct values), all equal, sorted, reversed, random */
+    size_t sizes[] = {1, 2, 3, 15, 16, 17, 100, 1001, 50000};
+    mcr_rng r;
+    mcr_rng_seed(&r, 12, 0);
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+        for (int kind = 0; kind < 5; kind++) {
+            size_t n = sizes[s];
+            double *a = malloc(n * sizeof(double)), *b = malloc(n * sizeof(double));
+            for (size_t i = 0; i < n; i++) {
+                double v = kind == 0 ? mcr_rng_normal(&r) : kind == 1 ? (double)mcr_rng_below(&r, 3)
+                         : kind == 2 ? 7.0 : kind == 3 ? (double)i : -(double)i;
+                b[i] = v;
+            }
+            memcpy(a, b, n * sizeof(double));
+            qsort(b, n, sizeof(double), mcr_cmp_double);
+            int bad = 0;
+            size_t step = n > 200 ? n / 37 : 1;
+            for (size_t k = 0; k < n && !bad; k += step) {
+                double got = mcr_select_double(a, n, k);
+                bad = got != b[k];
+                CHECK(!bad, "n = %zu, kind %d, k = %zu: %g, sorted %g", n, kind, k, got, b[k]);
+            }
+            double got = mcr_select_double(a, n, n - 1);
+            CHECK(got == b[n - 1], "n = %zu, kind %d: largest %g, sorted %g", n, kind, got, b[n - 1]);
+            free(a), free(b);
+        }
+}
+
 int main(void) {
     TEST(test_rng);
     TEST(test_sort_doubles);
+    TEST(test_select_double);
     TEST(test_norm);
     TEST(test_quantile_hand_values);
     TEST(test_round_trip);

@@ -5,6 +5,7 @@
  * minority under-sampled from a known overlapping distribution gets rows and gains F1 at 0.5; the
  * amount it applies is the share of the balancing rows; bad settings are refused. */
 #include "eval/eval.h"
+#include "eval/evalhelp.h"
 #include "testhelp.h"
 #include <unistd.h>
 
@@ -238,14 +239,7 @@ static void test_undersampled_adds_rows(void) {
      * rows and 3 seeds the interval is too wide to promise "helped": +0.26 [-0.10, +0.63]) */
     mcr_table *t = blobs(800, 0.8, 20, 15);
     if (!t) return;
-    mcr_eval_config e;
-    mcr_eval_config_default(&e);
-    e.target = "y";
-    e.seeds = 3;
-    e.methods[0] = MCR_AUG_NONE, e.methods[1] = MCR_AUG_MCRAGE_AUTO;
-    e.nmethods = 2;
-    e.classifiers[0] = MCR_CLF_LOGREG;
-    e.nclassifiers = 1;
+    mcr_eval_config e = eval_none_vs("y", MCR_AUG_MCRAGE_AUTO, 3);
     e.aug.fit = small(NULL).fit;
     mcr_eval_result *er = NULL;
     CHECK(mcr_evaluate(t, NULL, &e, &er) == 0, "%s", mcr_last_error());
@@ -295,14 +289,7 @@ static void test_undersampled_helped(void) {
     for (int control = 0; control < 2; control++) {
         mcr_table *t = cells(2000, control ? 0.04 : 0.3, control ? 0.04 : 0.011, 5);
         if (!t) return;
-        mcr_eval_config e;
-        mcr_eval_config_default(&e);
-        e.target = "y";
-        e.seeds = 5;
-        e.methods[0] = MCR_AUG_NONE, e.methods[1] = MCR_AUG_MCRAGE;
-        e.nmethods = 2;
-        e.classifiers[0] = MCR_CLF_LOGREG;
-        e.nclassifiers = 1;
+        mcr_eval_config e = eval_none_vs("y", MCR_AUG_MCRAGE, 5);
         e.aug.fit = small(NULL).fit;
         e.aug.fit.steps = 200;
         mcr_eval_result *er = NULL;

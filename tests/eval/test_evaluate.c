@@ -2,6 +2,7 @@
  * a seed, every run in the JSON, preparation options (--positive, --bands, --group, --test) and
  * their errors. */
 #include "eval/eval.h"
+#include "eval/evalhelp.h"
 #include "testhelp.h"
 #include <unistd.h>
 
@@ -146,15 +147,8 @@ static void test_integer_groups_and_ties(void) {
     }
     mcr_table *t = NULL;
     CHECK(mcr_table_read_csv_mem(buf, (size_t)(p - buf), "st.csv", NULL, &t) == 0, "read");
-    mcr_eval_config c;
-    mcr_eval_config_default(&c);
-    c.target = "y";
+    mcr_eval_config c = eval_none_vs("y", MCR_AUG_ROS, 1);
     c.sensitive = "stage";
-    c.seeds = 1;
-    c.methods[0] = MCR_AUG_NONE, c.methods[1] = MCR_AUG_ROS;
-    c.nmethods = 2;
-    c.classifiers[0] = MCR_CLF_LOGREG;
-    c.nclassifiers = 1;
     mcr_eval_result *e = NULL;
     CHECK(mcr_evaluate(t, NULL, &c, &e) == 0, "integer groups: %s", mcr_last_error());
     if (e) {

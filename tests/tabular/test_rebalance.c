@@ -134,13 +134,15 @@ static void test_smote_on_segments(void) {
     mcr_table_free(t);
 }
 
-static void knn_case(int nq, int nr, int D, int k, int self) {
-    /* brute force in double: the i-th returned neighbour's distance equals the true i-th */
+static void knn_case(int nq, int nr, int D, int k, int self, int dup) {
+    /* brute force in double: the i-th returned neighbour's distance equals the true i-th; with
+     * dup, every dup-th row repeats an earlier one (exact ties) */
     float *Q = malloc(sizeof(float) * nq * D), *R = self ? Q : malloc(sizeof(float) * nr * D);
     mcr_rng r;
     mcr_rng_seed(&r, 9, 0);
     for (int i = 0; i < nq * D; i++) Q[i] = (float)mcr_rng_normal(&r);
     for (int i = 0; !self && i < nr * D; i++) R[i] = (float)mcr_rng_normal(&r);
+    for (int i = dup; dup && i < nq; i += dup) memcpy(Q + i * D, Q + (i / 3) * D, sizeof(float) * D);
     int *idx = malloc(sizeof(int) * nq * k), *idx1 = malloc(sizeof(int) * nq * k);
     CHECK(mcr_knn(Q, nq, R, nr, D, k, self ? 0 : -1, idx) == 0, "knn");
     int bad = 0, selfhit = 0;
@@ -160,7 +162,12 @@ static void knn_case(int nq, int nr, int D, int k, int self) {
         }
         for (int a = 0; a < k; a++) {
             int j = idx[q * k + a];
+            if (j < 0 || isinf(best[a])) { /* fewer references than k: -1 exactly there */
+                bad += (j < 0) != isinf(best[a]);
+                continue;
+            }
             selfhit += self && j == q;
+            for (int b2 = 0; b2 < a; b2++) bad += idx[q * k + b2] == j; /* listed twice */
             double s = 0;
             for (int d = 0; d < D; d++) s += (double)(Q[q * D + d] - R[j * D + d]) * (Q[q * D + d] - R[j * D + d]);
             if (fabs(s - best[a]) > 1e-4 * (1 + best[a])) bad++;
@@ -179,9 +186,12 @@ static void knn_case(int nq, int nr, int D, int k, int self) {
 }
 
 static void test_knn_brute_force(void) {
-    knn_case(300, 517, 7, 5, 0);    /* one query tile, ragged reference tiles */
-    knn_case(1300, 700, 30, 5, 0);  /* several query tiles */
-    knn_case(1100, 1100, 12, 8, 1); /* self-neighbours left out (SMOTE's case) */
+    knn_case(300, 517, 7, 5, 0, 0);    /* one query tile, ragged reference tiles */
+    knn_case(1300, 700, 30, 5, 0, 0);  /* several query tiles */
+    knn_case(1100, 1100, 12, 8, 1, 0); /* self-neighbours left out (SMOTE's case: each pair once) */
+    knn_case(2000, 2000, 30, 5, 1, 0); /* 8 x 8 blocks of the pairs' upper triangle */
+    knn_case(900, 900, 5, 6, 1, 7);    /* exact duplicates: ties */
+    knn_case(3, 3, 4, 5, 1, 0);        /* fewer rows than k: -1 left */
 }
 
 static void test_bad_config(void) {
