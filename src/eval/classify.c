@@ -392,8 +392,8 @@ static int mlp_predict(const mcr_classifier *m, const float *X, size_t n, double
     return MCR_OK;
 }
 
-int mcr_clf_fit(const mcr_clf_config *c, const float *X, const int *y, size_t n, int d, int K,
-                mcr_classifier **out) {
+static int clf_fit(const mcr_clf_config *c, const float *X, const mcr_csr *S, const int *y, size_t n, int d,
+                   int K, mcr_classifier **out) {
     *out = NULL;
     if (n == 0) return mcr_err(MCR_EINVAL, "classifier: no training rows");
     mcr_classifier *m = calloc(1, sizeof *m);
@@ -441,7 +441,8 @@ int mcr_clf_fit(const mcr_clf_config *c, const float *X, const int *y, size_t n,
             for (size_t i = 0; i < n; i++) yf[i] = (float)y[i];
             if (w)
                 for (size_t i = 0; i < n; i++) wf[i] = (float)w[i];
-            rc = mcr_xgb_fit(c, X, yf, wf, n, d, K, &m->booster);
+            rc = mcr_xgb_fit(c, X, S, yf, wf, n, d, K, &m->booster);
+            m->sparse = S != NULL;
         }
     }
 done:
@@ -451,10 +452,42 @@ done:
     return rc;
 }
 
+int mcr_clf_fit(const mcr_clf_config *c, const float *X, const int *y, size_t n, int d, int K,
+                mcr_classifier **out) {
+    return clf_fit(c, X, NULL, y, n, d, K, out);
+}
+
+int mcr_clf_fit_csr(const mcr_clf_config *c, const mcr_csr *S, const int *y, int K, mcr_classifier **out) {
+    if (c->kind == MCR_CLF_XGB || c->kind == MCR_CLF_RF) return clf_fit(c, NULL, S, y, S->n, S->d, K, out);
+    *out = NULL;
+    float *X = mcr_malloc_big((S->n ? S->n : 1) * (size_t)S->d * sizeof(float) + 1);
+    if (!X) return MCR_NOMEM();
+    mcr_csr_dense(S, 0, S->n, X);
+    int rc = clf_fit(c, X, NULL, y, S->n, S->d, K, out);
+    free(X);
+    return rc;
+}
+
+int mcr_clf_predict_csr(const mcr_classifier *m, const mcr_csr *S, double *prob) {
+    if (S->d != m->d) return mcr_err(MCR_EINVAL, "classifier: rows of %d dims for a model of %d", S->d, m->d);
+    if (m->sparse) return mcr_xgb_predict(m->booster, NULL, S, S->n, m->d, m->K, prob);
+    const size_t CH = 4096;
+    float *X = malloc(CH * (size_t)m->d * sizeof(float) + 1);
+    int rc = X ? MCR_OK : MCR_NOMEM();
+    for (size_t r0 = 0; r0 < S->n && !rc; r0 += CH) {
+        size_t r1 = S->n - r0 < CH ? S->n : r0 + CH;
+        mcr_csr_dense(S, r0, r1, X);
+        rc = mcr_clf_predict(m, X, r1 - r0, prob + r0 * (size_t)m->K);
+    }
+    free(X);
+    return rc;
+}
+
 int mcr_clf_predict(const mcr_classifier *m, const float *X, size_t n, double *prob) {
     int d = m->d, K = m->K, D = d + 1;
     if (m->kind == MCR_CLF_MLP) return mlp_predict(m, X, n, prob);
-    if (m->kind != MCR_CLF_LOGREG) return mcr_xgb_predict(m->booster, X, n, d, K, prob);
+    if (m->sparse) return mcr_err(MCR_EINVAL, "classifier: a booster fitted on sparse rows predicts from sparse rows");
+    if (m->kind != MCR_CLF_LOGREG) return mcr_xgb_predict(m->booster, X, NULL, n, d, K, prob);
     for (size_t i = 0; i < n; i++) {
         double mx = -INFINITY, s = 0;
         double *z = prob + i * K;

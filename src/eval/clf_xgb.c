@@ -11,14 +11,26 @@
         }                                                                                      \
     } while (0)
 
-int mcr_xgb_fit(const mcr_clf_config *c, const float *X, const float *y, const float *w, size_t n,
-                int d, int K, void **out) {
+/* dense rows (NaN missing) or, with S, its sparse rows (absent entries missing) */
+static int make_dmatrix(const float *X, const mcr_csr *S, size_t n, int d, DMatrixHandle *dm) {
+    int rc = MCR_OK;
+    if (S)
+        XGB_CHECK(XGDMatrixCreateFromCSREx(S->ptr, (const unsigned *)S->idx, S->val, n + 1, S->ptr[n],
+                                           (size_t)d, dm));
+    else
+        XGB_CHECK(XGDMatrixCreateFromMat(X, (bst_ulong)n, (bst_ulong)d, NAN, dm));
+done:
+    return rc;
+}
+
+int mcr_xgb_fit(const mcr_clf_config *c, const float *X, const mcr_csr *S, const float *y, const float *w,
+                size_t n, int d, int K, void **out) {
     int rc = MCR_OK;
     DMatrixHandle dm = NULL;
     BoosterHandle b = NULL;
     char buf[64];
     *out = NULL;
-    XGB_CHECK(XGDMatrixCreateFromMat(X, (bst_ulong)n, (bst_ulong)d, NAN, &dm));
+    if ((rc = make_dmatrix(X, S, n, d, &dm))) goto done;
     XGB_CHECK(XGDMatrixSetFloatInfo(dm, "label", y, (bst_ulong)n));
     if (w) XGB_CHECK(XGDMatrixSetFloatInfo(dm, "weight", w, (bst_ulong)n));
     XGB_CHECK(XGBoosterCreate(&dm, 1, &b));
@@ -57,13 +69,13 @@ done:
     return rc;
 }
 
-int mcr_xgb_predict(void *booster, const float *X, size_t n, int d, int K, double *prob) {
+int mcr_xgb_predict(void *booster, const float *X, const mcr_csr *S, size_t n, int d, int K, double *prob) {
     int rc = MCR_OK;
     DMatrixHandle dm = NULL;
     const bst_ulong *shape;
     bst_ulong dim;
     const float *res;
-    XGB_CHECK(XGDMatrixCreateFromMat(X, (bst_ulong)n, (bst_ulong)d, NAN, &dm));
+    if ((rc = make_dmatrix(X, S, n, d, &dm))) goto done;
     XGB_CHECK(XGBoosterPredictFromDMatrix(
         (BoosterHandle)booster, dm,
         "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "

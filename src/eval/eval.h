@@ -48,6 +48,7 @@ typedef struct mcr_classifier {
     float *P;          /* mlp parameters */
     size_t nparams;
     void *booster;     /* xgb / rf */
+    int sparse;        /* xgb / rf fitted on sparse rows: predicts on sparse rows only */
 } mcr_classifier;
 
 void mcr_clf_config_default(mcr_clf_config *c, mcr_clf_kind kind);
@@ -56,6 +57,11 @@ int mcr_clf_fit(const mcr_clf_config *c, const float *X, const int *y, size_t n,
                 mcr_classifier **out);
 /* prob [n, K] */
 int mcr_clf_predict(const mcr_classifier *m, const float *X, size_t n, double *prob);
+/* The same on encoded sparse rows: xgb and rf take them as they are (a one-hot 0 is "missing",
+ * the same split; a booster so fitted predicts from sparse rows only); logreg and mlp fit on
+ * the rows made dense, and predict on dense chunks of them. */
+int mcr_clf_fit_csr(const mcr_clf_config *c, const mcr_csr *S, const int *y, int K, mcr_classifier **out);
+int mcr_clf_predict_csr(const mcr_classifier *m, const mcr_csr *S, double *prob);
 void mcr_clf_free(mcr_classifier *m);
 
 /* Loss of one row with logits z[K], class y, weight w: cross-entropy (gamma = 0) or focal;
@@ -63,8 +69,9 @@ void mcr_clf_free(mcr_classifier *m);
 double mcr_softmax_loss(const double *z, int K, int y, double w, double gamma, double *g);
 
 /* clf_xgb.c */
-int mcr_xgb_fit(const mcr_clf_config *c, const float *X, const float *y, const float *w, size_t n,
-                int d, int K, void **booster);
-int mcr_xgb_predict(void *booster, const float *X, size_t n, int d, int K, double *prob);
+/* dense rows X[n, d] (NaN missing), or with S != NULL its sparse rows (X unused) */
+int mcr_xgb_fit(const mcr_clf_config *c, const float *X, const mcr_csr *S, const float *y, const float *w,
+                size_t n, int d, int K, void **booster);
+int mcr_xgb_predict(void *booster, const float *X, const mcr_csr *S, size_t n, int d, int K, double *prob);
 void mcr_xgb_free(void *booster);
 #endif

@@ -335,11 +335,11 @@ typedef struct {
     size_t nte;
     int *yte, *gte;          /* test classes and groups */
     mcr_encoder *enc;        /* fitted on this seed's real training rows */
-    float *Xte;
+    mcr_csr Xte;       /* encoded test rows, sparse (one-hot held as indices) */
     int jg;                  /* the grouping column of splits (-1 = none) */
     size_t *val, nval;       /* tune_threshold: validation rows (kept out of the training part) */
     int *yval;
-    float *Xval;
+    mcr_csr Xval;
 } eval_ctx;
 
 /* this seed's training and test rows: the fixed test table's rows (rows from `ndata` on), or a
@@ -494,7 +494,7 @@ static int metrics_at(const int *y, const double *prob, const int *g, size_t n, 
 }
 
 /* one (seed, method, classifier) run: train on Xa / ya, score on the test rows */
-static int eval_run_one(eval_ctx *x, mcr_aug_method method, mcr_clf_kind kind, const float *Xa,
+static int eval_run_one(eval_ctx *x, mcr_aug_method method, mcr_clf_kind kind, const mcr_csr *Xa,
                         const int *ya, size_t na, size_t nsyn, double aug_s) {
     const mcr_eval_config *c = x->c;
     mcr_eval_result *res = x->res;
@@ -507,12 +507,12 @@ static int eval_run_one(eval_ctx *x, mcr_aug_method method, mcr_clf_kind kind, c
     mcr_classifier *clf = NULL;
     double *prob = malloc((x->nte ? x->nte : 1) * (size_t)x->K * sizeof(double));
     int rc = prob ? MCR_OK : MCR_NOMEM();
-    if (!rc) rc = mcr_clf_fit(&cc, Xa, ya, na, x->enc->d, x->K, &clf);
-    if (!rc) rc = mcr_clf_predict(clf, x->Xte, x->nte, prob);
+    if (!rc) rc = mcr_clf_fit_csr(&cc, Xa, ya, x->K, &clf);
+    if (!rc) rc = mcr_clf_predict_csr(clf, &x->Xte, prob);
     double thr = NAN;
     if (!rc && c->tune_threshold && x->nval) { /* chosen on the validation rows */
         double *pv = malloc(x->nval * (size_t)x->K * sizeof(double));
-        rc = pv ? mcr_clf_predict(clf, x->Xval, x->nval, pv) : MCR_NOMEM();
+        rc = pv ? mcr_clf_predict_csr(clf, &x->Xval, pv) : MCR_NOMEM();
         if (!rc) thr = mcr_best_threshold(pv, x->yval, x->nval, x->K, x->pos);
         free(pv);
     }
@@ -604,14 +604,14 @@ static int eval_method(eval_ctx *x, mcr_aug_method method) {
     size_t na = 0;
     size_t *arows = malloc((A->nrows ? A->nrows : 1) * sizeof(size_t));
     int *ya = malloc((A->nrows ? A->nrows : 1) * sizeof(int));
-    float *Xa = NULL;
+    mcr_csr Xa = {0};
     if (!rc && (!arows || !ya)) rc = MCR_NOMEM();
     for (size_t i = 0; !rc && i < A->nrows; i++)
         if (A->cols[x->jt].cat[i] >= 0) arows[na] = i, ya[na] = A->cols[x->jt].cat[i], na++;
-    if (!rc) rc = mcr_encoder_transform_float(x->enc, A, arows, na, &Xa);
+    if (!rc) rc = mcr_encoder_transform_csr(x->enc, A, arows, na, &Xa);
     for (int ci = 0; ci < c->nclassifiers && !rc; ci++)
-        rc = eval_run_one(x, method, c->classifiers[ci], Xa, ya, na, nsyn, aug_s);
-    free(arows), free(ya), free(Xa);
+        rc = eval_run_one(x, method, c->classifiers[ci], &Xa, ya, na, nsyn, aug_s);
+    free(arows), free(ya), mcr_csr_free(&Xa);
     mcr_augment_result_free(ar);
     return rc;
 }
@@ -722,18 +722,18 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
         if (c->tune_threshold && (rc = tuning_split(&x))) break;
         /* the encoder sees the rows classifiers train on (without the validation rows) */
         if (!(rc = mcr_encoder_fit(t, feat, nfeat, train + x.nval, x.ntr - x.nval, MCR_NUM_STANDARD, &x.enc)))
-            rc = mcr_encoder_transform_float(x.enc, t, testr, x.nte, &x.Xte);
-        if (!rc && x.nval) rc = mcr_encoder_transform_float(x.enc, t, train, x.nval, &x.Xval);
+            rc = mcr_encoder_transform_csr(x.enc, t, testr, x.nte, &x.Xte);
+        if (!rc && x.nval) rc = mcr_encoder_transform_csr(x.enc, t, train, x.nval, &x.Xval);
         for (size_t i = 0; !rc && i < x.nte; i++) {
             yte[i] = t->cols[jt].cat[testr[i]];
             gte[i] = js >= 0 ? t->cols[js].cat[testr[i]] : 0;
         }
         for (int mi = 0; mi < c->nmethods && !rc; mi++) rc = eval_method(&x, c->methods[mi]);
         mcr_encoder_free(x.enc);
-        free(x.Xte), free(x.Xval), free(x.yval);
-        x.enc = NULL, x.Xte = NULL, x.Xval = NULL, x.yval = NULL;
+        mcr_csr_free(&x.Xte), mcr_csr_free(&x.Xval), free(x.yval);
+        x.enc = NULL, x.yval = NULL;
     }
-    free(x.Xval), free(x.yval);
+    mcr_csr_free(&x.Xte), mcr_csr_free(&x.Xval), free(x.yval);
     if (rc) goto fail;
     free(train), free(testr), free(kept), free(yte), free(gte), free(feat);
     mcr_table_free(t);

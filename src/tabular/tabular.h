@@ -109,6 +109,24 @@ int mcr_encoder_inverse_at(const mcr_encoder *e, const double *x, size_t nrows, 
 /* mcr_encoder_transform into a new float array out[n * d] (the caller frees it) */
 int mcr_encoder_transform_float(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
                                 float **out);
+/* Encoded rows (interleaved layout) in compressed sparse rows: row r's entries are
+ * idx/val[ptr[r] .. ptr[r + 1]), in increasing dim order. Numeric values are always stored (a 0
+ * is a value); one-hot dims and missing indicators (implicit[dim] = 1) are stored only where 1,
+ * so an absent entry of an implicit dim is a 0 — which XGBoost reads as "missing", the same
+ * split for a 0/1 feature. Held once: ~2 entries a feature instead of d a row. */
+typedef struct mcr_csr {
+    size_t n;
+    int d;
+    size_t *ptr;             /* [n + 1] */
+    int32_t *idx;            /* [ptr[n]] */
+    float *val;              /* [ptr[n]] */
+    unsigned char *implicit; /* [d] */
+} mcr_csr;
+int mcr_encoder_transform_csr(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
+                              mcr_csr *out);
+/* rows r0 .. r1 - 1 as dense rows x[(r1 - r0) * d] */
+int mcr_csr_dense(const mcr_csr *m, size_t r0, size_t r1, float *x);
+void mcr_csr_free(mcr_csr *m);
 double mcr_quantile_forward(const mcr_encfeat *f, double x);
 double mcr_quantile_inverse(const mcr_encfeat *f, double z);
 

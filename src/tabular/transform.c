@@ -558,15 +558,85 @@ int mcr_encoder_inverse(const mcr_encoder *e, const double *x, size_t nrows, mcr
 
 int mcr_encoder_transform_float(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
                                 float **out) {
-    int d = e->d;
-    double *xd = mcr_malloc_big((n ? n : 1) * (size_t)d * sizeof(double));
+    /* through a double buffer of a few rows at a time: the result is the only n x d array */
+    const size_t CH = 256;
+    int d = e->d, rc = MCR_OK;
+    double *xd = malloc(CH * (size_t)(d ? d : 1) * sizeof(double));
     float *x = mcr_malloc_big((n ? n : 1) * (size_t)d * sizeof(float));
     if (!xd || !x) return free(xd), free(x), MCR_NOMEM();
-    int rc = mcr_encoder_transform(e, t, rows, n, xd);
-    for (size_t i = 0; !rc && i < n * (size_t)d; i++) x[i] = (float)xd[i];
+    for (size_t r0 = 0; r0 < n && !rc; r0 += CH) {
+        size_t m = n - r0 < CH ? n - r0 : CH;
+        if (rows) rc = mcr_encoder_transform(e, t, rows + r0, m, xd);
+        else {
+            size_t *seq = malloc(m * sizeof(size_t));
+            if (!seq) rc = MCR_NOMEM();
+            for (size_t i = 0; !rc && i < m; i++) seq[i] = r0 + i;
+            if (!rc) rc = mcr_encoder_transform(e, t, seq, m, xd);
+            free(seq);
+        }
+        for (size_t i = 0; !rc && i < m * (size_t)d; i++) x[r0 * d + i] = (float)xd[i];
+    }
     free(xd);
     if (rc) return free(x), rc;
     *out = x;
+    return MCR_OK;
+}
+
+void mcr_csr_free(mcr_csr *m) {
+    if (!m) return;
+    free(m->ptr), free(m->idx), free(m->val), free(m->implicit);
+    memset(m, 0, sizeof *m);
+}
+
+int mcr_encoder_transform_csr(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
+                              mcr_csr *out) {
+    memset(out, 0, sizeof *out);
+    MCR_ASSERT(!e->split);
+    int d = e->d, rc;
+    /* at most two entries a feature: a numeric value and its missing indicator, or one level */
+    size_t cap = 0;
+    for (int a = 0; a < e->nfeat; a++) cap += e->f[a].type == MCR_COL_CATEGORICAL ? 1 : 1 + (e->f[a].moff >= 0);
+    out->n = n, out->d = d;
+    out->ptr = malloc((n + 1) * sizeof(size_t));
+    out->idx = mcr_malloc_big((n ? n : 1) * (cap ? cap : 1) * sizeof(int32_t));
+    out->val = mcr_malloc_big((n ? n : 1) * (cap ? cap : 1) * sizeof(float));
+    out->implicit = calloc((size_t)(d ? d : 1), 1);
+    if (!out->ptr || !out->idx || !out->val || !out->implicit) return mcr_csr_free(out), MCR_NOMEM();
+    for (int a = 0; a < e->nfeat; a++) {
+        const mcr_encfeat *f = &e->f[a];
+        if ((rc = check_col(f, &t->cols[f->col], -1))) return mcr_csr_free(out), rc;
+        if (f->type == MCR_COL_CATEGORICAL) memset(out->implicit + f->offset, 1, (size_t)f->width);
+        else if (f->moff >= 0) out->implicit[f->moff] = 1;
+    }
+    size_t k = 0;
+    out->ptr[0] = 0;
+    for (size_t r = 0; r < n; r++) { /* a row's entries in increasing dim order (features in order) */
+        size_t i = rows ? rows[r] : r;
+        for (int a = 0; a < e->nfeat; a++) {
+            const mcr_encfeat *f = &e->f[a];
+            const mcr_column *c = &t->cols[f->col];
+            if (f->type == MCR_COL_CATEGORICAL) {
+                int code = c->cat[i];
+                if ((rc = check_col(f, c, code))) return mcr_csr_free(out), rc;
+                int idx = cat_index(f, code);
+                if (idx >= 0) out->idx[k] = f->offset + idx, out->val[k++] = 1;
+            } else {
+                double v = c->num[i];
+                int miss = isnan(v);
+                out->idx[k] = f->offset, out->val[k++] = (float)(miss ? f->fill : encode_num(f, v));
+                if (f->moff >= 0 && miss) out->idx[k] = f->moff, out->val[k++] = 1;
+            }
+        }
+        out->ptr[r + 1] = k;
+    }
+    return MCR_OK;
+}
+
+int mcr_csr_dense(const mcr_csr *m, size_t r0, size_t r1, float *x) {
+    int d = m->d;
+    memset(x, 0, (r1 - r0) * (size_t)d * sizeof(float));
+    for (size_t r = r0; r < r1; r++)
+        for (size_t q = m->ptr[r]; q < m->ptr[r + 1]; q++) x[(r - r0) * d + m->idx[q]] = m->val[q];
     return MCR_OK;
 }
 

@@ -213,6 +213,50 @@ static void test_usual_precision(void) {
     mcr_table_free(t);
 }
 
+/* encoded rows as CSR: made dense again they equal mcr_encoder_transform_float bit for bit, for
+ * all rows and for a subset in another order; entries of a row in increasing dim order; one-hot
+ * dims and missing indicators marked implicit, numeric values kept even when 0 */
+static void test_encoder_csr(void) {
+    int rc;
+    const char *s = "a,b,c,d\n1.5,x,,0\n,y,3,0\n2.5,,4,1\n0,x,5,1\n-1,z,,0\n3,y,7,1\n";
+    mcr_table *t = rd(s, NULL, &rc);
+    CHECK(rc == 0 && t, "%s", mcr_last_error());
+    if (!t) return;
+    int cols[4] = {0, 1, 2, 3};
+    mcr_encoder *e = NULL;
+    CHECK(mcr_encoder_fit(t, cols, 4, NULL, 0, MCR_NUM_STANDARD, &e) == 0, "fit: %s", mcr_last_error());
+    if (!e) return mcr_table_free(t);
+    size_t sub[3] = {4, 0, 2};
+    for (int pass = 0; pass < 2; pass++) {
+        const size_t *rows = pass ? sub : NULL;
+        size_t n = pass ? 3 : t->nrows;
+        float *X = NULL, *Y = malloc(n * (size_t)e->d * sizeof(float));
+        mcr_csr S;
+        CHECK(mcr_encoder_transform_float(e, t, rows, n, &X) == 0, "dense");
+        CHECK(mcr_encoder_transform_csr(e, t, rows, n, &S) == 0, "csr");
+        if (!X || !Y || !S.ptr) {
+            free(X), free(Y), mcr_csr_free(&S);
+            break;
+        }
+        CHECK(S.n == n && S.d == e->d, "shape %zu x %d", S.n, S.d);
+        mcr_csr_dense(&S, 0, n, Y);
+        CHECK(memcmp(X, Y, n * (size_t)e->d * sizeof(float)) == 0, "dense(csr) differs from dense (pass %d)", pass);
+        size_t nimp = 0;
+        for (int j = 0; j < S.d; j++) nimp += S.implicit[j];
+        /* b: 3 levels + missing = 4 one-hot dims; d: a 0/1 flag, categorical (2 dims); a and c
+         * have missing values: one indicator each */
+        CHECK(nimp == 8, "implicit dims %zu of %d", nimp, S.d);
+        for (size_t r = 0; r < n; r++)
+            for (size_t q = S.ptr[r]; q + 1 < S.ptr[r + 1]; q++)
+                CHECK(S.idx[q] < S.idx[q + 1], "row %zu dims not increasing", r);
+        /* row 3 (all rows) has a = 0: a stored value; it is never implicit */
+        CHECK(!S.implicit[0], "numeric dim implicit");
+        free(X), free(Y), mcr_csr_free(&S);
+    }
+    mcr_encoder_free(e);
+    mcr_table_free(t);
+}
+
 static void test_patient_treatment(void) {
     mcr_table *t;
     if (access(th_data("patient_treatment.csv"), R_OK))
@@ -438,5 +482,6 @@ int main(void) {
     TEST(test_number_parse_exact);
     TEST(test_columns_threads);
     TEST(test_atomic_write);
+    TEST(test_encoder_csr);
     return DONE();
 }
