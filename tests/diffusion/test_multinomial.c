@@ -130,9 +130,59 @@ static void test_log_space_stability(void) {
     free(o), free(g), free(sc);
 }
 
+/* a wide column (900 levels, as diabetes_130's diagnosis codes): loss against the KL written out
+ * in double (softmax, posteriors, sum q log(q/p)), gradient against its central differences */
+static double wide_ref(const float *o, const double *dlt, int x0, int xt, int K, double at, double as) {
+    double m = -INFINITY, s = 0, a = at / as, u = fmax(1 - a, 1e-30), us = (1 - as) / K;
+    double *p0 = malloc(K * sizeof(double)), *P = malloc(K * sizeof(double)), *Q = malloc(K * sizeof(double));
+    for (int k = 0; k < K; k++) m = fmax(m, o[k] + dlt[k]);
+    for (int k = 0; k < K; k++) s += p0[k] = exp(o[k] + dlt[k] - m);
+    double SP = 0, SQ = 0, kl = 0;
+    for (int k = 0; k < K; k++) {
+        double f = k == xt ? a + u / K : u / K;
+        SP += P[k] = (as * p0[k] / s + us) * f;
+        SQ += Q[k] = (as * (k == x0) + us) * f;
+    }
+    for (int k = 0; k < K; k++) kl += Q[k] / SQ * log((Q[k] / SQ) / (P[k] / SP));
+    free(p0), free(P), free(Q);
+    return kl;
+}
+
+static void test_wide_column(void) {
+    const int K = 900;
+    float *o = malloc(K * sizeof(float)), *g = malloc(K * sizeof(float)), *sc = malloc(4 * K * sizeof(float));
+    double *dlt = calloc(K, sizeof(double));
+    mcr_rng r;
+    mcr_rng_seed(&r, 9, 0);
+    for (int k = 0; k < K; k++) o[k] = (float)(3 * mcr_rng_normal(&r));
+    const double ab[][2] = {{0.3, 0.31}, {0.001, 0.002}, {0.995, 0.999}};
+    for (int c = 0; c < 3; c++)
+        for (int rep = 0; rep < 2; rep++) {
+            int x0 = 17, xt = rep ? 17 : 640;
+            double l = mn_loss(g, o, x0, xt, K, ab[c][0], ab[c][1], 1, sc);
+            double ref = wide_ref(o, dlt, x0, xt, K, ab[c][0], ab[c][1]);
+            CHECK(fabs(l - ref) <= 1e-6 + 1e-5 * fabs(ref), "case %d/%d: loss %.9g vs %.9g", c, rep, l, ref);
+            double err = 0;
+            const int ks[] = {0, 17, 301, 640, 899};
+            for (int i = 0; i < 5; i++) {
+                int k = ks[i];
+                double h = 1e-3;
+                dlt[k] = h;
+                double fp = wide_ref(o, dlt, x0, xt, K, ab[c][0], ab[c][1]);
+                dlt[k] = -h;
+                double fm = wide_ref(o, dlt, x0, xt, K, ab[c][0], ab[c][1]);
+                dlt[k] = 0;
+                err = fmax(err, fabs((fp - fm) / (2 * h) - g[k]));
+            }
+            CHECK(err < 1e-5, "case %d/%d: gradient max abs err %g", c, rep, err);
+        }
+    free(o), free(g), free(sc), free(dlt);
+}
+
 int main(void) {
     TEST(test_closed_forms_k3);
     TEST(test_chain_identity);
+    TEST(test_wide_column);
     TEST(test_kl_zero_at_truth);
     TEST(test_gradient);
     TEST(test_gumbel_draws);
