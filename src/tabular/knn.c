@@ -242,6 +242,103 @@ int mcr_knn(const float *Q, size_t nq, const float *R, size_t nr, int D, int k, 
     return failed ? MCR_NOMEM() : MCR_OK;
 }
 
+/* ---- compact rows: numeric dims + level indexes ------------------------------------------
+ * References in blocks of MB rows, transposed (a feature's values of the block contiguous), so
+ * that one query's distances to a block are a few vector passes: the squared differences of
+ * each numeric dim, then w * mismatch of each level column. A block (MB * (dn + nc) * 4 bytes)
+ * stays in cache while a tile of MQ queries passes over it. */
+#define MB 256
+#define MQ 64
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void mixed_dist(const float *qn, const int32_t *ql, const float *bn, const int32_t *bl, int dn, int nc,
+                       int nb, float w, float *out) {
+    for (int b = 0; b < nb; b++) out[b] = 0;
+    for (int f = 0; f < dn; f++) {
+        const float *col = bn + (size_t)f * MB;
+        float v = qn[f];
+        for (int b = 0; b < nb; b++) {
+            float t = v - col[b];
+            out[b] += t * t;
+        }
+    }
+    float w1 = w, w2 = 2 * w;
+    for (int c = 0; c < nc; c++) {
+        const int32_t *col = bl + (size_t)c * MB;
+        int32_t l = ql[c];
+        for (int b = 0; b < nb; b++) {
+            int32_t m = col[b];
+            out[b] += m == l ? 0.0f : (m < 0 || l < 0) ? w1 : w2;
+        }
+    }
+}
+
+int mcr_knn_mixed(const mcr_mixed *Q, const mcr_mixed *R, float w, int k, int self, int *idx, float *dist) {
+    if (k < 1 || k > KMAX) return mcr_err(MCR_EINTERNAL, "knn: k = %d outside 1..%d", k, KMAX);
+    int dn = R->dn, nc = R->nc;
+    size_t nr = R->n, nq = Q->n, nblk = (nr + MB - 1) / MB;
+    float *BN = mcr_malloc_big((nblk ? nblk : 1) * MB * (size_t)(dn ? dn : 1) * sizeof(float));
+    int32_t *BL = mcr_malloc_big((nblk ? nblk : 1) * MB * (size_t)(nc ? nc : 1) * sizeof(int32_t));
+    if (!BN || !BL) return free(BN), free(BL), MCR_NOMEM();
+#pragma omp parallel for schedule(static)
+    for (size_t bk = 0; bk < nblk; bk++) {
+        size_t j0 = bk * MB;
+        int nb = (int)(nr - j0 < MB ? nr - j0 : MB);
+        float *bn = BN + bk * MB * (size_t)dn;
+        int32_t *bl = BL + bk * MB * (size_t)nc;
+        for (int b = 0; b < nb; b++) {
+            for (int f = 0; f < dn; f++) bn[(size_t)f * MB + b] = R->N[(j0 + b) * dn + f];
+            for (int c = 0; c < nc; c++) bl[(size_t)c * MB + b] = R->L[(j0 + b) * nc + c];
+        }
+    }
+    long ntiles = (long)((nq + MQ - 1) / MQ);
+    int failed = 0;
+#pragma omp parallel
+    {
+        float *dd = malloc((size_t)MB * sizeof(float)), *best = malloc((size_t)MQ * k * sizeof(float));
+        int *out = malloc((size_t)MQ * k * sizeof(int)), cnt[MQ];
+        if (!dd || !best || !out) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic)
+        for (long tq = 0; tq < ntiles; tq++) {
+            if (!dd || !best || !out) continue;
+            size_t q0 = (size_t)tq * MQ;
+            int nqt = (int)(nq - q0 < MQ ? nq - q0 : MQ);
+            for (int a = 0; a < nqt; a++) cnt[a] = 0;
+            for (size_t bk = 0; bk < nblk; bk++) {
+                size_t j0 = bk * MB;
+                int nb = (int)(nr - j0 < MB ? nr - j0 : MB);
+                for (int a = 0; a < nqt; a++) {
+                    size_t q = q0 + (size_t)a;
+                    mixed_dist(Q->N + q * dn, Q->L + q * nc, BN + bk * MB * (size_t)dn, BL + bk * MB * (size_t)nc,
+                               dn, nc, nb, w, dd);
+                    float *bq = best + (size_t)a * k;
+                    int *oq = out + (size_t)a * k;
+                    for (int b = 0; b < nb; b++) {
+                        size_t j = j0 + (size_t)b;
+                        if (self && j == q) continue;
+                        if (cnt[a] == k && !(dd[b] < bq[k - 1])) continue; /* j ascending: ties keep the lower */
+                        knn_insert(bq, oq, &cnt[a], k, dd[b], (int)j);
+                    }
+                }
+            }
+            for (int a = 0; a < nqt; a++)
+                for (int c = 0; c < k; c++) {
+                    size_t q = q0 + (size_t)a;
+                    idx[q * k + c] = c < cnt[a] ? out[(size_t)a * k + c] : -1;
+                    if (dist) dist[q * k + c] = c < cnt[a] ? best[(size_t)a * k + c] : INFINITY;
+                }
+        }
+        free(dd), free(best), free(out);
+    }
+    free(BN), free(BL);
+    return failed ? MCR_NOMEM() : MCR_OK;
+}
+
 int mcr_nn_dist(const float *Q, size_t nq, const float *R, size_t nr, int D, double *out) {
     int *idx = malloc((nq ? nq : 1) * sizeof(int));
     if (!idx) return MCR_NOMEM();

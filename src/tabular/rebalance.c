@@ -226,14 +226,29 @@ static int augment_identifiers(const mcr_table *t, const mcr_augment_config *c, 
 typedef struct {
     mcr_encoder *enc;
     int d;
-    float *X;     /* [nrows, d] encoded rows, in the order of `rows` */
+    float *X;     /* [nrows, d] encoded rows, in the order of `rows` (dense mode) */
     int *is_cat;  /* [d] 1 for one-hot dims */
     int *feat_of; /* [d] encoder feature of each dim */
+    int compact;  /* wide one-hot: rows held as M (numeric dims + a level index per categorical) */
+    mcr_mixed M;  /* compact mode: the same rows */
 } encoded;
 
 static void encoded_free(encoded *e) {
     mcr_encoder_free(e->enc);
     free(e->X), free(e->is_cat), free(e->feat_of);
+    mcr_mixed_free(&e->M);
+}
+
+/* Compact rows when the one-hot blocks make the encoding at least twice as wide as one value
+ * per numeric dim and one level index per categorical (diabetes_130: 47 against 2,470 dims):
+ * neighbour searches then cost O(dn + nc) a pair, not O(d), and no n x d array is held. */
+static int encoding_is_wide(const mcr_encoder *enc) {
+    int dn = 0, nc = 0;
+    for (int a = 0; a < enc->nfeat; a++) {
+        if (enc->f[a].type == MCR_COL_CATEGORICAL) nc++;
+        else dn += 1 + (enc->f[a].moff >= 0);
+    }
+    return nc > 0 && 2 * (dn + nc) <= enc->d;
 }
 
 /* The encoder fitted on rows[0..nrows); e->X holds the encodings of xrows[0..nx) (the rows the
@@ -247,7 +262,10 @@ static int encode_rows_subset(const mcr_table *t, const size_t *rows, size_t nro
     e->is_cat = calloc((size_t)d, sizeof(int));
     e->feat_of = calloc((size_t)d, sizeof(int));
     if (!e->is_cat || !e->feat_of) return MCR_NOMEM();
-    if ((rc = mcr_encoder_transform_float(e->enc, t, xrows, nx, &e->X))) return rc;
+    e->compact = encoding_is_wide(e->enc);
+    if (e->compact) rc = mcr_encoder_transform_mixed(e->enc, t, xrows, nx, &e->M);
+    else rc = mcr_encoder_transform_float(e->enc, t, xrows, nx, &e->X);
+    if (rc) return rc;
     for (int a = 0; a < e->enc->nfeat; a++) {
         const mcr_encfeat *f = &e->enc->f[a];
         for (int k = 0; k < f->width; k++) {
@@ -285,41 +303,96 @@ static void smote_one(const encoded *e, const size_t *pos, const int *nn, int kk
         }
 }
 
+/* smote_one on compact rows: the same encoded row y[d] (numeric dims interpolated; a one-hot
+ * block gets 1 - gap at the base's level and gap at the neighbour's, or the neighbours' vote
+ * counts with nc_mode) */
+static void smote_one_mixed(const encoded *e, const size_t *pos, const int *nn, int kk, size_t base, int nb,
+                            double gap, int nc_mode, double *y) {
+    const mcr_mixed *M = &e->M;
+    int dn = M->dn, nc = M->nc;
+    const float *nbv = M->N + pos[base] * dn, *nnv = kk ? M->N + pos[nb] * dn : nbv;
+    const int32_t *lb = M->L + pos[base] * nc, *ln = kk ? M->L + pos[nb] * nc : lb;
+    memset(y, 0, (size_t)e->d * sizeof(double));
+    for (int q = 0; q < dn; q++) y[M->ndim[q]] = kk ? nbv[q] + gap * (nnv[q] - nbv[q]) : nbv[q];
+    for (int c = 0; c < nc; c++) {
+        double *yb = y + e->enc->f[M->cfeat[c]].offset;
+        if (kk == 0) {
+            if (lb[c] >= 0) yb[lb[c]] = 1;
+        } else if (nc_mode) {
+            for (int a = 0; a < kk; a++) {
+                int32_t l = M->L[pos[nn[base * kk + a]] * nc + c];
+                if (l >= 0) yb[l] += 1;
+            }
+        } else {
+            if (lb[c] >= 0) yb[lb[c]] += 1 - gap;
+            if (ln[c] >= 0) yb[ln[c]] += gap;
+        }
+    }
+}
+
+/* SMOTE-NC's weight of a categorical mismatch: the median of the numeric dims' standard
+ * deviations over the cell's rows, squared (1 without numeric dims) */
+static float nc_median_sd(const float *X, size_t m, int stride, const int *dims, int ndims) {
+    float *sds = malloc((size_t)(ndims ? ndims : 1) * sizeof(float));
+    if (!sds || !ndims) return free(sds), 1.0f;
+    for (int q = 0; q < ndims; q++) {
+        double s = 0, s2 = 0;
+        for (size_t i = 0; i < m; i++) {
+            double v = X[i * stride + dims[q]];
+            s += v, s2 += v * v;
+        }
+        double mean = s / m;
+        sds[q] = (float)sqrt(fmax(s2 / m - mean * mean, 0));
+    }
+    qsort(sds, (size_t)ndims, sizeof(float), mcr_cmp_float);
+    float med = ndims % 2 ? sds[ndims / 2] : 0.5f * (sds[ndims / 2 - 1] + sds[ndims / 2]);
+    free(sds);
+    return med;
+}
+
 /* Generate `add` rows for one cell (its rows' encodings at e->X[pos[i]]). base_counts: rows per
  * base row (ADASYN), or NULL for uniformly random base rows. */
 static int smote_cell(const encoded *e, const size_t *pos, size_t m, const size_t *base_counts,
                       size_t add, int k, int nc_mode, mcr_rng *r, mcr_table *syn, size_t first) {
-    int d = e->d;
+    int d = e->d, rc = MCR_OK;
     if (m == 0 || add == 0) return MCR_OK;
-    float *C = mcr_malloc_big(m * (size_t)d * sizeof(float));
     int kk = (int)(m - 1 < (size_t)k ? m - 1 : (size_t)k);
     int *nn = malloc(m * (size_t)(kk ? kk : 1) * sizeof(int));
-    if (!C || !nn) return free(C), free(nn), MCR_NOMEM();
-    for (size_t i = 0; i < m; i++) memcpy(C + i * d, e->X + pos[i] * d, (size_t)d * sizeof(float));
-    if (nc_mode) { /* SMOTE-NC: scale one-hot dims so that a mismatch adds med^2 */
-        int nnum = 0;
-        float *sds = malloc((size_t)d * sizeof(float) + 1);
-        for (int j = 0; j < d && sds; j++) {
-            if (e->is_cat[j]) continue;
-            double s = 0, s2 = 0;
-            for (size_t i = 0; i < m; i++) s += C[i * d + j], s2 += (double)C[i * d + j] * C[i * d + j];
-            double mean = s / m;
-            sds[nnum++] = (float)sqrt(fmax(s2 / m - mean * mean, 0));
+    if (!nn) return MCR_NOMEM();
+    if (e->compact) { /* the cell's compact rows; a level mismatch weighs 2 w: w = 1, or med^2 / 2 */
+        mcr_mixed C;
+        if ((rc = mcr_mixed_take(&e->M, pos, m, &C))) return free(nn), rc;
+        float w = 1;
+        if (nc_mode) {
+            int *dims = malloc((size_t)(C.dn ? C.dn : 1) * sizeof(int));
+            if (!dims) rc = MCR_NOMEM();
+            for (int q = 0; dims && q < C.dn; q++) dims[q] = q;
+            float med = dims ? nc_median_sd(C.N, m, C.dn, dims, C.dn) : 1;
+            free(dims);
+            w = med * med / 2;
         }
-        float med = 1;
-        if (sds && nnum) {
-            qsort(sds, (size_t)nnum, sizeof(float), mcr_cmp_float);
-            med = nnum % 2 ? sds[nnum / 2] : 0.5f * (sds[nnum / 2 - 1] + sds[nnum / 2]);
+        if (!rc && kk) rc = mcr_knn_mixed(&C, &C, w, kk, 1, nn, NULL);
+        mcr_mixed_free(&C);
+        if (rc) return free(nn), rc;
+    } else {
+        float *C = mcr_malloc_big(m * (size_t)d * sizeof(float));
+        if (!C) return free(nn), MCR_NOMEM();
+        for (size_t i = 0; i < m; i++) memcpy(C + i * d, e->X + pos[i] * d, (size_t)d * sizeof(float));
+        if (nc_mode) { /* SMOTE-NC: scale one-hot dims so that a mismatch adds med^2 */
+            int nnum = 0, *dims = malloc((size_t)d * sizeof(int));
+            for (int j = 0; dims && j < d; j++)
+                if (!e->is_cat[j]) dims[nnum++] = j;
+            float med = dims ? nc_median_sd(C, m, d, dims, nnum) : 1;
+            free(dims);
+            float sc = med / sqrtf(2.0f); /* two one-hot dims differ per mismatch: 2 (med^2/2) */
+            for (size_t i = 0; i < m; i++)
+                for (int j = 0; j < d; j++)
+                    if (e->is_cat[j]) C[i * d + j] *= sc;
         }
-        free(sds);
-        float sc = med / sqrtf(2.0f); /* two one-hot dims differ per mismatch: 2 (med^2/2) */
-        for (size_t i = 0; i < m; i++)
-            for (int j = 0; j < d; j++)
-                if (e->is_cat[j]) C[i * d + j] *= sc;
+        rc = kk ? mcr_knn(C, m, C, m, d, kk, 0, nn) : MCR_OK;
+        free(C);
+        if (rc) return free(nn), rc;
     }
-    int rc = kk ? mcr_knn(C, m, C, m, d, kk, 0, nn) : MCR_OK;
-    free(C);
-    if (rc) return free(nn), rc;
     /* the draws in order (base row, neighbour, gap: the stream of one row after another), then
      * the rows themselves in parallel: the same rows for any thread count */
     size_t *bases = malloc(add * sizeof(size_t));
@@ -351,7 +424,8 @@ static int smote_cell(const encoded *e, const size_t *pos, size_t m, const size_
             if (!buf) continue;
             size_t q0 = ch * CH, q1 = q0 + CH < add ? q0 + CH : add;
             for (size_t q = q0; q < q1; q++)
-                smote_one(e, pos, nn, kk, bases[q], nbs[q], gaps[q], nc_mode, buf + (q - q0) * d);
+                (e->compact ? smote_one_mixed : smote_one)(e, pos, nn, kk, bases[q], nbs[q], gaps[q], nc_mode,
+                                                          buf + (q - q0) * d);
             mcr_encoder_inverse_at(e->enc, buf, q1 - q0, syn, first + q0);
         }
         free(buf);
@@ -366,13 +440,19 @@ static int smote_cell(const encoded *e, const size_t *pos, size_t m, const size_
  * among its k nearest neighbours in all training rows (uniform if none has any). */
 static int adasyn_counts(const encoded *e, size_t nall, const int *lab, const size_t *pos, size_t m,
                          int k, size_t add, size_t *counts) {
-    int d = e->d, kk = (int)(nall - 1 < (size_t)k ? nall - 1 : (size_t)k);
+    int d = e->d, kk = (int)(nall - 1 < (size_t)k ? nall - 1 : (size_t)k), rc = MCR_OK;
     double *w = calloc(m ? m : 1, sizeof(double));
     int *nn = malloc(m * (size_t)(kk + 1) * sizeof(int));
-    float *Q = malloc(m * (size_t)d * sizeof(float) + 1);
-    if (!w || !nn || !Q) return free(w), free(nn), free(Q), MCR_NOMEM();
-    for (size_t i = 0; i < m; i++) memcpy(Q + i * d, e->X + pos[i] * d, (size_t)d * sizeof(float));
-    int rc = kk > 0 ? mcr_knn(Q, m, e->X, nall, d, kk + 1, -1, nn) : MCR_OK;
+    float *Q = e->compact ? NULL : malloc(m * (size_t)d * sizeof(float) + 1);
+    if (!w || !nn || (!e->compact && !Q)) return free(w), free(nn), free(Q), MCR_NOMEM();
+    if (e->compact) {
+        mcr_mixed QM;
+        if (!(rc = mcr_mixed_take(&e->M, pos, m, &QM)) && kk > 0) rc = mcr_knn_mixed(&QM, &e->M, 1, kk + 1, 0, nn, NULL);
+        mcr_mixed_free(&QM);
+    } else {
+        for (size_t i = 0; i < m; i++) memcpy(Q + i * d, e->X + pos[i] * d, (size_t)d * sizeof(float));
+        rc = kk > 0 ? mcr_knn(Q, m, e->X, nall, d, kk + 1, -1, nn) : MCR_OK;
+    }
     double sw = 0;
     for (size_t i = 0; i < m && !rc && kk > 0; i++) {
         int used = 0, other = 0;
@@ -516,9 +596,25 @@ static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, cons
         rc = MCR_NOMEM();
         goto done;
     }
-    if ((rc = mcr_encoder_transform_float(e.enc, t, order, nh, &H))) goto done;
-    if ((rc = mcr_encoder_transform_float(e.enc, syn, NULL, syn->nrows, &S))) goto done;
-    if ((rc = mcr_nn_dist(H, nh, e.X, nref, d, dh)) || (rc = mcr_nn_dist(S, syn->nrows, e.X, nref, d, ds))) goto done;
+    if (e.compact) { /* wide one-hot: distances on compact rows (one-hot dims unscaled: w = 1) */
+        mcr_mixed HM = {0}, SM = {0};
+        int *i1 = malloc((nh > syn->nrows ? nh : syn->nrows) * sizeof(int) + 1);
+        float *d1 = malloc((nh > syn->nrows ? nh : syn->nrows) * sizeof(float) + 1);
+        if (!i1 || !d1) rc = MCR_NOMEM();
+        if (!rc) rc = mcr_encoder_transform_mixed(e.enc, t, order, nh, &HM);
+        if (!rc) rc = mcr_encoder_transform_mixed(e.enc, syn, NULL, syn->nrows, &SM);
+        if (!rc) rc = mcr_knn_mixed(&HM, &e.M, 1, 1, 0, i1, d1);
+        for (size_t i = 0; !rc && i < nh; i++) dh[i] = sqrt((double)d1[i]);
+        if (!rc) rc = mcr_knn_mixed(&SM, &e.M, 1, 1, 0, i1, d1);
+        for (size_t i = 0; !rc && i < syn->nrows; i++) ds[i] = sqrt((double)d1[i]);
+        mcr_mixed_free(&HM), mcr_mixed_free(&SM), free(i1), free(d1);
+        if (rc) goto done;
+    } else {
+        if ((rc = mcr_encoder_transform_float(e.enc, t, order, nh, &H))) goto done;
+        if ((rc = mcr_encoder_transform_float(e.enc, syn, NULL, syn->nrows, &S))) goto done;
+        if ((rc = mcr_nn_dist(H, nh, e.X, nref, d, dh)) || (rc = mcr_nn_dist(S, syn->nrows, e.X, nref, d, ds)))
+            goto done;
+    }
     qsort(dh, nh, sizeof(double), mcr_cmp_double);
     *thr = mcr_quantile_sorted(dh, nh, 0.01);
     *close = 0;

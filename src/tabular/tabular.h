@@ -127,6 +127,25 @@ int mcr_encoder_transform_csr(const mcr_encoder *e, const mcr_table *t, const si
 /* rows r0 .. r1 - 1 as dense rows x[(r1 - r0) * d] */
 int mcr_csr_dense(const mcr_csr *m, size_t r0, size_t r1, float *x);
 void mcr_csr_free(mcr_csr *m);
+/* Encoded rows (interleaved layout) held compact for distances on wide one-hot data: the dn
+ * numeric dims (values and missing indicators, in dim order) as floats N[n, dn], and one encoded
+ * level index per categorical feature L[n, nc] (-1: no level, an all-zero block). ndim[dn] is
+ * the encoded dim of each numeric dim, cfeat[nc] the encoder feature of each level column. The
+ * one-hot rows' squared distance, one-hot dims scaled by s, is that of N plus s^2 times 2 per
+ * categorical whose levels differ (1 where one side has none): see mcr_knn_mixed. */
+typedef struct mcr_mixed {
+    size_t n;
+    int dn, nc;
+    float *N;   /* [n, dn] */
+    int32_t *L; /* [n, nc] */
+    int *ndim;  /* [dn] */
+    int *cfeat; /* [nc] */
+} mcr_mixed;
+int mcr_encoder_transform_mixed(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
+                                mcr_mixed *out);
+/* rows[0..n) of m (NULL: all) into a new mixed set sharing m's layout */
+int mcr_mixed_take(const mcr_mixed *m, const size_t *rows, size_t n, mcr_mixed *out);
+void mcr_mixed_free(mcr_mixed *m);
 double mcr_quantile_forward(const mcr_encfeat *f, double x);
 double mcr_quantile_inverse(const mcr_encfeat *f, double z);
 
@@ -143,6 +162,13 @@ int mcr_table_take(const mcr_table *t, const size_t *rows, size_t n, mcr_table *
  * references leave -1. */
 int mcr_knn(const float *Q, size_t nq, const float *R, size_t nr, int D, int k, long self_offset,
             int *idx);
+/* knn.c: the same on compact rows (mcr_mixed): squared distance = sum of squared numeric
+ * differences + w * (2 per categorical whose levels differ, 1 where one side has no level), the
+ * one-hot encoding's with its dims scaled by sqrt(w). O(nq * nr * (dn + nc)), however many
+ * levels. With self (Q == R), row q never counts itself. Ties go to the lower reference index;
+ * the same result for any thread count. idx [nq, k] (-1 past the references); dist [nq, k]
+ * (squared distances) when not NULL. */
+int mcr_knn_mixed(const mcr_mixed *Q, const mcr_mixed *R, float w, int k, int self, int *idx, float *dist);
 /* Euclidean distance of each query row to its nearest reference row: out[nq]. */
 int mcr_nn_dist(const float *Q, size_t nq, const float *R, size_t nr, int D, double *out);
 

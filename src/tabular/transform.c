@@ -640,6 +640,76 @@ int mcr_csr_dense(const mcr_csr *m, size_t r0, size_t r1, float *x) {
     return MCR_OK;
 }
 
+void mcr_mixed_free(mcr_mixed *m) {
+    if (!m) return;
+    free(m->N), free(m->L), free(m->ndim), free(m->cfeat);
+    memset(m, 0, sizeof *m);
+}
+
+static int mixed_alloc(mcr_mixed *m, size_t n, int dn, int nc) {
+    memset(m, 0, sizeof *m);
+    m->n = n, m->dn = dn, m->nc = nc;
+    m->N = mcr_malloc_big((n ? n : 1) * (size_t)(dn ? dn : 1) * sizeof(float));
+    m->L = mcr_malloc_big((n ? n : 1) * (size_t)(nc ? nc : 1) * sizeof(int32_t));
+    m->ndim = malloc((size_t)(dn ? dn : 1) * sizeof(int));
+    m->cfeat = malloc((size_t)(nc ? nc : 1) * sizeof(int));
+    if (!m->N || !m->L || !m->ndim || !m->cfeat) return mcr_mixed_free(m), MCR_NOMEM();
+    return MCR_OK;
+}
+
+int mcr_encoder_transform_mixed(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
+                                mcr_mixed *out) {
+    MCR_ASSERT(!e->split);
+    int dn = 0, nc = 0, rc;
+    for (int a = 0; a < e->nfeat; a++) {
+        if ((rc = check_col(&e->f[a], &t->cols[e->f[a].col], -1))) return rc;
+        if (e->f[a].type == MCR_COL_CATEGORICAL) nc++;
+        else dn += 1 + (e->f[a].moff >= 0);
+    }
+    if ((rc = mixed_alloc(out, n, dn, nc))) return rc;
+    for (int a = 0, q = 0, c = 0; a < e->nfeat; a++) {
+        const mcr_encfeat *f = &e->f[a];
+        if (f->type == MCR_COL_CATEGORICAL) out->cfeat[c++] = a;
+        else {
+            out->ndim[q++] = f->offset;
+            if (f->moff >= 0) out->ndim[q++] = f->moff;
+        }
+    }
+    for (int a = 0, q = 0, c = 0; a < e->nfeat; a++) {
+        const mcr_encfeat *f = &e->f[a];
+        const mcr_column *col = &t->cols[f->col];
+        for (size_t r = 0; r < n; r++) {
+            size_t i = rows ? rows[r] : r;
+            if (f->type == MCR_COL_CATEGORICAL) {
+                int code = col->cat[i];
+                if ((rc = check_col(f, col, code))) return mcr_mixed_free(out), rc;
+                out->L[r * nc + c] = cat_index(f, code);
+            } else {
+                double v = col->num[i];
+                int miss = isnan(v);
+                out->N[r * dn + q] = (float)(miss ? f->fill : encode_num(f, v));
+                if (f->moff >= 0) out->N[r * dn + q + 1] = (float)miss;
+            }
+        }
+        if (f->type == MCR_COL_CATEGORICAL) c++;
+        else q += 1 + (f->moff >= 0);
+    }
+    return MCR_OK;
+}
+
+int mcr_mixed_take(const mcr_mixed *m, const size_t *rows, size_t n, mcr_mixed *out) {
+    int rc = mixed_alloc(out, n, m->dn, m->nc);
+    if (rc) return rc;
+    memcpy(out->ndim, m->ndim, (size_t)m->dn * sizeof(int));
+    memcpy(out->cfeat, m->cfeat, (size_t)m->nc * sizeof(int));
+    for (size_t r = 0; r < n; r++) {
+        size_t i = rows ? rows[r] : r;
+        memcpy(out->N + r * m->dn, m->N + i * m->dn, (size_t)m->dn * sizeof(float));
+        memcpy(out->L + r * m->nc, m->L + i * m->nc, (size_t)m->nc * sizeof(int32_t));
+    }
+    return MCR_OK;
+}
+
 /* ------------------------------------------------------------------ model file section */
 /* The encoder (ENCD): nfeat i32, d i32, split i32, then per feature: col, type, kind, nq i32,
  * q f64[nq] (numeric), mean, sd, lo, hi, fill f64, has_missing, all_missing, nlevels i32, and

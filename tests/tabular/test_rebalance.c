@@ -194,6 +194,129 @@ static void test_knn_brute_force(void) {
     knn_case(3, 3, 4, 5, 1, 0);        /* fewer rows than k: -1 left */
 }
 
+/* mcr_knn_mixed against brute force on the one-hot rows themselves: nq queries, nr references,
+ * dn numeric dims, nc categoricals of `lev` levels (some rows with no level), one-hot dims scaled
+ * by sqrt(w); the neighbours' distances equal the k smallest, no row is its own neighbour with
+ * self, and one thread gives the same lists */
+static void knn_mixed_case(int nq, int nr, int dn, int nc, int lev, int k, int self, float w) {
+    mcr_rng r;
+    mcr_rng_seed(&r, (uint64_t)(nq * 31 + nr + dn), 0);
+    mcr_mixed Q = {.n = (size_t)nq, .dn = dn, .nc = nc}, R;
+    Q.N = malloc(sizeof(float) * nq * dn + 1), Q.L = malloc(sizeof(int32_t) * nq * nc + 1);
+    for (int i = 0; i < nq * dn; i++) Q.N[i] = (float)mcr_rng_normal(&r);
+    for (int i = 0; i < nq * nc; i++) Q.L[i] = mcr_rng_uniform(&r) < 0.1 ? -1 : (int32_t)mcr_rng_below(&r, (uint64_t)lev);
+    if (self) R = Q;
+    else {
+        R = (mcr_mixed){.n = (size_t)nr, .dn = dn, .nc = nc};
+        R.N = malloc(sizeof(float) * nr * dn + 1), R.L = malloc(sizeof(int32_t) * nr * nc + 1);
+        for (int i = 0; i < nr * dn; i++) R.N[i] = (float)mcr_rng_normal(&r);
+        for (int i = 0; i < nr * nc; i++) R.L[i] = (int32_t)mcr_rng_below(&r, (uint64_t)lev) - (i % 17 == 0);
+    }
+    int D = dn + nc * lev, *idx = malloc(sizeof(int) * nq * k), *idx1 = malloc(sizeof(int) * nq * k), bad = 0,
+        selfhit = 0;
+    float *dist = malloc(sizeof(float) * nq * k);
+    /* the dense one-hot rows, scaled */
+    double *XQ = calloc((size_t)nq * D, sizeof(double)), *XR = calloc((size_t)nr * D, sizeof(double));
+    for (int pass = 0; pass < 2; pass++) {
+        const mcr_mixed *M = pass ? &R : &Q;
+        double *X = pass ? XR : XQ;
+        for (size_t i = 0; i < M->n; i++) {
+            for (int f = 0; f < dn; f++) X[i * D + f] = M->N[i * dn + f];
+            for (int c = 0; c < nc; c++)
+                if (M->L[i * nc + c] >= 0) X[i * D + dn + c * lev + M->L[i * nc + c]] = sqrt(w);
+        }
+    }
+    CHECK(mcr_knn_mixed(&Q, &R, w, k, self, idx, dist) == 0, "knn_mixed: %s", mcr_last_error());
+    double *best = malloc(sizeof(double) * k);
+    for (int q = 0; q < nq; q++) {
+        for (int a = 0; a < k; a++) best[a] = INFINITY;
+        for (int j = 0; j < nr; j++) {
+            if (self && j == q) continue;
+            double s = 0;
+            for (int d = 0; d < D; d++) s += (XQ[q * D + d] - XR[j * D + d]) * (XQ[q * D + d] - XR[j * D + d]);
+            for (int a = 0; a < k; a++)
+                if (s < best[a]) {
+                    for (int b2 = k - 1; b2 > a; b2--) best[b2] = best[b2 - 1];
+                    best[a] = s;
+                    break;
+                }
+        }
+        for (int a = 0; a < k; a++) {
+            int j = idx[q * k + a];
+            if (j < 0 || isinf(best[a])) {
+                bad += (j < 0) != isinf(best[a]);
+                continue;
+            }
+            selfhit += self && j == q;
+            double s = 0;
+            for (int d = 0; d < D; d++) s += (XQ[q * D + d] - XR[j * D + d]) * (XQ[q * D + d] - XR[j * D + d]);
+            if (fabs(s - best[a]) > 1e-4 * (1 + best[a]) || fabs(dist[q * k + a] - s) > 1e-4 * (1 + s)) bad++;
+        }
+    }
+    CHECK(bad == 0 && selfhit == 0, "mixed %d x %d (self %d): %d neighbours differ from brute force, %d self", nq,
+          nr, self, bad, selfhit);
+    int th = mcr_get_threads();
+    mcr_set_threads(1);
+    CHECK(mcr_knn_mixed(&Q, &R, w, k, self, idx1, NULL) == 0, "knn_mixed 1 thread");
+    mcr_set_threads(th);
+    CHECK(memcmp(idx, idx1, sizeof(int) * nq * k) == 0, "mixed: 1 vs %d threads differ", th);
+    free(best), free(idx), free(idx1), free(dist), free(XQ), free(XR);
+    free(Q.N), free(Q.L);
+    if (!self) free(R.N), free(R.L);
+}
+
+static void test_knn_mixed(void) {
+    knn_mixed_case(300, 517, 3, 4, 9, 5, 0, 1.0f);   /* ragged reference blocks, missing levels */
+    knn_mixed_case(700, 700, 2, 6, 40, 5, 1, 0.3f);  /* self (SMOTE-NC's weight), many levels */
+    knn_mixed_case(200, 200, 0, 3, 3, 6, 1, 1.0f);   /* categoricals only: many exact ties */
+    knn_mixed_case(4, 4, 2, 1, 5, 5, 1, 1.0f);       /* fewer rows than k */
+}
+
+/* a wide table (a 60-level categorical beside one numeric) takes the compact path: SMOTE-NC's
+ * rows keep the class's own levels (the neighbours' vote) and numerics on the segment's range */
+static void test_smote_wide(void) {
+    char *buf = malloc(200000), *p = buf;
+    p += sprintf(p, "x,c,y\n");
+    mcr_rng r;
+    mcr_rng_seed(&r, 4, 0);
+    for (int i = 0; i < 1200; i++) {
+        int y = i % 6 == 0;
+        /* minority rows use levels 0..9 only, the majority all 60 */
+        int c = y ? (int)mcr_rng_below(&r, 10) : (int)mcr_rng_below(&r, 60);
+        p += sprintf(p, "%.3f,L%d,%d\n", mcr_rng_normal(&r) + 2 * y, c, y);
+    }
+    mcr_table *t = NULL;
+    CHECK(mcr_table_read_csv_mem(buf, (size_t)(p - buf), "wide.csv", NULL, &t) == 0, "%s", mcr_last_error());
+    free(buf);
+    if (!t) return;
+    const mcr_aug_method ms[] = {MCR_AUG_SMOTE, MCR_AUG_SMOTENC, MCR_AUG_ADASYN};
+    for (int m = 0; m < 3; m++) {
+        mcr_augment_config c;
+        mcr_augment_config_default(&c);
+        c.target = "y";
+        c.method = ms[m];
+        c.seed = 3;
+        mcr_table *o = NULL;
+        size_t ns = 0;
+        int rc = mcr_augment(t, NULL, 0, &c, &o, &ns);
+        CHECK(rc == 0 && o && ns == 800, "%s", mcr_last_error());
+        if (!o) continue;
+        size_t bad = 0, syn = 0;
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < t->nrows; i++)
+            if (!strcmp(t->cols[2].levels[t->cols[2].cat[i]], "1")) lo = fmin(lo, t->cols[0].num[i]), hi = fmax(hi, t->cols[0].num[i]);
+        for (size_t i = t->nrows; i < o->nrows; i++, syn++) {
+            const char *lv = o->cols[1].levels[o->cols[1].cat[i]];
+            int lev = atoi(lv + 1);
+            bad += lev >= 10 || o->cols[0].num[i] < lo - 1e-9 || o->cols[0].num[i] > hi + 1e-9;
+        }
+        CHECK(syn == 800 && bad == 0, "method %d: %zu synthetic rows, %zu outside the minority's levels or range",
+              m, syn, bad);
+        mcr_table_free(o);
+    }
+    mcr_table_free(t);
+}
+
 static void test_bad_config(void) {
     mcr_table *t = data();
     mcr_augment_config c;
@@ -474,6 +597,8 @@ int main(void) {
     TEST(test_identifiers_never_synthesised);
     TEST(test_smote_on_segments);
     TEST(test_knn_brute_force);
+    TEST(test_knn_mixed);
+    TEST(test_smote_wide);
     TEST(test_bad_config);
     TEST(test_integer_groups);
     return DONE();
