@@ -311,9 +311,9 @@ done:
 
 /* ---- privacy ------------------------------------------------------------------------------ */
 typedef struct {
-    float *Xref;        /* encoded training reference rows [nref, d] */
+    mcr_nnref ref;      /* encoded training reference rows (dense, or compact when wide) */
     size_t nref;
-    float *Xsyn;        /* encoded synthetic reference rows [nsyn, d] */
+    mcr_nnref syn;      /* encoded synthetic reference rows */
     size_t nsyn;
     char *copy;         /* [ns] 1: synthetic row s equals a training row */
 } privacy_ctx;
@@ -348,12 +348,9 @@ static int dcr(const mcr_encoder *e, const unioned *u, const privacy_ctx *p, con
     for (int k = 0; k < MCR_NQ; k++) qs[k] = NAN;
     *dist = NULL;
     if (n == 0 || p->nref == 0) return MCR_OK;
-    float *X = NULL;
     double *dd = malloc(n * sizeof(double));
     if (!dd) return MCR_NOMEM();
-    int rc = mcr_encoder_transform_float(e, u->U, q, n, &X);
-    if (!rc) rc = mcr_nn_dist(X, n, p->Xref, p->nref, e->d, dd);
-    free(X);
+    int rc = mcr_nnref_dist(e, u->U, q, n, &p->ref, dd);
     if (rc) return free(dd), rc;
     qsort(dd, n, sizeof(double), mcr_cmp_double);
     for (int k = 0; k < MCR_NQ; k++) qs[k] = mcr_quantile_sorted(dd, n, QS[k]);
@@ -436,7 +433,6 @@ static int privacy_scope(const mcr_encoder *e, const unioned *u, const privacy_c
         size_t *rows = malloc((nrs + nhs) * sizeof(size_t));
         int *lab = malloc(2 * n * sizeof(int));
         double *sco = malloc(2 * n * sizeof(double));
-        float *X = NULL;
         if (!rows || !lab || !sco) rc = MCR_NOMEM();
         if (!rc) {
             mcr_rng r;
@@ -445,8 +441,7 @@ static int privacy_scope(const mcr_encoder *e, const unioned *u, const privacy_c
             subsample(hs, nhs, n, &r, rows + n); /* overwrites the unused tail of the first */
         }
         for (size_t i = 0; !rc && i < n; i++) lab[i] = 1, lab[n + i] = 0;
-        if (!rc) rc = mcr_encoder_transform_float(e, u->U, rows, 2 * n, &X);
-        if (!rc) rc = mcr_nn_dist(X, 2 * n, p->Xsyn, p->nsyn, e->d, sco);
+        if (!rc) rc = mcr_nnref_dist(e, u->U, rows, 2 * n, &p->syn, sco);
         if (!rc) {
             for (size_t i = 0; i < 2 * n; i++) sco[i] = -sco[i];
             sc->mia_auroc = mcr_auroc(sco, lab, 2 * n);
@@ -456,7 +451,7 @@ static int privacy_scope(const mcr_encoder *e, const unioned *u, const privacy_c
                 sc->mia_hi = fmin(1, sc->mia_auroc + 1.96 * se);
             }
         }
-        free(rows), free(lab), free(sco), free(X);
+        free(rows), free(lab), free(sco);
     }
     return rc;
 }
@@ -846,9 +841,9 @@ int mcr_assess(const mcr_table *real, const mcr_table *synth, const mcr_assess_c
         say(c, "privacy: exact copies and reference sets (%zu training, %zu synthetic rows)", u.nr, u.ns);
         if ((rc = mark_copies(&u, pv.copy))) goto fail;
         pv.nref = pick_rows(U, 0, u.nr, -1, 0, 4 * c->max_rows, &r, tmp);
-        if ((rc = mcr_encoder_transform_float(e, U, tmp, pv.nref, &pv.Xref))) goto fail;
+        if ((rc = mcr_nnref_make(e, U, tmp, pv.nref, &pv.ref))) goto fail;
         pv.nsyn = pick_rows(U, u.nr, u.nr + u.ns, -1, 0, 4 * c->max_rows, &r, tmp);
-        if ((rc = mcr_encoder_transform_float(e, U, tmp, pv.nsyn, &pv.Xsyn))) goto fail;
+        if ((rc = mcr_nnref_make(e, U, tmp, pv.nsyn, &pv.syn))) goto fail;
         res->nref_train = pv.nref, res->nref_synth = pv.nsyn;
     }
     for (int s = 0; s < res->nscopes && !rc; s++) rc = assess_scope(c, res, &u, &pv, e, &r, s, rs, ss, hs, tmp);
@@ -878,7 +873,7 @@ fail:
 done:
     mcr_table_free(u.U), mcr_table_free(u.R), mcr_table_free(u.S);
     mcr_encoder_free(e);
-    free(pv.Xref), free(pv.Xsyn), free(pv.copy), free(rs), free(ss), free(hs), free(tmp);
+    mcr_nnref_free(&pv.ref), mcr_nnref_free(&pv.syn), free(pv.copy), free(rs), free(ss), free(hs), free(tmp);
     *out = res;
     return rc;
 }

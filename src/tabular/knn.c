@@ -339,6 +339,36 @@ int mcr_knn_mixed(const mcr_mixed *Q, const mcr_mixed *R, float w, int k, int se
     return failed ? MCR_NOMEM() : MCR_OK;
 }
 
+int mcr_nnref_make(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n, mcr_nnref *out) {
+    memset(out, 0, sizeof *out);
+    out->compact = mcr_encoder_is_wide(e), out->n = n, out->d = e->d;
+    return out->compact ? mcr_encoder_transform_mixed(e, t, rows, n, &out->M)
+                        : mcr_encoder_transform_float(e, t, rows, n, &out->X);
+}
+
+void mcr_nnref_free(mcr_nnref *r) {
+    free(r->X);
+    mcr_mixed_free(&r->M);
+    memset(r, 0, sizeof *r);
+}
+
+int mcr_nnref_dist(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n, const mcr_nnref *ref,
+                   double *out) {
+    mcr_nnref q;
+    int rc = mcr_nnref_make(e, t, rows, n, &q);
+    if (rc) return rc;
+    if (!ref->compact) rc = mcr_nn_dist(q.X, n, ref->X, ref->n, ref->d, out);
+    else {
+        int *i1 = malloc((n ? n : 1) * sizeof(int));
+        float *d1 = malloc((n ? n : 1) * sizeof(float));
+        rc = i1 && d1 ? mcr_knn_mixed(&q.M, &ref->M, 1, 1, 0, i1, d1) : MCR_NOMEM();
+        for (size_t i = 0; !rc && i < n; i++) out[i] = sqrt((double)d1[i]);
+        free(i1), free(d1);
+    }
+    mcr_nnref_free(&q);
+    return rc;
+}
+
 int mcr_nn_dist(const float *Q, size_t nq, const float *R, size_t nr, int D, double *out) {
     int *idx = malloc((nq ? nq : 1) * sizeof(int));
     if (!idx) return MCR_NOMEM();

@@ -239,18 +239,6 @@ static void encoded_free(encoded *e) {
     mcr_mixed_free(&e->M);
 }
 
-/* Compact rows when the one-hot blocks make the encoding at least twice as wide as one value
- * per numeric dim and one level index per categorical (diabetes_130: 47 against 2,470 dims):
- * neighbour searches then cost O(dn + nc) a pair, not O(d), and no n x d array is held. */
-static int encoding_is_wide(const mcr_encoder *enc) {
-    int dn = 0, nc = 0;
-    for (int a = 0; a < enc->nfeat; a++) {
-        if (enc->f[a].type == MCR_COL_CATEGORICAL) nc++;
-        else dn += 1 + (enc->f[a].moff >= 0);
-    }
-    return nc > 0 && 2 * (dn + nc) <= enc->d;
-}
-
 /* The encoder fitted on rows[0..nrows); e->X holds the encodings of xrows[0..nx) (the rows the
  * caller needs, in that order). */
 static int encode_rows_subset(const mcr_table *t, const size_t *rows, size_t nrows, const size_t *xrows,
@@ -262,7 +250,7 @@ static int encode_rows_subset(const mcr_table *t, const size_t *rows, size_t nro
     e->is_cat = calloc((size_t)d, sizeof(int));
     e->feat_of = calloc((size_t)d, sizeof(int));
     if (!e->is_cat || !e->feat_of) return MCR_NOMEM();
-    e->compact = encoding_is_wide(e->enc);
+    e->compact = mcr_encoder_is_wide(e->enc);
     if (e->compact) rc = mcr_encoder_transform_mixed(e->enc, t, xrows, nx, &e->M);
     else rc = mcr_encoder_transform_float(e->enc, t, xrows, nx, &e->X);
     if (rc) return rc;
@@ -587,7 +575,6 @@ static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, cons
     size_t nh = nrows / 5, nref = nrows - nh;
     encoded e;
     int rc = encode_rows(t, order + nh, nref, cols, nc, &e);
-    float *H = NULL, *S = NULL;
     double *dh = NULL, *ds = NULL;
     if (rc) goto done;
     int d = e.d;
@@ -596,23 +583,10 @@ static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, cons
         rc = MCR_NOMEM();
         goto done;
     }
-    if (e.compact) { /* wide one-hot: distances on compact rows (one-hot dims unscaled: w = 1) */
-        mcr_mixed HM = {0}, SM = {0};
-        int *i1 = malloc((nh > syn->nrows ? nh : syn->nrows) * sizeof(int) + 1);
-        float *d1 = malloc((nh > syn->nrows ? nh : syn->nrows) * sizeof(float) + 1);
-        if (!i1 || !d1) rc = MCR_NOMEM();
-        if (!rc) rc = mcr_encoder_transform_mixed(e.enc, t, order, nh, &HM);
-        if (!rc) rc = mcr_encoder_transform_mixed(e.enc, syn, NULL, syn->nrows, &SM);
-        if (!rc) rc = mcr_knn_mixed(&HM, &e.M, 1, 1, 0, i1, d1);
-        for (size_t i = 0; !rc && i < nh; i++) dh[i] = sqrt((double)d1[i]);
-        if (!rc) rc = mcr_knn_mixed(&SM, &e.M, 1, 1, 0, i1, d1);
-        for (size_t i = 0; !rc && i < syn->nrows; i++) ds[i] = sqrt((double)d1[i]);
-        mcr_mixed_free(&HM), mcr_mixed_free(&SM), free(i1), free(d1);
-        if (rc) goto done;
-    } else {
-        if ((rc = mcr_encoder_transform_float(e.enc, t, order, nh, &H))) goto done;
-        if ((rc = mcr_encoder_transform_float(e.enc, syn, NULL, syn->nrows, &S))) goto done;
-        if ((rc = mcr_nn_dist(H, nh, e.X, nref, d, dh)) || (rc = mcr_nn_dist(S, syn->nrows, e.X, nref, d, ds)))
+    { /* the 80% as the reference (dense, or compact for a wide encoding) */
+        mcr_nnref ref = {.compact = e.compact, .n = nref, .d = d, .X = e.X, .M = e.M};
+        if ((rc = mcr_nnref_dist(e.enc, t, order, nh, &ref, dh)) ||
+            (rc = mcr_nnref_dist(e.enc, syn, NULL, syn->nrows, &ref, ds)))
             goto done;
     }
     qsort(dh, nh, sizeof(double), mcr_cmp_double);
@@ -621,7 +595,7 @@ static int dcr_report(const mcr_table *t, const size_t *rows, size_t nrows, cons
     for (size_t i = 0; i < syn->nrows; i++) *close += ds[i] < *thr;
 done:
     encoded_free(&e);
-    free(cols), free(order), free(H), free(S), free(dh), free(ds);
+    free(cols), free(order), free(dh), free(ds);
     return rc;
 }
 

@@ -141,6 +141,9 @@ typedef struct mcr_mixed {
     int *ndim;  /* [dn] */
     int *cfeat; /* [nc] */
 } mcr_mixed;
+/* 1 when one-hot blocks make the encoding at least twice as wide as one value per numeric dim
+ * and one level index per categorical: then compact rows (mcr_mixed) pay for distances */
+int mcr_encoder_is_wide(const mcr_encoder *e);
 int mcr_encoder_transform_mixed(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
                                 mcr_mixed *out);
 /* rows[0..n) of m (NULL: all) into a new mixed set sharing m's layout */
@@ -169,6 +172,20 @@ int mcr_knn(const float *Q, size_t nq, const float *R, size_t nr, int D, int k, 
  * the same result for any thread count. idx [nq, k] (-1 past the references); dist [nq, k]
  * (squared distances) when not NULL. */
 int mcr_knn_mixed(const mcr_mixed *Q, const mcr_mixed *R, float w, int k, int self, int *idx, float *dist);
+/* Reference rows for nearest-row distances (DCR, membership inference): dense float rows, or
+ * compact ones when the encoding is wide (mcr_encoder_is_wide). mcr_nnref_dist: the Euclidean
+ * distance of each of rows[0..n) of t (NULL: the first n) to its nearest reference row. */
+typedef struct mcr_nnref {
+    int compact;
+    size_t n;
+    int d;
+    float *X;    /* dense: [n, d] */
+    mcr_mixed M; /* compact */
+} mcr_nnref;
+int mcr_nnref_make(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n, mcr_nnref *out);
+int mcr_nnref_dist(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n, const mcr_nnref *ref,
+                   double *out);
+void mcr_nnref_free(mcr_nnref *r);
 /* Euclidean distance of each query row to its nearest reference row: out[nq]. */
 int mcr_nn_dist(const float *Q, size_t nq, const float *R, size_t nr, int D, double *out);
 

@@ -657,6 +657,15 @@ static int mixed_alloc(mcr_mixed *m, size_t n, int dn, int nc) {
     return MCR_OK;
 }
 
+int mcr_encoder_is_wide(const mcr_encoder *e) {
+    int dn = 0, nc = 0;
+    for (int a = 0; a < e->nfeat; a++) {
+        if (e->f[a].type == MCR_COL_CATEGORICAL) nc++;
+        else dn += 1 + (e->f[a].moff >= 0);
+    }
+    return !e->split && nc > 0 && 2 * (dn + nc) <= e->d;
+}
+
 int mcr_encoder_transform_mixed(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
                                 mcr_mixed *out) {
     MCR_ASSERT(!e->split);

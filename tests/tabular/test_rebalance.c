@@ -317,6 +317,51 @@ static void test_smote_wide(void) {
     mcr_table_free(t);
 }
 
+/* nearest-row distances of a wide table (DCR, membership inference) by compact rows equal the
+ * dense one-hot rows' (mcr_nn_dist), missing values and unseen-in-reference levels included */
+static void test_nnref_wide(void) {
+    char *buf = malloc(100000), *p = buf;
+    p += sprintf(p, "x,z,c,d\n");
+    mcr_rng r;
+    mcr_rng_seed(&r, 8, 0);
+    for (int i = 0; i < 600; i++) {
+        if (i % 13 == 0) p += sprintf(p, ",");
+        else p += sprintf(p, "%.3f,", mcr_rng_normal(&r));
+        p += sprintf(p, "%.2f,L%d,", mcr_rng_normal(&r), (int)mcr_rng_below(&r, 40));
+        if (i % 7 == 0) p += sprintf(p, "\n");
+        else p += sprintf(p, "M%d\n", (int)mcr_rng_below(&r, 25));
+    }
+    mcr_table *t = NULL;
+    CHECK(mcr_table_read_csv_mem(buf, (size_t)(p - buf), "w.csv", NULL, &t) == 0, "%s", mcr_last_error());
+    free(buf);
+    if (!t) return;
+    int cols[4] = {0, 1, 2, 3};
+    size_t ref[400], qr[200];
+    for (int i = 0; i < 400; i++) ref[i] = (size_t)i;
+    for (int i = 0; i < 200; i++) qr[i] = (size_t)(400 + i);
+    mcr_encoder *e = NULL;
+    CHECK(mcr_encoder_fit(t, cols, 4, NULL, 0, MCR_NUM_STANDARD, &e) == 0, "fit");
+    if (!e) return mcr_table_free(t);
+    CHECK(mcr_encoder_is_wide(e), "a 40- and a 25-level column beside two numerics: wide (d = %d)", e->d);
+    mcr_nnref R;
+    double dc[200], dd[200];
+    float *XR = NULL, *XQ = NULL;
+    int rc = mcr_nnref_make(e, t, ref, 400, &R);
+    CHECK(rc == 0 && R.compact, "nnref compact");
+    if (!rc) rc = mcr_nnref_dist(e, t, qr, 200, &R, dc);
+    if (!rc) rc = mcr_encoder_transform_float(e, t, ref, 400, &XR);
+    if (!rc) rc = mcr_encoder_transform_float(e, t, qr, 200, &XQ);
+    if (!rc) rc = mcr_nn_dist(XQ, 200, XR, 400, e->d, dd);
+    CHECK(rc == 0, "%s", mcr_last_error());
+    double err = 0;
+    for (int i = 0; !rc && i < 200; i++) err = fmax(err, fabs(dc[i] - dd[i]));
+    CHECK(err < 1e-4, "compact vs dense nearest distances: max abs diff %g", err);
+    free(XR), free(XQ);
+    mcr_nnref_free(&R);
+    mcr_encoder_free(e);
+    mcr_table_free(t);
+}
+
 static void test_bad_config(void) {
     mcr_table *t = data();
     mcr_augment_config c;
@@ -599,6 +644,7 @@ int main(void) {
     TEST(test_knn_brute_force);
     TEST(test_knn_mixed);
     TEST(test_smote_wide);
+    TEST(test_nnref_wide);
     TEST(test_bad_config);
     TEST(test_integer_groups);
     return DONE();
