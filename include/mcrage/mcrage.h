@@ -1015,7 +1015,7 @@ typedef struct mcr_iquality_config {
     void *progress_ctx;
 } mcr_iquality_config;
 typedef struct mcr_iquality_group {
-    const char *name;            /* the label's level name, or "all"                          */
+    char *name;                  /* the label's level name, or "all"                          */
     size_t n_real_train, n_real_test, n_synth;
     double acc_real, acc_synth, acc_tstr; /* NaN where there are no images (or no TSTR)        */
     double tv, w1;               /* intensity histogram distances                             */
