@@ -517,6 +517,9 @@ static int image_quality(int argc, char **argv) {
         }
     }
     if (optind != argc - 2) return cli_usage(cmd, "expects REAL and SYNTH (.npz or manifest .csv)");
+    for (int k = 0; k < c.cnn.nstages; k++)
+        if (c.cnn.widths[k] % c.cnn.groups)
+            return cli_usage(cmd, "--widths: %d is not divisible by %d (GroupNorm groups)", c.cnn.widths[k], c.cnn.groups);
     mcr_set_threads(threads);
     c.progress = quality_say;
     c.progress_ctx = quiet ? NULL : (void *)cmd;
@@ -527,8 +530,7 @@ static int image_quality(int argc, char **argv) {
     if (!rc) rc = mcr_image_quality(real, synth, &c, &q);
     mcr_imageset_free(real);
     mcr_imageset_free(synth);
-    if (rc == MCR_EINVAL) return cli_usage(cmd, "%s", cli_error());
-    if (rc) return cli_fail(cmd, rc);
+    if (rc) return cli_fail(cmd, rc); /* data that do not fit together: exit 2 */
     if (!json || strcmp(json, "-")) rc = mcr_iquality_print(q, stdout);
     if (!rc && json) rc = cli_write_json(json, (int (*)(const void *, FILE *))mcr_iquality_write_json, q);
     mcr_iquality_free(q);
