@@ -44,7 +44,7 @@ static void config(mcr_iquality_config *c) {
 }
 
 static void test_quality_same_process(void) {
-    mcr_imageset *real = squares(256, 160, 1, 0, 0), *syn = squares(160, 160, 2, 0, 0);
+    mcr_imageset *real = squares(192, 120, 1, 0, 0), *syn = squares(120, 120, 2, 0, 0);
     mcr_iquality_config c;
     config(&c);
     mcr_iquality *q = NULL;
@@ -53,13 +53,13 @@ static void test_quality_same_process(void) {
     if (q) {
         const mcr_iquality_group *all = &q->group[2];
         CHECK(q->ngroups == 3 && !strcmp(all->name, "all") && !strcmp(q->group[1].name, "1"), "groups");
-        CHECK(all->n_real_train == 160 && all->n_real_test == 96 && all->n_synth == 160, "counts %zu %zu %zu",
+        CHECK(all->n_real_train == 120 && all->n_real_test == 72 && all->n_synth == 120, "counts %zu %zu %zu",
               all->n_real_train, all->n_real_test, all->n_synth);
         CHECK(all->acc_real >= 0.9, "acc on real test %.3f", all->acc_real);
         CHECK(all->acc_synth >= 0.9, "acc on synthetic %.3f", all->acc_synth);
         CHECK(all->acc_tstr >= 0.9, "TSTR %.3f", all->acc_tstr);
         CHECK(q->detect_auroc < 0.75, "detector AUROC %.3f on one process", q->detect_auroc);
-        CHECK(q->detect_train + q->detect_test == 320 && q->detect_test == 96, "detection split %zu + %zu",
+        CHECK(q->detect_train + q->detect_test == 240 && q->detect_test == 72, "detection split %zu + %zu",
               q->detect_train, q->detect_test);
         CHECK(all->tv < 0.05 && all->w1 < 2, "histograms: TV %.3f W1 %.2f", all->tv, all->w1);
         printf("     same process: acc real %.3f synth %.3f tstr %.3f, AUROC %.3f, TV %.3f, W1 %.2f, %.1f s\n",
@@ -75,7 +75,7 @@ static void test_quality_same_process(void) {
     }
     mcr_iquality_free(q);
     /* labels swapped: the real-trained CNN disagrees with nearly every synthetic label */
-    mcr_imageset *sw = squares(160, 160, 2, 1, 0);
+    mcr_imageset *sw = squares(120, 120, 2, 1, 0);
     q = NULL;
     c.tstr = 0;
     CHECK(mcr_image_quality(real, sw, &c, &q) == MCR_OK, "swapped: %s", mcr_last_error());
@@ -90,7 +90,7 @@ static void test_quality_same_process(void) {
 }
 
 static void test_quality_flat_images(void) {
-    mcr_imageset *real = squares(256, 160, 1, 0, 0), *flat = squares(160, 160, 3, 0, 1);
+    mcr_imageset *real = squares(192, 120, 1, 0, 0), *flat = squares(120, 120, 3, 0, 1);
     mcr_iquality_config c;
     config(&c);
     c.tstr = 0;
