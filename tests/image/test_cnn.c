@@ -192,6 +192,21 @@ static void test_cnn_deterministic(void) {
     double sum = 0;
     for (int i = 0; i < N; i++) sum = fmax(sum, fabs(P[0][2 * i] + P[0][2 * i + 1] - 1));
     CHECK(sum < 1e-12, "probabilities sum to 1 (max error %g)", sum);
+    /* two threads: the same probabilities on a second run */
+    c.seed = 1;
+    c.threads = 2;
+    mcr_cnn *t1 = NULL, *t2 = NULL;
+    double *q1 = calloc(2 * N, sizeof(double)), *q2 = calloc(2 * N, sizeof(double));
+    CHECK(mcr_cnn_fit_u8(&c, pix, y, N, 16, 16, 1, 2, &t1) == MCR_OK &&
+              mcr_cnn_fit_u8(&c, pix, y, N, 16, 16, 1, 2, &t2) == MCR_OK,
+          "fit with 2 threads: %s", mcr_last_error());
+    if (t1 && t2) {
+        mcr_cnn_predict_proba_u8(t1, pix, N, q1);
+        mcr_cnn_predict_proba_u8(t2, pix, N, q2);
+        CHECK(!memcmp(q1, q2, 2 * N * sizeof(double)), "2 threads: identical probabilities twice");
+    }
+    mcr_cnn_free(t1), mcr_cnn_free(t2);
+    free(q1), free(q2);
     /* float predict equals uint8 predict */
     double *pq = calloc(2 * N, sizeof(double));
     if (a) CHECK(mcr_cnn_predict_proba(a, x, N, pq) == MCR_OK && !memcmp(pq, P[0], 2 * N * sizeof(double)),
