@@ -17,7 +17,8 @@
  *  10. Evaluate;                   10b. the HTML report.
  *  11. Benchmark helpers
  *  12. Images                     image sets from .npz (MedMNIST) or PNG + manifest; PNG, grid, .npz out;
- *                                 12b. the conditional image diffusion model (fit, sample, file).
+ *                                 12b. the conditional image diffusion model (fit, sample, file);
+ *                                 12c. an image classifier (small ResNet) and the quality protocol.
  *
  * Ownership: a handle returned through `**out` is owned by the caller and freed with its
  * `_free` function (NULL-safe). A `const char *` returned by a getter is borrowed: valid until
@@ -942,6 +943,102 @@ MCR_API void mcr_isample_config_default(mcr_isample_config *c);
  * and attributes of the cell, -1 for null; level names of the model). */
 MCR_API int mcr_imodel_sample(const mcr_imodel *m, const size_t *counts, const mcr_isample_config *c,
                               mcr_imageset **out);
+
+/* ---------------------------------------------------------------- 12c. image classifier, quality */
+/* A small ResNet-style classifier (src/image/cnn.c): a 3x3 stem convolution to widths[0]
+ * channels, then per stage `blocks` pre-activation residual blocks
+ *   x + conv3x3(silu(gn(conv3x3(silu(gn(x))))))
+ * with a stride-2 3x3 convolution (after GroupNorm + SiLU) into each later stage's width,
+ * then GroupNorm, SiLU, global average pooling and a linear head to K logits. Trained on
+ * minibatches in epoch order with AdamW (linear warm-up over 5% of the steps, then linear
+ * decay), loss the softmax cross-entropy, optionally class-weighted and/or focal
+ * (-(1 - p_y)^gamma log p_y, Lin et al. 2017), averaged over the batch. Images are uint8
+ * [n, h, w, c] (scaled to [-1, 1]) or float [n, c, h, w]; any size. The same seed and thread
+ * count give the same weights and probabilities. */
+#define MCR_CNN_MAX_STAGES 6
+typedef struct mcr_cnn mcr_cnn;
+typedef struct mcr_cnn_config {
+    int nstages;                 /* stages (default 3)                                        */
+    int widths[MCR_CNN_MAX_STAGES]; /* channels per stage (16, 32, 64), each divisible by groups */
+    int blocks;                  /* residual blocks per stage (default 1)                     */
+    int groups;                  /* GroupNorm groups (default 8)                              */
+    int epochs;                  /* passes over the data when steps = 0 (default 10)          */
+    int steps;                   /* optimiser steps; 0 = epochs * ceil(n / batch) (default 0) */
+    int batch;                   /* images per step (default 64)                              */
+    float lr;                    /* peak AdamW rate (default 2e-3)                            */
+    float weight_decay;          /* AdamW decoupled decay (default 1e-4)                      */
+    float grad_clip;             /* global gradient norm clip, 0 = off (default 1)            */
+    const double *class_weights; /* [K] loss weight per class, NULL = 1 (borrowed during fit) */
+    int balanced;                /* class weights n / (K_present n_k) when class_weights NULL */
+    double focal_gamma;          /* 0 = cross-entropy (default 0)                             */
+    uint64_t seed;               /* default 1                                                 */
+    int threads;                 /* OpenMP threads during the call, 0 = as set (default 0)    */
+} mcr_cnn_config;
+MCR_API void mcr_cnn_config_default(mcr_cnn_config *c);
+/* Fit on n uint8 images pix [n, h, w, c] with labels y [n] in [0, K). MCR_EINVAL (naming the
+ * field) on no images, a label out of range, bad sizes or settings; MCR_ENUMERIC if the loss
+ * diverges. */
+MCR_API int mcr_cnn_fit_u8(const mcr_cnn_config *c, const uint8_t *pix, const int *y, size_t n, int h,
+                           int w, int ch, int K, mcr_cnn **out);
+/* The same for float images x [n, c, h, w]. */
+MCR_API int mcr_cnn_fit(const mcr_cnn_config *c, const float *x, const int *y, size_t n, int h, int w,
+                        int ch, int K, mcr_cnn **out);
+/* Class probabilities prob [n, K] (softmax of the logits) for uint8 [n, h, w, c] or float
+ * [n, c, h, w] images of the size the model was fitted on. */
+MCR_API int mcr_cnn_predict_proba_u8(const mcr_cnn *m, const uint8_t *pix, size_t n, double *prob);
+MCR_API int mcr_cnn_predict_proba(const mcr_cnn *m, const float *x, size_t n, double *prob);
+MCR_API size_t mcr_cnn_nparams(const mcr_cnn *m);
+MCR_API int mcr_cnn_nclasses(const mcr_cnn *m);
+MCR_API float mcr_cnn_final_loss(const mcr_cnn *m); /* mean loss of the last epoch's steps   */
+MCR_API void mcr_cnn_free(mcr_cnn *m);
+
+/* The quality protocol for synthetic images (issue 13), src/image/quality.c. REAL is a set with
+ * train and test splits (MedMNIST), SYNTH the output of mcr_imodel_sample (labels by level name;
+ * every split of it is used). Per label and overall:
+ *   (a) utility: the CNN trained on REAL's train split, its accuracy on REAL's test split and on
+ *       the labelled synthetic images (does a real-trained classifier recognise the label?);
+ *       and train-synthetic-test-real (TSTR): the CNN trained on the synthetic images, its
+ *       accuracy on REAL's test split;
+ *   (b) detection: the CNN trained to tell real (all of REAL's images) from synthetic, on a
+ *       stratified split of equal numbers of each (the larger side subsampled), its AUROC on
+ *       the held-out part (0.5: indistinguishable; 1: always told apart);
+ *   (c) intensity: the 256-bin pixel-intensity histograms of REAL's train split and of SYNTH,
+ *       their total variation distance (0..1) and Wasserstein-1 distance (in grey levels), and
+ *       the mean and standard deviation of the pixels. */
+typedef struct mcr_iquality_config {
+    mcr_cnn_config cnn;          /* the classifiers (its seed and threads are overridden)     */
+    double detect_test;          /* held-out fraction of the detection split (default 0.3)    */
+    int tstr;                    /* also train on synthetic, test on real (default 1)         */
+    uint64_t seed;               /* default 1                                                 */
+    int threads;                 /* 0 = as set                                                */
+    void (*progress)(void *ctx, const char *msg); /* a line per stage; NULL = silent          */
+    void *progress_ctx;
+} mcr_iquality_config;
+typedef struct mcr_iquality_group {
+    char *name;                  /* the label's level name, or "all"                          */
+    size_t n_real_train, n_real_test, n_synth;
+    double acc_real, acc_synth, acc_tstr; /* NaN where there are no images (or no TSTR)        */
+    double tv, w1;               /* intensity histogram distances                             */
+    double mean_real, sd_real, mean_synth, sd_synth; /* pixel intensity, 0..255               */
+} mcr_iquality_group;
+typedef struct mcr_iquality {
+    int ngroups;                 /* labels + 1: group[0..nlabels) per label, the last "all"   */
+    mcr_iquality_group *group;
+    double detect_auroc;         /* held-out AUROC of the real-vs-synthetic detector          */
+    double detect_acc;           /* its accuracy at 0.5                                       */
+    size_t detect_train, detect_test; /* images in the detector's train / held-out parts      */
+    size_t cnn_params;           /* parameters of one classifier                              */
+    double seconds;              /* wall time                                                 */
+    char *real_path, *synth_path;
+} mcr_iquality;
+MCR_API void mcr_iquality_config_default(mcr_iquality_config *c);
+/* MCR_EINVAL (naming the set) when sizes or channels differ, REAL lacks labelled train or test
+ * images, or a synthetic label is not one of REAL's levels. */
+MCR_API int mcr_image_quality(const mcr_imageset *real, const mcr_imageset *synth,
+                              const mcr_iquality_config *c, mcr_iquality **out);
+MCR_API int mcr_iquality_print(const mcr_iquality *q, FILE *f);      /* text table */
+MCR_API int mcr_iquality_write_json(const mcr_iquality *q, FILE *f); /* one JSON object */
+MCR_API void mcr_iquality_free(mcr_iquality *q);
 
 /* ---------------------------------------------------------------- 13. processes (MPI)
  * Data-parallel fit and sample across processes: with a library built by `make MPI=1` and a

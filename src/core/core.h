@@ -175,6 +175,9 @@ enum mcr_stream {
     MCR_STREAM_IMAGE_FIT = 4245,      /* imodel.c: image fit's epoch order, t, dropout, noise  */
     MCR_STREAM_IMAGE_INIT = 4246,     /* imodel.c: the UNet's initial weights                  */
     MCR_STREAM_IMAGE_SAMPLE = 4247,   /* imodel.c: image sample's initial and step noise       */
+    MCR_STREAM_CNN_INIT = 4248,       /* cnn.c: the image classifier's initial weights         */
+    MCR_STREAM_CNN_ORDER = 4249,      /* cnn.c: the image classifier's epoch order             */
+    MCR_STREAM_QUALITY = 4250,        /* quality.c: the detector's subsample and split         */
     MCR_STREAM_INIT = 0x1417,         /* fit: initial weights (mcr_net_init_params)           */
     MCR_STREAM_FIT_NOISE = 1000,      /* + step: fit's Gaussian noise (x16 chunks)            */
     MCR_STREAM_SAMPLE_LEVELS = 1000000, /* + batch: sample's initial levels                   */

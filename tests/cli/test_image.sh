@@ -121,6 +121,25 @@ expect "sampled cells are the counts" 0 "train: 5 images, 0 unlabelled" -- "$M" 
 grep -q "^  1  *3  *0  *0  *3$" "$D/out" && grep -q "^  2  *0  *0  *2  *2$" "$D/out" && ok "cells: (1,0) 3, (2,null) 2" || bad "cells: (1,0) 3, (2,null) 2"
 "$M" image sample "$D/m.mcrg" --counts 'label=1,attribute=0:3;label=2:2' --sample-steps 4 -o "$D/s2.npz" 2>/dev/null
 cmp -s "$D/s.npz" "$D/s2.npz" && ok "image sample: same seed, same images" || bad "image sample: same seed, same images"
+# quality: the fixture against image sample's .npz (its labels read by level name), text and JSON
+expect "image quality --help shows an example" 0 "example" -- "$M" image quality --help
+expect "image quality" 0 "detector (real vs synthetic" -- "$M" image quality "$FX" "$D/s.npz" --widths 8 --epochs 1 --json "$D/q.json" -q
+grep -q "^1  *2  *2  *3 " "$D/out" && ok "image quality: label 1 row (2 train, 2 test, 3 synthetic)" || bad "image quality: label 1 row (2 train, 2 test, 3 synthetic)"
+if "$PY" - "$D/q.json" <<'PY'
+import json, sys
+q = json.load(open(sys.argv[1]))
+g = {x["label"]: x for x in q["groups"]}
+assert list(g) == ["0", "1", "2", "all"], list(g)
+assert (g["1"]["n_synth"], g["2"]["n_synth"], g["all"]["n_synth"]) == (3, 2, 5), g
+assert g["0"]["acc_synth"] is None and 0 <= g["all"]["tv"] <= 1 and q["detector"]["held_out"] == 4, q  # 5 of each, round(0.3 * 5) = 2 held out
+PY
+then ok "image quality --json: groups, counts, detector split"; else bad "image quality --json: groups, counts, detector split"; fi
+"$M" image quality "$FX" "$D/s.npz" --widths 8 --epochs 1 -q >"$D/q2.txt" 2>/dev/null
+grep -v '^time' "$D/out" >"$D/q1.txt"; grep -v '^time' "$D/q2.txt" >"$D/q2b.txt"
+cmp -s "$D/q1.txt" "$D/q2b.txt" && ok "image quality: same seed, same numbers" || bad "image quality: same seed, same numbers"
+expect "image quality: sizes differ" 2 "has 4x6x3 images but tests/data/img_savez.npz has 2x2x1" -- "$M" image quality "$FX" tests/data/img_savez.npz --widths 8 --epochs 1
+expect "image quality: --widths vs groups" 1 "--widths: 12 is not divisible by 8" -- "$M" image quality "$FX" "$D/s.npz" --widths 12
+expect "image quality: one set" 1 "expects REAL and SYNTH" -- "$M" image quality "$FX"
 expect "image sample --policy balance" 0 "wrote 7 images" -- "$M" image sample "$D/m.mcrg" --policy balance --n 7 --sample-steps 2 -o "$D/b/"
 [ "$(grep -c '\.png' "$D/b/manifest.csv")" = 7 ] && ok "balance: 7 PNGs in the manifest" || bad "balance: 7 PNGs in the manifest"
 expect "image sample --policy group-balance" 0 "label 0, attribute 0: 1 images" -- \
