@@ -134,25 +134,26 @@ static void test_smote_on_segments(void) {
     mcr_table_free(t);
 }
 
-static void knn_case(int nq, int nr, int D, int k, int self, int dup) {
-    /* brute force in double: the i-th returned neighbour's distance equals the true i-th; with
-     * dup, every dup-th row repeats an earlier one (exact ties) */
-    float *Q = malloc(sizeof(float) * nq * D), *R = self ? Q : malloc(sizeof(float) * nr * D);
-    mcr_rng r;
-    mcr_rng_seed(&r, 9, 0);
-    for (int i = 0; i < nq * D; i++) Q[i] = (float)mcr_rng_normal(&r);
-    for (int i = 0; !self && i < nr * D; i++) R[i] = (float)mcr_rng_normal(&r);
-    for (int i = dup; dup && i < nq; i += dup) memcpy(Q + i * D, Q + (i / 3) * D, sizeof(float) * D);
-    int *idx = malloc(sizeof(int) * nq * k), *idx1 = malloc(sizeof(int) * nq * k);
-    CHECK(mcr_knn(Q, nq, R, nr, D, k, self ? 0 : -1, idx) == 0, "knn");
-    int bad = 0, selfhit = 0;
+/* Brute force in double over rows XQ[nq, D], XR[nr, D]: the i-th returned neighbour's distance
+ * equals the true i-th (and dist[], when given, that distance); -1 exactly where fewer
+ * references than k; nobody listed twice. Returns the number of wrong entries; *selfhit counts
+ * rows listed as their own neighbour. */
+static double sqdist(const double *a, const double *b, int D) {
+    double s = 0;
+    for (int d = 0; d < D; d++) s += (a[d] - b[d]) * (a[d] - b[d]);
+    return s;
+}
+
+static int brute_check(const double *XQ, const double *XR, int nq, int nr, int D, int k, int self, const int *idx,
+                       const float *dist, int *selfhit) {
+    int bad = 0;
     double *best = malloc(sizeof(double) * k);
+    *selfhit = 0;
     for (int q = 0; q < nq; q++) {
         for (int a = 0; a < k; a++) best[a] = INFINITY;
         for (int j = 0; j < nr; j++) {
             if (self && j == q) continue;
-            double s = 0;
-            for (int d = 0; d < D; d++) s += (double)(Q[q * D + d] - R[j * D + d]) * (Q[q * D + d] - R[j * D + d]);
+            double s = sqdist(XQ + (size_t)q * D, XR + (size_t)j * D, D);
             for (int a = 0; a < k; a++)
                 if (s < best[a]) {
                     for (int b2 = k - 1; b2 > a; b2--) best[b2] = best[b2 - 1];
@@ -166,13 +167,39 @@ static void knn_case(int nq, int nr, int D, int k, int self, int dup) {
                 bad += (j < 0) != isinf(best[a]);
                 continue;
             }
-            selfhit += self && j == q;
+            *selfhit += self && j == q;
             for (int b2 = 0; b2 < a; b2++) bad += idx[q * k + b2] == j; /* listed twice */
-            double s = 0;
-            for (int d = 0; d < D; d++) s += (double)(Q[q * D + d] - R[j * D + d]) * (Q[q * D + d] - R[j * D + d]);
+            double s = sqdist(XQ + (size_t)q * D, XR + (size_t)j * D, D);
             if (fabs(s - best[a]) > 1e-4 * (1 + best[a])) bad++;
+            if (dist && fabs(dist[q * k + a] - s) > 1e-4 * (1 + s)) bad++;
         }
     }
+    free(best);
+    return bad;
+}
+
+static double *to_double(const float *x, size_t n) {
+    double *y = malloc(n * sizeof(double) + 1);
+    for (size_t i = 0; i < n; i++) y[i] = x[i];
+    return y;
+}
+
+static void knn_case(int nq, int nr, int D, int k, int self, int dup) {
+    /* brute force in double: the i-th returned neighbour's distance equals the true i-th; with
+     * dup, every dup-th row repeats an earlier one (exact ties) */
+    float *Q = malloc(sizeof(float) * nq * D), *R = self ? Q : malloc(sizeof(float) * nr * D);
+    mcr_rng r;
+    mcr_rng_seed(&r, 9, 0);
+    for (int i = 0; i < nq * D; i++) Q[i] = (float)mcr_rng_normal(&r);
+    for (int i = 0; !self && i < nr * D; i++) R[i] = (float)mcr_rng_normal(&r);
+    for (int i = dup; dup && i < nq; i += dup) memcpy(Q + i * D, Q + (i / 3) * D, sizeof(float) * D);
+    int *idx = malloc(sizeof(int) * nq * k), *idx1 = malloc(sizeof(int) * nq * k);
+    CHECK(mcr_knn(Q, nq, R, nr, D, k, self ? 0 : -1, idx) == 0, "knn");
+    int selfhit;
+    double *XQ = to_double(Q, (size_t)nq * D), *XR = self ? XQ : to_double(R, (size_t)nr * D);
+    int bad = brute_check(XQ, XR, nq, nr, D, k, self, idx, NULL, &selfhit);
+    free(XQ);
+    if (!self) free(XR);
     CHECK(bad == 0 && selfhit == 0, "%d x %d (self %d): %d neighbours differ from brute force, %d self", nq, nr, self,
           bad, selfhit);
     /* one thread: the same lists */
@@ -181,7 +208,7 @@ static void knn_case(int nq, int nr, int D, int k, int self, int dup) {
     CHECK(mcr_knn(Q, nq, R, nr, D, k, self ? 0 : -1, idx1) == 0, "knn 1 thread");
     mcr_set_threads(th);
     CHECK(memcmp(idx, idx1, sizeof(int) * nq * k) == 0, "1 vs %d threads differ", th);
-    free(best), free(idx), free(idx1), free(Q);
+    free(idx), free(idx1), free(Q);
     if (!self) free(R);
 }
 
@@ -227,32 +254,7 @@ static void knn_mixed_case(int nq, int nr, int dn, int nc, int lev, int k, int s
         }
     }
     CHECK(mcr_knn_mixed(&Q, &R, w, k, self, idx, dist) == 0, "knn_mixed: %s", mcr_last_error());
-    double *best = malloc(sizeof(double) * k);
-    for (int q = 0; q < nq; q++) {
-        for (int a = 0; a < k; a++) best[a] = INFINITY;
-        for (int j = 0; j < nr; j++) {
-            if (self && j == q) continue;
-            double s = 0;
-            for (int d = 0; d < D; d++) s += (XQ[q * D + d] - XR[j * D + d]) * (XQ[q * D + d] - XR[j * D + d]);
-            for (int a = 0; a < k; a++)
-                if (s < best[a]) {
-                    for (int b2 = k - 1; b2 > a; b2--) best[b2] = best[b2 - 1];
-                    best[a] = s;
-                    break;
-                }
-        }
-        for (int a = 0; a < k; a++) {
-            int j = idx[q * k + a];
-            if (j < 0 || isinf(best[a])) {
-                bad += (j < 0) != isinf(best[a]);
-                continue;
-            }
-            selfhit += self && j == q;
-            double s = 0;
-            for (int d = 0; d < D; d++) s += (XQ[q * D + d] - XR[j * D + d]) * (XQ[q * D + d] - XR[j * D + d]);
-            if (fabs(s - best[a]) > 1e-4 * (1 + best[a]) || fabs(dist[q * k + a] - s) > 1e-4 * (1 + s)) bad++;
-        }
-    }
+    bad = brute_check(XQ, XR, nq, nr, D, k, self, idx, dist, &selfhit);
     CHECK(bad == 0 && selfhit == 0, "mixed %d x %d (self %d): %d neighbours differ from brute force, %d self", nq,
           nr, self, bad, selfhit);
     int th = mcr_get_threads();
@@ -260,7 +262,7 @@ static void knn_mixed_case(int nq, int nr, int dn, int nc, int lev, int k, int s
     CHECK(mcr_knn_mixed(&Q, &R, w, k, self, idx1, NULL) == 0, "knn_mixed 1 thread");
     mcr_set_threads(th);
     CHECK(memcmp(idx, idx1, sizeof(int) * nq * k) == 0, "mixed: 1 vs %d threads differ", th);
-    free(best), free(idx), free(idx1), free(dist), free(XQ), free(XR);
+    free(idx), free(idx1), free(dist), free(XQ), free(XR);
     free(Q.N), free(Q.L);
     if (!self) free(R.N), free(R.L);
 }
