@@ -87,7 +87,7 @@ $(R)/bench/bench: $(BENCH_SRC) $(R)/libmcrage.a $(R)/src/cli/common.o $(R)/src/c
 # the convolution benchmark (JSON lines): im2col + sgemm against sgemm and oneDNN; only this
 # program links oneDNN (libdnnl-dev), the library does not
 .PHONY: bench-conv
-BENCH_CONV_OBJ := $(R)/src/nn/conv.o $(R)/src/nn/unet.o $(R)/src/nn/nn.o $(R)/src/core/rng.o $(R)/src/core/err.o
+BENCH_CONV_OBJ := $(R)/src/nn/conv.o $(R)/src/nn/unet.o $(R)/src/nn/nn.o $(R)/src/nn/bf16.o $(R)/src/core/rng.o $(R)/src/core/err.o
 $(R)/bench/bench_conv: bench/bench_conv.c $(BENCH_CONV_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) $(ARCH) $(BASE) -o $@ $< $(BENCH_CONV_OBJ) $(LIBS) -ldnnl

@@ -86,7 +86,10 @@ static void col2im_ld(float *img, const float *col, size_t ld, int C, int H, int
                     if (iy < 0 || iy >= H) continue;
                     const float *r = row + (size_t)oy * Wo;
                     float *dst = ic + (size_t)iy * W - pad + kj;
-                    for (int ox = ox0; ox < ox1; ox++) dst[ox * stride] += r[ox];
+                    if (stride == 1) /* unit stride: a loop the compiler vectorises */
+                        for (int ox = ox0; ox < ox1; ox++) dst[ox] += r[ox];
+                    else
+                        for (int ox = ox0; ox < ox1; ox++) dst[ox * stride] += r[ox];
                 }
             }
 }
@@ -117,7 +120,9 @@ typedef struct {
     int Ho, Wo, HoWo, CKK, G, nb;
     int nsub;                    /* sub-batches over all chunks */
     int pw;                      /* 1x1, stride 1, no padding, nb == 1: no im2col */
+    int tx;                      /* dinp as a convolution of dout (stride 1, see below) */
     size_t colsz, tmpsz;         /* per-thread floats: columns, gathered output rows */
+    size_t wtsz;                 /* floats of the flipped weights (tx) */
 } conv_plan;
 
 static conv_plan plan(int N, int C, int H, int W, int OC, int k, int s, int p) {
@@ -136,8 +141,12 @@ static conv_plan plan(int N, int C, int H, int W, int OC, int k, int s, int p) {
     q.nsub = 0;
     for (int c = 0; c < q.G; c++) q.nsub += (N * (c + 1) / q.G - N * c / q.G + q.nb - 1) / q.nb;
     q.pw = k == 1 && s == 1 && p == 0 && q.nb == 1;
-    q.colsz = q.pw ? 0 : (size_t)q.CKK * q.nb * q.HoWo;
+    q.tx = s == 1 && !q.pw && p <= k - 1;
+    size_t HW = (size_t)H * W, ckk = (size_t)q.CKK * q.nb * q.HoWo, okk = (size_t)OC * k * k * q.nb * HW;
+    q.colsz = q.pw ? 0 : q.tx && okk > ckk ? okk : ckk;
     q.tmpsz = q.nb > 1 ? (size_t)OC * q.nb * q.HoWo : 0;
+    if (q.tx && q.nb > 1 && (size_t)C * q.nb * HW > q.tmpsz) q.tmpsz = (size_t)C * q.nb * HW;
+    q.wtsz = q.tx ? (size_t)C * OC * k * k : 0;
     return q;
 }
 
@@ -147,7 +156,7 @@ size_t conv2d_workspace(int N, int C, int H, int W, int OC, int k, int stride, i
     int T = nthreads < 1 ? 1 : nthreads;
     if (T > q.nsub) T = q.nsub; /* forward: sub-batches over threads; backward: chunks (<=) */
     size_t partial = (size_t)OC * q.CKK + (size_t)OC;
-    return (size_t)T * (q.colsz + q.tmpsz) + (size_t)q.G * partial;
+    return (size_t)T * (q.colsz + q.tmpsz) + (size_t)q.G * partial + q.wtsz;
 }
 
 /* threads the call may use: at most omp_get_max_threads(), `items`, and what ws holds */
@@ -244,8 +253,8 @@ void conv2d_forward(float *out, const float *inp, const float *w, const float *b
 
 /* chunk [n0, n1) into the partial pdw [OC*CKK + OC], by sub-batches of nb images */
 static void conv_chunk_backward(const conv_plan *q, float *dinp, float *pdw, const float *dout,
-                                const float *inp, const float *w, float *col, float *tmp, int n0,
-                                int n1) {
+                                const float *inp, const float *w, const float *wt, float *col,
+                                float *tmp, int n0, int n1) {
     int HoWo = q->HoWo, CKK = q->CKK, OC = q->OC;
     size_t isz = (size_t)q->C * q->H * q->W, osz = (size_t)OC * HoWo;
     float *pdb = pdw + (size_t)OC * CKK;
@@ -277,7 +286,26 @@ static void conv_chunk_backward(const conv_plan *q, float *dinp, float *pdw, con
             pdb[oc] += sum;
         }
         if (!dinp) continue;
-        if (q->pw) { /* dx [C, HW] += w^T [C, OC] @ g [OC, HW] */
+        if (q->tx) { /* dx [C, m*HW] = wt [C, OC*k*k] @ im2col(dout, pad k-1-p) */
+            int k = q->k, HW = q->H * q->W, OKK = OC * k * k;
+            size_t ldx = (size_t)m * HW;
+            for (int j = 0; j < m; j++)
+                im2col_ld(col + (size_t)j * HW, ldx, dout + (s0 + j) * osz, OC, q->Ho, q->Wo, k, 1,
+                          k - 1 - q->p);
+            if (m == 1) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->C, HW, OKK, 1.0f, wt, OKK,
+                            col, HW, 1.0f, dinp + s0 * isz, HW);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->C, (int)ldx, OKK, 1.0f, wt,
+                            OKK, col, (int)ldx, 0.0f, tmp, (int)ldx);
+                for (int j = 0; j < m; j++)
+                    for (int c = 0; c < q->C; c++) {
+                        float *dst = dinp + (s0 + j) * isz + (size_t)c * HW;
+                        const float *src = tmp + (size_t)c * ldx + (size_t)j * HW;
+                        for (int i = 0; i < HW; i++) dst[i] += src[i];
+                    }
+            }
+        } else if (q->pw) { /* dx [C, HW] += w^T [C, OC] @ g [OC, HW] */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q->C, HoWo, OC, 1.0f, w, q->C, g,
                         HoWo, 1.0f, dinp + s0 * isz, HoWo);
         } else { /* dcol [CKK, ld] = w^T @ g, scattered back image by image */
@@ -299,13 +327,21 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
     conv_plan q = plan(N, C, H, W, OC, k, stride, pad);
     int G = q.G;
     size_t partial = (size_t)OC * q.CKK + OC, per = q.colsz + q.tmpsz;
-    int T = fit_threads(wsn, (size_t)G * partial, per, G);
+    int T = fit_threads(wsn, (size_t)G * partial + q.wtsz, per, G);
     float *parts = ws + (size_t)T * per; /* [G, partial] */
+    float *wt = parts + (size_t)G * partial; /* [C, OC, k, k]: w with in/out swapped, flipped */
+    if (q.tx && dinp) {
+        int kk = k * k;
+        for (int o = 0; o < OC; o++)
+            for (int c = 0; c < C; c++)
+                for (int e = 0; e < kk; e++)
+                    wt[((size_t)c * OC + o) * kk + e] = w[((size_t)o * C + c) * kk + (kk - 1 - e)];
+    }
     if (T == 1) {
 #pragma omp parallel num_threads(2) if (keep_blas_serial(G))
 #pragma omp single
         for (int c = 0; c < G; c++)
-            conv_chunk_backward(&q, dinp, parts + c * partial, dout, inp, w, ws, ws + q.colsz,
+            conv_chunk_backward(&q, dinp, parts + c * partial, dout, inp, w, wt, ws, ws + q.colsz,
                                 N * c / G, N * (c + 1) / G);
     } else {
 #pragma omp parallel num_threads(T)
@@ -313,7 +349,7 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
             float *col = ws + (size_t)omp_get_thread_num() * per;
 #pragma omp for schedule(static)
             for (int c = 0; c < G; c++)
-                conv_chunk_backward(&q, dinp, parts + c * partial, dout, inp, w, col, col + q.colsz,
+                conv_chunk_backward(&q, dinp, parts + c * partial, dout, inp, w, wt, col, col + q.colsz,
                                     N * c / G, N * (c + 1) / G);
         }
     }
