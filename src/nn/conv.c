@@ -55,14 +55,16 @@ static void im2col_ld(float *col, size_t ld, const float *img, int C, int H, int
                 for (int oy = 0; oy < Ho; oy++) {
                     float *r = row + (size_t)oy * Wo;
                     int iy = oy * stride - pad + ki;
+                    /* rows are short (7 to 64 floats at the UNet's sizes): inline loops, not
+                     * a memcpy/memset call per row */
                     if (iy < 0 || iy >= H) {
-                        memset(r, 0, sizeof(float) * (size_t)Wo);
+                        for (int ox = 0; ox < Wo; ox++) r[ox] = 0;
                         continue;
                     }
                     for (int ox = 0; ox < ox0; ox++) r[ox] = 0;
                     const float *src = ic + (size_t)iy * W - pad + kj;
                     if (stride == 1) {
-                        if (ox1 > ox0) memcpy(r + ox0, src + ox0, sizeof(float) * (size_t)(ox1 - ox0));
+                        for (int ox = ox0; ox < ox1; ox++) r[ox] = src[ox];
                     } else {
                         for (int ox = ox0; ox < ox1; ox++) r[ox] = src[ox * stride];
                     }
