@@ -114,7 +114,13 @@ void col2im(float *img, const float *col, int C, int H, int W, int k, int stride
  * columns: small images (7x7 at the UNet's lowest level) would otherwise give GEMMs of 49
  * columns, which OpenBLAS runs far below its rate. G and nb depend only on the shape (enough
  * images for CONV_MIN_COLS columns), so the arithmetic is the same for every thread count.
- * With nb = 1 the image's own rows are the GEMM's operands. */
+ * With nb = 1 the image's own rows are the GEMM's operands.
+ *
+ * Backward, the input gradient of a stride-1 convolution (pad p <= k-1) is itself a
+ * convolution: dout with the weights transposed (C <-> OC) and flipped, padded k-1-p. So it is
+ * im2col(dout) and one GEMM [C, OC*k*k] x [OC*k*k, cols] accumulated into dinp, rather than a
+ * GEMM into a [C*k*k, cols] column buffer (k*k times dinp's size) and col2im's scatter-add.
+ * Stride-2 convolutions keep col2im. */
 #define CONV_MIN_COLS 256
 
 typedef struct {
