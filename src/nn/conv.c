@@ -287,10 +287,14 @@ static void conv_chunk_backward(const conv_plan *q, float *dinp, float *pdw, con
         /* dw [OC, CKK] += g [OC, ld] @ col^T */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, (int)ld, 1.0f, g, (int)ld, cm,
                     (int)ld, 1.0f, pdw, CKK);
-        for (int oc = 0; oc < OC; oc++) {
+        for (int oc = 0; oc < OC; oc++) { /* in eight lanes (vectorised), added in lane order */
             const float *r = g + (size_t)oc * ld;
-            float sum = 0;
-            for (size_t i = 0; i < ld; i++) sum += r[i];
+            float a[8] = {0}, sum = 0;
+            size_t ld8 = ld - ld % 8;
+            for (size_t i = 0; i < ld8; i += 8)
+                for (int j = 0; j < 8; j++) a[j] += r[i + j];
+            for (size_t i = ld8; i < ld; i++) sum += r[i];
+            for (int j = 0; j < 8; j++) sum += a[j];
             pdb[oc] += sum;
         }
         if (!dinp) continue;
