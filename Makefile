@@ -1,7 +1,7 @@
 # mcrage — one Makefile: libmcrage.{a,so}, the mcrage CLI, tests (ASan+UBSan), bench.
 #   make            release build in build/rel
 #   make test       build everything with -fsanitize=address,undefined and run the suite
-#   make bench      benchmark the denoiser (JSON lines)
+#   make bench      benchmark the denoiser (JSON lines); make bench-image: the image UNet
 #   make install    PREFIX=/usr/local: library, headers, pkg-config file, CLI, Python package
 #   make pytest     the Python package's tests alone (Debian's python3, release library)
 #   make MPI=1      the same, built with mpicc against Open MPI, in build/mpi-rel and
@@ -87,7 +87,7 @@ $(R)/bench/bench: $(BENCH_SRC) $(R)/libmcrage.a $(R)/src/cli/common.o $(R)/src/c
 # the convolution benchmark (JSON lines): im2col + sgemm against sgemm and oneDNN; only this
 # program links oneDNN (libdnnl-dev), the library does not
 .PHONY: bench-conv
-BENCH_CONV_OBJ := $(R)/src/nn/conv.o $(R)/src/nn/unet.o $(R)/src/nn/nn.o $(R)/src/core/rng.o $(R)/src/core/err.o
+BENCH_CONV_OBJ := $(R)/src/nn/conv.o $(R)/src/nn/unet.o $(R)/src/nn/nn.o $(R)/src/nn/bf16.o $(R)/src/core/rng.o $(R)/src/core/err.o
 $(R)/bench/bench_conv: bench/bench_conv.c $(BENCH_CONV_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) $(ARCH) $(BASE) -o $@ $< $(BENCH_CONV_OBJ) $(LIBS) -ldnnl
@@ -130,6 +130,11 @@ pytest: $(R)/mcrage $(R)/libmcrage.so
 
 bench: $(R)/bench/bench
 	$(R)/bench/bench
+
+# the image model's UNet (mcrage bench --image); its PyTorch peer: bench/bench_torch_image.py
+.PHONY: bench-image
+bench-image: $(R)/bench/bench
+	$(R)/bench/bench --image
 
 demo: $(R)/mcrage
 	sh scripts/demo.sh

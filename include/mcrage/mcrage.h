@@ -808,6 +808,25 @@ MCR_API int mcr_bench_denoiser_ex(int d, const int *widths, int nwidths, int bat
                                   int sample_rows, mcr_precision precision, mcr_sampler sampler,
                                   int sample_steps, mcr_bench_result *r);
 
+/* The image model's default UNet (mcrage image fit's: channels 32-64-128, 2 residual blocks
+ * per level, attention at the lowest level; 2 labels, 2 attributes) on random channels x H x W
+ * images: `steps` timed training steps of `batch` images (mcr_imodel_fit's step: noise,
+ * forward, MSE, backward, clip + AdamW + EMA; two more untimed warm-up steps), then
+ * mcr_imodel_sample of sample_images images (0: none) with DDIM of sample_steps steps and
+ * guidance 1 + 1 (three network rows per image). Flops are counted analytically (convolutions,
+ * FiLM projections, attention products; the step = 3 x forward); sgemm_gflops is this
+ * process's sgemm at the 64-channel 3x3 GEMM shape (M 64, K 576, N batch x H/2 x W/2). */
+typedef struct mcr_ibench_result {
+    size_t nparams;
+    double train_images_per_s, train_gflop_per_image, train_gflops, sgemm_gflops;
+    double conv_gflops;        /* the convolutions' flops over their own time (fwd + bwd)  */
+    double conv_seconds_share; /* of the timed steps' wall time: convolutions, attention,   */
+    double attn_seconds_share, gn_seconds_share; /* group norms                               */
+    double sample_images_per_s, peak_rss_mb;
+} mcr_ibench_result;
+MCR_API int mcr_bench_unet(int channels, int H, int W, int batch, int steps, int sample_images,
+                           int sample_steps, mcr_ibench_result *r);
+
 /* ---------------------------------------------------------------- 12. images */
 /* An image set: n images of h x w x c (c = 1 grey or 3 RGB) 8-bit pixels, each with a label
  * (or none: unlabelled), an attribute (or none: unknown) and a split (train, val, test).

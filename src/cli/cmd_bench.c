@@ -1,15 +1,83 @@
 /* cmd_bench.c — `mcrage bench`: train/sample throughput of the denoiser as JSON lines. */
 #include "cli.h"
 #include <cblas.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* `mcrage bench --image`: the default UNet at 28x28x1 and 64x64x3. Each (size, threads) runs in
+ * a child process, so that its peak RSS (getrusage) is its own. */
+static int bench_image(int quick, int only_th, int only_size, int batch, int steps, int sample_images,
+                       int ssteps) {
+    static const struct { int H, C, steps, sample; } cfg[] = {{28, 1, 6, 16}, {64, 3, 3, 16}};
+    const char *core = openblas_get_corename();
+    int rc = EXIT_OK;
+    for (int th = 1; th <= 2; th++)
+        for (int k = 0; k < 2; k++) {
+            if ((only_th && th != only_th) || (only_size && cfg[k].H != only_size)) continue;
+            int st = steps > 0 ? steps : quick ? 1 : cfg[k].steps;
+            int si = sample_images >= 0 ? sample_images : quick ? 2 : cfg[k].sample;
+            int ss = quick ? 2 : ssteps;
+            fflush(stdout);
+            pid_t pid = fork();
+            if (pid < 0) {
+                fprintf(stderr, "mcrage: bench: fork: %s\n", strerror(errno));
+                return EXIT_RUNTIME;
+            }
+            if (pid == 0) {
+                mcr_set_threads(th);
+                mcr_ibench_result r;
+                int e = mcr_bench_unet(cfg[k].C, cfg[k].H, cfg[k].H, batch, st, si, ss, &r);
+                if (e) _exit(cli_fail("bench", e));
+                double la[3] = {0, 0, 0};
+                if (getloadavg(la, 3) < 0) la[0] = la[1] = la[2] = -1;
+                printf("{\"impl\":\"mcrage\",\"model\":\"unet\",\"H\":%d,\"W\":%d,\"C\":%d,\"batch\":%d,"
+                       "\"threads\":%d,\"params\":%zu,\"train_steps\":%d,\"train_images_per_s\":%.2f,"
+                       "\"train_gflop_per_image\":%.3f,\"train_gflops\":%.2f,\"sgemm_gflops\":%.2f,"
+                       "\"ratio\":%.3f,\"conv_gflops\":%.2f,\"conv_ratio\":%.3f,\"conv_time_share\":%.3f,"
+                       "\"attn_time_share\":%.3f,\"gn_time_share\":%.3f,\"sampler\":\"ddim\","
+                       "\"sample_steps\":%d,\"guidance_rows\":3,\"sample_images\":%d,"
+                       "\"sample_images_per_s\":%.3f,\"peak_rss_mb\":%.1f,\"loadavg\":%.2f,"
+                       "\"blas_core\":\"%s\"}\n",
+                       cfg[k].H, cfg[k].H, cfg[k].C, batch, th, r.nparams, st, r.train_images_per_s,
+                       r.train_gflop_per_image, r.train_gflops, r.sgemm_gflops, r.train_gflops / r.sgemm_gflops,
+                       r.conv_gflops, r.conv_gflops / r.sgemm_gflops, r.conv_seconds_share,
+                       r.attn_seconds_share, r.gn_seconds_share, ss, si, r.sample_images_per_s,
+                       r.peak_rss_mb, la[0], core ? core : "?");
+                fflush(stdout);
+                _exit(EXIT_OK);
+            }
+            int status = 0;
+            if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != EXIT_OK)
+                rc = WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_RUNTIME;
+        }
+    return rc;
+}
 
 int cmd_bench(int argc, char **argv) {
     const char *cmd = "bench";
     int quick = 0, only_cfg = 0, only_th = 0, prec = -1, sampler = MCR_SAMPLER_DPMPP, ssteps = -1; /* prec -1: fp32 and bf16 */
+    int image = 0, isize = 0, ibatch = 32, isteps = 0, iimages = -1;
     long long v;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
-        else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+        else if (!strcmp(argv[i], "--image")) image = 1;
+        else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
+            if (cli_long(cmd, "--size", argv[++i], 28, 64, &v) || (v != 28 && v != 64))
+                return cli_usage(cmd, "--size expects 28 or 64");
+            isize = (int)v;
+        } else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
+            if (cli_long(cmd, "--batch", argv[++i], 1, 4096, &v)) return EXIT_USAGE;
+            ibatch = (int)v;
+        } else if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
+            if (cli_long(cmd, "--steps", argv[++i], 1, 100000, &v)) return EXIT_USAGE;
+            isteps = (int)v;
+        } else if (!strcmp(argv[i], "--sample-images") && i + 1 < argc) {
+            if (cli_long(cmd, "--sample-images", argv[++i], 0, 100000, &v)) return EXIT_USAGE;
+            iimages = (int)v;
+        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
             if (cli_long(cmd, "--config", argv[++i], 1, 3, &v)) return EXIT_USAGE;
             only_cfg = (int)v;
         } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
@@ -30,7 +98,9 @@ int cmd_bench(int argc, char **argv) {
             ssteps = (int)v;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: mcrage bench [--quick] [--precision P] [--sampler S] [--sample-steps K]\n"
-                   "                    [--config 1|2|3] [--threads 1|2]\n\n"
+                   "                    [--config 1|2|3] [--threads 1|2]\n"
+                   "       mcrage bench --image [--quick] [--size 28|64] [--threads 1|2] [--batch 32]\n"
+                   "                    [--steps K] [--sample-images N] [--sample-steps 10]\n\n"
                    "Train the denoiser on random data (d = 32) at three configurations, at 1 and 2 threads,\n"
                    "and print one JSON line each: train rows/s, achieved GFLOP/s (6 x params x rows), the\n"
                    "same run's sgemm GFLOP/s at the largest layer's shape, sampling rows/s (2,000 rows)\n"
@@ -42,10 +112,19 @@ int cmd_bench(int argc, char **argv) {
                    "  --sample-steps K   sampler steps (default 25 for dpmpp, 100 for ddim)\n"
                    "  --config K         only the K-th configuration (for profiling)\n"
                    "  --threads N        only N threads\n\n"
+                   "With --image: the image model's default UNet (channels 32-64-128, 2 blocks per level,\n"
+                   "attention at the lowest level) at 28x28x1 and 64x64x3, 1 and 2 threads, one JSON line\n"
+                   "each (each in its own process): training images/s (--batch 32; 6 steps at 28, 3 at 64,\n"
+                   "after 2 warm-up steps), the step's GFLOP/s (analytic) and its convolutions' GFLOP/s over\n"
+                   "the same process's sgemm rate, the time shares of convolutions, attention and group norm,\n"
+                   "sampling images/s (16 images, DDIM --sample-steps 10, guidance 1 + 1: 3 network rows per\n"
+                   "image), peak RSS and the load average. --quick: 1 step, 2 images, 2 sampler steps.\n"
+                   "bench/bench_torch_image.py is the PyTorch peer.\n\n"
                    "example: mcrage bench | tee bench.jsonl\n");
             return EXIT_OK;
         } else return cli_usage(cmd, "unknown or incomplete option '%s'", argv[i]);
     }
+    if (image) return bench_image(quick, only_th, isize, ibatch, isteps, iimages, ssteps < 0 ? 10 : ssteps);
     if (ssteps < 0) ssteps = sampler == MCR_SAMPLER_DPMPP ? 25 : 100;
     int precs[2], np = 0;
     if (prec >= 0) precs[np++] = prec;

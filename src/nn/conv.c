@@ -55,14 +55,16 @@ static void im2col_ld(float *col, size_t ld, const float *img, int C, int H, int
                 for (int oy = 0; oy < Ho; oy++) {
                     float *r = row + (size_t)oy * Wo;
                     int iy = oy * stride - pad + ki;
+                    /* rows are short (7 to 64 floats at the UNet's sizes): inline loops, not
+                     * a memcpy/memset call per row */
                     if (iy < 0 || iy >= H) {
-                        memset(r, 0, sizeof(float) * (size_t)Wo);
+                        for (int ox = 0; ox < Wo; ox++) r[ox] = 0;
                         continue;
                     }
                     for (int ox = 0; ox < ox0; ox++) r[ox] = 0;
                     const float *src = ic + (size_t)iy * W - pad + kj;
                     if (stride == 1) {
-                        if (ox1 > ox0) memcpy(r + ox0, src + ox0, sizeof(float) * (size_t)(ox1 - ox0));
+                        for (int ox = ox0; ox < ox1; ox++) r[ox] = src[ox];
                     } else {
                         for (int ox = ox0; ox < ox1; ox++) r[ox] = src[ox * stride];
                     }
@@ -86,7 +88,10 @@ static void col2im_ld(float *img, const float *col, size_t ld, int C, int H, int
                     if (iy < 0 || iy >= H) continue;
                     const float *r = row + (size_t)oy * Wo;
                     float *dst = ic + (size_t)iy * W - pad + kj;
-                    for (int ox = ox0; ox < ox1; ox++) dst[ox * stride] += r[ox];
+                    if (stride == 1) /* unit stride: a loop the compiler vectorises */
+                        for (int ox = ox0; ox < ox1; ox++) dst[ox] += r[ox];
+                    else
+                        for (int ox = ox0; ox < ox1; ox++) dst[ox * stride] += r[ox];
                 }
             }
 }
@@ -109,7 +114,13 @@ void col2im(float *img, const float *col, int C, int H, int W, int k, int stride
  * columns: small images (7x7 at the UNet's lowest level) would otherwise give GEMMs of 49
  * columns, which OpenBLAS runs far below its rate. G and nb depend only on the shape (enough
  * images for CONV_MIN_COLS columns), so the arithmetic is the same for every thread count.
- * With nb = 1 the image's own rows are the GEMM's operands. */
+ * With nb = 1 the image's own rows are the GEMM's operands.
+ *
+ * Backward, the input gradient of a stride-1 convolution (pad p <= k-1) is itself a
+ * convolution: dout with the weights transposed (C <-> OC) and flipped, padded k-1-p. So it is
+ * im2col(dout) and one GEMM [C, OC*k*k] x [OC*k*k, cols] accumulated into dinp, rather than a
+ * GEMM into a [C*k*k, cols] column buffer (k*k times dinp's size) and col2im's scatter-add.
+ * Stride-2 convolutions keep col2im. */
 #define CONV_MIN_COLS 256
 
 typedef struct {
@@ -117,7 +128,9 @@ typedef struct {
     int Ho, Wo, HoWo, CKK, G, nb;
     int nsub;                    /* sub-batches over all chunks */
     int pw;                      /* 1x1, stride 1, no padding, nb == 1: no im2col */
+    int tx;                      /* dinp as a convolution of dout (stride 1, see below) */
     size_t colsz, tmpsz;         /* per-thread floats: columns, gathered output rows */
+    size_t wtsz;                 /* floats of the flipped weights (tx) */
 } conv_plan;
 
 static conv_plan plan(int N, int C, int H, int W, int OC, int k, int s, int p) {
@@ -136,8 +149,12 @@ static conv_plan plan(int N, int C, int H, int W, int OC, int k, int s, int p) {
     q.nsub = 0;
     for (int c = 0; c < q.G; c++) q.nsub += (N * (c + 1) / q.G - N * c / q.G + q.nb - 1) / q.nb;
     q.pw = k == 1 && s == 1 && p == 0 && q.nb == 1;
-    q.colsz = q.pw ? 0 : (size_t)q.CKK * q.nb * q.HoWo;
+    q.tx = s == 1 && !q.pw && p <= k - 1;
+    size_t HW = (size_t)H * W, ckk = (size_t)q.CKK * q.nb * q.HoWo, okk = (size_t)OC * k * k * q.nb * HW;
+    q.colsz = q.pw ? 0 : q.tx && okk > ckk ? okk : ckk;
     q.tmpsz = q.nb > 1 ? (size_t)OC * q.nb * q.HoWo : 0;
+    if (q.tx && q.nb > 1 && (size_t)C * q.nb * HW > q.tmpsz) q.tmpsz = (size_t)C * q.nb * HW;
+    q.wtsz = q.tx ? (size_t)C * OC * k * k : 0;
     return q;
 }
 
@@ -147,7 +164,7 @@ size_t conv2d_workspace(int N, int C, int H, int W, int OC, int k, int stride, i
     int T = nthreads < 1 ? 1 : nthreads;
     if (T > q.nsub) T = q.nsub; /* forward: sub-batches over threads; backward: chunks (<=) */
     size_t partial = (size_t)OC * q.CKK + (size_t)OC;
-    return (size_t)T * (q.colsz + q.tmpsz) + (size_t)q.G * partial;
+    return (size_t)T * (q.colsz + q.tmpsz) + (size_t)q.G * partial + q.wtsz;
 }
 
 /* threads the call may use: at most omp_get_max_threads(), `items`, and what ws holds */
@@ -244,8 +261,8 @@ void conv2d_forward(float *out, const float *inp, const float *w, const float *b
 
 /* chunk [n0, n1) into the partial pdw [OC*CKK + OC], by sub-batches of nb images */
 static void conv_chunk_backward(const conv_plan *q, float *dinp, float *pdw, const float *dout,
-                                const float *inp, const float *w, float *col, float *tmp, int n0,
-                                int n1) {
+                                const float *inp, const float *w, const float *wt, float *col,
+                                float *tmp, int n0, int n1) {
     int HoWo = q->HoWo, CKK = q->CKK, OC = q->OC;
     size_t isz = (size_t)q->C * q->H * q->W, osz = (size_t)OC * HoWo;
     float *pdb = pdw + (size_t)OC * CKK;
@@ -270,14 +287,37 @@ static void conv_chunk_backward(const conv_plan *q, float *dinp, float *pdw, con
         /* dw [OC, CKK] += g [OC, ld] @ col^T */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, CKK, (int)ld, 1.0f, g, (int)ld, cm,
                     (int)ld, 1.0f, pdw, CKK);
-        for (int oc = 0; oc < OC; oc++) {
+        for (int oc = 0; oc < OC; oc++) { /* in eight lanes (vectorised), added in lane order */
             const float *r = g + (size_t)oc * ld;
-            float sum = 0;
-            for (size_t i = 0; i < ld; i++) sum += r[i];
+            float a[8] = {0}, sum = 0;
+            size_t ld8 = ld - ld % 8;
+            for (size_t i = 0; i < ld8; i += 8)
+                for (int j = 0; j < 8; j++) a[j] += r[i + j];
+            for (size_t i = ld8; i < ld; i++) sum += r[i];
+            for (int j = 0; j < 8; j++) sum += a[j];
             pdb[oc] += sum;
         }
         if (!dinp) continue;
-        if (q->pw) { /* dx [C, HW] += w^T [C, OC] @ g [OC, HW] */
+        if (q->tx) { /* dx [C, m*HW] = wt [C, OC*k*k] @ im2col(dout, pad k-1-p) */
+            int k = q->k, HW = q->H * q->W, OKK = OC * k * k;
+            size_t ldx = (size_t)m * HW;
+            for (int j = 0; j < m; j++)
+                im2col_ld(col + (size_t)j * HW, ldx, dout + (s0 + j) * osz, OC, q->Ho, q->Wo, k, 1,
+                          k - 1 - q->p);
+            if (m == 1) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->C, HW, OKK, 1.0f, wt, OKK,
+                            col, HW, 1.0f, dinp + s0 * isz, HW);
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->C, (int)ldx, OKK, 1.0f, wt,
+                            OKK, col, (int)ldx, 0.0f, tmp, (int)ldx);
+                for (int j = 0; j < m; j++)
+                    for (int c = 0; c < q->C; c++) {
+                        float *dst = dinp + (s0 + j) * isz + (size_t)c * HW;
+                        const float *src = tmp + (size_t)c * ldx + (size_t)j * HW;
+                        for (int i = 0; i < HW; i++) dst[i] += src[i];
+                    }
+            }
+        } else if (q->pw) { /* dx [C, HW] += w^T [C, OC] @ g [OC, HW] */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q->C, HoWo, OC, 1.0f, w, q->C, g,
                         HoWo, 1.0f, dinp + s0 * isz, HoWo);
         } else { /* dcol [CKK, ld] = w^T @ g, scattered back image by image */
@@ -299,13 +339,21 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
     conv_plan q = plan(N, C, H, W, OC, k, stride, pad);
     int G = q.G;
     size_t partial = (size_t)OC * q.CKK + OC, per = q.colsz + q.tmpsz;
-    int T = fit_threads(wsn, (size_t)G * partial, per, G);
+    int T = fit_threads(wsn, (size_t)G * partial + q.wtsz, per, G);
     float *parts = ws + (size_t)T * per; /* [G, partial] */
+    float *wt = parts + (size_t)G * partial; /* [C, OC, k, k]: w with in/out swapped, flipped */
+    if (q.tx && dinp) {
+        int kk = k * k;
+        for (int o = 0; o < OC; o++)
+            for (int c = 0; c < C; c++)
+                for (int e = 0; e < kk; e++)
+                    wt[((size_t)c * OC + o) * kk + e] = w[((size_t)o * C + c) * kk + (kk - 1 - e)];
+    }
     if (T == 1) {
 #pragma omp parallel num_threads(2) if (keep_blas_serial(G))
 #pragma omp single
         for (int c = 0; c < G; c++)
-            conv_chunk_backward(&q, dinp, parts + c * partial, dout, inp, w, ws, ws + q.colsz,
+            conv_chunk_backward(&q, dinp, parts + c * partial, dout, inp, w, wt, ws, ws + q.colsz,
                                 N * c / G, N * (c + 1) / G);
     } else {
 #pragma omp parallel num_threads(T)
@@ -313,7 +361,7 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
             float *col = ws + (size_t)omp_get_thread_num() * per;
 #pragma omp for schedule(static)
             for (int c = 0; c < G; c++)
-                conv_chunk_backward(&q, dinp, parts + c * partial, dout, inp, w, col, col + q.colsz,
+                conv_chunk_backward(&q, dinp, parts + c * partial, dout, inp, w, wt, col, col + q.colsz,
                                     N * c / G, N * (c + 1) / G);
         }
     }
@@ -407,30 +455,49 @@ void conv2d_backward_naive(float *dinp, float *dw, float *db, const float *dout,
 /* ------------------------------------------------------------------ group normalisation */
 #define GN_EPS 1e-5
 
+/* Sums over a group in GN_LANES independent double accumulators (lane j takes elements
+ * i = j mod GN_LANES, lanes added in order at the end): one accumulator is a chain of
+ * dependent adds (4 cycles each); eight let the compiler vectorise. The order depends on the
+ * shape only, so results stay the same for every thread count. */
+#define GN_LANES 8
+
+static double lanes_sum(const double *a) {
+    double s = 0;
+    for (int j = 0; j < GN_LANES; j++) s += a[j];
+    return s;
+}
+
 void groupnorm_forward(float *out, float *mean, float *rstd, const float *inp,
                        const float *gamma, const float *beta, int N, int C, int HW, int G) {
     /* out, inp [N, C, HW]; mean, rstd [N, G]; gamma, beta [C] */
     MCR_ASSERT(G >= 1 && C % G == 0);
     int cg = C / G;
-    size_t cnt = (size_t)cg * HW;
+    size_t cnt = (size_t)cg * HW, cnt8 = cnt - cnt % GN_LANES;
 #pragma omp parallel for schedule(static) if ((size_t)N * C * HW > PAR_MIN)
     for (int ng = 0; ng < N * G; ng++) {
         int n = ng / G, g = ng % G;
         size_t base = ((size_t)n * C + (size_t)g * cg) * HW;
         const float *x = inp + base;
-        double s = 0;
-        for (size_t i = 0; i < cnt; i++) s += x[i];
-        double m = s / (double)cnt, v = 0;
-        for (size_t i = 0; i < cnt; i++) v += (x[i] - m) * (x[i] - m);
+        double a[GN_LANES] = {0};
+        for (size_t i = 0; i < cnt8; i += GN_LANES)
+            for (int j = 0; j < GN_LANES; j++) a[j] += x[i + j];
+        double s = lanes_sum(a);
+        for (size_t i = cnt8; i < cnt; i++) s += x[i];
+        double m = s / (double)cnt;
+        for (int j = 0; j < GN_LANES; j++) a[j] = 0;
+        for (size_t i = 0; i < cnt8; i += GN_LANES)
+            for (int j = 0; j < GN_LANES; j++) a[j] += (x[i + j] - m) * (x[i + j] - m);
+        double v = lanes_sum(a);
+        for (size_t i = cnt8; i < cnt; i++) v += (x[i] - m) * (x[i] - m);
         v /= (double)cnt;
         float mf = (float)m, rs = (float)(1.0 / sqrt(v + GN_EPS));
         mean[ng] = mf, rstd[ng] = rs;
         for (int c = 0; c < cg; c++) {
             int ch = g * cg + c;
-            float a = rs * gamma[ch], bb = beta[ch] - mf * a;
+            float a1 = rs * gamma[ch], bb = beta[ch] - mf * a1;
             const float *xc = x + (size_t)c * HW;
             float *oc = out + base + (size_t)c * HW;
-            for (int i = 0; i < HW; i++) oc[i] = xc[i] * a + bb;
+            for (int i = 0; i < HW; i++) oc[i] = xc[i] * a1 + bb;
         }
     }
 }
@@ -441,47 +508,61 @@ void groupnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *d
     /* dinp [N, C, HW] +=, dgamma, dbeta [C] +=; dout, inp [N, C, HW]; mean, rstd [N, G] */
     int cg = C / G;
     size_t cnt = (size_t)cg * HW;
+    int HW8 = HW - HW % GN_LANES;
     int par = (size_t)N * C * HW > PAR_MIN;
     /* dgamma, dbeta: per channel, images in order */
 #pragma omp parallel for schedule(static) if (par)
     for (int ch = 0; ch < C; ch++) {
         int g = ch / cg;
-        double sg = 0, sb = 0;
+        double ag[GN_LANES] = {0}, ab[GN_LANES] = {0}, sg = 0, sb = 0;
         for (int n = 0; n < N; n++) {
             const float *x = inp + ((size_t)n * C + ch) * HW, *d = dout + ((size_t)n * C + ch) * HW;
-            float m = mean[n * G + g], rs = rstd[n * G + g];
-            for (int i = 0; i < HW; i++) {
-                sg += (double)d[i] * (x[i] - m) * rs;
+            double m = mean[n * G + g], rs = rstd[n * G + g];
+            for (int i = 0; i < HW8; i += GN_LANES)
+                for (int j = 0; j < GN_LANES; j++) {
+                    ag[j] += (double)d[i + j] * ((x[i + j] - m) * rs);
+                    ab[j] += d[i + j];
+                }
+            for (int i = HW8; i < HW; i++) {
+                sg += (double)d[i] * ((x[i] - m) * rs);
                 sb += d[i];
             }
         }
-        dgamma[ch] += (float)sg;
-        dbeta[ch] += (float)sb;
+        dgamma[ch] += (float)(lanes_sum(ag) + sg);
+        dbeta[ch] += (float)(lanes_sum(ab) + sb);
     }
     /* dinp = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dout gamma */
 #pragma omp parallel for schedule(static) if (par)
     for (int ng = 0; ng < N * G; ng++) {
         int n = ng / G, g = ng % G;
         size_t base = ((size_t)n * C + (size_t)g * cg) * HW;
-        float m = mean[ng], rs = rstd[ng];
-        double s1 = 0, s2 = 0;
+        double m = mean[ng], rs = rstd[ng];
+        double a1[GN_LANES] = {0}, a2[GN_LANES] = {0}, s1 = 0, s2 = 0;
         for (int c = 0; c < cg; c++) {
             const float *x = inp + base + (size_t)c * HW, *d = dout + base + (size_t)c * HW;
-            float ga = gamma[g * cg + c];
-            for (int i = 0; i < HW; i++) {
-                double dx = (double)d[i] * ga;
+            double ga = gamma[g * cg + c];
+            for (int i = 0; i < HW8; i += GN_LANES)
+                for (int j = 0; j < GN_LANES; j++) {
+                    double dx = d[i + j] * ga;
+                    a1[j] += dx;
+                    a2[j] += dx * ((x[i + j] - m) * rs);
+                }
+            for (int i = HW8; i < HW; i++) {
+                double dx = d[i] * ga;
                 s1 += dx;
-                s2 += dx * (x[i] - m) * rs;
+                s2 += dx * ((x[i] - m) * rs);
             }
         }
+        s1 += lanes_sum(a1), s2 += lanes_sum(a2);
+        float mf = (float)m, rsf = (float)rs;
         float m1 = (float)(s1 / (double)cnt), m2 = (float)(s2 / (double)cnt);
         for (int c = 0; c < cg; c++) {
             const float *x = inp + base + (size_t)c * HW, *d = dout + base + (size_t)c * HW;
             float *dx = dinp + base + (size_t)c * HW;
             float ga = gamma[g * cg + c];
             for (int i = 0; i < HW; i++) {
-                float xh = (x[i] - m) * rs;
-                dx[i] += rs * (d[i] * ga - m1 - xh * m2);
+                float xh = (x[i] - mf) * rsf;
+                dx[i] += rsf * (d[i] * ga - m1 - xh * m2);
             }
         }
     }

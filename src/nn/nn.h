@@ -313,7 +313,7 @@ typedef struct mcr_unet_config {
 /* The defaults above for in_ch channels, H x W images, nlabel labels and nattr attributes. */
 void mcr_unet_config_default(mcr_unet_config *c, int in_ch, int H, int W, int nlabel, int nattr);
 
-enum { UM_CONV, UM_GN, UM_SILU, UM_PROJ, UM_FILM, UM_ADD, UM_CAT, UM_ATTN, UM_UP };
+enum { UM_CONV, UM_GN, UM_SILU, UM_PROJ, UM_FILM, UM_ADD, UM_CAT, UM_ATTN, UM_UP, UM_NTYPES };
 typedef struct mcr_umod {
     int type, in0, in1, out;      /* tensor indices (in1: FILM's ss, ADD's/CAT's second) */
     int k, stride, pad;           /* UM_CONV */
@@ -344,6 +344,10 @@ typedef struct mcr_unet {
     size_t wsn, memn;
     float *te, *tz, *ta, *emb;    /* [maxN, tdim], [maxN, E] x3: sinusoid, pre-silu, silu, emb */
     float *dta, *dtz, *demb;      /* [maxN, E] gradients */
+    /* optional profile (benchmarks): when timing is set, forward and backward add each
+     * module's wall seconds to tsec[type] (UM_* order); the conditioning MLP is not counted */
+    int timing;
+    double tsec[UM_NTYPES];
 } mcr_unet;
 /* Build the module list and parameter layout (no allocation): MCR_OK, or MCR_EINVAL with a
  * message naming the field (sizes not divisible, channels not divisible by groups/heads, too
@@ -356,6 +360,11 @@ void mcr_unet_init_params(const mcr_unet *n, float *p, uint64_t seed);
 int mcr_unet_alloc(mcr_unet *n, int maxN);
 void mcr_unet_free(mcr_unet *n);
 size_t mcr_unet_activation_floats(const mcr_unet *n); /* floats mcr_unet_alloc holds */
+/* Floating-point operations of one forward per image, counted analytically (2 per
+ * multiply-add): the convolutions (*conv), the FiLM projections, attention's two products;
+ * the conditioning MLP, norms and element-wise modules are left out. A training step's
+ * backward costs twice the forward (input and weight gradients), so 3x for the step. */
+double mcr_unet_flops(const mcr_unet *n, double *conv);
 /* Forward for N <= maxN images: x [N, in_ch, H, W], t [N], y [N] in [0, nlabel],
  * a [N] in [0, nattr]; the predicted noise in n->tens[n->t_out].v [N, in_ch, H, W]. */
 void mcr_unet_forward(mcr_unet *n, const float *p, const float *x, const int *t, const int *y,

@@ -317,6 +317,20 @@ static size_t unet_floats(mcr_unet *n, int maxN, size_t *wsn, size_t *gper, size
 
 size_t mcr_unet_activation_floats(const mcr_unet *n) { return n->memn; }
 
+double mcr_unet_flops(const mcr_unet *n, double *conv) {
+    double f = 0, fc = 0;
+    for (int i = 0; i < n->nmods; i++) {
+        const mcr_umod *m = &n->mods[i];
+        const mcr_utensor *in = &n->tens[m->in0], *out = &n->tens[m->out];
+        double hw = (double)out->H * out->W;
+        if (m->type == UM_CONV) fc += 2.0 * out->C * in->C * m->k * m->k * hw;
+        if (m->type == UM_PROJ) f += 2.0 * out->C * in->C;
+        if (m->type == UM_ATTN) f += 2.0 * 2.0 * out->C * hw * hw; /* Q^T K and V A^T */
+    }
+    if (conv) *conv = fc;
+    return f + fc;
+}
+
 int mcr_unet_alloc(mcr_unet *n, int maxN) {
     MCR_ASSERT(maxN >= 1);
     size_t *goff = malloc(sizeof(size_t) * (size_t)n->ntens), wsn, gper;
@@ -398,6 +412,7 @@ void mcr_unet_forward(mcr_unet *n, const float *p, const float *x, const int *t,
         mcr_utensor *in1 = m->in1 >= 0 ? &n->tens[m->in1] : NULL;
         int HW = in->H * in->W;
         size_t cnt = (size_t)N * tsize(out);
+        double t0 = n->timing ? omp_get_wtime() : 0;
         switch (m->type) {
         case UM_CONV:
             conv2d_forward(out->v, in->v, p + m->w, p + m->b, n->ws, n->wsn, N, in->C, in->H, in->W,
@@ -420,6 +435,7 @@ void mcr_unet_forward(mcr_unet *n, const float *p, const float *x, const int *t,
         case UM_ATTN: attention_forward(out->v, m->c0, in->v, N, out->C, HW, m->nh); break;
         case UM_UP: upsample2x_forward(out->v, in->v, N, in->C, in->H, in->W); break;
         }
+        if (n->timing) n->tsec[m->type] += omp_get_wtime() - t0;
     }
 }
 
@@ -433,6 +449,7 @@ void mcr_unet_backward(mcr_unet *n, const float *p, float *g, const float *dout,
         mcr_utensor *in = &n->tens[m->in0], *out = &n->tens[m->out];
         mcr_utensor *in1 = m->in1 >= 0 ? &n->tens[m->in1] : NULL;
         int step = n->nmods - 1 - i; /* gradients that start here get zeroed first */
+        double t0 = n->timing ? omp_get_wtime() : 0;
         if (in->zstep == step) memset(in->g, 0, sizeof(float) * N * tsize(in));
         if (in1 && in1->zstep == step) memset(in1->g, 0, sizeof(float) * N * tsize(in1));
         int HW = in->H * in->W;
@@ -474,6 +491,7 @@ void mcr_unet_backward(mcr_unet *n, const float *p, float *g, const float *dout,
             break;
         case UM_UP: upsample2x_backward(in->g, out->g, N, in->C, in->H, in->W); break;
         }
+        if (n->timing) n->tsec[m->type] += omp_get_wtime() - t0;
     }
     /* the conditioning vector: semb = silu(emb), emb = MLP(sinusoid) + Lab[y] + Att[a] */
     int E = n->E, td = n->cfg.tdim;
