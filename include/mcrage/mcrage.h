@@ -1057,6 +1057,8 @@ MCR_API void mcr_iquality_free(mcr_iquality *q);
 typedef struct mcr_site_spec {
     const char *name;            /* attribute level                                           */
     double gamma, contrast, offset; /* intensity: gamma, contrast about 0.5, grey levels added */
+    double ramp;                 /* left-to-right intensity ramp (heel effect): grey levels
+                                    added from -ramp/2 at the left edge to +ramp/2 at the right */
     double blur;                 /* Gaussian sigma in pixels (0 = none)                        */
     double noise;                /* Gaussian noise sd in grey levels (0 = none)                */
     double prevalence;           /* fraction of label 1 in each split                          */

@@ -627,8 +627,25 @@ static int image_sites(int argc, char **argv) {
     for (int k = 0; k < cnn.nstages; k++)
         if (cnn.widths[k] % cnn.groups)
             return cli_usage(cmd, "--widths: %d is not divisible by %d (GroupNorm groups)", cnn.widths[k], cnn.groups);
+    if (c.sites) { /* option errors exit 1 before any file is read; the library checks the same */
+        char *dup = strdup(c.sites), *save = NULL;
+        for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+            int k = 0;
+            while (k < mcr_sites_count() && strcmp(mcr_sites_spec(k)->name, t)) k++;
+            if (k == mcr_sites_count()) {
+                char known[256] = "";
+                for (int j = 0; j < mcr_sites_count() && strlen(known) < 200; j++)
+                    strcat(known, j ? ", " : ""), strcat(known, mcr_sites_spec(j)->name);
+                int r = cli_usage(cmd, "--sites: unknown site '%s' (the table has %s)", t, known);
+                free(dup);
+                return r;
+            }
+        }
+        free(dup);
+    }
     mcr_set_threads(threads);
     cnn.threads = threads;
+    cnn.seed = c.seed; /* --seed moves the check's classifiers too */
     mcr_imageset *src = NULL, *s = NULL;
     int *truth = NULL;
     int rc = mcr_imageset_read(argv[optind], &src);
