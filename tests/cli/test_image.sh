@@ -199,6 +199,7 @@ if [ -r "$PN" ]; then
     expect "image sites to a folder" 0 "manifest.csv" -- "$M" image sites "$PN" --scale 0.05 --sites A,D -o "$D/sd/"
     [ "$(head -1 "$D/sd/manifest.csv")" = "file,label,attribute,split" ] && [ "$(grep -c ',,D,train$' "$D/sd/manifest.csv")" = 25 ] \
         && ok "sites folder: manifest with 25 unlabelled D train rows" || bad "sites folder: manifest with 25 unlabelled D train rows"
+    expect "the sites' manifest read back as real multi-site data" 0 "train: 55 images, 25 unlabelled" -- "$M" image describe "$D/sd/manifest.csv"
     if have_numpy && "$PY" - "$D/st.npz" <<'PY'
 import sys
 import numpy as np
@@ -211,7 +212,7 @@ PY
     then ok "numpy: site attribute, the OOD site unlabelled in train only"; else bad "numpy: site attribute, the OOD site unlabelled in train only"; fi
     expect "image sites --check (tiny)" 0 "oracle clean - OOD" -- "$M" image sites "$PN" --scale 0.05 --check --widths 8 --epochs 1 --threads 1 -o "$D/st4.npz"
 else
-    skipped 9 "image sites on PneumoniaMNIST ($PN absent)"
+    skipped 10 "image sites on PneumoniaMNIST ($PN absent)"
 fi
 [ -z "$(ls -A "$D/o3")" ] && ok "image sites: nothing written for bad input" || bad "image sites: nothing written for bad input"
 
