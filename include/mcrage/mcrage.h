@@ -1072,6 +1072,8 @@ typedef struct mcr_sites_config {
     uint64_t seed;               /* default 1                                                 */
     const char *sites;           /* comma-separated names of the table to build; NULL = all    */
     double scale;                /* every count times scale, rounded (default 1)               */
+    int reveal;                  /* 1: the OOD site keeps its labels (the oracle's set; the same
+                                    images and order as with 0) (default 0)                     */
 } mcr_sites_config;
 MCR_API void mcr_sites_config_default(mcr_sites_config *c);
 /* Build the sites from src (nlabels = 2). *out: the set; *truth (may be NULL): malloc'd [n]
@@ -1081,11 +1083,11 @@ MCR_API void mcr_sites_config_default(mcr_sites_config *c);
 MCR_API int mcr_sites_build(const mcr_imageset *src, const mcr_sites_config *c, mcr_imageset **out,
                             int **truth);
 /* One site's acquisition on images pix [n, h, w, ch] in place; noise drawn from r in image
- * order. */
+ * order. MCR_ENOMEM only. */
 /* Per site (attribute level): images per split, labelled train images, label-1 share of the
  * labelled images, mean / sd / hf (mcr_image_stats) of all its images, its role. */
 MCR_API int mcr_sites_print(const mcr_imageset *s, FILE *f);
-MCR_API void mcr_site_apply(const mcr_site_spec *s, uint8_t *pix, size_t n, int h, int w, int ch, mcr_rng *r);
+MCR_API int mcr_site_apply(const mcr_site_spec *s, uint8_t *pix, size_t n, int h, int w, int ch, mcr_rng *r);
 /* Intensity statistics of images pix [n, h, w, ch]: mean and sd of the pixels (grey levels),
  * and hf, the mean absolute Laplacian |4 x - (up + down + left + right)| / 4 over interior
  * pixels (blur lowers it, noise raises it). */

@@ -539,7 +539,7 @@ static int image_quality(int argc, char **argv) {
 
 /* ------------------------------------------------------------------ sites */
 static int image_sites(int argc, char **argv) {
-    const char *cmd = "image sites", *out = NULL;
+    const char *cmd = "image sites", *out = NULL, *oracle = NULL;
     int check = 0, threads = 0, ch;
     long long v;
     double d;
@@ -548,13 +548,13 @@ static int image_sites(int argc, char **argv) {
     mcr_cnn_config cnn;
     mcr_cnn_config_default(&cnn);
     cnn.nstages = 2, cnn.widths[0] = 16, cnn.widths[1] = 32, cnn.epochs = 5;
-    enum { S_SEED = 4200, S_SITES, S_SCALE, S_CHECK, S_THREADS, S_WIDTHS, S_EPOCHS };
+    enum { S_SEED = 4200, S_SITES, S_SCALE, S_CHECK, S_THREADS, S_WIDTHS, S_EPOCHS, S_ORACLE };
     static const struct option lo[] = {
         {"output", required_argument, 0, 'o'}, {"seed", required_argument, 0, S_SEED},
         {"sites", required_argument, 0, S_SITES}, {"scale", required_argument, 0, S_SCALE},
         {"check", no_argument, 0, S_CHECK}, {"threads", required_argument, 0, S_THREADS},
         {"widths", required_argument, 0, S_WIDTHS}, {"epochs", required_argument, 0, S_EPOCHS},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"oracle", required_argument, 0, S_ORACLE}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
@@ -564,6 +564,7 @@ static int image_sites(int argc, char **argv) {
         case S_SITES: c.sites = optarg; break;
         case S_SCALE: if (cli_double(cmd, "--scale", optarg, 1e-6, 100, &d)) return EXIT_USAGE; c.scale = d; break;
         case S_CHECK: check = 1; break;
+        case S_ORACLE: oracle = optarg; break;
         case S_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
         case S_EPOCHS: if (cli_long(cmd, "--epochs", optarg, 1, 10000, &v)) return EXIT_USAGE; cnn.epochs = (int)v; break;
         case S_WIDTHS: {
@@ -583,7 +584,7 @@ static int image_sites(int argc, char **argv) {
             break;
         }
         case 'h': {
-            printf("usage: mcrage image sites DATA -o OUT.npz | -o DIR/ [--seed S] [--sites A,B,...] [--scale F] [--check]\n\n"
+            printf("usage: mcrage image sites DATA -o OUT.npz | -o DIR/ [--seed S] [--sites A,B,...] [--scale F] [--oracle OUT2] [--check]\n\n"
                    "Build the multi-site benchmark of the Ktena protocol from a real image set with a binary label\n"
                    "(PneumoniaMNIST): every split of DATA pooled, its images dealt without replacement to the\n"
                    "sites of the table below (per site and split a fixed count, a fixed share of label 1), each\n"
@@ -603,6 +604,8 @@ static int image_sites(int argc, char **argv) {
                    "      --seed S         which images go where, and the noise (default %llu)\n"
                    "      --sites LIST     build only these sites of the table (default: all)\n"
                    "      --scale F        every count times F, rounded (default %g); for small trials\n"
+                   "      --oracle OUT2    also write the oracle's set: the same images with the OOD site's\n"
+                   "                       train labels kept (.npz or DIR/, as -o)\n"
                    "      --check          also train the calibration classifiers and print their accuracies:\n"
                    "                       base (labelled sites) and oracle (plus the OOD site's true labels)\n"
                    "                       on the labelled sites' test images (ID), the clean site's and the\n"
@@ -624,6 +627,10 @@ static int image_sites(int argc, char **argv) {
     int dir = out[ol - 1] == '/';
     if (!dir && (ol < 4 || strcmp(out + ol - 4, ".npz")))
         return cli_usage(cmd, "-o expects a name ending in .npz or a folder ending in '/', got '%s'", out);
+    size_t orl = oracle ? strlen(oracle) : 0;
+    int odir = orl && oracle[orl - 1] == '/';
+    if (oracle && !odir && (orl < 4 || strcmp(oracle + orl - 4, ".npz")))
+        return cli_usage(cmd, "--oracle expects a name ending in .npz or a folder ending in '/', got '%s'", oracle);
     for (int k = 0; k < cnn.nstages; k++)
         if (cnn.widths[k] % cnn.groups)
             return cli_usage(cmd, "--widths: %d is not divisible by %d (GroupNorm groups)", cnn.widths[k], cnn.groups);
@@ -650,6 +657,14 @@ static int image_sites(int argc, char **argv) {
     int *truth = NULL;
     int rc = mcr_imageset_read(argv[optind], &src);
     if (!rc) rc = mcr_sites_build(src, &c, &s, &truth);
+    if (!rc && oracle) { /* first, so that a failure leaves no -o output either */
+        mcr_imageset *so = NULL;
+        c.reveal = 1;
+        rc = mcr_sites_build(src, &c, &so, NULL);
+        if (!rc) rc = odir ? mcr_imageset_write_dir(so, oracle) : mcr_imageset_write_npz(so, oracle);
+        if (!rc) fprintf(stderr, "mcrage: image sites: wrote the oracle's set to %s%s\n", oracle, odir ? "manifest.csv" : "");
+        mcr_imageset_free(so);
+    }
     mcr_imageset_free(src);
     if (!rc) rc = dir ? mcr_imageset_write_dir(s, out) : mcr_imageset_write_npz(s, out);
     if (!rc) {

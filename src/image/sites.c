@@ -86,10 +86,13 @@ static uint8_t to_u8(float v) {
     return (uint8_t)floorf(v + 0.5f);
 }
 
-MCR_API void mcr_site_apply(const mcr_site_spec *s, uint8_t *pix, size_t n, int h, int w, int ch, mcr_rng *r) {
+MCR_API int mcr_site_apply(const mcr_site_spec *s, uint8_t *pix, size_t n, int h, int w, int ch, mcr_rng *r) {
     size_t plane = (size_t)h * w * ch;
     float *x = malloc(plane * sizeof *x), *tmp = malloc((size_t)h * w * sizeof *tmp);
-    MCR_ASSERT(x && tmp);
+    if (!x || !tmp) {
+        free(x), free(tmp);
+        return MCR_NOMEM();
+    }
     for (size_t i = 0; i < n; i++) {
         uint8_t *p = pix + i * plane;
         for (size_t j = 0; j < plane; j++) x[j] = p[j] / 255.0f;
@@ -105,6 +108,7 @@ MCR_API void mcr_site_apply(const mcr_site_spec *s, uint8_t *pix, size_t n, int 
         }
     }
     free(x), free(tmp);
+    return MCR_OK;
 }
 
 MCR_API void mcr_image_stats(const uint8_t *pix, size_t n, int h, int w, int ch, double *mean, double *sd,
@@ -244,12 +248,13 @@ MCR_API int mcr_sites_build(const mcr_imageset *src, const mcr_sites_config *c, 
                 size_t i = block[q];
                 memcpy(s->pix + (size_t)o * plane, src->pix + i * plane, plane);
                 tl[o] = src->label[i];
-                s->label[o] = SITES[k].ood && splits[j] != MCR_SPLIT_TEST ? -1 : src->label[i];
+                s->label[o] = SITES[k].ood && splits[j] != MCR_SPLIT_TEST && !c->reveal ? -1 : src->label[i];
                 s->attr[o] = level;
                 s->split[o] = splits[j];
             }
         }
-        mcr_site_apply(&SITES[k], s->pix + (size_t)first * plane, (size_t)(o - first), s->h, s->w, s->c, &rn);
+        if ((rc = mcr_site_apply(&SITES[k], s->pix + (size_t)first * plane, (size_t)(o - first), s->h, s->w, s->c, &rn)))
+            goto fail;
         level++;
     }
     free(pool[0]), free(pool[1]), free(block);

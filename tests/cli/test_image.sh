@@ -196,6 +196,10 @@ if [ -r "$PN" ]; then
     cmp -s "$D/st.npz" "$D/st2.npz" && ok "image sites: same seed, same bytes" || bad "image sites: same seed, same bytes"
     cmp -s "$D/st.npz" "$D/st3.npz" && bad "image sites: another seed, other bytes" || ok "image sites: another seed, other bytes"
     expect "sites read back" 0 "train: 91 images, 25 unlabelled" -- "$M" image describe "$D/st.npz"
+    expect "image sites --oracle" 0 "wrote the oracle's set to $D/so.npz" -- "$M" image sites "$PN" --scale 0.05 --oracle "$D/so.npz" -o "$D/st5.npz"
+    cmp -s "$D/st.npz" "$D/st5.npz" && ok "--oracle leaves -o's bytes as they were" || bad "--oracle leaves -o's bytes as they were"
+    expect "the oracle's set has every label" 0 "train: 91 images, 0 unlabelled" -- "$M" image describe "$D/so.npz"
+    expect "image sites: bad --oracle" 1 "--oracle expects a name ending in .npz" -- "$M" image sites "$PN" --oracle "$D/o3/x.txt" -o "$D/o3/y.npz"
     expect "image sites to a folder" 0 "manifest.csv" -- "$M" image sites "$PN" --scale 0.05 --sites A,D -o "$D/sd/"
     [ "$(head -1 "$D/sd/manifest.csv")" = "file,label,attribute,split" ] && [ "$(grep -c ',,D,train$' "$D/sd/manifest.csv")" = 25 ] \
         && ok "sites folder: manifest with 25 unlabelled D train rows" || bad "sites folder: manifest with 25 unlabelled D train rows"
@@ -212,7 +216,7 @@ PY
     then ok "numpy: site attribute, the OOD site unlabelled in train only"; else bad "numpy: site attribute, the OOD site unlabelled in train only"; fi
     expect "image sites --check (tiny)" 0 "oracle clean - OOD" -- "$M" image sites "$PN" --scale 0.05 --check --widths 8 --epochs 1 --threads 1 -o "$D/st4.npz"
 else
-    skipped 10 "image sites on PneumoniaMNIST ($PN absent)"
+    skipped 14 "image sites on PneumoniaMNIST ($PN absent)"
 fi
 [ -z "$(ls -A "$D/o3")" ] && ok "image sites: nothing written for bad input" || bad "image sites: nothing written for bad input"
 

@@ -138,6 +138,17 @@ static void test_sites_counts(void) {
             else CHECK(lab == n, "site %s split %c: %d of %d labelled", sp->name, sp3[j], lab, n);
         }
     }
+    /* the oracle's set: the same images and order, every label known */
+    mcr_imageset *o = NULL;
+    cfg.reveal = 1;
+    CHECK(!mcr_sites_build(src, &cfg, &o, NULL), "%s", mcr_last_error());
+    if (o) {
+        CHECK(o->n == s->n && !memcmp(o->pix, s->pix, (size_t)s->n * 64) && !memcmp(o->attr, s->attr, s->n * sizeof(int)),
+              "reveal changed the images");
+        CHECK(!memcmp(o->label, truth, s->n * sizeof(int)), "reveal: labels are not the true ones");
+    }
+    mcr_imageset_free(o);
+    cfg.reveal = 0;
     /* a subset: A and D only */
     mcr_imageset *t = NULL;
     cfg.sites = "D,A";
@@ -194,8 +205,7 @@ static void test_sites_shifts(void) {
         memcpy(b1, cb->pix, 400), memcpy(b0, cb->pix, 400);
         mcr_rng r;
         mcr_rng_seed(&r, 1, 0);
-        mcr_site_apply(&sp, b1, 4, 10, 10, 1, &r);
-        mcr_site_apply(&sp0, b0, 4, 10, 10, 1, &r);
+        CHECK(!mcr_site_apply(&sp, b1, 4, 10, 10, 1, &r) && !mcr_site_apply(&sp0, b0, 4, 10, 10, 1, &r), "apply");
         double h1, h0;
         mcr_image_stats(b1, 4, 10, 10, 1, NULL, NULL, &h1);
         mcr_image_stats(b0, 4, 10, 10, 1, NULL, NULL, &h0);
