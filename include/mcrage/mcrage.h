@@ -1133,6 +1133,10 @@ MCR_API void mcr_randaug_config_default(mcr_randaug_config *c);
  * M outside [0, 10], no operation enabled with n_ops > 0, or bad sizes. */
 MCR_API int mcr_randaugment(const mcr_randaug_config *c, const uint8_t *in, uint8_t *out, size_t n, size_t first,
                             int h, int w, int ch);
+/* `copies` augmented copies of every image of split (0 = all) as a new set (labels,
+ * attributes and splits kept; copy r of the k-th image is image r * n + k, from stream r * n + k). */
+MCR_API int mcr_imageset_randaugment(const mcr_imageset *s, const mcr_randaug_config *c, int copies, char split,
+                                     mcr_imageset **out);
 
 /* ---------------------------------------------------------------- 13. processes (MPI)
  * Data-parallel fit and sample across processes: with a library built by `make MPI=1` and a

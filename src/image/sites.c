@@ -24,6 +24,7 @@
  * images while an oracle trained with the OOD site's labels stayed within 3 points of the
  * clean site (numbers in README and doc/results.md). */
 #include "image/image.h"
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -519,4 +520,39 @@ MCR_API int mcr_randaugment(const mcr_randaug_config *c, const uint8_t *in, uint
         free(x), free(tmp), free(t2);
     }
     return rc == MCR_ENOMEM ? MCR_NOMEM() : MCR_OK;
+}
+
+MCR_API int mcr_imageset_randaugment(const mcr_imageset *s, const mcr_randaug_config *c, int copies, char split,
+                                     mcr_imageset **out) {
+    *out = NULL;
+    if (copies < 1 || copies > 1000) return mcr_err(MCR_EINVAL, "randaugment: copies %d is not in [1, 1000]", copies);
+    size_t n = 0, plane = (size_t)s->h * s->w * s->c;
+    for (int i = 0; i < s->n; i++) n += !split || s->split[i] == split;
+    if ((size_t)copies * n > INT_MAX) return mcr_err(MCR_EINVAL, "randaugment: %zu x %d images is too many", n, copies);
+    mcr_imageset *o = NULL;
+    int rc = mcr_imageset_alloc((int)(n * copies), s->h, s->w, s->c, &o);
+    for (int k = 0; k < s->nlabels && !rc; k++) rc = mcr_imageset_add_level(o, 0, s->label_names[k]) < 0 ? MCR_ENOMEM : 0;
+    for (int k = 0; k < s->nattrs && !rc; k++) rc = mcr_imageset_add_level(o, 1, s->attr_names[k]) < 0 ? MCR_ENOMEM : 0;
+    if (!rc && ((s->label_col && !(o->label_col = mcr_strdup(s->label_col))) ||
+                (s->attr_col && !(o->attr_col = mcr_strdup(s->attr_col)))))
+        rc = MCR_NOMEM();
+    if (rc) {
+        mcr_imageset_free(o);
+        return rc == MCR_ENOMEM ? MCR_NOMEM() : rc;
+    }
+    /* copy r of image i is image r * n + i of the output, augmented from stream r * n + i */
+    size_t q = 0;
+    for (int r = 0; r < copies; r++)
+        for (int i = 0; i < s->n; i++) {
+            if (split && s->split[i] != split) continue;
+            memcpy(o->pix + q * plane, s->pix + (size_t)i * plane, plane);
+            o->label[q] = s->label[i], o->attr[q] = s->attr[i], o->split[q] = s->split[i];
+            q++;
+        }
+    if ((rc = mcr_randaugment(c, o->pix, o->pix, q, 0, s->h, s->w, s->c))) {
+        mcr_imageset_free(o);
+        return rc;
+    }
+    *out = o;
+    return MCR_OK;
 }

@@ -218,6 +218,17 @@ PY
 else
     skipped 14 "image sites on PneumoniaMNIST ($PN absent)"
 fi
-[ -z "$(ls -A "$D/o3")" ] && ok "image sites: nothing written for bad input" || bad "image sites: nothing written for bad input"
+# image augment (RandAugment-style): M = 0 writes the fixture as convert does; same seed, same bytes
+expect "image augment --help shows an example" 0 "example" -- "$M" image augment --help
+expect "image augment --magnitude 0" 0 "wrote 10 images" -- "$M" image augment "$FX" --split all --magnitude 0 -o "$D/a0.npz"
+"$M" image convert "$FX" -o "$D/c0.npz" 2>/dev/null
+cmp -s "$D/a0.npz" "$D/c0.npz" && ok "augment at M = 0: the fixture's bytes" || bad "augment at M = 0: the fixture's bytes"
+expect "image augment --copies 3" 0 "wrote 15 images" -- "$M" image augment "$FX" --copies 3 --magnitude 8 --flip -o "$D/a1.npz"
+"$M" image augment "$FX" --copies 3 --magnitude 8 --flip -o "$D/a2.npz" 2>/dev/null
+cmp -s "$D/a1.npz" "$D/a2.npz" && ok "image augment: same seed, same bytes" || bad "image augment: same seed, same bytes"
+cmp -s "$D/a1.npz" "$D/c0.npz" && bad "image augment: M = 8 changed the images" || ok "image augment: M = 8 changed the images"
+expect "image augment: unknown op" 1 "--ops: unknown operation 'shear'" -- "$M" image augment "$FX" --ops rotate,shear -o "$D/o3/x.npz"
+expect "image augment: --magnitude 11" 1 "--magnitude" -- "$M" image augment "$FX" --magnitude 11 -o "$D/o3/x.npz"
+[ -z "$(ls -A "$D/o3")" ] && ok "image sites / augment: nothing written for bad input" || bad "image sites / augment: nothing written for bad input"
 
 summary test_image.sh

@@ -369,6 +369,32 @@ static void test_randaug_deterministic(void) {
     CHECK(mcr_randaugment(&c, in, b, N, 0, RH, RW, 2) == MCR_EINVAL, "2 channels");
 }
 
+/* the set version: copies of the train images, labels and sites kept, the same pixels as
+ * mcr_randaugment on the copies laid end to end */
+static void test_randaug_set(void) {
+    mcr_imageset *src = make_set(12, 8, 8, 2, 1), *o = NULL;
+    for (int i = 0; i < 12; i++) src->split[i] = i % 3 ? MCR_SPLIT_TRAIN : MCR_SPLIT_TEST;
+    mcr_randaug_config c;
+    mcr_randaug_config_default(&c);
+    c.magnitude = 6;
+    CHECK(!mcr_imageset_randaugment(src, &c, 3, MCR_SPLIT_TRAIN, &o), "%s", mcr_last_error());
+    if (!o) goto done;
+    CHECK(o->n == 24 && o->nlabels == 2, "%d images", o->n);
+    uint8_t want[24 * 64];
+    for (int r = 0, q = 0; r < 3; r++)
+        for (int i = 0; i < 12; i++)
+            if (i % 3) {
+                memcpy(want + q * 64, src->pix + i * 64, 64);
+                CHECK(o->label[q] == src->label[i] && o->split[q] == MCR_SPLIT_TRAIN, "image %d", q);
+                q++;
+            }
+    CHECK(!mcr_randaugment(&c, want, want, 24, 0, 8, 8, 1) && !memcmp(want, o->pix, sizeof want), "pixels");
+    mcr_imageset *z = NULL;
+    CHECK(mcr_imageset_randaugment(src, &c, 0, 0, &z) == MCR_EINVAL && !z, "0 copies");
+done:
+    mcr_imageset_free(src), mcr_imageset_free(o);
+}
+
 /* PneumoniaMNIST: the whole table, counts and bytes */
 static void test_sites_pneumonia(void) {
     const char *dir = getenv("MCR_DATA");
@@ -397,6 +423,7 @@ int main(void) {
     TEST(test_randaug_identity);
     TEST(test_randaug_ops);
     TEST(test_randaug_deterministic);
+    TEST(test_randaug_set);
     TEST(test_sites_pneumonia);
     return DONE();
 }
