@@ -200,11 +200,16 @@ MCR_API int mcr_sites_build(const mcr_imageset *src, const mcr_sites_config *c, 
     for (int i = 0; i < src->n; i++)
         if (src->label[i] == 0 || src->label[i] == 1) npool[src->label[i]]++;
     for (int l = 0; l < 2; l++)
-        if ((size_t)need[l] > npool[l])
+        if ((size_t)need[l] > npool[l]) {
+            double fit = c->scale;
+            for (int q = 0; q < 2; q++)
+                if (need[q]) fit = fmin(fit, c->scale * (double)npool[q] / need[q]);
             return mcr_err(MCR_EINVAL,
                            "sites: %s has %zu labelled images of label '%s' but the sites need %d (scale %g); "
-                           "a smaller scale would fit",
-                           src->source ? src->source : "the image set", npool[l], src->label_names[l], need[l], c->scale);
+                           "a smaller scale would fit (about %.2g)",
+                           src->source ? src->source : "the image set", npool[l], src->label_names[l], need[l], c->scale,
+                           floor(fit * 100) / 100);
+        }
     if (total == 0) return mcr_err(MCR_EINVAL, "sites: scale %g leaves no images", c->scale);
     mcr_imageset *s = NULL;
     int *tl = NULL;
