@@ -1076,7 +1076,7 @@ typedef struct mcr_sites_config {
                                     images and order as with 0) (default 0)                     */
 } mcr_sites_config;
 MCR_API void mcr_sites_config_default(mcr_sites_config *c);
-/* Build the sites from src (nlabels = 2). *out: the set; *truth (may be NULL): malloc'd [n]
+/* Build the sites from src (nlabels = 2) with settings c (NULL = defaults). *out: the set; *truth (may be NULL): malloc'd [n]
  * true label of every image, also of those left unlabelled (for the oracle; free with free).
  * MCR_EINVAL naming the site for an unknown or repeated name, no labelled site, a source
  * without 2 label levels, or a source too small for the counts. */
