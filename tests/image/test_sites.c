@@ -155,6 +155,11 @@ static void test_sites_counts(void) {
     CHECK(!mcr_sites_build(src, &cfg, &t, NULL), "%s", mcr_last_error());
     CHECK(t && t->nattrs == 2 && !strcmp(t->attr_names[0], "A") && !strcmp(t->attr_names[1], "D"), "subset in table order");
     mcr_imageset_free(t);
+    /* 1 x 1 images through every site (blur, ramp over one column): no fault */
+    mcr_imageset *one = make_set(400, 1, 1, 2, 1), *t1 = NULL;
+    cfg.sites = NULL, cfg.scale = 0.1;
+    CHECK(one && !mcr_sites_build(one, &cfg, &t1, NULL), "1x1: %s", mcr_last_error());
+    mcr_imageset_free(one), mcr_imageset_free(t1);
 done:
     mcr_imageset_free(src), mcr_imageset_free(s);
     free(truth);
@@ -367,6 +372,12 @@ static void test_randaug_deterministic(void) {
     CHECK(mcr_randaugment(&c, in, b, N, 0, RH, RW, 1) == MCR_EINVAL && strstr(mcr_last_error(), "n_ops -1"), "n_ops");
     c.n_ops = 2;
     CHECK(mcr_randaugment(&c, in, b, N, 0, RH, RW, 2) == MCR_EINVAL, "2 channels");
+    /* degenerate sizes (1 x 1, 1 x 7, 5 x 1, RGB) with every operation: no fault (ASan/UBSan) */
+    c.n_ops = 6, c.magnitude = 10, c.ops = MCR_RA_DEFAULT | MCR_RA_FLIP;
+    static const int sz[4][3] = {{1, 1, 1}, {1, 7, 1}, {5, 1, 1}, {3, 4, 3}};
+    for (int k = 0; k < 4; k++)
+        CHECK(!mcr_randaugment(&c, in, b, 5, 0, sz[k][0], sz[k][1], sz[k][2]), "%dx%dx%d: %s", sz[k][0], sz[k][1],
+              sz[k][2], mcr_last_error());
 }
 
 /* the set version: copies of the train images, labels and sites kept, the same pixels as
