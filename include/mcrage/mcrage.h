@@ -18,7 +18,8 @@
  *  11. Benchmark helpers
  *  12. Images                     image sets from .npz (MedMNIST) or PNG + manifest; PNG, grid, .npz out;
  *                                 12b. the conditional image diffusion model (fit, sample, file);
- *                                 12c. an image classifier (small ResNet) and the quality protocol.
+ *                                 12c. an image classifier (small ResNet) and the quality protocol;
+ *                                 12d. the multi-site benchmark and RandAugment-style augmentation.
  *
  * Ownership: a handle returned through `**out` is owned by the caller and freed with its
  * `_free` function (NULL-safe). A `const char *` returned by a getter is borrowed: valid until
@@ -1058,6 +1059,103 @@ MCR_API int mcr_image_quality(const mcr_imageset *real, const mcr_imageset *synt
 MCR_API int mcr_iquality_print(const mcr_iquality *q, FILE *f);      /* text table */
 MCR_API int mcr_iquality_write_json(const mcr_iquality *q, FILE *f); /* one JSON object */
 MCR_API void mcr_iquality_free(mcr_iquality *q);
+
+/* ---------------------------------------------------------------- 12d. sites benchmark, heuristic augmentation */
+/* A multi-site benchmark built from a real image set with a binary label (PneumoniaMNIST;
+ * src/image/sites.c). The source's images (every split pooled, unlabelled ones skipped) are
+ * dealt without replacement to "hospital sites" from one table of parameters (mcr_sites_spec):
+ * per site and split a fixed number of images of which round(n * prevalence) have label level
+ * 1, and every image of a site goes through the site's acquisition: Gaussian blur (sigma, px),
+ * then on x in [0, 1] gamma x^g, contrast about mid-grey 0.5 + c (x - 0.5), offset (grey
+ * levels), Gaussian noise (sd in grey levels), clipped and rounded to 8 bits. The OOD site's
+ * train images carry no label (-1): they are the unlabelled images of the Ktena protocol; its
+ * test images are labelled (the OOD test split). The output is an ordinary image set with
+ * the site as attribute (levels = site names) and train / val / test splits: what real
+ * multi-site data read from an .npz or a manifest (file,label,attribute,split) gives. The
+ * same source, seed, sites and scale give the same set. */
+typedef struct mcr_site_spec {
+    const char *name;            /* attribute level                                           */
+    double gamma, contrast, offset; /* intensity: gamma, contrast about 0.5, grey levels added */
+    double ramp;                 /* left-to-right intensity ramp (heel effect): grey levels
+                                    added from -ramp/2 at the left edge to +ramp/2 at the right */
+    double blur;                 /* Gaussian sigma in pixels (0 = none)                        */
+    double noise;                /* Gaussian noise sd in grey levels (0 = none)                */
+    double prevalence;           /* fraction of label 1 in each split                          */
+    int n_train, n_val, n_test;  /* images per split (before --scale)                          */
+    int ood;                     /* 1: train / val images unlabelled; labelled only in test    */
+    const char *role;            /* a few words for the README and the CLI                     */
+} mcr_site_spec;
+MCR_API int mcr_sites_count(void);                     /* rows of the table                  */
+MCR_API const mcr_site_spec *mcr_sites_spec(int k);    /* row k (borrowed), NULL out of range */
+typedef struct mcr_sites_config {
+    uint64_t seed;               /* default 1                                                 */
+    const char *sites;           /* comma-separated names of the table to build; NULL = all    */
+    double scale;                /* every count times scale, rounded (default 1)               */
+    int reveal;                  /* 1: the OOD site keeps its labels (the oracle's set; the same
+                                    images and order as with 0) (default 0)                     */
+} mcr_sites_config;
+MCR_API void mcr_sites_config_default(mcr_sites_config *c);
+/* Build the sites from src (nlabels = 2) with settings c (NULL = defaults). *out: the set; *truth (may be NULL): malloc'd [n]
+ * true label of every image, also of those left unlabelled (for the oracle; free with free).
+ * MCR_EINVAL naming the site for an unknown or repeated name, no labelled site, a source
+ * without 2 label levels, or a source too small for the counts. */
+MCR_API int mcr_sites_build(const mcr_imageset *src, const mcr_sites_config *c, mcr_imageset **out,
+                            int **truth);
+/* One site's acquisition on images pix [n, h, w, ch] in place; noise drawn from r in image
+ * order. MCR_ENOMEM only. */
+/* Per site (attribute level): images per split, labelled train images, label-1 share of the
+ * labelled images, mean / sd / hf (mcr_image_stats) of all its images, its role. */
+MCR_API int mcr_sites_print(const mcr_imageset *s, FILE *f);
+MCR_API int mcr_site_apply(const mcr_site_spec *s, uint8_t *pix, size_t n, int h, int w, int ch, mcr_rng *r);
+/* Intensity statistics of images pix [n, h, w, ch]: mean and sd of the pixels (grey levels),
+ * and hf, the mean absolute Laplacian |4 x - (up + down + left + right)| / 4 over interior
+ * pixels (blur lowers it, noise raises it). */
+MCR_API void mcr_image_stats(const uint8_t *pix, size_t n, int h, int w, int ch, double *mean, double *sd,
+                             double *hf);
+/* The calibration check: classifier "base" trained on the labelled train images (every
+ * labelled site), "oracle" on those and the OOD site's train images with their true labels;
+ * accuracy of each on the test images of the labelled sites (id), of the clean site (the
+ * one whose acquisition is the identity; NaN if absent) and of the OOD site(s) (ood). The
+ * benchmark wants base.id - base.ood >= 0.10 and oracle.clean - oracle.ood <= 0.03. */
+typedef struct mcr_sites_check {
+    double base_id, base_clean, base_ood;
+    double oracle_id, oracle_clean, oracle_ood;
+    size_t n_base_train, n_oracle_train, n_id, n_clean, n_ood;
+    double seconds;
+} mcr_sites_check;
+MCR_API int mcr_sites_run_check(const mcr_imageset *sites, const int *truth, const mcr_cnn_config *cnn,
+                                mcr_sites_check *out);
+
+/* RandAugment-style heuristic augmentation (Cubuk et al. 2020): per image n_ops operations
+ * drawn uniformly with replacement from the enabled ones, each at magnitude M (0..10; m =
+ * M / 10) with a random sign: rotation +-15 m degrees and shifts +-0.1 m of the width /
+ * height (bilinear, borders replicated), contrast 1 +- 0.5 m about the image mean, gamma
+ * 1.6^(+-m), brightness +-40 m grey levels, Gaussian blur of sigma 1.2 m, Gaussian noise of sd
+ * 16 m, and a horizontal flip (off by default: chest X-rays are not left-right symmetric;
+ * skipped at M = 0). M = 0 is the identity. Image i draws from its own stream of seed, so the
+ * result does not depend on how the images are batched or on threads. */
+enum {
+    MCR_RA_ROTATE = 1 << 0, MCR_RA_SHIFT_X = 1 << 1, MCR_RA_SHIFT_Y = 1 << 2, MCR_RA_CONTRAST = 1 << 3,
+    MCR_RA_GAMMA = 1 << 4, MCR_RA_BRIGHTNESS = 1 << 5, MCR_RA_BLUR = 1 << 6, MCR_RA_NOISE = 1 << 7,
+    MCR_RA_FLIP = 1 << 8,
+    MCR_RA_DEFAULT = 0xff        /* every operation but the flip                              */
+};
+typedef struct mcr_randaug_config {
+    int n_ops;                   /* operations per image (default 2)                          */
+    double magnitude;            /* M in [0, 10] (default 5)                                   */
+    unsigned ops;                /* MCR_RA_* bits (default MCR_RA_DEFAULT)                     */
+    uint64_t seed;               /* default 1                                                 */
+} mcr_randaug_config;
+MCR_API void mcr_randaug_config_default(mcr_randaug_config *c);
+/* out [n, h, w, ch] = the augmented in [n, h, w, ch] (in == out allowed). first: the index of
+ * in[0] in the caller's numbering (image i uses stream first + i). MCR_EINVAL for n_ops < 0,
+ * M outside [0, 10], no operation enabled with n_ops > 0, or bad sizes. */
+MCR_API int mcr_randaugment(const mcr_randaug_config *c, const uint8_t *in, uint8_t *out, size_t n, size_t first,
+                            int h, int w, int ch);
+/* `copies` augmented copies of every image of split (0 = all) as a new set (labels,
+ * attributes and splits kept; copy r of the k-th image is image r * n + k, from stream r * n + k). */
+MCR_API int mcr_imageset_randaugment(const mcr_imageset *s, const mcr_randaug_config *c, int copies, char split,
+                                     mcr_imageset **out);
 
 /* ---------------------------------------------------------------- 13. processes (MPI)
  * Data-parallel fit and sample across processes: with a library built by `make MPI=1` and a

@@ -537,6 +537,265 @@ static int image_quality(int argc, char **argv) {
     return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }
 
+/* ------------------------------------------------------------------ sites */
+static int image_sites(int argc, char **argv) {
+    const char *cmd = "image sites", *out = NULL, *oracle = NULL;
+    int check = 0, threads = 0, ch;
+    long long v;
+    double d;
+    mcr_sites_config c;
+    mcr_sites_config_default(&c);
+    mcr_cnn_config cnn;
+    mcr_cnn_config_default(&cnn);
+    cnn.nstages = 2, cnn.widths[0] = 16, cnn.widths[1] = 32, cnn.epochs = 5;
+    enum { S_SEED = 4200, S_SITES, S_SCALE, S_CHECK, S_THREADS, S_WIDTHS, S_EPOCHS, S_ORACLE };
+    static const struct option lo[] = {
+        {"output", required_argument, 0, 'o'}, {"seed", required_argument, 0, S_SEED},
+        {"sites", required_argument, 0, S_SITES}, {"scale", required_argument, 0, S_SCALE},
+        {"check", no_argument, 0, S_CHECK}, {"threads", required_argument, 0, S_THREADS},
+        {"widths", required_argument, 0, S_WIDTHS}, {"epochs", required_argument, 0, S_EPOCHS},
+        {"oracle", required_argument, 0, S_ORACLE}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'o': out = optarg; break;
+        case S_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; c.seed = (uint64_t)v; break;
+        case S_SITES: c.sites = optarg; break;
+        case S_SCALE: if (cli_double(cmd, "--scale", optarg, 1e-6, 100, &d)) return EXIT_USAGE; c.scale = d; break;
+        case S_CHECK: check = 1; break;
+        case S_ORACLE: oracle = optarg; break;
+        case S_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
+        case S_EPOCHS: if (cli_long(cmd, "--epochs", optarg, 1, 10000, &v)) return EXIT_USAGE; cnn.epochs = (int)v; break;
+        case S_WIDTHS: {
+            int n = 0;
+            char *dup = strdup(optarg), *save = NULL;
+            for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+                if (n == MCR_CNN_MAX_STAGES || cli_long(cmd, "--widths", t, 1, 4096, &v)) {
+                    free(dup);
+                    return n == MCR_CNN_MAX_STAGES ? cli_usage(cmd, "--widths takes at most %d widths", MCR_CNN_MAX_STAGES)
+                                                   : EXIT_USAGE;
+                }
+                cnn.widths[n++] = (int)v;
+            }
+            free(dup);
+            if (!n) return cli_usage(cmd, "--widths expects W1,W2,...");
+            cnn.nstages = n;
+            break;
+        }
+        case 'h': {
+            printf("usage: mcrage image sites DATA -o OUT.npz | -o DIR/ [--seed S] [--sites A,B,...] [--scale F] [--oracle OUT2] [--check]\n\n"
+                   "Build the multi-site benchmark of the Ktena protocol from a real image set with a binary label\n"
+                   "(PneumoniaMNIST): every split of DATA pooled, its images dealt without replacement to the\n"
+                   "sites of the table below (per site and split a fixed count, a fixed share of label 1), each\n"
+                   "site's images through its acquisition: Gaussian blur, then gamma, contrast about mid-grey,\n"
+                   "an offset, Gaussian noise. The OOD site's train images are written unlabelled (label -1 /\n"
+                   "empty); its test images are labelled (the OOD test split). The output is an image set with\n"
+                   "the site as attribute and train / val / test splits (what real multi-site data would be).\n"
+                   "The same DATA, seed, sites and scale give the same bytes.\n\n"
+                   "  site  gamma contrast offset blur noise  prev  train  val test  role\n");
+            for (int k = 0; k < mcr_sites_count(); k++) {
+                const mcr_site_spec *sp = mcr_sites_spec(k);
+                printf("  %-4s %5.2f %8.2f %6.1f %4.1f %5.1f %5.2f %6d %4d %4d  %s\n", sp->name, sp->gamma, sp->contrast,
+                       sp->offset, sp->blur, sp->noise, sp->prevalence, sp->n_train, sp->n_val, sp->n_test, sp->role);
+            }
+            printf("\n  -o, --output OUT     OUT.npz (MedMNIST layout with *_attributes, attribute_names) or DIR/\n"
+                   "                       (PNGs + manifest.csv: file,label,attribute,split)\n"
+                   "      --seed S         which images go where, and the noise (default %llu)\n"
+                   "      --sites LIST     build only these sites of the table (default: all)\n"
+                   "      --scale F        every count times F, rounded (default %g); for small trials\n"
+                   "      --oracle OUT2    also write the oracle's set: the same images with the OOD site's\n"
+                   "                       train labels kept (.npz or DIR/, as -o)\n"
+                   "      --check          also train the calibration classifiers and print their accuracies:\n"
+                   "                       base (labelled sites) and oracle (plus the OOD site's true labels)\n"
+                   "                       on the labelled sites' test images (ID), the clean site's and the\n"
+                   "                       OOD site's; the benchmark wants base ID - OOD >= 10 points and\n"
+                   "                       oracle clean - OOD <= 3 points\n"
+                   "      --widths W,...   the check's CNN channels per stage (default %d,%d)\n"
+                   "      --epochs N       the check's CNN epochs (default %d)\n"
+                   "      --threads N      threads, 0 = all cores (default 0)\n\n"
+                   "example: mcrage image sites ../shared/datasets/images/pneumoniamnist.npz -o sites.npz --check\n",
+                   (unsigned long long)c.seed, c.scale, cnn.widths[0], cnn.widths[1], cnn.epochs);
+            return EXIT_OK;
+        }
+        default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) return cli_usage(cmd, "expects exactly one DATA (.npz or manifest .csv)");
+    if (!out || !*out) return cli_usage(cmd, "missing -o OUT.npz or -o DIR/");
+    size_t ol = strlen(out);
+    int dir = out[ol - 1] == '/';
+    if (!dir && (ol < 4 || strcmp(out + ol - 4, ".npz")))
+        return cli_usage(cmd, "-o expects a name ending in .npz or a folder ending in '/', got '%s'", out);
+    size_t orl = oracle ? strlen(oracle) : 0;
+    int odir = orl && oracle[orl - 1] == '/';
+    if (oracle && !odir && (orl < 4 || strcmp(oracle + orl - 4, ".npz")))
+        return cli_usage(cmd, "--oracle expects a name ending in .npz or a folder ending in '/', got '%s'", oracle);
+    for (int k = 0; k < cnn.nstages; k++)
+        if (cnn.widths[k] % cnn.groups)
+            return cli_usage(cmd, "--widths: %d is not divisible by %d (GroupNorm groups)", cnn.widths[k], cnn.groups);
+    if (c.sites) { /* option errors exit 1 before any file is read; the library checks the same */
+        char *dup = strdup(c.sites), *save = NULL;
+        for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+            int k = 0;
+            while (k < mcr_sites_count() && strcmp(mcr_sites_spec(k)->name, t)) k++;
+            if (k == mcr_sites_count()) {
+                char known[256] = "";
+                for (int j = 0; j < mcr_sites_count() && strlen(known) < 200; j++)
+                    strcat(known, j ? ", " : ""), strcat(known, mcr_sites_spec(j)->name);
+                int r = cli_usage(cmd, "--sites: unknown site '%s' (the table has %s)", t, known);
+                free(dup);
+                return r;
+            }
+        }
+        free(dup);
+    }
+    mcr_set_threads(threads);
+    cnn.threads = threads;
+    cnn.seed = c.seed; /* --seed moves the check's classifiers too */
+    mcr_imageset *src = NULL, *s = NULL;
+    int *truth = NULL;
+    int rc = mcr_imageset_read(argv[optind], &src);
+    if (!rc) rc = mcr_sites_build(src, &c, &s, &truth);
+    if (!rc && oracle) { /* first, so that a failure leaves no -o output either */
+        mcr_imageset *so = NULL;
+        c.reveal = 1;
+        rc = mcr_sites_build(src, &c, &so, NULL);
+        if (!rc) rc = odir ? mcr_imageset_write_dir(so, oracle) : mcr_imageset_write_npz(so, oracle);
+        if (!rc) fprintf(stderr, "mcrage: image sites: wrote the oracle's set to %s%s\n", oracle, odir ? "manifest.csv" : "");
+        mcr_imageset_free(so);
+    }
+    mcr_imageset_free(src);
+    if (!rc) rc = dir ? mcr_imageset_write_dir(s, out) : mcr_imageset_write_npz(s, out);
+    if (!rc) {
+        int n;
+        mcr_imageset_dims(s, &n, NULL, NULL, NULL);
+        fprintf(stderr, "mcrage: image sites: wrote %d images to %s%s\n", n, out, dir ? "manifest.csv" : "");
+        rc = mcr_sites_print(s, stdout);
+    }
+    if (!rc && check) {
+        mcr_sites_check k;
+        fprintf(stderr, "mcrage: image sites: training the base and oracle classifiers (%d epochs)\n", cnn.epochs);
+        rc = mcr_sites_run_check(s, truth, &cnn, &k);
+        if (!rc) {
+            printf("check       %8s %8s %8s  (train images; test images: ID %zu, clean %zu, OOD %zu)\n", "ID", "clean", "OOD",
+                   k.n_id, k.n_clean, k.n_ood);
+            printf("base        %8.4f %8.4f %8.4f  (%zu)\n", k.base_id, k.base_clean, k.base_ood, k.n_base_train);
+            printf("oracle      %8.4f %8.4f %8.4f  (%zu)\n", k.oracle_id, k.oracle_clean, k.oracle_ood, k.n_oracle_train);
+            printf("base ID - OOD: %.1f points (want >= 10): %s\n", 100 * (k.base_id - k.base_ood),
+                   k.base_id - k.base_ood >= 0.10 ? "yes" : "no");
+            printf("oracle clean - OOD: %.1f points (want <= 3): %s\n", 100 * (k.oracle_clean - k.oracle_ood),
+                   k.oracle_clean - k.oracle_ood <= 0.03 ? "yes" : "no");
+            printf("time %.1f s\n", k.seconds);
+        }
+    }
+    free(truth);
+    mcr_imageset_free(s);
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ augment (RandAugment) */
+static int image_augment(int argc, char **argv) {
+    const char *cmd = "image augment", *out = NULL, *split_arg = "train";
+    int ch;
+    long long v, copies = 1;
+    double d;
+    char split = 't';
+    mcr_randaug_config c;
+    mcr_randaug_config_default(&c);
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } opn[] = {{"rotate", MCR_RA_ROTATE}, {"shift-x", MCR_RA_SHIFT_X}, {"shift-y", MCR_RA_SHIFT_Y},
+               {"contrast", MCR_RA_CONTRAST}, {"gamma", MCR_RA_GAMMA}, {"brightness", MCR_RA_BRIGHTNESS},
+               {"blur", MCR_RA_BLUR}, {"noise", MCR_RA_NOISE}, {"flip", MCR_RA_FLIP}};
+    enum { A_NOPS = 4300, A_MAG, A_OPS, A_FLIP, A_COPIES, A_SPLIT, A_SEED, A_THREADS };
+    int threads = 0;
+    static const struct option lo[] = {
+        {"output", required_argument, 0, 'o'}, {"n-ops", required_argument, 0, A_NOPS},
+        {"magnitude", required_argument, 0, A_MAG}, {"ops", required_argument, 0, A_OPS},
+        {"flip", no_argument, 0, A_FLIP}, {"copies", required_argument, 0, A_COPIES},
+        {"split", required_argument, 0, A_SPLIT}, {"seed", required_argument, 0, A_SEED},
+        {"threads", required_argument, 0, A_THREADS}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'o': out = optarg; break;
+        case A_NOPS: if (cli_long(cmd, "--n-ops", optarg, 0, 100, &v)) return EXIT_USAGE; c.n_ops = (int)v; break;
+        case A_MAG: if (cli_double(cmd, "--magnitude", optarg, 0, 10, &d)) return EXIT_USAGE; c.magnitude = d; break;
+        case A_OPS: {
+            c.ops = 0;
+            char *dup = strdup(optarg), *save = NULL;
+            for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+                size_t k = 0;
+                while (k < sizeof opn / sizeof opn[0] && strcmp(opn[k].name, t)) k++;
+                if (k == sizeof opn / sizeof opn[0]) {
+                    int r = cli_usage(cmd, "--ops: unknown operation '%s' (rotate, shift-x, shift-y, contrast, gamma, "
+                                           "brightness, blur, noise, flip)", t);
+                    free(dup);
+                    return r;
+                }
+                c.ops |= opn[k].bit;
+            }
+            free(dup);
+            if (!c.ops) return cli_usage(cmd, "--ops expects a list of operations");
+            break;
+        }
+        case A_FLIP: c.ops |= MCR_RA_FLIP; break;
+        case A_COPIES: if (cli_long(cmd, "--copies", optarg, 1, 1000, &copies)) return EXIT_USAGE; break;
+        case A_SPLIT:
+            split_arg = optarg;
+            if (parse_split(optarg, &split)) return cli_usage(cmd, "--split expects train, val, test or all, got '%s'", optarg);
+            break;
+        case A_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; c.seed = (uint64_t)v; break;
+        case A_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
+        case 'h':
+            printf("usage: mcrage image augment DATA -o OUT.npz | -o DIR/ [--n-ops N] [--magnitude M] [--ops LIST]\n"
+                   "                            [--flip] [--copies K] [--split S] [--seed S]\n\n"
+                   "Heuristic augmentation, RandAugment-style (the baseline of the Ktena protocol): per image N\n"
+                   "operations drawn with replacement from LIST, each at magnitude M (0..10, m = M/10) with a\n"
+                   "random sign: rotate +-15m degrees, shift-x / shift-y +-0.1m of the size (bilinear, borders\n"
+                   "replicated), contrast 1 +- 0.5m about the image mean, gamma 1.6^(+-m), brightness +-40m grey\n"
+                   "levels, blur (Gaussian sigma 1.2m), noise (Gaussian sd 16m), flip (horizontal; off by\n"
+                   "default: chest X-rays are not left-right symmetric). M = 0 is the identity. Writes K\n"
+                   "augmented copies of every image of the split, labels, attributes and splits kept.\n\n"
+                   "  -o, --output OUT     OUT.npz or DIR/\n"
+                   "      --n-ops N        operations per image (default %d)\n"
+                   "      --magnitude M    0..10 (default %g)\n"
+                   "      --ops LIST       comma-separated (default: all but flip)\n"
+                   "      --flip           add the horizontal flip\n"
+                   "      --copies K       augmented copies per image (default %lld)\n"
+                   "      --split S        train, val, test or all (default %s)\n"
+                   "      --seed S         random seed (default %llu)\n"
+                   "      --threads N      threads, 0 = all cores (default 0)\n\n%s\n"
+                   "example: mcrage image augment pneumoniamnist.npz --magnitude 7 --copies 2 -o aug.npz\n",
+                   c.n_ops, c.magnitude, copies, split_arg, (unsigned long long)c.seed, IMAGE_DATA_HELP);
+            return EXIT_OK;
+        default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1) return cli_usage(cmd, "expects exactly one DATA (.npz or manifest .csv)");
+    if (!out || !*out) return cli_usage(cmd, "missing -o OUT.npz or -o DIR/");
+    size_t ol = strlen(out);
+    int dir = out[ol - 1] == '/';
+    if (!dir && (ol < 4 || strcmp(out + ol - 4, ".npz")))
+        return cli_usage(cmd, "-o expects a name ending in .npz or a folder ending in '/', got '%s'", out);
+    mcr_set_threads(threads);
+    mcr_imageset *s = NULL, *a = NULL;
+    int rc = mcr_imageset_read(argv[optind], &s);
+    if (!rc) rc = mcr_imageset_randaugment(s, &c, (int)copies, split, &a);
+    mcr_imageset_free(s);
+    if (!rc) rc = dir ? mcr_imageset_write_dir(a, out) : mcr_imageset_write_npz(a, out);
+    if (!rc) {
+        int n;
+        mcr_imageset_dims(a, &n, NULL, NULL, NULL);
+        fprintf(stderr, "mcrage: image augment: wrote %d images to %s%s\n", n, out, dir ? "manifest.csv" : "");
+    }
+    mcr_imageset_free(a);
+    return rc ? cli_fail(cmd, rc) : EXIT_OK;
+}
+
 static const struct {
     const char *name;
     int (*fn)(int, char **);
@@ -549,6 +808,8 @@ static const struct {
     {"sample", image_sample, "generate images per label x attribute cell (--counts or --policy)"},
     {"inspect", image_inspect, "print an image model's settings, levels and training counts"},
     {"quality", image_quality, "judge synthetic images: CNN accuracy, TSTR, detector AUROC, histograms"},
+    {"sites", image_sites, "build the multi-site benchmark (acquisition shifts, an unlabelled OOD site)"},
+    {"augment", image_augment, "heuristic augmentation, RandAugment-style (N ops of magnitude M)"},
 };
 #define NSUB (int)(sizeof subs / sizeof subs[0])
 

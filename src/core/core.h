@@ -155,7 +155,9 @@ int mcr_file_read(const char *path, unsigned char **data, size_t *n);
  *   2 10^6 + s              fit: multinomial noise of step s (meets the sample noise of
  *                           batch 1 only if T > 24997)
  *   272 (2^30 + s) + ...    fit: dropout of step s               >= 2.9 10^11
+ *   2^52 + i                randaugment: image i (sites.c, MCR_STREAM_RANDAUG)
  * Every purpose also has its own use of the seed: a new stream goes into a free range here. */
+#define MCR_STREAM_RANDAUG (UINT64_C(1) << 52)
 enum mcr_stream {
     MCR_STREAM_SIMULATE = 0,          /* simulate.c: the synthetic cohort                     */
     MCR_STREAM_FIT = 1,               /* fit: epoch order, time steps, condition dropout      */
@@ -178,6 +180,8 @@ enum mcr_stream {
     MCR_STREAM_CNN_INIT = 4248,       /* cnn.c: the image classifier's initial weights         */
     MCR_STREAM_CNN_ORDER = 4249,      /* cnn.c: the image classifier's epoch order             */
     MCR_STREAM_QUALITY = 4250,        /* quality.c: the detector's subsample and split         */
+    MCR_STREAM_SITES = 4251,          /* sites.c: which source image goes to which site/split  */
+    MCR_STREAM_SITES_NOISE = 4252,    /* sites.c: the acquisition noise, in output image order */
     MCR_STREAM_INIT = 0x1417,         /* fit: initial weights (mcr_net_init_params)           */
     MCR_STREAM_FIT_NOISE = 1000,      /* + step: fit's Gaussian noise (x16 chunks)            */
     MCR_STREAM_SAMPLE_LEVELS = 1000000, /* + batch: sample's initial levels                   */

@@ -4,7 +4,8 @@
  * network's float layout and back (image.c). The model (imodel.c: fit, sample, counts, file;
  * public in mcrage.h 12b) uses what is declared here, in core.h, nn.h (the UNet, mcr_optim,
  * mcr_train_state) and diffusion.h (schedule, q_sample, ddim_step, ddpm_step). The classifier
- * (cnn.c, its network in cnn.h) and the quality protocol (quality.c) are public in mcrage.h 12c. */
+ * (cnn.c, its network in cnn.h) and the quality protocol (quality.c) are public in mcrage.h 12c;
+ * the multi-site benchmark and RandAugment (sites.c) in 12d. */
 #ifndef MCR_IMAGE_H
 #define MCR_IMAGE_H
 #include "core/core.h"

@@ -179,4 +179,56 @@ expect "sample: an image model refused" 2 "is an image model (written by mcrage 
 expect "inspect: an image model refused" 2 "use mcrage image inspect" -- "$M" inspect "$D/m.mcrg"
 [ -z "$(ls -A "$D/o2")" ] && ok "nothing written for bad options or files" || bad "nothing written for bad options or files"
 
+# image sites: the multi-site benchmark at scale 0.05 of PneumoniaMNIST (148 images: A 30/5/10,
+# B 30/5/10, C 6/2/10, D 25 unlabelled train + 15 test), same seed = same bytes, a folder with a
+# manifest, numpy's view, the calibration check at a tiny size, bad input
+expect "image sites --help shows the table" 0 "OOD: unlabelled for training" -- "$M" image sites --help
+mkdir -p "$D/o3"
+expect "image sites: unknown site" 1 "--sites: unknown site 'Z' (the table has A, B, C, D)" -- "$M" image sites "$FX" --sites A,Z -o "$D/o3/x.npz"
+expect "image sites: 3 label levels" 2 "3 label levels; the sites need a binary label" -- "$M" image sites "$FX" -o "$D/o3/x.npz"
+expect "image sites: -o not .npz" 1 "-o expects a name ending in .npz" -- "$M" image sites "$FX" -o "$D/o3/x.csv"
+if [ -r "$PN" ]; then
+    expect "image sites: set too small" 2 "a smaller scale would fit" -- "$M" image sites "$PN" --scale 2 -o "$D/o3/x.npz"
+    expect "image sites --scale 0.05" 0 "wrote 148 images to $D/st.npz" -- "$M" image sites "$PN" --scale 0.05 -o "$D/st.npz"
+    grep -q "^D  *25  *0  *0  *15 " "$D/out" && ok "sites: D has 25 unlabelled train and 15 test images" || bad "sites: D has 25 unlabelled train and 15 test images"
+    "$M" image sites "$PN" --scale 0.05 -o "$D/st2.npz" >/dev/null 2>&1
+    "$M" image sites "$PN" --scale 0.05 --seed 2 -o "$D/st3.npz" >/dev/null 2>&1
+    cmp -s "$D/st.npz" "$D/st2.npz" && ok "image sites: same seed, same bytes" || bad "image sites: same seed, same bytes"
+    cmp -s "$D/st.npz" "$D/st3.npz" && bad "image sites: another seed, other bytes" || ok "image sites: another seed, other bytes"
+    expect "sites read back" 0 "train: 91 images, 25 unlabelled" -- "$M" image describe "$D/st.npz"
+    expect "image sites --oracle" 0 "wrote the oracle's set to $D/so.npz" -- "$M" image sites "$PN" --scale 0.05 --oracle "$D/so.npz" -o "$D/st5.npz"
+    cmp -s "$D/st.npz" "$D/st5.npz" && ok "--oracle leaves -o's bytes as they were" || bad "--oracle leaves -o's bytes as they were"
+    expect "the oracle's set has every label" 0 "train: 91 images, 0 unlabelled" -- "$M" image describe "$D/so.npz"
+    expect "image sites: bad --oracle" 1 "--oracle expects a name ending in .npz" -- "$M" image sites "$PN" --oracle "$D/o3/x.txt" -o "$D/o3/y.npz"
+    expect "image sites to a folder" 0 "manifest.csv" -- "$M" image sites "$PN" --scale 0.05 --sites A,D -o "$D/sd/"
+    [ "$(head -1 "$D/sd/manifest.csv")" = "file,label,attribute,split" ] && [ "$(grep -c ',,D,train$' "$D/sd/manifest.csv")" = 25 ] \
+        && ok "sites folder: manifest with 25 unlabelled D train rows" || bad "sites folder: manifest with 25 unlabelled D train rows"
+    expect "the sites' manifest read back as real multi-site data" 0 "train: 55 images, 25 unlabelled" -- "$M" image describe "$D/sd/manifest.csv"
+    if have_numpy && "$PY" - "$D/st.npz" <<'PY'
+import sys
+import numpy as np
+d = np.load(sys.argv[1])
+assert list(d["attribute_names"]) == [b"A", b"B", b"C", b"D"], d["attribute_names"]
+a, y = d["train_attributes"].ravel(), d["train_labels"].ravel()
+assert (y[a == 3] == -1).all() and (y[a != 3] >= 0).all() and (a == 3).sum() == 25
+assert (d["test_labels"] >= 0).all() and d["train_images"].dtype == np.uint8
+PY
+    then ok "numpy: site attribute, the OOD site unlabelled in train only"; else bad "numpy: site attribute, the OOD site unlabelled in train only"; fi
+    expect "image sites --check (tiny)" 0 "oracle clean - OOD" -- "$M" image sites "$PN" --scale 0.05 --check --widths 8 --epochs 1 --threads 1 -o "$D/st4.npz"
+else
+    skipped 14 "image sites on PneumoniaMNIST ($PN absent)"
+fi
+# image augment (RandAugment-style): M = 0 writes the fixture as convert does; same seed, same bytes
+expect "image augment --help shows an example" 0 "example" -- "$M" image augment --help
+expect "image augment --magnitude 0" 0 "wrote 10 images" -- "$M" image augment "$FX" --split all --magnitude 0 -o "$D/a0.npz"
+"$M" image convert "$FX" -o "$D/c0.npz" 2>/dev/null
+cmp -s "$D/a0.npz" "$D/c0.npz" && ok "augment at M = 0: the fixture's bytes" || bad "augment at M = 0: the fixture's bytes"
+expect "image augment --copies 3" 0 "wrote 15 images" -- "$M" image augment "$FX" --copies 3 --magnitude 8 --flip -o "$D/a1.npz"
+"$M" image augment "$FX" --copies 3 --magnitude 8 --flip -o "$D/a2.npz" 2>/dev/null
+cmp -s "$D/a1.npz" "$D/a2.npz" && ok "image augment: same seed, same bytes" || bad "image augment: same seed, same bytes"
+cmp -s "$D/a1.npz" "$D/c0.npz" && bad "image augment: M = 8 changed the images" || ok "image augment: M = 8 changed the images"
+expect "image augment: unknown op" 1 "--ops: unknown operation 'shear'" -- "$M" image augment "$FX" --ops rotate,shear -o "$D/o3/x.npz"
+expect "image augment: --magnitude 11" 1 "--magnitude" -- "$M" image augment "$FX" --magnitude 11 -o "$D/o3/x.npz"
+[ -z "$(ls -A "$D/o3")" ] && ok "image sites / augment: nothing written for bad input" || bad "image sites / augment: nothing written for bad input"
+
 summary test_image.sh
