@@ -370,6 +370,8 @@ SIGNATURES = {
     "mcr_dist_agree": (I, [I]), "mcr_dist_abort": (None, [I]), "mcr_dist_finalize": (I, [I]),
     "mcr_bench_denoiser_ex": (I, [I, PI, I, I, I, I, I, I, I, POINTER(BenchResult)]),
     "mcr_cpu_has_bf16": (I, []),
+    # the image UNet benchmark (mcr_ibench_result is not mirrored: the binding passes a buffer)
+    "mcr_bench_unet": (I, [I, I, I, I, I, I, I, P]),
 }
 
 
