@@ -1176,6 +1176,9 @@ MCR_API int mcr_imageset_randaugment(const mcr_imageset *s, const mcr_randaug_co
  *                generator only), policy group-balance (sites uniform, label prevalence kept),
  *                so that they are a share R of the training set (round(R n / (1 - R)) images
  *                for n real ones), one row "diffusion@R" per R of `ratios`.
+ *   oracle       the ceiling: plus the OOD sites' train images with their true labels, taken
+ *                from c->oracle (the same set with them labelled: `image sites --oracle`); not
+ *                a baseline.
  * Run s uses seed c->seed + s for the CNN (the same for every method: paired differences) and
  * for what the methods draw. */
 typedef struct mcr_ieval mcr_ieval;
@@ -1191,6 +1194,7 @@ typedef struct mcr_ieval_config {
     const mcr_imodel *model;     /* diffusion: this model (borrowed), or NULL: fit with `fit` */
     mcr_ifit_config fit;         /* diffusion: the generator's fit when model is NULL          */
     mcr_isample_config sample;   /* diffusion: sampling (seed overridden per run)             */
+    const mcr_imageset *oracle;  /* oracle: the set with the OOD train labels (borrowed)       */
     int threads;                 /* 0 = as set                                                */
     void (*progress)(void *ctx, const char *msg); /* a line per stage; NULL = silent          */
     void *progress_ctx;
@@ -1198,7 +1202,8 @@ typedef struct mcr_ieval_config {
 MCR_API void mcr_ieval_config_default(mcr_ieval_config *c);
 /* MCR_EINVAL for an unknown method, a ratio outside (0, 1) (naming --ratios), a label that is
  * not binary, an image without a site, no ID or no labelled test image, an image model of
- * another size or channel count, or one whose sites or labels differ from the set's. */
+ * another size or channel count, or one whose sites or labels differ from the set's; oracle
+ * without c->oracle or with an oracle set that is not the same images. */
 MCR_API int mcr_image_evaluate(const mcr_imageset *s, const mcr_ieval_config *c, mcr_ieval **out);
 /* the table (mean +- 95% CI over seeds) and paired differences vs none and the best baseline */
 MCR_API int mcr_ieval_print(const mcr_ieval *r, FILE *f);

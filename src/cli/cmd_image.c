@@ -802,13 +802,13 @@ static void evaluate_say(void *ctx, const char *msg) {
 }
 
 static int image_evaluate(int argc, char **argv) {
-    const char *cmd = "image evaluate", *json = NULL, *model_path = NULL, *channels = NULL;
-    int quiet = 0, quick = 0, threads = 0, ch;
+    const char *cmd = "image evaluate", *json = NULL, *model_path = NULL, *channels = NULL, *oracle_path = NULL;
+    int quiet = 0, quick = 0, threads = 0, methods_given = 0, ch;
     long long v, steps = -1, epochs = -1, sample_steps = -1, fbatch = -1;
     mcr_ieval_config c;
     mcr_ieval_config_default(&c);
     enum { E_METHODS = 4400, E_RATIOS, E_SEEDS, E_SEED, E_MODEL, E_STEPS, E_CHAN, E_FBATCH, E_SSTEPS, E_WIDTHS,
-           E_EPOCHS, E_JSON, E_THREADS, E_QUICK, E_RACOPIES };
+           E_EPOCHS, E_JSON, E_THREADS, E_QUICK, E_RACOPIES, E_ORACLE };
     static const struct option lo[] = {
         {"methods", required_argument, 0, E_METHODS}, {"ratios", required_argument, 0, E_RATIOS},
         {"seeds", required_argument, 0, E_SEEDS}, {"seed", required_argument, 0, E_SEED},
@@ -817,13 +817,14 @@ static int image_evaluate(int argc, char **argv) {
         {"sample-steps", required_argument, 0, E_SSTEPS}, {"widths", required_argument, 0, E_WIDTHS},
         {"epochs", required_argument, 0, E_EPOCHS}, {"json", required_argument, 0, E_JSON},
         {"threads", required_argument, 0, E_THREADS}, {"quick", no_argument, 0, E_QUICK},
-        {"ra-copies", required_argument, 0, E_RACOPIES}, {"quiet", no_argument, 0, 'q'},
+        {"ra-copies", required_argument, 0, E_RACOPIES}, {"oracle", required_argument, 0, E_ORACLE},
+        {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "qh", lo, NULL)) != -1) {
         switch (ch) {
-        case E_METHODS: c.methods = optarg; break;
+        case E_METHODS: c.methods = optarg, methods_given = 1; break;
         case E_RATIOS: c.ratios = optarg; break;
         case E_SEEDS: if (cli_long(cmd, "--seeds", optarg, 1, 256, &v)) return EXIT_USAGE; c.seeds = (int)v; break;
         case E_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; c.seed = (uint64_t)v; break;
@@ -852,6 +853,7 @@ static int image_evaluate(int argc, char **argv) {
         case E_JSON: json = optarg; break;
         case E_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
         case E_QUICK: quick = 1; break;
+        case E_ORACLE: oracle_path = optarg; break;
         case E_RACOPIES: if (cli_long(cmd, "--ra-copies", optarg, 1, 100, &v)) return EXIT_USAGE; c.ra_copies = (int)v; break;
         case 'q': quiet = 1; break;
         case 'h':
@@ -872,6 +874,8 @@ static int image_evaluate(int argc, char **argv) {
                    "               train split: labelled and unlabelled images, which reach only the generator),\n"
                    "               policy group-balance (sites uniform, label prevalence kept), a share R of\n"
                    "               the training set for each R of --ratios (rows diffusion@R)\n"
+                   "  oracle       (named only) plus the OOD site's train images with their true labels,\n"
+                   "               from --oracle (the set `image sites --oracle` writes): the ceiling\n"
                    "Prints mean +- 95%% CI over seeds per method and paired per-seed differences against none\n"
                    "and against the best baseline of each metric; progress lines on stderr.\n\n"
                    "      --methods LIST       comma-separated (default %s)\n"
@@ -887,6 +891,8 @@ static int image_evaluate(int argc, char **argv) {
                    "      --widths W1,...      CNN channels per stage, divisible by 8 (default %d,%d)\n"
                    "      --epochs N           CNN epochs (default %d; --quick 3)\n"
                    "      --ra-copies K        RandAugment copies per image (default %d)\n"
+                   "      --oracle SET         the oracle's set (the same images, OOD train labels kept);\n"
+                   "                           adds the method oracle unless --methods is given\n"
                    "      --quick              small settings for a first look (values above)\n"
                    "      --json OUT           also write per-seed rows, summary and paired differences as JSON\n"
                    "                           (written atomically; - = stdout)\n"
@@ -902,13 +908,13 @@ static int image_evaluate(int argc, char **argv) {
     }
     if (optind != argc - 1) return cli_usage(cmd, "expects exactly one SITES set (.npz or manifest .csv)");
     { /* methods and ratios before any file is read (the library checks the same) */
-        static const char *known[] = {"none", "oversample", "focal", "randaugment", "diffusion"};
+        static const char *known[] = {"none", "oversample", "focal", "randaugment", "diffusion", "oracle"};
         char *dup = strdup(c.methods), *save = NULL;
         for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
             size_t k = 0;
-            while (k < 5 && strcmp(t, known[k])) k++;
-            if (k == 5) {
-                int r = cli_usage(cmd, "--methods: unknown method '%s' (none, oversample, focal, randaugment, diffusion)", t);
+            while (k < 6 && strcmp(t, known[k])) k++;
+            if (k == 6) {
+                int r = cli_usage(cmd, "--methods: unknown method '%s' (none, oversample, focal, randaugment, diffusion, oracle)", t);
                 free(dup);
                 return r;
             }
@@ -926,6 +932,7 @@ static int image_evaluate(int argc, char **argv) {
         }
         free(dup);
     }
+    if (oracle_path && !methods_given) c.methods = "none,oversample,focal,randaugment,diffusion,oracle";
     if (quick) {
         c.fit.steps = 300, c.fit.nlevels = 2, c.fit.channels[0] = 16, c.fit.channels[1] = 32;
         c.sample.sample_steps = 10, c.cnn.epochs = 3;
@@ -948,13 +955,16 @@ static int image_evaluate(int argc, char **argv) {
     c.progress = evaluate_say;
     c.progress_ctx = quiet ? NULL : (void *)cmd;
     mcr_imodel *m = NULL;
-    mcr_imageset *s = NULL;
+    mcr_imageset *s = NULL, *os = NULL;
     mcr_ieval *r = NULL;
     int rc = model_path ? mcr_imodel_load(model_path, &m) : MCR_OK;
     c.model = m;
     if (!rc) rc = mcr_imageset_read(argv[optind], &s);
+    if (!rc && oracle_path) rc = mcr_imageset_read(oracle_path, &os);
+    c.oracle = os;
     if (!rc) rc = mcr_image_evaluate(s, &c, &r);
     mcr_imageset_free(s);
+    mcr_imageset_free(os);
     mcr_imodel_free(m);
     if (rc) return cli_fail(cmd, rc);
     if (!json || strcmp(json, "-")) rc = mcr_ieval_print(r, stdout);

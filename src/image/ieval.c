@@ -4,7 +4,8 @@
  * sampled with policy group-balance), and scored on the test split: ID and OOD accuracy and
  * AUROC, per site, worst site and gap. Summaries are means with 95% Student-t intervals over
  * seeds (evaluate.c's mcr_mean_ci95), and paired per-seed differences against none and against
- * the best baseline of each metric. Public in mcrage.h 12e. */
+ * the best baseline of each metric. An oracle arm (the OOD train images with their true labels)
+ * gives the ceiling. Public in mcrage.h 12e. */
 #include "eval/eval.h"
 #include "image/image.h"
 #include "nn/nn.h"
@@ -111,6 +112,17 @@ int mcr_ieval_trainset(const mcr_imageset *s, int kind, double ratio, const mcr_
         for (int k = 0; k < L * A; k++) extra += cell[k] ? big - cell[k] : 0;
     } else if (kind == MCR_IEVAL_RANDAUG) {
         extra = nr * (size_t)c->ra_copies;
+    } else if (kind == MCR_IEVAL_ORACLE) {
+        const mcr_imageset *o = c->oracle;
+        if (!o || o->n != s->n || o->h != s->h || o->w != s->w || o->c != s->c || o->nlabels != s->nlabels)
+            return mcr_err(MCR_EINVAL, "image evaluate: oracle needs the oracle's set of the same images (--oracle)");
+        for (int i = 0; i < s->n; i++) {
+            if (o->split[i] != s->split[i] || o->attr[i] != s->attr[i] || (s->label[i] >= 0 && o->label[i] != s->label[i]) ||
+                memcmp(o->pix + (size_t)i * plane, s->pix + (size_t)i * plane, plane))
+                return mcr_err(MCR_EINVAL, "image evaluate: the oracle's set differs from the data at image %d (not the "
+                                           "same images: build both with one `image sites --oracle` command)", i);
+            extra += s->split[i] == MCR_SPLIT_TRAIN && s->label[i] < 0 && o->label[i] >= 0;
+        }
     } else if (kind == MCR_IEVAL_DIFFUSION) {
         if (!model) return mcr_err(MCR_EINVAL, "image evaluate: diffusion needs an image model");
         if (!(ratio > 0 && ratio < 1))
@@ -164,6 +176,13 @@ int mcr_ieval_trainset(const mcr_imageset *s, int kind, double ratio, const mcr_
             for (size_t j = 0; j < nr; j++) out->y[k + j] = out->y[j], out->site[k + j] = out->site[j];
             k += nr;
         }
+    } else if (kind == MCR_IEVAL_ORACLE) {
+        const mcr_imageset *o = c->oracle;
+        for (int i = 0; i < s->n; i++)
+            if (s->split[i] == MCR_SPLIT_TRAIN && s->label[i] < 0 && o->label[i] >= 0) {
+                memcpy(out->pix + k * plane, o->pix + (size_t)i * plane, plane);
+                out->y[k] = o->label[i], out->site[k] = o->attr[i], k++;
+            }
     } else if (kind == MCR_IEVAL_DIFFUSION && syn) {
         for (int j = 0; j < syn->n; j++) {
             int l = syn->label[j] >= 0 ? find_level(s->label_names, L, syn->label_names[syn->label[j]]) : -1;
@@ -216,7 +235,7 @@ static int check_model(const mcr_imageset *s, const mcr_imodel *m) {
 
 /* methods "a,b,diffusion" with diffusion expanded per ratio */
 static int parse_methods(const mcr_ieval_config *c, mcr_ieval *r) {
-    static const char *names[] = {"none", "oversample", "focal", "randaugment", "diffusion"};
+    static const char *names[] = {"none", "oversample", "focal", "randaugment", "diffusion", "oracle"};
     int nm = 0, nr = 0, rc = MCR_OK;
     char **ms = mcr_split_list(c->methods ? c->methods : "", &nm);
     char **rs = mcr_split_list(c->ratios ? c->ratios : "", &nr);
@@ -234,7 +253,7 @@ static int parse_methods(const mcr_ieval_config *c, mcr_ieval *r) {
         }
     }
     if (!nm) {
-        rc = mcr_err(MCR_EINVAL, "--methods: no method (none, oversample, focal, randaugment, diffusion)");
+        rc = mcr_err(MCR_EINVAL, "--methods: no method (none, oversample, focal, randaugment, diffusion, oracle)");
         goto done;
     }
     int cap = nm * (nr ? nr : 1);
@@ -247,9 +266,10 @@ static int parse_methods(const mcr_ieval_config *c, mcr_ieval *r) {
     }
     for (int i = 0; i < nm; i++) {
         int k = 0;
-        while (k < 5 && strcmp(ms[i], names[k])) k++;
-        if (k == 5) {
-            rc = mcr_err(MCR_EINVAL, "--methods: unknown method '%s' (none, oversample, focal, randaugment, diffusion)", ms[i]);
+        while (k < 6 && strcmp(ms[i], names[k])) k++;
+        if (k == 6) {
+            rc = mcr_err(MCR_EINVAL, "--methods: unknown method '%s' (none, oversample, focal, randaugment, diffusion, oracle)",
+                         ms[i]);
             goto done;
         }
         for (int q = 0; q < r->nmethods; q++)
@@ -355,6 +375,12 @@ MCR_API int mcr_image_evaluate(const mcr_imageset *s, const mcr_ieval_config *c,
     int need_model = 0;
     for (int q = 0; q < r->nmethods; q++) need_model |= r->kind[q] == MCR_IEVAL_DIFFUSION;
     if (need_model && model && (rc = check_model(s, model))) goto fail;
+    for (int q = 0; q < r->nmethods; q++)
+        if (r->kind[q] == MCR_IEVAL_ORACLE) { /* checked before any training */
+            mcr_itrain t;
+            if ((rc = mcr_ieval_trainset(s, MCR_IEVAL_ORACLE, 0, c, NULL, c->seed, &t))) goto fail;
+            mcr_itrain_free(&t);
+        }
     if (need_model && !model) {
         double t1 = now_s();
         mcr_say(c->progress, c->progress_ctx, "fitting the image model on the %s train split (%d steps)", src, c->fit.steps);
@@ -440,7 +466,7 @@ static int baselines(const mcr_ieval *r, int best[NMET]) {
         best[k] = -1;
         double bv = 0;
         for (int q = 0; q < r->nmethods; q++) {
-            if (r->kind[q] == MCR_IEVAL_DIFFUSION) continue;
+            if (r->kind[q] == MCR_IEVAL_DIFFUSION || r->kind[q] == MCR_IEVAL_ORACLE) continue;
             double m, h;
             summary(r, q, k, &m, &h);
             if (!isfinite(m)) continue;

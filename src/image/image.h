@@ -128,7 +128,7 @@ typedef struct mcr_ieval_metrics {
  * without images; AUROC NaN with one class). */
 int mcr_ieval_score(const int *y, const double *p1, const int *site, size_t n, int nsites, const int *ood,
                     mcr_ieval_metrics *m, double *site_acc, double *site_auroc);
-enum { MCR_IEVAL_NONE = 0, MCR_IEVAL_OVERSAMPLE, MCR_IEVAL_FOCAL, MCR_IEVAL_RANDAUG, MCR_IEVAL_DIFFUSION };
+enum { MCR_IEVAL_NONE = 0, MCR_IEVAL_OVERSAMPLE, MCR_IEVAL_FOCAL, MCR_IEVAL_RANDAUG, MCR_IEVAL_DIFFUSION, MCR_IEVAL_ORACLE };
 /* A training set: n images pix [n, h, w, c] with labels y and sites site, the first n_real of
  * them the labelled train images of s in set order. */
 typedef struct mcr_itrain {

@@ -230,12 +230,16 @@ assert any(p["baseline"] == "none" for p in d["paired"]) and any(p["baseline"] =
 assert all(0 <= r["id_acc"] <= 1 and r["gap"] >= 0 for r in d["runs"]) and set(d["runs"][0]["per_site"]) == set("ABCD")
 PY
     then ok "image evaluate --json: training-set sizes, sites, per-site rows"; else bad "image evaluate --json: training-set sizes, sites, per-site rows"; fi
+    expect "image evaluate --oracle (tiny)" 0 "oracle" -- "$M" image evaluate "$D/st.npz" --oracle "$D/so.npz" --methods none,oracle \
+        --seeds 1 --widths 8 --epochs 1 --threads 1 --json "$D/io.json"
+    grep -q '"method":"oracle","seed":1,"n_train":91,"n_real":66' "$D/io.json" && ok "oracle: 66 labelled + D's 25 train images" \
+        || bad "oracle: 66 labelled + D's 25 train images"
     mkdir -p "$D/o4"
     expect "image evaluate: an image model of another size" 2 "the image model makes 4x6x3 images, the data has 28x28x1" -- \
         "$M" image evaluate "$D/st.npz" --model "$D/m.mcrg" --methods none,diffusion --json "$D/o4/x.json"
     [ -z "$(ls -A "$D/o4")" ] && ok "image evaluate: no output after an error" || bad "image evaluate: no output after an error"
 else
-    skipped 19 "image sites / evaluate on PneumoniaMNIST ($PN absent)"
+    skipped 21 "image sites / evaluate on PneumoniaMNIST ($PN absent)"
 fi
 # image evaluate: options and data refused before any output
 expect "image evaluate --help shows an example" 0 "example" -- "$M" image evaluate --help

@@ -5,7 +5,8 @@
  *   - the methods' training sets: oversample brings every non-empty (label, site) cell to the
  *     largest cell exactly, with copies of the cell's own images; randaugment adds one labelled
  *     copy per image; diffusion adds round(R n / (1 - R)) images (share R up to rounding) with
- *     exactly group-balance's counts per (label, site);
+ *     exactly group-balance's counts per (label, site); oracle adds the OOD train images with
+ *     their true labels (and refuses a missing or different oracle's set);
  *   - bad input: a ratio of 1.5 (the message names --ratios), an unknown method, an image
  *     without a site, a label that is not binary, an image model of another size, a model
  *     whose sites differ from the data's;
@@ -104,6 +105,21 @@ static void test_trainsets(void) {
     }
     CHECK(same < 11, "RandAugment (M 9) changed no image");
     mcr_itrain_free(&t);
+    /* oracle: plus C's 4 train images with their true labels; refused without the oracle's set
+     * or with one of other images */
+    mcr_imageset *o = tiny_set(8, "C");
+    for (int i = 11; i < 15; i++) o->label[i] = i % 2;
+    c.oracle = o;
+    CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_ORACLE, 0, &c, NULL, 1, &t), "%s", mcr_last_error());
+    CHECK(t.n == 15 && t.n_real == 11 && t.site[14] == 2 && t.y[11] == 1 && t.y[12] == 0, "oracle: %zu", t.n);
+    mcr_itrain_free(&t);
+    o->pix[5] ^= 1;
+    CHECK(mcr_ieval_trainset(s, MCR_IEVAL_ORACLE, 0, &c, NULL, 1, &t) == MCR_EINVAL && strstr(mcr_last_error(), "image 0"),
+          "other pixels: %s", mcr_last_error());
+    c.oracle = NULL;
+    CHECK(mcr_ieval_trainset(s, MCR_IEVAL_ORACLE, 0, &c, NULL, 1, &t) == MCR_EINVAL && strstr(mcr_last_error(), "--oracle"),
+          "no oracle set: %s", mcr_last_error());
+    mcr_imageset_free(o);
     /* diffusion: share R, group-balance counts */
     mcr_imodel *m = NULL;
     CHECK(!mcr_imodel_fit(s, &c.fit, &m), "%s", mcr_last_error());
