@@ -954,6 +954,9 @@ static int image_evaluate(int argc, char **argv) {
     c.cnn.threads = threads;
     c.progress = evaluate_say;
     c.progress_ctx = quiet ? NULL : (void *)cmd;
+    cli_progress pc = {!quiet && isatty(2), cli_wall()}; /* the generator's fit: a bar on a terminal */
+    c.fit.progress = cli_progress_bar;
+    c.fit.progress_ctx = &pc;
     mcr_imodel *m = NULL;
     mcr_imageset *s = NULL, *os = NULL;
     mcr_ieval *r = NULL;
