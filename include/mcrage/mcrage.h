@@ -1175,7 +1175,9 @@ MCR_API int mcr_imageset_randaugment(const mcr_imageset *s, const mcr_randaug_co
  *                the train split: labelled and unlabelled images; the unlabelled ones reach the
  *                generator only), policy group-balance (sites uniform, label prevalence kept),
  *                so that they are a share R of the training set (round(R n / (1 - R)) images
- *                for n real ones), one row "diffusion@R" per R of `ratios`.
+ *                for n real ones), one row "diffusion@R" per R of `ratios`; per seed the images
+ *                are sampled once, at the largest R, and a smaller R takes each (label, site)
+ *                cell's first images of that sample (the counts stay group-balance's exactly).
  *   oracle       the ceiling: plus the OOD sites' train images with their true labels, taken
  *                from c->oracle (the same set with them labelled: `image sites --oracle`); not
  *                a baseline.

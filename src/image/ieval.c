@@ -94,7 +94,7 @@ static int find_level(char **names, int k, const char *s) {
 }
 
 int mcr_ieval_trainset(const mcr_imageset *s, int kind, double ratio, const mcr_ieval_config *c,
-                       const mcr_imodel *model, uint64_t seed, mcr_itrain *out) {
+                       const mcr_imodel *model, const mcr_imageset *pool, uint64_t seed, mcr_itrain *out) {
     memset(out, 0, sizeof *out);
     size_t plane = (size_t)s->h * s->w * s->c, nr = 0;
     for (int i = 0; i < s->n; i++) nr += s->split[i] == MCR_SPLIT_TRAIN && s->label[i] >= 0;
@@ -132,9 +132,38 @@ int mcr_ieval_trainset(const mcr_imageset *s, int kind, double ratio, const mcr_
         ncell = (size_t)(ML + 1) * (size_t)(MA + 1);
         if (!(counts = calloc(ncell, sizeof *counts))) return MCR_NOMEM();
         if ((rc = mcr_imodel_counts_policy(model, MCR_IPOLICY_GROUP_BALANCE, extra, counts))) goto fail;
+        if (pool && extra) { /* the first counts[cell] images of each cell of the pool, if it has them */
+            size_t *have = calloc(ncell, sizeof *have), *take = calloc(ncell, sizeof *take), m = 0;
+            if (!have || !take) {
+                free(have), free(take);
+                rc = MCR_NOMEM();
+                goto fail;
+            }
+            for (int j = 0; j < pool->n; j++) {
+                int l = pool->label[j] < 0 ? ML : pool->label[j], a = pool->attr[j] < 0 ? MA : pool->attr[j];
+                have[(size_t)l * (size_t)(MA + 1) + (size_t)a]++;
+            }
+            int fits = 1;
+            for (size_t q = 0; q < ncell; q++) fits &= counts[q] <= have[q];
+            if (fits && !(rc = mcr_imageset_alloc((int)extra, pool->h, pool->w, pool->c, &syn))) {
+                for (int l = 0; l < pool->nlabels && !rc; l++) rc = mcr_imageset_add_level(syn, 0, pool->label_names[l]) < 0;
+                for (int a = 0; a < pool->nattrs && !rc; a++) rc = mcr_imageset_add_level(syn, 1, pool->attr_names[a]) < 0;
+                for (int j = 0; j < pool->n && !rc; j++) {
+                    int l = pool->label[j] < 0 ? ML : pool->label[j], a = pool->attr[j] < 0 ? MA : pool->attr[j];
+                    size_t q = (size_t)l * (size_t)(MA + 1) + (size_t)a;
+                    if (take[q] == counts[q]) continue;
+                    take[q]++;
+                    memcpy(syn->pix + m * plane, pool->pix + (size_t)j * plane, plane);
+                    syn->label[m] = pool->label[j], syn->attr[m] = pool->attr[j], m++;
+                }
+                if (rc) rc = MCR_NOMEM();
+            }
+            free(have), free(take);
+            if (rc) goto fail;
+        }
         mcr_isample_config sc = c->sample;
         sc.seed = seed;
-        if (extra && (rc = mcr_imodel_sample(model, counts, &sc, &syn))) goto fail;
+        if (extra && !syn && (rc = mcr_imodel_sample(model, counts, &sc, &syn))) goto fail;
     }
     if ((rc = itrain_alloc(out, nr + extra, plane))) goto fail;
     out->n_real = nr;
@@ -205,6 +234,23 @@ fail:
     free(cell), free(counts);
     mcr_imageset_free(syn);
     mcr_itrain_free(out);
+    return rc;
+}
+
+int mcr_ieval_pool(const mcr_imageset *s, double ratio, const mcr_ieval_config *c, const mcr_imodel *model, uint64_t seed,
+                   mcr_imageset **pool) {
+    *pool = NULL;
+    size_t nr = 0;
+    for (int i = 0; i < s->n; i++) nr += s->split[i] == MCR_SPLIT_TRAIN && s->label[i] >= 0;
+    size_t extra = (size_t)llround(ratio * (double)nr / (1 - ratio));
+    size_t ncell = (size_t)(mcr_imodel_nlabels(model) + 1) * (size_t)(mcr_imodel_nattrs(model) + 1);
+    size_t *counts = calloc(ncell, sizeof *counts);
+    if (!counts) return MCR_NOMEM();
+    int rc = mcr_imodel_counts_policy(model, MCR_IPOLICY_GROUP_BALANCE, extra, counts);
+    mcr_isample_config sc = c->sample;
+    sc.seed = seed;
+    if (!rc && extra) rc = mcr_imodel_sample(model, counts, &sc, pool);
+    free(counts);
     return rc;
 }
 
@@ -327,6 +373,7 @@ MCR_API int mcr_image_evaluate(const mcr_imageset *s, const mcr_ieval_config *c,
     if (!r) return MCR_NOMEM();
     int rc = parse_methods(c, r), A = s->nattrs;
     mcr_imodel *fitted = NULL;
+    mcr_imageset *pool = NULL;
     const mcr_imodel *model = c->model;
     uint8_t *tpix = NULL;
     int *ty = NULL, *tsite = NULL;
@@ -378,7 +425,7 @@ MCR_API int mcr_image_evaluate(const mcr_imageset *s, const mcr_ieval_config *c,
     for (int q = 0; q < r->nmethods; q++)
         if (r->kind[q] == MCR_IEVAL_ORACLE) { /* checked before any training */
             mcr_itrain t;
-            if ((rc = mcr_ieval_trainset(s, MCR_IEVAL_ORACLE, 0, c, NULL, c->seed, &t))) goto fail;
+            if ((rc = mcr_ieval_trainset(s, MCR_IEVAL_ORACLE, 0, c, NULL, NULL, c->seed, &t))) goto fail;
             mcr_itrain_free(&t);
         }
     if (need_model && !model) {
@@ -390,13 +437,25 @@ MCR_API int mcr_image_evaluate(const mcr_imageset *s, const mcr_ieval_config *c,
         mcr_say(c->progress, c->progress_ctx, "image model fitted in %.1f s (final loss %.4f)", r->fit_seconds,
                 (double)mcr_imodel_final_loss(fitted));
     }
-    for (int sd = 0; sd < r->seeds; sd++)
+    /* with several ratios, one sample per seed at the largest; the smaller take its cells' first images */
+    double rmax = 0;
+    int nd = 0;
+    for (int q = 0; q < r->nmethods; q++)
+        if (r->kind[q] == MCR_IEVAL_DIFFUSION) nd++, rmax = fmax(rmax, r->ratio[q]);
+    for (int sd = 0; sd < r->seeds; sd++) {
+        uint64_t seed = c->seed + (uint64_t)sd;
+        if (nd > 1) {
+            double t1 = now_s();
+            mcr_say(c->progress, c->progress_ctx, "seed %d/%d: sampling the synthetic images of ratio %g", sd + 1, r->seeds, rmax);
+            if ((rc = mcr_ieval_pool(s, rmax, c, model, seed, &pool))) goto fail;
+            mcr_say(c->progress, c->progress_ctx, "seed %d/%d: %d synthetic images in %.1f s", sd + 1, r->seeds, pool ? pool->n : 0,
+                    now_s() - t1);
+        }
         for (int q = 0; q < r->nmethods; q++) {
             struct mcr_ieval_run *u = &r->runs[q * r->seeds + sd];
             double t1 = now_s();
-            uint64_t seed = c->seed + (uint64_t)sd;
             mcr_itrain tr;
-            if ((rc = mcr_ieval_trainset(s, r->kind[q], r->ratio[q], c, model, seed, &tr))) goto fail;
+            if ((rc = mcr_ieval_trainset(s, r->kind[q], r->ratio[q], c, model, pool, seed, &tr))) goto fail;
             mcr_cnn_config cc = c->cnn;
             cc.seed = seed;
             if (c->threads) cc.threads = c->threads;
@@ -418,6 +477,9 @@ MCR_API int mcr_image_evaluate(const mcr_imageset *s, const mcr_ieval_config *c,
                     sd + 1, r->seeds, r->methods[q], u->n_train, u->m.id_acc, u->m.ood_acc, u->m.worst_acc, u->m.gap,
                     u->seconds);
         }
+        mcr_imageset_free(pool);
+        pool = NULL;
+    }
     r->seconds = now_s() - t0;
     mcr_imodel_free(fitted);
     free(tpix), free(ty), free(tsite), free(prob);
@@ -426,6 +488,7 @@ MCR_API int mcr_image_evaluate(const mcr_imageset *s, const mcr_ieval_config *c,
 nomem:
     rc = MCR_NOMEM();
 fail:
+    mcr_imageset_free(pool);
     mcr_imodel_free(fitted);
     free(tpix), free(ty), free(tsite), free(prob);
     mcr_ieval_free(r);

@@ -137,9 +137,14 @@ typedef struct mcr_itrain {
     size_t n, n_real;
 } mcr_itrain;
 /* The training set of method `kind` (ratio: diffusion's share) for the run of `seed`; model:
- * diffusion's generator (sites and labels matched to s's by name). */
+ * diffusion's generator (sites and labels matched to s's by name); pool (may be NULL): images
+ * sampled before (mcr_ieval_pool at a larger ratio), of which each cell's first ones are taken
+ * when the pool has enough of every cell (else the images are sampled). */
 int mcr_ieval_trainset(const mcr_imageset *s, int kind, double ratio, const mcr_ieval_config *c,
-                       const mcr_imodel *model, uint64_t seed, mcr_itrain *out);
+                       const mcr_imodel *model, const mcr_imageset *pool, uint64_t seed, mcr_itrain *out);
+/* The synthetic images of diffusion at `ratio` for the run of `seed` (*pool NULL when none). */
+int mcr_ieval_pool(const mcr_imageset *s, double ratio, const mcr_ieval_config *c, const mcr_imodel *model, uint64_t seed,
+                   mcr_imageset **pool);
 void mcr_itrain_free(mcr_itrain *t);
 
 struct mcr_ieval {

@@ -5,7 +5,8 @@
  *   - the methods' training sets: oversample brings every non-empty (label, site) cell to the
  *     largest cell exactly, with copies of the cell's own images; randaugment adds one labelled
  *     copy per image; diffusion adds round(R n / (1 - R)) images (share R up to rounding) with
- *     exactly group-balance's counts per (label, site); oracle adds the OOD train images with
+ *     exactly group-balance's counts per (label, site), sampled per ratio or taken from one sample
+ *     at the largest ratio; oracle adds the OOD train images with
  *     their true labels (and refuses a missing or different oracle's set);
  *   - bad input: a ratio of 1.5 (the message names --ratios), an unknown method, an image
  *     without a site, a label that is not binary, an image model of another size, a model
@@ -77,11 +78,11 @@ static void test_trainsets(void) {
     mcr_itrain t;
     size_t plane = 64;
     /* none */
-    CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_NONE, 0, &c, NULL, 1, &t), "%s", mcr_last_error());
+    CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_NONE, 0, &c, NULL, NULL, 1, &t), "%s", mcr_last_error());
     CHECK(t.n == 11 && t.n_real == 11, "none: %zu of %zu", t.n, t.n_real);
     mcr_itrain_free(&t);
     /* oversample: cells A0 5, A1 3, B0 2, B1 1 -> every one 5 */
-    CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_OVERSAMPLE, 0, &c, NULL, 1, &t), "%s", mcr_last_error());
+    CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_OVERSAMPLE, 0, &c, NULL, NULL, 1, &t), "%s", mcr_last_error());
     CHECK(t.n == 20 && t.n_real == 11, "oversample: %zu of %zu", t.n, t.n_real);
     int cnt[2][3] = {{0}};
     for (size_t i = 0; i < t.n; i++) cnt[t.y[i]][t.site[i]]++;
@@ -96,7 +97,7 @@ static void test_trainsets(void) {
     /* B1 has one image: 4 copies of it; A1's 2 copies are distinct images */
     mcr_itrain_free(&t);
     /* randaugment: one labelled copy each */
-    CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_RANDAUG, 0, &c, NULL, 1, &t), "%s", mcr_last_error());
+    CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_RANDAUG, 0, &c, NULL, NULL, 1, &t), "%s", mcr_last_error());
     CHECK(t.n == 22 && t.n_real == 11, "randaugment: %zu", t.n);
     int same = 0;
     for (size_t i = 0; i < 11 && t.n == 22; i++) {
@@ -110,14 +111,14 @@ static void test_trainsets(void) {
     mcr_imageset *o = tiny_set(8, "C");
     for (int i = 11; i < 15; i++) o->label[i] = i % 2;
     c.oracle = o;
-    CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_ORACLE, 0, &c, NULL, 1, &t), "%s", mcr_last_error());
+    CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_ORACLE, 0, &c, NULL, NULL, 1, &t), "%s", mcr_last_error());
     CHECK(t.n == 15 && t.n_real == 11 && t.site[14] == 2 && t.y[11] == 1 && t.y[12] == 0, "oracle: %zu", t.n);
     mcr_itrain_free(&t);
     o->pix[5] ^= 1;
-    CHECK(mcr_ieval_trainset(s, MCR_IEVAL_ORACLE, 0, &c, NULL, 1, &t) == MCR_EINVAL && strstr(mcr_last_error(), "image 0"),
+    CHECK(mcr_ieval_trainset(s, MCR_IEVAL_ORACLE, 0, &c, NULL, NULL, 1, &t) == MCR_EINVAL && strstr(mcr_last_error(), "image 0"),
           "other pixels: %s", mcr_last_error());
     c.oracle = NULL;
-    CHECK(mcr_ieval_trainset(s, MCR_IEVAL_ORACLE, 0, &c, NULL, 1, &t) == MCR_EINVAL && strstr(mcr_last_error(), "--oracle"),
+    CHECK(mcr_ieval_trainset(s, MCR_IEVAL_ORACLE, 0, &c, NULL, NULL, 1, &t) == MCR_EINVAL && strstr(mcr_last_error(), "--oracle"),
           "no oracle set: %s", mcr_last_error());
     mcr_imageset_free(o);
     /* diffusion: share R, group-balance counts */
@@ -125,23 +126,32 @@ static void test_trainsets(void) {
     CHECK(!mcr_imodel_fit(s, &c.fit, &m), "%s", mcr_last_error());
     double R[] = {0.25, 0.5, 0.75};
     size_t want[] = {4, 11, 33};
-    for (int k = 0; m && k < 3; k++) {
-        CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_DIFFUSION, R[k], &c, m, 1, &t), "%s", mcr_last_error());
+    /* sampled per ratio, then taken from one sample at 0.75 (each cell's first images) */
+    mcr_imageset *pool = NULL;
+    for (int k = 0; m && k < 6; k++) {
+        if (k == 3) CHECK(!mcr_ieval_pool(s, 0.75, &c, m, 1, &pool) && pool && pool->n == 33, "%s", mcr_last_error());
+        CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_DIFFUSION, R[k % 3], &c, m, pool, 1, &t), "%s", mcr_last_error());
         size_t ns = t.n - t.n_real;
-        CHECK(t.n_real == 11 && ns == want[k], "R %g: %zu synthetic", R[k], ns);
-        CHECK(fabs((double)ns / (double)t.n - R[k]) <= 0.5 / (double)t.n * (1 + R[k]), "share %g for R %g",
-              (double)ns / (double)t.n, R[k]);
+        CHECK(t.n_real == 11 && ns == want[k % 3], "R %g: %zu synthetic", R[k % 3], ns);
+        CHECK(fabs((double)ns / (double)t.n - R[k % 3]) <= 0.5 / (double)t.n * (1 + R[k % 3]), "share %g for R %g",
+              (double)ns / (double)t.n, R[k % 3]);
         size_t counts[3 * 4], got[3 * 4] = {0};
         CHECK(!mcr_imodel_counts_policy(m, MCR_IPOLICY_GROUP_BALANCE, ns, counts), "%s", mcr_last_error());
         for (size_t i = t.n_real; i < t.n; i++) got[t.y[i] * 4 + t.site[i]]++;
-        for (int q = 0; q < 12; q++) CHECK(got[q] == counts[q], "R %g cell %d: %zu, group-balance %zu", R[k], q, got[q], counts[q]);
+        for (int q = 0; q < 12; q++) CHECK(got[q] == counts[q], "R %g cell %d: %zu, group-balance %zu", R[k % 3], q, got[q], counts[q]);
         /* sites uniform: 4 -> 2 1 1; 11 -> 4 4 3; 33 -> 11 each */
         size_t per[3] = {0};
         for (size_t i = t.n_real; i < t.n; i++) per[t.site[i]]++;
         CHECK(per[0] - per[2] <= 1 && per[0] >= per[1] && per[1] >= per[2], "sites %zu %zu %zu", per[0], per[1], per[2]);
+        for (size_t i = t.n_real; k >= 3 && pool && i < t.n; i++) { /* from the pool */
+            int found = 0;
+            for (int j = 0; j < pool->n && !found; j++) found = !memcmp(t.pix + i * plane, pool->pix + (size_t)j * plane, plane);
+            CHECK(found, "R %g: synthetic image %zu is not one of the pool's", R[k % 3], i);
+        }
         mcr_itrain_free(&t);
     }
-    CHECK(mcr_ieval_trainset(s, MCR_IEVAL_DIFFUSION, 1.5, &c, m, 1, &t) == MCR_EINVAL &&
+    mcr_imageset_free(pool);
+    CHECK(mcr_ieval_trainset(s, MCR_IEVAL_DIFFUSION, 1.5, &c, m, NULL, 1, &t) == MCR_EINVAL &&
               strstr(mcr_last_error(), "--ratios"),
           "ratio 1.5: %s", mcr_last_error());
     mcr_imodel_free(m);
@@ -189,16 +199,18 @@ static void test_evaluate_tiny(void) {
     mcr_imageset *s = tiny_set(8, "C");
     mcr_ieval_config c;
     small_cfg(&c);
-    c.seeds = 2, c.ratios = "0.5";
+    c.seeds = 2, c.ratios = "0.25,0.5"; /* per seed one sample at 0.5, 0.25 takes from it */
     mcr_ieval *a = NULL, *b = NULL;
     CHECK(!mcr_image_evaluate(s, &c, &a), "%s", mcr_last_error());
     CHECK(!mcr_image_evaluate(s, &c, &b), "%s", mcr_last_error());
     if (a && b) {
-        CHECK(a->nmethods == 5 && !strcmp(a->methods[4], "diffusion@0.5") && a->model_fitted, "%d methods", a->nmethods);
+        CHECK(a->nmethods == 6 && !strcmp(a->methods[4], "diffusion@0.25") && !strcmp(a->methods[5], "diffusion@0.5") &&
+                  a->model_fitted,
+              "%d methods", a->nmethods);
         CHECK(a->nsites == 3 && a->ood[0] == 0 && a->ood[1] == 0 && a->ood[2] == 1 && a->n_id == 8 && a->n_ood == 4,
               "sites: ood %d %d %d, %zu / %zu", a->ood[0], a->ood[1], a->ood[2], a->n_id, a->n_ood);
-        size_t ntr[] = {11, 20, 11, 22, 22};
-        for (int q = 0; q < 5; q++)
+        size_t ntr[] = {11, 20, 11, 22, 15, 22};
+        for (int q = 0; q < 6; q++)
             for (int sd = 0; sd < 2; sd++) {
                 const struct mcr_ieval_run *u = &a->runs[q * 2 + sd], *v = &b->runs[q * 2 + sd];
                 CHECK(u->n_train == ntr[q], "%s: %zu train images", a->methods[q], u->n_train);
