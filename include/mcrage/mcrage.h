@@ -19,7 +19,8 @@
  *  12. Images                     image sets from .npz (MedMNIST) or PNG + manifest; PNG, grid, .npz out;
  *                                 12b. the conditional image diffusion model (fit, sample, file);
  *                                 12c. an image classifier (small ResNet) and the quality protocol;
- *                                 12d. the multi-site benchmark and RandAugment-style augmentation.
+ *                                 12d. the multi-site benchmark and RandAugment-style augmentation;
+ *                                 12e. image evaluation (methods x ratios x seeds, ID / OOD, fairness).
  *
  * Ownership: a handle returned through `**out` is owned by the caller and freed with its
  * `_free` function (NULL-safe). A `const char *` returned by a getter is borrowed: valid until
@@ -1156,6 +1157,61 @@ MCR_API int mcr_randaugment(const mcr_randaug_config *c, const uint8_t *in, uint
  * attributes and splits kept; copy r of the k-th image is image r * n + k, from stream r * n + k). */
 MCR_API int mcr_imageset_randaugment(const mcr_imageset *s, const mcr_randaug_config *c, int copies, char split,
                                      mcr_imageset **out);
+
+/* ---------------------------------------------------------------- 12e. image evaluation (the Ktena protocol) */
+/* `mcrage image evaluate` (src/image/ieval.c): on a multi-site image set (the site as attribute,
+ * binary label; what mcr_sites_build writes or real data in the same form), for each seed and
+ * method train the CNN on the labelled train images plus what the method adds, and score it on
+ * the test split. ID sites are the sites with labelled train images; OOD sites those whose
+ * train images are all unlabelled but whose test images are labelled. Metrics: accuracy (class
+ * 1 when its probability > 0.5) and AUROC (of class 1's probability) on the ID and the OOD test
+ * images, the same per site, the worst site's accuracy and the gap (max - min accuracy) over
+ * every site with labelled test images. Methods:
+ *   none         the labelled train images;
+ *   oversample   every non-empty (label, ID site) cell duplicated up to the largest cell;
+ *   focal        focal loss (gamma 2) with balanced class weights;
+ *   randaugment  plus ra_copies RandAugment copies of every labelled train image (N 2, M 9);
+ *   diffusion    plus synthetic images from an image model (c->model, or fitted here once on
+ *                the train split: labelled and unlabelled images; the unlabelled ones reach the
+ *                generator only), policy group-balance (sites uniform, label prevalence kept),
+ *                so that they are a share R of the training set (round(R n / (1 - R)) images
+ *                for n real ones), one row "diffusion@R" per R of `ratios`; per seed the images
+ *                are sampled once, at the largest R, and a smaller R takes each (label, site)
+ *                cell's first images of that sample (the counts stay group-balance's exactly).
+ *   oracle       the ceiling: plus the OOD sites' train images with their true labels, taken
+ *                from c->oracle (the same set with them labelled: `image sites --oracle`); not
+ *                a baseline.
+ * Run s uses seed c->seed + s for the CNN (the same for every method: paired differences) and
+ * for what the methods draw. */
+typedef struct mcr_ieval mcr_ieval;
+typedef struct mcr_ieval_config {
+    const char *methods;         /* comma-separated (default "none,oversample,focal,randaugment,diffusion") */
+    const char *ratios;          /* diffusion shares, comma-separated, each in (0, 1) (default "0.25,0.5,0.75") */
+    int seeds;                   /* runs per method (default 3)                               */
+    uint64_t seed;               /* first seed (default 1)                                    */
+    mcr_cnn_config cnn;          /* the classifier (default 2 stages 16, 32; 5 epochs)        */
+    double focal_gamma;          /* focal: gamma (default 2)                                  */
+    mcr_randaug_config randaug;  /* randaugment: N, M (default 2, 9; seed overridden)         */
+    int ra_copies;               /* randaugment copies per image (default 1)                  */
+    const mcr_imodel *model;     /* diffusion: this model (borrowed), or NULL: fit with `fit` */
+    mcr_ifit_config fit;         /* diffusion: the generator's fit when model is NULL          */
+    mcr_isample_config sample;   /* diffusion: sampling (seed overridden per run)             */
+    const mcr_imageset *oracle;  /* oracle: the set with the OOD train labels (borrowed)       */
+    int threads;                 /* 0 = as set                                                */
+    void (*progress)(void *ctx, const char *msg); /* a line per stage; NULL = silent          */
+    void *progress_ctx;
+} mcr_ieval_config;
+MCR_API void mcr_ieval_config_default(mcr_ieval_config *c);
+/* MCR_EINVAL for an unknown method, a ratio outside (0, 1) (naming --ratios), a label that is
+ * not binary, an image without a site, no ID or no labelled test image, an image model of
+ * another size or channel count, or one whose sites or labels differ from the set's; oracle
+ * without c->oracle or with an oracle set that is not the same images. */
+MCR_API int mcr_image_evaluate(const mcr_imageset *s, const mcr_ieval_config *c, mcr_ieval **out);
+/* the table (mean +- 95% CI over seeds) and paired differences vs none and the best baseline */
+MCR_API int mcr_ieval_print(const mcr_ieval *r, FILE *f);
+/* per-seed rows, the summary and the paired differences as one JSON object */
+MCR_API int mcr_ieval_write_json(const mcr_ieval *r, FILE *f);
+MCR_API void mcr_ieval_free(mcr_ieval *r);
 
 /* ---------------------------------------------------------------- 13. processes (MPI)
  * Data-parallel fit and sample across processes: with a library built by `make MPI=1` and a

@@ -365,13 +365,15 @@ SIGNATURES = {
     "mcr_randaug_config_default": (None, [P]),
     "mcr_randaugment": (I, [P, POINTER(ctypes.c_uint8), POINTER(ctypes.c_uint8), Z, Z, I, I, I]),
     "mcr_imageset_randaugment": (I, [P, P, I, ctypes.c_char, PP]),
+    # 12e. image evaluation (the config not mirrored yet: passed as P)
+    "mcr_ieval_config_default": (None, [P]), "mcr_image_evaluate": (I, [P, P, PP]),
+    "mcr_ieval_print": (I, [P, P]), "mcr_ieval_write_json": (I, [P, P]), "mcr_ieval_free": (None, [P]),
     # 13. processes (MPI): a Python process is one rank of 1 unless started by mpirun
     "mcr_dist_init": (I, [P, P]), "mcr_dist_rank": (I, []), "mcr_dist_size": (I, []),
     "mcr_dist_agree": (I, [I]), "mcr_dist_abort": (None, [I]), "mcr_dist_finalize": (I, [I]),
     "mcr_bench_denoiser_ex": (I, [I, PI, I, I, I, I, I, I, I, POINTER(BenchResult)]),
+    "mcr_bench_unet": (I, [I, I, I, I, I, I, I, P]),  # mcr_ibench_result not mirrored: P
     "mcr_cpu_has_bf16": (I, []),
-    # the image UNet benchmark (mcr_ibench_result is not mirrored: the binding passes a buffer)
-    "mcr_bench_unet": (I, [I, I, I, I, I, I, I, P]),
 }
 
 

@@ -182,6 +182,7 @@ enum mcr_stream {
     MCR_STREAM_QUALITY = 4250,        /* quality.c: the detector's subsample and split         */
     MCR_STREAM_SITES = 4251,          /* sites.c: which source image goes to which site/split  */
     MCR_STREAM_SITES_NOISE = 4252,    /* sites.c: the acquisition noise, in output image order */
+    MCR_STREAM_IEVAL = 4253,          /* ieval.c: oversampling's duplicates                    */
     MCR_STREAM_INIT = 0x1417,         /* fit: initial weights (mcr_net_init_params)           */
     MCR_STREAM_FIT_NOISE = 1000,      /* + step: fit's Gaussian noise (x16 chunks)            */
     MCR_STREAM_SAMPLE_LEVELS = 1000000, /* + batch: sample's initial levels                   */

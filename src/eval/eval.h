@@ -28,6 +28,9 @@ double mcr_auroc_se(double A, size_t n1, size_t n2);
  * labels y (ties: the lowest), among midpoints of consecutive distinct scores; 0.5 without
  * positives */
 double mcr_best_threshold(const double *prob, const int *y, size_t n, int K, int pos);
+/* evaluate.c: mean of the finite values of v[n] and the half-width of its 95% Student-t
+ * interval (NaN with fewer than 2); image evaluation (ieval.c) uses it too */
+void mcr_mean_ci95(const double *v, int n, double *mean, double *half);
 
 
 

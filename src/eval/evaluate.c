@@ -90,6 +90,8 @@ static void mean_ci(const double *v, int n, double *mean, double *half) {
     *half = m > 1 ? t975(m - 1) * sqrt(ss / (m - 1)) / sqrt((double)m) : NAN;
 }
 
+void mcr_mean_ci95(const double *v, int n, double *mean, double *half) { mean_ci(v, n, mean, half); }
+
 /* ---- metric table ---------------------------------------------------------------------- */
 typedef struct {
     const char *key, *label;

@@ -5,7 +5,7 @@
  * public in mcrage.h 12b) uses what is declared here, in core.h, nn.h (the UNet, mcr_optim,
  * mcr_train_state) and diffusion.h (schedule, q_sample, ddim_step, ddpm_step). The classifier
  * (cnn.c, its network in cnn.h) and the quality protocol (quality.c) are public in mcrage.h 12c;
- * the multi-site benchmark and RandAugment (sites.c) in 12d. */
+ * the multi-site benchmark and RandAugment (sites.c) in 12d, the evaluation (ieval.c) in 12e. */
 #ifndef MCR_IMAGE_H
 #define MCR_IMAGE_H
 #include "core/core.h"
@@ -115,5 +115,59 @@ int mcr_imageset_grid_rows(const mcr_imageset *s, char split, mcr_grid_row **row
  * by (nn.h's mcr_unet_layout gives the offsets). */
 struct mcr_unet_config;
 const float *mcr_imodel_weights(const mcr_imodel *m, struct mcr_unet_config *cfg);
+
+/* ieval.c (mcr_image_evaluate, public in mcrage.h 12e), for tests: the metrics of one run and
+ * the training set of one method. */
+typedef struct mcr_ieval_metrics {
+    double id_acc, ood_acc, id_auroc, ood_auroc; /* NaN where there is no image (or one class) */
+    double worst_acc, gap;       /* min and max - min of the per-site accuracies               */
+    size_t n_id, n_ood;
+} mcr_ieval_metrics;
+/* y[n] in {0, 1}, p1[n] the probability of class 1 (predicted 1 when > 0.5), site[n] in
+ * [0, nsites), ood[nsites] 1 for an OOD site; site_acc / site_auroc [nsites] (NaN for a site
+ * without images; AUROC NaN with one class). */
+int mcr_ieval_score(const int *y, const double *p1, const int *site, size_t n, int nsites, const int *ood,
+                    mcr_ieval_metrics *m, double *site_acc, double *site_auroc);
+enum { MCR_IEVAL_NONE = 0, MCR_IEVAL_OVERSAMPLE, MCR_IEVAL_FOCAL, MCR_IEVAL_RANDAUG, MCR_IEVAL_DIFFUSION, MCR_IEVAL_ORACLE };
+/* A training set: n images pix [n, h, w, c] with labels y and sites site, the first n_real of
+ * them the labelled train images of s in set order. */
+typedef struct mcr_itrain {
+    uint8_t *pix;
+    int *y, *site;
+    size_t n, n_real;
+} mcr_itrain;
+/* The training set of method `kind` (ratio: diffusion's share) for the run of `seed`; model:
+ * diffusion's generator (sites and labels matched to s's by name); pool (may be NULL): images
+ * sampled before (mcr_ieval_pool at a larger ratio), of which each cell's first ones are taken
+ * when the pool has enough of every cell (else the images are sampled). */
+int mcr_ieval_trainset(const mcr_imageset *s, int kind, double ratio, const mcr_ieval_config *c,
+                       const mcr_imodel *model, const mcr_imageset *pool, uint64_t seed, mcr_itrain *out);
+/* The synthetic images of diffusion at `ratio` for the run of `seed` (*pool NULL when none). */
+int mcr_ieval_pool(const mcr_imageset *s, double ratio, const mcr_ieval_config *c, const mcr_imodel *model, uint64_t seed,
+                   mcr_imageset **pool);
+void mcr_itrain_free(mcr_itrain *t);
+
+struct mcr_ieval {
+    int nmethods;
+    char **methods;              /* "none", ..., "diffusion@0.25"                              */
+    int *kind;                   /* MCR_IEVAL_*                                                */
+    double *ratio;               /* diffusion's share, else 0                                  */
+    int seeds;
+    uint64_t seed;
+    int nsites;
+    char **sites;                /* attribute level names                                      */
+    int *ood;                    /* [nsites] 1 OOD, 0 ID, -1 no labelled test image            */
+    size_t *site_ntest;          /* labelled test images per site                              */
+    size_t n_id, n_ood;
+    struct mcr_ieval_run {
+        size_t n_train, n_real;
+        mcr_ieval_metrics m;
+        double *site_acc, *site_auroc; /* [nsites] */
+        double seconds;
+    } *runs;                     /* [nmethods * seeds], method-major                           */
+    int model_fitted;            /* 1: the generator was fitted in the run                     */
+    double fit_seconds, seconds;
+    char *source;
+};
 
 #endif /* MCR_IMAGE_H */

@@ -215,9 +215,38 @@ assert (d["test_labels"] >= 0).all() and d["train_images"].dtype == np.uint8
 PY
     then ok "numpy: site attribute, the OOD site unlabelled in train only"; else bad "numpy: site attribute, the OOD site unlabelled in train only"; fi
     expect "image sites --check (tiny)" 0 "oracle clean - OOD" -- "$M" image sites "$PN" --scale 0.05 --check --widths 8 --epochs 1 --threads 1 -o "$D/st4.npz"
+    # image evaluate on the scale-0.05 sites (66 labelled train images: cells A 15/15, B 10/20, C 4/2):
+    # none 66, oversample 6 x 20 = 120, diffusion@0.25 66 + round(66 / 3) = 88 train images
+    expect "image evaluate (tiny)" 0 "diffusion@0.25" -- "$M" image evaluate "$D/st.npz" --methods none,oversample,diffusion \
+        --ratios 0.25 --seeds 1 --widths 8 --epochs 1 --steps 2 --channels 8,16 --sample-steps 2 --threads 1 --json "$D/ie.json"
+    grep -q "image evaluate: seed 1/1 oversample" "$D/err" && ok "image evaluate: progress on stderr" || bad "image evaluate: progress on stderr"
+    if "$PY" - "$D/ie.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+n = {r["method"]: r["n_train"] for r in d["runs"]}
+assert n == {"none": 66, "oversample": 120, "diffusion@0.25": 88}, n
+assert [s["role"] for s in d["sites"]] == ["id", "id", "id", "ood"] and d["n_ood"] == 15, d["sites"]
+assert any(p["baseline"] == "none" for p in d["paired"]) and any(p["baseline"] == "best" for p in d["paired"])
+assert all(0 <= r["id_acc"] <= 1 and r["gap"] >= 0 for r in d["runs"]) and set(d["runs"][0]["per_site"]) == set("ABCD")
+PY
+    then ok "image evaluate --json: training-set sizes, sites, per-site rows"; else bad "image evaluate --json: training-set sizes, sites, per-site rows"; fi
+    expect "image evaluate --oracle (tiny)" 0 "oracle" -- "$M" image evaluate "$D/st.npz" --oracle "$D/so.npz" --methods none,oracle \
+        --seeds 1 --widths 8 --epochs 1 --threads 1 --json "$D/io.json"
+    grep -q '"method":"oracle","seed":1,"n_train":91,"n_real":66' "$D/io.json" && ok "oracle: 66 labelled + D's 25 train images" \
+        || bad "oracle: 66 labelled + D's 25 train images"
+    mkdir -p "$D/o4"
+    expect "image evaluate: an image model of another size" 2 "the image model makes 4x6x3 images, the data has 28x28x1" -- \
+        "$M" image evaluate "$D/st.npz" --model "$D/m.mcrg" --methods none,diffusion --json "$D/o4/x.json"
+    [ -z "$(ls -A "$D/o4")" ] && ok "image evaluate: no output after an error" || bad "image evaluate: no output after an error"
 else
-    skipped 14 "image sites on PneumoniaMNIST ($PN absent)"
+    skipped 21 "image sites / evaluate on PneumoniaMNIST ($PN absent)"
 fi
+# image evaluate: options and data refused before any output
+expect "image evaluate --help shows an example" 0 "example" -- "$M" image evaluate --help
+expect "image evaluate: --ratios 1.5" 1 "--ratios: '1.5' is not a share of synthetic images in (0, 1)" -- "$M" image evaluate "$FX" --ratios 0.5,1.5 --json "$D/o3/x.json"
+expect "image evaluate: unknown method" 1 "--methods: unknown method 'smote'" -- "$M" image evaluate "$FX" --methods none,smote --json "$D/o3/x.json"
+expect "image evaluate: 3 label levels" 2 "the evaluation needs a binary label" -- "$M" image evaluate "$FX" --json "$D/o3/x.json"
+no_file "image evaluate: no JSON after refused input" "$D/o3/x.json"
 # image augment (RandAugment-style): M = 0 writes the fixture as convert does; same seed, same bytes
 expect "image augment --help shows an example" 0 "example" -- "$M" image augment --help
 expect "image augment --magnitude 0" 0 "wrote 10 images" -- "$M" image augment "$FX" --split all --magnitude 0 -o "$D/a0.npz"
