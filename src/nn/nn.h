@@ -229,6 +229,24 @@ void conv2d_forward_naive(float *out, const float *inp, const float *w, const fl
 void conv2d_backward_naive(float *dinp, float *dw, float *db, const float *dout,
                            const float *inp, const float *w, int N, int C, int H, int W, int OC,
                            int k, int stride, int pad);
+/* oneDNN convolutions (dconv.c): the same interface and results (to rounding) as
+ * conv2d_forward/backward, through oneDNN's direct convolution primitives (layouts of oneDNN's
+ * choosing, reorders from and to the caller's NCHW/OIHW f32 on every call), created once per
+ * shape and cached in a context. bf16 contexts round src, weights and dout to bf16 (nearest
+ * even) and accumulate in f32; every result is f32. Deterministic for a given thread count
+ * (not across thread counts). No workspace: the context owns its scratch. Errors: MCR_EINVAL
+ * with a message (oneDNN refused the shape), MCR_ENOMEM. */
+typedef struct mcr_dconv mcr_dconv;
+int mcr_dconv_new(mcr_dconv **out, int bf16); /* bf16 without CPU support: MCR_EINVAL */
+void mcr_dconv_free(mcr_dconv *x);
+int mcr_dconv_nprims(const mcr_dconv *x);     /* shapes in the cache */
+int mcr_dconv_is_bf16(const mcr_dconv *x);
+int conv2d_forward_dnnl(mcr_dconv *x, float *out, const float *inp, const float *w, const float *b,
+                        int N, int C, int H, int W, int OC, int k, int stride, int pad);
+/* dinp += (may be NULL), dw +=, db += (may be NULL), as conv2d_backward */
+int conv2d_backward_dnnl(mcr_dconv *x, float *dinp, float *dw, float *db, const float *dout,
+                         const float *inp, const float *w, int N, int C, int H, int W, int OC,
+                         int k, int stride, int pad);
 /* im2col of one image: col [C*k*k, Ho*Wo] from img [C, H, W]; col2im ACCUMULATES col into
  * img. Row r = (c*k + ki)*k + kj, column oy*Wo + ox reads img[c, oy*s-p+ki, ox*s-p+kj]. */
 void im2col(float *col, const float *img, int C, int H, int W, int k, int stride, int pad);
