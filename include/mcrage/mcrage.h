@@ -826,6 +826,11 @@ typedef struct mcr_ibench_result {
 } mcr_ibench_result;
 MCR_API int mcr_bench_unet(int channels, int H, int W, int batch, int steps, int sample_images,
                            int sample_steps, mcr_ibench_result *r);
+/* The same with the convolutions' engine: 0 im2col + sgemm (mcr_bench_unet's), 1 oneDNN fp32,
+ * 2 oneDNN bf16 (MCR_EINVAL on a CPU without bf16). The sampling part runs the model's own
+ * engine (mcr_ifit_config.precision). */
+MCR_API int mcr_bench_unet_engine(int engine, int channels, int H, int W, int batch, int steps,
+                                  int sample_images, int sample_steps, mcr_ibench_result *r);
 
 /* ---------------------------------------------------------------- 12. images */
 /* An image set: n images of h x w x c (c = 1 grey or 3 RGB) 8-bit pixels, each with a label

@@ -366,7 +366,19 @@ typedef struct mcr_unet {
      * module's wall seconds to tsec[type] (UM_* order); the conditioning MLP is not counted */
     int timing;
     double tsec[UM_NTYPES];
+    /* the convolutions' engine (mcr_unet_set_engine): im2col + sgemm (conv.c; the default,
+     * results independent of the thread count) or oneDNN (dconv.c, fp32 or bf16; results
+     * deterministic for a thread count). Should oneDNN refuse a shape at run time, that
+     * convolution runs on im2col and dnnl_fallbacks counts it (the results stay right). */
+    int engine;                   /* MCR_UNET_IM2COL, MCR_UNET_DNNL_FP32, MCR_UNET_DNNL_BF16 */
+    mcr_dconv *dc;
+    int dnnl_fallbacks;
 } mcr_unet;
+enum { MCR_UNET_IM2COL, MCR_UNET_DNNL_FP32, MCR_UNET_DNNL_BF16 };
+/* Pick the convolutions' engine (any time; mcr_unet_free releases it): MCR_OK, or MCR_EINVAL
+ * (bf16 on a CPU without it, an unknown engine, no oneDNN engine) with the engine unchanged. */
+int mcr_unet_set_engine(mcr_unet *n, int engine);
+const char *mcr_unet_engine_name(int engine); /* "im2col", "dnnl-fp32", "dnnl-bf16" */
 /* Build the module list and parameter layout (no allocation): MCR_OK, or MCR_EINVAL with a
  * message naming the field (sizes not divisible, channels not divisible by groups/heads, too
  * many modules). */
