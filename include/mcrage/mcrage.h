@@ -913,6 +913,11 @@ typedef struct mcr_ifit_config {
     /* called every step; non-zero stops the fit with MCR_ECANCELED */
     int (*progress)(void *ctx, int step, int steps, float loss, double images_per_s);
     void *progress_ctx;
+    /* the convolutions in training (default fp32): fp32 runs im2col + sgemm (results the same
+     * for every thread count); bf16 runs oneDNN with bf16 inputs, fp32 accumulation and fp32
+     * master weights (AVX512-BF16 / AMX only; deterministic for a given thread count); auto:
+     * bf16 where the CPU has it. The file records what ran; sampling stays fp32. */
+    mcr_precision precision;
 } mcr_ifit_config;
 MCR_API void mcr_ifit_config_default(mcr_ifit_config *c);
 /* Fit on the train split of s (sizes must be divisible by 2^(nlevels-1)). MCR_EINVAL names the

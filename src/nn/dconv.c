@@ -26,6 +26,9 @@ typedef struct port {
     dnnl_primitive_t rd;
     int slot;
     size_t bytes;
+    dnnl_memory_desc_t md;   /* the primitive's */
+    int nhwc, dir, bf16;     /* nhwc: the primitive's layout is NHWC (acdb): our own transpose */
+    int n, c, hw;            /* the user tensor's dims for it */
 } port;
 
 typedef struct dent {
@@ -44,6 +47,54 @@ struct mcr_dconv {
     void *slot[NSLOT];
     size_t slotsz[NSLOT];
 };
+
+/* NCHW f32 <-> NHWC (f32 or bf16) in 16 x 16 tiles: oneDNN 2.7's jit:uni reorders for this
+ * transpose ran at a fraction of the memory rate (as long as the convolutions themselves in the
+ * UNet's bf16 step). Pure copies (and one add per element), so any thread count gives the
+ * same bits. */
+#define TILE 16
+static inline uint16_t to_bf16(float f) { /* round to nearest even, as bf16.c */
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16, q = (u >> 16) | 0x40u;
+    return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? q : r);
+}
+static void to_nhwc(void *dst, const float *src, int N, int C, int HW, int bf16) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C * HW > 65536)
+    for (int n = 0; n < N; n++) {
+        const float *s = src + (size_t)n * C * HW;
+        for (int c0 = 0; c0 < C; c0 += TILE)
+            for (int p0 = 0; p0 < HW; p0 += TILE) {
+                int c1 = c0 + TILE < C ? c0 + TILE : C, p1 = p0 + TILE < HW ? p0 + TILE : HW;
+                if (bf16) {
+                    uint16_t *d = (uint16_t *)dst + (size_t)n * C * HW;
+                    for (int q = p0; q < p1; q++)
+                        for (int c = c0; c < c1; c++) d[(size_t)q * C + c] = to_bf16(s[(size_t)c * HW + q]);
+                } else {
+                    float *d = (float *)dst + (size_t)n * C * HW;
+                    for (int q = p0; q < p1; q++)
+                        for (int c = c0; c < c1; c++) d[(size_t)q * C + c] = s[(size_t)c * HW + q];
+                }
+            }
+    }
+}
+static void from_nhwc(float *dst, const float *src, int N, int C, int HW, int add) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C * HW > 65536)
+    for (int n = 0; n < N; n++) {
+        const float *s = src + (size_t)n * C * HW;
+        float *d = dst + (size_t)n * C * HW;
+        for (int c0 = 0; c0 < C; c0 += TILE)
+            for (int p0 = 0; p0 < HW; p0 += TILE) {
+                int c1 = c0 + TILE < C ? c0 + TILE : C, p1 = p0 + TILE < HW ? p0 + TILE : HW;
+                if (add)
+                    for (int c = c0; c < c1; c++)
+                        for (int q = p0; q < p1; q++) d[(size_t)c * HW + q] += s[(size_t)q * C + c];
+                else
+                    for (int c = c0; c < c1; c++)
+                        for (int q = p0; q < p1; q++) d[(size_t)c * HW + q] = s[(size_t)q * C + c];
+            }
+    }
+}
 
 static void port_free(port *p) {
     if (p->rd) dnnl_primitive_destroy(p->rd);
@@ -101,8 +152,23 @@ static int port_init(mcr_dconv *x, port *p, const dnnl_memory_desc_t *umd,
         return 1;
     }
     p->slot = slot;
+    p->md = *pmd;
+    p->dir = dir;
     p->bytes = dnnl_memory_desc_get_size(pmd);
     if (dnnl_memory_create(&p->mem, pmd, x->eng, DNNL_MEMORY_NONE) != dnnl_success) return 0;
+    dnnl_memory_desc_t nhwc;
+    if (umd->ndims == 4 && (pmd->data_type == dnnl_f32 || pmd->data_type == dnnl_bf16) &&
+        dnnl_memory_desc_init_by_tag(&nhwc, 4, umd->dims, pmd->data_type, dnnl_acdb) == dnnl_success &&
+        dnnl_memory_desc_equal(&nhwc, pmd)) {
+        p->nhwc = 1, p->bf16 = pmd->data_type == dnnl_bf16;
+        p->n = (int)umd->dims[0], p->c = (int)umd->dims[1], p->hw = (int)(umd->dims[2] * umd->dims[3]);
+        if (x->slotsz[slot] < p->bytes) {
+            free(x->slot[slot]);
+            x->slot[slot] = malloc(p->bytes);
+            x->slotsz[slot] = x->slot[slot] ? p->bytes : 0;
+        }
+        return x->slot[slot] != NULL && !(p->dir != 0 && p->bf16); /* outputs are f32 */
+    }
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
     dnnl_primitive_desc_t pd = NULL;
@@ -130,6 +196,10 @@ static int port_in(mcr_dconv *x, port *p, const void *data) {
     if (dnnl_memory_set_data_handle(p->user, (void *)data) != dnnl_success) return 0;
     if (p->mem == p->user) return 1;
     if (dnnl_memory_set_data_handle(p->mem, x->slot[p->slot]) != dnnl_success) return 0;
+    if (p->nhwc) {
+        to_nhwc(x->slot[p->slot], data, p->n, p->c, p->hw, p->bf16);
+        return 1;
+    }
     dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, p->user}, {DNNL_ARG_TO, p->mem}};
     return dnnl_primitive_execute(p->rd, x->st, 2, a) == dnnl_success;
 }
@@ -139,6 +209,13 @@ static int port_bind(mcr_dconv *x, port *p, void *data) {
 }
 static int port_out(mcr_dconv *x, port *p) {
     if (p->mem == p->user) return 1;
+    if (p->nhwc) { /* the primitive must have finished */
+        if (dnnl_stream_wait(x->st) != dnnl_success) return 0;
+        void *u = NULL;
+        if (dnnl_memory_get_data_handle(p->user, &u) != dnnl_success) return 0;
+        from_nhwc(u, x->slot[p->slot], p->n, p->c, p->hw, p->dir == 1);
+        return 1;
+    }
     dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, p->mem}, {DNNL_ARG_TO, p->user}};
     return dnnl_primitive_execute(p->rd, x->st, 2, a) == dnnl_success;
 }
@@ -271,7 +348,12 @@ int conv2d_backward_dnnl(mcr_dconv *x, float *dinp, float *dw, float *db, const 
         }
     }
     float *dbt = x->slot[S_DB];
-    ok = ok && port_in(x, &e->w_src, inp) && port_in(x, &e->w_ddst, dout) && port_bind(x, &e->w_dw, dw) &&
+    /* dout in the layout backward-data just made: no second reorder */
+    int same = dinp && e->w_ddst.mem != e->w_ddst.user && e->d_ddst.mem != e->d_ddst.user &&
+               dnnl_memory_desc_equal(&e->w_ddst.md, &e->d_ddst.md);
+    if (same) ok = ok && dnnl_memory_set_data_handle(e->w_ddst.mem, x->slot[e->d_ddst.slot]) == dnnl_success;
+    else ok = ok && port_in(x, &e->w_ddst, dout);
+    ok = ok && port_in(x, &e->w_src, inp) && port_bind(x, &e->w_dw, dw) &&
          dnnl_memory_set_data_handle(e->w_db.user, dbt) == dnnl_success;
     if (ok) {
         dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, e->w_src.mem}, {DNNL_ARG_DIFF_DST, e->w_ddst.mem},
