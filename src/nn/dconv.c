@@ -312,8 +312,25 @@ static int fail(const char *what, int N, int C, int H, int W, int OC, int k, int
                                "stride %d pad %d", what, N, C, H, W, OC, k, s, p);
 }
 
+/* the input as backward-weights reads it, kept from the forward (NHWC layouts only) */
+static int keep_ok(const dent *e) {
+    return e->f_src.nhwc && e->w_src.nhwc && dnnl_memory_desc_equal(&e->f_src.md, &e->w_src.md);
+}
+
+void mcr_dconv_keep_free(mcr_dconv_keep *k) {
+    if (!k) return;
+    free(k->p);
+    memset(k, 0, sizeof *k);
+}
+
 int conv2d_forward_dnnl(mcr_dconv *x, float *out, const float *inp, const float *w, const float *b,
                         int N, int C, int H, int W, int OC, int k, int stride, int pad) {
+    return conv2d_forward_dnnl_keep(x, NULL, out, inp, w, b, N, C, H, W, OC, k, stride, pad);
+}
+
+int conv2d_forward_dnnl_keep(mcr_dconv *x, mcr_dconv_keep *kp, float *out, const float *inp,
+                             const float *w, const float *b, int N, int C, int H, int W, int OC,
+                             int k, int stride, int pad) {
     dent *e = get_ent(x, N, C, H, W, OC, k, stride, pad);
     if (!e) return fail("creating the primitives", N, C, H, W, OC, k, stride, pad);
     float *zb = NULL;
@@ -321,7 +338,22 @@ int conv2d_forward_dnnl(mcr_dconv *x, float *out, const float *inp, const float 
         if (!(zb = calloc((size_t)OC, sizeof(float)))) return MCR_NOMEM();
         b = zb;
     }
-    int ok = port_in(x, &e->f_src, inp) && port_in(x, &e->f_wei, w) && port_bind(x, &e->f_dst, out) &&
+    int ok;
+    if (kp) kp->valid = 0;
+    if (kp && keep_ok(e)) { /* the input converted into the keep buffer, read from there */
+        if (kp->cap < e->f_src.bytes) {
+            free(kp->p);
+            kp->p = malloc(e->f_src.bytes);
+            kp->cap = kp->p ? e->f_src.bytes : 0;
+            if (!kp->p) return MCR_NOMEM();
+        }
+        to_nhwc(kp->p, inp, e->f_src.n, e->f_src.c, e->f_src.hw, e->f_src.bf16);
+        ok = dnnl_memory_set_data_handle(e->f_src.user, (void *)inp) == dnnl_success &&
+             dnnl_memory_set_data_handle(e->f_src.mem, kp->p) == dnnl_success;
+        memcpy(kp->key, e->key, sizeof kp->key);
+        kp->valid = ok;
+    } else ok = port_in(x, &e->f_src, inp);
+    ok = ok && port_in(x, &e->f_wei, w) && port_bind(x, &e->f_dst, out) &&
              dnnl_memory_set_data_handle(e->f_bias, (void *)b) == dnnl_success;
     if (ok) {
         dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, e->f_src.mem}, {DNNL_ARG_WEIGHTS, e->f_wei.mem},
@@ -336,6 +368,12 @@ int conv2d_forward_dnnl(mcr_dconv *x, float *out, const float *inp, const float 
 int conv2d_backward_dnnl(mcr_dconv *x, float *dinp, float *dw, float *db, const float *dout,
                          const float *inp, const float *w, int N, int C, int H, int W, int OC,
                          int k, int stride, int pad) {
+    return conv2d_backward_dnnl_keep(x, NULL, dinp, dw, db, dout, inp, w, N, C, H, W, OC, k, stride, pad);
+}
+
+int conv2d_backward_dnnl_keep(mcr_dconv *x, mcr_dconv_keep *kp, float *dinp, float *dw, float *db,
+                              const float *dout, const float *inp, const float *w, int N, int C,
+                              int H, int W, int OC, int k, int stride, int pad) {
     dent *e = get_ent(x, N, C, H, W, OC, k, stride, pad);
     if (!e) return fail("creating the primitives", N, C, H, W, OC, k, stride, pad);
     int ok = 1;
@@ -353,7 +391,11 @@ int conv2d_backward_dnnl(mcr_dconv *x, float *dinp, float *dw, float *db, const 
                dnnl_memory_desc_equal(&e->w_ddst.md, &e->d_ddst.md);
     if (same) ok = ok && dnnl_memory_set_data_handle(e->w_ddst.mem, x->slot[e->d_ddst.slot]) == dnnl_success;
     else ok = ok && port_in(x, &e->w_ddst, dout);
-    ok = ok && port_in(x, &e->w_src, inp) && port_bind(x, &e->w_dw, dw) &&
+    if (kp && kp->valid && !memcmp(kp->key, e->key, sizeof kp->key) && keep_ok(e))
+        ok = ok && dnnl_memory_set_data_handle(e->w_src.user, (void *)inp) == dnnl_success &&
+             dnnl_memory_set_data_handle(e->w_src.mem, kp->p) == dnnl_success;
+    else ok = ok && port_in(x, &e->w_src, inp);
+    ok = ok && port_bind(x, &e->w_dw, dw) &&
          dnnl_memory_set_data_handle(e->w_db.user, dbt) == dnnl_success;
     if (ok) {
         dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, e->w_src.mem}, {DNNL_ARG_DIFF_DST, e->w_ddst.mem},

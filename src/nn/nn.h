@@ -243,6 +243,22 @@ int mcr_dconv_nprims(const mcr_dconv *x);     /* shapes in the cache */
 int mcr_dconv_is_bf16(const mcr_dconv *x);
 int conv2d_forward_dnnl(mcr_dconv *x, float *out, const float *inp, const float *w, const float *b,
                         int N, int C, int H, int W, int OC, int k, int stride, int pad);
+/* The same, keeping the forward's input in the primitive's layout (where it is NHWC) in *keep
+ * for the backward of the same shape to read instead of converting inp again: the backward must
+ * get the same inp as the last forward with that keep (the UNet's case). keep may be NULL;
+ * mcr_dconv_keep_free releases it. */
+typedef struct mcr_dconv_keep {
+    void *p;
+    size_t cap;
+    int key[8], valid;
+} mcr_dconv_keep;
+void mcr_dconv_keep_free(mcr_dconv_keep *k);
+int conv2d_forward_dnnl_keep(mcr_dconv *x, mcr_dconv_keep *keep, float *out, const float *inp,
+                             const float *w, const float *b, int N, int C, int H, int W, int OC,
+                             int k, int stride, int pad);
+int conv2d_backward_dnnl_keep(mcr_dconv *x, mcr_dconv_keep *keep, float *dinp, float *dw, float *db,
+                              const float *dout, const float *inp, const float *w, int N, int C,
+                              int H, int W, int OC, int k, int stride, int pad);
 /* dinp += (may be NULL), dw +=, db += (may be NULL), as conv2d_backward */
 int conv2d_backward_dnnl(mcr_dconv *x, float *dinp, float *dw, float *db, const float *dout,
                          const float *inp, const float *w, int N, int C, int H, int W, int OC,
@@ -372,6 +388,7 @@ typedef struct mcr_unet {
      * convolution runs on im2col and dnnl_fallbacks counts it (the results stay right). */
     int engine;                   /* MCR_UNET_IM2COL, MCR_UNET_DNNL_FP32, MCR_UNET_DNNL_BF16 */
     mcr_dconv *dc;
+    mcr_dconv_keep *keep;         /* [nmods]: each convolution's input kept for its backward */
     int dnnl_fallbacks;
 } mcr_unet;
 enum { MCR_UNET_IM2COL, MCR_UNET_DNNL_FP32, MCR_UNET_DNNL_BF16 };
