@@ -828,6 +828,11 @@ typedef struct mcr_ibench_result {
 } mcr_ibench_result;
 MCR_API int mcr_bench_unet(int channels, int H, int W, int batch, int steps, int sample_images,
                            int sample_steps, mcr_ibench_result *r);
+/* The same with the convolutions' engine: 0 im2col + sgemm (mcr_bench_unet's), 1 oneDNN fp32,
+ * 2 oneDNN bf16 (MCR_EINVAL on a CPU without bf16). The sampling part runs the model's own
+ * engine (mcr_ifit_config.precision). */
+MCR_API int mcr_bench_unet_engine(int engine, int channels, int H, int W, int batch, int steps,
+                                  int sample_images, int sample_steps, mcr_ibench_result *r);
 
 /* ---------------------------------------------------------------- 12. images */
 /* An image set: n images of h x w x c (c = 1 grey or 3 RGB) 8-bit pixels, each with a label
@@ -910,6 +915,11 @@ typedef struct mcr_ifit_config {
     /* called every step; non-zero stops the fit with MCR_ECANCELED */
     int (*progress)(void *ctx, int step, int steps, float loss, double images_per_s);
     void *progress_ctx;
+    /* the convolutions in training (default fp32): fp32 runs im2col + sgemm (results the same
+     * for every thread count); bf16 runs oneDNN with bf16 inputs, fp32 accumulation and fp32
+     * master weights (AVX512-BF16 / AMX only; deterministic for a given thread count); auto:
+     * bf16 where the CPU has it. The file records what ran; sampling stays fp32. */
+    mcr_precision precision;
 } mcr_ifit_config;
 MCR_API void mcr_ifit_config_default(mcr_ifit_config *c);
 /* Fit on the train split of s (sizes must be divisible by 2^(nlevels-1)). MCR_EINVAL names the

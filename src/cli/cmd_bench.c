@@ -9,14 +9,17 @@
 
 /* `mcrage bench --image`: the default UNet at 28x28x1 and 64x64x3. Each (size, threads) runs in
  * a child process, so that its peak RSS (getrusage) is its own. */
-static int bench_image(int quick, int only_th, int only_size, int batch, int steps, int sample_images,
-                       int ssteps) {
+static int bench_image(int quick, int only_th, int only_size, int only_engine, int batch, int steps,
+                       int sample_images, int ssteps) {
+    static const char *const enames[] = {"im2col", "dnnl-fp32", "dnnl-bf16"};
     static const struct { int H, C, steps, sample; } cfg[] = {{28, 1, 6, 16}, {64, 3, 3, 16}};
     const char *core = openblas_get_corename();
     int rc = EXIT_OK;
     for (int th = 1; th <= 2; th++)
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < 2; k++)
+        for (int eng = 0; eng < 3; eng++) {
             if ((only_th && th != only_th) || (only_size && cfg[k].H != only_size)) continue;
+            if (only_engine >= 0 ? eng != only_engine : eng == 2 && !mcr_cpu_has_bf16()) continue;
             int st = steps > 0 ? steps : quick ? 1 : cfg[k].steps;
             int si = sample_images >= 0 ? sample_images : quick ? 2 : cfg[k].sample;
             int ss = quick ? 2 : ssteps;
@@ -29,7 +32,8 @@ static int bench_image(int quick, int only_th, int only_size, int batch, int ste
             if (pid == 0) {
                 mcr_set_threads(th);
                 mcr_ibench_result r;
-                int e = mcr_bench_unet(cfg[k].C, cfg[k].H, cfg[k].H, batch, st, si, ss, &r);
+                /* sampling runs the im2col engine: timed on the im2col line only */
+                int e = mcr_bench_unet_engine(eng, cfg[k].C, cfg[k].H, cfg[k].H, batch, st, eng ? 0 : si, ss, &r);
                 if (e) _exit(cli_fail("bench", e));
                 double la[3] = {0, 0, 0};
                 if (getloadavg(la, 3) < 0) la[0] = la[1] = la[2] = -1;
@@ -40,12 +44,12 @@ static int bench_image(int quick, int only_th, int only_size, int batch, int ste
                        "\"attn_time_share\":%.3f,\"gn_time_share\":%.3f,\"sampler\":\"ddim\","
                        "\"sample_steps\":%d,\"guidance_rows\":3,\"sample_images\":%d,"
                        "\"sample_images_per_s\":%.3f,\"peak_rss_mb\":%.1f,\"loadavg\":%.2f,"
-                       "\"blas_core\":\"%s\"}\n",
+                       "\"blas_core\":\"%s\",\"engine\":\"%s\",\"precision\":\"%s\"}\n",
                        cfg[k].H, cfg[k].H, cfg[k].C, batch, th, r.nparams, st, r.train_images_per_s,
                        r.train_gflop_per_image, r.train_gflops, r.sgemm_gflops, r.train_gflops / r.sgemm_gflops,
                        r.conv_gflops, r.conv_gflops / r.sgemm_gflops, r.conv_seconds_share,
                        r.attn_seconds_share, r.gn_seconds_share, ss, si, r.sample_images_per_s,
-                       r.peak_rss_mb, la[0], core ? core : "?");
+                       r.peak_rss_mb, la[0], core ? core : "?", enames[eng], eng == 2 ? "bf16" : "fp32");
                 fflush(stdout);
                 _exit(EXIT_OK);
             }
@@ -59,7 +63,7 @@ static int bench_image(int quick, int only_th, int only_size, int batch, int ste
 int cmd_bench(int argc, char **argv) {
     const char *cmd = "bench";
     int quick = 0, only_cfg = 0, only_th = 0, prec = -1, sampler = MCR_SAMPLER_DPMPP, ssteps = -1; /* prec -1: fp32 and bf16 */
-    int image = 0, isize = 0, ibatch = 32, isteps = 0, iimages = -1;
+    int image = 0, isize = 0, ibatch = 32, isteps = 0, iimages = -1, iengine = -1;
     long long v;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
@@ -77,6 +81,12 @@ int cmd_bench(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--sample-images") && i + 1 < argc) {
             if (cli_long(cmd, "--sample-images", argv[++i], 0, 100000, &v)) return EXIT_USAGE;
             iimages = (int)v;
+        } else if (!strcmp(argv[i], "--engine") && i + 1 < argc) {
+            const char *s = argv[++i];
+            if (!strcmp(s, "im2col")) iengine = 0;
+            else if (!strcmp(s, "dnnl-fp32")) iengine = 1;
+            else if (!strcmp(s, "dnnl-bf16")) iengine = 2;
+            else return cli_usage(cmd, "--engine expects im2col, dnnl-fp32 or dnnl-bf16, got '%s'", s);
         } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
             if (cli_long(cmd, "--config", argv[++i], 1, 3, &v)) return EXIT_USAGE;
             only_cfg = (int)v;
@@ -100,7 +110,8 @@ int cmd_bench(int argc, char **argv) {
             printf("usage: mcrage bench [--quick] [--precision P] [--sampler S] [--sample-steps K]\n"
                    "                    [--config 1|2|3] [--threads 1|2]\n"
                    "       mcrage bench --image [--quick] [--size 28|64] [--threads 1|2] [--batch 32]\n"
-                   "                    [--steps K] [--sample-images N] [--sample-steps 10]\n\n"
+                   "                    [--steps K] [--sample-images N] [--sample-steps 10]\n"
+                   "                    [--engine im2col|dnnl-fp32|dnnl-bf16]\n\n"
                    "Train the denoiser on random data (d = 32) at three configurations, at 1 and 2 threads,\n"
                    "and print one JSON line each: train rows/s, achieved GFLOP/s (6 x params x rows), the\n"
                    "same run's sgemm GFLOP/s at the largest layer's shape, sampling rows/s (2,000 rows)\n"
@@ -119,12 +130,15 @@ int cmd_bench(int argc, char **argv) {
                    "the same process's sgemm rate, the time shares of convolutions, attention and group norm,\n"
                    "sampling images/s (16 images, DDIM --sample-steps 10, guidance 1 + 1: 3 network rows per\n"
                    "image), peak RSS and the load average. --quick: 1 step, 2 images, 2 sampler steps.\n"
+                   "Each with the convolutions' engines (key \"engine\"): im2col + sgemm, oneDNN fp32, and\n"
+                   "oneDNN bf16 where the CPU has it (\"precision\" bf16); --engine: one of them. Sampling is\n"
+                   "timed on the im2col line only.\n"
                    "bench/bench_torch_image.py is the PyTorch peer.\n\n"
                    "example: mcrage bench | tee bench.jsonl\n");
             return EXIT_OK;
         } else return cli_usage(cmd, "unknown or incomplete option '%s'", argv[i]);
     }
-    if (image) return bench_image(quick, only_th, isize, ibatch, isteps, iimages, ssteps < 0 ? 10 : ssteps);
+    if (image) return bench_image(quick, only_th, isize, iengine, ibatch, isteps, iimages, ssteps < 0 ? 10 : ssteps);
     if (ssteps < 0) ssteps = sampler == MCR_SAMPLER_DPMPP ? 25 : 100;
     int precs[2], np = 0;
     if (prec >= 0) precs[np++] = prec;

@@ -184,7 +184,7 @@ static int image_fit(int argc, char **argv) {
     mcr_ifit_config c;
     mcr_ifit_config_default(&c);
     enum { F_STEPS = 4000, F_BATCH, F_LR, F_CHAN, F_DROP, F_SEED, F_THREADS, F_CKPT, F_RESUME, F_T, F_NRES, F_ATTN,
-           F_GROUPS, F_EMA, F_WARM, F_CLIP };
+           F_GROUPS, F_EMA, F_WARM, F_CLIP, F_PREC };
     static const struct option lo[] = {
         {"steps", required_argument, 0, F_STEPS}, {"batch", required_argument, 0, F_BATCH},
         {"lr", required_argument, 0, F_LR}, {"channels", required_argument, 0, F_CHAN},
@@ -194,6 +194,7 @@ static int image_fit(int argc, char **argv) {
         {"res-blocks", required_argument, 0, F_NRES}, {"attention", required_argument, 0, F_ATTN},
         {"groups", required_argument, 0, F_GROUPS}, {"ema", required_argument, 0, F_EMA},
         {"warmup", required_argument, 0, F_WARM}, {"grad-clip", required_argument, 0, F_CLIP},
+        {"precision", required_argument, 0, F_PREC},
         {"quiet", no_argument, 0, 'q'}, {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     optind = 1;
@@ -216,6 +217,7 @@ static int image_fit(int argc, char **argv) {
         case F_EMA: if (cli_double(cmd, "--ema", optarg, 0, 0.999999, &d)) return EXIT_USAGE; c.ema_decay = (float)d; break;
         case F_WARM: if (cli_long(cmd, "--warmup", optarg, 0, 100000000, &v)) return EXIT_USAGE; c.warmup = (int)v; break;
         case F_CLIP: if (cli_double(cmd, "--grad-clip", optarg, 0, 1e6, &d)) return EXIT_USAGE; c.grad_clip = (float)d; break;
+        case F_PREC: if (cli_precision(cmd, optarg, &c.precision)) return EXIT_USAGE; break;
         case 'q': quiet = 1; break;
         case 'o': out = optarg; break;
         case 'h':
@@ -238,6 +240,11 @@ static int image_fit(int argc, char **argv) {
                    "      --ema D              EMA decay of the saved weights (default %g)\n"
                    "      --grad-clip G        clip the gradient norm, 0 = off (default %g)\n"
                    "      --seed S             random seed (default %llu)\n"
+                   "      --precision P        fp32 | bf16 | auto: the convolutions in training (default fp32:\n"
+                   "                           im2col + sgemm, the same bits for every thread count; bf16:\n"
+                   "                           oneDNN, bf16 inputs, fp32 accumulation and master weights, on\n"
+                   "                           CPUs with AVX512-BF16 or AMX, the same bits for a given\n"
+                   "                           thread count; auto: bf16 where the CPU has it)\n"
                    "      --threads N          threads, 0 = all cores (default 0)\n"
                    "      --checkpoint-every N rewrite -o with the full training state every N steps\n"
                    "      --resume FILE        continue a checkpoint; same DATA and options give the result\n"

@@ -58,7 +58,7 @@ static int sgemm_rate(int batch, int H, int W, double *gflops) {
     return MCR_OK;
 }
 
-static int bench_train(int C, int H, int W, int batch, int steps, mcr_ibench_result *res) {
+static int bench_train(int engine, int C, int H, int W, int batch, int steps, mcr_ibench_result *res) {
     mcr_ifit_config fc;
     mcr_ifit_config_default(&fc);
     mcr_unet_config uc;
@@ -78,6 +78,7 @@ static int bench_train(int C, int H, int W, int batch, int steps, mcr_ibench_res
         goto done;
     }
     if ((rc = mcr_unet_layout(net, &uc)) || (rc = mcr_unet_alloc(net, batch))) goto done;
+    if ((rc = mcr_unet_set_engine(net, engine))) goto done;
     if ((rc = mcr_sched_init(&sc, fc.T, MCR_SCHED_COSINE))) goto done;
     if ((rc = mcr_train_init(st, net->nparams, 1, 7, MCR_STREAM_IMAGE_FIT))) goto done;
     mem = malloc(4 * nd * sizeof(float));
@@ -130,6 +131,10 @@ static int bench_train(int C, int H, int W, int batch, int steps, mcr_ibench_res
     res->conv_gflops = net->tsec[UM_CONV] > 0 ? 3 * fconv * steps * batch / net->tsec[UM_CONV] * 1e-9 : 0;
     res->attn_seconds_share = net->tsec[UM_ATTN] / el;
     res->gn_seconds_share = net->tsec[UM_GN] / el;
+    if (net->dnnl_fallbacks) {
+        rc = mcr_err(MCR_EINVAL, "bench: %d oneDNN convolutions fell back to im2col", net->dnnl_fallbacks);
+        goto done;
+    }
     rc = sgemm_rate(batch, H, W, &res->sgemm_gflops);
 done:
     free(mem), free(imem);
@@ -175,13 +180,19 @@ done:
     return rc;
 }
 
-MCR_API int mcr_bench_unet(int channels, int H, int W, int batch, int steps, int sample_images,
-                           int sample_steps, mcr_ibench_result *res) {
+MCR_API int mcr_bench_unet_engine(int engine, int channels, int H, int W, int batch, int steps,
+                                  int sample_images, int sample_steps, mcr_ibench_result *res) {
     memset(res, 0, sizeof *res);
     if (channels < 1 || H < 4 || W < 4 || batch < 1 || steps < 1 || sample_images < 0 || sample_steps < 1)
         return mcr_err(MCR_EINVAL, "bench: bad image benchmark arguments");
-    int rc = bench_train(channels, H, W, batch, steps, res);
+    int rc = bench_train(engine, channels, H, W, batch, steps, res);
     if (!rc && sample_images) rc = bench_sample(channels, H, W, sample_images, sample_steps, res);
     res->peak_rss_mb = peak_rss_mb();
     return rc;
+}
+
+MCR_API int mcr_bench_unet(int channels, int H, int W, int batch, int steps, int sample_images,
+                           int sample_steps, mcr_ibench_result *res) {
+    return mcr_bench_unet_engine(MCR_UNET_IM2COL, channels, H, W, batch, steps, sample_images,
+                                 sample_steps, res);
 }

@@ -114,6 +114,7 @@ static void put_settings(mcr_wbuf *w, const mcr_ifit_config *c) {
 static uint32_t cfg_crc(const mcr_ifit_config *c) {
     mcr_wbuf w = {0};
     put_settings(&w, c);
+    if (c->precision != MCR_PRECISION_FP32) mcr_put_i32(&w, c->precision); /* fp32: as before */
     uint32_t crc = w.oom ? 0 : (uint32_t)crc32(0, w.p, (uInt)w.n);
     mcr_wbuf_free(&w);
     return crc;
@@ -257,6 +258,12 @@ MCR_API int mcr_imodel_fit(const mcr_imageset *s, const mcr_ifit_config *c, mcr_
     int B = c->batch;
     size_t d = (size_t)m->C * m->H * m->W;
     if ((rc = mcr_unet_alloc(net, B))) goto done;
+    {   /* the convolutions' engine; the model (and the checkpoint's fingerprint) records what ran */
+        int bf16 = 0;
+        if ((rc = mcr_bf16_resolve(c->precision, &bf16))) goto done;
+        if (bf16 && (rc = mcr_unet_set_engine(net, MCR_UNET_DNNL_BF16))) goto done;
+        m->cfg.precision = bf16 ? MCR_PRECISION_BF16 : MCR_PRECISION_FP32;
+    }
     if ((rc = mcr_sched_init(&sc, c->T, MCR_SCHED_COSINE))) goto done;
     mem = malloc(4 * (size_t)B * d * sizeof(float));
     imem = malloc(3 * (size_t)B * sizeof(int));
@@ -272,7 +279,7 @@ MCR_API int mcr_imodel_fit(const mcr_imageset *s, const mcr_ifit_config *c, mcr_
     mcr_optim *o = &st->opt;
     o->lr = c->lr, o->steps = c->steps, o->warmup = c->warmup ? c->warmup : c->steps / 20;
     o->grad_clip = c->grad_clip, o->ema_decay = c->ema_decay, o->adam.weight_decay = c->weight_decay;
-    st->data_crc = data_crc(s, rows, n), st->cfg_crc = cfg_crc(c);
+    st->data_crc = data_crc(s, rows, n), st->cfg_crc = cfg_crc(&m->cfg);
     if (c->resume) {
         const mcr_imodel *r = c->resume;
         if (!r->state) {
@@ -588,6 +595,8 @@ static int write_model(const mcr_imodel *m, const float *ema, const mcr_train_st
     mcr_put_i32(&w, m->C), mcr_put_i32(&w, m->H), mcr_put_i32(&w, m->W);
     put_settings(&w, c); /* the T here is the fit's; SCHD holds the schedule sampling uses */
     mcr_put_f32(&w, m->final_loss);
+    /* the precision that ran, after the loss and only when not fp32 (older files: fp32) */
+    if (c->precision != MCR_PRECISION_FP32) mcr_put_i32(&w, c->precision);
     mcr_end_section(&w, at);
     at = mcr_put_section(&w, "LEVL");
     mcr_put_i32(&w, m->L), mcr_put_i32(&w, m->A);
@@ -647,6 +656,11 @@ static int read_model(const unsigned char *data, size_t len, const char *path, m
     c->seed = mcr_get_u64(&sec);
     c->T = mcr_get_i32(&sec);
     m->final_loss = mcr_get_f32(&sec);
+    if (!sec.bad && mcr_rbuf_left(&sec) >= 4) {
+        c->precision = (mcr_precision)mcr_get_i32(&sec);
+        if (c->precision != MCR_PRECISION_FP32 && c->precision != MCR_PRECISION_BF16)
+            BAD("%s: damaged image model (precision)", path);
+    }
     if (sec.bad || (m->C != 1 && m->C != 3) || m->H < 1 || m->W < 1 || m->H > 65536 || m->W > 65536)
         BAD("%s: damaged image model (settings)", path);
     if (!mcr_get_section(&r, "LEVL", &sec)) BAD("%s: damaged image model (no level section)", path);

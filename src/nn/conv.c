@@ -20,10 +20,10 @@
  * at 64x64 oneDNN's direct AVX-512 kernels in blocked layouts ran 2.1-3.6x faster than ours
  * forward (1.8-2.9x with reorders from and to NCHW on every call) and 2.1-3.1x backward. A
  * oneDNN primitive made for plain NCHW picks "gemm:jit" (im2col + its own sgemm): 1.1-2.2x.
- * The library keeps im2col + sgemm for now: no new dependency, results independent of the
- * thread count (tested), one code path for every shape. A oneDNN path (reorder at the UNet's
- * entry, blocked layouts inside, or per-call reorders as a first step) is the way to the
- * issue's training target if convolutions dominate; it needs -ldnnl in the library's LIBS. */
+ * im2col + sgemm stays the default engine: results independent of the thread count (tested),
+ * one code path for every shape. dconv.c is the oneDNN engine (fp32 and bf16, per-call
+ * reorders from and to NCHW, layouts of oneDNN's choosing), picked per UNet with
+ * mcr_unet_set_engine and by `image fit --precision bf16`. */
 #include "nn/nn.h"
 #include <cblas.h>
 #include <omp.h>

@@ -229,6 +229,40 @@ void conv2d_forward_naive(float *out, const float *inp, const float *w, const fl
 void conv2d_backward_naive(float *dinp, float *dw, float *db, const float *dout,
                            const float *inp, const float *w, int N, int C, int H, int W, int OC,
                            int k, int stride, int pad);
+/* oneDNN convolutions (dconv.c): the same interface and results (to rounding) as
+ * conv2d_forward/backward, through oneDNN's direct convolution primitives (layouts of oneDNN's
+ * choosing, reorders from and to the caller's NCHW/OIHW f32 on every call), created once per
+ * shape and cached in a context. bf16 contexts round src, weights and dout to bf16 (nearest
+ * even) and accumulate in f32; every result is f32. Deterministic for a given thread count
+ * (not across thread counts). No workspace: the context owns its scratch. Errors: MCR_EINVAL
+ * with a message (oneDNN refused the shape), MCR_ENOMEM. */
+typedef struct mcr_dconv mcr_dconv;
+int mcr_dconv_new(mcr_dconv **out, int bf16); /* bf16 without CPU support: MCR_EINVAL */
+void mcr_dconv_free(mcr_dconv *x);
+int mcr_dconv_nprims(const mcr_dconv *x);     /* shapes in the cache */
+int mcr_dconv_is_bf16(const mcr_dconv *x);
+int conv2d_forward_dnnl(mcr_dconv *x, float *out, const float *inp, const float *w, const float *b,
+                        int N, int C, int H, int W, int OC, int k, int stride, int pad);
+/* The same, keeping the forward's input in the primitive's layout (where it is NHWC) in *keep
+ * for the backward of the same shape to read instead of converting inp again: the backward must
+ * get the same inp as the last forward with that keep (the UNet's case). keep may be NULL;
+ * mcr_dconv_keep_free releases it. */
+typedef struct mcr_dconv_keep {
+    void *p;
+    size_t cap;
+    int key[8], valid;
+} mcr_dconv_keep;
+void mcr_dconv_keep_free(mcr_dconv_keep *k);
+int conv2d_forward_dnnl_keep(mcr_dconv *x, mcr_dconv_keep *keep, float *out, const float *inp,
+                             const float *w, const float *b, int N, int C, int H, int W, int OC,
+                             int k, int stride, int pad);
+int conv2d_backward_dnnl_keep(mcr_dconv *x, mcr_dconv_keep *keep, float *dinp, float *dw, float *db,
+                              const float *dout, const float *inp, const float *w, int N, int C,
+                              int H, int W, int OC, int k, int stride, int pad);
+/* dinp += (may be NULL), dw +=, db += (may be NULL), as conv2d_backward */
+int conv2d_backward_dnnl(mcr_dconv *x, float *dinp, float *dw, float *db, const float *dout,
+                         const float *inp, const float *w, int N, int C, int H, int W, int OC,
+                         int k, int stride, int pad);
 /* im2col of one image: col [C*k*k, Ho*Wo] from img [C, H, W]; col2im ACCUMULATES col into
  * img. Row r = (c*k + ki)*k + kj, column oy*Wo + ox reads img[c, oy*s-p+ki, ox*s-p+kj]. */
 void im2col(float *col, const float *img, int C, int H, int W, int k, int stride, int pad);
@@ -348,7 +382,20 @@ typedef struct mcr_unet {
      * module's wall seconds to tsec[type] (UM_* order); the conditioning MLP is not counted */
     int timing;
     double tsec[UM_NTYPES];
+    /* the convolutions' engine (mcr_unet_set_engine): im2col + sgemm (conv.c; the default,
+     * results independent of the thread count) or oneDNN (dconv.c, fp32 or bf16; results
+     * deterministic for a thread count). Should oneDNN refuse a shape at run time, that
+     * convolution runs on im2col and dnnl_fallbacks counts it (the results stay right). */
+    int engine;                   /* MCR_UNET_IM2COL, MCR_UNET_DNNL_FP32, MCR_UNET_DNNL_BF16 */
+    mcr_dconv *dc;
+    mcr_dconv_keep *keep;         /* [nmods]: each convolution's input kept for its backward */
+    int dnnl_fallbacks;
 } mcr_unet;
+enum { MCR_UNET_IM2COL, MCR_UNET_DNNL_FP32, MCR_UNET_DNNL_BF16 };
+/* Pick the convolutions' engine (any time; mcr_unet_free releases it): MCR_OK, or MCR_EINVAL
+ * (bf16 on a CPU without it, an unknown engine, no oneDNN engine) with the engine unchanged. */
+int mcr_unet_set_engine(mcr_unet *n, int engine);
+const char *mcr_unet_engine_name(int engine); /* "im2col", "dnnl-fp32", "dnnl-bf16" */
 /* Build the module list and parameter layout (no allocation): MCR_OK, or MCR_EINVAL with a
  * message naming the field (sizes not divisible, channels not divisible by groups/heads, too
  * many modules). */

@@ -374,7 +374,42 @@ int mcr_unet_alloc(mcr_unet *n, int maxN) {
     return MCR_OK;
 }
 
+int mcr_unet_set_engine(mcr_unet *n, int engine) {
+    if (engine != MCR_UNET_IM2COL && engine != MCR_UNET_DNNL_FP32 && engine != MCR_UNET_DNNL_BF16)
+        return mcr_err(MCR_EINVAL, "unet: unknown convolution engine %d", engine);
+    if (engine == n->engine) return MCR_OK;
+    mcr_dconv *dc = NULL;
+    mcr_dconv_keep *keep = NULL;
+    if (engine != MCR_UNET_IM2COL) {
+        if (!(keep = calloc((size_t)n->nmods, sizeof *keep))) return MCR_NOMEM();
+        int rc = mcr_dconv_new(&dc, engine == MCR_UNET_DNNL_BF16);
+        if (rc) {
+            free(keep);
+            return rc;
+        }
+    }
+    if (n->keep)
+        for (int i = 0; i < n->nmods; i++) mcr_dconv_keep_free(&n->keep[i]);
+    free(n->keep);
+    mcr_dconv_free(n->dc);
+    n->dc = dc;
+    n->keep = keep;
+    n->engine = engine;
+    return MCR_OK;
+}
+
+const char *mcr_unet_engine_name(int engine) {
+    return engine == MCR_UNET_DNNL_FP32 ? "dnnl-fp32" : engine == MCR_UNET_DNNL_BF16 ? "dnnl-bf16" : "im2col";
+}
+
 void mcr_unet_free(mcr_unet *n) {
+    if (n->keep)
+        for (int i = 0; i < n->nmods; i++) mcr_dconv_keep_free(&n->keep[i]);
+    free(n->keep);
+    n->keep = NULL;
+    mcr_dconv_free(n->dc);
+    n->dc = NULL;
+    n->engine = MCR_UNET_IM2COL;
     free(n->mem);
     n->mem = NULL;
     for (int i = 0; i < n->ntens; i++) n->tens[i].v = n->tens[i].g = NULL;
@@ -415,6 +450,11 @@ void mcr_unet_forward(mcr_unet *n, const float *p, const float *x, const int *t,
         double t0 = n->timing ? omp_get_wtime() : 0;
         switch (m->type) {
         case UM_CONV:
+            if (n->dc && conv2d_forward_dnnl_keep(n->dc, &n->keep[i], out->v, in->v, p + m->w, p + m->b, N,
+                                                  in->C, in->H, in->W, out->C, m->k, m->stride,
+                                                  m->pad) == MCR_OK)
+                break;
+            if (n->dc) n->dnnl_fallbacks++;
             conv2d_forward(out->v, in->v, p + m->w, p + m->b, n->ws, n->wsn, N, in->C, in->H, in->W,
                            out->C, m->k, m->stride, m->pad);
             break;
@@ -457,6 +497,14 @@ void mcr_unet_backward(mcr_unet *n, const float *p, float *g, const float *dout,
         /* the input image's gradient is wanted too (n->tens[t_x].g), so dinp is never NULL */
         switch (m->type) {
         case UM_CONV:
+            /* a failed oneDNN backward may have accumulated part of its results: none of it is
+             * used only if the failure came before the first primitive ran (primitive creation,
+             * the common case); otherwise the counter says the step is suspect */
+            if (n->dc && conv2d_backward_dnnl_keep(n->dc, &n->keep[i], in->g, g + m->w, g + m->b, out->g,
+                                                   in->v, p + m->w, N, in->C, in->H, in->W, out->C,
+                                                   m->k, m->stride, m->pad) == MCR_OK)
+                break;
+            if (n->dc) n->dnnl_fallbacks++;
             conv2d_backward(in->g, g + m->w, g + m->b, out->g, in->v, p + m->w, n->ws, n->wsn, N,
                             in->C, in->H, in->W, out->C, m->k, m->stride, m->pad);
             break;

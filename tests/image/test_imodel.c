@@ -136,6 +136,63 @@ static void test_counts(void) {
     mcr_imageset_free(s);
 }
 
+/* precision bf16 (oneDNN convolutions): refused without CPU support; otherwise two fits from
+ * one seed give the same bytes (same thread count), the file differs from the fp32 fit's and
+ * reloads to the same bytes (the precision is recorded), a bf16 checkpoint resumes to the
+ * uninterrupted bf16 fit, and resuming it as fp32 is refused */
+static void test_precision_bf16(void) {
+    mcr_imageset *s = square_set(24, 2, 0.3);
+    mcr_ifit_config c;
+    tiny(&c, 8);
+    c.precision = MCR_PRECISION_BF16;
+    mcr_imodel *a = NULL, *b = NULL, *f = NULL, *l = NULL, *ck = NULL, *res = NULL;
+    if (!mcr_bf16_supported()) {
+        CHECK(mcr_imodel_fit(s, &c, &a) == MCR_EINVAL && !a && strstr(mcr_last_error(), "bf16"), "bf16 refused");
+        c.precision = MCR_PRECISION_AUTO; /* auto: fp32 here, so the fp32 model */
+        CHECK(mcr_imodel_fit(s, &c, &a) == MCR_OK, "%s", mcr_last_error());
+        mcr_imodel_free(a), mcr_imageset_free(s);
+        SKIP("no AVX512-BF16 / AMX on this CPU");
+    }
+    CHECK(mcr_imodel_fit(s, &c, &a) == MCR_OK && mcr_imodel_fit(s, &c, &b) == MCR_OK, "%s", mcr_last_error());
+    c.precision = MCR_PRECISION_FP32;
+    CHECK(mcr_imodel_fit(s, &c, &f) == MCR_OK, "%s", mcr_last_error());
+    if (!a || !b || !f) return;
+    CHECK(mcr_imodel_save(a, tmp("pa.mcrg")) == MCR_OK && mcr_imodel_save(b, tmp("pb.mcrg")) == MCR_OK &&
+              mcr_imodel_save(f, tmp("pf.mcrg")) == MCR_OK, "save: %s", mcr_last_error());
+    CHECK(same_file(tmp("pa.mcrg"), tmp("pb.mcrg")), "bf16: same seed, different model bytes");
+    CHECK(!same_file(tmp("pa.mcrg"), tmp("pf.mcrg")), "bf16 and fp32 gave the same file");
+    CHECK(mcr_imodel_final_loss(a) < 2 && mcr_imodel_final_loss(f) < 2, "losses %g %g",
+          (double)mcr_imodel_final_loss(a), (double)mcr_imodel_final_loss(f));
+    CHECK(mcr_imodel_load(tmp("pa.mcrg"), &l) == MCR_OK, "load: %s", mcr_last_error());
+    CHECK(l && mcr_imodel_save(l, tmp("pl.mcrg")) == MCR_OK && same_file(tmp("pa.mcrg"), tmp("pl.mcrg")),
+          "bf16 model resaved differs");
+    /* auto on this CPU: bf16, the same model */
+    c.precision = MCR_PRECISION_AUTO;
+    mcr_imodel *au = NULL;
+    CHECK(mcr_imodel_fit(s, &c, &au) == MCR_OK && mcr_imodel_save(au, tmp("pau.mcrg")) == MCR_OK &&
+              same_file(tmp("pa.mcrg"), tmp("pau.mcrg")), "auto differs from bf16");
+    mcr_imodel_free(au);
+    c.precision = MCR_PRECISION_BF16, c.checkpoint_every = 4, c.checkpoint_path = tmp("pck.mcrg");
+    mcr_imodel *full = NULL;
+    CHECK(mcr_imodel_fit(s, &c, &full) == MCR_OK, "%s", mcr_last_error());
+    mcr_imodel_free(full);
+    CHECK(mcr_imodel_load(tmp("pck.mcrg"), &ck) == MCR_OK, "checkpoint: %s", mcr_last_error());
+    if (ck) {
+        c.checkpoint_every = 0, c.resume = ck;
+        CHECK(mcr_imodel_fit(s, &c, &res) == MCR_OK, "resume: %s", mcr_last_error());
+        CHECK(res && mcr_imodel_save(res, tmp("pres.mcrg")) == MCR_OK && same_file(tmp("pres.mcrg"), tmp("pa.mcrg")),
+              "resumed bf16 fit differs from the uninterrupted one");
+        mcr_imodel_free(res);
+        res = NULL;
+        c.precision = MCR_PRECISION_FP32;
+        CHECK(mcr_imodel_fit(s, &c, &res) == MCR_EINVAL && strstr(mcr_last_error(), "`resume`"),
+              "a bf16 checkpoint resumed as fp32");
+        mcr_imodel_free(ck);
+    }
+    mcr_imodel_free(a), mcr_imodel_free(b), mcr_imodel_free(f), mcr_imodel_free(l);
+    mcr_imageset_free(s);
+}
+
 /* ------------------------------------------------------------------ file, seeds, resume */
 static void test_round_trip_and_seeds(void) {
     mcr_imageset *s = square_set(24, 2, 0.3);
@@ -385,6 +442,7 @@ int main(void) {
     mcr_set_threads(1);
     TEST(test_counts);
     TEST(test_round_trip_and_seeds);
+    TEST(test_precision_bf16);
     TEST(test_damaged_files);
     TEST(test_guidance_zero_is_unconditional);
     TEST(test_cancel);

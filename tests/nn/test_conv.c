@@ -233,6 +233,185 @@ static void test_conv_threads(void) {
     omp_set_num_threads(keep);
 }
 
+/* ------------------------------------------------------------------ oneDNN convolutions
+ * dconv.c against the naive twin. fp32: the twin test's bound (1e-5 relative, floors the
+ * natural size of each sum). bf16: src, weights and dout are rounded to bf16 (|relative
+ * change| <= 2^-8 each), so a product of two rounded inputs is off by at most
+ * (1+2^-8)^2 - 1 = 2^-7 + 2^-16 relative, and a sum of K products by at most
+ * TOL_BF16 * sum|terms| plus the f32 accumulation's K 2^-23 sum|terms|; db is a sum of rounded
+ * dout values (2^-8 <= TOL_BF16). sum|terms| per output comes from the naive twin run on the
+ * absolute values. A slack of 1e-6 (1 + |ref|) covers the f32 bias and the final add. */
+#define TOL_BF16 (0x1p-7 + 0x1p-15)
+static const cshape DSHAPES[] = { /* the UNet's kinds of convolution at small sizes */
+    {2, 8, 12, 12, 16, 3, 1, 1}, {3, 16, 12, 12, 16, 3, 2, 1}, {2, 24, 6, 6, 8, 1, 1, 0},
+    {2, 32, 7, 7, 32, 3, 1, 1},  {2, 16, 14, 14, 48, 1, 1, 0},
+};
+#define NDSHAPES ((int)(sizeof DSHAPES / sizeof DSHAPES[0]))
+
+static void absv(float *o, const float *a, size_t n) {
+    for (size_t i = 0; i < n; i++) o[i] = fabsf(a[i]);
+}
+/* worst |got - ref| / bound over n values; mag the sums of |terms|, K terms each */
+static double bf16_ratio(const float *got, const float *ref, const float *mag, size_t n, double K) {
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double bound = (TOL_BF16 + K * 0x1p-23) * mag[i] + 1e-6 * (1 + fabs(ref[i]));
+        worst = fmax(worst, fabs((double)got[i] - ref[i]) / bound);
+    }
+    return worst;
+}
+
+static void dnnl_twin(int bf16, const cshape *shapes, int nsh) {
+    mcr_dconv *x_;
+    CHECK(mcr_dconv_new(&x_, bf16) == MCR_OK, "oneDNN context (%s)", bf16 ? "bf16" : "fp32");
+    mcr_rng r;
+    mcr_rng_seed(&r, 21 + bf16, 0);
+    double worst[4] = {0};
+    for (int si = 0; si < nsh; si++) {
+        cshape c = shapes[si];
+        size_t ni = c_in(c), no = c_out(c), nw = c_w(c);
+        float *x = rnd(ni, &r, 1), *w = rnd(nw, &r, 1), *b = rnd(c.OC, &r, 1), *g = rnd(no, &r, 1);
+        float *o1 = zeros(no), *o2 = zeros(no);
+        int rc = conv2d_forward_dnnl(x_, o1, x, w, b, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
+        CHECK(rc == MCR_OK, "shape %d: forward rc %d (%s)", si, rc, mcr_last_error());
+        conv2d_forward_naive(o2, x, w, b, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
+        float *dx1 = rnd(ni, &r, 1), *dw1 = rnd(nw, &r, 1), *db1 = rnd(c.OC, &r, 1);
+        float *dx2 = malloc(sizeof(float) * ni), *dw2 = malloc(sizeof(float) * nw),
+              *db2 = malloc(sizeof(float) * c.OC);
+        memcpy(dx2, dx1, sizeof(float) * ni), memcpy(dw2, dw1, sizeof(float) * nw),
+            memcpy(db2, db1, sizeof(float) * c.OC);
+        rc = conv2d_backward_dnnl(x_, dx1, dw1, db1, g, x, w, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
+        CHECK(rc == MCR_OK, "shape %d: backward rc %d (%s)", si, rc, mcr_last_error());
+        conv2d_backward_naive(dx2, dw2, db2, g, x, w, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
+        double e[4];
+        if (!bf16) {
+            double fo = sqrt((double)c.C * c.k * c.k), fi = sqrt((double)c.OC * c.k * c.k),
+                   fw = sqrt((double)c.N * c_ho(c) * c_wo(c));
+            e[0] = maxrel(o1, o2, no, fo), e[1] = maxrel(dx1, dx2, ni, fi);
+            e[2] = maxrel(dw1, dw2, nw, fw), e[3] = maxrel(db1, db2, c.OC, fw);
+            CHECK(e[0] < 1e-5 && e[1] < 1e-5 && e[2] < 1e-5 && e[3] < 1e-5,
+                  "fp32 shape %d (N%d C%d %dx%d OC%d k%d s%d p%d): fwd %g dinp %g dw %g db %g", si,
+                  c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p, e[0], e[1], e[2], e[3]);
+        } else {
+            /* sums of |terms|: the twin on absolute values (the start values hold no rounding) */
+            float *ax = malloc(sizeof(float) * ni), *aw = malloc(sizeof(float) * nw),
+                  *ag = malloc(sizeof(float) * no);
+            float *mo = zeros(no), *mx = zeros(ni), *mw = zeros(nw), *mb = zeros(c.OC);
+            absv(ax, x, ni), absv(aw, w, nw), absv(ag, g, no);
+            conv2d_forward_naive(mo, ax, aw, NULL, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
+            conv2d_backward_naive(mx, mw, mb, ag, ax, aw, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
+            double Kw = (double)c.N * c_ho(c) * c_wo(c);
+            e[0] = bf16_ratio(o1, o2, mo, no, c.C * c.k * c.k);
+            e[1] = bf16_ratio(dx1, dx2, mx, ni, c.OC * c.k * c.k);
+            e[2] = bf16_ratio(dw1, dw2, mw, nw, Kw);
+            e[3] = bf16_ratio(db1, db2, mb, c.OC, Kw);
+            CHECK(e[0] <= 1 && e[1] <= 1 && e[2] <= 1 && e[3] <= 1,
+                  "bf16 shape %d (N%d C%d %dx%d OC%d k%d s%d p%d): err / bound fwd %g dinp %g dw %g db %g",
+                  si, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p, e[0], e[1], e[2], e[3]);
+            free(ax), free(aw), free(ag), free(mo), free(mx), free(mw), free(mb);
+        }
+        for (int i = 0; i < 4; i++) worst[i] = fmax(worst[i], e[i]);
+        /* no bias, dinp and db NULL */
+        conv2d_forward_naive(o2, x, w, NULL, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
+        rc = conv2d_forward_dnnl(x_, o1, x, w, NULL, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
+        float *dw3 = zeros(nw);
+        rc |= conv2d_backward_dnnl(x_, NULL, dw3, NULL, g, x, w, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
+        float *dw4 = zeros(nw);
+        conv2d_backward_naive(NULL, dw4, NULL, g, x, w, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
+        double tol = bf16 ? 2 * TOL_BF16 * sqrt((double)c.N * c_ho(c) * c_wo(c)) : 1e-5;
+        double en = maxrel(o1, o2, no, sqrt((double)c.C * c.k * c.k)),
+               ew = maxrel(dw3, dw4, nw, sqrt((double)c.N * c_ho(c) * c_wo(c)));
+        CHECK(rc == MCR_OK && en < (bf16 ? 2 * TOL_BF16 * sqrt((double)c.C * c.k * c.k) : 1e-5) && ew < tol,
+              "shape %d: no bias %g, dw alone %g", si, en, ew);
+        free(x), free(w), free(b), free(g), free(o1), free(o2), free(dx1), free(dw1), free(db1),
+            free(dx2), free(dw2), free(db2), free(dw3), free(dw4);
+    }
+    printf("     %s: worst %s fwd %.3g dinp %.3g dw %.3g db %.3g; %d shapes cached\n", bf16 ? "bf16" : "fp32",
+           bf16 ? "err/bound" : "relative", worst[0], worst[1], worst[2], worst[3], mcr_dconv_nprims(x_));
+    int np = mcr_dconv_nprims(x_);
+    float *o = zeros(c_out(shapes[0])), *xx = zeros(c_in(shapes[0])), *ww = zeros(c_w(shapes[0]));
+    cshape c = shapes[0];
+    CHECK(conv2d_forward_dnnl(x_, o, xx, ww, NULL, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p) == MCR_OK &&
+              mcr_dconv_nprims(x_) == np, "a cached shape adds no primitive");
+    free(o), free(xx), free(ww);
+    mcr_dconv_free(x_);
+}
+
+static void test_dnnl_fp32(void) {
+    dnnl_twin(0, SHAPES, NSHAPES);
+    dnnl_twin(0, DSHAPES, NDSHAPES);
+}
+
+static void test_dnnl_bf16(void) {
+    if (!mcr_bf16_supported()) SKIP("no AVX512-BF16 / AMX on this CPU");
+    dnnl_twin(1, SHAPES, NSHAPES);
+    dnnl_twin(1, DSHAPES, NDSHAPES);
+}
+
+typedef struct {
+    conv_ctx k;
+    mcr_dconv *x;
+} dconv_ctx;
+static double dconv_loss(void *p) {
+    dconv_ctx *d = p;
+    cshape c = d->k.c;
+    conv2d_forward_dnnl(d->x, d->k.out, d->k.x, d->k.w, d->k.b, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p);
+    return dot(d->k.out, d->k.R, c_out(c));
+}
+
+/* fp32 oneDNN gradients against finite differences of the oneDNN forward */
+static void test_dnnl_grad(void) {
+    mcr_rng r;
+    mcr_rng_seed(&r, 23, 0);
+    const cshape sh[] = {{2, 3, 5, 4, 2, 3, 1, 1}, {1, 2, 7, 5, 3, 3, 2, 1}, {2, 3, 4, 3, 4, 1, 1, 0},
+                         {2, 2, 5, 5, 2, 3, 2, 0}, {2, 8, 4, 4, 8, 3, 2, 1}};
+    dconv_ctx d;
+    CHECK(mcr_dconv_new(&d.x, 0) == MCR_OK, "context");
+    for (int si = 0; si < 5; si++) {
+        cshape c = sh[si];
+        d.k = (conv_ctx){c, rnd(c_in(c), &r, 1), rnd(c_w(c), &r, 1), rnd(c.OC, &r, 1), zeros(c_out(c)),
+                         rnd(c_out(c), &r, 1), NULL, 0};
+        float *dx = zeros(c_in(c)), *dw = zeros(c_w(c)), *db = zeros(c.OC);
+        CHECK(conv2d_backward_dnnl(d.x, dx, dw, db, d.k.R, d.k.x, d.k.w, c.N, c.C, c.H, c.W, c.OC, c.k,
+                                   c.s, c.p) == MCR_OK, "backward");
+        double ex = fd_check(dconv_loss, &d, d.k.x, dx, c_in(c), H_LIN);
+        double ew = fd_check(dconv_loss, &d, d.k.w, dw, c_w(c), H_LIN);
+        double eb = fd_check(dconv_loss, &d, d.k.b, db, c.OC, H_LIN);
+        CHECK(ex < TOL_LIN && ew < TOL_LIN && eb < TOL_LIN, "shape %d: dinp %g dw %g db %g", si, ex, ew, eb);
+        free(d.k.x), free(d.k.w), free(d.k.b), free(d.k.out), free(d.k.R), free(dx), free(dw), free(db);
+    }
+    mcr_dconv_free(d.x);
+}
+
+/* the same inputs twice at the same thread count: the same bits (fp32 and bf16) */
+static void test_dnnl_repeat(void) {
+    mcr_rng r;
+    mcr_rng_seed(&r, 24, 0);
+    for (int bf = 0; bf < 2; bf++) {
+        if (bf && !mcr_bf16_supported()) break;
+        mcr_dconv *x;
+        CHECK(mcr_dconv_new(&x, bf) == MCR_OK, "context");
+        for (int si = 0; si < NDSHAPES; si++) {
+            cshape c = DSHAPES[si];
+            size_t ni = c_in(c), no = c_out(c), nw = c_w(c);
+            float *in = rnd(ni, &r, 1), *w = rnd(nw, &r, 1), *b = rnd(c.OC, &r, 1), *g = rnd(no, &r, 1);
+            float *o[2], *dx[2], *dw[2], *db[2];
+            for (int t = 0; t < 2; t++) {
+                o[t] = zeros(no), dx[t] = zeros(ni), dw[t] = zeros(nw), db[t] = zeros(c.OC);
+                CHECK(conv2d_forward_dnnl(x, o[t], in, w, b, c.N, c.C, c.H, c.W, c.OC, c.k, c.s, c.p) == MCR_OK &&
+                          conv2d_backward_dnnl(x, dx[t], dw[t], db[t], g, in, w, c.N, c.C, c.H, c.W, c.OC,
+                                               c.k, c.s, c.p) == MCR_OK, "run");
+            }
+            CHECK(!memcmp(o[0], o[1], no * 4) && !memcmp(dx[0], dx[1], ni * 4) &&
+                      !memcmp(dw[0], dw[1], nw * 4) && !memcmp(db[0], db[1], c.OC * 4),
+                  "%s shape %d: a second run differs", bf ? "bf16" : "fp32", si);
+            free(in), free(w), free(b), free(g);
+            for (int t = 0; t < 2; t++) free(o[t]), free(dx[t]), free(dw[t]), free(db[t]);
+        }
+        mcr_dconv_free(x);
+    }
+}
+
 /* ------------------------------------------------------------------ group norm */
 typedef struct {
     int N, C, HW, G;
@@ -567,6 +746,10 @@ int main(void) {
     TEST(test_im2col_adjoint);
     TEST(test_conv_grad);
     TEST(test_conv_threads);
+    TEST(test_dnnl_fp32);
+    TEST(test_dnnl_bf16);
+    TEST(test_dnnl_grad);
+    TEST(test_dnnl_repeat);
     TEST(test_groupnorm);
     TEST(test_resample);
     TEST(test_film);

@@ -259,6 +259,87 @@ static void test_unet_fits_a_batch(void) {
     mcr_unet_free(&n);
 }
 
+/* the oneDNN engines (fp32, and bf16 where the CPU has it): the output and gradient against
+ * the im2col engine's (fp32: relative L2 2e-5; bf16: 3e-2, eight significant bits through a
+ * dozen layers), no convolution falling back, and 20 training steps from the same seed run
+ * twice at 1 and at 2 threads give the same bits (oneDNN is deterministic for a thread count,
+ * not across thread counts, so only runs at the same count are compared) */
+static double rel_l2(const float *a, const float *b, size_t n) {
+    double d = 0, m = 0;
+    for (size_t i = 0; i < n; i++) d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), m += (double)b[i] * b[i];
+    return sqrt(d / fmax(m, 1e-30));
+}
+static void dnnl_fit(mcr_unet *n, int engine, float *pout, double *loss) {
+    mcr_optim o;
+    CHECK(mcr_optim_init(&o, n->nparams) == MCR_OK, "optim");
+    CHECK(mcr_unet_set_engine(n, engine) == MCR_OK, "engine %s: %s", mcr_unet_engine_name(engine), mcr_last_error());
+    mcr_unet_init_params(n, o.p, 3);
+    o.lr = 3e-3f, o.warmup = 0, o.steps = 20, o.grad_clip = 1.0f, o.ema_decay = 0.999f;
+    mcr_rng r;
+    mcr_rng_seed(&r, 4, 0);
+    float x[4 * 64], eps[4 * 64], dout[4 * 64];
+    fill(x, 4 * 64, &r, 1);
+    fill(eps, 4 * 64, &r, 1);
+    int t[4] = {1, 200, 500, 999}, y[4] = {0, 1, 2, 1}, a[4] = {0, 3, 1, 2};
+    for (int step = 0; step < 20; step++) {
+        memset(o.g, 0, n->nparams * sizeof(float));
+        mcr_unet_forward(n, o.p, x, t, y, a, 4);
+        *loss = mse_forward_backward(dout, n->tens[n->t_out].v, eps, 4 * 64);
+        mcr_unet_backward(n, o.p, o.g, dout, y, a, 4);
+        mcr_optim_apply(&o, step);
+    }
+    memcpy(pout, o.p, n->nparams * sizeof(float));
+    mcr_optim_free(&o);
+}
+
+static void test_unet_dnnl(void) {
+    mcr_unet_config c;
+    tiny(&c);
+    mcr_unet n;
+    int keep = omp_get_max_threads();
+    omp_set_num_threads(2);
+    CHECK(mcr_unet_layout(&n, &c) == MCR_OK && mcr_unet_alloc(&n, 4) == MCR_OK, "setup");
+    CHECK(mcr_unet_set_engine(&n, 9) == MCR_EINVAL, "an unknown engine is refused");
+    float *p = malloc(n.nparams * sizeof(float)), *g0 = calloc(n.nparams, sizeof(float)),
+          *g1 = calloc(n.nparams, sizeof(float)), o0[4 * 64], x[4 * 64];
+    mcr_unet_init_params(&n, p, 9);
+    mcr_rng r;
+    mcr_rng_seed(&r, 10, 0);
+    fill(x, 4 * 64, &r, 1);
+    int t[4] = {10, 300, 600, 900}, y[4] = {0, 1, 0, 2}, a[4] = {0, 0, 3, 1};
+    mcr_unet_forward(&n, p, x, t, y, a, 4);
+    memcpy(o0, n.tens[n.t_out].v, sizeof o0);
+    mcr_unet_backward(&n, p, g0, x, y, a, 4);
+    for (int e = MCR_UNET_DNNL_FP32; e <= MCR_UNET_DNNL_BF16; e++) {
+        if (e == MCR_UNET_DNNL_BF16 && !mcr_bf16_supported()) {
+            CHECK(mcr_unet_set_engine(&n, e) == MCR_EINVAL && n.engine == MCR_UNET_DNNL_FP32, "bf16 refused");
+            break;
+        }
+        CHECK(mcr_unet_set_engine(&n, e) == MCR_OK, "engine %d: %s", e, mcr_last_error());
+        memset(g1, 0, n.nparams * sizeof(float));
+        mcr_unet_forward(&n, p, x, t, y, a, 4);
+        double eo = rel_l2(n.tens[n.t_out].v, o0, 4 * 64);
+        mcr_unet_backward(&n, p, g1, x, y, a, 4);
+        double eg = rel_l2(g1, g0, n.nparams), tol = e == MCR_UNET_DNNL_FP32 ? 2e-5 : 3e-2;
+        CHECK(eo < tol && eg < tol && n.dnnl_fallbacks == 0, "%s vs im2col: output %g gradient %g (tol %g), %d fallbacks",
+              mcr_unet_engine_name(e), eo, eg, tol, n.dnnl_fallbacks);
+        printf("     %s vs im2col: relative L2 output %.3g gradient %.3g\n", mcr_unet_engine_name(e), eo, eg);
+        float *q[2] = {malloc(n.nparams * sizeof(float)), malloc(n.nparams * sizeof(float))};
+        for (int th = 1; th <= 2; th++) {
+            double l[2];
+            omp_set_num_threads(th);
+            for (int rep = 0; rep < 2; rep++) dnnl_fit(&n, e, q[rep], &l[rep]);
+            CHECK(!memcmp(q[0], q[1], n.nparams * sizeof(float)) && l[0] == l[1] && isfinite(l[0]),
+                  "%s at %d threads: two fits from one seed differ", mcr_unet_engine_name(e), th);
+        }
+        omp_set_num_threads(2);
+        free(q[0]), free(q[1]);
+    }
+    omp_set_num_threads(keep);
+    free(p), free(g0), free(g1);
+    mcr_unet_free(&n);
+}
+
 /* other shapes: one level (no resampling), three levels on a non-square RGB image (8 x 16 ->
  * 4 x 8 -> 2 x 4), without attention: finite outputs of the input's shape and a directional
  * derivative along the image and along all parameters */
@@ -311,6 +392,7 @@ int main(void) {
     TEST(test_unet_layout_refusals);
     TEST(test_unet_condition_threads);
     TEST(test_unet_fits_a_batch);
+    TEST(test_unet_dnnl);
     TEST(test_unet_shapes);
     return DONE();
 }
