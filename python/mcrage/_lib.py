@@ -373,6 +373,7 @@ SIGNATURES = {
     "mcr_dist_agree": (I, [I]), "mcr_dist_abort": (None, [I]), "mcr_dist_finalize": (I, [I]),
     "mcr_bench_denoiser_ex": (I, [I, PI, I, I, I, I, I, I, I, POINTER(BenchResult)]),
     "mcr_bench_unet": (I, [I, I, I, I, I, I, I, P]),  # mcr_ibench_result not mirrored: P
+    "mcr_bench_unet_engine": (I, [I, I, I, I, I, I, I, I, P]),
     "mcr_cpu_has_bf16": (I, []),
 }
 
