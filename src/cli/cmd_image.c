@@ -450,6 +450,25 @@ static void quality_say(void *ctx, const char *msg) {
     if (ctx) fprintf(stderr, "mcrage: image quality: %s\n", msg);
 }
 
+/* --widths W1,W2,... of the CNN classifier (image quality, image evaluate): 0, or the exit code */
+static int cnn_widths_option(const char *cmd, const char *arg, mcr_cnn_config *cnn) {
+    int n = 0;
+    long long v;
+    char *dup = strdup(arg), *save = NULL;
+    for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
+        if (n == MCR_CNN_MAX_STAGES || cli_long(cmd, "--widths", t, 1, 4096, &v)) {
+            free(dup);
+            return n == MCR_CNN_MAX_STAGES ? cli_usage(cmd, "--widths takes at most %d widths", MCR_CNN_MAX_STAGES)
+                                           : EXIT_USAGE;
+        }
+        cnn->widths[n++] = (int)v;
+    }
+    free(dup);
+    if (!n) return cli_usage(cmd, "--widths expects W1,W2,...");
+    cnn->nstages = n;
+    return 0;
+}
+
 static int image_quality(int argc, char **argv) {
     const char *cmd = "image quality", *json = NULL;
     int quiet = 0, threads = 0, ch;
@@ -473,19 +492,8 @@ static int image_quality(int argc, char **argv) {
         case Q_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; c.seed = (uint64_t)v; break;
         case Q_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
         case Q_WIDTHS: {
-            int n = 0;
-            char *dup = strdup(optarg), *save = NULL;
-            for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
-                if (n == MCR_CNN_MAX_STAGES || cli_long(cmd, "--widths", t, 1, 4096, &v)) {
-                    free(dup);
-                    return n == MCR_CNN_MAX_STAGES ? cli_usage(cmd, "--widths takes at most %d widths", MCR_CNN_MAX_STAGES)
-                                                   : EXIT_USAGE;
-                }
-                c.cnn.widths[n++] = (int)v;
-            }
-            free(dup);
-            if (!n) return cli_usage(cmd, "--widths expects W1,W2,...");
-            c.cnn.nstages = n;
+            int rc = cnn_widths_option(cmd, optarg, &c.cnn);
+            if (rc) return rc;
             break;
         }
         case Q_BLOCKS: if (cli_long(cmd, "--blocks", optarg, 0, 16, &v)) return EXIT_USAGE; c.cnn.blocks = (int)v; break;
@@ -841,19 +849,8 @@ static int image_evaluate(int argc, char **argv) {
         case E_FBATCH: if (cli_long(cmd, "--fit-batch", optarg, 1, 65536, &fbatch)) return EXIT_USAGE; break;
         case E_SSTEPS: if (cli_long(cmd, "--sample-steps", optarg, 1, 10000, &sample_steps)) return EXIT_USAGE; break;
         case E_WIDTHS: {
-            int n = 0;
-            char *dup = strdup(optarg), *save = NULL;
-            for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
-                if (n == MCR_CNN_MAX_STAGES || cli_long(cmd, "--widths", t, 1, 4096, &v)) {
-                    free(dup);
-                    return n == MCR_CNN_MAX_STAGES ? cli_usage(cmd, "--widths takes at most %d widths", MCR_CNN_MAX_STAGES)
-                                                   : EXIT_USAGE;
-                }
-                c.cnn.widths[n++] = (int)v;
-            }
-            free(dup);
-            if (!n) return cli_usage(cmd, "--widths expects W1,W2,...");
-            c.cnn.nstages = n;
+            int rc = cnn_widths_option(cmd, optarg, &c.cnn);
+            if (rc) return rc;
             break;
         }
         case E_EPOCHS: if (cli_long(cmd, "--epochs", optarg, 1, 100000, &epochs)) return EXIT_USAGE; break;
