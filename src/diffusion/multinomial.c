@@ -18,10 +18,17 @@ static float lse(const float *x, int K) {
     return m + (float)log(s);
 }
 
-/* log of the q(x_t | x_s = .) factor: log(a + (1-a)/K) at x_t, log((1-a)/K) elsewhere */
+/* the q(x_t | x_s = .) factor is a + u/K at x_t and u/K elsewhere: a = abar_t / abar_s and
+ * u = 1 - a, floored at 1e-30 */
+static double step_a_u(double abar_t, double abar_s, double *u) {
+    double a = abar_t / abar_s;
+    *u = 1 - a < 1e-30 ? 1e-30 : 1 - a;
+    return a;
+}
+
+/* its logs: log(a + u/K) at x_t, log(u/K) elsewhere */
 static void step_factor(double abar_t, double abar_s, int K, float *lkeep, float *lnot) {
-    double a = abar_t / abar_s, u = 1 - a;
-    if (u < 1e-30) u = 1e-30;
+    double u, a = step_a_u(abar_t, abar_s, &u);
     *lkeep = (float)log(a + u / K);
     *lnot = (float)(log(u) - log((double)K));
 }
@@ -53,8 +60,7 @@ void mn_log_posterior(float *out, const float *lx0, int xt, int K, double abar_t
 /* keep / not factors of q(x_t | x_s = .) as their ratio rho = keep / not (>= 1): the factor is
  * not * (rho at x_t, 1 elsewhere), and `not` cancels from every normalised quantity */
 static double step_ratio(double abar_t, double abar_s, int K) {
-    double a = abar_t / abar_s, u = 1 - a;
-    if (u < 1e-30) u = 1e-30;
+    double u, a = step_a_u(abar_t, abar_s, &u);
     return (a + u / K) / (u / K);
 }
 

@@ -563,20 +563,15 @@ int mcr_encoder_transform_float(const mcr_encoder *e, const mcr_table *t, const 
     int d = e->d, rc = MCR_OK;
     double *xd = malloc(CH * (size_t)(d ? d : 1) * sizeof(double));
     float *x = mcr_malloc_big((n ? n : 1) * (size_t)d * sizeof(float));
-    if (!xd || !x) return free(xd), free(x), MCR_NOMEM();
+    size_t *seq = rows ? NULL : malloc(CH * sizeof(size_t)); /* rows r0 .. when rows == NULL */
+    if (!xd || !x || (!rows && !seq)) return free(xd), free(x), free(seq), MCR_NOMEM();
     for (size_t r0 = 0; r0 < n && !rc; r0 += CH) {
         size_t m = n - r0 < CH ? n - r0 : CH;
-        if (rows) rc = mcr_encoder_transform(e, t, rows + r0, m, xd);
-        else {
-            size_t *seq = malloc(m * sizeof(size_t));
-            if (!seq) rc = MCR_NOMEM();
-            for (size_t i = 0; !rc && i < m; i++) seq[i] = r0 + i;
-            if (!rc) rc = mcr_encoder_transform(e, t, seq, m, xd);
-            free(seq);
-        }
+        for (size_t i = 0; seq && i < m; i++) seq[i] = r0 + i;
+        rc = mcr_encoder_transform(e, t, rows ? rows + r0 : seq, m, xd);
         for (size_t i = 0; !rc && i < m * (size_t)d; i++) x[r0 * d + i] = (float)xd[i];
     }
-    free(xd);
+    free(xd), free(seq);
     if (rc) return free(x), rc;
     *out = x;
     return MCR_OK;
@@ -657,24 +652,28 @@ static int mixed_alloc(mcr_mixed *m, size_t n, int dn, int nc) {
     return MCR_OK;
 }
 
-int mcr_encoder_is_wide(const mcr_encoder *e) {
-    int dn = 0, nc = 0;
+/* the compact layout's widths: numeric dims (values and missing indicators), categoricals */
+static void mixed_widths(const mcr_encoder *e, int *dn, int *nc) {
+    *dn = *nc = 0;
     for (int a = 0; a < e->nfeat; a++) {
-        if (e->f[a].type == MCR_COL_CATEGORICAL) nc++;
-        else dn += 1 + (e->f[a].moff >= 0);
+        if (e->f[a].type == MCR_COL_CATEGORICAL) ++*nc;
+        else *dn += 1 + (e->f[a].moff >= 0);
     }
+}
+
+int mcr_encoder_is_wide(const mcr_encoder *e) {
+    int dn, nc;
+    mixed_widths(e, &dn, &nc);
     return !e->split && nc > 0 && 2 * (dn + nc) <= e->d;
 }
 
 int mcr_encoder_transform_mixed(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
                                 mcr_mixed *out) {
     MCR_ASSERT(!e->split);
-    int dn = 0, nc = 0, rc;
-    for (int a = 0; a < e->nfeat; a++) {
+    int dn, nc, rc;
+    mixed_widths(e, &dn, &nc);
+    for (int a = 0; a < e->nfeat; a++)
         if ((rc = check_col(&e->f[a], &t->cols[e->f[a].col], -1))) return rc;
-        if (e->f[a].type == MCR_COL_CATEGORICAL) nc++;
-        else dn += 1 + (e->f[a].moff >= 0);
-    }
     if ((rc = mixed_alloc(out, n, dn, nc))) return rc;
     for (int a = 0, q = 0, c = 0; a < e->nfeat; a++) {
         const mcr_encfeat *f = &e->f[a];
