@@ -467,37 +467,107 @@ static double lanes_sum(const double *a) {
     return s;
 }
 
+/* The per-group and per-channel bodies are compiled for AVX-512, AVX2 and the baseline (the
+ * library is built for plain x86-64 unless ARCH says otherwise: SSE2 holds two doubles); the
+ * same operations in the same order in every clone (no FMA contraction under -std=c11), so the
+ * results do not depend on the clone, nor on the thread count. */
+#define GN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+GN_CLONES
+static void gn_fwd_group(float *out, float *mean, float *rstd, const float *inp, const float *gamma,
+                         const float *beta, int ng, int C, int HW, int G) {
+    int cg = C / G, n = ng / G, g = ng % G;
+    size_t cnt = (size_t)cg * HW, cnt8 = cnt - cnt % GN_LANES;
+    size_t base = ((size_t)n * C + (size_t)g * cg) * HW;
+    const float *x = inp + base;
+    double a[GN_LANES] = {0};
+    for (size_t i = 0; i < cnt8; i += GN_LANES)
+        for (int j = 0; j < GN_LANES; j++) a[j] += x[i + j];
+    double s = lanes_sum(a);
+    for (size_t i = cnt8; i < cnt; i++) s += x[i];
+    double m = s / (double)cnt;
+    for (int j = 0; j < GN_LANES; j++) a[j] = 0;
+    for (size_t i = 0; i < cnt8; i += GN_LANES)
+        for (int j = 0; j < GN_LANES; j++) a[j] += (x[i + j] - m) * (x[i + j] - m);
+    double v = lanes_sum(a);
+    for (size_t i = cnt8; i < cnt; i++) v += (x[i] - m) * (x[i] - m);
+    v /= (double)cnt;
+    float mf = (float)m, rs = (float)(1.0 / sqrt(v + GN_EPS));
+    mean[ng] = mf, rstd[ng] = rs;
+    for (int c = 0; c < cg; c++) {
+        int ch = g * cg + c;
+        float a1 = rs * gamma[ch], bb = beta[ch] - mf * a1;
+        const float *xc = x + (size_t)c * HW;
+        float *oc = out + base + (size_t)c * HW;
+        for (int i = 0; i < HW; i++) oc[i] = xc[i] * a1 + bb;
+    }
+}
+
 void groupnorm_forward(float *out, float *mean, float *rstd, const float *inp,
                        const float *gamma, const float *beta, int N, int C, int HW, int G) {
     /* out, inp [N, C, HW]; mean, rstd [N, G]; gamma, beta [C] */
     MCR_ASSERT(G >= 1 && C % G == 0);
-    int cg = C / G;
-    size_t cnt = (size_t)cg * HW, cnt8 = cnt - cnt % GN_LANES;
 #pragma omp parallel for schedule(static) if ((size_t)N * C * HW > PAR_MIN)
-    for (int ng = 0; ng < N * G; ng++) {
-        int n = ng / G, g = ng % G;
-        size_t base = ((size_t)n * C + (size_t)g * cg) * HW;
-        const float *x = inp + base;
-        double a[GN_LANES] = {0};
-        for (size_t i = 0; i < cnt8; i += GN_LANES)
-            for (int j = 0; j < GN_LANES; j++) a[j] += x[i + j];
-        double s = lanes_sum(a);
-        for (size_t i = cnt8; i < cnt; i++) s += x[i];
-        double m = s / (double)cnt;
-        for (int j = 0; j < GN_LANES; j++) a[j] = 0;
-        for (size_t i = 0; i < cnt8; i += GN_LANES)
-            for (int j = 0; j < GN_LANES; j++) a[j] += (x[i + j] - m) * (x[i + j] - m);
-        double v = lanes_sum(a);
-        for (size_t i = cnt8; i < cnt; i++) v += (x[i] - m) * (x[i] - m);
-        v /= (double)cnt;
-        float mf = (float)m, rs = (float)(1.0 / sqrt(v + GN_EPS));
-        mean[ng] = mf, rstd[ng] = rs;
-        for (int c = 0; c < cg; c++) {
-            int ch = g * cg + c;
-            float a1 = rs * gamma[ch], bb = beta[ch] - mf * a1;
-            const float *xc = x + (size_t)c * HW;
-            float *oc = out + base + (size_t)c * HW;
-            for (int i = 0; i < HW; i++) oc[i] = xc[i] * a1 + bb;
+    for (int ng = 0; ng < N * G; ng++) gn_fwd_group(out, mean, rstd, inp, gamma, beta, ng, C, HW, G);
+}
+
+/* dgamma, dbeta of one channel: images in order */
+GN_CLONES
+static void gn_bwd_channel(float *dgamma, float *dbeta, const float *dout, const float *inp,
+                           const float *mean, const float *rstd, int ch, int N, int C, int HW, int G) {
+    int cg = C / G, g = ch / cg, HW8 = HW - HW % GN_LANES;
+    double ag[GN_LANES] = {0}, ab[GN_LANES] = {0}, sg = 0, sb = 0;
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + ((size_t)n * C + ch) * HW, *d = dout + ((size_t)n * C + ch) * HW;
+        double m = mean[n * G + g], rs = rstd[n * G + g];
+        for (int i = 0; i < HW8; i += GN_LANES)
+            for (int j = 0; j < GN_LANES; j++) {
+                ag[j] += (double)d[i + j] * ((x[i + j] - m) * rs);
+                ab[j] += d[i + j];
+            }
+        for (int i = HW8; i < HW; i++) {
+            sg += (double)d[i] * ((x[i] - m) * rs);
+            sb += d[i];
+        }
+    }
+    dgamma[ch] += (float)(lanes_sum(ag) + sg);
+    dbeta[ch] += (float)(lanes_sum(ab) + sb);
+}
+
+/* dinp of one (image, group) = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dout gamma */
+GN_CLONES
+static void gn_bwd_group(float *dinp, const float *dout, const float *inp, const float *mean,
+                         const float *rstd, const float *gamma, int ng, int C, int HW, int G) {
+    int cg = C / G, n = ng / G, g = ng % G, HW8 = HW - HW % GN_LANES;
+    size_t cnt = (size_t)cg * HW;
+    size_t base = ((size_t)n * C + (size_t)g * cg) * HW;
+    double m = mean[ng], rs = rstd[ng];
+    double a1[GN_LANES] = {0}, a2[GN_LANES] = {0}, s1 = 0, s2 = 0;
+    for (int c = 0; c < cg; c++) {
+        const float *x = inp + base + (size_t)c * HW, *d = dout + base + (size_t)c * HW;
+        double ga = gamma[g * cg + c];
+        for (int i = 0; i < HW8; i += GN_LANES)
+            for (int j = 0; j < GN_LANES; j++) {
+                double dx = d[i + j] * ga;
+                a1[j] += dx;
+                a2[j] += dx * ((x[i + j] - m) * rs);
+            }
+        for (int i = HW8; i < HW; i++) {
+            double dx = d[i] * ga;
+            s1 += dx;
+            s2 += dx * ((x[i] - m) * rs);
+        }
+    }
+    s1 += lanes_sum(a1), s2 += lanes_sum(a2);
+    float mf = (float)m, rsf = (float)rs;
+    float m1 = (float)(s1 / (double)cnt), m2 = (float)(s2 / (double)cnt);
+    for (int c = 0; c < cg; c++) {
+        const float *x = inp + base + (size_t)c * HW, *d = dout + base + (size_t)c * HW;
+        float *dx = dinp + base + (size_t)c * HW;
+        float ga = gamma[g * cg + c];
+        for (int i = 0; i < HW; i++) {
+            float xh = (x[i] - mf) * rsf;
+            dx[i] += rsf * (d[i] * ga - m1 - xh * m2);
         }
     }
 }
@@ -506,66 +576,11 @@ void groupnorm_backward(float *dinp, float *dgamma, float *dbeta, const float *d
                         const float *inp, const float *mean, const float *rstd,
                         const float *gamma, int N, int C, int HW, int G) {
     /* dinp [N, C, HW] +=, dgamma, dbeta [C] +=; dout, inp [N, C, HW]; mean, rstd [N, G] */
-    int cg = C / G;
-    size_t cnt = (size_t)cg * HW;
-    int HW8 = HW - HW % GN_LANES;
     int par = (size_t)N * C * HW > PAR_MIN;
-    /* dgamma, dbeta: per channel, images in order */
 #pragma omp parallel for schedule(static) if (par)
-    for (int ch = 0; ch < C; ch++) {
-        int g = ch / cg;
-        double ag[GN_LANES] = {0}, ab[GN_LANES] = {0}, sg = 0, sb = 0;
-        for (int n = 0; n < N; n++) {
-            const float *x = inp + ((size_t)n * C + ch) * HW, *d = dout + ((size_t)n * C + ch) * HW;
-            double m = mean[n * G + g], rs = rstd[n * G + g];
-            for (int i = 0; i < HW8; i += GN_LANES)
-                for (int j = 0; j < GN_LANES; j++) {
-                    ag[j] += (double)d[i + j] * ((x[i + j] - m) * rs);
-                    ab[j] += d[i + j];
-                }
-            for (int i = HW8; i < HW; i++) {
-                sg += (double)d[i] * ((x[i] - m) * rs);
-                sb += d[i];
-            }
-        }
-        dgamma[ch] += (float)(lanes_sum(ag) + sg);
-        dbeta[ch] += (float)(lanes_sum(ab) + sb);
-    }
-    /* dinp = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dout gamma */
+    for (int ch = 0; ch < C; ch++) gn_bwd_channel(dgamma, dbeta, dout, inp, mean, rstd, ch, N, C, HW, G);
 #pragma omp parallel for schedule(static) if (par)
-    for (int ng = 0; ng < N * G; ng++) {
-        int n = ng / G, g = ng % G;
-        size_t base = ((size_t)n * C + (size_t)g * cg) * HW;
-        double m = mean[ng], rs = rstd[ng];
-        double a1[GN_LANES] = {0}, a2[GN_LANES] = {0}, s1 = 0, s2 = 0;
-        for (int c = 0; c < cg; c++) {
-            const float *x = inp + base + (size_t)c * HW, *d = dout + base + (size_t)c * HW;
-            double ga = gamma[g * cg + c];
-            for (int i = 0; i < HW8; i += GN_LANES)
-                for (int j = 0; j < GN_LANES; j++) {
-                    double dx = d[i + j] * ga;
-                    a1[j] += dx;
-                    a2[j] += dx * ((x[i + j] - m) * rs);
-                }
-            for (int i = HW8; i < HW; i++) {
-                double dx = d[i] * ga;
-                s1 += dx;
-                s2 += dx * ((x[i] - m) * rs);
-            }
-        }
-        s1 += lanes_sum(a1), s2 += lanes_sum(a2);
-        float mf = (float)m, rsf = (float)rs;
-        float m1 = (float)(s1 / (double)cnt), m2 = (float)(s2 / (double)cnt);
-        for (int c = 0; c < cg; c++) {
-            const float *x = inp + base + (size_t)c * HW, *d = dout + base + (size_t)c * HW;
-            float *dx = dinp + base + (size_t)c * HW;
-            float ga = gamma[g * cg + c];
-            for (int i = 0; i < HW; i++) {
-                float xh = (x[i] - mf) * rsf;
-                dx[i] += rsf * (d[i] * ga - m1 - xh * m2);
-            }
-        }
-    }
+    for (int ng = 0; ng < N * G; ng++) gn_bwd_group(dinp, dout, inp, mean, rstd, gamma, ng, C, HW, G);
 }
 
 /* ------------------------------------------------------------------ resampling */

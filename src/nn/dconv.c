@@ -59,33 +59,37 @@ static inline uint16_t to_bf16(float f) { /* round to nearest even, as bf16.c */
     uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16, q = (u >> 16) | 0x40u;
     return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? q : r);
 }
-static void to_nhwc(void *dst, const float *src, int N, int C, int HW, int bf16) {
-#pragma omp parallel for schedule(static) if ((size_t)N * C * HW > 65536)
-    for (int n = 0; n < N; n++) {
-        const float *s = src + (size_t)n * C * HW;
-        for (int c0 = 0; c0 < C; c0 += TILE)
-            for (int p0 = 0; p0 < HW; p0 += TILE) {
-                int c1 = c0 + TILE < C ? c0 + TILE : C, p1 = p0 + TILE < HW ? p0 + TILE : HW;
+/* One image's transpose. The scalar loops in 16 x 16 tiles are the reference and take the
+ * edges; on CPUs with AVX2 the inner 8 x 8 blocks go through registers (eight row loads, the
+ * unpack / shuffle / lane-permute transpose, eight row stores; bf16 rounded with the same
+ * integer formula as to_bf16). Copies, one rounding and one add per element: the same bits
+ * either way, checked by tests/nn/test_conv.c through the bf16 and fp32 engines. */
+static void to_nhwc_ref(void *dst, const float *s, int C, int HW, int bf16, int cs, int ps) {
+    /* the part outside [0, cs) x [0, ps) (cs = ps = 0: all of it): channels cs.. for every
+     * position, then positions ps.. of channels 0..cs-1 */
+    for (int part = 0; part < 2; part++) {
+        int ca = part ? 0 : cs, cb = part ? cs : C, pa = part ? ps : 0;
+        for (int c0 = ca; c0 < cb; c0 += TILE)
+            for (int p0 = pa; p0 < HW; p0 += TILE) {
+                int c1 = c0 + TILE < cb ? c0 + TILE : cb, p1 = p0 + TILE < HW ? p0 + TILE : HW;
                 if (bf16) {
-                    uint16_t *d = (uint16_t *)dst + (size_t)n * C * HW;
+                    uint16_t *d = (uint16_t *)dst;
                     for (int q = p0; q < p1; q++)
                         for (int c = c0; c < c1; c++) d[(size_t)q * C + c] = to_bf16(s[(size_t)c * HW + q]);
                 } else {
-                    float *d = (float *)dst + (size_t)n * C * HW;
+                    float *d = (float *)dst;
                     for (int q = p0; q < p1; q++)
                         for (int c = c0; c < c1; c++) d[(size_t)q * C + c] = s[(size_t)c * HW + q];
                 }
             }
     }
 }
-static void from_nhwc(float *dst, const float *src, int N, int C, int HW, int add) {
-#pragma omp parallel for schedule(static) if ((size_t)N * C * HW > 65536)
-    for (int n = 0; n < N; n++) {
-        const float *s = src + (size_t)n * C * HW;
-        float *d = dst + (size_t)n * C * HW;
-        for (int c0 = 0; c0 < C; c0 += TILE)
-            for (int p0 = 0; p0 < HW; p0 += TILE) {
-                int c1 = c0 + TILE < C ? c0 + TILE : C, p1 = p0 + TILE < HW ? p0 + TILE : HW;
+static void from_nhwc_ref(float *d, const float *s, int C, int HW, int add, int cs, int ps) {
+    for (int part = 0; part < 2; part++) {
+        int ca = part ? 0 : cs, cb = part ? cs : C, pa = part ? ps : 0;
+        for (int c0 = ca; c0 < cb; c0 += TILE)
+            for (int p0 = pa; p0 < HW; p0 += TILE) {
+                int c1 = c0 + TILE < cb ? c0 + TILE : cb, p1 = p0 + TILE < HW ? p0 + TILE : HW;
                 if (add)
                     for (int c = c0; c < c1; c++)
                         for (int q = p0; q < p1; q++) d[(size_t)c * HW + q] += s[(size_t)q * C + c];
@@ -94,6 +98,97 @@ static void from_nhwc(float *dst, const float *src, int N, int C, int HW, int ad
                         for (int q = p0; q < p1; q++) d[(size_t)c * HW + q] = s[(size_t)q * C + c];
             }
     }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define AVX2 __attribute__((target("avx2")))
+/* r[i] = row i of an 8 x 8 block -> r[j] = column j */
+AVX2 static inline void tr8(__m256 r[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) { /* rows 0-3, rows 4-7 */
+        __m256 *tt = t + 4 * h, *uu = u + 4 * h;
+        uu[0] = _mm256_shuffle_ps(tt[0], tt[2], _MM_SHUFFLE(1, 0, 1, 0));
+        uu[1] = _mm256_shuffle_ps(tt[0], tt[2], _MM_SHUFFLE(3, 2, 3, 2));
+        uu[2] = _mm256_shuffle_ps(tt[1], tt[3], _MM_SHUFFLE(1, 0, 1, 0));
+        uu[3] = _mm256_shuffle_ps(tt[1], tt[3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int j = 0; j < 4; j++) {
+        r[j] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x20);
+        r[j + 4] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x31);
+    }
+}
+AVX2 static inline __m128i bf16x8(__m256 v) { /* to_bf16 on eight lanes */
+    __m256i u = _mm256_castps_si256(v), one = _mm256_set1_epi32(1);
+    __m256i r = _mm256_srli_epi32(
+        _mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), _mm256_and_si256(_mm256_srli_epi32(u, 16), one)), 16);
+    __m256i q = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
+    __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+    __m256i w = _mm256_blendv_epi8(r, q, nan);
+    __m256i pk = _mm256_permute4x64_epi64(_mm256_packus_epi32(w, w), 0x08);
+    return _mm256_castsi256_si128(pk);
+}
+AVX2 static void to_nhwc_avx2(void *dst, const float *s, int C, int HW, int bf16) {
+    int cs = C - C % 8, ps = HW - HW % 8;
+    for (int c0 = 0; c0 < cs; c0 += 8)
+        for (int p0 = 0; p0 < ps; p0 += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(s + (size_t)(c0 + i) * HW + p0);
+            tr8(r);
+            for (int j = 0; j < 8; j++) {
+                size_t o = (size_t)(p0 + j) * C + c0;
+                if (bf16) _mm_storeu_si128((__m128i *)((uint16_t *)dst + o), bf16x8(r[j]));
+                else _mm256_storeu_ps((float *)dst + o, r[j]);
+            }
+        }
+    if (cs < C || ps < HW) to_nhwc_ref(dst, s, C, HW, bf16, cs, ps);
+}
+AVX2 static void from_nhwc_avx2(float *d, const float *s, int C, int HW, int add) {
+    int cs = C - C % 8, ps = HW - HW % 8;
+    for (int c0 = 0; c0 < cs; c0 += 8)
+        for (int p0 = 0; p0 < ps; p0 += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(s + (size_t)(p0 + i) * C + c0);
+            tr8(r);
+            for (int j = 0; j < 8; j++) {
+                float *o = d + (size_t)(c0 + j) * HW + p0;
+                _mm256_storeu_ps(o, add ? _mm256_add_ps(_mm256_loadu_ps(o), r[j]) : r[j]);
+            }
+        }
+    if (cs < C || ps < HW) from_nhwc_ref(d, s, C, HW, add, cs, ps);
+}
+static int use_avx2(void) {
+    static int v = -1;
+    if (v < 0) v = getenv("MCR_NO_SIMD_TRANSPOSE") ? 0 : __builtin_cpu_supports("avx2") ? 1 : 0;
+    return v;
+}
+#else
+static int use_avx2(void) { return 0; }
+static void to_nhwc_avx2(void *dst, const float *s, int C, int HW, int bf16) { (void)dst, (void)s, (void)C, (void)HW, (void)bf16; }
+static void from_nhwc_avx2(float *d, const float *s, int C, int HW, int add) { (void)d, (void)s, (void)C, (void)HW, (void)add; }
+#endif
+static void to_nhwc_one(void *dst, const float *s, int C, int HW, int bf16) {
+    if (use_avx2()) to_nhwc_avx2(dst, s, C, HW, bf16);
+    else to_nhwc_ref(dst, s, C, HW, bf16, 0, 0);
+}
+static void from_nhwc_one(float *d, const float *s, int C, int HW, int add) {
+    if (use_avx2()) from_nhwc_avx2(d, s, C, HW, add);
+    else from_nhwc_ref(d, s, C, HW, add, 0, 0);
+}
+static void to_nhwc(void *dst, const float *src, int N, int C, int HW, int bf16) {
+    size_t es = bf16 ? 2 : 4;
+#pragma omp parallel for schedule(static) if ((size_t)N * C * HW > 65536)
+    for (int n = 0; n < N; n++)
+        to_nhwc_one((char *)dst + (size_t)n * C * HW * es, src + (size_t)n * C * HW, C, HW, bf16);
+}
+static void from_nhwc(float *dst, const float *src, int N, int C, int HW, int add) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C * HW > 65536)
+    for (int n = 0; n < N; n++)
+        from_nhwc_one(dst + (size_t)n * C * HW, src + (size_t)n * C * HW, C, HW, add);
 }
 
 static void port_free(port *p) {

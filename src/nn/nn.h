@@ -33,6 +33,8 @@ void linear_backward(float *dinp, float *dw, float *db, const float *dout, const
                      const float *w, int B, int C, int OC);
 void relu_forward(float *out, const float *inp, size_t n);
 void relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+/* e^x in float, vectorisable (the SiLU's; relative error < 2e-7 on [-87, 88], clamped outside) */
+float mcr_exp_fast(float x);
 void silu_forward(float *out, const float *inp, size_t n);
 void silu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 /* out[b] = table[idx[b]]  (table [V, C]) */

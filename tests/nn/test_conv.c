@@ -245,6 +245,7 @@ static void test_conv_threads(void) {
 static const cshape DSHAPES[] = { /* the UNet's kinds of convolution at small sizes */
     {2, 8, 12, 12, 16, 3, 1, 1}, {3, 16, 12, 12, 16, 3, 2, 1}, {2, 24, 6, 6, 8, 1, 1, 0},
     {2, 32, 7, 7, 32, 3, 1, 1},  {2, 16, 14, 14, 48, 1, 1, 0},
+    {2, 12, 10, 10, 20, 3, 1, 1}, /* channels and positions not multiples of 8: the transposes' edges */
 };
 #define NDSHAPES ((int)(sizeof DSHAPES / sizeof DSHAPES[0]))
 

@@ -71,7 +71,43 @@ static void test_activations(void) {
     check_elementwise(silu_forward, silu_backward, "silu");
     float x = 1.5f, y;
     silu_forward(&y, &x, 1);
-    CHECK(fabsf(y - 1.5f / (1 + expf(-1.5f))) < 1e-7, "silu value");
+    CHECK(fabsf(y - 1.5f / (1 + expf(-1.5f))) < 1e-6, "silu value");
+    /* the SiLU's own exp against exp in double: relative error over [-87, 88] on a fine grid
+     * (both ends and 0 included), the clamp outside, and the SiLU's limits */
+    double worst = 0;
+    for (int i = 0; i <= 350000; i++) {
+        float v = -87.0f + 175.0f * (float)i / 350000.0f;
+        double want = exp((double)v), got = mcr_exp_fast(v);
+        worst = fmax(worst, fabs(got - want) / want);
+    }
+    CHECK(worst < 2e-7, "exp_fast: max rel err %g on [-87, 88]", worst);
+    CHECK(mcr_exp_fast(0.0f) == 1.0f, "exp_fast(0) = %.9g", mcr_exp_fast(0.0f));
+    CHECK(isfinite(mcr_exp_fast(1000.0f)) && mcr_exp_fast(1000.0f) > 1e38f, "exp_fast clamps above");
+    CHECK(mcr_exp_fast(-1000.0f) > 0 && mcr_exp_fast(-1000.0f) < 1e-37f, "exp_fast clamps below");
+    float big[4] = {-200.0f, -30.0f, 30.0f, 200.0f}, sb[4];
+    silu_forward(sb, big, 4);
+    CHECK(sb[0] <= 0 && sb[0] > -1e-30f && fabsf(sb[1]) < 1e-10f && sb[2] == 30.0f && sb[3] == 200.0f,
+          "silu limits %g %g %g %g", sb[0], sb[1], sb[2], sb[3]);
+    /* a long vector (several chunks, the threaded path) equals the one-element calls */
+    size_t n = 100003;
+    float *xs = malloc(n * sizeof *xs), *ys = malloc(n * sizeof *ys), *gs = calloc(n, sizeof *gs);
+    float *ones = malloc(n * sizeof *ones);
+    mcr_rng r;
+    mcr_rng_seed(&r, 9, 0);
+    fill(xs, n, &r, 6);
+    for (size_t i = 0; i < n; i++) ones[i] = 1.0f;
+    silu_forward(ys, xs, n);
+    silu_backward(gs, ones, xs, n);
+    int same = 1;
+    for (size_t i = 0; i < n; i += 997) {
+        float one, g1 = 0;
+        silu_forward(&one, xs + i, 1);
+        silu_backward(&g1, ones, xs + i, 1);
+        same &= one == ys[i] && g1 == gs[i];
+    }
+    CHECK(same, "silu: chunked and single calls agree");
+    free(ones);
+    free(xs), free(ys), free(gs);
 }
 
 static void test_linear_grad(void) {
