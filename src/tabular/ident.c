@@ -72,7 +72,10 @@ int mcr_table_identifiers(const mcr_table *t, int *reason) {
            40% of SMOTE at 300k x 30) when the name cannot flag it */
         if (!discrete && !mcr_identifier_name(c->name)) continue;
         size_t nd, nv;
-        int rc = distinct(c, t->nrows, &nd, &nv);
+        mcr_table *g = NULL; /* a part table: the column from every rank */
+        int rc = t->part ? mcr_table_gather_column(t, j, &g) : MCR_OK;
+        if (!rc) rc = g ? distinct(&g->cols[0], g->nrows, &nd, &nv) : distinct(c, t->nrows, &nd, &nv);
+        mcr_table_free_gathered(g);
         if (rc) return rc;
         if (nv == 0) continue;
         double share = (double)nd / (double)nv;
