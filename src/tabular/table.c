@@ -543,7 +543,7 @@ static void colstat_add(colstat *a, const colstat *b) {
     a->n_num += b->n_num, a->n_na += b->n_na, a->n_int += b->n_int;
     a->n_nonfinite += b->n_nonfinite, a->n_other += b->n_other, a->n_exp += b->n_exp;
     for (int k = 0; k < 18; k++) a->dech[k] += b->dech[k];
-    for (int i = 0; i < b->ndist && a->ndist <= 2; i++) {
+    for (int i = 0; i < b->ndist && i < 2 && a->ndist <= 2; i++) { /* ndist 3: two kept, more seen */
         double v = b->dv[i];
         if (a->ndist == 0) a->dv[0] = v, a->ndist = 1;
         else if (v != a->dv[0] && (a->ndist == 1 || v != a->dv[1])) {
