@@ -574,7 +574,7 @@ static int encode_rows(mcr_model *m, const mcr_table *t, const size_t *rows, siz
     D->n = nrows, D->ng = ng, D->nb = nb;
     D->X = malloc((nrows * (size_t)ng + 1) * sizeof(float));
     D->C = malloc((nrows * (size_t)nb + 1) * sizeof(int32_t));
-    D->cond = malloc(nrows * sizeof(int));
+    D->cond = malloc((nrows + 1) * sizeof(int)); /* a rank of a part table may hold no rows */
     m->xlo = malloc((size_t)d * sizeof(float));
     m->xhi = malloc((size_t)d * sizeof(float));
     if (!D->X || !D->C || !D->cond || !m->xlo || !m->xhi) return MCR_NOMEM();

@@ -1894,9 +1894,7 @@ int mcr_table_read_csv_part(const char *path, const mcr_csv_options *opt, mcr_ta
     free(maps);
     free(hb);
     free(all);
-    rc = read_csv_buf(buf, len, path, opt, &part, out);
-    if (!rc && !*out) rc = MCR_EINTERNAL;
-    return rc;
+    return read_csv_buf(buf, len, path, opt, &part, out); /* takes buf over */
 done_maps:
     free(maps);
 done:
