@@ -193,6 +193,11 @@ done
 grep -q "site.*4 levels" "$D/tk1.txt" && grep -q "code.*integer" "$D/tk1.txt" && grep -q "flag.*categorical.*2 levels" "$D/tk1.txt" &&
     grep -q "rec .*integer .*dropped" "$D/tk1.txt" && ok "tricky CSV schema: site 4 levels, code an integer, flag 2 levels, rec an identifier" ||
     { bad "tricky CSV schema"; cat "$D/tk1.txt"; }
+# an integer-coded target (its levels made from the codes) whose code 3 is only in rank 1's rows
+C="$D/tricky.csv --target code --steps 8 --widths 16 --threads 1 -q"
+"$M" fit $C -o "$D/tc1.mcrg" 2>/dev/null && run 2 "$M" fit $C -o "$D/tc2.mcrg" 2>/dev/null &&
+    sch=$("$PD" --schema "$D/tc1.mcrg" "$D/tc2.mcrg") && "$M" inspect "$D/tc2.mcrg" | grep -q "^  3 .*300 training rows" &&
+    ok "integer-coded target, a code only in rank 1's rows: $sch" || bad "integer-coded target across 2 ranks: ${sch:-}"
 
 # 8. a bad cell in rank 1's range: the message of one process (the file's line, after 400
 # lines of quoted newlines), non-zero on every rank, no model
