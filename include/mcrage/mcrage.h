@@ -112,6 +112,13 @@ MCR_API int mcr_table_read_csv(const char *path, const mcr_csv_options *opt, mcr
 /* Same, from memory; `name` is used in messages. */
 MCR_API int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
                            const mcr_csv_options *opt, mcr_table **out);
+/* Across the ranks of an MPI job (mcr_dist_size() > 1; a collective, every rank calls it): each
+ * rank reads the header and its byte range of the file, cut at record starts (quoted fields
+ * with newlines included), and parses only those rows; column types and categorical levels
+ * are agreed over the whole file, so the schema is on every rank what mcr_table_read_csv
+ * gives, and errors name the file's line and column. The table holds this rank's rows only
+ * (mcr_model_fit trains on every rank's rows). In one process: mcr_table_read_csv. */
+MCR_API int mcr_table_read_csv_part(const char *path, const mcr_csv_options *opt, mcr_table **out);
 /* Write atomically (temporary file in the same directory, fsync, rename). */
 MCR_API int mcr_table_write_csv(const mcr_table *t, const char *path);
 MCR_API int mcr_table_write_csv_stream(const mcr_table *t, FILE *f);

@@ -233,6 +233,7 @@ SIGNATURES = {
     "mcr_coltype_name": (S, [I]),
     "mcr_csv_options_default": (None, [POINTER(CsvOptions)]),
     "mcr_table_read_csv": (I, [S, POINTER(CsvOptions), PP]),
+    "mcr_table_read_csv_part": (I, [S, POINTER(CsvOptions), PP]),
     "mcr_table_read_csv_mem": (I, [c_char_p, Z, S, POINTER(CsvOptions), PP]),
     "mcr_table_write_csv": (I, [P, S]), "mcr_table_write_csv_stream": (I, [P, P]),
     "mcr_table_free": (None, [P]), "mcr_table_slice": (I, [P, Z, Z, PP]),

@@ -125,7 +125,8 @@ int cmd_fit(int argc, char **argv) {
     }
     c.checkpoint_path = out;
     mcr_table *t;
-    int rc = mcr_table_read_csv(argv[optind], &o, &t);
+    /* across ranks (mpirun) each reads its share of the rows; in one process, the whole file */
+    int rc = mcr_table_read_csv_part(argv[optind], &o, &t);
     if (rc) {
         mcr_model_free(ck);
         return cli_fail(cmd, rc);

@@ -225,7 +225,7 @@ int cli_say_identifiers(const char *cmd, const mcr_table *t, const mcr_fit_confi
     if (!why) return MCR_ENOMEM;
     int rc = mcr_fit_identifiers(t, c, why);
     for (int j = 0; j < n && !rc; j++)
-        if (why[j])
+        if (why[j] && mcr_dist_rank() == 0) /* across ranks, rank 0 says it */
             fprintf(stderr, "mcrage: %s: column '%s' is not modelled: identifier-like (%s); synthetic rows "
                             "%s%s%s%s%s (--feature %s models it)\n",
                     cmd, mcr_table_colname(t, j), mcr_identifier_reason(why[j]), prefix ? "get " : "leave it empty",

@@ -76,3 +76,52 @@ int dist_allreduce_weighted(mcr_dist *d, float *buf, size_t n, float w) {
     for (size_t i = 0; i < n; i++) buf[i] *= w;
     return d->allreduce_sum(d, buf, n);
 }
+
+int dist_allgatherv(mcr_dist *d, const void *send, size_t nbytes, char **out, size_t **off) {
+    int P = d->size, rc;
+    *out = NULL, *off = NULL;
+    uint64_t mine = nbytes, *sz = malloc((size_t)P * sizeof(uint64_t));
+    size_t *o = malloc(((size_t)P + 1) * sizeof(size_t));
+    char *pad = NULL, *res = NULL;
+    if (!sz || !o) {
+        rc = MCR_NOMEM();
+        goto done;
+    }
+    if ((rc = d->allgather(d, &mine, sizeof mine, sz))) goto done;
+    size_t mx = 0;
+    o[0] = 0;
+    for (int r = 0; r < P; r++) {
+        if (sz[r] > mx) mx = (size_t)sz[r];
+        o[r + 1] = o[r] + (size_t)sz[r];
+    }
+    res = malloc(o[P] + 1);
+    if (!res) {
+        rc = MCR_NOMEM();
+        goto done;
+    }
+    if (P == 1) {
+        if (nbytes) memcpy(res, send, nbytes);
+    } else {
+        char *mybuf = calloc(mx + 1, 1);
+        pad = mcr_malloc_big((size_t)P * mx + 1);
+        if (!mybuf || !pad) {
+            free(mybuf);
+            rc = MCR_NOMEM();
+            goto done;
+        }
+        if (nbytes) memcpy(mybuf, send, nbytes);
+        rc = d->allgather(d, mybuf, mx, pad);
+        free(mybuf);
+        if (rc) goto done;
+        for (int r = 0; r < P; r++)
+            if (sz[r]) memcpy(res + o[r], pad + (size_t)r * mx, (size_t)sz[r]);
+    }
+    *out = res, *off = o;
+    res = NULL, o = NULL;
+done:
+    free(sz);
+    free(o);
+    free(pad);
+    free(res);
+    return rc;
+}

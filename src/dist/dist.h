@@ -61,4 +61,9 @@ void dist_range(size_t n, int r, int size, size_t *lo, size_t *hi);
  * of the batch's rows), in place; buf is scaled by w first. With size 1: nothing (w must be
  * 1 there). */
 int dist_allreduce_weighted(mcr_dist *d, float *buf, size_t n, float w);
+/* Allgather of a different number of bytes from each rank: *out (owned, free it) holds every
+ * rank's send bytes one after another in rank order, *off (owned, size + 1 entries) where each
+ * rank's bytes start (off[size] = total). Two collectives: the sizes, then the buffers padded
+ * to the largest. With size 1: a copy. */
+int dist_allgatherv(mcr_dist *d, const void *send, size_t nbytes, char **out, size_t **off);
 #endif /* MCR_DIST_H */

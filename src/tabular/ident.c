@@ -10,6 +10,7 @@
  *     *_mrn, uuid, guid, ...) and at least half of its values are distinct: admission_type_id
  *     with 8 codes is a feature, patient_nbr with 71,518 values in 101,766 encounters is not. */
 #include "tabular/tabular.h"
+#include "dist/dist.h"
 #include <ctype.h>
 
 static int ends_with(const char *s, size_t n, const char *suf) {
@@ -63,6 +64,51 @@ static int distinct(const mcr_column *c, size_t nrows, size_t *nd, size_t *nv) {
     return MCR_OK;
 }
 
+/* distinct() over every rank's rows of a part table (a collective): for a categorical column
+ * the levels seen anywhere (a sum over ranks), for a numeric one each rank's distinct values,
+ * gathered and counted once more; only the distinct values travel, not the column. */
+static int distinct_part(const mcr_table *t, int j, size_t *nd, size_t *nv) {
+    mcr_dist *d = mcr_dist_get();
+    const mcr_column *c = &t->cols[j];
+    size_t n = t->nrows, m = 0;
+    int rc;
+    *nd = *nv = 0;
+    if (c->type == MCR_COL_CATEGORICAL) {
+        double *seen = calloc((size_t)c->nlevels + 1, sizeof(double));
+        if (!seen) return MCR_NOMEM();
+        for (size_t i = 0; i < n; i++)
+            if (c->cat[i] >= 0) seen[c->cat[i]] = 1, seen[c->nlevels]++;
+        if (!(rc = d->allreduce_sum_f64(d, seen, (size_t)c->nlevels + 1))) {
+            for (int k = 0; k < c->nlevels; k++) *nd += seen[k] > 0;
+            *nv = (size_t)seen[c->nlevels];
+        }
+        free(seen);
+        return rc;
+    }
+    double *v = malloc((n ? n : 1) * sizeof(double)), cnt = 0, *all = NULL;
+    size_t *off = NULL;
+    if (!v) return MCR_NOMEM();
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(c->num[i])) v[m++] = c->num[i];
+    cnt = (double)m;
+    qsort(v, m, sizeof(double), mcr_cmp_double);
+    size_t u = 0;
+    for (size_t i = 0; i < m; i++)
+        if (i == 0 || v[i] != v[u - 1]) v[u++] = v[i];
+    rc = d->allreduce_sum_f64(d, &cnt, 1);
+    if (!rc) rc = dist_allgatherv(d, v, u * sizeof(double), (char **)&all, &off);
+    free(v);
+    if (rc) return rc;
+    size_t k = off[d->size] / sizeof(double);
+    qsort(all, k, sizeof(double), mcr_cmp_double);
+    for (size_t i = 0; i < k; i++)
+        if (i == 0 || all[i] != all[i - 1]) (*nd)++;
+    *nv = (size_t)cnt;
+    free(all);
+    free(off);
+    return MCR_OK;
+}
+
 int mcr_table_identifiers(const mcr_table *t, int *reason) {
     for (int j = 0; j < t->ncols; j++) {
         const mcr_column *c = &t->cols[j];
@@ -72,7 +118,7 @@ int mcr_table_identifiers(const mcr_table *t, int *reason) {
            40% of SMOTE at 300k x 30) when the name cannot flag it */
         if (!discrete && !mcr_identifier_name(c->name)) continue;
         size_t nd, nv;
-        int rc = distinct(c, t->nrows, &nd, &nv);
+        int rc = t->part ? distinct_part(t, j, &nd, &nv) : distinct(c, t->nrows, &nd, &nv);
         if (rc) return rc;
         if (nv == 0) continue;
         double share = (double)nd / (double)nv;

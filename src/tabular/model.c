@@ -260,6 +260,41 @@ static double trainer_grad_rows(mcr_trainer *tr, uint64_t seed, int step, mcr_rn
     return loss;
 }
 
+/* The gradient of the batch rows this rank owns (data-parallel training over a part table):
+ * own[0..nown) their positions in the batch, ascending. The draws of the whole batch are made
+ * as in trainer_grad_rows (the multinomial ones in batch order), then the owned rows are moved
+ * to the front and trained on; dropout masks are keyed on `key` (the rank). */
+static double trainer_grad_owned(mcr_trainer *tr, uint64_t seed, int step, mcr_rng *r, const int *own, int nown,
+                                 uint64_t key) {
+    int B = tr->B, d = tr->net.d, dg = tr->dg, nb = tr->nblk;
+    float *p = tr->st.opt.p, *g = tr->st.opt.g;
+    for (int i = 0; i < B; i++) tr->t[i] = (int)mcr_rng_below(r, (uint64_t)tr->sched.T);
+    mcr_fill_normal(tr->eps, (size_t)B * dg, seed, MCR_STREAM_FIT_NOISE + (uint64_t)step);
+    memset(g, 0, tr->st.opt.n * sizeof(float));
+    if (nown <= 0) return 0;
+    if (nb) mn_noise(tr, seed, step);
+    for (int j = 0; j < nown; j++) {
+        int q = own[j];
+        if (q == j) continue;
+        memcpy(tr->x0 + (size_t)j * d, tr->x0 + (size_t)q * d, (size_t)d * sizeof(float));
+        memcpy(tr->xt + (size_t)j * d, tr->xt + (size_t)q * d, (size_t)d * sizeof(float));
+        memcpy(tr->eps + (size_t)j * dg, tr->eps + (size_t)q * dg, (size_t)dg * sizeof(float));
+        tr->t[j] = tr->t[q], tr->y[j] = tr->y[q];
+        if (nb) {
+            memcpy(tr->c0 + (size_t)j * nb, tr->c0 + (size_t)q * nb, (size_t)nb * sizeof(int32_t));
+            memcpy(tr->ct + (size_t)j * nb, tr->ct + (size_t)q * nb, (size_t)nb * sizeof(int32_t));
+        }
+    }
+    q_sample(tr->xt, tr->x0, tr->eps, tr->t, &tr->sched, nown, dg, d);
+    mcr_net_forward(&tr->net, p, tr->xt, tr->t, tr->y, nown, 1, seed + key * 0x9E3779B97F4A7C15ULL,
+                    MCR_STREAM_DROPOUT + (uint64_t)step);
+    double loss = gauss_loss(tr, 0, nown);
+    if (nb) loss += mn_loss_batch(tr, 0, nown);
+    if (!isfinite(loss)) return loss;
+    mcr_net_backward(&tr->net, p, g, tr->dout, tr->xt, tr->y, nown);
+    return loss;
+}
+
 double mcr_trainer_grad(mcr_trainer *tr, uint64_t seed, int step, mcr_rng *r) {
     return trainer_grad_rows(tr, seed, step, r, 0, tr->B);
 }
@@ -442,7 +477,10 @@ fail:
 /* The training rows, encoded compactly: numeric values and one level index per block; one-hot
  * rows exist only for the batch being trained on. */
 typedef struct fit_data {
-    size_t n;
+    size_t n;      /* rows here */
+    size_t N;      /* rows in all: n, or across ranks (a part table) every rank's */
+    size_t row0;   /* a part table: the file row of this rank's first */
+    uint8_t *hascond; /* a part table: [N] each row has a condition value (the p_uncond draw) */
     int ng, nb;
     float *X;      /* [n, ng] */
     int32_t *C;    /* [n, nb] */
@@ -451,10 +489,68 @@ typedef struct fit_data {
 } fit_data;
 
 static void fit_data_free(fit_data *D) {
+    free(D->hascond);
     free(D->X);
     free(D->C);
     free(D->cond);
     memset(D, 0, sizeof *D);
+}
+
+/* A part table's rows (every rank holds its own): the sampling bounds and condition counts
+ * over every rank's rows, the data fingerprint of all rows in file order (crc32_combine: the
+ * one a single process computes), and which of all rows have a condition value. */
+static int encode_rows_part(mcr_model *m, const mcr_table *t, fit_data *D) {
+    mcr_dist *dd = mcr_dist_get();
+    int P = dd->size, d = m->enc->d, rc = MCR_OK;
+    size_t n = D->n;
+    D->N = t->ntotal, D->row0 = t->row0;
+    float *mm = malloc(2 * (size_t)d * sizeof(float)), *all = malloc((size_t)P * 2 * (size_t)d * sizeof(float));
+    double *cc = malloc(((size_t)m->ncond + 1) * sizeof(double));
+    uint8_t *has = malloc(n + 1);
+    uint64_t mine[4], *crcs = malloc((size_t)P * sizeof mine);
+    char *hall = NULL;
+    size_t *hoff = NULL;
+    if (!mm || !all || !cc || !has || !crcs) rc = MCR_NOMEM();
+    if ((rc = dist_agree(dd, rc))) goto done;
+    memcpy(mm, m->xlo, (size_t)d * sizeof(float));
+    memcpy(mm + d, m->xhi, (size_t)d * sizeof(float));
+    if ((rc = dd->allgather(dd, mm, 2 * (size_t)d * sizeof(float), all))) goto done;
+    for (int r = 0; r < P; r++)
+        for (int k = 0; k < d; k++) {
+            float lo = all[(size_t)r * 2 * d + k], hi = all[(size_t)r * 2 * d + d + k];
+            if (lo < m->xlo[k]) m->xlo[k] = lo;
+            if (hi > m->xhi[k]) m->xhi[k] = hi;
+        }
+    for (int k = 0; k < m->ncond; k++) cc[k] = (double)m->cond_count[k];
+    if ((rc = dd->allreduce_sum_f64(dd, cc, (size_t)m->ncond))) goto done;
+    for (int k = 0; k < m->ncond; k++) m->cond_count[k] = (size_t)cc[k];
+    mine[0] = crc32(0L, (const unsigned char *)D->X, (uInt)(n * (size_t)D->ng * sizeof(float)));
+    mine[1] = n * (size_t)D->ng * sizeof(float);
+    mine[2] = crc32(0L, (const unsigned char *)D->C, (uInt)(n * (size_t)D->nb * sizeof(int32_t)));
+    mine[3] = n * (size_t)D->nb * sizeof(int32_t);
+    if ((rc = dd->allgather(dd, mine, sizeof mine, crcs))) goto done;
+    uLong cx = crc32(0L, Z_NULL, 0), cb = crc32(0L, Z_NULL, 0);
+    uint64_t lc = 0;
+    for (int r = 0; r < P; r++) {
+        cx = crc32_combine(cx, (uLong)crcs[4 * r], (z_off_t)crcs[4 * r + 1]);
+        cb = crc32_combine(cb, (uLong)crcs[4 * r + 2], (z_off_t)crcs[4 * r + 3]);
+        lc += crcs[4 * r + 3];
+    }
+    D->crc = (uint32_t)crc32_combine(cx, cb, (z_off_t)lc);
+    for (size_t i = 0; i < n; i++) has[i] = D->cond[i] < m->ncond;
+    if ((rc = dist_allgatherv(dd, has, n, &hall, &hoff))) goto done;
+    if (hoff[P] != D->N) rc = MCR_EINTERNAL;
+    D->hascond = (uint8_t *)hall;
+    hall = NULL;
+done:
+    free(mm);
+    free(all);
+    free(cc);
+    free(has);
+    free(crcs);
+    free(hall);
+    free(hoff);
+    return rc;
 }
 
 /* Fit the encoder, encode the rows, set the sampling bounds and the condition counts. */
@@ -478,7 +574,7 @@ static int encode_rows(mcr_model *m, const mcr_table *t, const size_t *rows, siz
     D->n = nrows, D->ng = ng, D->nb = nb;
     D->X = malloc((nrows * (size_t)ng + 1) * sizeof(float));
     D->C = malloc((nrows * (size_t)nb + 1) * sizeof(int32_t));
-    D->cond = malloc(nrows * sizeof(int));
+    D->cond = malloc((nrows + 1) * sizeof(int)); /* a rank of a part table may hold no rows */
     m->xlo = malloc((size_t)d * sizeof(float));
     m->xhi = malloc((size_t)d * sizeof(float));
     if (!D->X || !D->C || !D->cond || !m->xlo || !m->xhi) return MCR_NOMEM();
@@ -497,20 +593,21 @@ static int encode_rows(mcr_model *m, const mcr_table *t, const size_t *rows, siz
     }
     D->crc = (uint32_t)crc32(0L, (const unsigned char *)D->X, (uInt)(nrows * (size_t)ng * sizeof(float)));
     D->crc = (uint32_t)crc32(D->crc, (const unsigned char *)D->C, (uInt)(nrows * (size_t)nb * sizeof(int32_t)));
-    return MCR_OK;
+    D->N = nrows;
+    return t->part && !rows ? encode_rows_part(m, t, D) : MCR_OK;
 }
 
 /* The network layout, the trainer (weights, optimiser, epoch order over the rows) and the
  * loss curve. */
 static int setup_trainer(mcr_trainer *tr, mcr_model *m, const fit_data *D, const mcr_fit_config *c) {
-    int B = c->batch < (int)D->n ? c->batch : (int)D->n, multi = c->catmode == MCR_CAT_MULTINOMIAL;
+    int B = (size_t)c->batch < D->N ? c->batch : (int)D->N, multi = c->catmode == MCR_CAT_MULTINOMIAL;
     m->cfg.batch = B;
     mcr_net_layout(&m->net, m->enc->d, c->dim_t, m->ncond, c->widths, c->nwidths, c->act, c->dropout);
-    int rc = mcr_trainer_init(tr, &m->net, B, c, D->n, multi ? D->ng : m->enc->d, multi ? D->nb : 0,
+    int rc = mcr_trainer_init(tr, &m->net, B, c, D->N, multi ? D->ng : m->enc->d, multi ? D->nb : 0,
                               m->enc->boff, m->enc->bK);
     if (rc) return rc;
     tr->st.data_crc = D->crc;
-    tr->st.cfg_crc = cfg_checksum(c, m->enc->d, m->ncond, D->n);
+    tr->st.cfg_crc = cfg_checksum(c, m->enc->d, m->ncond, D->N);
     int every = c->steps / 200 > 0 ? c->steps / 200 : 1;
     if (!(m->loss_curve = malloc(((size_t)c->steps / every + 2) * sizeof(float)))) return MCR_NOMEM();
     return MCR_OK;
@@ -548,6 +645,36 @@ static void fill_batch(mcr_trainer *tr, const mcr_model *m, const fit_data *D, f
         }
         int y = D->cond[i];
         if (y < m->ncond && mcr_rng_uniform(&tr->st.rng) < p_uncond) y = m->ncond;
+        tr->y[b] = y;
+    }
+}
+
+/* fill_batch over a part table: the epoch order is over all rows of every rank, so every rank
+ * draws the same batch; it fills the rows it holds and lists their batch positions in own
+ * (the others get level 0 for the multinomial draws, which are made for every row). The
+ * p_uncond draw is made, as in one process, for each row with a condition value. */
+static void fill_batch_part(mcr_trainer *tr, const mcr_model *m, const fit_data *D, float p_uncond, int *own,
+                            int *nown) {
+    int d = m->net.d, ng = D->ng, nb = D->nb;
+    const int *boff = m->enc->boff;
+    *nown = 0;
+    for (int b = 0; b < tr->B; b++) {
+        size_t g = mcr_train_next(&tr->st);
+        int y = m->ncond;
+        if (g >= D->row0 && g - D->row0 < D->n) {
+            size_t i = g - D->row0;
+            float *x0 = tr->x0 + (size_t)b * d;
+            memcpy(x0, D->X + i * ng, (size_t)ng * sizeof(float));
+            memset(x0 + ng, 0, (size_t)(d - ng) * sizeof(float));
+            for (int k = 0; k < nb; k++) {
+                x0[boff[k] + D->C[i * nb + k]] = 1;
+                if (tr->nblk) tr->c0[(size_t)b * nb + k] = D->C[i * nb + k];
+            }
+            y = D->cond[i];
+            own[(*nown)++] = b;
+        } else if (tr->nblk)
+            memset(tr->c0 + (size_t)b * nb, 0, (size_t)nb * sizeof(int32_t));
+        if (D->hascond[g] && mcr_rng_uniform(&tr->st.rng) < p_uncond) y = m->ncond;
         tr->y[b] = y;
     }
 }
@@ -595,14 +722,22 @@ static int dist_check_same(mcr_dist *dd, const mcr_optim *o) {
 /* Steps from the trainer's current one to c->steps: batch, gradient, update, loss curve,
  * progress, checkpoints. */
 static int train_steps(mcr_trainer *tr, mcr_model *m, const fit_data *D, const mcr_fit_config *c,
-                       mcr_dist *dd, float *red, size_t lo, size_t hi, int *stop) {
+                       mcr_dist *dd, float *red, size_t lo, size_t hi, int *own, int *stop) {
     mcr_train_state *s = &tr->st;
     int every = c->steps / 200 > 0 ? c->steps / 200 : 1;
     double t0 = mcr_now();
     while (s->step < c->steps) {
         int step = s->step;
-        fill_batch(tr, m, D, c->p_uncond);
-        double loss = trainer_grad_rows(tr, c->seed, step, &s->rng, (int)lo, (int)hi);
+        double loss;
+        if (own) { /* a part table: the batch rows this rank holds */
+            int nown;
+            fill_batch_part(tr, m, D, c->p_uncond, own, &nown);
+            loss = trainer_grad_owned(tr, c->seed, step, &s->rng, own, nown, (uint64_t)dd->rank);
+            lo = 0, hi = (size_t)nown;
+        } else {
+            fill_batch(tr, m, D, c->p_uncond);
+            loss = trainer_grad_rows(tr, c->seed, step, &s->rng, (int)lo, (int)hi);
+        }
         if (red) {
             int rc = dist_step(dd, tr, red, lo, hi, &loss, stop);
             if (rc) return rc;
@@ -651,12 +786,14 @@ static int train_loop(mcr_trainer *tr, mcr_model *m, const fit_data *D, const mc
     mcr_dist *dd = mcr_dist_get();
     size_t lo = 0, hi = (size_t)tr->B;
     float *red = NULL;
-    int stop = 0;
+    int stop = 0, *own = NULL;
     if (dd->size > 1) {
         dist_range((size_t)tr->B, dd->rank, dd->size, &lo, &hi);
         if (!(red = malloc((s->opt.n + 2) * sizeof(float)))) return MCR_NOMEM();
+        if (D->hascond && !(own = malloc((size_t)tr->B * sizeof(int)))) return free(red), MCR_NOMEM();
     }
-    int rc = train_steps(tr, m, D, c, dd, red, lo, hi, &stop);
+    int rc = train_steps(tr, m, D, c, dd, red, lo, hi, own, &stop);
+    free(own);
     if (!rc && dd->size > 1) rc = dist_check_same(dd, &s->opt); /* on every rank, even a stopping one */
     if (!rc && stop) rc = mcr_err(MCR_ECANCELED, "cancelled at step %d of %d; nothing was written", s->step, c->steps);
     free(red);
@@ -670,9 +807,10 @@ int mcr_model_fit(const mcr_table *t, const size_t *rows, size_t nrows, const mc
     int rc = check_config(c);
     if (rc) return rc;
     if (!rows) nrows = t->nrows;
-    if (nrows < 2)
+    if (t->part && rows) return mcr_err(MCR_EINVAL, "a table read across ranks is fitted on all its rows");
+    if ((t->part ? t->ntotal : nrows) < 2)
         return mcr_err(MCR_EINVAL, "%s: %zu data rows; at least 2 are needed to fit a model",
-                       mcr_table_source(t), nrows);
+                       mcr_table_source(t), t->part ? t->ntotal : nrows);
     /* a target / sensitive column of a few integer codes (0/1/2, as evaluate and augment take
      * them) is modelled as their levels, in a copy */
     int roles[2] = {c->target ? mcr_table_find(t, c->target) : -1, c->sensitive ? mcr_table_find(t, c->sensitive) : -1};

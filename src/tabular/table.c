@@ -7,9 +7,12 @@
  * a table written back looks like the input.
  */
 #include "tabular/tabular.h"
+#include "dist/dist.h"
 #include <errno.h>
 #include <float.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ string map */
 
@@ -182,7 +185,17 @@ typedef struct {
     size_t *rline;     /* line number of each record */
     size_t *rstart;    /* byte offset where each record starts */
     size_t nr, capr;
+    const struct csvpart *part; /* one rank's region of the file after its header, or NULL */
 } csvparse;
+
+/* One rank's share of a file read across ranks: its buffer is the file's header bytes
+ * [0, hdr) followed by its region (whole records); the region's first line in the file, as
+ * the tokenizer counts lines (tline) and as '\n' bytes count them (nline), so that messages
+ * name the file's line. */
+typedef struct csvpart {
+    mcr_dist *d;
+    size_t hdr, tline, nline;
+} csvpart;
 
 /* Grow the field arrays to hold at least `want` fields (doubling when want is 0). */
 static int reserve_fields(csvparse *p, size_t want) {
@@ -240,6 +253,22 @@ static void locate(const char *buf, size_t off, size_t *line, size_t *col) {
     *col = c;
 }
 
+/* locate within a rank's buffer: offsets past the header count lines from the region's
+ * first line (columns from the region's start when no '\n' precedes them there) */
+static void locate_p(const csvparse *p, const char *buf, size_t off, size_t *line, size_t *col) {
+    if (!p->part || off < p->part->hdr) {
+        locate(buf, off, line, col);
+        return;
+    }
+    size_t l = p->part->nline, c = 1;
+    for (size_t i = p->part->hdr; i < off; i++) {
+        if (buf[i] == '\n') l++, c = 1;
+        else c++;
+    }
+    *line = l;
+    *col = c;
+}
+
 static int utf8_check(const unsigned char *s, size_t n, size_t *bad) {
     size_t i = 0;
     while (i < n) {
@@ -284,7 +313,9 @@ static char detect_sep(const char *b, size_t n) {
 
 static int csv_tokenize(csvparse *p, char sep, int *ncols_out) {
     char *b = p->buf;
-    size_t n = p->len, pos = 0, line = 1;
+    /* lstart: where the current line starts, for the column of a message (the buffer before
+     * pos is unquoted in place, so its newlines cannot be counted again there) */
+    size_t n = p->len, pos = 0, line = 1, lstart = 0;
     if (n >= 3 && (unsigned char)b[0] == 0xEF && (unsigned char)b[1] == 0xBB &&
         (unsigned char)b[2] == 0xBF)
         pos = 3;
@@ -292,25 +323,22 @@ static int csv_tokenize(csvparse *p, char sep, int *ncols_out) {
     unsigned char stop[256] = {0}; /* bytes that end an unquoted field */
     stop[(unsigned char)sep] = stop['\n'] = stop['\r'] = 1;
     while (pos < n) {
+        if (p->part && pos == p->part->hdr) line = p->part->tline, lstart = pos; /* the rank's region */
         size_t rec_start = pos, rec_line = line, f0 = p->nf;
         int rc;
         int was_quoted = 0;
         for (;;) {
             while (pos < n && b[pos] == ' ' && sep != ' ') pos++;
             if (pos < n && b[pos] == '"') {
-                size_t qoff = pos, qline = line;
+                size_t qline = line, qcol = pos - lstart + 1;
                 size_t w = ++pos, fstart = pos;
                 was_quoted = 1;
                 for (;;) {
-                    if (pos >= n) {
-                        size_t l, c;
-                        locate(b, qoff, &l, &c);
-                        (void)qline;
+                    if (pos >= n)
                         return mcr_err(MCR_EPARSE,
                                        "%s:%zu:%zu: unterminated quoted field (the quote "
                                        "opened here is never closed)",
-                                       p->name, l, c);
-                    }
+                                       p->name, qline, qcol);
                     char c = b[pos];
                     if (c == '"') {
                         if (pos + 1 < n && b[pos + 1] == '"') {
@@ -321,19 +349,16 @@ static int csv_tokenize(csvparse *p, char sep, int *ncols_out) {
                         pos++;
                         break;
                     }
-                    if (c == '\n') line++;
+                    if (c == '\n') line++, lstart = pos + 1;
                     b[w++] = c;
                     pos++;
                 }
                 size_t flen = w - fstart;
                 while (pos < n && b[pos] == ' ' && sep != ' ') pos++;
-                if (pos < n && b[pos] != sep && b[pos] != '\n' && b[pos] != '\r') {
-                    size_t l, c;
-                    locate(b, pos, &l, &c);
+                if (pos < n && b[pos] != sep && b[pos] != '\n' && b[pos] != '\r')
                     return mcr_err(MCR_EPARSE,
                                    "%s:%zu:%zu: unexpected character '%c' after a closing quote",
-                                   p->name, l, c, b[pos]);
-                }
+                                   p->name, line, pos - lstart + 1, b[pos]);
                 if ((rc = push_field(p, rec_start, fstart, flen))) return rc;
             } else {
                 size_t fstart = pos;
@@ -349,6 +374,7 @@ static int csv_tokenize(csvparse *p, char sep, int *ncols_out) {
             if (pos < n && b[pos] == '\r') pos++;
             if (pos < n && b[pos] == '\n') pos++;
             line++;
+            lstart = pos;
             break;
         }
         size_t nfields = p->nf - f0;
@@ -458,102 +484,131 @@ static int sort_levels(mcr_column *c, size_t nrows, int numeric) {
     return MCR_OK;
 }
 
-/* Type and fill column `c` from field j of every record after the header. */
-static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na, int nna,
-                        int force_cat, int force_num, int max_levels) {
+/* What field j of the records looks like: counts by kind of value, the first value that is
+ * not a finite number, and up to two distinct values of an all-integer column (ndist 3: more).
+ * Counts of several ranks' records add up to the whole file's (colstat_add). */
+typedef struct colstat {
+    uint64_t n_num, n_na, n_int, n_nonfinite, n_other, n_exp;
+    uint64_t dech[18];  /* values by digits after the point (17: more); n_exp: with an exponent */
+    uint64_t first_bad; /* row of the first non-number or non-finite value, UINT64_MAX = none */
+    int64_t ndist;
+    double dv[2];
+} colstat;
+
+/* pass 1: each field parsed once; its value (NaN when missing or not a number) into val
+ * [nrows] serves the numeric column, the flag test and the categorical keys */
+static void col_scan(const csvparse *p, int j, int ncols, const na_set *nas, double *val, colstat *st) {
     size_t nrows = p->nr - 1;
     const char *b = p->buf;
-    na_set nas;
-    na_set_init(&nas, na, nna);
-    /* pass 1: what the values look like */
-    size_t n_num = 0, n_na = 0, n_int = 0, n_nonfinite = 0, n_other = 0;
-    size_t dech[18] = {0}, n_exp = 0; /* values by digits after the point; with an exponent */
-    size_t first_bad = (size_t)-1;
-    /* each field is parsed once: its value (NaN when missing or not a number) serves the
-     * numeric column, the flag test and the categorical keys */
-    double *val = mcr_malloc_big((nrows ? nrows : 1) * sizeof(double));
-    if (!val) return MCR_NOMEM();
+    memset(st, 0, sizeof *st);
+    st->first_bad = UINT64_MAX;
     for (size_t i = 0; i < nrows; i++) {
         size_t k = (i + 1) * (size_t)ncols + (size_t)j;
         const char *s = b + p->rstart[i + 1] + p->foff[k];
         size_t len = p->flen[k];
         double v = NAN;
         val[i] = NAN;
-        if (na_has(&nas, s, len)) { n_na++; continue; }
+        if (na_has(nas, s, len)) { st->n_na++; continue; }
         int dec;
         int r = parse_number(s, len, &v, &dec);
         if (r == 1) {
             val[i] = v;
-            n_num++;
-            if (v == floor(v)) n_int++;
-            if (dec < 0) n_exp++;
-            else dech[dec < 17 ? dec : 17]++;
+            st->n_num++;
+            if (v == floor(v)) st->n_int++;
+            if (dec < 0) st->n_exp++;
+            else st->dech[dec < 17 ? dec : 17]++;
         } else if (r == 2 || is_nonfinite_word(s, len)) {
-            n_nonfinite++;
-            if (first_bad == (size_t)-1) first_bad = i;
+            st->n_nonfinite++;
+            if (st->first_bad == UINT64_MAX) st->first_bad = i;
         } else {
-            n_other++;
-            if (first_bad == (size_t)-1) first_bad = i;
+            st->n_other++;
+            if (st->first_bad == UINT64_MAX) st->first_bad = i;
         }
     }
-    /* a column with no observed value is categorical (with no levels) unless declared numeric */
-    int numeric = !force_cat && (force_num || (n_other == 0 && (n_num > 0 || n_nonfinite > 0)));
-    if (numeric && (n_other > 0 || n_nonfinite > 0)) {
-        size_t k = (first_bad + 1) * (size_t)ncols + (size_t)j;
-        size_t line = p->rline[first_bad + 1];
-        size_t col = (size_t)p->foff[k] + 1;
-        free(val);
-        return mcr_err(MCR_EPARSE,
-                       "%s:%zu:%zu: column '%s': '%.*s' is not a finite number%s", p->name,
-                       line, col, c->name, (int)(p->flen[k] > 40 ? 40 : p->flen[k]),
-                       b + p->rstart[first_bad + 1] + p->foff[k],
-                       n_nonfinite ? " (inf, nan and out-of-range numbers are refused; use an "
-                                     "NA token for missing values)"
-                                   : "");
-    }
-    /* integral numeric columns with at most two values are flags: categorical */
-    if (numeric && !force_num && n_num > 0 && n_int == n_num) {
-        double a = NAN, bb = NAN;
-        int distinct = 0;
-        for (size_t i = 0; i < nrows && distinct <= 2; i++) {
+    /* distinct values of an integral column: at most two make it a flag */
+    if (st->n_num > 0 && st->n_int == st->n_num)
+        for (size_t i = 0; i < nrows && st->ndist <= 2; i++) {
             double v = val[i];
             if (isnan(v)) continue;
-            if (distinct == 0) a = v, distinct = 1;
-            else if (v != a && (distinct == 1 || v != bb)) {
-                if (distinct == 1) bb = v;
-                distinct++;
+            if (st->ndist == 0) st->dv[0] = v, st->ndist = 1;
+            else if (v != st->dv[0] && (st->ndist == 1 || v != st->dv[1])) {
+                if (st->ndist == 1) st->dv[1] = v;
+                st->ndist++;
             }
         }
-        if (distinct <= 2) numeric = 0;
+}
+
+/* a's counts += b's (b's records follow a's); first_bad is left to the caller */
+static void colstat_add(colstat *a, const colstat *b) {
+    a->n_num += b->n_num, a->n_na += b->n_na, a->n_int += b->n_int;
+    a->n_nonfinite += b->n_nonfinite, a->n_other += b->n_other, a->n_exp += b->n_exp;
+    for (int k = 0; k < 18; k++) a->dech[k] += b->dech[k];
+    for (int i = 0; i < b->ndist && i < 2 && a->ndist <= 2; i++) { /* ndist 3: two kept, more seen */
+        double v = b->dv[i];
+        if (a->ndist == 0) a->dv[0] = v, a->ndist = 1;
+        else if (v != a->dv[0] && (a->ndist == 1 || v != a->dv[1])) {
+            if (a->ndist == 1) a->dv[1] = v;
+            a->ndist++;
+        }
     }
-    if (numeric) {
-        c->type = (n_int == n_num) ? MCR_COL_INTEGER : MCR_COL_NUMERIC;
-        /* the column's usual precision: the most common count of digits after the point
-         * (ties: the larger). Synthetic values are rounded to it and values are written with
-         * it when that is exact; a value with more digits (one 14-digit lambda in flchain)
-         * keeps its own shortest exact form instead of setting the width of every value. */
-        int usual = 0;
-        for (int k = 1; k < 18; k++)
-            if (dech[k] >= dech[usual]) usual = k;
-        c->decimals = (n_exp > 0 || usual > 12) ? -1 : usual;
-        c->num = val;
-        return MCR_OK;
-    }
-    /* categorical; numbers spelled differently ("1", "1.0") are one level when every value is
-     * a number */
-    int all_numbers = n_other == 0 && n_nonfinite == 0 && n_num > 0;
+    if (b->ndist > 2) a->ndist = 3;
+}
+
+/* The column's kind from its counts: 1 numeric, 0 categorical, -1 declared or looking numeric
+ * with a value that is not a finite number (an error: col_bad). */
+static int col_kind(const colstat *st, int force_cat, int force_num) {
+    /* a column with no observed value is categorical (with no levels) unless declared numeric */
+    int numeric = !force_cat && (force_num || (st->n_other == 0 && (st->n_num > 0 || st->n_nonfinite > 0)));
+    if (numeric && (st->n_other > 0 || st->n_nonfinite > 0)) return -1;
+    /* integral numeric columns with at most two values are flags: categorical */
+    if (numeric && !force_num && st->n_num > 0 && st->n_int == st->n_num && st->ndist <= 2) numeric = 0;
+    return numeric;
+}
+
+/* the error of col_kind -1 at this buffer's row `row` (nonfinite: the column has such values) */
+static int col_bad(const csvparse *p, const mcr_column *c, int j, int ncols, size_t row, int nonfinite) {
+    size_t k = (row + 1) * (size_t)ncols + (size_t)j;
+    return mcr_err(MCR_EPARSE, "%s:%zu:%zu: column '%s': '%.*s' is not a finite number%s", p->name,
+                   p->rline[row + 1], (size_t)p->foff[k] + 1, c->name, (int)(p->flen[k] > 40 ? 40 : p->flen[k]),
+                   p->buf + p->rstart[row + 1] + p->foff[k],
+                   nonfinite ? " (inf, nan and out-of-range numbers are refused; use an "
+                               "NA token for missing values)"
+                             : "");
+}
+
+/* a numeric column: its type and usual precision from the counts; takes val over */
+static void col_numeric(mcr_column *c, const colstat *st, double *val) {
+    c->type = (st->n_int == st->n_num) ? MCR_COL_INTEGER : MCR_COL_NUMERIC;
+    /* the column's usual precision: the most common count of digits after the point
+     * (ties: the larger). Synthetic values are rounded to it and values are written with
+     * it when that is exact; a value with more digits (one 14-digit lambda in flchain)
+     * keeps its own shortest exact form instead of setting the width of every value. */
+    int usual = 0;
+    for (int k = 1; k < 18; k++)
+        if (st->dech[k] >= st->dech[usual]) usual = k;
+    c->decimals = (st->n_exp > 0 || usual > 12) ? -1 : usual;
+    c->num = val;
+}
+
+/* A categorical column's levels in order of first appearance and its codes. Numbers spelled
+ * differently ("1", "1.0") are one level when every value of the column is a number
+ * (all_numbers). More than max_levels levels (> 0) is an error at the row of the first level
+ * too many; with first (a rank's part: the file's count decides), no error: the row where
+ * each level first appears goes into first[level], and filling stops at max_levels + 1
+ * levels (the file has too many then). */
+static int col_fill_cat(const csvparse *p, mcr_column *c, int j, int ncols, const na_set *nas,
+                        const double *val, int all_numbers, int max_levels, size_t **first) {
+    size_t nrows = p->nr - 1, capf = 0;
+    const char *b = p->buf;
     c->type = MCR_COL_CATEGORICAL;
     c->decimals = 0;
     c->cat = mcr_malloc_big((nrows ? nrows : 1) * sizeof(int32_t));
-    if (!c->cat || !(c->map = mcr_strmap_new())) {
-        free(val);
-        return MCR_NOMEM();
-    }
+    if (!c->cat || !(c->map = mcr_strmap_new())) return MCR_NOMEM();
     for (size_t i = 0; i < nrows; i++) {
         size_t k = (i + 1) * (size_t)ncols + (size_t)j;
         const char *s = b + p->rstart[i + 1] + p->foff[k];
         size_t len = p->flen[k];
-        if (na_has(&nas, s, len)) {
+        if (na_has(nas, s, len)) {
             c->cat[i] = -1;
             continue;
         }
@@ -567,29 +622,231 @@ static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na,
         int code = mcr_strmap_get(c->map, ks, kl);
         if (code < 0) {
             if (max_levels > 0 && c->nlevels >= max_levels) {
-                size_t line = p->rline[i + 1], col = (size_t)p->foff[k] + 1;
-                free(val);
-                return mcr_err(MCR_EPARSE,
-                               "%s:%zu:%zu: column '%s' has more than %d distinct levels; "
-                               "drop it (`drop`) or declare it numeric (`numeric`)",
-                               p->name, line, col, c->name, max_levels);
+                if (first && c->nlevels == max_levels + 1) return MCR_OK; /* too many: known */
+                if (!first) {
+                    size_t line = p->rline[i + 1], col = (size_t)p->foff[k] + 1;
+                    return mcr_err(MCR_EPARSE,
+                                   "%s:%zu:%zu: column '%s' has more than %d distinct levels; "
+                                   "drop it (`drop`) or declare it numeric (`numeric`)",
+                                   p->name, line, col, c->name, max_levels);
+                }
             }
             code = add_level_keyed(c, ks, kl, s, len);
-            if (code < 0) {
-                free(val);
-                return code;
+            if (code < 0) return code;
+            if (first) {
+                if ((size_t)code >= capf) {
+                    size_t nc = capf ? 2 * capf : 64;
+                    size_t *nf = realloc(*first, nc * sizeof(size_t));
+                    if (!nf) return MCR_NOMEM();
+                    *first = nf, capf = nc;
+                }
+                (*first)[code] = i;
             }
         }
         c->cat[i] = code;
     }
+    return MCR_OK;
+}
+
+/* Type and fill column `c` from field j of every record after the header. */
+static int build_column(csvparse *p, mcr_column *c, int j, int ncols, char **na, int nna,
+                        int force_cat, int force_num, int max_levels) {
+    size_t nrows = p->nr - 1;
+    na_set nas;
+    na_set_init(&nas, na, nna);
+    colstat st;
+    double *val = mcr_malloc_big((nrows ? nrows : 1) * sizeof(double));
+    if (!val) return MCR_NOMEM();
+    col_scan(p, j, ncols, &nas, val, &st);
+    int kind = col_kind(&st, force_cat, force_num);
+    if (kind < 0) {
+        free(val);
+        return col_bad(p, c, j, ncols, (size_t)st.first_bad, st.n_nonfinite > 0);
+    }
+    if (kind) {
+        col_numeric(c, &st, val);
+        return MCR_OK;
+    }
+    int all_numbers = st.n_other == 0 && st.n_nonfinite == 0 && st.n_num > 0;
+    int rc = col_fill_cat(p, c, j, ncols, &nas, val, all_numbers, max_levels, NULL);
     free(val);
-    return sort_levels(c, nrows, all_numbers);
+    return rc ? rc : sort_levels(c, nrows, all_numbers);
+}
+
+/* A rank's levels of a categorical column (col_fill_cat with first) merged with every other
+ * rank's, in rank order: the file's levels in order of first appearance, spelled as they
+ * first appear, then its codes remapped; more than max_levels is the error a single reader
+ * gives, at the row where the file's first level too many appears. The same on every rank. */
+static int col_merge_levels(mcr_dist *d, const csvparse *p, mcr_column *c, int j, int ncols,
+                            const size_t *first, int all_numbers, int max_levels) {
+    size_t nrows = p->nr - 1, nb = 0;
+    for (int k = 0; k < c->nlevels; k++) nb += 20 + strlen(c->levels[k]);
+    char *send = malloc(nb + 1), *all = NULL, *q = send;
+    size_t *off = NULL;
+    int *remap = NULL, rc;
+    mcr_column m;
+    memset(&m, 0, sizeof m);
+    if (!send) return MCR_NOMEM();
+    for (int k = 0; k < c->nlevels; k++) { /* line u64, column u64, length u32, bytes */
+        size_t f = (size_t)(first[k] + 1) * (size_t)ncols + (size_t)j;
+        uint64_t line = p->rline[first[k] + 1], col = (uint64_t)p->foff[f] + 1;
+        uint32_t len = (uint32_t)strlen(c->levels[k]);
+        memcpy(q, &line, 8), memcpy(q + 8, &col, 8), memcpy(q + 16, &len, 4);
+        memcpy(q + 20, c->levels[k], len);
+        q += 20 + len;
+    }
+    if ((rc = dist_allgatherv(d, send, nb, &all, &off))) goto done;
+    if (!(m.map = mcr_strmap_new())) {
+        rc = MCR_NOMEM();
+        goto done;
+    }
+    for (size_t at = 0; at < off[d->size]; ) {
+        uint64_t line, col;
+        uint32_t len;
+        memcpy(&line, all + at, 8), memcpy(&col, all + at + 8, 8), memcpy(&len, all + at + 16, 4);
+        const char *s = all + at + 20;
+        at += 20 + (size_t)len;
+        char key[64];
+        const char *ks = s;
+        size_t kl = len;
+        if (all_numbers) kl = mcr_numeric_key(s, len, key), ks = key;
+        if (mcr_strmap_get(m.map, ks, kl) >= 0) continue;
+        if (max_levels > 0 && m.nlevels >= max_levels) {
+            rc = mcr_err(MCR_EPARSE,
+                         "%s:%llu:%llu: column '%s' has more than %d distinct levels; "
+                         "drop it (`drop`) or declare it numeric (`numeric`)",
+                         p->name, (unsigned long long)line, (unsigned long long)col, c->name, max_levels);
+            goto done;
+        }
+        if ((rc = add_level_keyed(&m, ks, kl, s, len)) < 0) goto done;
+        rc = MCR_OK;
+    }
+    if (!(remap = malloc(((size_t)c->nlevels + 1) * sizeof(int)))) {
+        rc = MCR_NOMEM();
+        goto done;
+    }
+    for (int k = 0; k < c->nlevels; k++) {
+        const char *s = c->levels[k];
+        char key[64];
+        size_t kl = all_numbers ? mcr_numeric_key(s, strlen(s), key) : 0;
+        remap[k] = kl ? mcr_strmap_get(m.map, key, kl) : mcr_strmap_get(m.map, s, strlen(s));
+        MCR_ASSERT(remap[k] >= 0);
+    }
+    for (size_t i = 0; i < nrows; i++)
+        if (c->cat[i] >= 0) c->cat[i] = remap[c->cat[i]];
+    for (int k = 0; k < c->nlevels; k++) free(c->levels[k]);
+    free(c->levels);
+    mcr_strmap_free(c->map);
+    c->levels = m.levels, c->map = m.map, c->nlevels = m.nlevels, c->cap_levels = m.cap_levels;
+    memset(&m, 0, sizeof m);
+done:
+    for (int k = 0; k < m.nlevels; k++) free(m.levels[k]);
+    free(m.levels);
+    mcr_strmap_free(m.map);
+    free(remap);
+    free(send);
+    free(all);
+    free(off);
+    return rc;
+}
+
+/* The columns of a rank's part (build_column across ranks): each rank scans its records,
+ * the counts of every rank are gathered so that every rank types each column as the whole
+ * file would be typed, categorical levels are merged in rank order (= file order), and the
+ * first error in column order is the one a single reader reports, from the rank that holds
+ * its row. Every rank returns the same status (dist_agree). */
+static int build_columns_part(const csvpart *part, csvparse *p, mcr_table *t, const int *src, int ncols,
+                              char **na, int nna, char **fcat, int nfcat, char **fnum, int nfnum,
+                              int max_levels) {
+    mcr_dist *d = part->d;
+    int nk = t->ncols, P = d->size, rc = MCR_OK;
+    size_t nrows = p->nr - 1;
+    na_set nas;
+    na_set_init(&nas, na, nna);
+    size_t blob = sizeof(uint64_t) + (size_t)nk * sizeof(colstat);
+    char *mine = calloc(1, blob), *all = malloc((size_t)P * blob);
+    double **val = calloc((size_t)(nk ? nk : 1), sizeof(double *));
+    colstat *g = calloc((size_t)(nk ? nk : 1), sizeof(colstat));
+    int *kind = calloc((size_t)(nk ? nk : 1), sizeof(int));
+    size_t *first = NULL;
+    if (!mine || !all || !val || !g || !kind) rc = MCR_NOMEM();
+    for (int q = 0; q < nk && !rc; q++)
+        if (!(val[q] = mcr_malloc_big((nrows ? nrows : 1) * sizeof(double)))) rc = MCR_NOMEM();
+    if ((rc = dist_agree(d, rc))) goto done;
+    uint64_t nr64 = nrows;
+    memcpy(mine, &nr64, sizeof nr64);
+    colstat *st = (colstat *)(void *)(mine + sizeof(uint64_t));
+#pragma omp parallel for schedule(dynamic, 1) if ((double)nrows * nk > 200000.0)
+    for (int q = 0; q < nk; q++) col_scan(p, src[q], ncols, &nas, val[q], &st[q]);
+    if ((rc = d->allgather(d, mine, blob, all))) goto done;
+    /* rows before this rank's, rows in all; each column's counts over the file */
+    t->part = 1;
+    t->row0 = t->ntotal = 0;
+    for (int r = 0; r < P; r++) {
+        uint64_t n;
+        memcpy(&n, all + (size_t)r * blob, sizeof n);
+        if (r < d->rank) t->row0 += (size_t)n;
+        t->ntotal += (size_t)n;
+    }
+    int qbad = nk, rbad = -1; /* the first column that cannot be typed, the rank of its first bad row */
+    for (int q = 0; q < nk; q++) {
+        memset(&g[q], 0, sizeof g[q]);
+        g[q].first_bad = UINT64_MAX;
+        for (int r = 0; r < P; r++) {
+            colstat s;
+            memcpy(&s, all + (size_t)r * blob + sizeof(uint64_t) + (size_t)q * sizeof(colstat), sizeof s);
+            colstat_add(&g[q], &s);
+        }
+        const char *name = t->cols[q].name;
+        kind[q] = col_kind(&g[q], in_list(fcat, nfcat, name, strlen(name)), in_list(fnum, nfnum, name, strlen(name)));
+        if (kind[q] < 0 && qbad == nk) {
+            qbad = q;
+            for (int r = 0; r < P && rbad < 0; r++) {
+                colstat s;
+                memcpy(&s, all + (size_t)r * blob + sizeof(uint64_t) + (size_t)q * sizeof(colstat), sizeof s);
+                if (s.first_bad != UINT64_MAX) rbad = r;
+            }
+        }
+    }
+    /* the columns before the first untypeable one, in column order: a level error there comes
+     * first (the same on every rank) */
+    for (int q = 0; q < qbad && !rc; q++) {
+        mcr_column *c = &t->cols[q];
+        if (kind[q]) {
+            col_numeric(c, &g[q], val[q]);
+            val[q] = NULL;
+            continue;
+        }
+        int all_numbers = g[q].n_other == 0 && g[q].n_nonfinite == 0 && g[q].n_num > 0;
+        free(first);
+        first = NULL;
+        rc = col_fill_cat(p, c, src[q], ncols, &nas, val[q], all_numbers, max_levels, &first);
+        rc = dist_agree(d, rc); /* out of memory somewhere: every rank stops here */
+        if (!rc) rc = col_merge_levels(d, p, c, src[q], ncols, first, all_numbers, max_levels);
+        if (!rc) rc = sort_levels(c, nrows, all_numbers);
+        rc = dist_agree(d, rc);
+    }
+    if (!rc && qbad < nk) {
+        rc = d->rank == rbad ? col_bad(p, &t->cols[qbad], src[qbad], ncols, (size_t)st[qbad].first_bad,
+                                      g[qbad].n_nonfinite > 0)
+                             : MCR_OK;
+        rc = dist_agree(d, rc);
+    }
+done:
+    for (int q = 0; val && q < nk; q++) free(val[q]);
+    free(val);
+    free(mine);
+    free(all);
+    free(g);
+    free(kind);
+    free(first);
+    return rc;
 }
 
 /* Read the CSV text buf[0..len) (buf has room for len + 1 bytes and is taken over: unquoted in
  * place, then freed). */
 static int read_csv_buf(char *buf, size_t len, const char *name, const mcr_csv_options *opt,
-                        mcr_table **out) {
+                        const csvpart *part, mcr_table **out) {
     *out = NULL;
     const char *data = buf;
     mcr_csv_options dflt;
@@ -600,6 +857,8 @@ static int read_csv_buf(char *buf, size_t len, const char *name, const mcr_csv_o
     csvparse p;
     memset(&p, 0, sizeof p);
     p.name = name;
+    p.part = part;
+    mcr_dist *d = part ? part->d : NULL; /* across ranks: each phase's first error, agreed */
     mcr_table *t = NULL;
     char **na = NULL, **fcat = NULL, **fnum = NULL, **drop = NULL;
     int nna = 0, nfcat = 0, nfnum = 0, ndrop = 0, rc = MCR_OK;
@@ -612,26 +871,30 @@ static int read_csv_buf(char *buf, size_t len, const char *name, const mcr_csv_o
     const void *nul = memchr(data, 0, len);
     if (nul) {
         size_t l, c;
-        locate(data, (size_t)((const char *)nul - data), &l, &c);
+        locate_p(&p, data, (size_t)((const char *)nul - data), &l, &c);
         rc = mcr_err(MCR_EPARSE, "%s:%zu:%zu: NUL byte in a text file (is this a CSV file?)",
                      name, l, c);
-        goto fail;
     }
+    if (d && (rc = dist_agree(d, rc))) goto fail;
+    if (rc) goto fail;
     size_t bad;
     if (!utf8_check((const unsigned char *)data, len, &bad)) {
         size_t l, c;
-        locate(data, bad, &l, &c);
+        locate_p(&p, data, bad, &l, &c);
         rc = mcr_err(MCR_EPARSE, "%s:%zu:%zu: invalid UTF-8 byte 0x%02X (save the file as UTF-8)",
                      name, l, c, (unsigned char)data[bad]);
-        goto fail;
     }
+    if (d && (rc = dist_agree(d, rc))) goto fail;
+    if (rc) goto fail;
     p.buf = buf;
     buf = NULL;
     p.buf[len] = 0;
     p.len = len;
     char sep = opt->sep ? opt->sep : detect_sep(p.buf, len);
     int ncols = 0;
-    if ((rc = csv_tokenize(&p, sep, &ncols))) goto fail;
+    rc = csv_tokenize(&p, sep, &ncols);
+    if (d) rc = dist_agree(d, rc);
+    if (rc) goto fail;
 
     na = mcr_split_list(opt->na_tokens ? opt->na_tokens : ",NA,NaN,?,null", &nna);
     fcat = mcr_split_list(opt->categorical, &nfcat);
@@ -707,6 +970,11 @@ static int read_csv_buf(char *buf, size_t len, const char *name, const mcr_csv_o
         memcpy(c->name, p.buf + p.rstart[0] + p.foff[j], p.flen[j]);
         c->name[p.flen[j]] = 0;
     }
+    if (part) {
+        rc = build_columns_part(part, &p, t, src, ncols, na, nna, fcat, nfcat, fnum, nfnum, opt->max_levels);
+        if (rc) goto fail;
+        goto done;
+    }
     /* columns are typed and filled independently, on several threads for a large table; the
      * first failing column (in column order) is built again on this thread for its message, so
      * the error is the first column's whatever the thread count or schedule */
@@ -761,7 +1029,7 @@ int mcr_table_read_csv_mem(const char *data, size_t len, const char *name,
     char *buf = malloc(len + 1);
     if (!buf) return MCR_NOMEM();
     memcpy(buf, data, len);
-    return read_csv_buf(buf, len, name, opt, out);
+    return read_csv_buf(buf, len, name, opt, NULL, out);
 }
 
 int mcr_table_read_csv(const char *path, const mcr_csv_options *opt, mcr_table **out) {
@@ -795,7 +1063,7 @@ int mcr_table_read_csv(const char *path, const mcr_csv_options *opt, mcr_table *
         free(data);
         return mcr_err(MCR_EIO, "%s: read error", path);
     }
-    return read_csv_buf(data, len, path, opt, out); /* cap - len >= 65536: room for the NUL */
+    return read_csv_buf(data, len, path, opt, NULL, out); /* cap - len >= 65536: room for the NUL */
 }
 
 /* ------------------------------------------------------------------ writing */
@@ -1198,6 +1466,13 @@ fail:
 int mcr_int_codes(const mcr_table *t, int j) {
     const mcr_column *c = &t->cols[j];
     if (c->type == MCR_COL_CATEGORICAL) return 0;
+    if (t->part) { /* the whole file's codes (a collective) */
+        mcr_table *g;
+        if (mcr_table_gather_column(t, j, &g)) return 0;
+        int n = mcr_int_codes(g, 0);
+        mcr_table_free_gathered(g);
+        return n;
+    }
     double seen[MCR_MAX_CODES];
     int n = 0;
     for (size_t i = 0; i < t->nrows; i++) {
@@ -1237,20 +1512,26 @@ int mcr_table_codes_to_levels(mcr_table *t, int j) {
     mcr_column *c = &t->cols[j];
     if (c->type == MCR_COL_CATEGORICAL) return MCR_OK;
     size_t n = t->nrows;
-    double *v = malloc((n ? n : 1) * sizeof(double));
+    /* the levels come from the whole column: a part table's gathered from every rank */
+    mcr_table *g = NULL;
+    int rc = t->part ? mcr_table_gather_column(t, j, &g) : MCR_OK;
+    if (rc) return rc;
+    const double *src = g ? g->cols[0].num : c->num;
+    size_t ns = g ? g->nrows : n;
+    double *v = malloc((ns ? ns : 1) * sizeof(double));
     int32_t *cat = malloc((t->cap ? t->cap : 1) * sizeof(int32_t));
-    if (!v || !cat) return free(v), free(cat), MCR_NOMEM();
+    if (!v || !cat) return free(v), free(cat), mcr_table_free_gathered(g), MCR_NOMEM();
     size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isnan(c->num[i])) {
-            if (c->num[i] != floor(c->num[i])) {
-                free(v), free(cat);
-                return mcr_err(MCR_EINVAL, "column '%s' has a value that is not an integer (%g)", c->name, c->num[i]);
+    for (size_t i = 0; i < ns; i++)
+        if (!isnan(src[i])) {
+            if (src[i] != floor(src[i])) {
+                free(v), free(cat), mcr_table_free_gathered(g);
+                return mcr_err(MCR_EINVAL, "column '%s' has a value that is not an integer (%g)", c->name, src[i]);
             }
-            v[m++] = c->num[i];
+            v[m++] = src[i];
         }
+    mcr_table_free_gathered(g);
     mcr_sort_doubles(v, m);
-    int rc = MCR_OK;
     for (size_t i = 0; i < m && !rc; i++) {
         if (i && v[i] == v[i - 1]) continue;
         char name[64];
@@ -1282,6 +1563,7 @@ int mcr_table_levelled(const mcr_table *t, const int *cols, int n, mcr_table **o
     if (!need) return MCR_OK;
     mcr_table *c = NULL;
     int rc = mcr_table_take(t, NULL, t->nrows, &c);
+    if (!rc) c->part = t->part, c->row0 = t->row0, c->ntotal = t->ntotal; /* still a part */
     for (int a = 0; a < n && !rc; a++)
         if (cols[a] >= 0) rc = mcr_table_codes_to_levels(c, cols[a]);
     if (rc) return mcr_table_free(c), rc;
@@ -1372,4 +1654,254 @@ int mcr_minority_class(const size_t *counts, int K, int *unique) {
             if (k != m && counts[k] == counts[m]) *unique = 0;
     }
     return m;
+}
+
+/* ------------------------------------------------------------------ reading across ranks */
+/* The tokenizer's state between two bytes, as far as record boundaries go (csv_tokenize):
+ * REC at a record start, FLD at a field start (spaces before a quote are skipped there), UNQ
+ * in an unquoted field, QUO in a quoted one, QQ on a quote in a quoted field (closing, or the
+ * first of a doubled one), AFT after a closing quote, CR after a '\r' that ends a record (a
+ * '\n' next is part of the same line end). A quote opens a field only at a field start; a
+ * byte the tokenizer refuses (after a closing quote) continues as UNQ: the tokenizer reports
+ * it, and boundaries after it do not matter. */
+static int cs_step(int s, unsigned char ch, char sep) {
+    int sp = ch == ' ' && sep != ' ';
+    switch (s) {
+    case MCR_CS_QUO: return ch == '"' ? MCR_CS_QQ : MCR_CS_QUO;
+    case MCR_CS_QQ:
+        if (ch == '"') return MCR_CS_QUO;
+        /* the quote closed the field */
+        /* fall through */
+    case MCR_CS_AFT:
+        if (ch == (unsigned char)sep) return MCR_CS_FLD;
+        if (sp) return MCR_CS_AFT;
+        if (ch == '\n') return MCR_CS_REC;
+        if (ch == '\r') return MCR_CS_CR;
+        return MCR_CS_UNQ;
+    case MCR_CS_UNQ:
+        if (ch == (unsigned char)sep) return MCR_CS_FLD;
+        if (ch == '\n') return MCR_CS_REC;
+        if (ch == '\r') return MCR_CS_CR;
+        return MCR_CS_UNQ;
+    case MCR_CS_CR:
+        if (ch == '\n') return MCR_CS_REC;
+        /* a record starts at this byte */
+        /* fall through */
+    default: /* REC, FLD */
+        if (ch == (unsigned char)sep || sp) return MCR_CS_FLD;
+        if (ch == '"') return MCR_CS_QUO;
+        if (ch == '\n') return MCR_CS_REC;
+        if (ch == '\r') return MCR_CS_CR;
+        return MCR_CS_UNQ;
+    }
+}
+
+typedef struct {
+    unsigned char next[MCR_CS_N][256];
+} cs_table;
+static void cs_table_init(cs_table *T, char sep) {
+    for (int s = 0; s < MCR_CS_N; s++)
+        for (int c = 0; c < 256; c++) T->next[s][c] = (unsigned char)cs_step(s, (unsigned char)c, sep);
+}
+
+/* Every start state at once: the distinct current states only (after a line end outside
+ * quotes they are two: inside a quoted field or not), merged every 4 KiB. */
+void mcr_csv_range_map(const char *b, size_t n, char sep, unsigned char map[MCR_CS_N]) {
+    cs_table T;
+    cs_table_init(&T, sep);
+    unsigned char u[MCR_CS_N], idx[MCR_CS_N];
+    int nu = MCR_CS_N;
+    for (int s = 0; s < MCR_CS_N; s++) u[s] = (unsigned char)s, idx[s] = (unsigned char)s;
+    for (size_t i0 = 0; i0 < n; i0 += 4096) {
+        size_t i1 = n - i0 < 4096 ? n : i0 + 4096;
+        for (int k = 0; k < nu; k++) {
+            unsigned char st = u[k];
+            for (size_t i = i0; i < i1; i++) st = T.next[st][(unsigned char)b[i]];
+            u[k] = st;
+        }
+        int m = 0; /* merge equal states */
+        unsigned char v[MCR_CS_N], w[MCR_CS_N];
+        for (int k = 0; k < nu; k++) {
+            int f = 0;
+            while (f < m && v[f] != u[k]) f++;
+            if (f == m) v[m++] = u[k];
+            w[k] = (unsigned char)f;
+        }
+        for (int s = 0; s < MCR_CS_N; s++) idx[s] = w[idx[s]];
+        memcpy(u, v, (size_t)m);
+        nu = m;
+    }
+    for (int s = 0; s < MCR_CS_N; s++) map[s] = u[idx[s]];
+}
+
+/* a record starts at b[i] when the state before it is REC, or CR and b[i] is not the '\n' of
+ * a "\r\n" */
+size_t mcr_csv_first_start(const char *b, size_t n, char sep, int s) {
+    cs_table T;
+    cs_table_init(&T, sep);
+    for (size_t i = 0; i < n; i++) {
+        if (s == MCR_CS_REC || (s == MCR_CS_CR && b[i] != '\n')) return i;
+        s = T.next[s][(unsigned char)b[i]];
+    }
+    return n;
+}
+
+/* lines in b[0, n) (whole records) as the tokenizer counts them (every '\n', and a '\r' that
+ * ends a record alone) and as '\n' bytes */
+static void count_lines(const char *b, size_t n, char sep, uint64_t *tl, uint64_t *nl) {
+    cs_table T;
+    cs_table_init(&T, sep);
+    uint64_t t = 0, l = 0;
+    int s = MCR_CS_REC;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)b[i];
+        if (ch == '\n') l++;
+        else if (ch == '\r' && s != MCR_CS_QUO && (i + 1 == n || b[i + 1] != '\n')) t++;
+        s = T.next[s][ch];
+    }
+    *tl = t + l, *nl = l;
+}
+
+static int pread_all(int fd, char *buf, size_t n, uint64_t at, const char *path) {
+    while (n) {
+        ssize_t r = pread(fd, buf, n, (off_t)at);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return mcr_err(MCR_EIO, "%s: read error%s", path, r < 0 ? "" : " (the file shrank)");
+        buf += r, n -= (size_t)r, at += (uint64_t)r;
+    }
+    return MCR_OK;
+}
+
+/* The header: [0, *hdr) holds the BOM, blank lines and the first non-blank record (the
+ * header row), read from the start of the file in growing pieces until the header row and
+ * the separator's line (detect_sep) are whole. *hb (owned) holds those bytes. */
+static int read_header(int fd, uint64_t size, const mcr_csv_options *opt, const char *path, char **hb,
+                       size_t *hdr, char *sepo) {
+    size_t have = 0, want = 65536;
+    char *b = NULL;
+    *hb = NULL;
+    for (;;) {
+        if (want > size) want = (size_t)size;
+        char *nb = realloc(b, want + 1);
+        if (!nb) return free(b), MCR_NOMEM();
+        b = nb;
+        int rc = pread_all(fd, b + have, want - have, have, path);
+        if (rc) return free(b), rc;
+        have = want;
+        int eof = have == size;
+        /* the separator's line: the first non-blank line must end inside the buffer */
+        size_t i0 = 0;
+        if (have >= 3 && (unsigned char)b[0] == 0xEF && (unsigned char)b[1] == 0xBB && (unsigned char)b[2] == 0xBF) i0 = 3;
+        size_t i = i0;
+        while (i < have && (b[i] == '\n' || b[i] == '\r' || b[i] == ' ')) i++;
+        int inq = 0, line_whole = 0;
+        for (; i < have && !line_whole; i++) {
+            if (b[i] == '"') inq = !inq;
+            else if (!inq && (b[i] == '\n' || b[i] == '\r')) line_whole = 1;
+        }
+        char sep = opt && opt->sep ? opt->sep : detect_sep(b, have);
+        /* the header row's end: the record start after the first non-blank record */
+        cs_table T;
+        cs_table_init(&T, sep);
+        int s = MCR_CS_REC, nonblank = 0;
+        size_t end = (size_t)-1;
+        for (size_t k = i0; k < have; k++) {
+            unsigned char ch = (unsigned char)b[k];
+            if (s == MCR_CS_REC || (s == MCR_CS_CR && ch != '\n')) {
+                if (nonblank) {
+                    end = k;
+                    break;
+                }
+            }
+            if (ch != '\n' && ch != '\r' && !(ch == ' ' && sep != ' ')) nonblank = 1;
+            s = T.next[s][ch];
+        }
+        if (end == (size_t)-1 && eof) end = have; /* the header is the whole file */
+        if (end != (size_t)-1 && (line_whole || opt->sep || eof)) {
+            *hb = b, *hdr = end, *sepo = sep;
+            return MCR_OK;
+        }
+        want = have * 2;
+    }
+}
+
+int mcr_table_read_csv_part(const char *path, const mcr_csv_options *opt, mcr_table **out) {
+    *out = NULL;
+    mcr_dist *d = mcr_dist_get();
+    if (d->size == 1) return mcr_table_read_csv(path, opt, out);
+    mcr_csv_options dflt;
+    if (!opt) {
+        mcr_csv_options_default(&dflt);
+        opt = &dflt;
+    }
+    int P = d->size, rank = d->rank, rc = MCR_OK;
+    char *hb = NULL, *rb = NULL, *buf = NULL;
+    uint64_t *all = NULL;
+    size_t H = 0;
+    char sep = ',';
+    struct stat st;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) rc = mcr_err(MCR_EIO, "%s: cannot open: %s", path, strerror(errno));
+    else if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+        rc = mcr_err(MCR_EINVAL, "%s: reading across ranks needs a regular file (each rank reads its byte range)", path);
+    if (!rc && st.st_size > 0) rc = read_header(fd, (uint64_t)st.st_size, opt, path, &hb, &H, &sep);
+    if ((rc = dist_agree(d, rc))) goto done;
+    uint64_t S = (uint64_t)st.st_size;
+    if (S == 0) { /* the single reader's message */
+        if (fd >= 0) close(fd);
+        char *e = malloc(1);
+        return e ? read_csv_buf(e, 0, path, opt, NULL, out) : MCR_NOMEM();
+    }
+    /* 1. this rank's byte range of the data [H, S), and the state map over it */
+    uint64_t D = S - H, lo = H + D * (uint64_t)rank / (uint64_t)P, hi = H + D * (uint64_t)(rank + 1) / (uint64_t)P;
+    size_t rn = (size_t)(hi - lo);
+    if (!(rb = mcr_malloc_big(rn + 1)) || !(all = malloc((size_t)P * 2 * sizeof(uint64_t)))) rc = MCR_NOMEM();
+    if (!rc) rc = pread_all(fd, rb, rn, lo, path);
+    unsigned char map[8] = {0}, *maps = NULL;
+    if (!rc) mcr_csv_range_map(rb, rn, sep, map);
+    if (!rc && !(maps = malloc((size_t)P * 8))) rc = MCR_NOMEM();
+    if ((rc = dist_agree(d, rc))) goto done_maps;
+    if ((rc = d->allgather(d, map, 8, maps))) goto done_maps;
+    /* 2. the state where the range starts (the header ends at a record start), the first
+     * record start in it; every rank's, gathered: a region ends where the next one starts */
+    int s0 = MCR_CS_REC;
+    for (int r = 0; r < rank; r++) s0 = maps[(size_t)r * 8 + (size_t)s0];
+    size_t f = mcr_csv_first_start(rb, rn, sep, s0);
+    uint64_t mine[2] = {f < rn ? lo + f : UINT64_MAX, 0};
+    free(rb);
+    rb = NULL;
+    if ((rc = d->allgather(d, mine, 2 * sizeof(uint64_t), all))) goto done_maps;
+    uint64_t end = S;
+    for (int r = P - 1; r > rank; r--)
+        if (all[2 * (size_t)r] != UINT64_MAX) end = all[2 * (size_t)r];
+    uint64_t start = mine[0] != UINT64_MAX ? mine[0] : end;
+    /* 3. header + region in one buffer; lines before the region (gathered) */
+    size_t len = H + (size_t)(end - start);
+    if (!(buf = mcr_malloc_big(len + 1))) rc = MCR_NOMEM();
+    if (!rc) {
+        memcpy(buf, hb, H);
+        rc = pread_all(fd, buf + H, (size_t)(end - start), start, path);
+    }
+    uint64_t cnt[2] = {0, 0}, htl, hnl;
+    if (!rc) count_lines(buf + H, len - H, sep, &cnt[0], &cnt[1]);
+    if ((rc = dist_agree(d, rc))) goto done_maps;
+    if ((rc = d->allgather(d, cnt, sizeof cnt, all))) goto done_maps;
+    count_lines(hb, H, sep, &htl, &hnl);
+    csvpart part = {d, H, 1 + (size_t)htl, 1 + (size_t)hnl};
+    for (int r = 0; r < rank; r++) part.tline += (size_t)all[2 * (size_t)r], part.nline += (size_t)all[2 * (size_t)r + 1];
+    close(fd);
+    fd = -1;
+    free(maps);
+    free(hb);
+    free(all);
+    return read_csv_buf(buf, len, path, opt, &part, out); /* takes buf over */
+done_maps:
+    free(maps);
+done:
+    if (fd >= 0) close(fd);
+    free(hb);
+    free(rb);
+    free(buf);
+    free(all);
+    return rc;
 }

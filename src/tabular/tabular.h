@@ -24,7 +24,27 @@ struct mcr_table {
     mcr_column *cols;
     char sep;
     char *source;
+    /* One rank's part of a table read across ranks (mcr_table_read_csv_part with more than one
+     * rank): its rows are rows [row0, row0 + nrows) of the file's ntotal, the schema (types,
+     * levels and their codes) is the whole file's on every rank. part = 0: the whole table. */
+    int part;
+    size_t row0, ntotal;
 };
+
+/* ---- tables read across ranks (table_part.c) ----
+ * A column of a part table gathered from every rank, in row order: a table of that one column
+ * (the schema's, sharing its name and levels: free with mcr_table_free_gathered) with ntotal
+ * rows. A collective: every rank calls it for the same column. */
+int mcr_table_gather_column(const mcr_table *t, int j, mcr_table **out);
+void mcr_table_free_gathered(mcr_table *g);
+/* Record starts of a CSV byte range (exported for the unit test): the tokenizer's state
+ * machine over bytes, with sep the field separator. */
+enum { MCR_CS_REC, MCR_CS_FLD, MCR_CS_UNQ, MCR_CS_QUO, MCR_CS_QQ, MCR_CS_AFT, MCR_CS_CR, MCR_CS_N };
+/* the state after bytes b[0, n) from each start state: map[s] */
+void mcr_csv_range_map(const char *b, size_t n, char sep, unsigned char map[MCR_CS_N]);
+/* the first record start in b[0, n) when the state before b[0] is s: its offset, or n when
+ * none */
+size_t mcr_csv_first_start(const char *b, size_t n, char sep, int s);
 
 /* A table with the same columns, types, levels and formats as `like`, with `nrows` rows of
  * missing values. */

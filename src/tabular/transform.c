@@ -307,10 +307,46 @@ static void num_stats(const mcr_column *c, const size_t *rows, size_t nrows, dou
     st->median = med;
 }
 
+/* A part table's encoder: each feature fitted on its column gathered from every rank (the
+ * whole file's column), one column at a time, so that every rank fits what one process
+ * reading the whole file fits, bit for bit. */
+static int encoder_fit_part(const mcr_table *t, const int *cols, int ncols, mcr_numeric_transform kind,
+                            int split, int min_count, mcr_encoder **out) {
+    mcr_encoder *e = calloc(1, sizeof *e);
+    int rc = MCR_OK;
+    if (!e || !(e->f = calloc((size_t)(ncols ? ncols : 1), sizeof(mcr_encfeat)))) {
+        free(e);
+        return MCR_NOMEM();
+    }
+    e->split = split;
+    for (int a = 0; a < ncols && !rc; a++) {
+        mcr_table *g = NULL;
+        mcr_encoder *e1 = NULL;
+        int zero = 0;
+        if ((rc = mcr_table_gather_column(t, cols[a], &g))) break;
+        rc = mcr_encoder_fit_ex(g, &zero, 1, NULL, 0, kind, split, min_count, &e1);
+        mcr_table_free_gathered(g);
+        if (rc) break;
+        e->f[a] = e1->f[0];
+        e->f[a].col = cols[a];
+        e->nfeat = a + 1;
+        memset(&e1->f[0], 0, sizeof e1->f[0]);
+        mcr_encoder_free(e1);
+    }
+    if (!rc && mcr_encoder_layout(e)) rc = MCR_NOMEM();
+    if (rc) {
+        mcr_encoder_free(e);
+        return rc;
+    }
+    *out = e;
+    return MCR_OK;
+}
+
 int mcr_encoder_fit_ex(const mcr_table *t, const int *cols, int ncols, const size_t *rows,
                        size_t nrows, mcr_numeric_transform kind, int split, int min_count,
                        mcr_encoder **out) {
     *out = NULL;
+    if (t->part && !rows) return encoder_fit_part(t, cols, ncols, kind, split, min_count, out);
     if (!rows) nrows = t->nrows;
     mcr_encoder *e = calloc(1, sizeof *e);
     double *buf = mcr_malloc_big((nrows ? nrows : 1) * sizeof(double));

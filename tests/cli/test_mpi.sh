@@ -3,8 +3,10 @@
 # as root, oversubscribed): 1 rank with batch B and 2 ranks with B/2 each train the same model
 # within a stated tolerance (the ranks sum the gradient in another order); samples are identical
 # for 1, 2 and 3 ranks; rank 0 alone writes, and a checkpoint resumed under 2 ranks equals an
-# uninterrupted 2-rank run; a failing or killed rank makes the job exit non-zero in bounded time
-# with no output file. Skipped (counted) when there is no MPI build or no mpirun.
+# uninterrupted 2-rank run (and is accepted by one process); a failing or killed rank makes the
+# job exit non-zero in bounded time with no output file; fit reads the CSV across ranks (each
+# rank its byte range, quoted newlines across the ranges' edges) and gets the schema, encoders
+# and error messages (the file's line) one process gets. Skipped (counted) when there is no MPI build or no mpirun.
 # Prints "test_mpi.sh: N passed, N failed[, N skipped]".
 set -u
 M=${MCRAGE_MPI:-build/mpi-rel/mcrage}
@@ -64,6 +66,12 @@ cmp -s "$D/s0.csv" "$D/s1.csv" && ok "mpirun samples equal a plain run's" || bad
 # 3. augment across 2 ranks: one output file with the rebalanced rows
 run 2 "$M" augment "$D/d.csv" --target outcome --steps 20 --widths 64,64 --threads 1 -q -o "$D/aug.csv" 2>"$D/err" &&
     [ "$(wc -l <"$D/aug.csv")" -gt 3001 ] && ok "augment under 2 ranks" || { bad "augment under 2 ranks"; cat "$D/err"; }
+# the same output as one process: every rank reads the whole CSV for augment (it writes the real
+# rows too), the fit's weights differ from one process's only in the order of the sums (about
+# 1e-6 relative after 20 steps), which at this setting changes no written value
+"$M" augment "$D/d.csv" --target outcome --steps 20 --widths 64,64 --threads 1 -q -o "$D/aug1.csv" 2>/dev/null &&
+    cmp -s "$D/aug1.csv" "$D/aug.csv" && ok "augment: 2 ranks write what one process writes (byte for byte)" ||
+    bad "augment: 2 ranks vs one process differ (a rounded value flipped by the summation order?)"
 
 # 4. checkpoints from rank 0; a 2-rank run stopped after a checkpoint and resumed under 2 ranks
 # equals the uninterrupted 2-rank run byte for byte
@@ -78,8 +86,13 @@ while [ ! -e "$D/part.mcrg" ] && kill -0 $pid 2>/dev/null; do sleep 0.05; done
 kill -TERM $pid 2>/dev/null && stopped=1 || stopped=0
 wait $pid 2>/dev/null
 if [ $stopped = 1 ] && "$M" inspect "$D/part.mcrg" 2>/dev/null | grep -q "checkpoint: training state at step"; then
+    cp "$D/part.mcrg" "$D/part1.mcrg"
     run 2 "$M" fit $R --resume "$D/part.mcrg" -o "$D/part.mcrg" && cmp -s "$D/full.mcrg" "$D/part.mcrg" &&
         ok "2-rank checkpoint resumed under 2 ranks equals the uninterrupted run" || bad "2-rank resume equals the uninterrupted run"
+    # the same checkpoint resumed by one process: accepted (the data fingerprint does not depend
+    # on how the rows were split), and within the 1-vs-2-rank tolerance of the 2-rank run
+    "$M" fit $R --resume "$D/part1.mcrg" -o "$D/part1.mcrg" && out=$("$PD" "$D/full.mcrg" "$D/part1.mcrg" 1e-2) &&
+        ok "2-rank checkpoint resumed by one process: $out" || bad "2-rank checkpoint resumed by one process: ${out:-refused}"
 else
     bad "a 2-rank run stopped after its first checkpoint (the run ended first?)"
 fi
@@ -133,5 +146,84 @@ else
     bad "a killed rank (no rank process found under mpirun)"
     kill $pid 2>/dev/null
 fi
+# 7. reading across ranks: each rank parses only its byte range of the CSV. tricky.csv has quoted
+# fields with commas, doubled quotes and newlines (one of 3,000 bytes in the middle, where the
+# ranks' ranges meet), CRLF on some rows, a blank line, levels that first appear in the second
+# half (site east/west), a flag spelled "1" in the first half and "1.0" in the second, an
+# integer code 1/2 in the first half and 3 in the second (a number over the file, a flag in
+# either half), NA cells, a record number (an identifier: distinct in every row). BAD=ROW puts "inf" in x at that row; RAG=LINE adds a field there.
+gen() {
+    awk -v bad="${1:--1}" -v rag="${2:--1}" 'BEGIN {
+        n = 600
+        printf "rec,note,site,flag,code,x,y,outcome\n"
+        for (i = 0; i < n; i++) {
+            k = (i * 7) % 4
+            if (k == 0) note = "\"a, b\""
+            else if (k == 1) note = "\"line1\nline2, with \"\"quote\"\"\""
+            else if (k == 2) note = "plain"
+            else note = "\"multi\n\n  line\""
+            if (i == n / 2) {
+                note = "\"long"
+                for (j = 0; j < 300; j++) note = note ",x\n\"\"y\"\""
+                note = note "\""
+            }
+            site = i < n / 2 ? (i % 2 ? "north" : "south") : (i % 3 == 0 ? "east" : i % 3 == 1 ? "west" : "north")
+            flag = i % 4 == 0 ? "0" : (i < n / 2 ? "1" : "1.0")
+            code = i < n / 2 ? 1 + i % 2 : 3
+            x = (i % 11 == 0) ? "NA" : sprintf("%.2f", ((i * 37) % 1000) / 10.0)
+            if (i == bad) x = "inf"
+            y = (i * 13) % 97
+            out = (i % 3 == 0) ? 1 : 0
+            printf "%d,%s,%s,%s,%d,%s,%d,%d%s%s", 1000 + i, note, site, flag, code, x, y, out, (i == rag ? ",9" : ""),
+                (i % 5 == 0 ? "\r\n" : "\n")
+            if (i == 150) printf "\n"
+        }
+    }'
+}
+gen >"$D/tricky.csv"
+T="$D/tricky.csv --target outcome --steps 20 --widths 64,64 --batch 100 --threads 1 -q"
+"$M" fit $T -o "$D/tk1.mcrg" 2>/dev/null
+"$M" inspect "$D/tk1.mcrg" | grep -v "final loss" >"$D/tk1.txt"
+for np in 2 3; do
+    run $np "$M" fit $T -o "$D/tk$np.mcrg" 2>/dev/null && sch=$("$PD" --schema "$D/tk1.mcrg" "$D/tk$np.mcrg") &&
+        "$M" inspect "$D/tk$np.mcrg" | grep -v "final loss" | cmp -s - "$D/tk1.txt" &&
+        out=$("$PD" "$D/tk1.mcrg" "$D/tk$np.mcrg" 1e-3) && awk -v l="$out" 'BEGIN { split(l, f, " "); exit !(f[6] <= 1e-5) }' &&
+        ok "tricky CSV read across $np ranks: $sch, inspect identical, $out" || bad "tricky CSV across $np ranks: ${sch:-} ${out:-}"
+done
+grep -q "site.*4 levels" "$D/tk1.txt" && grep -q "code.*integer" "$D/tk1.txt" && grep -q "flag.*categorical.*2 levels" "$D/tk1.txt" &&
+    grep -q "rec .*integer .*dropped" "$D/tk1.txt" && ok "tricky CSV schema: site 4 levels, code an integer, flag 2 levels, rec an identifier" ||
+    { bad "tricky CSV schema"; cat "$D/tk1.txt"; }
+# an integer-coded target (its levels made from the codes) whose code 3 is only in rank 1's rows
+C="$D/tricky.csv --target code --steps 8 --widths 16 --threads 1 -q"
+"$M" fit $C -o "$D/tc1.mcrg" 2>/dev/null && run 2 "$M" fit $C -o "$D/tc2.mcrg" 2>/dev/null &&
+    sch=$("$PD" --schema "$D/tc1.mcrg" "$D/tc2.mcrg") && "$M" inspect "$D/tc2.mcrg" | grep -q "^  3 .*300 training rows" &&
+    ok "integer-coded target, a code only in rank 1's rows: $sch" || bad "integer-coded target across 2 ranks: ${sch:-}"
+
+# 8. a bad cell in rank 1's range: the message of one process (the file's line, after 400
+# lines of quoted newlines), non-zero on every rank, no model
+gen 450 >"$D/bad.csv"
+line=$(grep -n ',inf,' "$D/bad.csv" | cut -d: -f1)
+"$M" fit "$D/bad.csv" --target outcome -q -o "$D/bad1.mcrg" 2>"$D/err1"
+for np in 2 3; do
+    run $np "$M" fit "$D/bad.csv" --target outcome -q -o "$D/bad$np.mcrg" 2>"$D/err"
+    rc=$?
+    msg=$(grep -m1 "mcrage: fit:" "$D/err" | sed 's/rank [0-9]* of [0-9]*: //')
+    [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ "$msg" = "$(cat "$D/err1")" ] && grep -q "bad.csv:$line:23: column 'x'" "$D/err1" &&
+        [ ! -e "$D/bad$np.mcrg" ] && [ "$(grep -c 'mcrage: fit:' "$D/err")" -eq $np ] &&
+        ok "inf in a later rank's rows, $np ranks: exit $rc on every rank, line $line as one process says, no file" ||
+        { bad "inf in a later rank's rows, $np ranks (exit $rc): $msg"; cat "$D/err1"; }
+done
+# a ragged row and a quote error there: the same message as one process
+gen -1 500 >"$D/rag.csv"
+{ head -c 20000 "$D/tricky.csv"; printf '\n1,"a"x,b,1,1,1,1,1\n'; } >"$D/quote.csv"
+for f in rag quote; do
+    "$M" fit "$D/$f.csv" --target outcome -q -o "$D/$f.mcrg" 2>"$D/err1"
+    run 2 "$M" fit "$D/$f.csv" --target outcome -q -o "$D/$f.mcrg" 2>"$D/err"
+    rc=$?
+    msg=$(grep -m1 "mcrage: fit:" "$D/err" | sed 's/rank [0-9]* of [0-9]*: //')
+    [ $rc -ne 0 ] && [ "$msg" = "$(cat "$D/err1")" ] && [ ! -e "$D/$f.mcrg" ] &&
+        ok "$f error in rank 1's range: $(cut -d' ' -f3- "$D/err1" | cut -c1-60)" || bad "$f error in rank 1's range: $msg"
+done
+
 echo "test_mpi.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

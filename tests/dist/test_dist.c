@@ -54,6 +54,20 @@ static void test_allgather(void) {
     CHECK(d->barrier(d) == MCR_OK, "barrier");
 }
 
+/* the variable-size allgather over one rank: the bytes themselves, offsets {0, n}; zero bytes too */
+static void test_allgatherv(void) {
+    mcr_dist *d = mcr_dist_single();
+    const char msg[] = "levels: a,b";
+    char *all = NULL;
+    size_t *off = NULL;
+    int rc = dist_allgatherv(d, msg, sizeof msg, &all, &off);
+    CHECK(rc == 0 && off[0] == 0 && off[1] == sizeof msg && !memcmp(all, msg, sizeof msg), "rc %d", rc);
+    free(all), free(off);
+    rc = dist_allgatherv(d, NULL, 0, &all, &off);
+    CHECK(rc == 0 && off[1] == 0 && all, "empty: rc %d", rc);
+    free(all), free(off);
+}
+
 static void test_agree(void) {
     mcr_dist *d = mcr_dist_single();
     CHECK(dist_agree(d, MCR_OK) == MCR_OK, "ok stays ok");
@@ -98,6 +112,7 @@ int main(void) {
     TEST(test_allreduce_leaves_buffer);
     TEST(test_bcast);
     TEST(test_allgather);
+    TEST(test_allgatherv);
     TEST(test_agree);
     TEST(test_ranges);
     return DONE();
