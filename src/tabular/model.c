@@ -631,18 +631,23 @@ static int resume(mcr_trainer *tr, mcr_model *m, const mcr_model *ck) {
 
 /* The next B rows of the epoch order into x0 (one-hot blocks), c0 and y (the condition, or
  * the null condition with probability p_uncond). */
-static void fill_batch(mcr_trainer *tr, const mcr_model *m, const fit_data *D, float p_uncond) {
+/* local row i of D into batch row b: its numeric values, one-hot blocks and level codes */
+static void put_row(mcr_trainer *tr, const mcr_model *m, const fit_data *D, size_t i, int b) {
     int d = m->net.d, ng = D->ng, nb = D->nb;
     const int *boff = m->enc->boff;
+    float *x0 = tr->x0 + (size_t)b * d;
+    memcpy(x0, D->X + i * ng, (size_t)ng * sizeof(float));
+    memset(x0 + ng, 0, (size_t)(d - ng) * sizeof(float));
+    for (int k = 0; k < nb; k++) {
+        x0[boff[k] + D->C[i * nb + k]] = 1;
+        if (tr->nblk) tr->c0[(size_t)b * nb + k] = D->C[i * nb + k];
+    }
+}
+
+static void fill_batch(mcr_trainer *tr, const mcr_model *m, const fit_data *D, float p_uncond) {
     for (int b = 0; b < tr->B; b++) {
         size_t i = mcr_train_next(&tr->st);
-        float *x0 = tr->x0 + (size_t)b * d;
-        memcpy(x0, D->X + i * ng, (size_t)ng * sizeof(float));
-        memset(x0 + ng, 0, (size_t)(d - ng) * sizeof(float));
-        for (int k = 0; k < nb; k++) {
-            x0[boff[k] + D->C[i * nb + k]] = 1;
-            if (tr->nblk) tr->c0[(size_t)b * nb + k] = D->C[i * nb + k];
-        }
+        put_row(tr, m, D, i, b);
         int y = D->cond[i];
         if (y < m->ncond && mcr_rng_uniform(&tr->st.rng) < p_uncond) y = m->ncond;
         tr->y[b] = y;
@@ -655,21 +660,14 @@ static void fill_batch(mcr_trainer *tr, const mcr_model *m, const fit_data *D, f
  * p_uncond draw is made, as in one process, for each row with a condition value. */
 static void fill_batch_part(mcr_trainer *tr, const mcr_model *m, const fit_data *D, float p_uncond, int *own,
                             int *nown) {
-    int d = m->net.d, ng = D->ng, nb = D->nb;
-    const int *boff = m->enc->boff;
+    int nb = D->nb;
     *nown = 0;
     for (int b = 0; b < tr->B; b++) {
         size_t g = mcr_train_next(&tr->st);
         int y = m->ncond;
         if (g >= D->row0 && g - D->row0 < D->n) {
             size_t i = g - D->row0;
-            float *x0 = tr->x0 + (size_t)b * d;
-            memcpy(x0, D->X + i * ng, (size_t)ng * sizeof(float));
-            memset(x0 + ng, 0, (size_t)(d - ng) * sizeof(float));
-            for (int k = 0; k < nb; k++) {
-                x0[boff[k] + D->C[i * nb + k]] = 1;
-                if (tr->nblk) tr->c0[(size_t)b * nb + k] = D->C[i * nb + k];
-            }
+            put_row(tr, m, D, i, b);
             y = D->cond[i];
             own[(*nown)++] = b;
         } else if (tr->nblk)
