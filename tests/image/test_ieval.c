@@ -129,7 +129,7 @@ static void test_trainsets(void) {
     /* sampled per ratio, then taken from one sample at 0.75 (each cell's first images) */
     mcr_imageset *pool = NULL;
     for (int k = 0; m && k < 6; k++) {
-        if (k == 3) CHECK(!mcr_ieval_pool(s, 0.75, &c, m, 1, &pool) && pool && pool->n == 33, "%s", mcr_last_error());
+        if (k == 3) CHECK(!mcr_ieval_pool(s, (double[]){0.75}, 1, &c, m, 1, &pool) && pool && pool->n == 33, "%s", mcr_last_error());
         CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_DIFFUSION, R[k % 3], &c, m, pool, 1, &t), "%s", mcr_last_error());
         size_t ns = t.n - t.n_real;
         CHECK(t.n_real == 11 && ns == want[k % 3], "R %g: %zu synthetic", R[k % 3], ns);
