@@ -982,6 +982,8 @@ MCR_API int mcr_ieval_write_json(const mcr_ieval *r, FILE *f) {
             fputs(first ? "{\"method\":" : ",{\"method\":", f);
             first = 0;
             mcr_json_str(f, r->methods[q]);
+            if (mcr_ieval_is_diffusion(r->kind[q]))
+                fprintf(f, ",\"generator\":\"%s\",\"ratio\":%g", ARM_NAME[mcr_ieval_arm(r->kind[q])], r->ratio[q]);
             fprintf(f, ",\"seed\":%llu,\"n_train\":%zu,\"n_real\":%zu", (unsigned long long)(r->seed + (uint64_t)sd), u->n_train,
                     u->n_real);
             for (int k = 0; k < NMET; k++) {
@@ -1004,6 +1006,8 @@ MCR_API int mcr_ieval_write_json(const mcr_ieval *r, FILE *f) {
     for (int q = 0; q < r->nmethods; q++) {
         fputs(q ? ",{\"method\":" : "{\"method\":", f);
         mcr_json_str(f, r->methods[q]);
+        if (mcr_ieval_is_diffusion(r->kind[q]))
+            fprintf(f, ",\"generator\":\"%s\",\"ratio\":%g", ARM_NAME[mcr_ieval_arm(r->kind[q])], r->ratio[q]);
         for (int k = 0; k < NMET; k++) {
             double m, h;
             summary(r, q, k, &m, &h);
