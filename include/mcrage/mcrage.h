@@ -1185,18 +1185,28 @@ MCR_API int mcr_imageset_randaugment(const mcr_imageset *s, const mcr_randaug_co
  *   oversample   every non-empty (label, ID site) cell duplicated up to the largest cell;
  *   focal        focal loss (gamma 2) with balanced class weights;
  *   randaugment  plus ra_copies RandAugment copies of every labelled train image (N 2, M 9);
- *   diffusion    plus synthetic images from an image model (c->model, or fitted here once on
- *                the train split: labelled and unlabelled images; the unlabelled ones reach the
- *                generator only), policy group-balance (sites uniform, label prevalence kept),
- *                so that they are a share R of the training set (round(R n / (1 - R)) images
- *                for n real ones), one row "diffusion@R" per R of `ratios`; per seed the images
- *                are sampled once, at the largest R, and a smaller R takes each (label, site)
- *                cell's first images of that sample (the counts stay group-balance's exactly).
+ *   diffusion    plus synthetic images from an image model conditioned on label + site
+ *                (c->model, or fitted here on the train split: labelled and unlabelled images;
+ *                the unlabelled ones reach the generator only), by c->policy (group-balance:
+ *                sites uniform, label prevalence kept; or balance), so that they are a share R
+ *                of the training set (round(R n / (1 - R)) images for n real ones), one row
+ *                "diffusion@R" per R of `ratios`; per seed and generator the images are sampled
+ *                once (per cell the most any R asks for) and each R takes each (label, site)
+ *                cell's first images of that sample (exact policy counts; the sets nest);
+ *   diffusion-label-only     the same with a generator conditioned on the label only;
+ *   diffusion-no-unlabelled  the same with a generator fitted without the unlabelled images;
+ *                each generator is fitted once with fit.seed = c->seed and used by every seed
+ *                (c->refit: per seed with its seed);
  *   oracle       the ceiling: plus the OOD sites' train images with their true labels, taken
  *                from c->oracle (the same set with them labelled: `image sites --oracle`); not
  *                a baseline.
  * Run s uses seed c->seed + s for the CNN (the same for every method: paired differences) and
- * for what the methods draw. */
+ * for what the methods draw. The generator checks (c->checks), on the first seed's synthetic
+ * images of each generator: the none arm's CNN against the intended label per (label, site)
+ * cell, a site classifier (the CNN trained on the real train images' sites) against the
+ * intended site, a real-vs-synthetic detector's held-out AUROC. Defaults of `fit` / `sample`
+ * here (not the image model's): UNet channels 16, 32, bf16 where the CPU has it; 25 DDIM steps
+ * of one pass (sample.joint). */
 typedef struct mcr_ieval mcr_ieval;
 typedef struct mcr_ieval_config {
     const char *methods;         /* comma-separated (default "none,oversample,focal,randaugment,diffusion") */
