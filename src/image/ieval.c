@@ -463,7 +463,7 @@ done:
 static int gen_checks(const mcr_imageset *s, const mcr_imageset *pool, const mcr_cnn *label_net, const mcr_cnn *site_net,
                       const uint8_t *real, size_t nreal, const mcr_ieval_config *c, uint64_t seed, struct mcr_ieval_gen *G) {
     int L = s->nlabels, A = s->nattrs, rc = MCR_OK;
-    size_t n = (size_t)pool->n, plane = (size_t)s->h * s->w * s->c;
+    size_t n = (size_t)pool->n;
     G->cell_acc = malloc((size_t)L * (size_t)(A + 1) * sizeof *G->cell_acc);
     G->cell_n = calloc((size_t)L * (size_t)(A + 1), sizeof *G->cell_n);
     G->site_acc_per = malloc((size_t)A * sizeof *G->site_acc_per);
@@ -514,7 +514,6 @@ static int gen_checks(const mcr_imageset *s, const mcr_imageset *pool, const mcr
     size_t dtrain;
     rc = mcr_image_detect(&c->cnn, real, nreal, pool->pix, n, s->h, s->w, s->c, 0.3, seed, &G->detect_auroc, &G->detect_acc,
                           &dtrain, &G->detect_n);
-    (void)plane;
     G->checked = !rc;
 done:
     free(right), free(y), free(a), free(prob);

@@ -158,10 +158,11 @@ typedef struct mcr_itrain {
     int *y, *site;
     size_t n, n_real;
 } mcr_itrain;
-/* The training set of method `kind` (ratio: diffusion's share) for the run of `seed`; model:
- * diffusion's generator (sites and labels matched to s's by name); pool (may be NULL): images
- * sampled before (mcr_ieval_pool at a larger ratio), of which each cell's first ones are taken
- * when the pool has enough of every cell (else the images are sampled). */
+/* The training set of method `kind` (ratio: a diffusion method's share) for the run of `seed`;
+ * model: that method's generator (sites and labels matched to s's by name; a label-only
+ * generator's images get site -1); pool (may be NULL): its images sampled before
+ * (mcr_ieval_pool), of which each cell's first ones are taken when the pool has enough of
+ * every cell (else the images are sampled); the counts per cell are c->policy's. */
 int mcr_ieval_trainset(const mcr_imageset *s, int kind, double ratio, const mcr_ieval_config *c,
                        const mcr_imodel *model, const mcr_imageset *pool, uint64_t seed, mcr_itrain *out);
 /* The synthetic images of diffusion for the run of `seed`, sampled once for every ratio: per
