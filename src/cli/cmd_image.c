@@ -824,7 +824,7 @@ static int image_evaluate(int argc, char **argv) {
     mcr_ieval_config c;
     mcr_ieval_config_default(&c);
     enum { E_METHODS = 4400, E_RATIOS, E_SEEDS, E_SEED, E_MODEL, E_STEPS, E_CHAN, E_FBATCH, E_SSTEPS, E_WIDTHS,
-           E_EPOCHS, E_JSON, E_THREADS, E_QUICK, E_RACOPIES, E_ORACLE, E_POLICY, E_REFIT, E_NOCHECKS, E_GUID, E_REPORT };
+           E_EPOCHS, E_JSON, E_THREADS, E_QUICK, E_RACOPIES, E_ORACLE, E_POLICY, E_REFIT, E_NOCHECKS, E_GUID, E_REPORT, E_ONEPASS };
     static const struct option lo[] = {
         {"methods", required_argument, 0, E_METHODS}, {"ratios", required_argument, 0, E_RATIOS},
         {"seeds", required_argument, 0, E_SEEDS}, {"seed", required_argument, 0, E_SEED},
@@ -836,7 +836,7 @@ static int image_evaluate(int argc, char **argv) {
         {"ra-copies", required_argument, 0, E_RACOPIES}, {"oracle", required_argument, 0, E_ORACLE},
         {"policy", required_argument, 0, E_POLICY}, {"refit-per-seed", no_argument, 0, E_REFIT},
         {"no-checks", no_argument, 0, E_NOCHECKS}, {"guidance", required_argument, 0, E_GUID},
-        {"report", required_argument, 0, E_REPORT},
+        {"report", required_argument, 0, E_REPORT}, {"one-pass", no_argument, 0, E_ONEPASS},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
@@ -871,6 +871,7 @@ static int image_evaluate(int argc, char **argv) {
         case E_NOCHECKS: c.checks = 0; break;
         case E_GUID: if (cli_double(cmd, "--guidance", optarg, 0, 100, &guidance)) return EXIT_USAGE; break;
         case E_REPORT: report = optarg; break;
+        case E_ONEPASS: c.sample.joint = 1; break;
         case E_RACOPIES: if (cli_long(cmd, "--ra-copies", optarg, 1, 100, &v)) return EXIT_USAGE; c.ra_copies = (int)v; break;
         case 'q': quiet = 1; break;
         case 'h':
@@ -916,8 +917,12 @@ static int image_evaluate(int argc, char **argv) {
                    "      --channels C1,...    their UNet channels (default %d,%d; --quick 16,32)\n"
                    "      --fit-batch B        their images per step (default %d)\n"
                    "      --sample-steps K     DDIM steps when sampling (default %d; --quick 10)\n"
-                   "      --guidance W         classifier-free guidance with both weights W (3 network passes\n"
-                   "                           per step); default: none, one pass eps(label, site)\n"
+                   "      --guidance W         both weights of the composed guidance, 3 network passes a step:\n"
+                   "                           eps(0,0) + W (eps(label,0) - eps(0,0)) + W (eps(0,site) - eps(0,0))\n"
+                   "                           (default 1): label and site combine though the OOD site's cells\n"
+                   "                           never occur in training (its train images are unlabelled)\n"
+                   "      --one-pass           no guidance: one pass eps(label, site), a third of the cost; poor\n"
+                   "                           for cells never seen in training (the OOD site's)\n"
                    "      --widths W1,...      CNN channels per stage, divisible by 8 (default %d,%d)\n"
                    "      --epochs N           CNN epochs (default %d; --quick 3)\n"
                    "      --ra-copies K        RandAugment copies per image (default %d)\n"
@@ -978,7 +983,8 @@ static int image_evaluate(int argc, char **argv) {
     if (steps > 0) c.fit.steps = (int)steps;
     if (fbatch > 0) c.fit.batch = (int)fbatch;
     if (sample_steps > 0) c.sample.sample_steps = (int)sample_steps;
-    if (guidance >= 0) c.sample.joint = 0, c.sample.w_label = c.sample.w_attr = (float)guidance;
+    if (guidance >= 0) c.sample.w_label = c.sample.w_attr = (float)guidance;
+    if (guidance >= 0 && c.sample.joint) return cli_usage(cmd, "--guidance and --one-pass exclude each other");
     if (epochs > 0) c.cnn.epochs = (int)epochs;
     if (channels && parse_channels(cmd, channels, &c.fit)) return EXIT_USAGE;
     for (int l = 0; l < c.fit.nlevels; l++)

@@ -249,7 +249,7 @@ PY
 import json, sys
 d = json.load(open(sys.argv[1]))
 g = d["generator"]
-assert g["policy"] == "balance" and not g["refit_per_seed"] and g["one_pass"], g
+assert g["policy"] == "balance" and not g["refit_per_seed"] and not g["one_pass"], g
 arms = {a["arm"]: a for a in g["arms"]}
 assert set(arms) == {"diffusion", "diffusion-label-only", "diffusion-no-unlabelled"}, arms
 assert all(a["checked"] and 0 <= a["detect_auroc"] <= 1 and 0 <= a["label_acc"] <= 1 for a in arms.values())

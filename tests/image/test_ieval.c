@@ -254,6 +254,7 @@ static void test_arms_policy_report(void) {
     mcr_imodel *m = NULL;
     CHECK(!mcr_imodel_fit(s, &c.fit, &m), "%s", mcr_last_error());
     c.policy = MCR_IPOLICY_BALANCE;
+    c.sample.joint = 1; /* one network pass a step here; the composed guidance below */
     mcr_imageset *pool = NULL;
     double R[] = {0.25, 0.5};
     CHECK(m && !mcr_ieval_pool(s, R, 2, &c, m, 3, &pool) && pool, "%s", mcr_last_error());
@@ -281,7 +282,7 @@ static void test_arms_policy_report(void) {
     mcr_imageset_free(pool);
     mcr_imodel_free(m);
     /* the arms end to end, with the checks and the report */
-    c.policy = MCR_IPOLICY_GROUP_BALANCE;
+    c.policy = MCR_IPOLICY_GROUP_BALANCE, c.sample.joint = 0;
     c.methods = "none,diffusion,diffusion-label-only,diffusion-no-unlabelled", c.ratios = "0.25,0.5", c.seeds = 1;
     mcr_ieval *r = NULL;
     CHECK(!mcr_image_evaluate(s, &c, &r), "%s", mcr_last_error());
