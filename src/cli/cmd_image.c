@@ -937,8 +937,8 @@ static int image_evaluate(int argc, char **argv) {
                    "                           generator checks, the command line (written atomically)\n"
                    "      --threads N          threads, 0 = all cores (default 0)\n"
                    "  -q, --quiet              no progress lines\n\n"
-                   "Default cost: one seed of the default methods on the sites benchmark, 2 cores: about 15\n"
-                   "minutes (README, \"Image evaluation\").\n\n"
+                   "Default cost: one seed of the default methods on the sites benchmark: under 30 minutes on\n"
+                   "one thread of a shared 2-core machine (README, \"Image evaluation\").\n\n"
                    "example: mcrage image sites pneumoniamnist.npz -o sites.npz\n"
                    "         mcrage image evaluate sites.npz --seeds 3 --json eval.json --report eval.html\n",
                    c.methods, c.ratios, c.seeds, (unsigned long long)c.seed, c.fit.steps, c.fit.channels[0], c.fit.channels[1],
