@@ -277,6 +277,7 @@ fi
 # image evaluate: options and data refused before any output
 expect "image evaluate --help shows an example" 0 "example" -- "$M" image evaluate --help
 expect "image evaluate: --ratios 1.5" 1 "--ratios: '1.5' is not a share of synthetic images in (0, 1)" -- "$M" image evaluate "$FX" --ratios 0.5,1.5 --json "$D/o3/x.json" --report "$D/o3/x.html"
+expect "image evaluate: --guidance with --one-pass" 1 "--guidance and --one-pass exclude each other" -- "$M" image evaluate "$FX" --guidance 2 --one-pass --json "$D/o3/x.json"
 expect "image evaluate: unknown method" 1 "--methods: unknown method 'smote'" -- "$M" image evaluate "$FX" --methods none,smote --json "$D/o3/x.json"
 expect "image evaluate: 3 label levels" 2 "the evaluation needs a binary label" -- "$M" image evaluate "$FX" --json "$D/o3/x.json"
 no_file "image evaluate: no JSON after refused input" "$D/o3/x.json"
