@@ -959,8 +959,9 @@ typedef enum { MCR_IPOLICY_BALANCE = 0, MCR_IPOLICY_GROUP_BALANCE = 1 } mcr_ipol
  * naming --counts on a bad spec or an unknown level. */
 MCR_API int mcr_imodel_counts_parse(const mcr_imodel *m, const char *spec, size_t *counts);
 /* n images by policy, exact (largest remainder): balance = labels uniform, each label's
- * attributes as in its training images; group-balance = attributes uniform, the training label
- * prevalence kept in each (known attributes only count). Without attributes it is null. */
+ * attributes as in its training images; group-balance = attributes uniform (over the attributes
+ * with training images, labelled or not), the training label prevalence kept in each (known
+ * attributes only count). Without attributes it is null. */
 MCR_API int mcr_imodel_counts_policy(const mcr_imodel *m, mcr_ipolicy policy, size_t n, size_t *counts);
 
 typedef struct mcr_isample_config {
@@ -975,6 +976,9 @@ typedef struct mcr_isample_config {
     float w_label, w_attr;
     int batch;               /* images per batch, x3 network rows with guidance (default 16)   */
     uint64_t seed;           /* default 1                                                     */
+    int joint;               /* 1: no guidance, one network pass per step: eps(l, a), the cell's
+                                label and attribute together (w_label, w_attr ignored); a third
+                                of the guided cost (default 0)                                */
 } mcr_isample_config;
 MCR_API void mcr_isample_config_default(mcr_isample_config *c);
 /* Exactly counts[cell] images per cell, in cell order, as an image set (split train, labels
@@ -1188,18 +1192,28 @@ MCR_API int mcr_imageset_randaugment(const mcr_imageset *s, const mcr_randaug_co
  *   oversample   every non-empty (label, ID site) cell duplicated up to the largest cell;
  *   focal        focal loss (gamma 2) with balanced class weights;
  *   randaugment  plus ra_copies RandAugment copies of every labelled train image (N 2, M 9);
- *   diffusion    plus synthetic images from an image model (c->model, or fitted here once on
- *                the train split: labelled and unlabelled images; the unlabelled ones reach the
- *                generator only), policy group-balance (sites uniform, label prevalence kept),
- *                so that they are a share R of the training set (round(R n / (1 - R)) images
- *                for n real ones), one row "diffusion@R" per R of `ratios`; per seed the images
- *                are sampled once, at the largest R, and a smaller R takes each (label, site)
- *                cell's first images of that sample (the counts stay group-balance's exactly).
+ *   diffusion    plus synthetic images from an image model conditioned on label + site
+ *                (c->model, or fitted here on the train split: labelled and unlabelled images;
+ *                the unlabelled ones reach the generator only), by c->policy (group-balance:
+ *                sites uniform, label prevalence kept; or balance), so that they are a share R
+ *                of the training set (round(R n / (1 - R)) images for n real ones), one row
+ *                "diffusion@R" per R of `ratios`; per seed and generator the images are sampled
+ *                once (per cell the most any R asks for) and each R takes each (label, site)
+ *                cell's first images of that sample (exact policy counts; the sets nest);
+ *   diffusion-label-only     the same with a generator conditioned on the label only;
+ *   diffusion-no-unlabelled  the same with a generator fitted without the unlabelled images;
+ *                each generator is fitted once with fit.seed = c->seed and used by every seed
+ *                (c->refit: per seed with its seed);
  *   oracle       the ceiling: plus the OOD sites' train images with their true labels, taken
  *                from c->oracle (the same set with them labelled: `image sites --oracle`); not
  *                a baseline.
  * Run s uses seed c->seed + s for the CNN (the same for every method: paired differences) and
- * for what the methods draw. */
+ * for what the methods draw. The generator checks (c->checks), on the first seed's synthetic
+ * images of each generator: the none arm's CNN against the intended label per (label, site)
+ * cell, a site classifier (the CNN trained on the real train images' sites) against the
+ * intended site, a real-vs-synthetic detector's held-out AUROC. Defaults of `fit` / `sample`
+ * here (not the image model's): UNet channels 16, 32, bf16 where the CPU has it; 25 DDIM steps
+ * of one pass (sample.joint). */
 typedef struct mcr_ieval mcr_ieval;
 typedef struct mcr_ieval_config {
     const char *methods;         /* comma-separated (default "none,oversample,focal,randaugment,diffusion") */
@@ -1214,6 +1228,11 @@ typedef struct mcr_ieval_config {
     mcr_ifit_config fit;         /* diffusion: the generator's fit when model is NULL          */
     mcr_isample_config sample;   /* diffusion: sampling (seed overridden per run)             */
     const mcr_imageset *oracle;  /* oracle: the set with the OOD train labels (borrowed)       */
+    int policy;                  /* the synthetic set: MCR_IPOLICY_GROUP_BALANCE (default) or
+                                    MCR_IPOLICY_BALANCE                                         */
+    int refit;                   /* 0: each generator fitted once (fit.seed = seed) and used by
+                                    every seed (default); 1: refitted per seed with its seed    */
+    int checks;                  /* the generator checks (default 1)                           */
     int threads;                 /* 0 = as set                                                */
     void (*progress)(void *ctx, const char *msg); /* a line per stage; NULL = silent          */
     void *progress_ctx;
@@ -1228,6 +1247,11 @@ MCR_API int mcr_image_evaluate(const mcr_imageset *s, const mcr_ieval_config *c,
 MCR_API int mcr_ieval_print(const mcr_ieval *r, FILE *f);
 /* per-seed rows, the summary and the paired differences as one JSON object */
 MCR_API int mcr_ieval_write_json(const mcr_ieval *r, FILE *f);
+/* An HTML report (10b's page): the benchmark and generator settings, the table and paired
+ * differences, ID / OOD accuracy and gap charts with CIs, the ratio sweep, real (from s, the
+ * evaluated set; may be NULL) against synthetic images per (label, site), the generator checks,
+ * the command line (may be NULL). Write it with mcr_report_write. */
+MCR_API int mcr_ieval_report(const mcr_ieval *r, const mcr_imageset *s, const char *command_line, mcr_report **out);
 MCR_API void mcr_ieval_free(mcr_ieval *r);
 
 /* ---------------------------------------------------------------- 13. processes (MPI)

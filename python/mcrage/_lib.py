@@ -369,6 +369,7 @@ SIGNATURES = {
     # 12e. image evaluation (the config not mirrored yet: passed as P)
     "mcr_ieval_config_default": (None, [P]), "mcr_image_evaluate": (I, [P, P, PP]),
     "mcr_ieval_print": (I, [P, P]), "mcr_ieval_write_json": (I, [P, P]), "mcr_ieval_free": (None, [P]),
+    "mcr_ieval_report": (I, [P, P, S, PP]),
     # 13. processes (MPI): a Python process is one rank of 1 unless started by mpirun
     "mcr_dist_init": (I, [P, P]), "mcr_dist_rank": (I, []), "mcr_dist_size": (I, []),
     "mcr_dist_agree": (I, [I]), "mcr_dist_abort": (None, [I]), "mcr_dist_finalize": (I, [I]),

@@ -817,13 +817,14 @@ static void evaluate_say(void *ctx, const char *msg) {
 }
 
 static int image_evaluate(int argc, char **argv) {
-    const char *cmd = "image evaluate", *json = NULL, *model_path = NULL, *channels = NULL, *oracle_path = NULL;
+    const char *cmd = "image evaluate", *json = NULL, *model_path = NULL, *channels = NULL, *oracle_path = NULL, *report = NULL;
     int quiet = 0, quick = 0, threads = 0, methods_given = 0, ch;
+    double guidance = -1;
     long long v, steps = -1, epochs = -1, sample_steps = -1, fbatch = -1;
     mcr_ieval_config c;
     mcr_ieval_config_default(&c);
     enum { E_METHODS = 4400, E_RATIOS, E_SEEDS, E_SEED, E_MODEL, E_STEPS, E_CHAN, E_FBATCH, E_SSTEPS, E_WIDTHS,
-           E_EPOCHS, E_JSON, E_THREADS, E_QUICK, E_RACOPIES, E_ORACLE };
+           E_EPOCHS, E_JSON, E_THREADS, E_QUICK, E_RACOPIES, E_ORACLE, E_POLICY, E_REFIT, E_NOCHECKS, E_GUID, E_REPORT, E_ONEPASS };
     static const struct option lo[] = {
         {"methods", required_argument, 0, E_METHODS}, {"ratios", required_argument, 0, E_RATIOS},
         {"seeds", required_argument, 0, E_SEEDS}, {"seed", required_argument, 0, E_SEED},
@@ -833,6 +834,9 @@ static int image_evaluate(int argc, char **argv) {
         {"epochs", required_argument, 0, E_EPOCHS}, {"json", required_argument, 0, E_JSON},
         {"threads", required_argument, 0, E_THREADS}, {"quick", no_argument, 0, E_QUICK},
         {"ra-copies", required_argument, 0, E_RACOPIES}, {"oracle", required_argument, 0, E_ORACLE},
+        {"policy", required_argument, 0, E_POLICY}, {"refit-per-seed", no_argument, 0, E_REFIT},
+        {"no-checks", no_argument, 0, E_NOCHECKS}, {"guidance", required_argument, 0, E_GUID},
+        {"report", required_argument, 0, E_REPORT}, {"one-pass", no_argument, 0, E_ONEPASS},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
@@ -858,12 +862,22 @@ static int image_evaluate(int argc, char **argv) {
         case E_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
         case E_QUICK: quick = 1; break;
         case E_ORACLE: oracle_path = optarg; break;
+        case E_POLICY:
+            if (!strcmp(optarg, "balance")) c.policy = MCR_IPOLICY_BALANCE;
+            else if (!strcmp(optarg, "group-balance")) c.policy = MCR_IPOLICY_GROUP_BALANCE;
+            else return cli_usage(cmd, "--policy expects balance or group-balance, got '%s'", optarg);
+            break;
+        case E_REFIT: c.refit = 1; break;
+        case E_NOCHECKS: c.checks = 0; break;
+        case E_GUID: if (cli_double(cmd, "--guidance", optarg, 0, 100, &guidance)) return EXIT_USAGE; break;
+        case E_REPORT: report = optarg; break;
+        case E_ONEPASS: c.sample.joint = 1; break;
         case E_RACOPIES: if (cli_long(cmd, "--ra-copies", optarg, 1, 100, &v)) return EXIT_USAGE; c.ra_copies = (int)v; break;
         case 'q': quiet = 1; break;
         case 'h':
             printf("usage: mcrage image evaluate SITES [--methods LIST] [--ratios R1,R2,...] [--seeds N]\n"
-                   "                             [--model MODEL.mcrg | --steps N --channels C1,...] [--json OUT]\n"
-                   "                             [--quick] [--threads N]\n\n"
+                   "                             [--model MODEL.mcrg | --steps N --channels C1,...] [--policy P]\n"
+                   "                             [--json OUT] [--report OUT.html] [--quick] [--threads N]\n\n"
                    "The Ktena et al. (2024) protocol on a multi-site image set (the site as attribute, a binary\n"
                    "label; `mcrage image sites` writes one, real data in the same form works too). For each seed\n"
                    "and method, train the CNN on the labelled train images plus what the method adds, and score\n"
@@ -874,51 +888,76 @@ static int image_evaluate(int argc, char **argv) {
                    "  oversample   every (label, site) cell duplicated up to the largest cell\n"
                    "  focal        focal loss, gamma 2, balanced class weights\n"
                    "  randaugment  plus RandAugment copies (N 2, M 9) of every labelled train image\n"
-                   "  diffusion    plus synthetic images of the image model (--model, or fitted here on the\n"
-                   "               train split: labelled and unlabelled images, which reach only the generator),\n"
-                   "               policy group-balance (sites uniform, label prevalence kept), a share R of\n"
-                   "               the training set for each R of --ratios (rows diffusion@R)\n"
+                   "  diffusion    plus synthetic images of a generator conditioned on label + site and\n"
+                   "               fitted on the train split: labelled and unlabelled images (which reach\n"
+                   "               only the generator); --model: this one instead. Sampled by --policy, a\n"
+                   "               share R of the training set for each R of --ratios (rows diffusion@R)\n"
+                   "  diffusion-label-only     the same with a generator conditioned on the label only\n"
+                   "  diffusion-no-unlabelled  the same with a generator fitted without the unlabelled images\n"
+                   "               (it never sees the OOD site: group-balance spreads over the sites it saw)\n"
                    "  oracle       (named only) plus the OOD site's train images with their true labels,\n"
                    "               from --oracle (the set `image sites --oracle` writes): the ceiling\n"
-                   "Prints mean +- 95%% CI over seeds per method and paired per-seed differences against none\n"
-                   "and against the best baseline of each metric; progress lines on stderr.\n\n"
+                   "Cost: each generator is fitted once (seed --seed) and used by every seed (--refit-per-seed:\n"
+                   "once per seed); per seed and generator the images are sampled once, at the largest ratio\n"
+                   "(per cell the most any ratio asks for), and every ratio takes each cell's first images of\n"
+                   "that sample, so the ratios' synthetic sets nest. Generator checks (the none arm's CNN on\n"
+                   "the synthetic images per (label, site), a site classifier, a real-vs-synthetic detector)\n"
+                   "are printed beside the table. Prints mean +- 95%% CI over seeds per method and paired\n"
+                   "per-seed differences against none and the best baseline of each metric; progress on stderr.\n\n"
                    "      --methods LIST       comma-separated (default %s)\n"
                    "      --ratios LIST        synthetic shares, each in (0, 1) (default %s)\n"
                    "      --seeds N            runs per method, seeds S, S+1, ... (default %d)\n"
                    "      --seed S             first seed (default %llu)\n"
-                   "      --model FILE         the generator (an `mcrage image fit` model of the same size,\n"
-                   "                           sites and labels); without it one is fitted in the run\n"
-                   "      --steps N            the fitted generator's steps (default %d; --quick 300)\n"
-                   "      --channels C1,...    its UNet channels (default 32,64,128; --quick 16,32)\n"
-                   "      --fit-batch B        its images per step (default %d)\n"
+                   "      --policy P           the synthetic set: group-balance (sites uniform, the label\n"
+                   "                           prevalence kept) or balance (labels uniform) (default group-balance)\n"
+                   "      --model FILE         diffusion's generator (an `mcrage image fit` model of the same\n"
+                   "                           size, sites and labels); without it one is fitted in the run\n"
+                   "      --refit-per-seed     fit the generators again for every seed, with its seed\n"
+                   "      --steps N            the fitted generators' steps (default %d; --quick 300)\n"
+                   "      --channels C1,...    their UNet channels (default %d,%d; --quick 16,32)\n"
+                   "      --fit-batch B        their images per step (default %d)\n"
                    "      --sample-steps K     DDIM steps when sampling (default %d; --quick 10)\n"
+                   "      --guidance W         both weights of the composed guidance, 3 network passes a step:\n"
+                   "                           eps(0,0) + W (eps(label,0) - eps(0,0)) + W (eps(0,site) - eps(0,0))\n"
+                   "                           (default 1): label and site combine though the OOD site's cells\n"
+                   "                           never occur in training (its train images are unlabelled)\n"
+                   "      --one-pass           no guidance: one pass eps(label, site), a third of the cost; poor\n"
+                   "                           for cells never seen in training (the OOD site's)\n"
                    "      --widths W1,...      CNN channels per stage, divisible by 8 (default %d,%d)\n"
                    "      --epochs N           CNN epochs (default %d; --quick 3)\n"
                    "      --ra-copies K        RandAugment copies per image (default %d)\n"
                    "      --oracle SET         the oracle's set (the same images, OOD train labels kept);\n"
                    "                           adds the method oracle unless --methods is given\n"
+                   "      --no-checks          skip the generator checks\n"
                    "      --quick              small settings for a first look (values above)\n"
-                   "      --json OUT           also write per-seed rows, summary and paired differences as JSON\n"
-                   "                           (written atomically; - = stdout)\n"
+                   "      --json OUT           also write per-seed rows, summary, paired differences and the\n"
+                   "                           generator checks as JSON (written atomically; - = stdout)\n"
+                   "      --report OUT.html    an HTML report: the table, ID / OOD and gap charts with CIs, the\n"
+                   "                           ratio sweep, real vs synthetic grids per (label, site), the\n"
+                   "                           generator checks, the command line (written atomically)\n"
                    "      --threads N          threads, 0 = all cores (default 0)\n"
                    "  -q, --quiet              no progress lines\n\n"
+                   "Default cost: one seed of the default methods on the sites benchmark: under 30 minutes on\n"
+                   "one thread of a shared 2-core machine (README, \"Image evaluation\").\n\n"
                    "example: mcrage image sites pneumoniamnist.npz -o sites.npz\n"
-                   "         mcrage image evaluate sites.npz --seeds 3 --json eval.json\n",
-                   c.methods, c.ratios, c.seeds, (unsigned long long)c.seed, c.fit.steps, c.fit.batch,
-                   c.sample.sample_steps, c.cnn.widths[0], c.cnn.widths[1], c.cnn.epochs, c.ra_copies);
+                   "         mcrage image evaluate sites.npz --seeds 3 --json eval.json --report eval.html\n",
+                   c.methods, c.ratios, c.seeds, (unsigned long long)c.seed, c.fit.steps, c.fit.channels[0], c.fit.channels[1],
+                   c.fit.batch, c.sample.sample_steps, c.cnn.widths[0], c.cnn.widths[1], c.cnn.epochs, c.ra_copies);
             return EXIT_OK;
         default: return cli_usage(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc - 1) return cli_usage(cmd, "expects exactly one SITES set (.npz or manifest .csv)");
     { /* methods and ratios before any file is read (the library checks the same) */
-        static const char *known[] = {"none", "oversample", "focal", "randaugment", "diffusion", "oracle"};
+        static const char *known[] = {"none", "oversample", "focal", "randaugment", "diffusion", "oracle",
+                                       "diffusion-label-only", "diffusion-no-unlabelled"};
         char *dup = strdup(c.methods), *save = NULL;
         for (char *t = dup ? strtok_r(dup, ",", &save) : NULL; t; t = strtok_r(NULL, ",", &save)) {
             size_t k = 0;
-            while (k < 6 && strcmp(t, known[k])) k++;
-            if (k == 6) {
-                int r = cli_usage(cmd, "--methods: unknown method '%s' (none, oversample, focal, randaugment, diffusion, oracle)", t);
+            while (k < 8 && strcmp(t, known[k])) k++;
+            if (k == 8) {
+                int r = cli_usage(cmd, "--methods: unknown method '%s' (none, oversample, focal, randaugment, diffusion, "
+                                       "diffusion-label-only, diffusion-no-unlabelled, oracle)", t);
                 free(dup);
                 return r;
             }
@@ -944,6 +983,8 @@ static int image_evaluate(int argc, char **argv) {
     if (steps > 0) c.fit.steps = (int)steps;
     if (fbatch > 0) c.fit.batch = (int)fbatch;
     if (sample_steps > 0) c.sample.sample_steps = (int)sample_steps;
+    if (guidance >= 0) c.sample.w_label = c.sample.w_attr = (float)guidance;
+    if (guidance >= 0 && c.sample.joint) return cli_usage(cmd, "--guidance and --one-pass exclude each other");
     if (epochs > 0) c.cnn.epochs = (int)epochs;
     if (channels && parse_channels(cmd, channels, &c.fit)) return EXIT_USAGE;
     for (int l = 0; l < c.fit.nlevels; l++)
@@ -970,12 +1011,22 @@ static int image_evaluate(int argc, char **argv) {
     if (!rc && oracle_path) rc = mcr_imageset_read(oracle_path, &os);
     c.oracle = os;
     if (!rc) rc = mcr_image_evaluate(s, &c, &r);
-    mcr_imageset_free(s);
     mcr_imageset_free(os);
     mcr_imodel_free(m);
-    if (rc) return cli_fail(cmd, rc);
+    if (rc) {
+        mcr_imageset_free(s);
+        return cli_fail(cmd, rc);
+    }
     if (!json || strcmp(json, "-")) rc = mcr_ieval_print(r, stdout);
     if (!rc && json) rc = cli_write_json(json, (int (*)(const void *, FILE *))mcr_ieval_write_json, r);
+    if (!rc && report) {
+        mcr_report *rep = NULL;
+        char *line = cli_command_line(argc + 1, argv - 1);
+        rc = line ? mcr_ieval_report(r, s, line, &rep) : MCR_ENOMEM;
+        free(line);
+        rc = cli_report_write(rc, rep, report, cmd);
+    }
+    mcr_imageset_free(s);
     mcr_ieval_free(r);
     return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }

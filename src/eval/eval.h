@@ -77,4 +77,18 @@ int mcr_xgb_fit(const mcr_clf_config *c, const float *X, const mcr_csr *S, const
                 size_t n, int d, int K, void **booster);
 int mcr_xgb_predict(void *booster, const float *X, const mcr_csr *S, size_t n, int d, int K, double *prob);
 void mcr_xgb_free(void *booster);
+/* report.c: pieces for other modules' HTML pages (image evaluate's report). The stream of a page
+ * and HTML escaping, for the caller's own tables; a PNG inline (base64) at scale x its w x h;
+ * grouped bars with 95% CI whiskers (mean / half [nser * ncat], series-major); lines of
+ * (x, y, half) per series (npts[k] points each, concatenated) with dashed reference lines. */
+FILE *mcr_report_stream(mcr_report *r);
+void mcr_report_escape(FILE *f, const char *s);
+void mcr_report_png(mcr_report *r, const unsigned char *png, size_t len, int w, int h, int scale, const char *alt);
+void mcr_report_bars_ci(mcr_report *r, const char *label, int ncat, const char *const *cats, int nser,
+                        const char *const *series, const double *mean, const double *half, const char *ylabel, double y0,
+                        double y1, const char *note);
+void mcr_report_lines_ci(mcr_report *r, const char *label, int nser, const char *const *series, const int *npts,
+                         const double *x, const double *y, const double *half, int nref, const char *const *refname,
+                         const double *refval, const char *xlabel, const char *ylabel);
+
 #endif

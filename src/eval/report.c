@@ -703,6 +703,118 @@ int mcr_report_assess(mcr_report *r, const char *heading, const mcr_assess_resul
     return MCR_OK;
 }
 
+/* ---- pieces for other modules' pages (eval.h) --------------------------------------------- */
+FILE *mcr_report_stream(mcr_report *r) { return r->f; }
+void mcr_report_escape(FILE *f, const char *s) { esc(f, s); }
+
+/* a PNG as an inline data: URL (base64), drawn at `scale` times its w x h pixels */
+void mcr_report_png(mcr_report *r, const unsigned char *png, size_t len, int w, int h, int scale, const char *alt) {
+    static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    FILE *f = r->f;
+    fprintf(f, "<img width=\"%d\" height=\"%d\" style=\"image-rendering:pixelated\" alt=\"", w * scale, h * scale);
+    esc(f, alt);
+    fputs("\" src=\"data:image/png;base64,", f);
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)png[i] << 16 | (i + 1 < len ? (unsigned)png[i + 1] << 8 : 0) | (i + 2 < len ? png[i + 2] : 0);
+        fputc(B64[v >> 18 & 63], f), fputc(B64[v >> 12 & 63], f);
+        fputc(i + 1 < len ? B64[v >> 6 & 63] : '=', f), fputc(i + 2 < len ? B64[v & 63] : '=', f);
+    }
+    fputs("\">", f);
+}
+
+/* grouped bars: per category c (x axis) one bar per series k, mean[k * ncat + c] with a 95% CI
+ * whisker of half-width half[] (NaN: no whisker; NaN mean: no bar), y from y0 to y1 */
+void mcr_report_bars_ci(mcr_report *r, const char *label, int ncat, const char *const *cats, int nser,
+                        const char *const *series, const double *mean, const double *half, const char *ylabel, double y0,
+                        double y1, const char *note) {
+    FILE *f = r->f;
+    int W = 70 + 24 * nser * ncat + 14 * ncat, H = 300;
+    if (W < 380) W = 380;
+    svg_open(r, W, H, label);
+    frame fr = {0, 1, y0, y1, 56, 30, W - 76, H - 130};
+    svg_axes(f, &fr, 0, NULL, ylabel);
+    double bw = fr.W / (ncat ? ncat : 1);
+    for (int c = 0; c < ncat; c++) {
+        for (int k = 0; k < nser; k++) {
+            double v = mean[k * ncat + c], h = half[k * ncat + c];
+            if (v != v) continue;
+            double vv = v < y0 ? y0 : v > y1 ? y1 : v, bx = bw * 0.8 / nser;
+            double x = fr.L + c * bw + bw * 0.1 + k * bx;
+            fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s, %s: %.4f",
+                    x, py(&fr, vv), bx * 0.92, fr.T + fr.H - py(&fr, vv), PALETTE[k % 8], cats[c], series[k], v);
+            if (h == h) fprintf(f, " &#177; %.4f", h);
+            fputs("</title></rect>\n", f);
+            if (h == h) {
+                double lo = v - h < y0 ? y0 : v - h, hi = v + h > y1 ? y1 : v + h, cx = x + bx * 0.46;
+                fprintf(f, "<path d=\"M%.1f %.1f V%.1f M%.1f %.1f h6 M%.1f %.1f h6\" stroke=\"#333\"/>\n", cx, py(&fr, lo),
+                        py(&fr, hi), cx - 3, py(&fr, lo), cx - 3, py(&fr, hi));
+            }
+        }
+        double cx = fr.L + (c + 0.5) * bw, cy = fr.T + fr.H + 8;
+        fprintf(f, "<text transform=\"translate(%.1f %.1f) rotate(35)\" text-anchor=\"start\" font-size=\"10\">", cx, cy);
+        esc(f, cats[c]);
+        fputs("</text>\n", f);
+    }
+    svg_legend(f, fr.L, 16, series, (const char *const *)PALETTE, nser < 8 ? nser : 8);
+    if (note) svg_text(f, fr.L + fr.W / 2, H - 6, "middle", 10, note);
+    fputs("</svg>\n", f);
+}
+
+/* lines: series k has npts[k] points (x, y, half) after the previous series' (NaN y: skipped),
+ * whiskers of half-width half; nref horizontal dashed reference lines */
+void mcr_report_lines_ci(mcr_report *r, const char *label, int nser, const char *const *series, const int *npts,
+                         const double *x, const double *y, const double *half, int nref, const char *const *refname,
+                         const double *refval, const char *xlabel, const char *ylabel) {
+    FILE *f = r->f;
+    int W = 460, H = 320, tot = 0;
+    for (int k = 0; k < nser; k++) tot += npts[k];
+    double x0 = INFINITY, x1 = -INFINITY, lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < tot; i++) {
+        if (y[i] != y[i]) continue;
+        double h = half[i] == half[i] ? half[i] : 0;
+        x0 = fmin(x0, x[i]), x1 = fmax(x1, x[i]), lo = fmin(lo, y[i] - h), hi = fmax(hi, y[i] + h);
+    }
+    for (int k = 0; k < nref; k++)
+        if (refval[k] == refval[k]) lo = fmin(lo, refval[k]), hi = fmax(hi, refval[k]);
+    if (!(x0 < x1)) x0 = (x0 == x0 && isfinite(x0) ? x0 : 0.5) - 0.1, x1 = x0 + 0.2;
+    if (!(lo < hi)) lo = (isfinite(lo) ? lo : 0.5) - 0.05, hi = lo + 0.1;
+    double pad = (hi - lo) * 0.1, xp = (x1 - x0) * 0.08;
+    svg_open(r, W, H, label);
+    frame fr = {x0 - xp, x1 + xp, lo - pad, hi + pad, 56, 30, W - 80, H - 90};
+    svg_axes(f, &fr, 4, xlabel, ylabel);
+    const char *names[16], *cols[16];
+    int nl = 0;
+    for (int k = 0; k < nref; k++) {
+        if (refval[k] != refval[k]) continue;
+        const char *col = k == 0 ? "#777" : "#b5475b";
+        fprintf(f, "<path d=\"M%.1f %.1f H%.1f\" stroke=\"%s\" stroke-dasharray=\"5 3\"><title>", fr.L, py(&fr, refval[k]),
+                fr.L + fr.W, col);
+        esc(f, refname[k]);
+        fprintf(f, ": %.4f</title></path>\n", refval[k]);
+        if (nl < 16) names[nl] = refname[k], cols[nl++] = col;
+    }
+    for (int k = 0, at = 0; k < nser; at += npts[k++]) {
+        const char *col = PALETTE[k % 8];
+        fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" d=\"", col);
+        int first = 1;
+        for (int i = at; i < at + npts[k]; i++)
+            if (y[i] == y[i]) fprintf(f, "%s%.1f %.1f ", first ? "M" : "L", px(&fr, x[i]), py(&fr, y[i])), first = 0;
+        fputs("\"/>\n", f);
+        for (int i = at; i < at + npts[k]; i++) {
+            if (y[i] != y[i]) continue;
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", px(&fr, x[i]), py(&fr, y[i]), col);
+            esc(f, series[k]);
+            fprintf(f, " at %g: %.4f</title></circle>\n", x[i], y[i]);
+            if (half[i] == half[i])
+                fprintf(f, "<path d=\"M%.1f %.1f V%.1f\" stroke=\"%s\"/>\n", px(&fr, x[i]), py(&fr, y[i] - half[i]),
+                        py(&fr, y[i] + half[i]), col);
+        }
+        if (nl < 16) names[nl] = series[k], cols[nl++] = col;
+    }
+    svg_legend(f, fr.L, 16, names, cols, nl);
+    fputs("</svg>\n", f);
+}
+
 /* ---- the page ----------------------------------------------------------------------------- */
 static const char *CSS =
     "body{font-family:sans-serif;margin:24px auto;max-width:1180px;color:#222;line-height:1.4}"

@@ -111,6 +111,19 @@ typedef struct mcr_grid_row {
  * and unknown last. *rows malloc'd. */
 int mcr_imageset_grid_rows(const mcr_imageset *s, char split, mcr_grid_row **rows, int *nrows);
 
+/* quality.c: the real-vs-synthetic detector of mcr_image_quality (b) on real [nr, h, w, ch] and
+ * synth [ns, h, w, ch]: min(nr, ns) of each (shuffled with seed), round(test_frac x that) of
+ * each held out, the CNN of cc (its seed set to seed) trained on the rest; the held-out AUROC
+ * and accuracy of P(synthetic) (NaN with fewer than 2 images a side), the image counts. */
+int mcr_image_detect(const mcr_cnn_config *cc, const uint8_t *real, size_t nr, const uint8_t *synth, size_t ns, int h,
+                     int w, int ch, double test_frac, uint64_t seed, double *auroc, double *acc, size_t *ntrain,
+                     size_t *ntest);
+
+/* mcr_imageset_write_grid's picture as PNG bytes (*png malloc'd, *len bytes; *nrows rows,
+ * *gw x *gh pixels; any of the three may be NULL). */
+int mcr_imageset_grid_png(const mcr_imageset *s, int per_cell, char split, unsigned char **png, size_t *len, int *nrows,
+                          int *gw, int *gh);
+
 /* imodel.c, for tests: the EMA weights of a model and the UNet configuration they are laid out
  * by (nn.h's mcr_unet_layout gives the offsets). */
 struct mcr_unet_config;
@@ -128,7 +141,16 @@ typedef struct mcr_ieval_metrics {
  * without images; AUROC NaN with one class). */
 int mcr_ieval_score(const int *y, const double *p1, const int *site, size_t n, int nsites, const int *ood,
                     mcr_ieval_metrics *m, double *site_acc, double *site_auroc);
-enum { MCR_IEVAL_NONE = 0, MCR_IEVAL_OVERSAMPLE, MCR_IEVAL_FOCAL, MCR_IEVAL_RANDAUG, MCR_IEVAL_DIFFUSION, MCR_IEVAL_ORACLE };
+enum { MCR_IEVAL_NONE = 0, MCR_IEVAL_OVERSAMPLE, MCR_IEVAL_FOCAL, MCR_IEVAL_RANDAUG, MCR_IEVAL_DIFFUSION, MCR_IEVAL_ORACLE,
+       MCR_IEVAL_DIFF_LABEL,     /* diffusion-label-only: the generator conditioned on the label only       */
+       MCR_IEVAL_DIFF_NOUNL,     /* diffusion-no-unlabelled: label + site, without the unlabelled images    */
+       MCR_IEVAL_NKINDS };
+/* the generator arms: 0 diffusion, 1 label-only, 2 no-unlabelled (-1: not a diffusion method) */
+#define MCR_IEVAL_NARMS 3
+static inline int mcr_ieval_arm(int kind) {
+    return kind == MCR_IEVAL_DIFFUSION ? 0 : kind == MCR_IEVAL_DIFF_LABEL ? 1 : kind == MCR_IEVAL_DIFF_NOUNL ? 2 : -1;
+}
+static inline int mcr_ieval_is_diffusion(int kind) { return mcr_ieval_arm(kind) >= 0; }
 /* A training set: n images pix [n, h, w, c] with labels y and sites site, the first n_real of
  * them the labelled train images of s in set order. */
 typedef struct mcr_itrain {
@@ -136,15 +158,18 @@ typedef struct mcr_itrain {
     int *y, *site;
     size_t n, n_real;
 } mcr_itrain;
-/* The training set of method `kind` (ratio: diffusion's share) for the run of `seed`; model:
- * diffusion's generator (sites and labels matched to s's by name); pool (may be NULL): images
- * sampled before (mcr_ieval_pool at a larger ratio), of which each cell's first ones are taken
- * when the pool has enough of every cell (else the images are sampled). */
+/* The training set of method `kind` (ratio: a diffusion method's share) for the run of `seed`;
+ * model: that method's generator (sites and labels matched to s's by name; a label-only
+ * generator's images get site -1); pool (may be NULL): its images sampled before
+ * (mcr_ieval_pool), of which each cell's first ones are taken when the pool has enough of
+ * every cell (else the images are sampled); the counts per cell are c->policy's. */
 int mcr_ieval_trainset(const mcr_imageset *s, int kind, double ratio, const mcr_ieval_config *c,
                        const mcr_imodel *model, const mcr_imageset *pool, uint64_t seed, mcr_itrain *out);
-/* The synthetic images of diffusion at `ratio` for the run of `seed` (*pool NULL when none). */
-int mcr_ieval_pool(const mcr_imageset *s, double ratio, const mcr_ieval_config *c, const mcr_imodel *model, uint64_t seed,
-                   mcr_imageset **pool);
+/* The synthetic images of diffusion for the run of `seed`, sampled once for every ratio: per
+ * (label, site) cell the most that any of ratios[nratios] asks for under c->policy, so that
+ * each ratio's set is each cell's first images (*pool NULL when none). */
+int mcr_ieval_pool(const mcr_imageset *s, const double *ratios, int nratios, const mcr_ieval_config *c,
+                   const mcr_imodel *model, uint64_t seed, mcr_imageset **pool);
 void mcr_itrain_free(mcr_itrain *t);
 
 struct mcr_ieval {
@@ -168,6 +193,27 @@ struct mcr_ieval {
     int model_fitted;            /* 1: the generator was fitted in the run                     */
     double fit_seconds, seconds;
     char *source;
+    /* the generators and their checks (arms of the diffusion methods named) */
+    int policy, refit, joint;    /* the synthetic set's policy, fitted per seed, one-pass sampling */
+    char *generator;             /* its settings in words                                      */
+    int nlabels;
+    char **labels;               /* [nlabels] label level names                                */
+    double site_real_acc;        /* the site classifier's accuracy on the real test images     */
+    struct mcr_ieval_gen {
+        int used;
+        double fit_seconds, sample_seconds; /* summed over fits / seeds                        */
+        size_t n_pool;           /* images sampled per seed (the largest ratio's, per cell)     */
+        int checked;             /* 1: the checks below were run (the first seed's images)     */
+        double label_acc;        /* the none-arm classifier's accuracy on them (intended label) */
+        double *cell_acc;        /* [nlabels * (nsites + 1)], column nsites: no site            */
+        size_t *cell_n;
+        double site_acc;         /* the site classifier's accuracy (intended site; NaN: none)   */
+        double *site_acc_per;    /* [nsites]                                                   */
+        double detect_auroc, detect_acc; /* real train images vs these                         */
+        size_t detect_n;         /* held-out images of the detector                            */
+        mcr_imageset *grid;      /* up to MCR_IEVAL_GRID images per cell, for the report      */
+    } gen[MCR_IEVAL_NARMS];
 };
+#define MCR_IEVAL_GRID 8
 
 #endif /* MCR_IMAGE_H */

@@ -406,7 +406,15 @@ MCR_API int mcr_imodel_counts_policy(const mcr_imodel *m, mcr_ipolicy policy, si
                 free(w), free(part), free(sub);
                 return MCR_NOMEM();
             }
-            apportion(n, u, A, part); /* attributes uniform */
+            /* attributes uniform over those the model saw in training (an attribute without
+             * training images has an untrained embedding: nothing to sample) */
+            int seen = 0;
+            for (int a = 0; a < A; a++) {
+                for (int l = 0; l <= L; l++) u[a] += (double)CELL(l, a);
+                u[a] = u[a] > 0, seen += u[a] > 0;
+            }
+            if (seen == A) memset(u, 0, (size_t)A * sizeof *u);
+            apportion(n, u, A, part);
             free(u);
             for (int a = 0; a < A; a++) {
                 apportion(part[a], w, L, sub); /* the training label prevalence in each */
@@ -506,8 +514,10 @@ MCR_API int mcr_imodel_sample(const mcr_imodel *m, const size_t *counts, const m
                 s->label[i] = l < L ? l : -1;
                 s->attr[i] = a < A ? a : -1;
             }
-    /* which forward passes: the unconditional always, the label / attribute ones when weighted */
-    int use_l = c->w_label != 0 && L > 0, use_a = c->w_attr != 0 && A > 0, nblk = 1 + use_l + use_a;
+    /* which forward passes: joint: one, both conditions together; else the unconditional
+     * always, the label / attribute ones when weighted */
+    int joint = c->joint != 0;
+    int use_l = !joint && c->w_label != 0 && L > 0, use_a = !joint && c->w_attr != 0 && A > 0, nblk = 1 + use_l + use_a;
     int B = c->batch;
     size_t d = (size_t)m->C * m->H * m->W, NB = (size_t)nblk * B;
     mcr_unet *net = calloc(1, sizeof *net);
@@ -544,7 +554,7 @@ MCR_API int mcr_imodel_sample(const mcr_imodel *m, const size_t *counts, const m
         /* conditions of the blocks: [null, null], [label, null], [null, attribute] */
         for (int j = 0; j < nb; j++) {
             int l = s->label[b0 + j], a = s->attr[b0 + j], blk = 0;
-            yy[j] = L, aa[j] = A;
+            yy[j] = joint && l >= 0 ? l : L, aa[j] = joint && a >= 0 ? a : A;
             if (use_l) blk++, yy[blk * nb + j] = l < 0 ? L : l, aa[blk * nb + j] = A;
             if (use_a) blk++, yy[blk * nb + j] = L, aa[blk * nb + j] = a < 0 ? A : a;
         }

@@ -161,6 +161,18 @@ MCR_API int mcr_image_write_png(const char *path, const uint8_t *pix, int h, int
 #define GRID_SEP_VALUE 128
 
 MCR_API int mcr_imageset_write_grid(const mcr_imageset *s, const char *path, int per_cell, char split, int *nrows) {
+    unsigned char *png = NULL;
+    size_t len = 0;
+    int rc = mcr_imageset_grid_png(s, per_cell, split, &png, &len, nrows, NULL, NULL);
+    if (!rc) rc = mcr_write_file_atomic(path, png, len);
+    if (rc && nrows) *nrows = 0;
+    free(png);
+    return rc;
+}
+
+int mcr_imageset_grid_png(const mcr_imageset *s, int per_cell, char split, unsigned char **png, size_t *len, int *nrows,
+                          int *gw, int *gh) {
+    *png = NULL, *len = 0;
     if (nrows) *nrows = 0;
     if (per_cell < 1 || per_cell > 1000) return mcr_err(MCR_EINVAL, "`per_cell` must be from 1 to 1000, got %d", per_cell);
     mcr_grid_row *rows;
@@ -212,9 +224,11 @@ MCR_API int mcr_imageset_write_grid(const mcr_imageset *s, const char *path, int
             memcpy(g + (gy * GW + gx) * c, s->pix + (size_t)i * plane + (size_t)y * (size_t)s->w * c, (size_t)s->w * c);
         }
     }
-    rc = mcr_image_write_png(path, g, (int)GH, (int)GW, (int)c);
+    rc = mcr_png_encode(g, (int)GH, (int)GW, (int)c, png, len);
     free(rows), free(rowof), free(filled), free(g);
     if (!rc && nrows) *nrows = R;
+    if (!rc && gw) *gw = (int)GW;
+    if (!rc && gh) *gh = (int)GH;
     return rc;
 }
 

@@ -80,6 +80,66 @@ static void hist_compare(const double *a, const double *b, mcr_iquality_group *g
 
 static const char *src_name(const mcr_imageset *s) { return s->source ? s->source : "(in memory)"; }
 
+/* The real-vs-synthetic detector (quality's (b); image evaluate's generator check): equal
+ * numbers of each, md = min(nr, ns), drawn by shuffling both lists with (seed,
+ * MCR_STREAM_QUALITY); the first round(test_frac md) of each held out, the next trained on
+ * (the CNN of cc, label 1 = synthetic); the held-out AUROC of P(synthetic) and accuracy at
+ * 0.5. NaN (and 0 images) when md < 2 or nothing would be left to train on. */
+int mcr_image_detect(const mcr_cnn_config *cc, const uint8_t *real, size_t nr, const uint8_t *synth, size_t ns, int h,
+                     int w, int ch, double test_frac, uint64_t seed, double *auroc, double *acc, size_t *ntrain_out,
+                     size_t *ntest_out) {
+    *auroc = *acc = NAN, *ntrain_out = *ntest_out = 0;
+    size_t md = nr < ns ? nr : ns, mt = (size_t)floor(test_frac * (double)md + 0.5);
+    if (mt < 1) mt = 1;
+    if (md < 2 || mt >= md) return MCR_OK;
+    size_t ntrain = 2 * (md - mt), ntest = 2 * mt, sz = (size_t)h * w * ch;
+    size_t *ir = malloc((nr + 1) * sizeof *ir), *is = malloc((ns + 1) * sizeof *is);
+    int *ydet = malloc(ntrain * sizeof *ydet), *ydt = malloc(ntest * sizeof *ydt);
+    uint8_t *pdet = malloc(ntrain * sz), *pdt = malloc(ntest * sz);
+    double *prob = malloc(2 * ntest * sizeof *prob);
+    mcr_cnn *det = NULL;
+    int rc = MCR_OK;
+    if (!ir || !is || !ydet || !ydt || !pdet || !pdt || !prob) {
+        rc = MCR_NOMEM();
+        goto done;
+    }
+    for (size_t i = 0; i < nr; i++) ir[i] = i;
+    for (size_t i = 0; i < ns; i++) is[i] = i;
+    mcr_rng r;
+    mcr_rng_seed(&r, seed, MCR_STREAM_QUALITY);
+    mcr_rng_shuffle(&r, ir, nr);
+    mcr_rng_shuffle(&r, is, ns);
+    /* held-out: the first mt of each shuffled list; training: the next md - mt */
+    for (size_t i = 0; i < md; i++) {
+        const uint8_t *a = real + ir[i] * sz, *b = synth + is[i] * sz;
+        if (i < mt) {
+            memcpy(pdt + 2 * i * sz, a, sz), ydt[2 * i] = 0;
+            memcpy(pdt + (2 * i + 1) * sz, b, sz), ydt[2 * i + 1] = 1;
+        } else {
+            size_t j = i - mt;
+            memcpy(pdet + 2 * j * sz, a, sz), ydet[2 * j] = 0;
+            memcpy(pdet + (2 * j + 1) * sz, b, sz), ydet[2 * j + 1] = 1;
+        }
+    }
+    mcr_cnn_config dc = *cc;
+    dc.seed = seed;
+    if ((rc = mcr_cnn_fit_u8(&dc, pdet, ydet, ntrain, h, w, ch, 2, &det))) goto done;
+    if ((rc = mcr_cnn_predict_proba_u8(det, pdt, ntest, prob))) goto done;
+    double *score = prob; /* score[i] = P(synthetic) of held-out image i, in place */
+    size_t right = 0;
+    for (size_t i = 0; i < ntest; i++) {
+        score[i] = prob[2 * i + 1];
+        right += (score[i] > 0.5) == (ydt[i] == 1);
+    }
+    *auroc = mcr_auroc(score, ydt, ntest);
+    *acc = (double)right / (double)ntest;
+    *ntrain_out = ntrain, *ntest_out = ntest;
+done:
+    mcr_cnn_free(det);
+    free(ir), free(is), free(ydet), free(ydt), free(pdet), free(pdt), free(prob);
+    return rc;
+}
+
 int mcr_image_quality(const mcr_imageset *real, const mcr_imageset *synth, const mcr_iquality_config *c,
                       mcr_iquality **out) {
     *out = NULL;
@@ -99,11 +159,8 @@ int mcr_image_quality(const mcr_imageset *real, const mcr_imageset *synth, const
     size_t *is = malloc((ns + 1) * sizeof(size_t));
     int *ytr = malloc((nr + 1) * sizeof(int)), *yte = malloc((nr + 1) * sizeof(int));
     int *ysy = malloc((ns + 1) * sizeof(int));
-    uint8_t *ptr = NULL, *pte = NULL, *psy = NULL, *pdet = NULL, *pdt = NULL;
-    int *ydet = NULL, *ydt = NULL;
-    size_t *dtr = NULL, *dte = NULL;
-    double *hist = NULL, *acc = NULL, *prob = NULL;
-    mcr_cnn *det = NULL;
+    uint8_t *ptr = NULL, *pte = NULL, *psy = NULL;
+    double *hist = NULL, *acc = NULL;
     mcr_iquality *q = calloc(1, sizeof *q);
     if (!map || !itr || !ite || !isy || !ir || !is || !ytr || !yte || !ysy || !q) {
         rc = MCR_NOMEM();
@@ -193,52 +250,10 @@ int mcr_image_quality(const mcr_imageset *real, const mcr_imageset *synth, const
     }
 
     /* (b) detection: equal numbers of real and synthetic images, a stratified held-out part */
-    {
-        mcr_rng r;
-        mcr_rng_seed(&r, c->seed, MCR_STREAM_QUALITY);
-        mcr_rng_shuffle(&r, ir, nr);
-        mcr_rng_shuffle(&r, is, ns);
-        size_t md = nr < ns ? nr : ns, mt = (size_t)floor(c->detect_test * (double)md + 0.5);
-        if (mt < 1) mt = 1;
-        q->detect_auroc = q->detect_acc = NAN;
-        if (md >= 2 && mt < md) {
-            size_t ntrain = 2 * (md - mt), ntest = 2 * mt;
-            dtr = malloc(ntrain * sizeof *dtr), dte = malloc(ntest * sizeof *dte);
-            ydet = malloc(ntrain * sizeof *ydet), ydt = malloc(ntest * sizeof *ydt);
-            size_t sz = (size_t)real->h * real->w * real->c;
-            pdet = malloc(ntrain * sz), pdt = malloc(ntest * sz);
-            prob = malloc(2 * ntest * sizeof *prob);
-            if (!dtr || !dte || !ydet || !ydt || !pdet || !pdt || !prob) {
-                rc = MCR_NOMEM();
-                goto restore;
-            }
-            /* held-out: the first mt of each shuffled list; training: the next md - mt */
-            for (size_t i = 0; i < md; i++) {
-                const uint8_t *a = real->pix + ir[i] * sz, *b = synth->pix + is[i] * sz;
-                if (i < mt) {
-                    memcpy(pdt + 2 * i * sz, a, sz), ydt[2 * i] = 0;
-                    memcpy(pdt + (2 * i + 1) * sz, b, sz), ydt[2 * i + 1] = 1;
-                } else {
-                    size_t j = i - mt;
-                    memcpy(pdet + 2 * j * sz, a, sz), ydet[2 * j] = 0;
-                    memcpy(pdet + (2 * j + 1) * sz, b, sz), ydet[2 * j + 1] = 1;
-                }
-            }
-            mcr_say(c->progress, c->progress_ctx, "detector: training on %zu images, %zu held out", ntrain, ntest);
-            rc = mcr_cnn_fit_u8(&cc, pdet, ydet, ntrain, real->h, real->w, real->c, 2, &det);
-            if (!rc) rc = mcr_cnn_predict_proba_u8(det, pdt, ntest, prob);
-            if (rc) goto restore;
-            double *score = prob; /* score[i] = P(synthetic) of held-out image i, in place */
-            size_t right = 0;
-            for (size_t i = 0; i < ntest; i++) {
-                score[i] = prob[2 * i + 1];
-                right += (score[i] > 0.5) == (ydt[i] == 1);
-            }
-            q->detect_auroc = mcr_auroc(score, ydt, ntest);
-            q->detect_acc = (double)right / (double)ntest;
-            q->detect_train = ntrain, q->detect_test = ntest;
-        }
-    }
+    mcr_say(c->progress, c->progress_ctx, "detector: real (%zu images) against synthetic (%zu)", nr, ns);
+    if ((rc = mcr_image_detect(&cc, real->pix, nr, synth->pix, ns, real->h, real->w, real->c, c->detect_test, c->seed,
+                               &q->detect_auroc, &q->detect_acc, &q->detect_train, &q->detect_test)))
+        goto restore;
 
     /* (c) intensity histograms: real training images vs synthetic, per label and overall */
     for (int k = 0; k <= L; k++) {
@@ -262,10 +277,9 @@ fail:
     mcr_iquality_free(q);
     q = NULL;
 done:
-    mcr_cnn_free(det);
     free(map), free(itr), free(ite), free(isy), free(ir), free(is), free(ytr), free(yte), free(ysy);
-    free(ptr), free(pte), free(psy), free(pdet), free(pdt), free(ydet), free(ydt), free(dtr), free(dte);
-    free(hist), free(acc), free(prob);
+    free(ptr), free(pte), free(psy);
+    free(hist), free(acc);
     *out = q;
     return rc;
 }

@@ -234,19 +234,54 @@ PY
         --seeds 1 --widths 8 --epochs 1 --threads 1 --json "$D/io.json"
     grep -q '"method":"oracle","seed":1,"n_train":91,"n_real":66' "$D/io.json" && ok "oracle: 66 labelled + D's 25 train images" \
         || bad "oracle: 66 labelled + D's 25 train images"
+    # the arms, --policy, the generator checks and the HTML report
+    expect "image evaluate: arms, --report (tiny)" 0 "diffusion-no-unlabelled@0.25" -- "$M" image evaluate "$D/st.npz" \
+        --methods none,diffusion,diffusion-label-only,diffusion-no-unlabelled --ratios 0.25 --seeds 1 --widths 8 --epochs 1 \
+        --steps 2 --channels 8,16 --sample-steps 2 --policy balance --threads 1 --json "$D/ir.json" --report "$D/ir.html"
+    grep -q "wrote report $D/ir.html" "$D/err" && grep -q "^generator checks" "$D/out" \
+        && ok "image evaluate: report written, checks printed" || bad "image evaluate: report written, checks printed"
+    sec=ok
+    for h in "Results" "ID and OOD accuracy" "Fairness gap" "Ratio sweep" "Real and synthetic images per (label, site)" \
+        "Generator checks" "Command"; do grep -qF "<h2>$h</h2>" "$D/ir.html" || sec=; done
+    grep -q "data:image/png;base64," "$D/ir.html" && grep -q "mcrage image evaluate .*--report" "$D/ir.html" || sec=
+    [ -n "$sec" ] && ok "image evaluate report: every section, grids, the command line" || bad "image evaluate report: every section, grids, the command line"
+    if "$PY" - "$D/ir.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+g = d["generator"]
+assert g["policy"] == "balance" and not g["refit_per_seed"] and not g["one_pass"], g
+arms = {a["arm"]: a for a in g["arms"]}
+assert set(arms) == {"diffusion", "diffusion-label-only", "diffusion-no-unlabelled"}, arms
+assert all(a["checked"] and 0 <= a["detect_auroc"] <= 1 and 0 <= a["label_acc"] <= 1 for a in arms.values())
+assert arms["diffusion-label-only"]["site_acc"] is None and arms["diffusion"]["site_acc"] is not None
+assert all(c["site"] != "D" for c in arms["diffusion-no-unlabelled"]["cells"])
+r = {x["method"]: x for x in d["runs"]}
+assert r["diffusion-label-only@0.25"]["ratio"] == 0.25 and r["diffusion-no-unlabelled@0.25"]["n_train"] == 88, r
+PY
+    then ok "image evaluate --json: generator arms, checks, ratios"; else bad "image evaluate --json: generator arms, checks, ratios"; fi
     mkdir -p "$D/o4"
     expect "image evaluate: an image model of another size" 2 "the image model makes 4x6x3 images, the data has 28x28x1" -- \
-        "$M" image evaluate "$D/st.npz" --model "$D/m.mcrg" --methods none,diffusion --json "$D/o4/x.json"
+        "$M" image evaluate "$D/st.npz" --model "$D/m.mcrg" --methods none,diffusion --json "$D/o4/x.json" --report "$D/o4/x.html"
+    # a manifest with a site the image model does not know (the sites A, D as a folder, one row moved to site Z)
+    "$M" image fit "$D/sd/manifest.csv" --steps 2 --channels 8,16 --res-blocks 1 --attention 0 --threads 1 -q -o "$D/sdm.mcrg" 2>/dev/null
+    cp -r "$D/sd" "$D/sz" && sed -i '2s/,A,train$/,Z,train/' "$D/sz/manifest.csv"
+    grep -q ",Z,train$" "$D/sz/manifest.csv" && ok "a manifest row moved to site Z" || bad "a manifest row moved to site Z"
+    expect "image evaluate: a manifest with an unknown site" 2 "site 'Z' of the data is unknown to the image model" -- \
+        "$M" image evaluate "$D/sz/manifest.csv" --model "$D/sdm.mcrg" --methods none,diffusion --json "$D/o4/x.json" --report "$D/o4/x.html"
+    expect "image evaluate: --policy nope" 1 "--policy expects balance or group-balance" -- \
+        "$M" image evaluate "$D/st.npz" --policy nope --json "$D/o4/x.json" --report "$D/o4/x.html"
     [ -z "$(ls -A "$D/o4")" ] && ok "image evaluate: no output after an error" || bad "image evaluate: no output after an error"
 else
-    skipped 21 "image sites / evaluate on PneumoniaMNIST ($PN absent)"
+    skipped 28 "image sites / evaluate on PneumoniaMNIST ($PN absent)"
 fi
 # image evaluate: options and data refused before any output
 expect "image evaluate --help shows an example" 0 "example" -- "$M" image evaluate --help
-expect "image evaluate: --ratios 1.5" 1 "--ratios: '1.5' is not a share of synthetic images in (0, 1)" -- "$M" image evaluate "$FX" --ratios 0.5,1.5 --json "$D/o3/x.json"
+expect "image evaluate: --ratios 1.5" 1 "--ratios: '1.5' is not a share of synthetic images in (0, 1)" -- "$M" image evaluate "$FX" --ratios 0.5,1.5 --json "$D/o3/x.json" --report "$D/o3/x.html"
+expect "image evaluate: --guidance with --one-pass" 1 "--guidance and --one-pass exclude each other" -- "$M" image evaluate "$FX" --guidance 2 --one-pass --json "$D/o3/x.json"
 expect "image evaluate: unknown method" 1 "--methods: unknown method 'smote'" -- "$M" image evaluate "$FX" --methods none,smote --json "$D/o3/x.json"
 expect "image evaluate: 3 label levels" 2 "the evaluation needs a binary label" -- "$M" image evaluate "$FX" --json "$D/o3/x.json"
 no_file "image evaluate: no JSON after refused input" "$D/o3/x.json"
+no_file "image evaluate: no report after refused input" "$D/o3/x.html"
 # image augment (RandAugment-style): M = 0 writes the fixture as convert does; same seed, same bytes
 expect "image augment --help shows an example" 0 "example" -- "$M" image augment --help
 expect "image augment --magnitude 0" 0 "wrote 10 images" -- "$M" image augment "$FX" --split all --magnitude 0 -o "$D/a0.npz"

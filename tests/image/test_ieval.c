@@ -11,11 +11,16 @@
  *   - bad input: a ratio of 1.5 (the message names --ratios), an unknown method, an image
  *     without a site, a label that is not binary, an image model of another size, a model
  *     whose sites differ from the data's;
- *   - an end-to-end run on the tiny set: rows, paired JSON, the same numbers twice. */
+ *   - an end-to-end run on the tiny set: rows, paired JSON, the same numbers twice;
+ *   - policy balance gives exactly the model's balance counts, and a smaller ratio's synthetic
+ *     images lie inside a larger one's (one pool per seed); the arms label-only (no site on its
+ *     images) and no-unlabelled (never the site whose train images are all unlabelled), their
+ *     generator checks, the JSON, and the HTML report's sections. */
 #include "image/image.h"
 #include "testhelp.h"
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NEAR(a, b) (fabs((a) - (b)) < 1e-12)
 
@@ -67,7 +72,7 @@ static void small_cfg(mcr_ieval_config *c) {
     mcr_ieval_config_default(c);
     c->cnn.nstages = 1, c->cnn.widths[0] = 8, c->cnn.epochs = 1, c->cnn.batch = 8, c->cnn.threads = 1;
     c->fit.steps = 2, c->fit.batch = 4, c->fit.nlevels = 2, c->fit.channels[0] = 8, c->fit.channels[1] = 16;
-    c->fit.nres = 1, c->fit.attn = 0, c->fit.groups = 4, c->fit.T = 20;
+    c->fit.nres = 1, c->fit.attn = 0, c->fit.groups = 4, c->fit.T = 20, c->fit.precision = MCR_PRECISION_FP32;
     c->sample.sample_steps = 2, c->sample.batch = 16;
 }
 
@@ -129,7 +134,7 @@ static void test_trainsets(void) {
     /* sampled per ratio, then taken from one sample at 0.75 (each cell's first images) */
     mcr_imageset *pool = NULL;
     for (int k = 0; m && k < 6; k++) {
-        if (k == 3) CHECK(!mcr_ieval_pool(s, 0.75, &c, m, 1, &pool) && pool && pool->n == 33, "%s", mcr_last_error());
+        if (k == 3) CHECK(!mcr_ieval_pool(s, (double[]){0.75}, 1, &c, m, 1, &pool) && pool && pool->n == 33, "%s", mcr_last_error());
         CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_DIFFUSION, R[k % 3], &c, m, pool, 1, &t), "%s", mcr_last_error());
         size_t ns = t.n - t.n_real;
         CHECK(t.n_real == 11 && ns == want[k % 3], "R %g: %zu synthetic", R[k % 3], ns);
@@ -239,10 +244,108 @@ static void test_evaluate_tiny(void) {
     mcr_imageset_free(s);
 }
 
+/* the arms, the policy, the nesting of the ratios' synthetic sets, the checks and the report */
+static void test_arms_policy_report(void) {
+    mcr_imageset *s = tiny_set(8, "C");
+    mcr_ieval_config c;
+    small_cfg(&c);
+    size_t plane = 64;
+    /* balance: exactly the model's balance counts; the 0.25 set inside the 0.5 set */
+    mcr_imodel *m = NULL;
+    CHECK(!mcr_imodel_fit(s, &c.fit, &m), "%s", mcr_last_error());
+    c.policy = MCR_IPOLICY_BALANCE;
+    c.sample.joint = 1; /* one network pass a step here; the composed guidance below */
+    mcr_imageset *pool = NULL;
+    double R[] = {0.25, 0.5};
+    CHECK(m && !mcr_ieval_pool(s, R, 2, &c, m, 3, &pool) && pool, "%s", mcr_last_error());
+    mcr_itrain t[2];
+    for (int k = 0; k < 2 && pool; k++) {
+        CHECK(!mcr_ieval_trainset(s, MCR_IEVAL_DIFFUSION, R[k], &c, m, pool, 3, &t[k]), "%s", mcr_last_error());
+        size_t ns = t[k].n - t[k].n_real, counts[3 * 4], got[3 * 4] = {0};
+        CHECK(!mcr_imodel_counts_policy(m, MCR_IPOLICY_BALANCE, ns, counts), "%s", mcr_last_error());
+        for (size_t i = t[k].n_real; i < t[k].n; i++) got[t[k].y[i] * 4 + t[k].site[i]]++;
+        for (int q = 0; q < 12; q++) CHECK(got[q] == counts[q], "balance R %g cell %d: %zu, want %zu", R[k], q, got[q], counts[q]);
+        size_t per[2] = {got[0] + got[1] + got[2], got[4] + got[5] + got[6]};
+        CHECK(per[0] + per[1] == ns && (per[0] > per[1] ? per[0] - per[1] : per[1] - per[0]) <= 1, "labels %zu %zu", per[0], per[1]);
+    }
+    if (pool) {
+        int inside = 1;
+        for (size_t i = t[0].n_real; i < t[0].n; i++) {
+            int found = 0;
+            for (size_t j = t[1].n_real; j < t[1].n && !found; j++)
+                found = t[0].y[i] == t[1].y[j] && !memcmp(t[0].pix + i * plane, t[1].pix + j * plane, plane);
+            inside &= found;
+        }
+        CHECK(inside, "the 0.25 set is not inside the 0.5 set");
+        mcr_itrain_free(&t[0]), mcr_itrain_free(&t[1]);
+    }
+    mcr_imageset_free(pool);
+    mcr_imodel_free(m);
+    /* the arms end to end, with the checks and the report */
+    c.policy = MCR_IPOLICY_GROUP_BALANCE, c.sample.joint = 0;
+    c.methods = "none,diffusion,diffusion-label-only,diffusion-no-unlabelled", c.ratios = "0.25,0.5", c.seeds = 1;
+    mcr_ieval *r = NULL;
+    CHECK(!mcr_image_evaluate(s, &c, &r), "%s", mcr_last_error());
+    if (r) {
+        CHECK(r->nmethods == 7 && !strcmp(r->methods[3], "diffusion-label-only@0.25") &&
+                  !strcmp(r->methods[6], "diffusion-no-unlabelled@0.5"),
+              "%d methods", r->nmethods);
+        size_t ntr[] = {11, 15, 22, 15, 22, 15, 22};
+        for (int q = 0; q < 7; q++) CHECK(r->runs[q].n_train == ntr[q], "%s: %zu", r->methods[q], r->runs[q].n_train);
+        for (int g = 0; g < 3; g++) {
+            const struct mcr_ieval_gen *G = &r->gen[g];
+            CHECK(G->used && G->checked && G->n_pool == 11 && G->grid, "arm %d: used %d checked %d pool %zu", g, G->used,
+                  G->checked, G->n_pool);
+            CHECK(G->label_acc >= 0 && G->label_acc <= 1 && G->detect_auroc >= 0 && G->detect_auroc <= 1, "arm %d: %g %g", g,
+                  G->label_acc, G->detect_auroc);
+            CHECK(g == 1 ? isnan(G->site_acc) : G->site_acc >= 0 && G->site_acc <= 1, "arm %d: site acc %g", g, G->site_acc);
+            for (int i = 0; G->grid && i < G->grid->n; i++) {
+                const char *site = G->grid->attr[i] >= 0 ? G->grid->attr_names[G->grid->attr[i]] : NULL;
+                /* label-only: no site; no unlabelled: never C, whose train images are all unlabelled */
+                CHECK(g == 1 ? !site : site && (g == 0 || strcmp(site, "C")), "arm %d: an image of site %s", g, site ? site : "-");
+            }
+        }
+        CHECK(r->gen[0].cell_n[0 * 4 + 2] > 0 && r->gen[2].cell_n[0 * 4 + 2] == 0, "C's cells: %zu %zu", r->gen[0].cell_n[2],
+              r->gen[2].cell_n[2]);
+        CHECK(isfinite(r->site_real_acc), "site classifier %g", r->site_real_acc);
+        mcr_report *rep = NULL;
+        CHECK(!mcr_ieval_report(r, s, "mcrage image evaluate tiny", &rep) && rep, "%s", mcr_last_error());
+        char path[] = "/tmp/test_ieval_XXXXXX";
+        int fd = mkstemp(path);
+        if (fd >= 0) close(fd);
+        CHECK(rep && fd >= 0 && !mcr_report_write(rep, path), "%s", mcr_last_error());
+        mcr_report_free(rep);
+        FILE *f = fopen(path, "rb");
+        char *buf = calloc(1, 1 << 20);
+        size_t n = f && buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+        if (f) fclose(f);
+        const char *want[] = {"<h2>Results</h2>", "<h2>ID and OOD accuracy</h2>", "<h2>Fairness gap</h2>", "<h2>Ratio sweep</h2>",
+                              "<h2>Real and synthetic images per (label, site)</h2>", "data:image/png;base64,iVBOR",
+                              "<h2>Generator checks</h2>", "<h2>Command</h2>", "diffusion-no-unlabelled@0.5"};
+        for (size_t k = 0; k < sizeof want / sizeof *want; k++) CHECK(n && strstr(buf, want[k]), "report lacks %s", want[k]);
+        free(buf);
+        remove(path);
+        char *js = NULL;
+        size_t jl = 0;
+        FILE *jf = open_memstream(&js, &jl);
+        CHECK(jf && !mcr_ieval_write_json(r, jf), "json");
+        if (jf) fclose(jf);
+        CHECK(js && strstr(js, "\"arm\":\"diffusion-label-only\"") && strstr(js, "\"detect_auroc\":") &&
+                  strstr(js, "\"policy\":\"group-balance\""),
+              "json: %.300s", js ? js : "");
+        free(js);
+    }
+    mcr_ieval_free(r);
+    c.policy = 7;
+    CHECK(mcr_image_evaluate(s, &c, &r) == MCR_EINVAL && strstr(mcr_last_error(), "--policy"), "%s", mcr_last_error());
+    mcr_imageset_free(s);
+}
+
 int main(void) {
     TEST(test_score);
     TEST(test_trainsets);
     TEST(test_bad_input);
     TEST(test_evaluate_tiny);
+    TEST(test_arms_policy_report);
     return DONE();
 }
