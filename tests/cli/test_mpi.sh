@@ -76,7 +76,8 @@ run 2 "$M" augment "$D/d.csv" --target outcome --steps 20 --widths 64,64 --threa
 # 4. checkpoints from rank 0; a 2-rank run stopped after a checkpoint and resumed under 2 ranks
 # equals the uninterrupted 2-rank run byte for byte
 # (2,000 steps: long enough, about 5 s, that the TERM lands before the run ends)
-R="$D/d.csv --target outcome --steps 2000 --widths 64,64 --batch 128 --threads 1 -q --checkpoint-every 20"
+R0="$D/d.csv --target outcome --steps 2000 --widths 64,64 --batch 128 --threads 1 --checkpoint-every 20"
+R="$R0 -q"
 run 2 "$M" fit $R -o "$D/full.mcrg" || bad "uninterrupted 2-rank fit"
 # (started without the run function: $! must be timeout itself, which passes the TERM on to
 # mpirun and waits for it; a function's subshell would die alone and leave the job running)
@@ -90,9 +91,17 @@ if [ $stopped = 1 ] && "$M" inspect "$D/part.mcrg" 2>/dev/null | grep -q "checkp
     run 2 "$M" fit $R --resume "$D/part.mcrg" -o "$D/part.mcrg" && cmp -s "$D/full.mcrg" "$D/part.mcrg" &&
         ok "2-rank checkpoint resumed under 2 ranks equals the uninterrupted run" || bad "2-rank resume equals the uninterrupted run"
     # the same checkpoint resumed by one process: accepted (the data fingerprint does not depend
-    # on how the rows were split), and within the 1-vs-2-rank tolerance of the 2-rank run
-    "$M" fit $R --resume "$D/part1.mcrg" -o "$D/part1.mcrg" && out=$("$PD" "$D/full.mcrg" "$D/part1.mcrg" 1e-2) &&
-        ok "2-rank checkpoint resumed by one process: $out" || bad "2-rank checkpoint resumed by one process: ${out:-refused}"
+    # on how the rows were split) and continued from its step, not from 0. Its weights differ
+    # from the 2-rank run's by the order of the sums, grown by Adam over the steps left after
+    # the checkpoint, a number set by when the TERM landed (rel L2 0.0005 resumed at step 920,
+    # 0.02 in a loaded run where it landed earlier);
+    # the bound 0.1 is the measured 1-vs-2-rank spread after 300 steps (0.05, README) doubled
+    "$M" fit $R0 --resume "$D/part1.mcrg" -o "$D/part1.mcrg" 2>"$D/res1.err" &&
+        grep -q "resuming .* at step [1-9][0-9]* of 2000" "$D/res1.err" &&
+        out=$("$PD" "$D/full.mcrg" "$D/part1.mcrg" 1) &&
+        awk -v l="$out" 'BEGIN { split(l, f, " "); exit !(f[6] <= 0.1) }' &&
+        ok "2-rank checkpoint resumed by one process: $(grep -o "at step [0-9]*" "$D/res1.err"), $out" ||
+        bad "2-rank checkpoint resumed by one process: ${out:-refused} $(head -c 300 "$D/res1.err")"
 else
     bad "a 2-rank run stopped after its first checkpoint (the run ended first?)"
 fi
