@@ -24,6 +24,8 @@ typedef struct {
 int mcr_cmp_scored_desc(const void *a, const void *b);
 /* Hanley & McNeil (1982): the standard error of an AUROC A from n1 positives, n2 negatives */
 double mcr_auroc_se(double A, size_t n1, size_t n2);
+/* the index of the largest of p[0..K) (ties: the first): the predicted class of a probability row */
+int mcr_argmax(const double *p, int K);
 /* evaluate.c: the threshold on class pos's probability (prob[n, K]) that maximises its F1 on
  * labels y (ties: the lowest), among midpoints of consecutive distinct scores; 0.5 without
  * positives */

@@ -56,7 +56,7 @@ double mcr_average_precision(const double *score, const int *label, size_t n) {
     return ap;
 }
 
-static int argmax(const double *p, int K) {
+int mcr_argmax(const double *p, int K) {
     int b = 0;
     for (int k = 1; k < K; k++)
         if (p[k] > p[b]) b = k;
@@ -78,7 +78,7 @@ int mcr_metrics_compute(const int *y, const double *prob, size_t n, int K, int p
     double ll = 0, br = 0;
     for (size_t i = 0; i < n; i++) {
         const double *p = prob + i * K;
-        int pr = argmax(p, K);
+        int pr = mcr_argmax(p, K);
         conf[(size_t)y[i] * K + pr]++;
         double pt = p[y[i]];
         ll -= log(pt < 1e-15 ? 1e-15 : pt > 1 - 1e-15 ? 1 - 1e-15 : pt);

@@ -487,9 +487,7 @@ static int gen_checks(const mcr_imageset *s, const mcr_imageset *pool, const mcr
     size_t tot = 0, tr = 0;
     for (size_t j = 0; j < n; j++) {
         if (y[j] < 0) continue;
-        int best = 0;
-        for (int k = 1; k < L; k++)
-            if (prob[j * L + k] > prob[j * L + best]) best = k;
+        int best = mcr_argmax(prob + j * L, L);
         size_t q = (size_t)y[j] * (size_t)(A + 1) + (size_t)(a[j] < 0 ? A : a[j]);
         G->cell_n[q]++, tot++;
         if (best == y[j]) right[q]++, tr++;
@@ -504,9 +502,7 @@ static int gen_checks(const mcr_imageset *s, const mcr_imageset *pool, const mcr
         size_t st = 0, sr = 0;
         for (size_t j = 0; j < n; j++) {
             if (a[j] < 0) continue;
-            int best = 0;
-            for (int k = 1; k < A; k++)
-                if (prob[j * A + k] > prob[j * A + best]) best = k;
+            int best = mcr_argmax(prob + j * A, A);
             sn[a[j]]++, st++;
             if (best == a[j]) sright[a[j]]++, sr++;
         }
@@ -648,12 +644,7 @@ MCR_API int mcr_image_evaluate(const mcr_imageset *s, const mcr_ieval_config *c,
         if ((rc = mcr_cnn_fit_u8(&cc, rpix, rsite, nrall, s->h, s->w, s->c, A, &site_net))) goto fail;
         if ((rc = mcr_cnn_predict_proba_u8(site_net, tpix, nt, prob))) goto fail;
         size_t right = 0;
-        for (size_t i = 0; i < nt; i++) {
-            int best = 0;
-            for (int a = 1; a < A; a++)
-                if (prob[i * A + a] > prob[i * A + best]) best = a;
-            right += best == tsite[i];
-        }
+        for (size_t i = 0; i < nt; i++) right += mcr_argmax(prob + i * A, A) == tsite[i];
         r->site_real_acc = (double)right / (double)nt;
     }
     for (int sd = 0; sd < r->seeds; sd++) {
