@@ -345,6 +345,13 @@ MCR_API const float *mcr_model_loss_curve(const mcr_model *m, int *n, int *every
 typedef enum {
     MCR_AUG_NONE = 0, MCR_AUG_ROS, MCR_AUG_RUS, MCR_AUG_SMOTE, MCR_AUG_SMOTENC, MCR_AUG_ADASYN,
     MCR_AUG_MCRAGE, MCR_AUG_MCRAGE_AUTO, /* mcrage-auto: mcrage with strategy auto (evaluate) */
+    MCR_AUG_MCRAGE_PLAUSIBLE, /* mcrage-plausible: select_pool candidates per new row sampled, the
+                                 ones with the lowest denoising loss under the model kept (the
+                                 rows the model itself finds most typical of their condition) */
+    MCR_AUG_MCRAGE_BOUNDARY,  /* mcrage-boundary: select_pool candidates per new row, the ones a
+                                 class-weighted logistic regression on the real rows finds
+                                 closest to the class boundary kept (smallest margin between
+                                 their class's probability and the next one's) */
     MCR_AUG_NMETHODS
 } mcr_aug_method;
 typedef enum {
@@ -409,6 +416,12 @@ typedef struct mcr_augment_config {
                                    at a tuned threshold (chosen by minority F1 on the fold's other
                                    half, both ways), not at 0.5; evaluate sets it with
                                    tune_threshold (default 0) */
+    double select_pool;         /* mcrage-plausible / mcrage-boundary: candidates sampled per new
+                                   row, 1 to 20 (default 2: half are kept) */
+    const struct mcr_model *prefit; /* mcrage and its selections: a model already fitted on these
+                                   rows with these settings (seed included), used instead of
+                                   fitting one (borrowed; evaluate shares one across the three
+                                   methods of a seed); NULL (default): fit */
 } mcr_augment_config;
 MCR_API void mcr_augment_config_default(mcr_augment_config *c);
 MCR_API const char *mcr_aug_method_name(mcr_aug_method m);

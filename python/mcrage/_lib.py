@@ -93,7 +93,7 @@ def check(code):
 PROGRESS_FIT = CFUNCTYPE(c_int, c_void_p, c_int, c_int, c_float, c_double)
 PROGRESS_MSG = CFUNCTYPE(None, c_void_p, c_char_p)
 MCR_MAX_LAYERS = 16
-MCR_AUG_NMETHODS = 8
+MCR_AUG_NMETHODS = 10
 MCR_CLF_N = 4
 MCR_EVAL_NCOL = 6
 
@@ -134,7 +134,7 @@ class AugmentConfig(Structure):
                 ("sample", SampleConfig), ("synthetic_only", c_int),
                 ("synthetic_id_prefix", c_char_p), ("amount", c_double), ("condition_both", c_int),
                 ("folds", c_int), ("optimize", c_int), ("auto_classifier", c_int),
-                ("auto_tuned", c_int)]
+                ("auto_tuned", c_int), ("select_pool", c_double), ("prefit", c_void_p)]
 
 
 class AugmentResult(Structure):

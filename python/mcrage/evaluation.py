@@ -8,7 +8,7 @@ import tempfile
 from . import _config
 from ._lib import MCR_AUG_NMETHODS, AssessConfig, EvalConfig, InvalidArgumentError, check, lib
 
-MCR_AUG_MCRAGE_AUTO = MCR_AUG_NMETHODS - 1
+MCR_AUG_MCRAGE_AUTO = 7
 from ._table import to_table
 
 try:

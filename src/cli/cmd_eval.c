@@ -21,7 +21,7 @@ static int parse_strategy(const char *cmd, const char *s, mcr_augment_config *a)
 enum { E_METHOD = 4000, E_STRATEGY, E_RATIO, E_FRAC, E_K, E_SEED, E_THREADS, E_MARK, E_SSTEPS,
        E_GUID, E_METHODS, E_CLFS, E_SEEDS, E_TESTFRAC, E_TEST, E_THIN, E_JSON, E_POSITIVE,
        E_BANDS, E_GROUP, E_BALANCED, E_FOCAL, E_KEEPCOPIES, E_AJSON, E_REPORT, E_ETA, E_SAMPLER, E_IDPREFIX, E_THRESH,
-       E_OPTIMIZE, E_FOLDS, E_AUTOCLF, E_PREC };
+       E_OPTIMIZE, E_FOLDS, E_AUTOCLF, E_PREC, E_POOL };
 
 /* options shared by augment and evaluate; returns 1 if handled */
 static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_config *a, int *threads, int *err) {
@@ -39,6 +39,7 @@ static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_conf
     case E_THREADS: if (cli_long(cmd, "--threads", arg, 0, 1024, &v)) *err = EXIT_USAGE; else *threads = (int)v; return 1;
     case E_SSTEPS: if (cli_long(cmd, "--sample-steps", arg, 1, 100000, &v)) *err = EXIT_USAGE; else a->sample.sample_steps = (int)v; return 1;
     case E_GUID: if (cli_double(cmd, "--guidance", arg, 0, 100, &d)) *err = EXIT_USAGE; else a->sample.guidance = (float)d; return 1;
+    case E_POOL: if (cli_double(cmd, "--select-pool", arg, 1, 20, &d)) *err = EXIT_USAGE; else a->select_pool = d; return 1;
     case E_ETA: if (cli_double(cmd, "--eta", arg, 0, 1, &d)) *err = EXIT_USAGE; else a->sample.eta = (float)d; return 1;
     case E_SAMPLER:
         if (!strcmp(arg, "dpmpp")) a->sample.sampler = MCR_SAMPLER_DPMPP;
@@ -71,7 +72,8 @@ static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_conf
         {"sample-steps", required_argument, 0, E_SSTEPS}, {"guidance", required_argument, 0, E_GUID}, \
         {"eta", required_argument, 0, E_ETA}, {"sampler", required_argument, 0, E_SAMPLER},      \
         {"optimize", required_argument, 0, E_OPTIMIZE}, {"folds", required_argument, 0, E_FOLDS}, \
-        {"auto-classifier", required_argument, 0, E_AUTOCLF}, {"precision", required_argument, 0, E_PREC}
+        {"auto-classifier", required_argument, 0, E_AUTOCLF}, {"precision", required_argument, 0, E_PREC}, \
+        {"select-pool", required_argument, 0, E_POOL}
 #define AUG_HELP                                                                               \
     "      --strategy S           balance | ratio:R | group-balance | auto (default balance)\n"  \
     "                             auto (mcrage): the share of new rows (0 = none), balance or\n"  \
@@ -84,6 +86,8 @@ static int aug_option(const char *cmd, int ch, const char *arg, mcr_augment_conf
     "      --ratio R              same as --strategy ratio:R (minority/majority = R)\n"          \
     "      --synthetic-fraction F share of synthetic rows in the result (default: off)\n"         \
     "      --k K                  SMOTE/ADASYN neighbours (default 5)\n"                          \
+    "      --select-pool F        mcrage-plausible / mcrage-boundary: candidates sampled per new\n" \
+    "                             row, 1..20 (default 2: the better half kept)\n"                 \
     "      --sampler S            dpmpp | ddim | ddpm (default dpmpp)\n"                          \
     "      --sample-steps K       sampler steps (default 25)\n"                                  \
     "      --eta E                sampling noise, 0 (deterministic) to 1 (default 1)\n"       \
@@ -158,7 +162,10 @@ int cmd_augment(int argc, char **argv) {
                    "  -t, --target COL           class column (required)\n"
                    "  -g, --sensitive COL        group column (needed by group-balance)\n"
                    "      --method M             none | ros | rus | smote | smote-nc | adasyn | mcrage |\n"
-                   "                             mcrage-auto (= mcrage --strategy auto)\n"
+                   "                             mcrage-auto (= mcrage --strategy auto) |\n"
+                   "                             mcrage-plausible (candidates with the lowest denoising\n"
+                   "                             loss under the model kept) | mcrage-boundary (candidates\n"
+                   "                             nearest the class boundary of a class-weighted logreg)\n"
                    "                             (default mcrage)\n" AUG_HELP
                    "      --mark-synthetic COL   add a column COL: 1 for synthetic rows, 0 for real\n"
                    "      --synthetic-id-prefix P identifier-like columns of synthetic rows get P1, P2, ...\n"
@@ -315,7 +322,9 @@ int cmd_evaluate(int argc, char **argv) {
                    "      --test-frac F        test share (default %g)\n"
                    "      --test FILE.csv      a fixed test table instead of splits\n"
                    "      --thin CLASS:P       keep a share P of CLASS in each training part\n"
-                   "      --methods LIST       none,ros,rus,smote,smote-nc,adasyn,mcrage,mcrage-auto\n"
+                   "      --methods LIST       none,ros,rus,smote,smote-nc,adasyn,mcrage,mcrage-auto,\n"
+                   "                           mcrage-plausible,mcrage-boundary (the last two sample the\n"
+                   "                           seed's mcrage model: one fit for the three)\n"
                    "                           (default none,ros,smote,mcrage); mcrage-auto chooses its\n"
                    "                           amount, policy and guidance by CV inside each training part\n"
                    "                           (--strategy auto adds it; --optimize, --folds, --auto-classifier)\n"

@@ -26,6 +26,11 @@ int mcr_cmp_scored_desc(const void *a, const void *b);
 double mcr_auroc_se(double A, size_t n1, size_t n2);
 /* the index of the largest of p[0..K) (ties: the first): the predicted class of a probability row */
 int mcr_argmax(const double *p, int K);
+/* mcrage and its selections (mcrage-plausible, mcrage-boundary): one fitted model, sampled
+ * (mcrage-auto, which chooses its own amount and fits its own models, is not one of them) */
+static inline int mcr_aug_is_mcrage(mcr_aug_method m) {
+    return m == MCR_AUG_MCRAGE || m == MCR_AUG_MCRAGE_PLAUSIBLE || m == MCR_AUG_MCRAGE_BOUNDARY;
+}
 /* evaluate.c: the threshold on class pos's probability (prob[n, K]) that maximises its F1 on
  * labels y (ties: the lowest), among midpoints of consecutive distinct scores; 0.5 without
  * positives */

@@ -342,6 +342,7 @@ typedef struct {
     size_t *val, nval;       /* tune_threshold: validation rows (kept out of the training part) */
     int *yval;
     mcr_csr Xval;
+    mcr_model *mc_model;     /* this seed's mcrage model, shared by mcrage and its selections */
 } eval_ctx;
 
 /* this seed's training and test rows: the fixed test table's rows (rows from `ndata` on), or a
@@ -574,7 +575,8 @@ static int eval_method(eval_ctx *x, mcr_aug_method method) {
     if (ac.auto_classifier < 0) ac.auto_classifier = c->classifiers[0]; /* mcrage-auto scores evaluate's first */
     ac.auto_tuned = c->tune_threshold; /* and with tuned thresholds, scores them tuned */
     ac.drop = c->group; /* an id is not a feature for the rebalancers either */
-    ac.keep_model = x->s == 0 && method == MCR_AUG_MCRAGE;
+    ac.keep_model = mcr_aug_is_mcrage(method) && !x->mc_model; /* fitted once per seed */
+    ac.prefit = mcr_aug_is_mcrage(method) ? x->mc_model : NULL;
     ac.dcr_check = 0;
     fit_relay relay = {c, x->s};
     ac.fit.progress = c->progress ? relay_fit_progress : NULL;
@@ -588,6 +590,7 @@ static int eval_method(eval_ctx *x, mcr_aug_method method) {
     int rc = mcr_augment_run(x->t, trows, ntr, &ac, &ar);
     if (rc) return rc;
     double aug_s = mcr_now() - t0;
+    if (ar->model && mcr_aug_is_mcrage(method)) x->mc_model = ar->model, ar->model = NULL;
     if (ar->autochoice) { /* kept per seed */
         mcr_auto_result_free(res->autos[x->s]);
         res->autos[x->s] = ar->autochoice;
@@ -601,7 +604,7 @@ static int eval_method(eval_ctx *x, mcr_aug_method method) {
     const mcr_table *A = ar->table;
     size_t nsyn = ar->nsynth;
     if (x->s == 0 && nsyn > 0 && (!res->ex_synth || (method == MCR_AUG_MCRAGE && res->ex_method != MCR_AUG_MCRAGE)))
-        rc = keep_example(res, x->t, x->testr, x->nte, A, nsyn, method, &ar->model);
+        rc = keep_example(res, x->t, x->testr, x->nte, A, nsyn, method, &ar->model); /* the model: at the seed's end */
     /* labelled rows of the augmented part */
     size_t na = 0;
     size_t *arows = malloc((A->nrows ? A->nrows : 1) * sizeof(size_t));
@@ -731,6 +734,9 @@ int mcr_evaluate(const mcr_table *data, const mcr_table *test, const mcr_eval_co
             gte[i] = js >= 0 ? t->cols[js].cat[testr[i]] : 0;
         }
         for (int mi = 0; mi < c->nmethods && !rc; mi++) rc = eval_method(&x, c->methods[mi]);
+        if (s == 0 && !res->ex_model && mcr_aug_is_mcrage(res->ex_method)) res->ex_model = x.mc_model, x.mc_model = NULL;
+        mcr_model_free(x.mc_model);
+        x.mc_model = NULL;
         mcr_encoder_free(x.enc);
         mcr_csr_free(&x.Xte), mcr_csr_free(&x.Xval), free(x.yval);
         x.enc = NULL, x.yval = NULL;
@@ -869,7 +875,7 @@ int mcr_eval_verdict_method(const mcr_eval_result *r, int i, mcr_aug_method subj
     for (int mi = 0; mi < c->nmethods; mi++) {
         int m = c->methods[mi];
         has_m |= m == (int)subject, has_n |= m == MCR_AUG_NONE;
-        if (m == MCR_AUG_MCRAGE || m == MCR_AUG_MCRAGE_AUTO || m == MCR_AUG_NONE) continue;
+        if (mcr_aug_is_mcrage(m) || m == MCR_AUG_MCRAGE_AUTO || m == MCR_AUG_NONE) continue;
         double mean, half, *v = malloc((size_t)c->seeds * sizeof(double)); /* its mean minority F1 */
         if (!v) return -2;
         mean_ci(v, collect(r, m, clf, 3, v), &mean, &half);
@@ -983,7 +989,9 @@ int mcr_eval_print(const mcr_eval_result *r, FILE *f) {
     mcr_eval_cell *cells = NULL;
     int ncells = 0;
     if (mcr_eval_cells(r, &cells, &ncells)) return free(v), free(w), MCR_NOMEM();
-    int mw = has_method(c, MCR_AUG_MCRAGE_AUTO) ? 11 : 9; /* the method column's width */
+    int mw = 9; /* the method column's width */
+    for (int mi = 0; mi < c->nmethods; mi++)
+        if ((int)strlen(mcr_aug_method_name(c->methods[mi])) + 2 > mw) mw = (int)strlen(mcr_aug_method_name(c->methods[mi])) + 2;
     fprintf(f, "%-*s %-7s", mw, "method", "clf");
     for (int a = 0; a < NTABLE; a++) fprintf(f, " %-16s", METRICS[TABLE_METRICS[a]].label);
     fputc('\n', f);

@@ -677,6 +677,73 @@ static void fill_batch_part(mcr_trainer *tr, const mcr_model *m, const fit_data 
     }
 }
 
+/* Per-row denoising loss (mcr_model_row_loss): the rows of S through the model's encoder, then
+ * for each of nt time steps t_k = (k + 1/2) T / nt, the same for every row, the loss the model
+ * was trained on, row by row: the Gaussian columns' mean squared noise error plus the
+ * multinomial columns' weighted KL (as in mn_loss_batch), with the EMA weights and no dropout
+ * or condition dropout. Noise is keyed on (seed, k, first row of the chunk). */
+int mcr_model_row_loss(const mcr_model *m, const mcr_table *S, int nt, uint64_t seed, double *loss) {
+    if (!m->ema) return mcr_err(MCR_EINVAL, "the model has no trained weights");
+    if (nt < 1 || nt > m->cfg.T) return mcr_err(MCR_EINVAL, "row loss: time steps must be in 1..%d (got %d)", m->cfg.T, nt);
+    if (S->ncols != m->schema->ncols) return mcr_err(MCR_EINVAL, "row loss: the rows do not have the model's columns");
+    size_t n = S->nrows;
+    for (size_t i = 0; i < n; i++) loss[i] = 0;
+    if (n == 0) return MCR_OK;
+    const mcr_encoder *e = m->enc;
+    int multi = m->cfg.catmode == MCR_CAT_MULTINOMIAL, d = m->net.d;
+    int B = n < 512 ? (int)n : 512, dg = multi ? e->ng : d, nb = multi ? e->nblk : 0;
+    fit_data D;
+    memset(&D, 0, sizeof D);
+    D.n = D.N = n, D.ng = e->ng, D.nb = e->nblk;
+    D.X = malloc((n * (size_t)e->ng + 1) * sizeof(float));
+    D.C = malloc((n * (size_t)e->nblk + 1) * sizeof(int32_t));
+    D.cond = malloc((n + 1) * sizeof(int));
+    mcr_trainer tr;
+    memset(&tr, 0, sizeof tr);
+    int rc = D.X && D.C && D.cond ? MCR_OK : MCR_NOMEM();
+    if (!rc) rc = mcr_encoder_codes(e, S, NULL, n, D.X, D.C);
+    for (size_t i = 0; !rc && i < n; i++) D.cond[i] = row_cond(m, S, i);
+    mcr_fit_config fc = m->cfg;
+    fc.dropout = 0;
+    if (!rc) rc = mcr_trainer_init(&tr, &m->net, B, &fc, n, dg, nb, e->boff, e->bK);
+    if (rc) goto done;
+    tr.net.dropout = 0;
+    memcpy(tr.st.opt.p, m->ema, m->net.nparams * sizeof(float));
+    for (int k = 0; k < nt; k++) {
+        int tk = (int)(((double)k + 0.5) * m->cfg.T / nt);
+        for (size_t i0 = 0; i0 < n; i0 += (size_t)B) {
+            int nl = n - i0 < (size_t)B ? (int)(n - i0) : B;
+            for (int b = 0; b < B; b++) { /* the chunk's rows; a short last chunk repeats its last row */
+                size_t i = i0 + (size_t)(b < nl ? b : nl - 1);
+                put_row(&tr, m, &D, i, b);
+                tr.y[b] = D.cond[i];
+                tr.t[b] = tk;
+            }
+            uint64_t key = seed ^ (0x9E3779B97F4A7C15ull * (i0 + 1));
+            mcr_fill_normal(tr.eps, (size_t)B * dg, key, MCR_STREAM_FIT_NOISE + (uint64_t)k);
+            q_sample(tr.xt, tr.x0, tr.eps, tr.t, &tr.sched, B, dg, d);
+            if (nb) mn_noise(&tr, key, k);
+            mcr_net_forward(&tr.net, tr.st.opt.p, tr.xt, tr.t, tr.y, B, 0, 0, 0);
+            if (nb) mn_loss_batch(&tr, 0, B);
+            const float *out = tr.net.out;
+            for (int b = 0; b < nl; b++) {
+                double se = 0;
+                for (int j = 0; j < dg; j++) {
+                    double r = (double)out[(size_t)b * d + j] - tr.eps[(size_t)b * dg + j];
+                    se += r * r;
+                }
+                double l = dg ? se / dg : 0;
+                if (nb) l += tr.rowloss[b] * m->cfg.T / nb; /* the KL terms, weighted as in training */
+                loss[i0 + (size_t)b] += l / nt;
+            }
+        }
+    }
+done:
+    mcr_trainer_free(&tr);
+    fit_data_free(&D);
+    return rc;
+}
+
 /* A checkpoint: the model so far, the trainer's EMA as its weights, the trainer state. */
 static int write_checkpoint(const mcr_model *m, const mcr_trainer *tr, const char *path) {
     return mcr_model_write(m, tr->st.opt.ema, &tr->st, path);

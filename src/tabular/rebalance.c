@@ -18,7 +18,8 @@
 #include "tabular/tabular.h"
 #include <errno.h>
 
-static const char *METHOD_NAMES[] = {"none", "ros", "rus", "smote", "smote-nc", "adasyn", "mcrage", "mcrage-auto"};
+static const char *METHOD_NAMES[] = {"none",   "ros",         "rus",              "smote",          "smote-nc",
+                                     "adasyn", "mcrage",      "mcrage-auto",      "mcrage-plausible", "mcrage-boundary"};
 
 const char *mcr_aug_method_name(mcr_aug_method m) {
     return m >= 0 && m < MCR_AUG_NMETHODS ? METHOD_NAMES[m] : "?";
@@ -34,7 +35,8 @@ int mcr_aug_method_parse(const char *s, mcr_aug_method *out) {
         *out = MCR_AUG_SMOTENC;
         return MCR_OK;
     }
-    return mcr_err(MCR_EINVAL, "unknown method '%s' (none, ros, rus, smote, smote-nc, adasyn, mcrage, mcrage-auto)", s);
+    return mcr_err(MCR_EINVAL, "unknown method '%s' (none, ros, rus, smote, smote-nc, adasyn, mcrage, mcrage-auto, "
+                               "mcrage-plausible, mcrage-boundary)", s);
 }
 
 void mcr_augment_config_default(mcr_augment_config *c) {
@@ -49,6 +51,7 @@ void mcr_augment_config_default(mcr_augment_config *c) {
     c->folds = 3;
     c->optimize = MCR_AUTO_MINORITY_F1;
     c->auto_classifier = -1;
+    c->select_pool = 2;
     mcr_fit_config_default(&c->fit);
     mcr_sample_config_default(&c->sample);
 }
@@ -680,10 +683,109 @@ int mcr_augment_cond_counts(const mcr_table *t, const size_t *rows, size_t nrows
     return rc;
 }
 
-/* mcrage: the diffusion model fitted on the rows, sampled per cell (or, conditioned on class
- * and group, per class split over groups); copies of training rows resampled, the DCR check */
+/* The columns a downstream classifier (or an interpolation) sees: all but the target, the
+ * dropped and the identifier-like ones (and the sensitive column when it defines the cells) */
+static int feature_columns(const mcr_table *t, int jt, int js, const mcr_augment_config *c, int *feat, int *nfeat) {
+    int ndrop = 0;
+    char **drop = mcr_split_list(c->drop, &ndrop);
+    int *why = calloc((size_t)t->ncols + 1, sizeof(int));
+    if (why && augment_identifiers(t, c, why)) free(why), why = NULL;
+    *nfeat = 0;
+    for (int j = 0; j < t->ncols; j++) {
+        int dropped = 0;
+        for (int q = 0; q < ndrop; q++) dropped |= !strcmp(drop[q], t->cols[j].name);
+        if (j != jt && !(j == js && c->strategy == MCR_STRAT_GROUP_BALANCE) && !dropped && !(why && why[j]))
+            feat[(*nfeat)++] = j;
+    }
+    free(drop), free(why);
+    return MCR_OK;
+}
+
+/* mcrage-boundary's score of each candidate row of S: the margin between its class's
+ * probability and the largest other one under a class-weighted logistic regression fitted on
+ * the real rows (so that the boundary sits where the classes' weighted densities meet, not
+ * where the majority ends). Small: near the boundary. */
+static int boundary_scores(const mcr_table *t, const size_t *rows, size_t nrows, int jt, const mcr_augment_config *c,
+                           const mcr_table *S, double *score) {
+    int *feat = malloc(((size_t)t->ncols + 1) * sizeof(int)), nfeat = 0, K = t->cols[jt].nlevels;
+    mcr_encoder *enc = NULL;
+    float *Xr = NULL, *Xs = NULL;
+    int *y = malloc((nrows + 1) * sizeof(int));
+    double *prob = malloc((S->nrows + 1) * (size_t)K * sizeof(double));
+    size_t *lab = malloc((nrows + 1) * sizeof(size_t)), nl = 0;
+    mcr_classifier *clf = NULL;
+    int rc = feat && y && prob && lab ? MCR_OK : MCR_NOMEM();
+    if (!rc) rc = feature_columns(t, jt, -1, c, feat, &nfeat);
+    if (!rc && nfeat == 0) rc = mcr_err(MCR_EINVAL, "mcrage-boundary: no feature columns besides the target");
+    for (size_t a = 0; !rc && a < nrows; a++) {
+        size_t i = rows ? rows[a] : a;
+        if (t->cols[jt].cat[i] >= 0) y[nl] = t->cols[jt].cat[i], lab[nl++] = i;
+    }
+    if (!rc) rc = mcr_encoder_fit(t, feat, nfeat, lab, nl, MCR_NUM_STANDARD, &enc);
+    if (!rc) rc = mcr_encoder_transform_float(enc, t, lab, nl, &Xr);
+    if (!rc) rc = mcr_encoder_transform_float(enc, S, NULL, S->nrows, &Xs);
+    mcr_clf_config cc;
+    mcr_clf_config_default(&cc, MCR_CLF_LOGREG);
+    cc.balanced = 1;
+    cc.seed = c->seed;
+    if (!rc) rc = mcr_clf_fit(&cc, Xr, y, nl, enc->d, K, &clf);
+    if (!rc) rc = mcr_clf_predict(clf, Xs, S->nrows, prob);
+    for (size_t i = 0; !rc && i < S->nrows; i++) {
+        int k = S->cols[jt].cat[i];
+        double own = k >= 0 && k < K ? prob[i * K + k] : 0, other = 0;
+        for (int q = 0; q < K; q++)
+            if (q != k && prob[i * K + q] > other) other = prob[i * K + q];
+        score[i] = fabs(own - other);
+    }
+    mcr_clf_free(clf);
+    mcr_encoder_free(enc);
+    free(feat), free(y), free(prob), free(lab), free(Xr), free(Xs);
+    return rc;
+}
+
+typedef struct {
+    double s;
+    size_t i;
+} scored_row;
+static int cmp_scored_row(const void *a, const void *b) {
+    const scored_row *x = a, *y = b;
+    if (x->s != y->s) return x->s < y->s ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* mcrage's selections: the pool's rows come condition by condition (pool[k] of condition k);
+ * keep the counts[k] of each with the lowest score (ties: the earlier row), in sampled order */
+static int select_rows(mcr_table **syn, const size_t *pool, const size_t *counts, int nc, const double *score) {
+    size_t n = (*syn)->nrows, nk = 0, at = 0;
+    scored_row *sr = malloc((n + 1) * sizeof(scored_row));
+    size_t *keep = malloc((n + 1) * sizeof(size_t));
+    if (!sr || !keep) return free(sr), free(keep), MCR_NOMEM();
+    for (int k = 0; k < nc; k++) {
+        for (size_t a = 0; a < pool[k]; a++) sr[a].s = isfinite(score[at + a]) ? score[at + a] : INFINITY, sr[a].i = at + a;
+        qsort(sr, pool[k], sizeof *sr, cmp_scored_row);
+        size_t m = counts[k] < pool[k] ? counts[k] : pool[k];
+        for (size_t a = 0; a < m; a++) keep[nk++] = sr[a].i;
+        at += pool[k];
+    }
+    qsort(keep, nk, sizeof(size_t), mcr_cmp_size);
+    mcr_table *kept = NULL;
+    int rc = mcr_table_take(*syn, keep, nk, &kept);
+    free(sr), free(keep);
+    if (rc) return rc;
+    mcr_table_free(*syn);
+    *syn = kept;
+    return MCR_OK;
+}
+
+/* mcrage: the diffusion model fitted on the rows (or the caller's, prefit), sampled per cell
+ * (or, conditioned on class and group, per class split over groups); with a selection
+ * (mcrage-plausible, mcrage-boundary) select_pool candidates per row sampled and the best kept;
+ * copies of training rows resampled, the DCR check */
 static int mcrage_rows(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
                        cells *ce, mcr_augment_result *ar, mcr_table **syn) {
+    int sel = c->method == MCR_AUG_MCRAGE_PLAUSIBLE || c->method == MCR_AUG_MCRAGE_BOUNDARY;
+    if (sel && !(c->select_pool >= 1 && c->select_pool <= 20))
+        return mcr_err(MCR_EINVAL, "`select_pool` (candidates per new row) must be in 1..20 (got %g)", c->select_pool);
     mcr_fit_config fc = c->fit;
     fc.target = c->target;
     fc.sensitive = c->sensitive;
@@ -691,20 +793,36 @@ static int mcrage_rows(const mcr_table *t, const size_t *rows, size_t nrows, con
     fc.seed = c->seed;
     fc.condition = c->strategy == MCR_STRAT_GROUP_BALANCE || (c->condition_both && c->sensitive) ? MCR_COND_BOTH
                                                                                                  : MCR_COND_TARGET;
-    mcr_model *m = NULL;
-    int rc = mcr_model_fit(t, rows, nrows, &fc, &m);
-    if (rc) return rc;
-    size_t *counts = calloc((size_t)m->ncond, sizeof(size_t));
-    if (!counts) return mcr_model_free(m), MCR_NOMEM();
-    rc = cond_counts(t, ce, m, counts);
+    mcr_model *own = NULL;
+    const mcr_model *m = c->prefit;
+    int rc = MCR_OK;
+    if (m && m->condition != (int)fc.condition)
+        return mcr_err(MCR_EINVAL, "the prefitted model is conditioned otherwise than this strategy needs");
+    if (!m) {
+        if ((rc = mcr_model_fit(t, rows, nrows, &fc, &own))) return rc;
+        m = own;
+    }
+    size_t *counts = calloc((size_t)m->ncond, sizeof(size_t)), *pool = calloc((size_t)m->ncond, sizeof(size_t));
+    double *score = NULL;
+    if (!counts || !pool) rc = MCR_NOMEM();
+    if (!rc) rc = cond_counts(t, ce, m, counts);
     mcr_sample_config sc = c->sample;
     sc.seed = c->seed;
-    if (!rc) rc = mcr_model_sample(m, counts, &sc, syn);
+    size_t npool = 0;
+    for (int k = 0; !rc && k < m->ncond; k++) npool += pool[k] = sel ? (size_t)ceil(counts[k] * c->select_pool) : counts[k];
+    if (!rc) rc = mcr_model_sample(m, pool, &sc, syn);
+    if (!rc && sel && !(score = malloc((npool + 1) * sizeof(double)))) rc = MCR_NOMEM();
+    if (!rc && c->method == MCR_AUG_MCRAGE_PLAUSIBLE) rc = mcr_model_row_loss(m, *syn, 8, c->seed, score);
+    if (!rc && c->method == MCR_AUG_MCRAGE_BOUNDARY) {
+        int jt = mcr_table_find(t, c->target);
+        rc = boundary_scores(t, rows, nrows, jt, c, *syn, score);
+    }
+    if (!rc && sel) rc = select_rows(syn, pool, counts, m->ncond, score);
     if (!rc) rc = reject_copies(t, rows, nrows, m, &sc, c->keep_copies ? 0 : 10, *syn, &ar->copies_found, &ar->copies_left);
     if (!rc && c->dcr_check) rc = dcr_report(t, rows, nrows, m, *syn, c->seed, &ar->dcr_close, &ar->dcr_threshold);
-    free(counts);
-    if (!rc && c->keep_model) ar->model = m;
-    else mcr_model_free(m);
+    free(counts), free(pool), free(score);
+    if (!rc && c->keep_model && own) ar->model = own;
+    else mcr_model_free(own);
     return rc;
 }
 
@@ -712,18 +830,8 @@ static int mcrage_rows(const mcr_table *t, const size_t *rows, size_t nrows, con
 static int smote_rows(const mcr_table *t, const size_t *rows, size_t nrows, int jt, int js,
                       const mcr_augment_config *c, cells *ce, size_t total_add, mcr_rng *r, mcr_table **syn) {
     int *feat = malloc((size_t)t->ncols * sizeof(int)), nfeat = 0;
-    int ndrop = 0;
-    char **drop = mcr_split_list(c->drop, &ndrop);
     /* identifier-like columns are not neighbours' coordinates (they are left empty after) */
-    int *why = calloc((size_t)t->ncols + 1, sizeof(int));
-    if (why && augment_identifiers(t, c, why)) free(why), why = NULL;
-    for (int j = 0; feat && j < t->ncols; j++) {
-        int dropped = 0;
-        for (int q = 0; q < ndrop; q++) dropped |= !strcmp(drop[q], t->cols[j].name);
-        if (j != jt && !(j == js && c->strategy == MCR_STRAT_GROUP_BALANCE) && !dropped && !(why && why[j]))
-            feat[nfeat++] = j;
-    }
-    free(drop), free(why);
+    if (feat) feature_columns(t, jt, js, c, feat, &nfeat);
     encoded e;
     size_t *pos_of = NULL;
     int *lab = NULL;
@@ -965,7 +1073,7 @@ static int augment_table(const mcr_table *t, const size_t *rows, size_t nrows, c
     if ((rc = c->synthetic_only ? mcr_table_new_like(t, 0, &res) : mcr_table_take(t, rows, nrows, &res))) goto done;
     if (total_add == 0) goto done;
     if (c->method == MCR_AUG_ROS) rc = ros_rows(t, &ce, total_add, &r, &syn);
-    else if (c->method == MCR_AUG_MCRAGE) rc = mcrage_rows(t, rows, nrows, c, &ce, ar, &syn);
+    else if (mcr_aug_is_mcrage(c->method)) rc = mcrage_rows(t, rows, nrows, c, &ce, ar, &syn);
     else rc = smote_rows(t, rows, nrows, jt, js, c, &ce, total_add, &r, &syn); /* smote, smote-nc, adasyn */
     if (!rc && syn) {
         nsynth = syn->nrows;
@@ -1005,7 +1113,7 @@ int mcr_augment_print(const mcr_augment_result *r, const char *prefix, const cha
     size_t nrows = r->table ? r->table->nrows : 0;
     fprintf(f, "%s%s: %zu real + %zu synthetic rows -> %s (%zu rows)\n", p, mcr_aug_method_name(r->method),
             r->nreal, r->nsynth, output ? output : "table", nrows);
-    int mc = r->method == MCR_AUG_MCRAGE || (r->method == MCR_AUG_MCRAGE_AUTO && r->nsynth);
+    int mc = mcr_aug_is_mcrage(r->method) || (r->method == MCR_AUG_MCRAGE_AUTO && r->nsynth);
     if (mc)
         fprintf(f, "%ssynthetic rows that exactly copy a training row: %zu of %zu sampled, %zu left %s\n", p,
                 r->copies_found, r->nsynth, r->copies_left, r->copies_resampled ? "after resampling" : "(copies kept)");
@@ -1025,7 +1133,7 @@ int mcr_augment_write_json(const mcr_augment_result *r, const char *data, const 
     else fputs("null", f);
     fprintf(f, ",\"method\":\"%s\",\"rows\":%zu,\"synthetic_rows\":%zu", mcr_aug_method_name(r->method),
             r->table ? r->table->nrows : 0, r->nsynth);
-    if (r->method == MCR_AUG_MCRAGE || r->method == MCR_AUG_MCRAGE_AUTO) {
+    if (mcr_aug_is_mcrage(r->method) || r->method == MCR_AUG_MCRAGE_AUTO) {
         fprintf(f, ",\"exact_copies_found\":%zu,\"exact_copies_left\":%zu,\"copies_resampled\":%s",
                 r->copies_found, r->copies_left, r->copies_resampled ? "true" : "false");
         if (r->dcr_threshold == r->dcr_threshold)

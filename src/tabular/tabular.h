@@ -328,6 +328,12 @@ int mcr_minority_class(const size_t *counts, int K, int *unique);
  * augment with config c (strategy, amount) on rows[0..nrows) of t (NULL = all) would sample */
 int mcr_augment_cond_counts(const mcr_table *t, const size_t *rows, size_t nrows, const mcr_augment_config *c,
                             const mcr_model *m, size_t *counts);
+/* model.c: the denoising loss of each row of S (the model's columns) under m, averaged over nt
+ * time steps spread evenly over [0, T) (the same ones for every row), as the model was trained
+ * on it (Gaussian columns' mean squared noise error + weighted multinomial KL), with the EMA
+ * weights and no dropout; noise from seed. loss[S->nrows]. Lower: more typical of the row's
+ * condition. */
+int mcr_model_row_loss(const mcr_model *m, const mcr_table *S, int nt, uint64_t seed, double *loss);
 /* knn.c: quantile q of sorted v[n], linear interpolation (numpy's default); NaN for n = 0.
  * The one rule of augment's DCR threshold and assess's DCR quantiles. */
 double mcr_quantile_sorted(const double *v, size_t n, double q);

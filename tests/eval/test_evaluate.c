@@ -323,6 +323,44 @@ static void test_tuned_threshold(void) {
     mcr_table_free(t);
 }
 
+/* mcrage's selections share the seed's mcrage model: mcrage's cells are the same with or without
+ * them beside it (one fit, sampled three ways), and the selections' cells exist */
+static void test_selections_share_the_model(void) {
+    mcr_table *t = th_cohort(2000, 7);
+    mcr_eval_config c = base();
+    c.aug.fit.steps = 60;
+    c.aug.fit.widths[0] = c.aug.fit.widths[1] = 32;
+    c.aug.fit.nwidths = 2;
+    c.methods[0] = MCR_AUG_NONE, c.methods[1] = MCR_AUG_MCRAGE;
+    c.nmethods = 2;
+    c.classifiers[0] = MCR_CLF_LOGREG;
+    c.nclassifiers = 1;
+    mcr_eval_result *a = NULL, *b = NULL;
+    CHECK(mcr_evaluate(t, NULL, &c, &a) == 0, "evaluate: %s", mcr_last_error());
+    c.methods[2] = MCR_AUG_MCRAGE_PLAUSIBLE, c.methods[3] = MCR_AUG_MCRAGE_BOUNDARY;
+    c.nmethods = 4;
+    CHECK(mcr_evaluate(t, NULL, &c, &b) == 0, "evaluate with selections: %s", mcr_last_error());
+    mcr_eval_cell *ca = NULL, *cb = NULL;
+    int na = 0, nb = 0;
+    if (a && b && !mcr_eval_cells(a, &ca, &na) && !mcr_eval_cells(b, &cb, &nb)) {
+        CHECK(na == 2 && nb == 4, "cells %d and %d", na, nb);
+        int same = 1, found = 0;
+        for (int i = 0; i < na; i++)
+            for (int j = 0; j < nb; j++)
+                if (ca[i].method == cb[j].method && ca[i].clf == cb[j].clf) {
+                    found++;
+                    for (int k = 0; k < 6; k++) same &= ca[i].mean[k] == cb[j].mean[k] || (isnan(ca[i].mean[k]) && isnan(cb[j].mean[k]));
+                }
+        CHECK(found == 2 && same, "none and mcrage differ when the selections run beside them");
+        int sel = 0;
+        for (int j = 0; j < nb; j++) sel += (cb[j].method == MCR_AUG_MCRAGE_PLAUSIBLE || cb[j].method == MCR_AUG_MCRAGE_BOUNDARY) && isfinite(cb[j].mean[2]);
+        CHECK(sel == 2, "the selections' cells: %d", sel);
+    }
+    free(ca), free(cb);
+    mcr_eval_free(a), mcr_eval_free(b);
+    mcr_table_free(t);
+}
+
 int main(void) {
     mcr_set_threads(2);
     TEST(test_integer_groups_and_ties);
@@ -332,5 +370,6 @@ int main(void) {
     TEST(test_identifiers_not_features);
     TEST(test_verdict);
     TEST(test_tuned_threshold);
+    TEST(test_selections_share_the_model);
     return DONE();
 }

@@ -636,6 +636,116 @@ static void test_identifiers_never_synthesised(void) {
     mcr_table_free(t);
 }
 
+/* The model's per-row denoising loss: rows typical of their class score lower than rows far
+ * from it, on a numeric column (the Gaussian part) and on a level the class never has (the
+ * multinomial part); the same seed gives the same values; bad arguments are refused. */
+static void test_row_loss(void) {
+    mcr_table *t = data(); /* B: x ~ N(3, 1), c in {u, v}; A: x ~ N(0, 1), c in {u, w} */
+    mcr_fit_config fc;
+    mcr_fit_config_default(&fc);
+    fc.target = "cls";
+    fc.steps = 400;
+    fc.widths[0] = fc.widths[1] = 64;
+    fc.nwidths = 2;
+    mcr_model *m = NULL;
+    CHECK(t && mcr_model_fit(t, NULL, 0, &fc, &m) == 0, "fit: %s", mcr_last_error());
+    if (!m) return mcr_table_free(t);
+    /* 3 row kinds, 20 of each, all of class B: typical (x 3, c v), far (x -4, c v), an unseen level (x 3, c w) */
+    char buf[4096], *p = buf;
+    p += sprintf(p, "x,y,c,grp,cls\n");
+    mcr_rng r;
+    mcr_rng_seed(&r, 9, 0);
+    for (int i = 0; i < 60; i++)
+        p += sprintf(p, "%.4f,%.4f,%s,g1,B\n", (i / 20 == 1 ? -4 : 3) + 0.3 * mcr_rng_normal(&r), 0.3 * mcr_rng_normal(&r),
+                     i / 20 == 2 ? "w" : "v");
+    /* the model's own columns and levels: the rows read against the training table's levels */
+    mcr_table *q = NULL, *all = NULL;
+    mcr_table_read_csv_mem(buf, (size_t)(p - buf), "q.csv", NULL, &q);
+    CHECK(q && mcr_table_new_like(t, 0, &all) == 0 && mcr_table_append(all, q) == 0, "rows: %s", mcr_last_error());
+    double *l = malloc(60 * sizeof(double)), *l2 = malloc(60 * sizeof(double)), mean[3] = {0, 0, 0};
+    CHECK(all && mcr_model_row_loss(m, all, 8, 5, l) == 0, "row loss: %s", mcr_last_error());
+    for (int i = 0; i < 60; i++) mean[i / 20] += l[i] / 20;
+    CHECK(isfinite(mean[0]) && mean[0] > 0, "typical rows' loss %g", mean[0]);
+    CHECK(mean[1] > 1.5 * mean[0], "numeric outliers: %g vs typical %g", mean[1], mean[0]);
+    CHECK(mean[2] > 1.5 * mean[0], "a level class B never has: %g vs typical %g", mean[2], mean[0]);
+    CHECK(mcr_model_row_loss(m, all, 8, 5, l2) == 0 && !memcmp(l, l2, 60 * sizeof(double)), "same seed, same losses");
+    CHECK(mcr_model_row_loss(m, all, 0, 5, l2) == MCR_EINVAL && strstr(mcr_last_error(), "time steps"), "nt 0 refused");
+    free(l), free(l2);
+    mcr_table_free(q), mcr_table_free(all);
+    mcr_model_free(m);
+    mcr_table_free(t);
+}
+
+/* mcrage's selections on one shared model (prefit): the same counts as mcrage; plausible keeps
+ * rows of lower denoising loss than mcrage's, boundary keeps rows nearer the classes' boundary
+ * (x = 1.5 between A at 0 and B at 3) than mcrage's; a prefitted model conditioned otherwise
+ * and a pool out of range are refused. */
+static void test_selections(void) {
+    mcr_table *t = data();
+    mcr_augment_config c;
+    mcr_augment_config_default(&c);
+    c.target = "cls";
+    c.fit.steps = 400;
+    c.fit.widths[0] = c.fit.widths[1] = 64;
+    c.fit.nwidths = 2;
+    c.keep_model = 1;
+    mcr_augment_result *base = NULL, *sel[2] = {NULL, NULL};
+    CHECK(t && mcr_augment_run(t, NULL, 0, &c, &base) == 0 && base->model, "mcrage: %s", mcr_last_error());
+    if (!base) return mcr_table_free(t);
+    c.prefit = base->model;
+    c.keep_model = 0;
+    mcr_aug_method ms[2] = {MCR_AUG_MCRAGE_PLAUSIBLE, MCR_AUG_MCRAGE_BOUNDARY};
+    for (int k = 0; k < 2; k++) {
+        c.method = ms[k];
+        CHECK(mcr_augment_run(t, NULL, 0, &c, &sel[k]) == 0, "%s: %s", mcr_aug_method_name(ms[k]), mcr_last_error());
+        CHECK(sel[k] && sel[k]->nsynth == base->nsynth && !sel[k]->model, "%s: %zu rows vs %zu", mcr_aug_method_name(ms[k]),
+              sel[k] ? sel[k]->nsynth : 0, base->nsynth);
+    }
+    if (sel[0] && sel[1]) {
+        /* mean row loss of the synthetic rows: plausible's below mcrage's */
+        mcr_table *syn[2] = {NULL, NULL};
+        const mcr_augment_result *rs[2] = {base, sel[0]};
+        double ml[2] = {0, 0};
+        for (int k = 0; k < 2; k++) {
+            size_t n = rs[k]->nsynth, *idx = malloc((n + 1) * sizeof(size_t));
+            for (size_t i = 0; i < n; i++) idx[i] = rs[k]->nreal + i;
+            double *l = malloc((n + 1) * sizeof(double));
+            CHECK(mcr_table_take(rs[k]->table, idx, n, &syn[k]) == 0 && mcr_model_row_loss(base->model, syn[k], 8, 77, l) == 0,
+                  "row loss: %s", mcr_last_error());
+            for (size_t i = 0; i < n; i++) ml[k] += l[i] / n;
+            free(idx), free(l);
+            mcr_table_free(syn[k]);
+        }
+        CHECK(ml[1] < 0.9 * ml[0], "plausible rows' loss %g, mcrage's %g", ml[1], ml[0]);
+        /* distance to the boundary x = 1.5: boundary's below mcrage's */
+        const mcr_augment_result *rb[2] = {base, sel[1]};
+        double dist[2] = {0, 0};
+        for (int k = 0; k < 2; k++) {
+            int jx = mcr_table_find(rb[k]->table, "x");
+            for (size_t i = rb[k]->nreal; i < mcr_table_nrows(rb[k]->table); i++)
+                dist[k] += fabs(mcr_table_num(rb[k]->table, i, jx) - 1.5) / rb[k]->nsynth;
+        }
+        CHECK(dist[1] < 0.8 * dist[0], "boundary rows' distance to x = 1.5: %g, mcrage's %g", dist[1], dist[0]);
+    }
+    /* refused: a model conditioned on the class alone for group-balance; a pool of 0.5 */
+    mcr_augment_result *bad = NULL;
+    c.method = MCR_AUG_MCRAGE;
+    c.sensitive = "grp";
+    c.strategy = MCR_STRAT_GROUP_BALANCE;
+    CHECK(mcr_augment_run(t, NULL, 0, &c, &bad) == MCR_EINVAL && strstr(mcr_last_error(), "conditioned otherwise"), "prefit mismatch: %s",
+          mcr_last_error());
+    c.sensitive = NULL;
+    c.strategy = MCR_STRAT_BALANCE;
+    c.method = MCR_AUG_MCRAGE_PLAUSIBLE;
+    c.select_pool = 0.5;
+    CHECK(mcr_augment_run(t, NULL, 0, &c, &bad) == MCR_EINVAL && strstr(mcr_last_error(), "select_pool"), "pool 0.5: %s",
+          mcr_last_error());
+    mcr_augment_result_free(bad);
+    for (int k = 0; k < 2; k++) mcr_augment_result_free(sel[k]);
+    mcr_augment_result_free(base);
+    mcr_table_free(t);
+}
+
 int main(void) {
     TEST(test_copy_guard);
     mcr_set_threads(2);
@@ -649,5 +759,7 @@ int main(void) {
     TEST(test_nnref_wide);
     TEST(test_bad_config);
     TEST(test_integer_groups);
+    TEST(test_row_loss);
+    TEST(test_selections);
     return DONE();
 }
