@@ -128,7 +128,8 @@ def evaluate(data, target, *, sensitive=None, methods=("none", "ros", "smote", "
         raise InvalidArgumentError(f"threshold must be '0.5' or 'tuned', got {threshold!r}")
     ec.tune_threshold = int(str(threshold) == "tuned")
     ec.nmethods = _parse_names(methods, lib.mcr_aug_method_parse, ec.methods, "method",
-                               "none, ros, rus, smote, smote-nc, adasyn, mcrage")
+                               "none, ros, rus, smote, smote-nc, adasyn, mcrage, mcrage-auto, "
+                               "mcrage-plausible, mcrage-boundary")
     ec.nclassifiers = _parse_names(classifiers, lib.mcr_clf_kind_parse, ec.classifiers,
                                    "classifier", "logreg, rf, xgb, mlp")
     ac = ec.aug
