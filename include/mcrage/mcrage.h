@@ -992,6 +992,8 @@ typedef struct mcr_isample_config {
     int joint;               /* 1: no guidance, one network pass per step: eps(l, a), the cell's
                                 label and attribute together (w_label, w_attr ignored); a third
                                 of the guided cost (default 0)                                */
+    mcr_precision precision; /* the convolutions: fp32 (default: im2col + sgemm) | bf16 (oneDNN,
+                                CPUs with AVX512-BF16 or AMX; refused elsewhere) | auto       */
 } mcr_isample_config;
 MCR_API void mcr_isample_config_default(mcr_isample_config *c);
 /* Exactly counts[cell] images per cell, in cell order, as an image set (split train, labels

@@ -306,7 +306,7 @@ static int image_sample(int argc, char **argv) {
     double d;
     mcr_isample_config sc;
     mcr_isample_config_default(&sc);
-    enum { S_COUNTS = 4100, S_POLICY, S_GUID, S_GL, S_GA, S_SAMPLER, S_STEPS, S_ETA, S_SEED, S_THREADS, S_GRID, S_BATCH };
+    enum { S_COUNTS = 4100, S_POLICY, S_GUID, S_GL, S_GA, S_SAMPLER, S_STEPS, S_ETA, S_SEED, S_THREADS, S_GRID, S_BATCH, S_PREC };
     static const struct option lo[] = {
         {"counts", required_argument, 0, S_COUNTS}, {"policy", required_argument, 0, S_POLICY},
         {"n", required_argument, 0, 'n'}, {"guidance", required_argument, 0, S_GUID},
@@ -314,7 +314,7 @@ static int image_sample(int argc, char **argv) {
         {"sampler", required_argument, 0, S_SAMPLER}, {"sample-steps", required_argument, 0, S_STEPS},
         {"eta", required_argument, 0, S_ETA}, {"seed", required_argument, 0, S_SEED},
         {"threads", required_argument, 0, S_THREADS}, {"grid", required_argument, 0, S_GRID},
-        {"batch", required_argument, 0, S_BATCH},
+        {"batch", required_argument, 0, S_BATCH}, {"precision", required_argument, 0, S_PREC},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
@@ -340,6 +340,7 @@ static int image_sample(int argc, char **argv) {
         case S_SEED: if (cli_long(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return EXIT_USAGE; sc.seed = (uint64_t)v; break;
         case S_THREADS: if (cli_long(cmd, "--threads", optarg, 0, 1024, &v)) return EXIT_USAGE; threads = (int)v; break;
         case S_BATCH: if (cli_long(cmd, "--batch", optarg, 1, 4096, &v)) return EXIT_USAGE; sc.batch = (int)v; break;
+        case S_PREC: if (cli_precision(cmd, optarg, &sc.precision)) return EXIT_USAGE; break;
         case S_GRID: grid = optarg; break;
         case 'o': out = optarg; break;
         case 'h':
@@ -361,6 +362,8 @@ static int image_sample(int argc, char **argv) {
                    "      --sample-steps K     DDIM steps (default %d)\n"
                    "      --eta E              DDIM noise, 0 deterministic (default %g)\n"
                    "      --batch B            images per network call (default %d)\n"
+                   "      --precision P        fp32 | bf16 | auto: the convolutions (default fp32: im2col +\n"
+                   "                           sgemm; bf16: oneDNN, CPUs with AVX512-BF16 or AMX)\n"
                    "      --seed S             random seed (default 1)\n"
                    "      --threads N          threads, 0 = all cores (default 0)\n"
                    "      --grid FILE          also a PNG grid, one row per cell (up to 16 images each)\n"
@@ -824,7 +827,7 @@ static int image_evaluate(int argc, char **argv) {
     mcr_ieval_config c;
     mcr_ieval_config_default(&c);
     enum { E_METHODS = 4400, E_RATIOS, E_SEEDS, E_SEED, E_MODEL, E_STEPS, E_CHAN, E_FBATCH, E_SSTEPS, E_WIDTHS,
-           E_EPOCHS, E_JSON, E_THREADS, E_QUICK, E_RACOPIES, E_ORACLE, E_POLICY, E_REFIT, E_NOCHECKS, E_GUID, E_REPORT, E_ONEPASS };
+           E_EPOCHS, E_JSON, E_THREADS, E_QUICK, E_RACOPIES, E_ORACLE, E_POLICY, E_REFIT, E_NOCHECKS, E_GUID, E_REPORT, E_ONEPASS, E_PREC };
     static const struct option lo[] = {
         {"methods", required_argument, 0, E_METHODS}, {"ratios", required_argument, 0, E_RATIOS},
         {"seeds", required_argument, 0, E_SEEDS}, {"seed", required_argument, 0, E_SEED},
@@ -837,6 +840,7 @@ static int image_evaluate(int argc, char **argv) {
         {"policy", required_argument, 0, E_POLICY}, {"refit-per-seed", no_argument, 0, E_REFIT},
         {"no-checks", no_argument, 0, E_NOCHECKS}, {"guidance", required_argument, 0, E_GUID},
         {"report", required_argument, 0, E_REPORT}, {"one-pass", no_argument, 0, E_ONEPASS},
+        {"precision", required_argument, 0, E_PREC},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     optind = 1;
@@ -872,6 +876,10 @@ static int image_evaluate(int argc, char **argv) {
         case E_GUID: if (cli_double(cmd, "--guidance", optarg, 0, 100, &guidance)) return EXIT_USAGE; break;
         case E_REPORT: report = optarg; break;
         case E_ONEPASS: c.sample.joint = 1; break;
+        case E_PREC:
+            if (cli_precision(cmd, optarg, &c.fit.precision)) return EXIT_USAGE;
+            c.sample.precision = c.fit.precision;
+            break;
         case E_RACOPIES: if (cli_long(cmd, "--ra-copies", optarg, 1, 100, &v)) return EXIT_USAGE; c.ra_copies = (int)v; break;
         case 'q': quiet = 1; break;
         case 'h':
@@ -923,6 +931,8 @@ static int image_evaluate(int argc, char **argv) {
                    "                           never occur in training (its train images are unlabelled)\n"
                    "      --one-pass           no guidance: one pass eps(label, site), a third of the cost; poor\n"
                    "                           for cells never seen in training (the OOD site's)\n"
+                   "      --precision P        fp32 | bf16 | auto: the generator's convolutions, fitting and\n"
+                   "                           sampling (default fp32; bf16: oneDNN, CPUs with AVX512-BF16 or AMX)\n"
                    "      --widths W1,...      CNN channels per stage, divisible by 8 (default %d,%d)\n"
                    "      --epochs N           CNN epochs (default %d; --quick 3)\n"
                    "      --ra-copies K        RandAugment copies per image (default %d)\n"

@@ -531,6 +531,11 @@ MCR_API int mcr_imodel_sample(const mcr_imodel *m, const size_t *counts, const m
     if ((rc = mcr_unet_layout(net, &m->ucfg))) goto done;
     MCR_ASSERT(net->nparams == m->nparams);
     if ((rc = mcr_unet_alloc(net, (int)NB))) goto done;
+    {
+        int bf16 = 0;
+        if ((rc = mcr_bf16_resolve(c->precision, &bf16))) goto done;
+        if (bf16 && (rc = mcr_unet_set_engine(net, MCR_UNET_DNNL_BF16))) goto done;
+    }
     if ((rc = mcr_sched_init(&sc, m->T, (mcr_schedule)m->schedule))) goto done;
     mem = malloc(((size_t)NB * d + 3 * (size_t)B * d + 2 * d) * sizeof(float));
     imem = malloc(3 * NB * sizeof(int));

@@ -166,6 +166,31 @@ static void test_precision_bf16(void) {
     CHECK(mcr_imodel_load(tmp("pa.mcrg"), &l) == MCR_OK, "load: %s", mcr_last_error());
     CHECK(l && mcr_imodel_save(l, tmp("pl.mcrg")) == MCR_OK && same_file(tmp("pa.mcrg"), tmp("pl.mcrg")),
           "bf16 model resaved differs");
+    /* sampling in bf16 (oneDNN) from the fp32 model: the same seed gives the same images twice,
+     * and images within a few grey levels of the fp32 (im2col) sampler's on average */
+    {
+        mcr_isample_config sc;
+        sample_cfg(&sc);
+        sc.sample_steps = 4;
+        size_t want[9] = {4, 4, 0, 4, 4, 0, 0, 0, 0};
+        mcr_imageset *o32 = NULL, *o16 = NULL, *o16b = NULL;
+        CHECK(mcr_imodel_sample(f, want, &sc, &o32) == MCR_OK, "%s", mcr_last_error());
+        sc.precision = MCR_PRECISION_BF16;
+        CHECK(mcr_imodel_sample(f, want, &sc, &o16) == MCR_OK && mcr_imodel_sample(f, want, &sc, &o16b) == MCR_OK, "%s",
+              mcr_last_error());
+        if (o32 && o16 && o16b) {
+            int n, h, w, ch;
+            mcr_imageset_dims(o32, &n, &h, &w, &ch);
+            size_t np = (size_t)n * h * w * ch;
+            const uint8_t *p32 = mcr_imageset_pixels(o32), *p16 = mcr_imageset_pixels(o16);
+            double mad = 0, spread = 0, mean = 0;
+            for (size_t i = 0; i < np; i++) mean += p32[i] / (double)np;
+            for (size_t i = 0; i < np; i++) mad += fabs((double)p32[i] - p16[i]) / np, spread += fabs(p32[i] - mean) / np;
+            CHECK(!memcmp(p16, mcr_imageset_pixels(o16b), np), "bf16 sampling: same seed, different images");
+            CHECK(mad < 4 && mad < 0.25 * spread, "bf16 vs fp32 sampling: mean |diff| %.2f grey levels (spread %.2f)", mad, spread);
+        }
+        mcr_imageset_free(o32), mcr_imageset_free(o16), mcr_imageset_free(o16b);
+    }
     /* auto on this CPU: bf16, the same model */
     c.precision = MCR_PRECISION_AUTO;
     mcr_imodel *au = NULL;
