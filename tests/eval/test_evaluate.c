@@ -27,6 +27,16 @@ static mcr_eval_config base(void) {
     return c;
 }
 
+/* base() with methods m0 and m1 and the classifier logreg alone */
+static mcr_eval_config two_methods_logreg(mcr_aug_method m0, mcr_aug_method m1) {
+    mcr_eval_config c = base();
+    c.methods[0] = m0, c.methods[1] = m1;
+    c.nmethods = 2;
+    c.classifiers[0] = MCR_CLF_LOGREG;
+    c.nclassifiers = 1;
+    return c;
+}
+
 static void test_deterministic_and_complete(void) {
     mcr_table *t = th_cohort(3000, 5);
     mcr_eval_config c = base();
@@ -280,11 +290,7 @@ static void test_tuned_threshold(void) {
      * two classes is refused */
     mcr_table *t = th_cohort(1500, 9);
     if (!t) return;
-    mcr_eval_config c = base();
-    c.methods[0] = MCR_AUG_NONE, c.methods[1] = MCR_AUG_ROS;
-    c.nmethods = 2;
-    c.classifiers[0] = MCR_CLF_LOGREG;
-    c.nclassifiers = 1;
+    mcr_eval_config c = two_methods_logreg(MCR_AUG_NONE, MCR_AUG_ROS);
     mcr_eval_result *plain = NULL, *tuned = NULL;
     CHECK(mcr_evaluate(t, NULL, &c, &plain) == 0, "%s", mcr_last_error());
     c.tune_threshold = 1;
@@ -327,14 +333,10 @@ static void test_tuned_threshold(void) {
  * them beside it (one fit, sampled three ways), and the selections' cells exist */
 static void test_selections_share_the_model(void) {
     mcr_table *t = th_cohort(2000, 7);
-    mcr_eval_config c = base();
+    mcr_eval_config c = two_methods_logreg(MCR_AUG_NONE, MCR_AUG_MCRAGE);
     c.aug.fit.steps = 60;
     c.aug.fit.widths[0] = c.aug.fit.widths[1] = 32;
     c.aug.fit.nwidths = 2;
-    c.methods[0] = MCR_AUG_NONE, c.methods[1] = MCR_AUG_MCRAGE;
-    c.nmethods = 2;
-    c.classifiers[0] = MCR_CLF_LOGREG;
-    c.nclassifiers = 1;
     mcr_eval_result *a = NULL, *b = NULL;
     CHECK(mcr_evaluate(t, NULL, &c, &a) == 0, "evaluate: %s", mcr_last_error());
     c.methods[2] = MCR_AUG_MCRAGE_PLAUSIBLE, c.methods[3] = MCR_AUG_MCRAGE_BOUNDARY;

@@ -20,6 +20,15 @@ static mcr_table *data(void) {
     return t;
 }
 
+/* an augment config for target `target` with a small diffusion model (steps, two layers of width) */
+static void small_cfg(mcr_augment_config *c, const char *target, int steps, int width) {
+    mcr_augment_config_default(c);
+    c->target = target;
+    c->fit.steps = steps;
+    c->fit.widths[0] = c->fit.widths[1] = width;
+    c->fit.nwidths = 2;
+}
+
 static void counts(const mcr_table *t, size_t *a, size_t *b) {
     int j = mcr_table_find(t, "cls"), ka = mcr_table_level_find(t, j, "A");
     *a = *b = 0;
@@ -444,11 +453,7 @@ static void test_copy_guard(void) {
     mcr_table *t = NULL;
     mcr_table_read_csv_mem(buf, (size_t)(p - buf), "c.csv", NULL, &t);
     mcr_augment_config c;
-    mcr_augment_config_default(&c);
-    c.target = "cls";
-    c.fit.steps = 50;
-    c.fit.widths[0] = c.fit.widths[1] = 16;
-    c.fit.nwidths = 2;
+    small_cfg(&c, "cls", 50, 16);
     c.keep_copies = 1;
     mcr_augment_result *r = NULL;
     CHECK(mcr_augment_run(t, NULL, 0, &c, &r) == 0, "augment: %s", mcr_last_error());
@@ -683,11 +688,7 @@ static void test_row_loss(void) {
 static void test_selections(void) {
     mcr_table *t = data();
     mcr_augment_config c;
-    mcr_augment_config_default(&c);
-    c.target = "cls";
-    c.fit.steps = 400;
-    c.fit.widths[0] = c.fit.widths[1] = 64;
-    c.fit.nwidths = 2;
+    small_cfg(&c, "cls", 400, 64);
     c.keep_model = 1;
     mcr_augment_result *base = NULL, *sel[2] = {NULL, NULL};
     CHECK(t && mcr_augment_run(t, NULL, 0, &c, &base) == 0 && base->model, "mcrage: %s", mcr_last_error());
