@@ -100,6 +100,7 @@ def paired(e, a, b, clf, metric):
 def main(paths):
     tables = load(paths)
     target_a = defaultdict(dict)  # subject -> table -> passes with every classifier
+    misses = defaultdict(list)  # (subject, table, threshold) -> where it falls short
     notes = []
     for (tab, thr), e in sorted(tables.items()):
         methods = sorted({m for m, _, _ in e["runs"]}, key=lambda m: ORDER.index(m) if m in ORDER else 99)
@@ -146,9 +147,11 @@ def main(paths):
             for c in clfs:
                 for k in ("f1_minority", "worst_group_recall"):
                     sv = mean_ci(list(series(e, subj, c, k).values()))[0]
-                    b = max(mean_ci(list(series(e, m, c, k).values()))[0] for m in ("none", smote) if m in methods)
+                    b, bm = max((mean_ci(list(series(e, m, c, k).values()))[0], m) for m in ("none", smote) if m in methods)
                     if not sv >= b:
                         ok_all = False
+                        d, h = paired(e, subj, bm, c, k)
+                        misses[(subj, tab, thr)].append(f"{c} {k} {sv:.4f} < {bm} {b:.4f} (paired {d:+.4f} ± {h:.4f})")
                 auc = paired(e, subj, "none", c, "auroc")[0]
                 if not auc >= -0.005:
                     notes.append(f"{tab} {thr} {c}: {subj} AUROC {auc:+.4f} vs none (target: >= -0.005)")
@@ -177,6 +180,8 @@ def main(paths):
         n = sum(1 for k in keys if k[1] == thr)
         if n:
             print(f"- mcrage or mcrage-auto, threshold {thr}: {sum(1 for k in keys if k[1] == thr and either[k])} of {n} tables")
+    for (subj, tab, thr), m in sorted(misses.items()):
+        print(f"- {subj} short on {tab}, {thr}: " + "; ".join(m))
     for n in notes:
         print(f"- {n}")
     if not notes:
