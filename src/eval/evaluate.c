@@ -895,7 +895,10 @@ int mcr_eval_verdict_method(const mcr_eval_result *r, int i, mcr_aug_method subj
         snprintf(buf, n, "%s: no verdict from %d seed%s (no interval; run 3 or more seeds)", cn, S, S == 1 ? "" : "s");
         return -2;
     }
-    int v = fhi < 0 || (isfinite(ahi) && ahi < 0) ? -1 : flo > 0 ? 1 : 0;
+    /* hurt: minority F1 lower (its whole interval below 0), or AUROC lower by more than 0.005 (the
+     * issue's tolerance) with its whole interval below 0 — a drop of 0.0003 whose tight interval
+     * excludes 0 on a large test part is no reason to give up rebalancing */
+    int v = fhi < 0 || (isfinite(ahi) && ahi < 0 && am < -0.005) ? -1 : flo > 0 ? 1 : 0;
     /* A minority F1 above none's is no benefit when it is no better than flagging every test row
      * as the minority (F1 2 pi / (1 + pi), pi its share of the test rows): at the 0.5 threshold a
      * classifier that never predicts the minority scores 0, and any shift of the threshold gains
