@@ -139,6 +139,17 @@ int mcr_metrics_compute(const int *y, const double *prob, size_t n, int K, int p
     return MCR_OK;
 }
 
+/* the log-likelihood of labels y under sigmoid(a + b z) */
+static double calib_ll(const double *z, const int *y, size_t n, double a, double b) {
+    double ll = 0;
+    for (size_t i = 0; i < n; i++) {
+        double t = a + b * z[i]; /* log sigmoid(t) = -log1p(exp(-t)), stably */
+        double lp = t >= 0 ? -log1p(exp(-t)) : t - log1p(exp(t)), lq = lp - t;
+        ll += y[i] != 0 ? lp : lq;
+    }
+    return ll;
+}
+
 void mcr_calibration(const double *p, const int *y, size_t n, double *slope, double *intercept, double *ece) {
     *slope = *intercept = *ece = NAN;
     if (n == 0) return;
@@ -154,22 +165,38 @@ void mcr_calibration(const double *p, const int *y, size_t n, double *slope, dou
         if (bn[b] > 0) e += bn[b] / (double)n * fabs(by[b] / bn[b] - bp[b] / bn[b]);
     *ece = e;
     if (npos == 0 || npos == n) return;
-    /* logistic regression of y on z = logit(p) (p clipped to [1e-12, 1 - 1e-12]): Newton */
-    double a = 0, b = 1;
-    for (int it = 0; it < 50; it++) {
+    /* logistic regression of y on z = logit(p) (p clipped to [1e-12, 1 - 1e-12]): Newton with
+     * step halving until the log-likelihood does not fall (plain Newton from slope 1 overshoots
+     * on over-confident scores, e.g. boosted trees' near 0 / 1, and diverged to NaN there) */
+    double *z = malloc(n * sizeof(double));
+    if (!z) return;
+    for (size_t i = 0; i < n; i++) {
+        double q = p[i] < 1e-12 ? 1e-12 : p[i] > 1 - 1e-12 ? 1 - 1e-12 : p[i];
+        z[i] = log(q / (1 - q));
+    }
+    double a = 0, b = 1, ll = calib_ll(z, y, n, a, b);
+    int ok = 0;
+    for (int it = 0; it < 100 && isfinite(ll); it++) {
         double g0 = 0, g1 = 0, h00 = 0, h01 = 0, h11 = 0;
         for (size_t i = 0; i < n; i++) {
-            double q = p[i] < 1e-12 ? 1e-12 : p[i] > 1 - 1e-12 ? 1 - 1e-12 : p[i];
-            double z = log(q / (1 - q)), t = a + b * z, s = 1 / (1 + exp(-t)), r = (y[i] != 0) - s, w = s * (1 - s);
-            g0 += r, g1 += r * z, h00 += w, h01 += w * z, h11 += w * z * z;
+            double t = a + b * z[i], s = 1 / (1 + exp(-t)), r = (y[i] != 0) - s, w = s * (1 - s);
+            g0 += r, g1 += r * z[i], h00 += w, h01 += w * z[i], h11 += w * z[i] * z[i];
         }
         double det = h00 * h11 - h01 * h01;
-        if (!(det > 1e-300)) return; /* separable or constant scores: no finite fit */
-        double da = (h11 * g0 - h01 * g1) / det, db = (h00 * g1 - h01 * g0) / det;
-        a += da, b += db;
-        if (!isfinite(a) || !isfinite(b) || fabs(a) > 1e6 || fabs(b) > 1e6) return;
-        if (fabs(da) < 1e-10 && fabs(db) < 1e-10) break;
+        if (!(det > 1e-300)) break; /* separable or constant scores: no finite fit */
+        double da = (h11 * g0 - h01 * g1) / det, db = (h00 * g1 - h01 * g0) / det, f = 1, l2 = -INFINITY;
+        if (fabs(da) < 1e-10 && fabs(db) < 1e-10) { /* the full Newton step is nil: converged */
+            a += da, b += db, ok = 1;
+            break;
+        }
+        for (int h = 0; h < 40; h++, f *= 0.5)
+            if ((l2 = calib_ll(z, y, n, a + f * da, b + f * db)) >= ll - 1e-12 * fabs(ll)) break;
+        if (!(l2 >= ll - 1e-12 * fabs(ll))) break;
+        a += f * da, b += f * db, ll = l2;
+        if (!isfinite(a) || !isfinite(b) || fabs(a) > 1e6 || fabs(b) > 1e6) break;
     }
+    free(z);
+    if (!ok) return;
     *slope = b, *intercept = a;
 }
 

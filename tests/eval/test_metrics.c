@@ -193,6 +193,21 @@ static void test_calibration(void) {
     for (int i = 0; i < 10; i++) h[i] = 0.15;
     mcr_calibration(h, hy, 10, &b, &a, &e);
     CHECK(fabs(e - 0.15) < 1e-12 && isnan(b), "by hand: ECE %g (0.15), constant scores: slope %g", e, b);
+    /* boosted-tree-like scores, far too confident: sigmoid(12 logit p), many at the 1e-12 clip;
+     * the maximum-likelihood slope is finite (~1/12) and Newton from slope 1 must still reach it
+     * (the score equations sum r = sum r z = 0 hold there) */
+    double *v = malloc(N * sizeof(double));
+    for (int i = 0; i < N; i++) v[i] = 1 / (1 + exp(-12 * log(p[i] / (1 - p[i]))));
+    mcr_calibration(v, y, N, &b, &a, &e);
+    double g0 = 0, g1 = 0;
+    for (int i = 0; isfinite(b) && i < N; i++) {
+        double qq = v[i] < 1e-12 ? 1e-12 : v[i] > 1 - 1e-12 ? 1 - 1e-12 : v[i], z = log(qq / (1 - qq));
+        double rr = y[i] - 1 / (1 + exp(-(a + b * z)));
+        g0 += rr, g1 += rr * z;
+    }
+    CHECK(isfinite(b) && fabs(b - 1.0 / 12) < 0.01 && fabs(g0) < 1e-6 * N && fabs(g1) < 1e-6 * N,
+          "over-confident x12: slope %g (1/12), score equations %g %g", b, g0, g1);
+    free(v);
     int none[10] = {0};
     mcr_calibration(p, none, 10, &b, &a, &e);
     CHECK(isnan(b) && isnan(a) && !isnan(e), "one class: slope %g", b);
