@@ -130,25 +130,6 @@ static int stack_rows(const float *Xr, const int *yr, size_t nr, const float *Xs
     return MCR_OK;
 }
 
-/* the columns a downstream classifier sees: all but the target, dropped and identifier-like ones */
-static int auto_features(const mcr_table *t, const mcr_augment_config *c, int jt, int *feat, int *nfeat) {
-    int *why = calloc((size_t)t->ncols + 1, sizeof(int)), ndrop = 0;
-    if (!why) return MCR_NOMEM();
-    mcr_fit_config fc = c->fit;
-    fc.target = c->target, fc.sensitive = c->sensitive, fc.drop = c->drop;
-    int rc = mcr_fit_identifiers(t, &fc, why);
-    char **drop = rc ? NULL : mcr_split_list(c->drop, &ndrop);
-    *nfeat = 0;
-    for (int j = 0; !rc && j < t->ncols; j++) {
-        int dropped = 0;
-        for (int q = 0; q < ndrop; q++) dropped |= !strcmp(drop[q], t->cols[j].name);
-        if (j != jt && !dropped && !why[j]) feat[(*nfeat)++] = j;
-    }
-    free(drop), free(why);
-    if (!rc && *nfeat == 0) rc = mcr_err(MCR_EINVAL, "strategy auto: no feature columns besides the target");
-    return rc;
-}
-
 /* One fold: the real training rows tr[ntr], the validation rows va[nva] (table rows); fills
  * sc[pt] (the fold's score of each grid point). */
 typedef struct {
@@ -318,7 +299,11 @@ int mcr_auto_choose(const mcr_table *t0, const size_t *rows, size_t nrows, const
         at += m;
     }
     memcpy(lab, va, nl * sizeof(size_t));
-    if ((rc = auto_features(t, c, jt, feat, &nfeat))) goto fail;
+    if ((rc = mcr_augment_features(t, jt, -1, c, feat, &nfeat))) goto fail;
+    if (nfeat == 0) {
+        rc = mcr_err(MCR_EINVAL, "strategy auto: no feature columns besides the target");
+        goto fail;
+    }
     auto_ctx x = {t, c, jt, js, K, G, pos, P, np, feat, nfeat, (mcr_clf_kind)kind};
     for (int i = 0; i < np * F; i++) sc[i] = NAN;
     double *fs = malloc((size_t)np * sizeof(double));

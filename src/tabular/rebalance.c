@@ -683,13 +683,12 @@ int mcr_augment_cond_counts(const mcr_table *t, const size_t *rows, size_t nrows
     return rc;
 }
 
-/* The columns a downstream classifier (or an interpolation) sees: all but the target, the
- * dropped and the identifier-like ones (and the sensitive column when it defines the cells) */
-static int feature_columns(const mcr_table *t, int jt, int js, const mcr_augment_config *c, int *feat, int *nfeat) {
-    int ndrop = 0;
+int mcr_augment_features(const mcr_table *t, int jt, int js, const mcr_augment_config *c, int *feat, int *nfeat) {
+    int ndrop = 0, rc = MCR_OK;
     char **drop = mcr_split_list(c->drop, &ndrop);
     int *why = calloc((size_t)t->ncols + 1, sizeof(int));
-    if (why && augment_identifiers(t, c, why)) free(why), why = NULL;
+    if (!why) rc = MCR_NOMEM();
+    else if ((rc = augment_identifiers(t, c, why))) free(why), why = NULL;
     *nfeat = 0;
     for (int j = 0; j < t->ncols; j++) {
         int dropped = 0;
@@ -698,7 +697,7 @@ static int feature_columns(const mcr_table *t, int jt, int js, const mcr_augment
             feat[(*nfeat)++] = j;
     }
     free(drop), free(why);
-    return MCR_OK;
+    return rc;
 }
 
 /* mcrage-boundary's score of each candidate row of S: the margin between its class's
@@ -715,7 +714,7 @@ static int boundary_scores(const mcr_table *t, const size_t *rows, size_t nrows,
     size_t *lab = malloc((nrows + 1) * sizeof(size_t)), nl = 0;
     mcr_classifier *clf = NULL;
     int rc = feat && y && prob && lab ? MCR_OK : MCR_NOMEM();
-    if (!rc) rc = feature_columns(t, jt, -1, c, feat, &nfeat);
+    if (!rc) rc = mcr_augment_features(t, jt, -1, c, feat, &nfeat);
     if (!rc && nfeat == 0) rc = mcr_err(MCR_EINVAL, "mcrage-boundary: no feature columns besides the target");
     for (size_t a = 0; !rc && a < nrows; a++) {
         size_t i = rows ? rows[a] : a;
@@ -830,8 +829,9 @@ static int mcrage_rows(const mcr_table *t, const size_t *rows, size_t nrows, con
 static int smote_rows(const mcr_table *t, const size_t *rows, size_t nrows, int jt, int js,
                       const mcr_augment_config *c, cells *ce, size_t total_add, mcr_rng *r, mcr_table **syn) {
     int *feat = malloc((size_t)t->ncols * sizeof(int)), nfeat = 0;
-    /* identifier-like columns are not neighbours' coordinates (they are left empty after) */
-    if (feat) feature_columns(t, jt, js, c, feat, &nfeat);
+    /* identifier-like columns are not neighbours' coordinates (they are left empty after); a
+     * failure to tell them leaves every column in, as before */
+    if (feat) (void)mcr_augment_features(t, jt, js, c, feat, &nfeat);
     encoded e;
     size_t *pos_of = NULL;
     int *lab = NULL;
