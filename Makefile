@@ -25,7 +25,7 @@ BASE     := -std=c11 -D_GNU_SOURCE -fopenmp -fPIC -fvisibility=hidden -DMCR_BUIL
 MULTIARCH:= $(shell $(CC) -print-multiarch 2>/dev/null)
 BLASDIR  ?= /usr/lib/$(MULTIARCH)/openblas-openmp
 LIBS     := -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -ldnnl -lxgboost -lpng -lz -lm
-SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN      := -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # one folder per concern (see README's layout): core, nn, diffusion, tabular, image, eval; cli/ is the tool
 LIB_DIRS := core nn diffusion tabular image eval dist

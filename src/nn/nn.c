@@ -63,6 +63,10 @@ void relu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
  * for |x log2 e| < 2^22), which needs no SSE4.1. Branch-free: every lane does the same work.
  * tests/nn/test_nn.c checks it against exp in double over [-100, 100]. */
 static inline float exp_fast(float x) {
+    /* NaN passes through (added back at the end) without reaching the float-to-int
+     * conversion, which is undefined for NaN (found by fuzz_model on a damaged model). */
+    float nan = x != x ? x : 0.0f;
+    x = x != x ? 0.0f : x;
     x = x < -87.0f ? -87.0f : x;
     x = x > 88.0f ? 88.0f : x;
     float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
@@ -78,7 +82,7 @@ static inline float exp_fast(float x) {
     int32_t e = ((int32_t)k + 127) << 23;
     float scale;
     memcpy(&scale, &e, sizeof scale);
-    return y * scale;
+    return y * scale + nan;
 }
 
 float mcr_exp_fast(float x) { return exp_fast(x); }

@@ -84,6 +84,8 @@ static void test_activations(void) {
     CHECK(mcr_exp_fast(0.0f) == 1.0f, "exp_fast(0) = %.9g", mcr_exp_fast(0.0f));
     CHECK(isfinite(mcr_exp_fast(1000.0f)) && mcr_exp_fast(1000.0f) > 1e38f, "exp_fast clamps above");
     CHECK(mcr_exp_fast(-1000.0f) > 0 && mcr_exp_fast(-1000.0f) < 1e-37f, "exp_fast clamps below");
+    CHECK(isnan(mcr_exp_fast(NAN)), "exp_fast(NaN) = %g, want NaN", mcr_exp_fast(NAN));
+    CHECK(mcr_exp_fast(INFINITY) > 1e38f && mcr_exp_fast(-INFINITY) < 1e-37f, "exp_fast(+-inf) clamps");
     float big[4] = {-200.0f, -30.0f, 30.0f, 200.0f}, sb[4];
     silu_forward(sb, big, 4);
     CHECK(sb[0] <= 0 && sb[0] > -1e-30f && fabsf(sb[1]) < 1e-10f && sb[2] == 30.0f && sb[3] == 200.0f,
