@@ -15,9 +15,11 @@ Each file is one table at one threshold (0.5 or tuned). Printed, as Markdown:
      table (target: 3 of 4 tables); (b) its AUROC no more than 0.005 below none's (mean paired
      difference); (c) mcrage-auto never more than one CI below none (the mean paired difference
      of minority F1, worst-group recall and AUROC at least minus its own 95% half-width).
-Runs of one (table, threshold) may be split over files (e.g. the selections run apart): their
-runs are merged by (method, classifier, seed); a run seen twice must agree, which checks that the
-same seed gives the same numbers.
+Runs of one (table, threshold) may be split over files (e.g. the selections run apart, or one
+evaluate per seed: `--seed S --seeds 1` gives seed S of a `--seeds N` run): their runs are merged
+by (method, classifier, seed); a run seen twice must agree, which checks that the same seed gives
+the same numbers. A method run on fewer seeds is labelled with them and compared on them only;
+single-seed files bring no verdicts (evaluate gives none without an interval).
 """
 import json
 import math
@@ -75,7 +77,7 @@ def load(paths):
                             (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))):
                         sys.exit(f"{p}: {k} {m} {y} differs from an earlier file's {x}")
             e["runs"][k] = r
-        for v in j.get("verdicts", []):
+        for v in j.get("verdicts", []) if j.get("seeds", 0) > 1 else []:  # one seed: no interval, no verdict
             if v not in e["verdicts"]:
                 e["verdicts"].append(v)
         for a in j.get("auto", []):
@@ -114,7 +116,9 @@ def main(paths):
         for c in clfs:
             for m in methods:
                 cells = [fmt(*mean_ci(list(series(e, m, c, k).values()))) for k, _ in METRICS]
-                print(f"| {c} | {m} | " + " | ".join(cells) + " |")
+                ms = sorted(series(e, m, c, "f1_minority"))
+                label = m if ms == seeds else f"{m} (seeds {', '.join(map(str, ms))})"
+                print(f"| {c} | {label} | " + " | ".join(cells) + " |")
         print("\nPaired differences (mean ± 95% CI over seeds); 'best' is the better of none and "
               f"{smote} on mean minority F1 for that classifier:\n")
         print("| classifier | method | minority F1 vs none | vs best | worst-grp recall vs none | vs best | AUROC vs none |")
@@ -147,8 +151,10 @@ def main(paths):
             ok_all = True
             for c in clfs:
                 for k in ("f1_minority", "worst_group_recall"):
-                    sv = mean_ci(list(series(e, subj, c, k).values()))[0]
-                    b, bm = max((mean_ci(list(series(e, m, c, k).values()))[0], m) for m in ("none", smote) if m in methods)
+                    ss = series(e, subj, c, k)  # compared on the subject's seeds (a subject may have run fewer)
+                    sv = mean_ci(list(ss.values()))[0]
+                    b, bm = max((mean_ci([v for s, v in series(e, m, c, k).items() if s in ss])[0], m)
+                                for m in ("none", smote) if m in methods)
                     d, h = paired(e, subj, bm, c, k)
                     if d + (h if math.isfinite(h) else 0) < 0:
                         sig_below[(subj, tab, thr)] = True
