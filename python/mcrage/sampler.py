@@ -23,7 +23,9 @@ except ImportError:  # pragma: no cover
     sparse = None
 
 MCR_STRAT_COUNTS = 3
-_METHODS = {"ros": 1, "smote": 3, "smote-nc": 4, "adasyn": 5, "mcrage": 6}
+_METHODS = {"ros": 1, "smote": 3, "smote-nc": 4, "adasyn": 5, "mcrage": 6, "mcrage-plausible": 8,
+            "mcrage-boundary": 9}
+_SELECT = (None, "plausible", "boundary")
 TARGET = "__mcrage_y__"  # the class column's name inside the library's table
 
 
@@ -55,6 +57,9 @@ class _LibrarySampler(BaseOverSampler):
     def _configure(self, ac):
         """Method-specific settings of the augment config."""
 
+    def _method_name(self):
+        return self._method
+
     def _fit_resample(self, X, y):
         fmt = None
         if sparse is not None and sparse.issparse(X):
@@ -71,7 +76,7 @@ class _LibrarySampler(BaseOverSampler):
         ac = AugmentConfig()
         lib.mcr_augment_config_default(ctypes.byref(ac))
         ac.target = TARGET.encode()
-        ac.method = _METHODS[self._method]
+        ac.method = _METHODS[self._method_name()]
         ac.strategy = MCR_STRAT_COUNTS
         counts = ",".join(f"{k}={n}" for k, n in add.items() if n > 0)
         ac.counts = counts.encode()
@@ -130,7 +135,12 @@ class MCRAGESampler(_LibrarySampler):
     width) conditioned on y. Other keywords are the diffusion model's (see
     mcrage.Synthesizer); None keeps the library's default. random_state: an int makes the
     result reproducible (same thread count); n_jobs: threads (None: all cores); progress:
-    f(step, steps, loss), True stops the fit.
+    f(step, steps, loss), True stops the fit. select: None (every sampled row kept), "plausible"
+    (select_pool candidates sampled per new row, the ones with the lowest denoising loss under
+    the model kept) or "boundary" (the candidates a class-weighted logistic regression on X puts
+    nearest the class boundary kept); select_pool: candidates per new row, 1..20 (None: 2).
+    Measured on the shared tables (doc/issue18_matrix.md) plain sampling does better than
+    either selection; they are here to be tried on other data.
     """
 
     _method = "mcrage"
@@ -139,7 +149,8 @@ class MCRAGESampler(_LibrarySampler):
                  batch=None, lr=None, weight_decay=None, widths=None, dim_t=None, act=None,
                  dropout=None, T=None, schedule=None, p_uncond=None, ema_decay=None,
                  numeric_transform=None, categorical_mode=None, guidance=None, sampler=None,
-                 sample_steps=None, eta=None, keep_copies=False, progress=None):
+                 sample_steps=None, eta=None, keep_copies=False, progress=None, select=None,
+                 select_pool=None):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -151,6 +162,12 @@ class MCRAGESampler(_LibrarySampler):
             sample_steps, eta
         self.keep_copies = keep_copies
         self.progress = progress
+        self.select, self.select_pool = select, select_pool
+
+    def _method_name(self):
+        if self.select not in _SELECT:
+            raise InvalidArgumentError(f"select: expected None, 'plausible' or 'boundary', got {self.select!r}")
+        return "mcrage" if self.select is None else "mcrage-" + self.select
 
     def _configure(self, ac):
         params = self.get_params()
@@ -158,6 +175,8 @@ class MCRAGESampler(_LibrarySampler):
         _config.fill_sample(ac.sample, params)
         ac.fit.seed = ac.sample.seed = ac.seed
         ac.keep_copies = int(bool(self.keep_copies))
+        if self.select_pool is not None:
+            ac.select_pool = float(self.select_pool)  # the library checks 1..20
         ac.dcr_check = 0  # the privacy check is for shared tables: `mcrage augment`, fidelity
 
 

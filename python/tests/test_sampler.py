@@ -155,3 +155,26 @@ def test_identifier_like_columns_still_filled():
     for cls, kw in ((mcrage.SMOTE, {}), (mcrage.RandomOverSampler, {}), (mcrage.MCRAGESampler, SMALL)):
         X_res, _ = cls(random_state=0, **kw).fit_resample(X, y)
         assert X_res.shape == (540, 2) and X_res.dtype == np.int64
+
+
+def test_selections():
+    """select='boundary' keeps the candidates nearest a class-weighted logistic boundary (so
+    its new rows sit nearer sklearn's own boundary than plain sampling's), 'plausible' keeps the
+    asked counts and other rows; bad settings are refused with the setting's name."""
+    X, y = make_classification(n_samples=500, n_features=6, n_informative=4, weights=[0.85, 0.15],
+                               class_sep=1.5, random_state=3)
+    ref = LogisticRegression(class_weight="balanced", max_iter=1000).fit(StandardScaler().fit_transform(X), y)
+    sc = StandardScaler().fit(X)
+    out = {}
+    for sel in (None, "plausible", "boundary"):
+        X_res, y_res = mcrage.MCRAGESampler(random_state=0, select=sel, select_pool=3, **SMALL).fit_resample(X, y)
+        assert Counter(y_res) == Counter({0: (y == 0).sum(), 1: (y == 0).sum()})
+        out[sel] = X_res[len(X):]
+    dist = {k: np.abs(ref.decision_function(sc.transform(v))).mean() for k, v in out.items()}
+    assert dist["boundary"] < 0.8 * dist[None], dist
+    assert not np.array_equal(out["plausible"], out[None])
+    X2, y2 = _data()
+    with pytest.raises(mcrage.InvalidArgumentError, match="select"):
+        mcrage.MCRAGESampler(select="nearest", **SMALL).fit_resample(X2, y2)
+    with pytest.raises(mcrage.InvalidArgumentError, match="select_pool"):
+        mcrage.MCRAGESampler(select="plausible", select_pool=25, **SMALL).fit_resample(X2, y2)
