@@ -81,18 +81,20 @@ static int tuned_decisions(double *prob, const int *y, size_t n, int K, int pos)
     return MCR_OK;
 }
 
-/* the metric of classifier `kind` trained on X[n, d] / y, on the validation rows Xv[nv, d] */
-static int fold_score(const mcr_augment_config *c, mcr_clf_kind kind, const float *X, const int *y, size_t n, int d,
-                      int K, const float *Xv, const int *yv, const int *gv, size_t nv, int pos, int G, double *score) {
+/* the metric of classifier `kind` trained on the encoded rows X / y, on the validation rows Xv
+ * (sparse, as evaluate's own classifiers get them: one-hot dims held as indices) */
+static int fold_score(const mcr_augment_config *c, mcr_clf_kind kind, const mcr_csr *X, const int *y, int K,
+                      const mcr_csr *Xv, const int *yv, const int *gv, int pos, int G, double *score) {
     mcr_clf_config cc;
     mcr_clf_config_default(&cc, kind);
     cc.seed = c->seed;
     mcr_classifier *clf = NULL;
+    size_t nv = Xv->n;
     double *prob = malloc((nv ? nv : 1) * (size_t)K * sizeof(double));
     mcr_metrics *pg = calloc((size_t)(G ? G : 1), sizeof(mcr_metrics));
     int rc = prob && pg ? MCR_OK : MCR_NOMEM();
-    if (!rc) rc = mcr_clf_fit(&cc, X, y, n, d, K, &clf);
-    if (!rc) rc = mcr_clf_predict(clf, Xv, nv, prob);
+    if (!rc) rc = mcr_clf_fit_csr(&cc, X, y, K, &clf);
+    if (!rc) rc = mcr_clf_predict_csr(clf, Xv, prob);
     mcr_metrics m;
     mcr_fairness f;
     double auroc = NAN;
@@ -115,19 +117,16 @@ static int fold_score(const mcr_augment_config *c, mcr_clf_kind kind, const floa
     return rc;
 }
 
-/* Xa[n + nadd, d]: the real rows' encodings, then the chosen synthetic ones */
-static int stack_rows(const float *Xr, const int *yr, size_t nr, const float *Xs, const int *ys, const size_t *pick,
-                      size_t np, int d, float **X, int **y) {
-    *X = malloc((nr + np + 1) * (size_t)d * sizeof(float));
-    *y = malloc((nr + np + 1) * sizeof(int));
-    if (!*X || !*y) return free(*X), free(*y), *X = NULL, *y = NULL, MCR_NOMEM();
-    memcpy(*X, Xr, nr * (size_t)d * sizeof(float));
-    memcpy(*y, yr, nr * sizeof(int));
-    for (size_t i = 0; i < np; i++) {
-        memcpy(*X + (nr + i) * d, Xs + pick[i] * d, (size_t)d * sizeof(float));
-        (*y)[nr + i] = ys[pick[i]];
-    }
-    return MCR_OK;
+/* Xa: the real rows' encodings, then the chosen synthetic ones; ya their classes */
+static int stack_rows(const mcr_csr *Xr, const int *yr, const mcr_csr *Xs, const int *ys, const size_t *pick,
+                      size_t np, mcr_csr *Xa, int **ya) {
+    size_t nr = Xr->n;
+    if (!(*ya = malloc((nr + np + 1) * sizeof(int)))) return MCR_NOMEM();
+    memcpy(*ya, yr, nr * sizeof(int));
+    for (size_t i = 0; i < np; i++) (*ya)[nr + i] = ys[pick[i]];
+    int rc = mcr_csr_stack(Xr, Xs, pick, np, Xa);
+    if (rc) free(*ya), *ya = NULL;
+    return rc;
 }
 
 /* One fold: the real training rows tr[ntr], the validation rows va[nva] (table rows); fills
@@ -146,7 +145,7 @@ static int auto_fold(const auto_ctx *x, int fold, const size_t *tr, size_t ntr, 
     const mcr_table *t = x->t;
     const mcr_augment_config *c = x->c;
     mcr_encoder *enc = NULL;
-    float *Xtr = NULL, *Xva = NULL, *Xs = NULL, *Xa = NULL;
+    mcr_csr Xtr = {0}, Xva = {0}, Xs = {0}, Xa = {0};
     int *ytr = malloc((ntr + 1) * sizeof(int)), *yva = malloc((nva + 1) * sizeof(int)), *gva = malloc((nva + 1) * sizeof(int));
     int *ys = NULL, *ya = NULL;
     size_t *full = NULL, *part = NULL, *pick = NULL;
@@ -154,15 +153,14 @@ static int auto_fold(const auto_ctx *x, int fold, const size_t *tr, size_t ntr, 
     mcr_table *S = NULL;
     int rc = ytr && yva && gva ? MCR_OK : MCR_NOMEM();
     if (!rc) rc = mcr_encoder_fit(t, x->feat, x->nfeat, tr, ntr, MCR_NUM_STANDARD, &enc);
-    if (!rc) rc = mcr_encoder_transform_float(enc, t, tr, ntr, &Xtr);
-    if (!rc) rc = mcr_encoder_transform_float(enc, t, va, nva, &Xva);
+    if (!rc) rc = mcr_encoder_transform_csr(enc, t, tr, ntr, &Xtr);
+    if (!rc) rc = mcr_encoder_transform_csr(enc, t, va, nva, &Xva);
     if (rc) goto done;
-    int d = enc->d;
     for (size_t i = 0; i < ntr; i++) ytr[i] = t->cols[x->jt].cat[tr[i]];
     for (size_t i = 0; i < nva; i++)
         yva[i] = t->cols[x->jt].cat[va[i]], gva[i] = x->js >= 0 ? t->cols[x->js].cat[va[i]] : 0;
     /* share 0: the real rows alone */
-    if ((rc = fold_score(c, x->kind, Xtr, ytr, ntr, d, x->K, Xva, yva, gva, nva, x->pos, x->G, &sc[0]))) goto done;
+    if ((rc = fold_score(c, x->kind, &Xtr, ytr, x->K, &Xva, yva, gva, x->pos, x->G, &sc[0]))) goto done;
     /* one model for the fold */
     mcr_fit_config fc = c->fit;
     fc.target = c->target, fc.sensitive = c->sensitive, fc.drop = c->drop;
@@ -202,7 +200,7 @@ static int auto_fold(const auto_ctx *x, int fold, const size_t *tr, size_t ntr, 
             smp.guidance = GUIDANCE[g];
             smp.seed = fc.seed;
             if ((rc = mcr_model_sample(m, full, &smp, &S))) goto done;
-            if ((rc = mcr_encoder_transform_float(enc, S, NULL, S->nrows, &Xs))) goto done;
+            if ((rc = mcr_encoder_transform_csr(enc, S, NULL, S->nrows, &Xs))) goto done;
             if (!(ys = malloc((S->nrows + 1) * sizeof(int))) || !(pick = malloc((S->nrows + 1) * sizeof(size_t)))) {
                 rc = MCR_NOMEM();
                 goto done;
@@ -214,22 +212,23 @@ static int auto_fold(const auto_ctx *x, int fold, const size_t *tr, size_t ntr, 
                     for (size_t a = 0; a < part[(size_t)s * nc + k]; a++) pick[npk++] = start + a;
                     start += full[k];
                 }
-                if ((rc = stack_rows(Xtr, ytr, ntr, Xs, ys, pick, npk, d, &Xa, &ya))) goto done;
-                rc = fold_score(c, x->kind, Xa, ya, ntr + npk, d, x->K, Xva, yva, gva, nva, x->pos, x->G,
+                if ((rc = stack_rows(&Xtr, ytr, &Xs, ys, pick, npk, &Xa, &ya))) goto done;
+                rc = fold_score(c, x->kind, &Xa, ya, x->K, &Xva, yva, gva, x->pos, x->G,
                                 &sc[1 + (s * NGUID + g) * x->P + p]);
-                free(Xa), free(ya);
-                Xa = NULL, ya = NULL;
+                mcr_csr_free(&Xa), free(ya);
+                ya = NULL;
                 if (rc) goto done;
             }
-            mcr_table_free(S), free(Xs), free(ys), free(pick);
-            S = NULL, Xs = NULL, ys = NULL, pick = NULL;
+            mcr_table_free(S), mcr_csr_free(&Xs), free(ys), free(pick);
+            S = NULL, ys = NULL, pick = NULL;
         }
     }
 done:
     mcr_table_free(S);
     mcr_model_free(m);
     mcr_encoder_free(enc);
-    free(Xtr), free(Xva), free(Xs), free(Xa), free(ytr), free(yva), free(gva), free(ys), free(ya);
+    mcr_csr_free(&Xtr), mcr_csr_free(&Xva), mcr_csr_free(&Xs), mcr_csr_free(&Xa);
+    free(ytr), free(yva), free(gva), free(ys), free(ya);
     free(full), free(part), free(pick);
     return rc;
 }

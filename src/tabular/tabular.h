@@ -147,6 +147,8 @@ int mcr_encoder_transform_csr(const mcr_encoder *e, const mcr_table *t, const si
 /* rows r0 .. r1 - 1 as dense rows x[(r1 - r0) * d] */
 int mcr_csr_dense(const mcr_csr *m, size_t r0, size_t r1, float *x);
 void mcr_csr_free(mcr_csr *m);
+/* out: a's rows, then b's rows pick[0 .. np) (both of one encoder: the same d and implicit dims) */
+int mcr_csr_stack(const mcr_csr *a, const mcr_csr *b, const size_t *pick, size_t np, mcr_csr *out);
 /* Encoded rows (interleaved layout) held compact for distances on wide one-hot data: the dn
  * numeric dims (values and missing indicators, in dim order) as floats N[n, dn], and one encoded
  * level index per categorical feature L[n, nc] (-1: no level, an all-zero block). ndim[dn] is

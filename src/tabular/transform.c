@@ -619,6 +619,32 @@ void mcr_csr_free(mcr_csr *m) {
     memset(m, 0, sizeof *m);
 }
 
+int mcr_csr_stack(const mcr_csr *a, const mcr_csr *b, const size_t *pick, size_t np, mcr_csr *out) {
+    memset(out, 0, sizeof *out);
+    if (a->d != b->d) return mcr_err(MCR_EINVAL, "stacking encoded rows of %d and %d dims", a->d, b->d);
+    size_t nnz = a->ptr[a->n];
+    for (size_t i = 0; i < np; i++) nnz += b->ptr[pick[i] + 1] - b->ptr[pick[i]];
+    out->n = a->n + np, out->d = a->d;
+    out->ptr = malloc((out->n + 1) * sizeof(size_t));
+    out->idx = malloc((nnz + 1) * sizeof(int32_t));
+    out->val = malloc((nnz + 1) * sizeof(float));
+    out->implicit = malloc((size_t)(a->d ? a->d : 1));
+    if (!out->ptr || !out->idx || !out->val || !out->implicit) return mcr_csr_free(out), MCR_NOMEM();
+    memcpy(out->implicit, a->implicit, (size_t)a->d);
+    memcpy(out->ptr, a->ptr, (a->n + 1) * sizeof(size_t));
+    memcpy(out->idx, a->idx, a->ptr[a->n] * sizeof(int32_t));
+    memcpy(out->val, a->val, a->ptr[a->n] * sizeof(float));
+    size_t k = a->ptr[a->n];
+    for (size_t i = 0; i < np; i++) {
+        size_t lo = b->ptr[pick[i]], len = b->ptr[pick[i] + 1] - lo;
+        memcpy(out->idx + k, b->idx + lo, len * sizeof(int32_t));
+        memcpy(out->val + k, b->val + lo, len * sizeof(float));
+        k += len;
+        out->ptr[a->n + i + 1] = k;
+    }
+    return MCR_OK;
+}
+
 int mcr_encoder_transform_csr(const mcr_encoder *e, const mcr_table *t, const size_t *rows, size_t n,
                               mcr_csr *out) {
     memset(out, 0, sizeof *out);

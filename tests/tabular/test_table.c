@@ -253,6 +253,27 @@ static void test_encoder_csr(void) {
         CHECK(!S.implicit[0], "numeric dim implicit");
         free(X), free(Y), mcr_csr_free(&S);
     }
+    { /* mcr_csr_stack: the sub rows, then rows 5, 1, 5 of the whole set, equal the dense
+       * encodings of those rows in that order */
+        mcr_csr A, B, C = {0}, W = {0};
+        size_t pick[3] = {5, 1, 5}, order[6] = {4, 0, 2, 5, 1, 5};
+        float *X = NULL, *Y = malloc(6 * (size_t)e->d * sizeof(float));
+        CHECK(mcr_encoder_transform_csr(e, t, sub, 3, &A) == 0 && mcr_encoder_transform_csr(e, t, NULL, t->nrows, &B) == 0,
+              "csr");
+        CHECK(mcr_csr_stack(&A, &B, pick, 3, &C) == 0, "stack: %s", mcr_last_error());
+        CHECK(mcr_encoder_transform_float(e, t, order, 6, &X) == 0, "dense");
+        if (X && Y && C.ptr) {
+            CHECK(C.n == 6 && C.d == e->d && C.ptr[6] == A.ptr[3] + (B.ptr[6] - B.ptr[5]) * 2 + B.ptr[2] - B.ptr[1],
+                  "stacked shape %zu x %d, %zu entries", C.n, C.d, C.ptr[C.n]);
+            mcr_csr_dense(&C, 0, 6, Y);
+            CHECK(memcmp(X, Y, 6 * (size_t)e->d * sizeof(float)) == 0, "stacked rows differ from their dense encodings");
+            CHECK(memcmp(C.implicit, A.implicit, (size_t)e->d) == 0, "implicit dims not kept");
+        }
+        mcr_csr_free(&C);
+        W.d = e->d + 1;
+        CHECK(mcr_csr_stack(&A, &W, pick, 0, &C) == MCR_EINVAL, "rows of other widths stacked");
+        free(X), free(Y), mcr_csr_free(&A), mcr_csr_free(&B), mcr_csr_free(&C);
+    }
     mcr_encoder_free(e);
     mcr_table_free(t);
 }
