@@ -422,6 +422,9 @@ typedef struct mcr_augment_config {
                                    rows with these settings (seed included), used instead of
                                    fitting one (borrowed; evaluate shares one across the three
                                    methods of a seed); NULL (default): fit */
+    void (*progress)(void *ctx, const char *msg); /* strategy auto: a line per fold's stage (its
+                                   fit, each sample, the scoring); NULL (default): silent */
+    void *progress_ctx;
 } mcr_augment_config;
 MCR_API void mcr_augment_config_default(mcr_augment_config *c);
 MCR_API const char *mcr_aug_method_name(mcr_aug_method m);

@@ -134,7 +134,8 @@ class AugmentConfig(Structure):
                 ("sample", SampleConfig), ("synthetic_only", c_int),
                 ("synthetic_id_prefix", c_char_p), ("amount", c_double), ("condition_both", c_int),
                 ("folds", c_int), ("optimize", c_int), ("auto_classifier", c_int),
-                ("auto_tuned", c_int), ("select_pool", c_double), ("prefit", c_void_p)]
+                ("auto_tuned", c_int), ("select_pool", c_double), ("prefit", c_void_p),
+                ("progress", c_void_p), ("progress_ctx", c_void_p)]
 
 
 class AugmentResult(Structure):

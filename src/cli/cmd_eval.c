@@ -206,6 +206,7 @@ int cmd_augment(int argc, char **argv) {
     cli_progress pc = {!quiet && isatty(2), cli_wall()};
     a.fit.progress = cli_progress_bar;
     a.fit.progress_ctx = &pc;
+    if (!quiet) a.progress = cli_progress_line, a.progress_ctx = (void *)cmd; /* auto's folds, a line a stage */
     a.keep_model = report != NULL;
     if (a.method != MCR_AUG_NONE && a.method != MCR_AUG_RUS) { /* no method writes a real id into a new row */
         mcr_fit_config fc = a.fit;

@@ -134,7 +134,7 @@ static int stack_rows(const mcr_csr *Xr, const int *yr, const mcr_csr *Xs, const
 typedef struct {
     const mcr_table *t;
     const mcr_augment_config *c;
-    int jt, js, K, G, pos, P, np;
+    int jt, js, K, G, pos, P, np, F;
     const int *feat;
     int nfeat;
     mcr_clf_kind kind;
@@ -167,6 +167,8 @@ static int auto_fold(const auto_ctx *x, int fold, const size_t *tr, size_t ntr, 
     fc.seed = c->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(fold + 1));
     fc.condition = x->js >= 0 ? MCR_COND_BOTH : MCR_COND_TARGET;
     fc.checkpoint_every = 0, fc.checkpoint_path = NULL, fc.resume = NULL;
+    mcr_say(c->progress, c->progress_ctx, "strategy auto: fold %d/%d: fitting the diffusion model on %zu rows",
+            fold + 1, x->F, ntr);
     if ((rc = mcr_model_fit(t, tr, ntr, &fc, &m))) goto done;
     int nc = mcr_model_ncond(m);
     full = calloc((size_t)nc, sizeof(size_t));
@@ -199,6 +201,8 @@ static int auto_fold(const auto_ctx *x, int fold, const size_t *tr, size_t ntr, 
             mcr_sample_config smp = c->sample;
             smp.guidance = GUIDANCE[g];
             smp.seed = fc.seed;
+            mcr_say(c->progress, c->progress_ctx, "strategy auto: fold %d/%d: sampling %zu rows (%s, guidance %.1f), "
+                    "then %d classifier fits", fold + 1, x->F, tot, p ? "group-balance" : "balance", (double)GUIDANCE[g], NSHARE);
             if ((rc = mcr_model_sample(m, full, &smp, &S))) goto done;
             if ((rc = mcr_encoder_transform_csr(enc, S, NULL, S->nrows, &Xs))) goto done;
             if (!(ys = malloc((S->nrows + 1) * sizeof(int))) || !(pick = malloc((S->nrows + 1) * sizeof(size_t)))) {
@@ -303,7 +307,7 @@ int mcr_auto_choose(const mcr_table *t0, const size_t *rows, size_t nrows, const
         rc = mcr_err(MCR_EINVAL, "strategy auto: no feature columns besides the target");
         goto fail;
     }
-    auto_ctx x = {t, c, jt, js, K, G, pos, P, np, feat, nfeat, (mcr_clf_kind)kind};
+    auto_ctx x = {t, c, jt, js, K, G, pos, P, np, F, feat, nfeat, (mcr_clf_kind)kind};
     for (int i = 0; i < np * F; i++) sc[i] = NAN;
     double *fs = malloc((size_t)np * sizeof(double));
     if (!fs) {

@@ -155,6 +155,10 @@ static int relay_fit_progress(void *ctx, int step, int steps, float loss, double
             f->c->seeds, step, steps, loss, rows_per_s);
     return 0;
 }
+static void relay_message(void *ctx, const char *msg) {
+    fit_relay *f = ctx;
+    say(f->c, "seed %d/%d: %s", f->seed_i + 1, f->c->seeds, msg);
+}
 
 
 
@@ -582,6 +586,8 @@ static int eval_method(eval_ctx *x, mcr_aug_method method) {
     ac.fit.progress = c->progress ? relay_fit_progress : NULL;
     ac.fit.progress_ctx = &relay;
     ac.fit.progress_every = 1;
+    ac.progress = c->progress ? relay_message : NULL;
+    ac.progress_ctx = &relay;
     mcr_augment_result *ar = NULL;
     const size_t *trows = x->train;
     size_t ntr = x->ntr;

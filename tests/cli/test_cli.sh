@@ -180,6 +180,8 @@ expect "describe flags the id" 0 "<- identifier-like (a distinct value in nearly
 # smallest), the grid is in the JSON; bad options name themselves; evaluate's mcrage-auto
 awk 'BEGIN{srand(5); print "x,z,y"; for(i=0;i<600;i++){y=(i%20==0); u1=rand(); u2=rand(); g=sqrt(-2*log(u1+1e-12))*cos(6.2831853*u2); printf "%.4f,%.4f,%d\n", (y?6:-6)+g, rand(), y}}' >"$D/blobs.csv"
 expect "augment --strategy auto" 0 "<- chosen" -- "$M" augment "$D/blobs.csv" --target y --strategy auto --steps 40 --widths 32,32 --batch 128 --json "$D/auto.json" --report "$D/auto.html" -o "$D/auto.csv"
+if grep -qF "strategy auto: fold 3/3: fitting the diffusion model on" "$D/err" && grep -qF "strategy auto: fold 1/3: sampling" "$D/err"
+then ok "augment --strategy auto reports each fold's stages"; else bad "augment --strategy auto reports each fold's stages"; fi
 /usr/bin/python3 - "$D/auto.json" <<'PY' && ok "auto keeps no synthetic rows on separated classes; JSON has the grid" || bad "auto keeps no synthetic rows on separated classes; JSON has the grid"
 import json, sys
 d = json.load(open(sys.argv[1]))
