@@ -7,7 +7,13 @@
 # Each run is single-threaded (--threads 1: the same thread count gives the same numbers); run
 # two at once on a 2-core machine (e.g. `scripts/matrix.sh out pt & scripts/matrix.sh out stroke`).
 # Cost on the 2-core development machine, one run per core: patient_treatment ~30 min per
-# threshold, stroke and flchain ~35-45; diabetes_130 several hours (not yet run).
+# threshold, stroke and flchain ~35-45; diabetes_130 ~40 min per threshold without mcrage-auto
+# and roughly an hour of one core per seed for mcrage-auto (3 fold fits and 12 samples of up to
+# ~40k rows of 2,470 encoded dims). Long runs can be split one evaluate per seed: `--seed S
+# --seeds 1` gives exactly seed S of a `--seeds 5` run, and matrix.py merges the files (checking
+# that runs present twice agree), e.g. for the diabetes_130 rows of doc/issue18_matrix.md:
+#   $M evaluate <diabetes args> --methods none,mcrage-auto --classifiers logreg,rf,xgb \
+#       --seed S --seeds 1 --threshold tuned --threads 1 --json OUT/diabauto-tuned-sS.json
 set -eu
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/matrix.sh OUTDIR [TABLE ...]}
