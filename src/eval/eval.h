@@ -26,13 +26,13 @@ int mcr_cmp_scored_desc(const void *a, const void *b);
 double mcr_auroc_se(double A, size_t n1, size_t n2);
 /* the index of the largest of p[0..K) (ties: the first): the predicted class of a probability row */
 int mcr_argmax(const double *p, int K);
-/* mcrage and its selections (mcrage-plausible, mcrage-boundary): one fitted model, sampled
- * (mcrage-auto, which chooses its own amount and fits its own models, is not one of them) */
 /* rebalance.c: the columns a downstream classifier (or SMOTE's interpolation) sees: all but the
  * target jt, the dropped and the identifier-like ones (and js, the sensitive column, with
  * group-balance, where it defines the cells; -1: none). feat[t->ncols]. If the identifiers
  * cannot be told (a bad `feature` name), every other column is listed and that error returned. */
 int mcr_augment_features(const mcr_table *t, int jt, int js, const mcr_augment_config *c, int *feat, int *nfeat);
+/* mcrage and its selections (mcrage-plausible, mcrage-boundary): one fitted model, sampled
+ * (mcrage-auto, which chooses its own amount and fits its own models, is not one of them) */
 static inline int mcr_aug_is_mcrage(mcr_aug_method m) {
     return m == MCR_AUG_MCRAGE || m == MCR_AUG_MCRAGE_PLAUSIBLE || m == MCR_AUG_MCRAGE_BOUNDARY;
 }

@@ -155,6 +155,8 @@ static int relay_fit_progress(void *ctx, int step, int steps, float loss, double
             f->c->seeds, step, steps, loss, rows_per_s);
     return 0;
 }
+
+/* strategy auto's stage lines, under the seed they belong to */
 static void relay_message(void *ctx, const char *msg) {
     fit_relay *f = ctx;
     say(f->c, "seed %d/%d: %s", f->seed_i + 1, f->c->seeds, msg);
