@@ -63,13 +63,15 @@ void relu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
  * for |x log2 e| < 2^22), which needs no SSE4.1. Branch-free: every lane does the same work.
  * tests/nn/test_nn.c checks it against exp in double over [-100, 100]. */
 static inline float exp_fast(float x) {
-    /* NaN passes through (added back at the end) without reaching the float-to-int
-     * conversion, which is undefined for NaN (found by fuzz_model on a damaged model). */
-    float nan = x != x ? x : 0.0f;
-    x = x != x ? 0.0f : x;
     x = x < -87.0f ? -87.0f : x;
     x = x > 88.0f ? 88.0f : x;
-    float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    /* k as an integer read from the shifted sum's low mantissa bits (its float bits minus the
+     * shifter's, 0x4B400000), not by a float-to-int conversion, which is undefined for NaN (a
+     * damaged model's weights: fuzz_model found it); 2^k built in unsigned arithmetic. A NaN x
+     * stays NaN through r, so the result is NaN. */
+    float sh = x * 1.44269504088896341f + 12582912.0f, k = sh - 12582912.0f;
+    uint32_t kb;
+    memcpy(&kb, &sh, sizeof kb);
     float r = x - k * 0.693359375f;
     r = r - k * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -79,10 +81,10 @@ static inline float exp_fast(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     float y = p * (r * r) + r + 1.0f;
-    int32_t e = ((int32_t)k + 127) << 23;
+    uint32_t e = (kb - 0x4B400000u + 127u) << 23;
     float scale;
     memcpy(&scale, &e, sizeof scale);
-    return y * scale + nan;
+    return y * scale;
 }
 
 float mcr_exp_fast(float x) { return exp_fast(x); }
