@@ -822,12 +822,12 @@ static void evaluate_say(void *ctx, const char *msg) {
 static int image_evaluate(int argc, char **argv) {
     const char *cmd = "image evaluate", *json = NULL, *model_path = NULL, *channels = NULL, *oracle_path = NULL, *report = NULL;
     int quiet = 0, quick = 0, threads = 0, methods_given = 0, ch;
-    double guidance = -1;
+    double guidance = -1, guid_label = -1, guid_attr = -1;
     long long v, steps = -1, epochs = -1, sample_steps = -1, fbatch = -1;
     mcr_ieval_config c;
     mcr_ieval_config_default(&c);
     enum { E_METHODS = 4400, E_RATIOS, E_SEEDS, E_SEED, E_MODEL, E_STEPS, E_CHAN, E_FBATCH, E_SSTEPS, E_WIDTHS,
-           E_EPOCHS, E_JSON, E_THREADS, E_QUICK, E_RACOPIES, E_ORACLE, E_POLICY, E_REFIT, E_NOCHECKS, E_GUID, E_REPORT, E_ONEPASS, E_PREC };
+           E_EPOCHS, E_JSON, E_THREADS, E_QUICK, E_RACOPIES, E_ORACLE, E_POLICY, E_REFIT, E_NOCHECKS, E_GUID, E_GL, E_GA, E_REPORT, E_ONEPASS, E_PREC };
     static const struct option lo[] = {
         {"methods", required_argument, 0, E_METHODS}, {"ratios", required_argument, 0, E_RATIOS},
         {"seeds", required_argument, 0, E_SEEDS}, {"seed", required_argument, 0, E_SEED},
@@ -839,6 +839,7 @@ static int image_evaluate(int argc, char **argv) {
         {"ra-copies", required_argument, 0, E_RACOPIES}, {"oracle", required_argument, 0, E_ORACLE},
         {"policy", required_argument, 0, E_POLICY}, {"refit-per-seed", no_argument, 0, E_REFIT},
         {"no-checks", no_argument, 0, E_NOCHECKS}, {"guidance", required_argument, 0, E_GUID},
+        {"guidance-label", required_argument, 0, E_GL}, {"guidance-attr", required_argument, 0, E_GA},
         {"report", required_argument, 0, E_REPORT}, {"one-pass", no_argument, 0, E_ONEPASS},
         {"precision", required_argument, 0, E_PREC},
         {"quiet", no_argument, 0, 'q'},
@@ -874,6 +875,8 @@ static int image_evaluate(int argc, char **argv) {
         case E_REFIT: c.refit = 1; break;
         case E_NOCHECKS: c.checks = 0; break;
         case E_GUID: if (cli_double(cmd, "--guidance", optarg, 0, 100, &guidance)) return EXIT_USAGE; break;
+        case E_GL: if (cli_double(cmd, "--guidance-label", optarg, 0, 100, &guid_label)) return EXIT_USAGE; break;
+        case E_GA: if (cli_double(cmd, "--guidance-attr", optarg, 0, 100, &guid_attr)) return EXIT_USAGE; break;
         case E_REPORT: report = optarg; break;
         case E_ONEPASS: c.sample.joint = 1; break;
         case E_PREC:
@@ -928,7 +931,8 @@ static int image_evaluate(int argc, char **argv) {
                    "      --guidance W         both weights of the composed guidance, 3 network passes a step:\n"
                    "                           eps(0,0) + W (eps(label,0) - eps(0,0)) + W (eps(0,site) - eps(0,0))\n"
                    "                           (default 1): label and site combine though the OOD site's cells\n"
-                   "                           never occur in training (its train images are unlabelled)\n"
+"                           never occur in training (its train images are unlabelled)\n"
+                   "      --guidance-label W   the label's weight alone; --guidance-attr W the site's alone\n"
                    "      --one-pass           no guidance: one pass eps(label, site), a third of the cost; poor\n"
                    "                           for cells never seen in training (the OOD site's)\n"
                    "      --precision P        fp32 | bf16 | auto: the generator's convolutions, fitting and\n"
@@ -994,7 +998,10 @@ static int image_evaluate(int argc, char **argv) {
     if (fbatch > 0) c.fit.batch = (int)fbatch;
     if (sample_steps > 0) c.sample.sample_steps = (int)sample_steps;
     if (guidance >= 0) c.sample.w_label = c.sample.w_attr = (float)guidance;
-    if (guidance >= 0 && c.sample.joint) return cli_usage(cmd, "--guidance and --one-pass exclude each other");
+    if (guid_label >= 0) c.sample.w_label = (float)guid_label; /* the one-weight options refine --guidance */
+    if (guid_attr >= 0) c.sample.w_attr = (float)guid_attr;
+    if ((guidance >= 0 || guid_label >= 0 || guid_attr >= 0) && c.sample.joint)
+        return cli_usage(cmd, "--guidance, --guidance-label and --guidance-attr exclude --one-pass");
     if (epochs > 0) c.cnn.epochs = (int)epochs;
     if (channels && parse_channels(cmd, channels, &c.fit)) return EXIT_USAGE;
     for (int l = 0; l < c.fit.nlevels; l++)

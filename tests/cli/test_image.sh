@@ -237,7 +237,8 @@ PY
     # the arms, --policy, the generator checks and the HTML report
     expect "image evaluate: arms, --report (tiny)" 0 "diffusion-no-unlabelled@0.25" -- "$M" image evaluate "$D/st.npz" \
         --methods none,diffusion,diffusion-label-only,diffusion-no-unlabelled --ratios 0.25 --seeds 1 --widths 8 --epochs 1 \
-        --steps 2 --channels 8,16 --sample-steps 2 --policy balance --threads 1 --json "$D/ir.json" --report "$D/ir.html"
+        --steps 2 --channels 8,16 --sample-steps 2 --policy balance --guidance-label 2 --guidance-attr 0.5 --threads 1 \
+        --json "$D/ir.json" --report "$D/ir.html"
     grep -q "wrote report $D/ir.html" "$D/err" && grep -q "^generator checks" "$D/out" \
         && ok "image evaluate: report written, checks printed" || bad "image evaluate: report written, checks printed"
     sec=ok
@@ -250,6 +251,7 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 g = d["generator"]
 assert g["policy"] == "balance" and not g["refit_per_seed"] and not g["one_pass"], g
+assert "guidance weights label 2, site 0.5" in g["settings"], g["settings"]
 arms = {a["arm"]: a for a in g["arms"]}
 assert set(arms) == {"diffusion", "diffusion-label-only", "diffusion-no-unlabelled"}, arms
 assert all(a["checked"] and 0 <= a["detect_auroc"] <= 1 and 0 <= a["label_acc"] <= 1 for a in arms.values())
@@ -277,7 +279,9 @@ fi
 # image evaluate: options and data refused before any output
 expect "image evaluate --help shows an example" 0 "example" -- "$M" image evaluate --help
 expect "image evaluate: --ratios 1.5" 1 "--ratios: '1.5' is not a share of synthetic images in (0, 1)" -- "$M" image evaluate "$FX" --ratios 0.5,1.5 --json "$D/o3/x.json" --report "$D/o3/x.html"
-expect "image evaluate: --guidance with --one-pass" 1 "--guidance and --one-pass exclude each other" -- "$M" image evaluate "$FX" --guidance 2 --one-pass --json "$D/o3/x.json"
+expect "image evaluate: --guidance with --one-pass" 1 "--guidance, --guidance-label and --guidance-attr exclude --one-pass" -- "$M" image evaluate "$FX" --guidance 2 --one-pass --json "$D/o3/x.json"
+expect "image evaluate: --guidance-attr with --one-pass" 1 "exclude --one-pass" -- "$M" image evaluate "$FX" --one-pass --guidance-attr 0 --json "$D/o3/x.json"
+expect "image evaluate: --guidance-label -1" 1 "--guidance-label" -- "$M" image evaluate "$FX" --guidance-label -1 --json "$D/o3/x.json"
 expect "image evaluate: unknown method" 1 "--methods: unknown method 'smote'" -- "$M" image evaluate "$FX" --methods none,smote --json "$D/o3/x.json"
 expect "image evaluate: 3 label levels" 2 "the evaluation needs a binary label" -- "$M" image evaluate "$FX" --json "$D/o3/x.json"
 no_file "image evaluate: no JSON after refused input" "$D/o3/x.json"
