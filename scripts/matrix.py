@@ -138,7 +138,12 @@ def main(paths):
         if e["verdicts"]:
             print("\nVerdicts:\n")
             for v in e["verdicts"]:
-                print(f"- {v['classifier']} ({v['method']}): {v['reading']}")
+                head, reading = f"{v['classifier']} ({v['method']})", v["reading"]
+                for pre in (head + ": ", v["classifier"] + ": "):  # evaluate's sentence names them already
+                    if reading.startswith(pre):
+                        reading = reading[len(pre):]
+                        break
+                print(f"- {head}: {reading}")
         if e["auto"]:
             ch = []
             for s in sorted(e["auto"]):
