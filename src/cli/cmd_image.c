@@ -303,7 +303,7 @@ static int image_sample(int argc, char **argv) {
     const char *cmd = "image sample", *out = NULL, *counts_s = NULL, *policy_s = NULL, *grid = NULL;
     long long n = -1, v;
     int threads = 0, ch;
-    double d;
+    double d, guid = -1, guid_l = -1, guid_a = -1;
     mcr_isample_config sc;
     mcr_isample_config_default(&sc);
     enum { S_COUNTS = 4100, S_POLICY, S_GUID, S_GL, S_GA, S_SAMPLER, S_STEPS, S_ETA, S_SEED, S_THREADS, S_GRID, S_BATCH, S_PREC };
@@ -327,9 +327,9 @@ static int image_sample(int argc, char **argv) {
             policy_s = optarg;
             break;
         case 'n': if (cli_long(cmd, "--n", optarg, 0, 100000000, &n)) return EXIT_USAGE; break;
-        case S_GUID: if (cli_double(cmd, "--guidance", optarg, 0, 100, &d)) return EXIT_USAGE; sc.w_label = sc.w_attr = (float)d; break;
-        case S_GL: if (cli_double(cmd, "--guidance-label", optarg, 0, 100, &d)) return EXIT_USAGE; sc.w_label = (float)d; break;
-        case S_GA: if (cli_double(cmd, "--guidance-attr", optarg, 0, 100, &d)) return EXIT_USAGE; sc.w_attr = (float)d; break;
+        case S_GUID: if (cli_double(cmd, "--guidance", optarg, 0, 100, &guid)) return EXIT_USAGE; break;
+        case S_GL: if (cli_double(cmd, "--guidance-label", optarg, 0, 100, &guid_l)) return EXIT_USAGE; break;
+        case S_GA: if (cli_double(cmd, "--guidance-attr", optarg, 0, 100, &guid_a)) return EXIT_USAGE; break;
         case S_SAMPLER:
             if (!strcmp(optarg, "ddim")) sc.sampler = MCR_SAMPLER_DDIM;
             else if (!strcmp(optarg, "ddpm")) sc.sampler = MCR_SAMPLER_DDPM;
@@ -355,7 +355,8 @@ static int image_sample(int argc, char **argv) {
                    "                           training images; group-balance: attributes uniform, the\n"
                    "                           training label prevalence kept in each (exact counts)\n"
                    "      --guidance W         both guidance weights (default 1)\n"
-                   "      --guidance-label W   label weight; --guidance-attr W attribute weight:\n"
+                   "      --guidance-label W   label weight; --guidance-attr W attribute weight (these two\n"
+                   "                           take precedence over --guidance, whatever the order):\n"
                    "                           eps = eps(0,0) + wl (eps(l,0) - eps(0,0)) + wa (eps(0,a) - eps(0,0)),\n"
                    "                           0 = null token; weights 0 sample the unconditional model\n"
                    "      --sampler S          ddim | ddpm (all T steps) (default ddim)\n"
@@ -384,6 +385,9 @@ static int image_sample(int argc, char **argv) {
     if (!counts_s && !policy_s) return cli_usage(cmd, "missing --counts SPEC or --policy P --n N");
     if (policy_s && n < 0) return cli_usage(cmd, "--policy needs --n N");
     if (!policy_s && n >= 0) return cli_usage(cmd, "--n needs --policy P");
+    if (guid >= 0) sc.w_label = sc.w_attr = (float)guid; /* as image evaluate: the one-weight options refine it */
+    if (guid_l >= 0) sc.w_label = (float)guid_l;
+    if (guid_a >= 0) sc.w_attr = (float)guid_a;
     mcr_set_threads(threads);
     mcr_imodel *m;
     int rc = mcr_imodel_load(argv[optind], &m);

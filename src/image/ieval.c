@@ -618,12 +618,13 @@ MCR_API int mcr_image_evaluate(const mcr_imageset *s, const mcr_ieval_config *c,
         char ch[64] = "";
         for (int l = 0; l < c->fit.nlevels; l++)
             snprintf(ch + strlen(ch), sizeof ch - strlen(ch), "%s%d", l ? "," : "", c->fit.channels[l]);
-        char buf[512];
+        char buf[640], how[96];
+        snprintf(how, sizeof how, "fitted once (seed %llu), used by every seed", (unsigned long long)c->seed);
         snprintf(buf, sizeof buf,
                  "%s; UNet channels %s, %d residual block%s per level%s, %d steps of %d images, %s convolutions; "
                  "DDIM %d steps, %s; policy %s",
                  c->model ? "diffusion: the given model (the other arms fitted here)"
-                 : c->refit ? "fitted per seed (seed = the run's)" : "fitted once (seed --seed), used by every seed",
+                 : c->refit ? "fitted per seed (seed = the run's)" : how,
                  ch, c->fit.nres, c->fit.nres == 1 ? "" : "s", c->fit.attn ? ", attention at the lowest" : "", c->fit.steps,
                  c->fit.batch, c->fit.precision == MCR_PRECISION_BF16 ? "bf16" : c->fit.precision == MCR_PRECISION_AUTO ? "auto (bf16 where the CPU has it)" : "fp32",
                  c->sample.sample_steps,

@@ -144,6 +144,12 @@ expect "image sample --policy balance" 0 "wrote 7 images" -- "$M" image sample "
 [ "$(grep -c '\.png' "$D/b/manifest.csv")" = 7 ] && ok "balance: 7 PNGs in the manifest" || bad "balance: 7 PNGs in the manifest"
 expect "image sample --policy group-balance" 0 "label 0, attribute 0: 1 images" -- \
     "$M" image sample "$D/m.mcrg" --policy group-balance --n 7 --sampler ddpm --guidance-label 2 --guidance-attr 0 -o "$D/gb.npz"
+# the one-weight options take precedence over --guidance in any order (as in image evaluate)
+"$M" image sample "$D/m.mcrg" --policy balance --n 3 --sample-steps 2 --guidance-label 2 --guidance 1 -o "$D/ga.npz" 2>/dev/null
+"$M" image sample "$D/m.mcrg" --policy balance --n 3 --sample-steps 2 --guidance 1 --guidance-label 2 -o "$D/gc.npz" 2>/dev/null
+"$M" image sample "$D/m.mcrg" --policy balance --n 3 --sample-steps 2 --guidance 1 -o "$D/gd.npz" 2>/dev/null
+cmp -s "$D/ga.npz" "$D/gc.npz" && ! cmp -s "$D/ga.npz" "$D/gd.npz" \
+    && ok "image sample: --guidance-label over --guidance, whatever the order" || bad "image sample: --guidance-label over --guidance, whatever the order"
 # checkpoints along the way leave the same final model (resume itself: tests/image/test_imodel.c)
 "$M" image fit "$FX" $IF --steps 6 --checkpoint-every 3 -o "$D/ck.mcrg" 2>/dev/null
 cmp -s "$D/ck.mcrg" "$D/m.mcrg" && ok "image fit --checkpoint-every: the same final model" || bad "image fit --checkpoint-every: the same final model"
@@ -252,6 +258,7 @@ d = json.load(open(sys.argv[1]))
 g = d["generator"]
 assert g["policy"] == "balance" and not g["refit_per_seed"] and not g["one_pass"], g
 assert "guidance weights label 2, site 0.5" in g["settings"], g["settings"]
+assert "fitted once (seed 1), used by every seed" in g["settings"], g["settings"]
 arms = {a["arm"]: a for a in g["arms"]}
 assert set(arms) == {"diffusion", "diffusion-label-only", "diffusion-no-unlabelled"}, arms
 assert all(a["checked"] and 0 <= a["detect_auroc"] <= 1 and 0 <= a["label_acc"] <= 1 for a in arms.values())
