@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """matrix.py — issue 18's measurement matrix from `mcrage evaluate --json` files.
 
-usage: /usr/bin/python3 scripts/matrix.py RUN.json [RUN.json ...]
+usage: /usr/bin/python3 scripts/matrix.py [--tolerance T] RUN.json [RUN.json ...]
 
 Each file is one table at one threshold (0.5 or tuned). Printed, as Markdown:
   1. per table, threshold and classifier: mean +- 95% CI over seeds (Student t) of minority F1,
@@ -18,7 +18,8 @@ Each file is one table at one threshold (0.5 or tuned). Printed, as Markdown:
 Runs of one (table, threshold) may be split over files (e.g. the selections run apart, or one
 evaluate per seed: `--seed S --seeds 1` gives seed S of a `--seeds N` run): their runs are merged
 by (method, classifier, seed); a run seen twice must agree, which checks that the same seed gives
-the same numbers. A method run on fewer seeds is labelled with them and compared on them only;
+the same numbers (to --tolerance T, default 0: files run at different thread counts differ in the
+last digits; the largest such difference is printed and the first file's run kept). A method run on fewer seeds is labelled with them and compared on them only;
 single-seed files bring no verdicts (evaluate gives none without an interval).
 """
 import json
@@ -65,7 +66,7 @@ def load(paths):
         with open(p) as f:
             j = json.load(f)
         key = (short(j["data"]) + (f" (thin {j['thin']})" if j.get("thin") else ""), j["threshold"])
-        e = tables.setdefault(key, {"runs": {}, "verdicts": [], "auto": {}, "files": []})
+        e = tables.setdefault(key, {"runs": {}, "verdicts": [], "auto": {}, "files": [], "drift": (0.0, "")})
         e["files"].append(p)
         for r in j["runs"]:
             k = (r["method"], r["classifier"], r["seed"])
@@ -75,7 +76,12 @@ def load(paths):
                     x, y = a.get(m), b.get(m)
                     if not (x == y or (x is None and y is None) or
                             (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))):
-                        sys.exit(f"{p}: {k} {m} {y} differs from an earlier file's {x}")
+                        d = abs(x - y) if isinstance(x, float) and isinstance(y, float) else math.inf
+                        if not d <= TOLERANCE:
+                            sys.exit(f"{p}: {k} {m} {y} differs from an earlier file's {x}")
+                        if d > e["drift"][0]:
+                            e["drift"] = (d, f"{k[0]} + {k[1]}, seed {k[2]}, {m}: {x} vs {y} in {p}")
+                continue  # the first file's run is kept
             e["runs"][k] = r
         for v in j.get("verdicts", []) if j.get("seeds", 0) > 1 else []:  # one seed: no interval, no verdict
             if v not in e["verdicts"]:
@@ -112,6 +118,9 @@ def main(paths):
         seeds = sorted({s for _, _, s in e["runs"]})
         smote = "smote-nc" if "smote-nc" in methods else "smote"
         print(f"\n### {tab}, threshold {thr} (seeds {seeds[0]}-{seeds[-1]}; {', '.join(e['files'])})\n")
+        if e["drift"][0] > 0:
+            print(f"Runs held by two files differ by up to {e['drift'][0]:.1e} ({e['drift'][1]}): files run at "
+                  "different thread counts; the first file's run is used.\n")
         print("| classifier | method | " + " | ".join(l for _, l in METRICS) + " |")
         print("| --- | --- | " + " | ".join("---" for _ in METRICS) + " |")
         for c in clfs:
@@ -216,7 +225,14 @@ def main(paths):
         print("- AUROC within 0.005 of none and mcrage-auto within one CI of none everywhere")
 
 
+TOLERANCE = 0.0
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    if args[:1] == ["--tolerance"] and len(args) > 1:
+        TOLERANCE = float(args[1])
+        args = args[2:]
+    if not args:
         sys.exit(__doc__)
-    main(sys.argv[1:])
+    main(args)
