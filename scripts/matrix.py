@@ -19,8 +19,9 @@ Runs of one (table, threshold) may be split over files (e.g. the selections run 
 evaluate per seed: `--seed S --seeds 1` gives seed S of a `--seeds N` run): their runs are merged
 by (method, classifier, seed); a run seen twice must agree, which checks that the same seed gives
 the same numbers (to --tolerance T, default 0: files run at different thread counts differ in the
-last digits; the largest such difference is printed and the first file's run kept). A method run on fewer seeds is labelled with them and compared on them only;
-single-seed files bring no verdicts (evaluate gives none without an interval).
+last digits; the largest such difference is printed and the first file's run kept). A method run
+on fewer seeds is labelled with them and compared on them only; single-seed files bring no
+verdicts (evaluate gives none without an interval).
 """
 import json
 import math
@@ -119,8 +120,8 @@ def main(paths):
         smote = "smote-nc" if "smote-nc" in methods else "smote"
         print(f"\n### {tab}, threshold {thr} (seeds {seeds[0]}-{seeds[-1]}; {', '.join(e['files'])})\n")
         if e["drift"][0] > 0:
-            print(f"Runs held by two files differ by up to {e['drift'][0]:.1e} ({e['drift'][1]}): files run at "
-                  "different thread counts; the first file's run is used.\n")
+            print(f"Runs held by two files differ by up to {e['drift'][0]:.1e} ({e['drift'][1]}), within "
+                  f"--tolerance {TOLERANCE:g}; the first file's run is used.\n")
         print("| classifier | method | " + " | ".join(l for _, l in METRICS) + " |")
         print("| --- | --- | " + " | ".join("---" for _ in METRICS) + " |")
         for c in clfs:
@@ -230,8 +231,13 @@ TOLERANCE = 0.0
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if args[:1] == ["--tolerance"] and len(args) > 1:
-        TOLERANCE = float(args[1])
+    if args[:1] == ["--tolerance"]:
+        try:
+            TOLERANCE = float(args[1])
+        except (IndexError, ValueError):
+            sys.exit(f"matrix.py: --tolerance expects a number >= 0, got {args[1] if len(args) > 1 else 'nothing'}")
+        if not TOLERANCE >= 0:
+            sys.exit(f"matrix.py: --tolerance expects a number >= 0, got {args[1]}")
         args = args[2:]
     if not args:
         sys.exit(__doc__)

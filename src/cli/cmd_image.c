@@ -299,6 +299,14 @@ static int image_fit(int argc, char **argv) {
     return rc ? cli_fail(cmd, rc) : EXIT_OK;
 }
 
+/* --guidance sets both weights, --guidance-label / --guidance-attr one each and take precedence
+ * whatever the order on the command line (negative: not given) */
+static void set_guidance(mcr_isample_config *sc, double both, double label, double attr) {
+    if (both >= 0) sc->w_label = sc->w_attr = (float)both;
+    if (label >= 0) sc->w_label = (float)label;
+    if (attr >= 0) sc->w_attr = (float)attr;
+}
+
 static int image_sample(int argc, char **argv) {
     const char *cmd = "image sample", *out = NULL, *counts_s = NULL, *policy_s = NULL, *grid = NULL;
     long long n = -1, v;
@@ -385,9 +393,7 @@ static int image_sample(int argc, char **argv) {
     if (!counts_s && !policy_s) return cli_usage(cmd, "missing --counts SPEC or --policy P --n N");
     if (policy_s && n < 0) return cli_usage(cmd, "--policy needs --n N");
     if (!policy_s && n >= 0) return cli_usage(cmd, "--n needs --policy P");
-    if (guid >= 0) sc.w_label = sc.w_attr = (float)guid; /* as image evaluate: the one-weight options refine it */
-    if (guid_l >= 0) sc.w_label = (float)guid_l;
-    if (guid_a >= 0) sc.w_attr = (float)guid_a;
+    set_guidance(&sc, guid, guid_l, guid_a);
     mcr_set_threads(threads);
     mcr_imodel *m;
     int rc = mcr_imodel_load(argv[optind], &m);
@@ -1002,9 +1008,7 @@ static int image_evaluate(int argc, char **argv) {
     if (steps > 0) c.fit.steps = (int)steps;
     if (fbatch > 0) c.fit.batch = (int)fbatch;
     if (sample_steps > 0) c.sample.sample_steps = (int)sample_steps;
-    if (guidance >= 0) c.sample.w_label = c.sample.w_attr = (float)guidance;
-    if (guid_label >= 0) c.sample.w_label = (float)guid_label; /* the one-weight options refine --guidance */
-    if (guid_attr >= 0) c.sample.w_attr = (float)guid_attr;
+    set_guidance(&c.sample, guidance, guid_label, guid_attr);
     if ((guidance >= 0 || guid_label >= 0 || guid_attr >= 0) && c.sample.joint)
         return cli_usage(cmd, "--guidance, --guidance-label and --guidance-attr exclude --one-pass");
     if (epochs > 0) c.cnn.epochs = (int)epochs;
