@@ -35,12 +35,20 @@ def main(paths):
             with open(p) as f:
                 d = json.load(f)
             rs = d["runs"]
+            if not rs:
+                raise ValueError("it holds no runs")
+            for r in rs:  # each run names its method and seed and holds every metric
+                r["method"], r["seed"], [r[k] for k, _ in METRICS]
             checks[p] = [a.get("label_acc") for a in d.get("generator", {}).get("arms", [])]
-        except (OSError, ValueError, KeyError) as e:
+        except OSError as e:
+            sys.exit(f"image_pool.py: {p}: cannot read it ({e.strerror})")
+        except KeyError as e:
+            sys.exit(f"image_pool.py: {p}: not an image evaluate JSON file (no {e} field)")
+        except (ValueError, TypeError, AttributeError) as e:
             sys.exit(f"image_pool.py: {p}: not an image evaluate JSON file ({e})")
         for r in rs:
             key = (r["method"], r["seed"])
-            if key in runs:
+            if key in runs or file_of.get(r["seed"], p) != p:  # a seed belongs to one file (one generator)
                 sys.exit(f"image_pool.py: {p}: seed {r['seed']} of {r['method']} is also in "
                          f"{file_of[r['seed']]}: pooled files must hold disjoint seeds")
             runs[key] = r
@@ -50,8 +58,7 @@ def main(paths):
     seeds = sorted({s for (_, s) in runs})
     print(f"{len(seeds)} seeds ({', '.join(map(str, seeds))}) from {len(paths)} file(s): "
           + "; ".join(f"{os.path.basename(p)}" for p in paths) + "\n")
-    print("| method | " + " | ".join(n for _, n in METRICS) + " |")
-    print("|---" * (len(METRICS) + 1) + "|")
+    header()
     for m in methods:
         cells = [fmt(*mean_ci([runs[(m, s)][k] for s in seeds if (m, s) in runs])) for k, _ in METRICS]
         print(f"| {m} | " + " | ".join(cells) + " |")
@@ -59,19 +66,18 @@ def main(paths):
     diff = [m for m in methods if m.startswith("diffusion") and all((m, s) in runs for s in seeds)]
     if not base or not diff:
         return
-    for title, against in (("none", lambda k: "none"),
-                           ("the best baseline of each metric", lambda k: best(base, runs, seeds, k))):
-        if against("id_acc") not in base:
-            continue
+    against = [("the best baseline of each metric", lambda k: best(base, runs, seeds, k))]
+    if "none" in base:
+        against.insert(0, ("none", lambda k: "none"))
+    for title, baseline in against:
         print(f"\nPaired differences against {title} (mean ± 95% CI over the seeds; in brackets "
               "over the files' means, one a generator):\n")
-        print("| method | " + " | ".join(n for _, n in METRICS) + " |")
-        print("|---" * (len(METRICS) + 1) + "|")
+        header()
         for m in diff:
             cells = []
             for k, _ in METRICS:
-                b = against(k)
-                xs = {s: runs[(m, s)][k] - runs[(b, s)][k] for s in seeds}
+                b = baseline(k)
+                xs = paired(runs, m, b, k, seeds)
                 per_file = [[xs[s] for s in seeds if file_of[s] == p] for p in paths]
                 gm = [sum(v) / len(v) for v in per_file if v]
                 cells.append(f"{fmt(*mean_ci(list(xs.values())), signed=True)} "
@@ -83,9 +89,19 @@ def main(paths):
           "generator's label check (a real-trained classifier's accuracy on its images):\n")
     for p in paths:
         fs = [s for s in seeds if file_of[s] == p]
-        diffs = ", ".join(f"{m} {sum(runs[(m, s)][k] - runs[(b, s)][k] for s in fs) / len(fs):+.3f}" for m in diff)
+        diffs = ", ".join(f"{m} {sum(paired(runs, m, b, k, fs).values()) / len(fs):+.3f}" for m in diff)
         lab = ", ".join(f"{x:.3f}" for x in checks[p] if x is not None) or "n/a"
         print(f"- {os.path.basename(p)} (seeds {', '.join(map(str, fs))}): {diffs}; label check {lab}")
+
+
+def header():
+    print("| method | " + " | ".join(n for _, n in METRICS) + " |")
+    print("|---" * (len(METRICS) + 1) + "|")
+
+
+def paired(runs, m, b, k, seeds):
+    """seed -> method m's metric k minus baseline b's, on the same seed"""
+    return {s: runs[(m, s)][k] - runs[(b, s)][k] for s in seeds}
 
 
 def best(base, runs, seeds, k):
@@ -93,7 +109,11 @@ def best(base, runs, seeds, k):
     sign = -1 if k == "gap" else 1
     return max(base, key=lambda b: sign * sum(runs[(b, s)][k] for s in seeds))
 
+
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
         sys.exit(__doc__.strip().splitlines()[2])
+    if any(a.startswith("-") for a in sys.argv[1:]):
+        sys.exit(f"image_pool.py: unknown option {next(a for a in sys.argv[1:] if a.startswith('-'))}; "
+                 + __doc__.strip().splitlines()[2])
     main(sys.argv[1:])

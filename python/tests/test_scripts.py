@@ -56,10 +56,24 @@ def test_a_seed_in_two_files_is_refused(tmp_path):
     out = pool(a, b)
     assert out.returncode != 0 and out.stdout == ""
     assert "b.json: seed 1 of none is also in" in out.stderr and "disjoint seeds" in out.stderr
+    # the same seed under another method in the second file is still the same CNN seed
+    c = run_file(tmp_path, "c.json", [("oversample", 1, 0.7)], 0.6)
+    out = pool(a, c)
+    assert out.returncode != 0 and "c.json: seed 1 of oversample is also in" in out.stderr
 
 
-def test_not_an_evaluate_file_is_refused(tmp_path):
+def test_bad_files_and_options_are_refused(tmp_path):
     p = tmp_path / "x.json"
     p.write_text("{}")
     out = pool(str(p))
     assert out.returncode != 0 and "x.json: not an image evaluate JSON file" in out.stderr
+    p.write_text('{"runs": []}')
+    out = pool(str(p))
+    assert out.returncode != 0 and "x.json: not an image evaluate JSON file (it holds no runs)" in out.stderr
+    p.write_text('{"runs": [{"method": "none", "seed": 1}]}')
+    out = pool(str(p))
+    assert out.returncode != 0 and "x.json: not an image evaluate JSON file (no 'id_acc' field)" in out.stderr
+    out = pool(str(tmp_path / "absent.json"))
+    assert out.returncode != 0 and "absent.json: cannot read it" in out.stderr
+    out = pool("--tolerance", str(p))
+    assert out.returncode != 0 and "unknown option --tolerance" in out.stderr and out.stdout == ""
